@@ -1,0 +1,150 @@
+"""Container and blob naming rules (DESIGN §1, "Names"), checked once, before any I/O.
+
+The rules are the intersection of what Azure and S3 accept, so a name that works on one
+provider works on all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from xtstore.errors import InvalidName
+
+__all__ = [
+    "MAX_BLOB_PATH_BYTES",
+    "ListPath",
+    "normalize_blob_path",
+    "parse_list_path",
+    "validate_container_name",
+]
+
+MAX_BLOB_PATH_BYTES = 1024
+
+_CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
+
+
+def validate_container_name(container: object) -> str:
+    """Return ``container`` if it is a valid container name, else raise :class:`InvalidName`.
+
+    Valid: 3-63 characters of lowercase letters, digits and single hyphens, starting and ending
+    with a letter or digit.
+    """
+    if not isinstance(container, str):
+        raise InvalidName(
+            f"container name must be a str, not {type(container).__name__}",
+            container=repr(container),
+        )
+    if not _CONTAINER_RE.fullmatch(container):
+        raise InvalidName(
+            "invalid container name: use 3-63 lowercase letters, digits and single hyphens, "
+            "starting and ending with a letter or digit",
+            container=container,
+        )
+    return container
+
+
+def normalize_blob_path(blob_path: object, *, container: str | None = None) -> str:
+    """Return the canonical form of a blob path (leading ``/`` dropped) or raise
+    :class:`InvalidName`.
+
+    Valid: ``/``-separated segments, none empty, ``.`` or ``..``; no NUL or backslash; at most
+    1024 bytes of UTF-8.
+    """
+    if not isinstance(blob_path, str):
+        raise InvalidName(
+            f"blob path must be a str, not {type(blob_path).__name__}",
+            container=container,
+            blob=repr(blob_path),
+        )
+    path = blob_path.lstrip("/")
+    problem = _blob_path_problem(path)
+    if problem:
+        raise InvalidName(f"invalid blob path: {problem}", container=container, blob=blob_path)
+    return path
+
+
+def _blob_path_problem(path: str) -> str | None:
+    if not path:
+        return "it is empty"
+    if "\x00" in path:
+        return "it contains a NUL character"
+    if "\\" in path:
+        return "it contains a backslash (use '/' to separate folders)"
+    try:
+        size = len(path.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "it is not valid UTF-8 (lone surrogate)"
+    if size > MAX_BLOB_PATH_BYTES:
+        return f"it is {size} bytes of UTF-8, more than {MAX_BLOB_PATH_BYTES}"
+    for segment in path.split("/"):
+        if segment == "":
+            return "it has an empty segment ('//' or a trailing '/')"
+        if segment in (".", ".."):
+            return f"it has a {segment!r} segment"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPath:
+    """The meaning of ``list_blobs``'s ``path`` argument.
+
+    ``prefix`` is the raw name prefix every result starts with: ``""`` (whole container),
+    ``"foo/"`` (the folder ``foo``) or ``"foo"`` (from ``"foo*"``, which also matches
+    ``foobar``). ``canonical`` is the form handed to built-in providers: ``""``, ``"foo/"`` or
+    ``"foo*"``.
+    """
+
+    prefix: str
+    is_raw_prefix: bool
+
+    @property
+    def canonical(self) -> str:
+        return self.prefix + "*" if self.is_raw_prefix else self.prefix
+
+
+def parse_list_path(path: object, *, container: str | None = None) -> ListPath:
+    """Interpret ``list_blobs``'s ``path``: ``None``/``""``/``"/"`` is the whole container;
+    ``"foo"``, ``"foo/"`` and ``"/foo"`` the folder ``foo/``; ``"foo*"`` the raw prefix ``foo``.
+    """
+    if path is None:
+        return ListPath("", False)
+    if not isinstance(path, str):
+        raise InvalidName(
+            f"list path must be a str or None, not {type(path).__name__}",
+            container=container,
+            blob=repr(path),
+        )
+    raw = path.lstrip("/")
+    if raw.endswith("*"):
+        prefix = raw[:-1]
+        if "*" in prefix:
+            raise InvalidName(
+                "only one '*', at the end, is allowed in a list path", container=container,
+                blob=path,
+            )
+        _check_prefix(prefix, path, container)
+        return ListPath(prefix, True)
+    folder = raw.rstrip("/")
+    if not folder:
+        return ListPath("", False)
+    if "*" in folder:
+        raise InvalidName(
+            "only one '*', at the end, is allowed in a list path", container=container, blob=path
+        )
+    normalize_blob_path(folder, container=container)
+    return ListPath(folder + "/", False)
+
+
+def _check_prefix(prefix: str, original: str, container: str | None) -> None:
+    # A raw prefix may end mid-segment or with '/', but its complete segments follow the rules.
+    if not prefix:
+        return
+    head = prefix.rstrip("/")
+    if head and "/" in head:
+        head = head.rsplit("/", 1)[0]
+        normalize_blob_path(head, container=container)
+    if "\x00" in prefix or "\\" in prefix:
+        raise InvalidName(
+            "invalid list path: NUL or backslash", container=container, blob=original
+        )

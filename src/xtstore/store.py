@@ -1,0 +1,480 @@
+"""``Store``: what ``get_storage()`` returns, the one wrapper around every provider.
+
+It checks names before any I/O, hands the provider canonical names, and runs each call
+through the layer stack (logging, retry, error context). Providers never repeat this work.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, Any, Protocol, TypeVar
+
+from xtstore.errors import InvalidName, Unsupported
+from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.layers import Call, Layer, run_through
+from xtstore.layers.errors import ErrorContextLayer
+from xtstore.layers.logging import LoggingLayer
+from xtstore.layers.retry import RetryLayer, RetryPolicy
+from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
+from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
+
+__all__ = ["Store", "StoreOrigin"]
+
+T = TypeVar("T")
+
+
+class StoreOrigin(Protocol):
+    """How to build the same store again in another process (secrets re-resolved there,
+    never carried in clear text). Made by :mod:`xtstore.registry`."""
+
+    def build(self) -> Store: ...
+
+
+class _MonotonicProgress:
+    """Forwards non-decreasing progress only (a retried transfer restarts at 0) and makes sure
+    the last call is ``(total, total)``."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self._callback = callback
+        self._last = (-1, -1)
+
+    def __call__(self, current: int, total: int) -> None:
+        if current < self._last[0]:
+            return
+        self._last = (current, total)
+        self._callback(current, total)
+
+    def finish(self, total: int) -> None:
+        if self._last != (total, total):
+            self._last = (total, total)
+            self._callback(total, total)
+
+
+def _wrap_progress(callback: ProgressCallback | None) -> _MonotonicProgress | None:
+    return _MonotonicProgress(callback) if callback is not None else None
+
+
+class Store(StoreInterface):
+    """A configured store: a provider inside the layer stack.
+
+    Every method is the provider's, with the guarantees of DESIGN §1 enforced here: invalid
+    names raise :class:`~xtstore.errors.InvalidName` before any I/O, transient errors are
+    retried by one policy, and every error names the service, container and blob.
+    """
+
+    def __init__(
+        self,
+        provider: StoreInterface,
+        service_name: str,
+        *,
+        retry: RetryPolicy | None = None,
+        origin: StoreOrigin | None = None,
+        extra_layers: Sequence[Layer] = (),
+    ) -> None:
+        self.provider = provider
+        self.service_name = service_name
+        self.origin = origin
+        self._retry_layer = RetryLayer(retry or RetryPolicy())
+        self._layers: tuple[Layer, ...] = (
+            LoggingLayer(),
+            *extra_layers,
+            self._retry_layer,
+            ErrorContextLayer(),
+        )
+
+    def __repr__(self) -> str:
+        provider = type(self.provider).__name__
+        return f"<xtstore.Store service={self.service_name!r} provider={provider}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if not self.provider.capabilities().shared_between_processes:
+            raise Unsupported(
+                "this store lives in one process and cannot be moved to another",
+                service=self.service_name,
+            )
+        if self.origin is None:
+            raise Unsupported(
+                "this store was built by hand, not from config, and cannot be rebuilt in "
+                "another process; use xtstore.get_storage()",
+                service=self.service_name,
+            )
+        return (_rebuild_store, (self.origin,))
+
+    def _run(
+        self,
+        operation: str,
+        action: Callable[[], T],
+        container: str | None = None,
+        blob: str | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> T:
+        call = Call(operation, self.service_name, container, blob, idempotent)
+        return run_through(self._layers, call, action)
+
+    def _container(self, container: str) -> str:
+        try:
+            return validate_container_name(container)
+        except Exception as error:
+            raise _with_service(error, self.service_name) from None
+
+    def _blob(self, container: str, blob_path: str) -> tuple[str, str]:
+        container = self._container(container)
+        try:
+            return container, normalize_blob_path(blob_path, container=container)
+        except Exception as error:
+            raise _with_service(error, self.service_name) from None
+
+    # ---- misc ----
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry_layer.policy
+
+    def get_retry(self) -> int:
+        return self._retry_layer.policy.retries
+
+    def set_retry(self, value: int) -> None:
+        self._retry_layer.policy = self._retry_layer.policy.with_retries(value)
+
+    def get_service_name(self) -> str:
+        return self.service_name
+
+    def capabilities(self) -> Capabilities:
+        return self.provider.capabilities()
+
+    # ---- containers ----
+
+    def does_container_exist(self, container: str) -> bool:
+        container = self._container(container)
+        return self._run(
+            "does_container_exist", lambda: self.provider.does_container_exist(container), container
+        )
+
+    def create_container(self, container: str) -> None:
+        container = self._container(container)
+        self._run(
+            "create_container",
+            lambda: self.provider.create_container(container),
+            container,
+            idempotent=False,
+        )
+
+    def list_containers(self) -> list[str]:
+        return self._run("list_containers", self.provider.list_containers)
+
+    def delete_container(self, container: str) -> None:
+        container = self._container(container)
+        self._run(
+            "delete_container",
+            lambda: self.provider.delete_container(container),
+            container,
+            idempotent=False,
+        )
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        container = self._container(container)
+        return self._run(
+            "get_container_properties",
+            lambda: self.provider.get_container_properties(container),
+            container,
+        )
+
+    def get_container_metadata(self, container: str) -> dict[str, str]:
+        container = self._container(container)
+        return self._run(
+            "get_container_metadata",
+            lambda: self.provider.get_container_metadata(container),
+            container,
+        )
+
+    def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        container = self._container(container)
+        frozen = dict(metadata)
+        self._run(
+            "set_container_metadata",
+            lambda: self.provider.set_container_metadata(container, frozen),
+            container,
+        )
+
+    # ---- blobs ----
+
+    def does_blob_exist(self, container: str, blob_path: str) -> bool:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "does_blob_exist", lambda: self.provider.does_blob_exist(container, blob), container,
+            blob,
+        )
+
+    def create_blob(
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        _check_text(text, self.service_name, container, blob)
+        self._run(
+            "create_blob",
+            lambda: self.provider.create_blob(container, blob, text, fail_if_exists=fail_if_exists),
+            container,
+            blob,
+            idempotent=not fail_if_exists,
+        )
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        source = os.fspath(source_fn)
+        size = os.stat(source).st_size  # a missing source fails here, before any I/O
+        progress = _wrap_progress(progress_callback)
+        self._run(
+            "create_blob_from_path",
+            lambda: self.provider.create_blob_from_path(
+                container, blob, source, progress_callback=progress
+            ),
+            container,
+            blob,
+        )
+        if progress is not None:
+            progress.finish(size)
+
+    def create_blob_from_stream(
+        self,
+        container: str,
+        blob_path: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        progress = _wrap_progress(progress_callback)
+        self._run(
+            "create_blob_from_stream",
+            lambda: self.provider.create_blob_from_stream(
+                container, blob, stream, length=length, progress_callback=progress
+            ),
+            container,
+            blob,
+            idempotent=False,  # the stream is consumed by the first attempt
+        )
+        if progress is not None and length is not None:
+            progress.finish(length)
+
+    def append_blob(
+        self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        _check_text(text, self.service_name, container, blob)
+        self._run(
+            "append_blob",
+            lambda: self.provider.append_blob(
+                container, blob, text, append_with_rewrite=append_with_rewrite
+            ),
+            container,
+            blob,
+            idempotent=False,
+        )
+
+    def list_blobs(
+        self,
+        container: str,
+        path: str | None = None,
+        return_names: bool = True,
+        recursive: bool = True,
+    ) -> list[str] | list[BlobInfo]:
+        container = self._container(container)
+        canonical = self._list_path(container, path)
+        return self._run(
+            "list_blobs",
+            lambda: self.provider.list_blobs(
+                container, canonical, return_names=return_names, recursive=recursive
+            ),
+            container,
+            path,
+        )
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        container = self._container(container)
+        canonical = self._list_path(container, path)
+        # Paging happens while iterating, so each page's request runs inside the layers.
+        pages = self._run(
+            "iter_blobs",
+            lambda: self.provider.iter_blobs(container, canonical, recursive=recursive),
+            container,
+            path,
+        )
+        return _guarded_iterator(pages, self, container, path)
+
+    def _list_path(self, container: str, path: str | None) -> str:
+        try:
+            return parse_list_path(path, container=container).canonical
+        except Exception as error:
+            raise _with_service(error, self.service_name) from None
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        container, blob = self._blob(container, blob_path)
+        self._run(
+            "delete_blob",
+            lambda: self.provider.delete_blob(container, blob, snapshot=snapshot),
+            container,
+            blob,
+            idempotent=False,
+        )
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "get_blob_text", lambda: self.provider.get_blob_text(container, blob), container, blob
+        )
+
+    def get_blob_bytes(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> bytes:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "get_blob_bytes",
+            lambda: self.provider.get_blob_bytes(container, blob, snapshot=snapshot),
+            container,
+            blob,
+        )
+
+    def open_blob(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> IO[bytes]:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "open_blob",
+            lambda: self.provider.open_blob(container, blob, snapshot=snapshot),
+            container,
+            blob,
+        )
+
+    def get_blob_to_path(
+        self,
+        container: str,
+        blob_path: str,
+        dest_fn: str,
+        snapshot: str | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        dest = os.fspath(dest_fn)
+        progress = _wrap_progress(progress_callback)
+        self._run(
+            "get_blob_to_path",
+            lambda: self.provider.get_blob_to_path(
+                container, blob, dest, snapshot=snapshot, progress_callback=progress
+            ),
+            container,
+            blob,
+        )
+        if progress is not None:
+            progress.finish(os.stat(dest).st_size)
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "get_blob_properties",
+            lambda: self.provider.get_blob_properties(container, blob),
+            container,
+            blob,
+        )
+
+    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "get_blob_metadata",
+            lambda: self.provider.get_blob_metadata(container, blob),
+            container,
+            blob,
+        )
+
+    def set_blob_metadata(
+        self, container: str, blob_path: str, metadata: Mapping[str, str]
+    ) -> None:
+        container, blob = self._blob(container, blob_path)
+        frozen = dict(metadata)
+        self._run(
+            "set_blob_metadata",
+            lambda: self.provider.set_blob_metadata(container, blob, frozen),
+            container,
+            blob,
+        )
+
+    def copy_blob(
+        self,
+        source_container: str,
+        source_blob_path: str,
+        dest_container: str,
+        dest_blob_path: str,
+    ) -> None:
+        source_container, source_blob = self._blob(source_container, source_blob_path)
+        dest_container, dest_blob = self._blob(dest_container, dest_blob_path)
+        self._run(
+            "copy_blob",
+            lambda: self.provider.copy_blob(source_container, source_blob, dest_container,
+                                            dest_blob),
+            source_container,
+            source_blob,
+        )
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "snapshot_blob",
+            lambda: self.provider.snapshot_blob(container, blob),
+            container,
+            blob,
+            idempotent=False,
+        )
+
+    def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
+        container, blob = self._blob(container, blob_path)
+        return self._run(
+            "list_snapshots",
+            lambda: self.provider.list_snapshots(container, blob),
+            container,
+            blob,
+        )
+
+
+def _rebuild_store(origin: StoreOrigin) -> Store:
+    return origin.build()
+
+
+def _with_service(error: Exception, service: str) -> Exception:
+    add_context = getattr(error, "add_context", None)
+    if add_context is not None:
+        add_context(service=service)
+    return error
+
+
+def _check_text(text: object, service: str, container: str, blob: str) -> None:
+    if not isinstance(text, (str, bytes, bytearray, memoryview)):
+        raise InvalidName(
+            f"blob content must be str or bytes, not {type(text).__name__}",
+            service=service,
+            container=container,
+            blob=blob,
+        )
+
+
+def _guarded_iterator(
+    entries: Iterator[BlobInfo], store: Store, container: str, path: str | None
+) -> Iterator[BlobInfo]:
+    # Only error context here, no retry: a generator that raised is finished, and retrying
+    # next() on it would end the listing early instead of failing it.
+    call = Call("iter_blobs", store.service_name, container, path, idempotent=False)
+    context = ErrorContextLayer()
+    iterator = iter(entries)
+    while True:
+        entry = context(call, lambda: next(iterator, None))
+        if entry is None:
+            return
+        yield entry

@@ -1,0 +1,172 @@
+"""Plain frozen value types returned by every provider (DESIGN §1, "Value types").
+
+Listings, properties and snapshots are these objects, never an SDK's, so that code written
+against one provider runs unchanged on another.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import MappingProxyType
+
+__all__ = [
+    "BlobInfo",
+    "BlobProperties",
+    "Capabilities",
+    "ContainerInfo",
+    "SnapshotInfo",
+    "Support",
+    "datetime_from_ns",
+]
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def datetime_from_ns(modified_ns: int) -> datetime:
+    """The timezone-aware UTC datetime for nanoseconds since the epoch."""
+    return datetime.fromtimestamp(modified_ns / 1e9, tz=timezone.utc)
+
+
+def _frozen_metadata(metadata: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(metadata)) if metadata else _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class BlobProperties:
+    """What a store knows about one blob's content.
+
+    ``last_modified`` is timezone-aware UTC; ``modified_ns`` is the same instant in ns since the
+    epoch. ``metadata`` is filled by ``get_blob_properties`` and empty in listings.
+    """
+
+    content_length: int
+    last_modified: datetime
+    modified_ns: int
+    etag: str
+    content_type: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
+
+    @classmethod
+    def from_ns(
+        cls,
+        content_length: int,
+        modified_ns: int,
+        etag: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> BlobProperties:
+        """Build from a nanosecond timestamp (the file system's native form)."""
+        return cls(
+            content_length=content_length,
+            last_modified=datetime_from_ns(modified_ns),
+            modified_ns=modified_ns,
+            etag=etag,
+            content_type=content_type,
+            metadata=_frozen_metadata(metadata),
+        )
+
+    @classmethod
+    def from_datetime(
+        cls,
+        content_length: int,
+        last_modified: datetime,
+        etag: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> BlobProperties:
+        """Build from a datetime (the cloud SDKs' form); naive datetimes are taken as UTC."""
+        if last_modified.tzinfo is None:
+            last_modified = last_modified.replace(tzinfo=timezone.utc)
+        last_modified = last_modified.astimezone(timezone.utc)
+        delta = last_modified - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        modified_ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000
+        modified_ns += delta.microseconds * 1_000
+        return cls(
+            content_length=content_length,
+            last_modified=last_modified,
+            modified_ns=modified_ns,
+            etag=etag,
+            content_type=content_type,
+            metadata=_frozen_metadata(metadata),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """One entry of ``list_blobs(return_names=False)``, or the result of ``get_blob_properties``.
+
+    Folder entries (``recursive=False`` only) have ``is_dir=True``, a name ending in ``/`` and
+    ``properties=None``.
+    """
+
+    name: str
+    is_dir: bool = False
+    properties: BlobProperties | None = None
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        """The blob's metadata (empty for listing entries and folders)."""
+        return self.properties.metadata if self.properties is not None else _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """``get_container_properties`` result."""
+
+    name: str
+    last_modified: datetime
+    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """``snapshot_blob`` result: ``snapshot`` is an opaque id for ``get_blob_to_path`` and
+    ``delete_blob``."""
+
+    container: str
+    blob: str
+    snapshot: str
+    created: datetime
+
+
+class Support(enum.Enum):
+    """How a store provides a feature."""
+
+    NATIVE = "native"
+    """The store does it itself (e.g. Azure append blobs)."""
+    EMULATED = "emulated"
+    """The provider builds it from other operations, with the same observable behaviour."""
+    UNSUPPORTED = "unsupported"
+    """Calls raise :class:`xtstore.errors.Unsupported`; the conformance suite skips them."""
+
+    @property
+    def available(self) -> bool:
+        return self is not Support.UNSUPPORTED
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a store does natively, emulates, or cannot do (``StoreInterface.capabilities()``).
+
+    ``shared_between_processes`` says whether two processes that open the same service see the
+    same blobs (False for ``store-memory``); the conformance suite runs its concurrency
+    clauses with threads instead of processes where it is False.
+    """
+
+    append: Support = Support.EMULATED
+    snapshots: Support = Support.EMULATED
+    conditional_writes: Support = Support.EMULATED
+    server_side_copy: Support = Support.EMULATED
+    metadata: Support = Support.EMULATED
+    shared_between_processes: bool = True
