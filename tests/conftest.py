@@ -1,19 +1,22 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
-``~/.xtstore`` and no developer's config changes a result."""
+``~/.xtstore`` and no developer's config or secrets change a result."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XTSTORE_CONFIG", raising=False)
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("XTSTORE_SECRET_"):
             monkeypatch.delenv(name)
     return home
