@@ -1,0 +1,102 @@
+"""Turn a sorted stream of blob names into a ``list_blobs`` result (DESIGN §1, "list_blobs").
+
+Providers that can enumerate their blobs in name order (a dict, a folder walk, a flat object
+listing) hand the entries here with the canonical list path, and get back exactly the contract's
+answer: the blobs under the path, and for ``recursive=False`` the blobs directly under it plus
+each child folder once, as ``"a/b/"``.
+
+The canonical ``path`` is ``""`` (whole container), ``"foo/"`` (the folder ``foo``, never
+``foobar``) or ``"foo*"`` (the raw name prefix ``foo``: ``foo/x`` and ``foobar``). A child folder
+is the name cut after the first ``/`` that follows the prefix, as with S3's delimiter listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from xtstore.values import BlobInfo
+
+__all__ = [
+    "base_folder",
+    "iter_infos",
+    "iter_names",
+    "list_prefix",
+    "select",
+]
+
+
+def list_prefix(path: str | None) -> str:
+    """The raw name prefix every result of ``path`` starts with (``"foo*"`` → ``"foo"``)."""
+    if not path:
+        return ""
+    return path[:-1] if path.endswith("*") else path
+
+
+def base_folder(path: str | None) -> str:
+    """The deepest folder (``""`` or ending in ``/``) that holds every result of ``path``:
+    where a provider with real folders starts its walk."""
+    prefix = list_prefix(path)
+    return prefix[: prefix.rfind("/") + 1]
+
+
+def iter_names(names: Iterable[str], path: str | None, recursive: bool) -> Iterator[str]:
+    """The names of ``list_blobs(container, path, recursive=recursive)``, given every blob name
+    of the container (or at least those under ``path``) in sorted order. Folder entries end
+    with ``/``."""
+    prefix = list_prefix(path)
+    if recursive:
+        if not prefix:
+            yield from names
+            return
+        for name in names:
+            if name.startswith(prefix):
+                yield name
+        return
+    start = len(prefix)
+    last_folder = None
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        cut = name.find("/", start)
+        if cut < 0:
+            yield name
+            continue
+        folder = name[: cut + 1]
+        if folder != last_folder:
+            last_folder = folder
+            yield folder
+
+
+def iter_infos(
+    infos: Iterable[BlobInfo], path: str | None, recursive: bool
+) -> Iterator[BlobInfo]:
+    """Like :func:`iter_names` for :class:`BlobInfo` entries (sorted by name); folder entries
+    are ``BlobInfo(name="a/b/", is_dir=True)``."""
+    prefix = list_prefix(path)
+    start = len(prefix)
+    last_folder = None
+    for info in infos:
+        name = info.name
+        if not name.startswith(prefix):
+            continue
+        if recursive:
+            yield info
+            continue
+        cut = name.find("/", start)
+        if cut < 0:
+            yield info
+            continue
+        folder = name[: cut + 1]
+        if folder != last_folder:
+            last_folder = folder
+            yield BlobInfo(name=folder, is_dir=True)
+
+
+def select(
+    infos: Iterable[BlobInfo], path: str | None, *, return_names: bool, recursive: bool
+) -> list[str] | list[BlobInfo]:
+    """The complete ``list_blobs`` result from sorted :class:`BlobInfo` entries."""
+    entries = iter_infos(infos, path, recursive)
+    if return_names:
+        return [entry.name for entry in entries]
+    return list(entries)
