@@ -1,0 +1,536 @@
+"""``store-fsspec``: any fsspec filesystem URL as a store (``memory://``, ``file://``,
+``sftp://host/base``, ``gcs://bucket/base``, ...).
+
+Layout under the URL's base path ``<base>``:
+
+* ``<base>/<container>/<blob path>``: the blobs, so the folder stays readable by other tools;
+* ``<base>/.xtstore/``: everything else, out of every container's namespace (container names
+  cannot start with ``.``): container records with their metadata, blob metadata, snapshot
+  copies, per-blob locks and temporary uploads.
+
+fsspec promises no atomic rename, link or compare-and-swap across backends, so the guarantees
+rest on two primitives most backends have: exclusive create (``open(..., "xb")``) and ``mv``.
+Writes go to a temporary file and are moved into place; create-only writes, appends and
+snapshot-consistent changes hold a per-blob lock made by exclusive create (broken when older
+than ``lock-timeout`` seconds, for writers that died). A backend without exclusive create
+reports conditional writes and appends ``UNSUPPORTED``, and those calls raise ``Unsupported``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from xtstore.errors import (
+    BlobAlreadyExists,
+    BlobNotFound,
+    ConfigError,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    TransientError,
+    Unsupported,
+)
+from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.listing import iter_infos, list_prefix, select
+from xtstore.providers._local import (
+    PROGRESS_CHUNK,
+    atomic_local_file,
+    new_snapshot_id,
+    snapshot_created,
+    to_bytes,
+)
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    Capabilities,
+    ContainerInfo,
+    SnapshotInfo,
+    Support,
+)
+
+__all__ = ["FsspecStore"]
+
+_RESERVED = ".xtstore"
+_LOCK_POLL = 0.005
+
+
+class FsspecStore(StoreInterface):
+    """Config keys: ``url`` (required), ``options`` (a mapping passed to the filesystem),
+    ``lock-timeout`` (seconds after which a lock left by a dead writer is broken; default 60).
+
+    Raises :class:`ConfigError` for a missing ``url`` or an unknown protocol.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        import fsspec
+
+        self._service = str(config.get("name", "fsspec"))
+        url = config.get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError("store-fsspec needs a 'url' (e.g. 'memory://base')",
+                              key_path="url", service=self._service)
+        options = dict(config.get("options") or {})
+        try:
+            self.fs, base = fsspec.core.url_to_fs(url, **options)
+        except (ImportError, ValueError) as error:
+            raise ConfigError(f"cannot open {url!r}: {error}", key_path="url",
+                              service=self._service) from None
+        self._base = base.rstrip("/")
+        self._lock_timeout = float(config.get("lock-timeout", 60))
+        self._exclusive_create: bool | None = None
+
+    # ---- paths ----
+
+    def _join(self, *parts: str) -> str:
+        return "/".join((self._base, *parts)) if self._base else "/".join(parts)
+
+    def _blob(self, container: str, blob_path: str) -> str:
+        return self._join(container, blob_path)
+
+    def _record(self, container: str) -> str:
+        return self._join(_RESERVED, "containers", container + ".json")
+
+    def _meta(self, container: str, blob_path: str) -> str:
+        return self._join(_RESERVED, "meta", container, blob_path + ".json")
+
+    def _snapshots(self, container: str, blob_path: str) -> str:
+        return self._join(_RESERVED, "snapshots", container, blob_path)
+
+    def _lock(self, container: str, blob_path: str) -> str:
+        return self._join(_RESERVED, "locks", container, blob_path + ".lock")
+
+    def _temp(self) -> str:
+        return self._join(_RESERVED, "tmp", uuid.uuid4().hex)
+
+    # ---- low-level helpers ----
+
+    def _read_json(self, path: str) -> dict[str, Any] | None:
+        try:
+            with self.fs.open(path, "rb") as stream:
+                result: dict[str, Any] = json.loads(stream.read())
+                return result
+        except FileNotFoundError:
+            return None
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        """Whole-or-nothing: write a temporary file, then move it into place."""
+        temp = self._temp()
+        self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
+        with self.fs.open(temp, "wb") as stream:
+            stream.write(data)
+        self._move_into_place(temp, path)
+
+    def _move_into_place(self, temp: str, path: str) -> None:
+        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+        try:
+            self.fs.mv(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(temp)
+            raise
+
+    def _supports_exclusive_create(self) -> bool:
+        if self._exclusive_create is None:
+            probe = self._join(_RESERVED, "tmp", "probe-" + uuid.uuid4().hex)
+            self.fs.makedirs(self.fs._parent(probe), exist_ok=True)
+            try:
+                with self.fs.open(probe, "xb") as stream:
+                    stream.write(b"1")
+                try:
+                    with self.fs.open(probe, "xb") as stream:
+                        stream.write(b"2")
+                    self._exclusive_create = False
+                except FileExistsError:
+                    self._exclusive_create = True
+            except (ValueError, NotImplementedError, TypeError):
+                self._exclusive_create = False
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(probe)
+        return self._exclusive_create
+
+    @contextlib.contextmanager
+    def _locked(self, container: str, blob_path: str) -> Iterator[None]:
+        if not self._supports_exclusive_create():
+            raise Unsupported("this fsspec filesystem has no exclusive create, so it cannot "
+                              "lock a blob", container=container, blob=blob_path)
+        lock = self._lock(container, blob_path)
+        self.fs.makedirs(self.fs._parent(lock), exist_ok=True)
+        deadline = time.monotonic() + self._lock_timeout * 2
+        while True:
+            try:
+                with self.fs.open(lock, "xb") as stream:
+                    stream.write(str(time.time()).encode())
+                break
+            except FileExistsError:
+                self._break_stale_lock(lock)
+                if time.monotonic() > deadline:
+                    raise TransientError("timed out waiting for the blob's lock",
+                                         container=container, blob=blob_path,
+                                         request_sent=False) from None
+                time.sleep(_LOCK_POLL)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(lock)
+
+    def _break_stale_lock(self, lock: str) -> None:
+        try:
+            with self.fs.open(lock, "rb") as stream:
+                taken = float(stream.read() or 0)
+        except (FileNotFoundError, ValueError):
+            return
+        if time.time() - taken > self._lock_timeout:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(lock)
+
+    def _require_container(self, container: str) -> dict[str, Any]:
+        record = self._read_json(self._record(container))
+        if record is None:
+            raise ContainerNotFound("container not found", container=container)
+        return record
+
+    @staticmethod
+    def _properties(
+        info: Mapping[str, Any], metadata: Mapping[str, str] | None = None
+    ) -> BlobProperties:
+        modified = _modified_ns(info)
+        etag = info.get("ETag") or info.get("etag")
+        if not etag:
+            etag = f"{info.get('ino', 0):x}-{modified:x}-{int(info.get('size') or 0):x}"
+        return BlobProperties.from_ns(int(info.get("size") or 0), modified, str(etag).strip('"'),
+                                      metadata=metadata)
+
+    # ---- misc ----
+
+    def get_service_name(self) -> str:
+        return self._service
+
+    def capabilities(self) -> Capabilities:
+        locking = Support.EMULATED if self._supports_exclusive_create() else Support.UNSUPPORTED
+        return Capabilities(
+            append=locking,
+            snapshots=Support.EMULATED,
+            conditional_writes=locking,
+            server_side_copy=Support.NATIVE,
+            metadata=Support.EMULATED,
+            shared_between_processes=self.fs.protocol not in ("memory", ("memory",)),
+        )
+
+    # ---- containers ----
+
+    def does_container_exist(self, container: str) -> bool:
+        return bool(self.fs.exists(self._record(container)))
+
+    def create_container(self, container: str) -> None:
+        record = self._record(container)
+        self.fs.makedirs(self.fs._parent(record), exist_ok=True)
+        body = json.dumps({"created_ns": time.time_ns(), "metadata": {}}).encode()
+        try:
+            with self.fs.open(record, "xb") as stream:
+                stream.write(body)
+        except FileExistsError:
+            raise ContainerAlreadyExists("container already exists",
+                                         container=container) from None
+        except (ValueError, NotImplementedError):
+            if self.fs.exists(record):
+                raise ContainerAlreadyExists("container already exists",
+                                             container=container) from None
+            self._write_file(record, body)
+        self.fs.makedirs(self._join(container), exist_ok=True)
+
+    def list_containers(self) -> list[str]:
+        folder = self._join(_RESERVED, "containers")
+        try:
+            names = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            name.rsplit("/", 1)[-1][: -len(".json")] for name in names if name.endswith(".json")
+        )
+
+    def delete_container(self, container: str) -> None:
+        self._require_container(container)
+        for folder in (
+            self._join(container),
+            self._join(_RESERVED, "meta", container),
+            self._join(_RESERVED, "snapshots", container),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(folder, recursive=True)
+        self.fs.rm(self._record(container))
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        record = self._require_container(container)
+        created = datetime.fromtimestamp(record["created_ns"] / 1e9, tz=timezone.utc)
+        return ContainerInfo(container, created, record.get("metadata") or {})
+
+    def get_container_metadata(self, container: str) -> dict[str, str]:
+        return dict(self._require_container(container).get("metadata") or {})
+
+    def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        record = self._require_container(container)
+        record["metadata"] = dict(metadata)
+        self._write_file(self._record(container), json.dumps(record).encode())
+
+    # ---- blobs ----
+
+    def does_blob_exist(self, container: str, blob_path: str) -> bool:
+        return bool(self.fs.isfile(self._blob(container, blob_path)))
+
+    def create_blob(
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+    ) -> None:
+        self._require_container(container)
+        data = to_bytes(text)
+        if not fail_if_exists:
+            self._replace_blob(container, blob_path, data)
+            return
+        with self._locked(container, blob_path):
+            if self.fs.isfile(self._blob(container, blob_path)):
+                raise BlobAlreadyExists("blob already exists", container=container,
+                                        blob=blob_path)
+            self._replace_blob(container, blob_path, data)
+
+    def _replace_blob(self, container: str, blob_path: str, data: bytes) -> None:
+        self._write_file(self._blob(container, blob_path), data)
+        self._clear_metadata(container, blob_path)
+
+    def _clear_metadata(self, container: str, blob_path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self._meta(container, blob_path))
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        with open(source_fn, "rb") as source:
+            self.create_blob_from_stream(container, blob_path, source,
+                                         length=os.fstat(source.fileno()).st_size,
+                                         progress_callback=progress_callback)
+
+    def create_blob_from_stream(
+        self,
+        container: str,
+        blob_path: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        self._require_container(container)
+        temp = self._temp()
+        self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
+        done = 0
+        try:
+            with self.fs.open(temp, "wb") as target:
+                while chunk := stream.read(PROGRESS_CHUNK):
+                    target.write(chunk)
+                    done += len(chunk)
+                    if progress_callback is not None:
+                        progress_callback(done, max(done, length or 0))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(temp)
+            raise
+        self._move_into_place(temp, self._blob(container, blob_path))
+        self._clear_metadata(container, blob_path)
+        if progress_callback is not None:
+            progress_callback(done, done)
+
+    def append_blob(
+        self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
+    ) -> None:
+        self._require_container(container)
+        data = to_bytes(text)
+        path = self._blob(container, blob_path)
+        # Read-modify-write under the blob's lock: the only append that every backend can do
+        # without ever exposing a partial blob (append_with_rewrite asks for exactly this).
+        with self._locked(container, blob_path):
+            try:
+                old = self.fs.cat_file(path)
+            except FileNotFoundError:
+                old = b""
+            self._write_file(path, old + data)
+
+    def list_blobs(
+        self,
+        container: str,
+        path: str | None = None,
+        return_names: bool = True,
+        recursive: bool = True,
+    ) -> list[str] | list[BlobInfo]:
+        return select(self._iter_all(container, path), path, return_names=return_names,
+                      recursive=recursive)
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        return iter_infos(self._iter_all(container, path), path, recursive)
+
+    def _iter_all(self, container: str, path: str | None) -> Iterator[BlobInfo]:
+        self._require_container(container)
+        root = self._join(container)
+        prefix = list_prefix(path)
+        start = root + "/" + prefix[: prefix.rfind("/") + 1]
+        try:
+            found = self.fs.find(start.rstrip("/"), detail=True)
+        except FileNotFoundError:
+            return iter(())
+        skip = len(root) + 1
+        infos = []
+        for full, info in found.items():
+            name = full[skip:] if full.startswith(root + "/") else None
+            if name and info.get("type") == "file" and name.startswith(prefix):
+                infos.append(BlobInfo(name, properties=self._properties(info)))
+        infos.sort(key=lambda entry: entry.name)
+        return iter(infos)
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        self._require_container(container)
+        if snapshot is not None:
+            target = self._snapshots(container, blob_path) + "/" + snapshot
+            try:
+                self.fs.rm(target)
+            except FileNotFoundError:
+                raise BlobNotFound(f"snapshot {snapshot!r} not found", container=container,
+                                   blob=blob_path) from None
+            return
+        try:
+            self.fs.rm(self._blob(container, blob_path))
+        except FileNotFoundError:
+            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
+        self._clear_metadata(container, blob_path)
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self._snapshots(container, blob_path), recursive=True)
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        return self.get_blob_bytes(container, blob_path).decode("utf-8")
+
+    def get_blob_bytes(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> bytes:
+        with self.open_blob(container, blob_path, snapshot) as stream:
+            return stream.read()
+
+    def open_blob(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> IO[bytes]:
+        self._require_container(container)
+        path = self._source(container, blob_path, snapshot)
+        try:
+            stream: IO[bytes] = self.fs.open(path, "rb")
+        except FileNotFoundError:
+            what = f"snapshot {snapshot!r}" if snapshot else "blob"
+            raise BlobNotFound(f"{what} not found", container=container,
+                               blob=blob_path) from None
+        return stream
+
+    def _source(self, container: str, blob_path: str, snapshot: str | None) -> str:
+        if snapshot is None:
+            return self._blob(container, blob_path)
+        return self._snapshots(container, blob_path) + "/" + snapshot
+
+    def get_blob_to_path(
+        self,
+        container: str,
+        blob_path: str,
+        dest_fn: str,
+        snapshot: str | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        with self.open_blob(container, blob_path, snapshot) as source:
+            total = int(getattr(source, "size", 0) or 0)
+            done = 0
+            with atomic_local_file(dest_fn) as fd, os.fdopen(fd, "wb", closefd=False) as dest:
+                while chunk := source.read(PROGRESS_CHUNK):
+                    dest.write(chunk)
+                    done += len(chunk)
+                    if progress_callback is not None:
+                        progress_callback(done, max(total, done))
+        if progress_callback is not None:
+            progress_callback(done, done)
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        self._require_container(container)
+        path = self._blob(container, blob_path)
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
+        if info.get("type") != "file":
+            raise BlobNotFound("blob not found", container=container, blob=blob_path)
+        metadata = self._blob_metadata(container, blob_path)
+        return BlobInfo(blob_path, properties=self._properties(info, metadata))
+
+    def _blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        return dict(self._read_json(self._meta(container, blob_path)) or {})
+
+    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        return dict(self.get_blob_properties(container, blob_path).metadata)
+
+    def set_blob_metadata(
+        self, container: str, blob_path: str, metadata: Mapping[str, str]
+    ) -> None:
+        if not self.does_blob_exist(container, blob_path):
+            self._require_container(container)
+            raise BlobNotFound("blob not found", container=container, blob=blob_path)
+        self._write_file(self._meta(container, blob_path), json.dumps(dict(metadata)).encode())
+
+    def copy_blob(
+        self,
+        source_container: str,
+        source_blob_path: str,
+        dest_container: str,
+        dest_blob_path: str,
+    ) -> None:
+        self._require_container(source_container)
+        self._require_container(dest_container)
+        source = self._blob(source_container, source_blob_path)
+        temp = self._temp()
+        self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
+        try:
+            self.fs.cp_file(source, temp)
+        except FileNotFoundError:
+            raise BlobNotFound("blob not found", container=source_container,
+                               blob=source_blob_path) from None
+        self._move_into_place(temp, self._blob(dest_container, dest_blob_path))
+        self._clear_metadata(dest_container, dest_blob_path)
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        self._require_container(container)
+        snapshot = new_snapshot_id()
+        folder = self._snapshots(container, blob_path)
+        self.fs.makedirs(folder, exist_ok=True)
+        try:
+            self.fs.cp_file(self._blob(container, blob_path), folder + "/" + snapshot)
+        except FileNotFoundError:
+            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
+        return SnapshotInfo(container, blob_path, snapshot, snapshot_created(snapshot))
+
+    def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
+        self._require_container(container)
+        try:
+            names = self.fs.ls(self._snapshots(container, blob_path), detail=False)
+        except FileNotFoundError:
+            return []
+        ids = sorted(name.rsplit("/", 1)[-1] for name in names)
+        return [SnapshotInfo(container, blob_path, id_, snapshot_created(id_)) for id_ in ids]
+
+
+def _modified_ns(info: Mapping[str, Any]) -> int:
+    stamp = info.get("mtime", info.get("LastModified", info.get("created")))
+    if isinstance(stamp, datetime):
+        return BlobProperties.from_datetime(0, stamp, "").modified_ns
+    if isinstance(stamp, (int, float)):
+        return int(stamp * 1e9)
+    return time.time_ns()
+
