@@ -1,0 +1,228 @@
+"""The Store facade that get_storage() wraps around every provider: names checked before any
+I/O, errors that name service, container and blob, progress that never goes backwards, and
+safe hand-over to other processes."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xtstore.adapter import ForeignProvider
+from xtstore.errors import (
+    AccessDenied,
+    BlobNotFound,
+    InvalidName,
+    StoreError,
+    TransientError,
+    Unsupported,
+)
+from xtstore.layers.retry import RetryPolicy
+from xtstore.providers.memory import MemoryStore
+from xtstore.store import Store
+
+
+class RecordingMemoryStore(MemoryStore):
+    """A real in-memory store that records every provider call it receives."""
+
+    def __init__(self) -> None:
+        super().__init__({"name": "mem"})
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = super().__getattribute__(name)
+        if callable(attribute) and not name.startswith("_") and name not in {"calls"}:
+            calls = super().__getattribute__("calls")
+
+            def recorded(*args: Any, **kwargs: Any) -> Any:
+                calls.append((name, args))
+                return attribute(*args, **kwargs)
+
+            return recorded
+        return attribute
+
+
+@pytest.fixture
+def recording() -> RecordingMemoryStore:
+    return RecordingMemoryStore()
+
+
+@pytest.fixture
+def store(recording: RecordingMemoryStore) -> Store:
+    return Store(recording, "mem")
+
+
+@pytest.mark.parametrize(
+    ("operation", "args"),
+    [
+        ("create_container", ("Bad_Name",)),
+        ("create_blob", ("runs", "a//b", "x")),
+        ("create_blob", ("runs", "../escape", "x")),
+        ("append_blob", ("runs", "a/./b", "x")),
+        ("get_blob_text", ("no", "a")),
+        ("list_blobs", ("runs", "a*b")),
+        ("copy_blob", ("runs", "ok", "runs", "bad\\name")),
+        ("delete_container", ("-x-",)),
+        ("create_blob", ("runs", "ok", 42)),
+    ],
+)
+def test_invalid_input_is_refused_before_any_provider_call(
+    store: Store, recording: RecordingMemoryStore, operation: str, args: tuple[Any, ...]
+) -> None:
+    with pytest.raises(InvalidName) as caught:
+        getattr(store, operation)(*args)
+    assert recording.calls == []
+    assert "service 'mem'" in str(caught.value)
+
+
+def test_provider_receives_canonical_names(store: Store, recording: RecordingMemoryStore) -> None:
+    store.create_container("runs")
+    store.create_blob("runs", "/exp/log.txt", "x")
+    store.list_blobs("runs", "/exp")
+    store.list_blobs("runs", "ex*")
+    assert ("create_blob", ("runs", "exp/log.txt", "x")) in recording.calls
+    list_paths = [args[1] for name, args in recording.calls if name == "list_blobs"]
+    assert list_paths == ["exp/", "ex*"]
+
+
+def test_errors_name_service_container_and_blob(store: Store) -> None:
+    store.create_container("runs")
+    with pytest.raises(BlobNotFound) as caught:
+        store.get_blob_text("runs", "/missing/log.txt")
+    message = str(caught.value)
+    assert "service 'mem'" in message
+    assert "container 'runs'" in message
+    assert "blob 'missing/log.txt'" in message
+
+
+class FlakyMemoryStore(MemoryStore):
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__({"name": "mem"})
+        self.failures = failures
+        self.error = error
+        self.attempts = 0
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise self.error
+        return super().get_blob_text(container, blob_path)
+
+
+def test_builtin_transient_errors_from_a_provider_are_retried() -> None:
+    provider = FlakyMemoryStore(2, ConnectionResetError("reset by peer"))
+    store = Store(provider, "mem", retry=RetryPolicy(attempts=3, base_delay=0.001))
+    store.create_container("runs")
+    store.create_blob("runs", "a", "ok")
+    assert store.get_blob_text("runs", "a") == "ok"
+    assert provider.attempts == 3
+
+
+def test_retries_run_out_with_a_typed_error_naming_the_blob() -> None:
+    provider = FlakyMemoryStore(5, TimeoutError("read timed out"))
+    store = Store(provider, "mem", retry=RetryPolicy(attempts=2, base_delay=0.001))
+    store.create_container("runs")
+    with pytest.raises(TransientError, match="blob 'a'"):
+        store.get_blob_text("runs", "a")
+    assert provider.attempts == 2
+
+
+def test_set_retry_changes_the_number_of_retries() -> None:
+    provider = FlakyMemoryStore(3, TransientError("503"))
+    store = Store(provider, "mem", retry=RetryPolicy(attempts=1, base_delay=0.001))
+    store.set_retry(3)
+    assert store.get_retry() == 3
+    store.create_container("runs")
+    store.create_blob("runs", "a", "ok")
+    assert store.get_blob_text("runs", "a") == "ok"
+
+
+def test_permission_errors_become_access_denied() -> None:
+    store = Store(FlakyMemoryStore(1, PermissionError("no")), "mem")
+    store.create_container("runs")
+    with pytest.raises(AccessDenied) as caught:
+        store.get_blob_text("runs", "a")
+    assert isinstance(caught.value, PermissionError)
+
+
+def test_progress_never_goes_backwards_and_ends_at_total(tmp_path: Path) -> None:
+    class RestartingStore(MemoryStore):
+        """Reports progress twice from zero, as a transfer retried from the start would."""
+
+        def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                                  progress_callback: Any = None) -> None:
+            size = Path(source_fn).stat().st_size
+            for _ in range(2):
+                for done in (0, size // 2):
+                    progress_callback(done, size)
+            super().create_blob_from_path(container, blob_path, source_fn)
+
+    source = tmp_path / "data.bin"
+    source.write_bytes(b"x" * 1000)
+    seen: list[tuple[int, int]] = []
+    restarting = Store(RestartingStore({"name": "mem"}), "mem")
+    restarting.create_container("runs")
+    restarting.create_blob_from_path("runs", "data.bin", str(source), lambda c, t: seen.append((c, t)))
+    currents = [current for current, _ in seen]
+    assert currents == sorted(currents)
+    assert seen[-1] == (1000, 1000)
+
+
+def test_download_progress_ends_at_total_for_an_empty_blob(store: Store, tmp_path: Path) -> None:
+    store.create_container("runs")
+    store.create_blob("runs", "empty", b"")
+    seen: list[tuple[int, int]] = []
+    store.get_blob_to_path("runs", "empty", str(tmp_path / "out"), None, lambda c, t: seen.append((c, t)))
+    assert seen[-1] == (0, 0)
+
+
+def test_memory_store_refuses_to_move_to_another_process(store: Store) -> None:
+    with pytest.raises(Unsupported, match="one process"):
+        pickle.dumps(store)
+
+
+def test_errors_survive_pickling_with_their_context() -> None:
+    error = BlobNotFound("blob not found", service="s", container="c", blob="b")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is BlobNotFound
+    assert str(copy) == str(error)
+
+
+class XTStyleStore:
+    """A provider as XT's page writes one: no base class, only XT's methods."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore({"name": "xt"})
+        self.retry = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"get_blob_bytes", "open_blob", "iter_blobs", "capabilities"}:
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def get_retry(self) -> int:
+        return self.retry
+
+    def set_retry(self, value: int) -> None:
+        self.retry = value
+
+
+def test_xt_style_provider_gets_the_additions_from_xt_methods(tmp_path: Path) -> None:
+    store = Store(ForeignProvider(XTStyleStore(), "xt"), "xt")
+    store.create_container("runs")
+    store.create_blob("runs", "a/b.bin", b"\x00\xff")
+    assert store.get_blob_bytes("runs", "a/b.bin") == b"\x00\xff"
+    with store.open_blob("runs", "a/b.bin") as stream:
+        assert stream.read() == b"\x00\xff"
+    store.create_blob_from_stream("runs", "c", io.BytesIO(b"streamed"))
+    assert store.get_blob_text("runs", "c") == "streamed"
+    assert [entry.name for entry in store.iter_blobs("runs")] == ["a/b.bin", "c"]
+    assert store.capabilities().shared_between_processes
+
+
+def test_every_store_error_is_a_store_error() -> None:
+    for error_type in (BlobNotFound, InvalidName, AccessDenied, TransientError, Unsupported):
+        assert issubclass(error_type, StoreError)
