@@ -165,7 +165,9 @@ def test_progress_never_goes_backwards_and_ends_at_total(tmp_path: Path) -> None
     seen: list[tuple[int, int]] = []
     restarting = Store(RestartingStore({"name": "mem"}), "mem")
     restarting.create_container("runs")
-    restarting.create_blob_from_path("runs", "data.bin", str(source), lambda c, t: seen.append((c, t)))
+    restarting.create_blob_from_path(
+        "runs", "data.bin", str(source), lambda current, total: seen.append((current, total))
+    )
     currents = [current for current, _ in seen]
     assert currents == sorted(currents)
     assert seen[-1] == (1000, 1000)
@@ -175,7 +177,8 @@ def test_download_progress_ends_at_total_for_an_empty_blob(store: Store, tmp_pat
     store.create_container("runs")
     store.create_blob("runs", "empty", b"")
     seen: list[tuple[int, int]] = []
-    store.get_blob_to_path("runs", "empty", str(tmp_path / "out"), None, lambda c, t: seen.append((c, t)))
+    dest = str(tmp_path / "out")
+    store.get_blob_to_path("runs", "empty", dest, None, lambda d, t: seen.append((d, t)))
     assert seen[-1] == (0, 0)
 
 
