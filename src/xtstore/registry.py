@@ -1,9 +1,230 @@
-"""Placeholder: being written (issue 2, provider registry)."""
+"""The provider registry and ``get_storage()``: from a service name to a configured
+:class:`~xtstore.store.Store`.
+
+Provider names are looked up in ``providers.storage`` (the config wins), then the built-in
+names, then the ``xtstore.storage_providers`` entry points; a ``provider:`` value may also be
+a code path itself. Classes are imported only when a service that uses them is opened.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from xtstore.adapter import ForeignProvider
+from xtstore.config import BUILTIN_SOURCE, Config, load_config
+from xtstore.config_providers import (
+    BUILTIN_PROVIDERS,
+    ENTRY_POINT_GROUP,
+    entry_point_providers,
+    import_provider_class,
+    is_code_path,
+)
+from xtstore.config_resolve import resolve_service, retry_policy, scrub
+from xtstore.errors import ConfigError, ProviderLoadError, StoreError
+from xtstore.interface import StoreInterface
+from xtstore.store import Store
 
-def get_storage(*args: Any, **kwargs: Any) -> Any:
-    raise NotImplementedError
+__all__ = [
+    "BUILTIN_PROVIDERS",
+    "ENTRY_POINT_GROUP",
+    "ProviderRef",
+    "ServiceOrigin",
+    "get_storage",
+    "known_providers",
+    "load_provider_class",
+    "resolve_provider",
+]
+
+ConfigSource = Config | Mapping[str, Any] | str | os.PathLike[str] | None
+
+KeyPath = tuple[str, ...]
+
+
+def as_config(config: ConfigSource) -> Config:
+    """``None`` → the config files; a path → those files with it on top (like
+    ``--config``); a mapping → built-in defaults plus the mapping (no file read)."""
+    if config is None:
+        return load_config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return Config.from_mapping(config)
+    raise TypeError(f"config must be a Config, a mapping or a file path, not {type(config)!r}")
+
+
+def known_providers(config: ConfigSource = None) -> dict[str, str]:
+    """Every provider name → code path: built-ins, entry points, and ``providers.storage``
+    (which wins over both), sorted by name."""
+    found = {**entry_point_providers(), **BUILTIN_PROVIDERS, **as_config(config).provider_paths()}
+    return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class ProviderRef:
+    """Where a provider name leads: its code path and the config entry that said so."""
+
+    code_path: str
+    file: str | None = None
+    key_path: str | None = None
+
+
+def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
+    """The code path for a provider name or code path. Raises :class:`ProviderLoadError` for
+    a name that is neither known nor a code path."""
+    configured = config.provider_paths()
+    if name_or_path in configured:
+        key_path = ("providers", "storage", name_or_path)
+        return ProviderRef(
+            configured[name_or_path], config.file_for(key_path), ".".join(key_path)
+        )
+    if name_or_path in BUILTIN_PROVIDERS:
+        return ProviderRef(BUILTIN_PROVIDERS[name_or_path])
+    entry_points = entry_point_providers()
+    if name_or_path in entry_points:
+        return ProviderRef(entry_points[name_or_path])
+    if is_code_path(name_or_path):
+        return ProviderRef(name_or_path)
+    known = ", ".join(known_providers(config))
+    raise ProviderLoadError(
+        f"{name_or_path!r} is not a known storage provider (known: {known});"
+        " add it under providers.storage or give a code path package.module.Class"
+    )
+
+
+def load_provider_class(name_or_path: str, config: ConfigSource = None) -> type:
+    """Import the provider class for a provider name or code path and check its structure.
+
+    Raises :class:`ProviderLoadError` (with the file and key path of the config entry) when
+    the name is unknown, the code path cannot be imported, the attribute is not a class, the
+    class lacks interface methods, or an optional SDK is missing.
+    """
+    loaded = as_config(config)
+    ref = resolve_provider(name_or_path, loaded)
+    return _import(ref)[0]
+
+
+def _import(ref: ProviderRef, search_dir: str | None = None) -> tuple[type, str | None]:
+    try:
+        return import_provider_class(ref.code_path, search_dir)
+    except ProviderLoadError as error:
+        if error.file is None:
+            error.file = ref.file
+        if error.key_path is None:
+            error.key_path = ref.key_path
+        raise
+
+
+@dataclass(frozen=True)
+class ServiceOrigin:
+    """Everything needed to open a service again, in this process or another: the service's
+    UNRESOLVED settings (secrets are resolved anew by :meth:`build`, never carried), where
+    each key came from, and the provider's code path (with the folder it was found in when
+    that was a subdirectory of the working directory)."""
+
+    service: str
+    settings: dict[str, Any]
+    provider: ProviderRef
+    search_dir: str | None = None
+    sources: dict[KeyPath, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<ServiceOrigin service={self.service!r} provider={self.provider.code_path!r}>"
+
+    def locate(self, path: KeyPath) -> str | None:
+        """The file that set ``path`` (a key path inside the service) or its nearest parent."""
+        for end in range(len(path), -1, -1):
+            source = self.sources.get(path[:end])
+            if source is not None:
+                return source
+        return None
+
+    def build(self) -> Store:
+        """Resolve the settings, import and construct the provider, and wrap it in a Store.
+
+        Raises :class:`ConfigError` for an unset ``${NAME}``, a missing secret, a bad
+        ``retry`` section or a provider constructor that rejects the settings, and
+        :class:`ProviderLoadError` if the provider class cannot be loaded.
+        """
+        cls, search_dir = _import(self.provider, self.search_dir)
+        resolved = resolve_service(self.service, self.settings, self.locate)
+        policy = retry_policy(
+            self.service, self.settings.get("retry"), resolved.settings.get("retry"), self.locate
+        )
+        settings = resolved.settings
+        settings.setdefault("name", self.service)
+        try:
+            instance = cls(settings)
+        except StoreError as error:
+            raise error.add_context(service=self.service) from None
+        except Exception as error:
+            reason = scrub(f"{type(error).__name__}: {error}", resolved.secrets)
+            raise ConfigError(
+                f"provider {self.provider.code_path!r} rejected the settings: {reason}",
+                file=self.locate(()),
+                key_path=f"external-services.{self.service}",
+                service=self.service,
+            ) from None
+        provider = (
+            instance if isinstance(instance, StoreInterface)
+            else ForeignProvider(instance, self.service)
+        )
+        origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
+        return Store(provider, self.service, retry=policy, origin=origin)
+
+
+def _with_dir(origin: ServiceOrigin, search_dir: str | None) -> ServiceOrigin:
+    return ServiceOrigin(
+        origin.service, origin.settings, origin.provider, search_dir, origin.sources
+    )
+
+
+def service_origin(service: str | None = None, config: ConfigSource = None) -> ServiceOrigin:
+    """The :class:`ServiceOrigin` of a storage service (default: ``xt-services.storage``).
+
+    Raises :class:`ConfigError` for an unknown service, one whose type is not ``storage``,
+    or one whose provider is unknown.
+    """
+    loaded = as_config(config)
+    name = service if service is not None else loaded.default_storage_service
+    settings = loaded.service(name)
+    path = ("external-services", name)
+    kind = settings.get("type", "storage")
+    if kind != "storage":
+        raise ConfigError(
+            f"service {name!r} has type {kind!r}, not 'storage'",
+            file=loaded.file_for((*path, "type")),
+            key_path=".".join((*path, "type")),
+            service=name,
+        )
+    try:
+        provider = resolve_provider(settings["provider"], loaded)
+    except ProviderLoadError as error:
+        error.file = loaded.file_for((*path, "provider"))
+        error.key_path = ".".join((*path, "provider"))
+        raise
+    if provider.file is None:
+        provider = ProviderRef(
+            provider.code_path, loaded.file_for((*path, "provider")), ".".join((*path, "provider"))
+        )
+    sources = loaded.sources_under(path)
+    sources[()] = loaded.file_for(path) or BUILTIN_SOURCE
+    return ServiceOrigin(name, settings, provider, None, sources)
+
+
+def get_storage(service: str | None = None, config: ConfigSource = None) -> Store:
+    """The configured store for ``service`` (default: ``xt-services.storage``).
+
+    ``config`` may be None (read the config files), a file path (those files with it on top,
+    like ``--config``), a mapping (built-in defaults plus it; no file is read) or a
+    :class:`~xtstore.config.Config`. The store can be pickled to a worker process, which
+    opens the service again there (secrets re-resolved, never pickled).
+
+    Raises :class:`ConfigError` (file and key path named) for any config mistake, and
+    :class:`ProviderLoadError` when the provider class cannot be loaded.
+    """
+    return service_origin(service, config).build()

@@ -1,0 +1,200 @@
+"""Finding provider classes: built-in names, entry points, and code paths ``pkg.module.Class``.
+
+Nothing here knows about config files; :mod:`xtstore.registry` adds the file and key path to
+the :class:`~xtstore.errors.ProviderLoadError` raised here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from xtstore.adapter import missing_methods
+from xtstore.errors import ProviderLoadError
+from xtstore.interface import StoreInterface
+
+__all__ = [
+    "BUILTIN_PROVIDERS",
+    "ENTRY_POINT_GROUP",
+    "check_provider_class",
+    "entry_point_providers",
+    "import_provider_class",
+    "is_code_path",
+]
+
+BUILTIN_PROVIDERS: dict[str, str] = {
+    "store-file": "xtstore.providers.file.FileStore",
+    "store-memory": "xtstore.providers.memory.MemoryStore",
+    "azure-blob": "xtstore.providers.azure_blob.AzureBlobStore",
+    "azure-blob-21": "xtstore.providers.azure_blob.AzureBlobStore",
+    "azure-blob-210": "xtstore.providers.azure_blob.AzureBlobStore",
+    "store-s3": "xtstore.providers.s3.S3Store",
+    "store-fsspec": "xtstore.providers.fsspec.FsspecStore",
+}
+"""Built-in provider names and the classes they load (imported only when used)."""
+
+ENTRY_POINT_GROUP = "xtstore.storage_providers"
+
+# Top-level module of an optional SDK → (what to install, the xtstore extra that brings it).
+_OPTIONAL_SDKS: dict[str, tuple[str, str]] = {
+    "azure.identity": ("azure-identity", "azure-identity"),
+    "azure": ("azure-storage-blob", "azure"),
+    "boto3": ("boto3", "s3"),
+    "botocore": ("boto3", "s3"),
+    "s3transfer": ("boto3", "s3"),
+    "fsspec": ("fsspec", "fsspec"),
+}
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_CODE_PATH = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*[.:]{_IDENTIFIER}")
+
+
+def is_code_path(text: object) -> bool:
+    """True for ``pkg.module.Class`` (or the entry-point form ``pkg.module:Class``)."""
+    return isinstance(text, str) and _CODE_PATH.fullmatch(text) is not None
+
+
+def entry_point_providers() -> dict[str, str]:
+    """Providers that installed packages register under ``xtstore.storage_providers``."""
+    found: dict[str, str] = {}
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value.replace(" ", ""))
+    return found
+
+
+def import_provider_class(
+    code_path: str, search_dir: str | None = None
+) -> tuple[type, str | None]:
+    """Import the class at ``code_path`` and check that it is a storage provider.
+
+    The module is imported from the Python path, or else from ``search_dir`` (default: the
+    working directory) when its top-level package is a direct subdirectory there (XT's
+    ``extensions/my_cloud_storage.py``). Returns the class and the directory it had to add to
+    ``sys.path`` (None if none), so that another process can do the same.
+
+    Raises :class:`ProviderLoadError` for a malformed path, a missing module or attribute, an
+    attribute that is not a class, a class missing interface methods, or a missing optional
+    SDK (naming the ``pip install 'xtstore[...]'`` that brings it).
+    """
+    if not is_code_path(code_path):
+        raise ProviderLoadError(
+            f"{code_path!r} is not a code path of the form package.module.Class"
+        )
+    module_name, _, attribute = code_path.replace(":", ".").rpartition(".")
+    module, added = _import_module(module_name, code_path, search_dir)
+    try:
+        cls = getattr(module, attribute)
+    except AttributeError:
+        raise ProviderLoadError(
+            f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
+        ) from None
+    if not inspect.isclass(cls):
+        raise ProviderLoadError(
+            f"cannot load {code_path!r}: it is a {type(cls).__name__}, not a class"
+        )
+    check_provider_class(cls, code_path)
+    return cls, added
+
+
+def check_provider_class(cls: type, code_path: str) -> None:
+    """Accept a ``StoreInterface`` subclass, or any class with every XT interface method.
+    Raises :class:`ProviderLoadError` naming what is missing."""
+    if issubclass(cls, StoreInterface):
+        abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+        if abstract:
+            raise ProviderLoadError(
+                f"{code_path!r} does not implement StoreInterface: missing "
+                + ", ".join(abstract)
+            )
+        return
+    missing = missing_methods(cls)
+    if missing:
+        raise ProviderLoadError(
+            f"{code_path!r} is not a storage provider: it lacks "
+            + ", ".join(missing)
+            + " (subclass xtstore.StoreInterface, or implement every method of XT's"
+            " StoreInterface)"
+        )
+
+
+def _import_module(
+    module_name: str, code_path: str, search_dir: str | None
+) -> tuple[ModuleType, str | None]:
+    try:
+        return _import(module_name, code_path), None
+    except ModuleNotFoundError as error:
+        if not _is_the_module(error, module_name):
+            raise _dependency_error(error, code_path) from error
+    top = module_name.split(".")[0]
+    if getattr(sys.modules.get(top), "__file__", None) is not None:
+        # A regular package already imported: a folder in the working directory cannot add to it.
+        raise ProviderLoadError(f"cannot load {code_path!r}: there is no module {module_name!r}")
+    directory = os.path.abspath(search_dir or os.getcwd())
+    root = Path(directory)
+    if not ((root / top).is_dir() or (root / f"{top}.py").is_file()):
+        raise ProviderLoadError(
+            f"cannot import {module_name!r} for {code_path!r}: it is not on the Python path,"
+            f" and {directory} has no {top}/ folder"
+        )
+    if directory not in sys.path:
+        # Kept for the life of the process: the provider may import more of its package later.
+        sys.path.append(directory)
+        importlib.invalidate_caches()
+    try:
+        return _import(module_name, code_path), directory
+    except ModuleNotFoundError as error:
+        if _is_the_module(error, module_name):
+            raise ProviderLoadError(
+                f"cannot import {module_name!r} for {code_path!r}: no such module on the"
+                f" Python path or in {directory}"
+            ) from None
+        raise _dependency_error(error, code_path) from error
+
+
+def _import(module_name: str, code_path: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        raise
+    except ImportError as error:
+        raise _dependency_error(error, code_path) from error
+    except Exception as error:
+        raise ProviderLoadError(
+            f"importing {module_name!r} for {code_path!r} failed:"
+            f" {type(error).__name__}: {error}"
+        ) from error
+
+
+def _is_the_module(error: ModuleNotFoundError, module_name: str) -> bool:
+    """True when the module itself (or a parent package) is missing, not one it imports."""
+    missing = error.name
+    return missing is not None and (
+        module_name == missing or module_name.startswith(missing + ".")
+    )
+
+
+def _dependency_error(error: ImportError, code_path: str) -> ProviderLoadError:
+    missing = error.name or _name_in_message(str(error))
+    if missing:
+        for module, (package, extra) in _OPTIONAL_SDKS.items():
+            if missing == module or missing.startswith(module + "."):
+                return ProviderLoadError(
+                    f"provider {code_path!r} needs {package}, which is not installed:"
+                    f" pip install 'xtstore[{extra}]'"
+                )
+        return ProviderLoadError(
+            f"provider {code_path!r} needs the Python package {missing.split('.')[0]!r},"
+            f" which is not installed ({error})"
+        )
+    return ProviderLoadError(f"importing provider {code_path!r} failed: {error}")
+
+
+def _name_in_message(message: str) -> str | None:
+    found = re.search(r"No module named '([^']+)'", message)
+    return found.group(1) if found else None

@@ -1,0 +1,263 @@
+"""Resolving a service's settings when it is opened: ``${NAME}`` from the environment and
+``"$vault"`` secrets, plus the service's ``retry`` section as a :class:`RetryPolicy`.
+
+Resolution happens in the process that opens the service (a worker re-resolves on its own),
+so resolved secrets are never stored in a :class:`~xtstore.config.Config` or a pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from xtstore.config import SECRET_MARKER, is_secret_key
+from xtstore.config_files import display_path, load_yaml_file
+from xtstore.errors import ConfigError
+from xtstore.layers.retry import RetryPolicy
+
+__all__ = [
+    "RETRY_KEYS",
+    "ResolvedService",
+    "check_retry_value",
+    "has_reference",
+    "resolve_service",
+    "retry_policy",
+    "scrub",
+    "secret_env_name",
+    "secrets_file",
+]
+
+KeyPath = tuple[str, ...]
+Locate = Callable[[KeyPath], str | None]
+"""Maps a key path inside the service to the file that set it (for messages)."""
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+RETRY_KEYS: dict[str, str] = {
+    "attempts": "attempts",
+    "base-delay": "base_delay",
+    "max-delay": "max_delay",
+    "total-timeout": "total_timeout",
+}
+
+
+def secrets_file() -> Path:
+    """``~/.xtstore/secrets.yaml`` (layout ``{service: {key: value}}``)."""
+    return Path.home() / ".xtstore" / "secrets.yaml"
+
+
+def secret_env_name(service: str, key_path: KeyPath) -> str:
+    """``XTSTORE_SECRET_<SERVICE>_<KEY>``: upper case, anything but letters and digits → ``_``."""
+    raw = "_".join((service, *key_path))
+    return "XTSTORE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", raw).upper()
+
+
+def has_reference(value: object) -> bool:
+    """True if ``value`` is resolved only when the service is opened."""
+    return isinstance(value, str) and (
+        value == SECRET_MARKER or _ENV_REFERENCE.search(value) is not None
+    )
+
+
+class ResolvedService:
+    """A service's settings with references resolved, and the secret strings among them
+    (for :func:`scrub`)."""
+
+    def __init__(self, settings: dict[str, Any], secrets: list[str]) -> None:
+        self.settings = settings
+        self.secrets = secrets
+
+    def __repr__(self) -> str:
+        return f"<ResolvedService keys={sorted(self.settings)!r}>"
+
+
+def resolve_service(service: str, settings: Mapping[str, Any], locate: Locate) -> ResolvedService:
+    """Resolve every ``${NAME}`` and ``"$vault"`` in ``settings`` (service ``service``).
+
+    Raises :class:`ConfigError` naming the file and key path for an unset environment variable
+    or a secret found nowhere, and naming the secrets file if it is readable by others.
+    """
+    resolver = _Resolver(service, locate)
+    resolved = resolver.value(settings, ())
+    return ResolvedService(resolved, resolver.secrets)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (for messages built from errors)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _Resolver:
+    def __init__(self, service: str, locate: Locate) -> None:
+        self.service = service
+        self.locate = locate
+        self.secrets: list[str] = []
+        self._vault: dict[str, Any] | None = None
+
+    def key_path(self, path: KeyPath) -> str:
+        return ".".join(("external-services", self.service, *path))
+
+    def value(self, value: Any, path: KeyPath) -> Any:
+        if isinstance(value, Mapping):
+            return {key: self.value(item, (*path, str(key))) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.value(item, (*path, str(index))) for index, item in enumerate(value)]
+        if value == SECRET_MARKER:
+            secret = self.secret(path)
+            self.secrets.append(secret)
+            return secret
+        if isinstance(value, str) and "${" in value:
+            resolved = self.environment(value, path)
+            if path and is_secret_key(path[-1]):
+                self.secrets.append(resolved)
+            return resolved
+        if path and is_secret_key(path[-1]) and isinstance(value, str):
+            self.secrets.append(value)
+        return value
+
+    def environment(self, text: str, path: KeyPath) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            found = os.environ.get(name)
+            if found is None:
+                raise ConfigError(
+                    f"environment variable {name!r} is not set",
+                    file=self.locate(path),
+                    key_path=self.key_path(path),
+                    service=self.service,
+                )
+            return found
+
+        return _ENV_REFERENCE.sub(substitute, text)
+
+    def secret(self, path: KeyPath) -> str:
+        variable = secret_env_name(self.service, path)
+        found = os.environ.get(variable)
+        if found is not None:
+            return found
+        node: Any = self.vault().get(self.service)
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if node is None or isinstance(node, (Mapping, list)):
+            nested = "".join(f"{{{key}: ...}}" for key in path)
+            raise ConfigError(
+                f"secret not found: set {variable}, or add {self.service}: {nested} to"
+                f" {display_path(secrets_file())}",
+                file=self.locate(path),
+                key_path=self.key_path(path),
+                service=self.service,
+            )
+        return str(node)
+
+    def vault(self) -> dict[str, Any]:
+        if self._vault is None:
+            self._vault = _read_secrets_file()
+        return self._vault
+
+
+def _read_secrets_file() -> dict[str, Any]:
+    path = secrets_file()
+    label = display_path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read the secrets file: {error}", file=label) from None
+    if os.name == "posix":
+        if info.st_mode & 0o077:
+            raise ConfigError(
+                f"refused: the secrets file can be read or written by others (mode"
+                f" {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {label}",
+                file=label,
+            )
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise ConfigError("refused: the secrets file belongs to another user", file=label)
+    data = load_yaml_file(path, label, quote_source=False)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            "the top level must be a mapping of service names to {key: value}",
+            file=label,
+            key_path="(top level)",
+        )
+    return data
+
+
+def check_retry_value(key: str, value: object) -> str | None:
+    """Why ``value`` is not valid for ``retry.<key>``, or None if it is."""
+    if key not in RETRY_KEYS:
+        return f"unknown retry setting {key!r} (known: {', '.join(RETRY_KEYS)})"
+    if key == "attempts":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"must be a positive integer, not {_shown(value)}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return f"must be a number of seconds >= 0, not {_shown(value)}"
+    if key == "total-timeout" and value == 0:
+        return "must be more than 0 seconds"
+    return None
+
+
+def retry_policy(
+    service: str,
+    unresolved: object,
+    resolved: object,
+    locate: Locate,
+) -> RetryPolicy:
+    """The service's ``retry`` section as a :class:`RetryPolicy` (defaults where absent).
+
+    Values that came from ``${NAME}`` are parsed from text. Raises :class:`ConfigError` for a
+    section that is not a mapping, an unknown key, or a value of the wrong type.
+    """
+    if unresolved is None:
+        return RetryPolicy()
+    if not isinstance(unresolved, Mapping) or not isinstance(resolved, Mapping):
+        raise ConfigError(
+            f"must be a mapping of {', '.join(RETRY_KEYS)}, not {_shown(unresolved)}",
+            file=locate(("retry",)),
+            key_path=f"external-services.{service}.retry",
+            service=service,
+        )
+    values: dict[str, Any] = {}
+    for key, value in resolved.items():
+        original = unresolved.get(key)
+        if has_reference(original):
+            value = _parse_number(value)
+        problem = check_retry_value(str(key), value)
+        if problem is not None:
+            if original == SECRET_MARKER:
+                problem = problem.split(", not ")[0]
+            raise ConfigError(
+                problem,
+                file=locate(("retry", str(key))),
+                key_path=f"external-services.{service}.retry.{key}",
+                service=service,
+            )
+        values[RETRY_KEYS[str(key)]] = value
+    return RetryPolicy(**values)
+
+
+def _parse_number(text: object) -> object:
+    if not isinstance(text, str):
+        return text
+    for kind in (int, float):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            continue
+    return text
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, (Mapping, list)):
+        return f"a {type(value).__name__}"
+    return repr(value)
