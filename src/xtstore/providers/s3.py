@@ -1,0 +1,514 @@
+"""``store-s3``: Amazon S3 and S3-compatible stores (MinIO, Ceph, moto, ...) on boto3.
+
+Containers are buckets and blobs are objects. What S3 lacks is emulated with the same
+observable behaviour (see docs/s3.md):
+
+* create-only writes: ``PutObject`` with ``If-None-Match: *``, atomic on the server;
+* appends: conditional rewrites (:mod:`xtstore.providers.s3_append`);
+* snapshots: server-side copies under a reserved prefix that listings hide
+  (:mod:`xtstore.providers.s3_keys`);
+* container metadata: user metadata of a reserved marker object.
+
+botocore's and s3transfer's own retries are off: the Store's retry layer is the only one.
+Every botocore error becomes a typed error in :mod:`xtstore.providers.s3_errors`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import IO, Any, cast
+
+from botocore.exceptions import ClientError
+from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
+from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
+
+from xtstore.errors import (
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    StoreError,
+)
+from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.providers.s3_append import append_bytes
+from xtstore.providers.s3_config import S3Settings
+from xtstore.providers.s3_errors import error_code, s3_errors, translate
+from xtstore.providers.s3_keys import (
+    CONTAINER_MARKER,
+    check_blob_key,
+    new_snapshot_id,
+    snapshot_key,
+    snapshot_prefix,
+)
+from xtstore.providers.s3_listing import iter_listing
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    Capabilities,
+    ContainerInfo,
+    SnapshotInfo,
+    Support,
+)
+
+__all__ = ["SINGLE_COPY_LIMIT", "S3Store"]
+
+SINGLE_COPY_LIMIT = 5 * 2**30
+"""CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
+
+_DELETE_BATCH = 1000
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def _as_bytes(text: Text) -> bytes:
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+class _Progress(BaseSubscriber):  # type: ignore[misc]
+    """Turns s3transfer's per-chunk increments (from worker threads) into
+    ``callback(current, total)`` calls with non-decreasing values."""
+
+    def __init__(self, callback: ProgressCallback, total: int | None = None) -> None:
+        self._callback = callback
+        self._total = total
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        with self._lock:
+            self._done += bytes_transferred
+            total = self._total if self._total is not None else future.meta.size
+            total = max(int(total or 0), self._done)
+            self._callback(self._done, total)
+
+
+def _subscribers(callback: ProgressCallback | None, total: int | None = None) -> list[Any]:
+    return [_Progress(callback, total)] if callback is not None else []
+
+
+class S3Store(StoreInterface):
+    """Amazon S3 or any S3-compatible store.
+
+    Service keys: ``endpoint-url`` (omit for AWS), ``region``, ``access-key-id`` +
+    ``secret-access-key`` (+ ``session-token``) or none for the standard credential chain,
+    ``addressing-style`` (``path``/``virtual``), and tuning keys ``multipart-threshold``,
+    ``multipart-chunksize``, ``max-concurrency``, ``append-compose-min-size``,
+    ``connect-timeout``, ``read-timeout``. Raises ``ConfigError`` for a bad key.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._settings = S3Settings.from_config(config)
+        self._client = self._settings.make_client(config)
+        self._transfer_config = self._settings.transfer_config()
+
+    def __repr__(self) -> str:
+        endpoint = self._settings.endpoint_url or "aws"
+        return f"<S3Store service={self._settings.service_name!r} endpoint={endpoint!r}>"
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client (for event hooks in benchmarks and tests)."""
+        return self._client
+
+    def _transfers(self) -> TransferManager:
+        return TransferManager(self._client, self._transfer_config)
+
+    # ---- misc ----
+
+    def get_service_name(self) -> str:
+        return self._settings.service_name
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            append=Support.EMULATED,
+            snapshots=Support.EMULATED,
+            conditional_writes=Support.NATIVE,
+            server_side_copy=Support.NATIVE,
+            metadata=Support.NATIVE,
+            shared_between_processes=True,
+        )
+
+    # ---- containers ----
+
+    def does_container_exist(self, container: str) -> bool:
+        try:
+            with s3_errors():
+                self._client.head_bucket(Bucket=container)
+        except (ContainerNotFound, BlobNotFound):
+            return False
+        return True
+
+    def _require_container(self, container: str) -> None:
+        if not self.does_container_exist(container):
+            raise ContainerNotFound("container not found", container=container)
+
+    def create_container(self, container: str) -> None:
+        """Create the bucket and its marker. Raises ``ContainerAlreadyExists``: the marker is
+        written with ``If-None-Match: *``, so of N concurrent creators exactly one wins even
+        where CreateBucket succeeds for a bucket its owner already has (us-east-1)."""
+        if self.does_container_exist(container):
+            raise ContainerAlreadyExists("container already exists", container=container)
+        arguments: dict[str, Any] = {"Bucket": container}
+        region = self._client.meta.region_name
+        if region and region not in ("us-east-1", "aws-global"):
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        with s3_errors():
+            self._client.create_bucket(**arguments)
+        try:
+            with s3_errors(create_only=True):
+                self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
+                                        IfNoneMatch="*")
+        except BlobAlreadyExists:
+            raise ContainerAlreadyExists("container already exists",
+                                         container=container) from None
+
+    def list_containers(self) -> list[str]:
+        names: list[str] = []
+        with s3_errors():
+            for page in self._client.get_paginator("list_buckets").paginate():
+                names.extend(bucket["Name"] for bucket in page.get("Buckets", ()))
+        return sorted(names)
+
+    def delete_container(self, container: str) -> None:
+        """Delete every object version, unfinished upload and the bucket. Raises
+        ``ContainerNotFound``."""
+        for sweep in range(3):
+            self._empty_bucket(container)
+            try:
+                self._client.delete_bucket(Bucket=container)
+                return
+            except ClientError as error:
+                # Another client wrote meanwhile: sweep again, a bounded number of times.
+                if error_code(error) == "BucketNotEmpty" and sweep < 2:
+                    continue
+                raise translate(error) or error from error
+
+    def _empty_bucket(self, container: str) -> None:
+        with s3_errors():
+            uploads = self._client.get_paginator("list_multipart_uploads")
+            for page in uploads.paginate(Bucket=container):
+                for upload in page.get("Uploads", ()):
+                    self._client.abort_multipart_upload(
+                        Bucket=container, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+            versions = self._client.get_paginator("list_object_versions")
+            for page in versions.paginate(Bucket=container):
+                batch = [
+                    {"Key": item["Key"], "VersionId": item["VersionId"]}
+                    for item in (*page.get("Versions", ()), *page.get("DeleteMarkers", ()))
+                ]
+                self._delete_keys(container, batch)
+
+    def _delete_keys(self, container: str, objects: list[dict[str, str]]) -> None:
+        for start in range(0, len(objects), _DELETE_BATCH):
+            batch = objects[start : start + _DELETE_BATCH]
+            with s3_errors():
+                result = self._client.delete_objects(
+                    Bucket=container, Delete={"Objects": batch, "Quiet": True}
+                )
+            failed = result.get("Errors") or []
+            if failed:
+                first = failed[0]
+                raise StoreError(
+                    f"S3 could not delete {len(failed)} object(s), e.g. {first.get('Key')!r}: "
+                    f"{first.get('Code')} {first.get('Message')}",
+                    container=container,
+                )
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        try:
+            with s3_errors():
+                head = self._client.head_object(Bucket=container, Key=CONTAINER_MARKER)
+        except BlobNotFound:
+            # A bucket this library did not create: no marker, no metadata.
+            return ContainerInfo(name=container, last_modified=self._bucket_created(container))
+        return ContainerInfo(name=container, last_modified=_utc(head["LastModified"]),
+                             metadata=head.get("Metadata", {}))
+
+    def _bucket_created(self, container: str) -> datetime:
+        self._require_container(container)
+        with s3_errors():
+            for page in self._client.get_paginator("list_buckets").paginate(Prefix=container):
+                for bucket in page.get("Buckets", ()):
+                    if bucket["Name"] == container:
+                        return _utc(bucket["CreationDate"])
+        return datetime.now(timezone.utc)
+
+    def get_container_metadata(self, container: str) -> dict[str, str]:
+        return dict(self.get_container_properties(container).metadata)
+
+    def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        with s3_errors():
+            self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
+                                    Metadata=dict(metadata))
+
+    # ---- blobs: writing ----
+
+    def does_blob_exist(self, container: str, blob_path: str) -> bool:
+        key = check_blob_key(blob_path)
+        try:
+            with s3_errors():
+                self._client.head_object(Bucket=container, Key=key)
+        except (BlobNotFound, ContainerNotFound):
+            return False
+        return True
+
+    def create_blob(
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+    ) -> None:
+        """One PutObject; with ``fail_if_exists`` conditional on ``If-None-Match: *``.
+        Raises ``BlobAlreadyExists``, ``ContainerNotFound``."""
+        key = check_blob_key(blob_path)
+        condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        with s3_errors(create_only=fail_if_exists):
+            self._client.put_object(Bucket=container, Key=key, Body=_as_bytes(text), **condition)
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Managed upload (multipart above ``multipart-threshold``, completed atomically).
+        Raises ``ContainerNotFound``, ``FileNotFoundError``."""
+        key = check_blob_key(blob_path)
+        size = os.stat(source_fn).st_size
+        with s3_errors(), self._transfers() as manager:
+            manager.upload(source_fn, container, key,
+                           subscribers=_subscribers(progress_callback, size)).result()
+
+    def create_blob_from_stream(
+        self,
+        container: str,
+        blob_path: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
+        ``max-concurrency`` parts). Raises ``ContainerNotFound``."""
+        key = check_blob_key(blob_path)
+        with s3_errors(), self._transfers() as manager:
+            manager.upload(stream, container, key,
+                           subscribers=_subscribers(progress_callback, length)).result()
+
+    def append_blob(
+        self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
+    ) -> None:
+        """Conditional rewrite, compose for large blobs (see :mod:`s3_append`). Raises
+        ``ContainerNotFound``; ``PreconditionFailed`` only under contention that outlasts
+        the append time budget."""
+        append_bytes(
+            self._client, container, check_blob_key(blob_path), _as_bytes(text),
+            compose_min_size=self._settings.append_compose_min_size,
+            rewrite=append_with_rewrite,
+        )
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        """Delete one snapshot, or the blob with all its snapshots. Raises ``BlobNotFound``
+        (also for an unknown snapshot id), ``ContainerNotFound``."""
+        key = check_blob_key(blob_path)
+        if snapshot is not None:
+            target = snapshot_key(key, snapshot)
+            self._head(container, target, missing=f"no snapshot {snapshot!r}")
+            with s3_errors():
+                self._client.delete_object(Bucket=container, Key=target)
+            return
+        self._head(container, key)
+        self._delete_keys(container, [{"Key": item} for item in self._snapshot_keys(container,
+                                                                                    key)])
+        with s3_errors():
+            self._client.delete_object(Bucket=container, Key=key)
+
+    def copy_blob(
+        self,
+        source_container: str,
+        source_blob_path: str,
+        dest_container: str,
+        dest_blob_path: str,
+    ) -> None:
+        """Server-side copy, overwriting the destination; metadata is copied. Raises
+        ``BlobNotFound``, ``ContainerNotFound``."""
+        source = check_blob_key(source_blob_path)
+        dest = check_blob_key(dest_blob_path)
+        if (source_container, source) == (dest_container, dest):
+            self._head(source_container, source)
+            return
+        self._server_copy(source_container, source, dest_container, dest)
+
+    def _server_copy(
+        self,
+        source_container: str,
+        source: str,
+        dest_container: str,
+        dest: str,
+        extra: Mapping[str, Any] | None = None,
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        copy_source = {"Bucket": source_container, "Key": source}
+        arguments = dict(extra or {})
+        if size is None or size <= SINGLE_COPY_LIMIT:
+            try:
+                result: dict[str, Any] = self._client.copy_object(
+                    Bucket=dest_container, Key=dest, CopySource=copy_source, **arguments
+                )
+                return result
+            except ClientError as error:
+                message = str(error.response.get("Error", {}).get("Message", ""))
+                if "larger than the maximum" not in message:
+                    raise translate(error) or error from error
+        with s3_errors(), self._transfers() as manager:
+            manager.copy(copy_source, dest_container, dest, extra_args=arguments).result()
+        return {}
+
+    def set_blob_metadata(
+        self, container: str, blob_path: str, metadata: Mapping[str, str]
+    ) -> None:
+        """Replace the metadata with a server-side copy onto itself (S3 objects are
+        immutable). Raises ``BlobNotFound``."""
+        key = check_blob_key(blob_path)
+        head = self._head(container, key)
+        extra: dict[str, Any] = {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+        if head.get("ContentType"):
+            extra["ContentType"] = head["ContentType"]
+        self._server_copy(container, key, container, key, extra, size=head["ContentLength"])
+
+    # ---- blobs: reading ----
+
+    def _head(self, container: str, key: str, missing: str = "blob not found") -> dict[str, Any]:
+        """HeadObject; a bodiless 404 is told apart as ``ContainerNotFound`` or
+        ``BlobNotFound``."""
+        try:
+            with s3_errors():
+                return cast(dict[str, Any], self._client.head_object(Bucket=container, Key=key))
+        except BlobNotFound:
+            self._require_container(container)
+            raise BlobNotFound(missing) from None
+
+    def list_blobs(
+        self,
+        container: str,
+        path: str | None = None,
+        return_names: bool = True,
+        recursive: bool = True,
+    ) -> list[str] | list[BlobInfo]:
+        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
+                         key=lambda entry: entry.name)
+        if return_names:
+            return [entry.name for entry in entries]
+        return entries
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        """Pages of 1000 fetched lazily. Raises ``ContainerNotFound`` at the call."""
+        return iter_listing(self._client, container, path or "", recursive)
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        """One GetObject. Raises ``BlobNotFound``, ``ContainerNotFound``."""
+        return self.get_blob_bytes(container, blob_path).decode("utf-8")
+
+    def get_blob_bytes(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> bytes:
+        with s3_errors():
+            body = self._client.get_object(Bucket=container,
+                                           Key=self._read_key(blob_path, snapshot))["Body"]
+            with body:
+                return cast(bytes, body.read())
+
+    def open_blob(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> IO[bytes]:
+        """The GetObject response body, streamed. Raises ``BlobNotFound``."""
+        with s3_errors():
+            response = self._client.get_object(Bucket=container,
+                                               Key=self._read_key(blob_path, snapshot))
+        return cast(IO[bytes], response["Body"])
+
+    def _read_key(self, blob_path: str, snapshot: str | None) -> str:
+        key = check_blob_key(blob_path)
+        return key if snapshot is None else snapshot_key(key, snapshot)
+
+    def get_blob_to_path(
+        self,
+        container: str,
+        blob_path: str,
+        dest_fn: str,
+        snapshot: str | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Managed (ranged, concurrent) download into a temporary file next to ``dest_fn``,
+        renamed into place only when complete. Raises ``BlobNotFound``."""
+        key = self._read_key(blob_path, snapshot)
+        folder = os.path.dirname(os.path.abspath(dest_fn))
+        os.makedirs(folder, exist_ok=True)
+        handle, temp_fn = tempfile.mkstemp(dir=folder, prefix=".xtstore-", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                try:
+                    with s3_errors(), self._transfers() as manager:
+                        manager.download(container, key, sink,
+                                         subscribers=_subscribers(progress_callback)).result()
+                except BlobNotFound:
+                    self._require_container(container)
+                    raise
+            os.replace(temp_fn, dest_fn)
+        except BaseException:
+            if os.path.exists(temp_fn):
+                os.unlink(temp_fn)
+            raise
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        """One HeadObject. Raises ``BlobNotFound``, ``ContainerNotFound``."""
+        key = check_blob_key(blob_path)
+        head = self._head(container, key)
+        properties = BlobProperties.from_datetime(
+            int(head["ContentLength"]), head["LastModified"], str(head.get("ETag", "")),
+            content_type=head.get("ContentType"), metadata=head.get("Metadata", {}),
+        )
+        return BlobInfo(name=key, properties=properties)
+
+    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        return dict(self.get_blob_properties(container, blob_path).metadata)
+
+    # ---- snapshots ----
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        """A server-side copy under the reserved snapshot prefix. Raises ``BlobNotFound``."""
+        key = check_blob_key(blob_path)
+        created = datetime.now(timezone.utc)
+        snapshot = new_snapshot_id(created)
+        with s3_errors():
+            self._server_copy(container, key, container, snapshot_key(key, snapshot))
+        return SnapshotInfo(container=container, blob=key, snapshot=snapshot, created=created)
+
+    def _snapshot_keys(self, container: str, key: str) -> list[str]:
+        keys: list[str] = []
+        with s3_errors():
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=container, Prefix=snapshot_prefix(key)
+            )
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents", ()))
+        return keys
+
+    def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
+        """The blob's snapshots, oldest first. Raises ``ContainerNotFound``."""
+        key = check_blob_key(blob_path)
+        snapshots = []
+        for snapshot_object in self._snapshot_keys(container, key):
+            snapshot = snapshot_object.rsplit("/", 1)[1]
+            created = datetime.strptime(snapshot[:22], "%Y%m%dT%H%M%S.%f").replace(
+                tzinfo=timezone.utc
+            )
+            snapshots.append(SnapshotInfo(container=container, blob=key, snapshot=snapshot,
+                                          created=created))
+        return snapshots

@@ -1,0 +1,124 @@
+"""``store-s3`` service keys (DESIGN §4) turned into a boto3 client and a TransferConfig.
+
+Secrets go straight into the client and are never kept on the provider or put in a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from xtstore.errors import ConfigError
+
+__all__ = ["MIN_PART_SIZE", "S3Settings"]
+
+MIN_PART_SIZE = 5 * 2**20
+"""S3's smallest allowed multipart part (all parts but the last)."""
+
+_MIB = 2**20
+
+
+def _size(config: Mapping[str, Any], key: str, default: int, minimum: int = 1) -> int:
+    value = config.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"must be a whole number of bytes, not {value!r}",
+                          key_path=key) from None
+    if number < minimum:
+        raise ConfigError(f"must be at least {minimum}, not {number}", key_path=key)
+    return number
+
+
+def _optional_str(config: Mapping[str, Any], key: str) -> str | None:
+    value = config.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"must be a string, not {type(value).__name__}", key_path=key)
+    return value
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The non-secret part of a ``store-s3`` service, plus a factory for its client."""
+
+    service_name: str
+    endpoint_url: str | None
+    region: str | None
+    addressing_style: str | None
+    multipart_threshold: int
+    multipart_chunksize: int
+    max_concurrency: int
+    append_compose_min_size: int
+    connect_timeout: float
+    read_timeout: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> S3Settings:
+        """Read the service dict. Raises ``ConfigError`` naming the bad key."""
+        style = _optional_str(config, "addressing-style")
+        if style not in (None, "path", "virtual", "auto"):
+            raise ConfigError(f"must be 'path' or 'virtual', not {style!r}",
+                              key_path="addressing-style")
+        return cls(
+            service_name=str(config.get("name") or "s3"),
+            endpoint_url=_optional_str(config, "endpoint-url"),
+            region=_optional_str(config, "region"),
+            addressing_style=style,
+            multipart_threshold=_size(config, "multipart-threshold", 8 * _MIB, MIN_PART_SIZE),
+            multipart_chunksize=_size(config, "multipart-chunksize", 8 * _MIB, MIN_PART_SIZE),
+            max_concurrency=_size(config, "max-concurrency", 10),
+            append_compose_min_size=_size(config, "append-compose-min-size", MIN_PART_SIZE,
+                                          MIN_PART_SIZE),
+            connect_timeout=float(config.get("connect-timeout", 10)),
+            read_timeout=float(config.get("read-timeout", 60)),
+        )
+
+    def transfer_config(self) -> TransferConfig:
+        """Managed-transfer settings; s3transfer's own download retries off (one retry layer)."""
+        return TransferConfig(
+            multipart_threshold=self.multipart_threshold,
+            multipart_chunksize=self.multipart_chunksize,
+            max_concurrency=self.max_concurrency,
+            num_download_attempts=1,
+            preferred_transfer_client="classic",
+        )
+
+    def botocore_config(self) -> Config:
+        s3_options: dict[str, str] = {}
+        if self.addressing_style:
+            s3_options["addressing_style"] = self.addressing_style
+        return Config(
+            # One attempt in total: xtstore's RetryLayer is the only retry, so attempts never
+            # multiply (botocore's "total_max_attempts" counts the first try).
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=max(10, self.max_concurrency + 2),
+            s3=s3_options or None,
+        )
+
+    def make_client(self, config: Mapping[str, Any]) -> Any:
+        """The S3 client, with explicit keys from ``config`` or the standard credential chain."""
+        key_id = _optional_str(config, "access-key-id")
+        secret = _optional_str(config, "secret-access-key")
+        if (key_id is None) != (secret is None):
+            raise ConfigError(
+                "give both access-key-id and secret-access-key, or neither (standard chain)",
+                key_path="access-key-id" if key_id is None else "secret-access-key",
+                service=self.service_name,
+            )
+        session = boto3.session.Session(
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=_optional_str(config, "session-token"),
+            region_name=self.region,
+        )
+        return session.client("s3", endpoint_url=self.endpoint_url,
+                              config=self.botocore_config())

@@ -1,0 +1,124 @@
+"""The one place where boto3/botocore/s3transfer exceptions become xtstore's typed errors.
+
+Messages are built from the S3 error code and message only, never from the request, so no
+credential can leak into an exception (DESIGN §2; S3 error bodies never echo the secret key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore import exceptions as boto_errors
+from s3transfer.exceptions import RetriesExceededError  # type: ignore[import-untyped]
+
+from xtstore.errors import (
+    AccessDenied,
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    PreconditionFailed,
+    StoreError,
+    TransientError,
+)
+
+__all__ = ["error_code", "s3_errors", "translate"]
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "InternalError",
+        "ServiceUnavailable",
+        "OperationAborted",
+    }
+)
+_PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+_DENIED_CODES = frozenset(
+    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled",
+     "ExpiredToken", "InvalidToken"}
+)
+_NOT_SENT = (
+    boto_errors.EndpointConnectionError,
+    boto_errors.ConnectTimeoutError,
+    boto_errors.ProxyConnectionError,
+)
+_SENT = (
+    boto_errors.ReadTimeoutError,
+    boto_errors.ConnectionClosedError,
+    boto_errors.ResponseStreamingError,
+    boto_errors.IncompleteReadError,
+    boto_errors.HTTPClientError,
+    boto_errors.ConnectionError,
+)
+
+
+def error_code(error: boto_errors.ClientError) -> str:
+    """The S3 error code (``"404"`` for bodiless HEAD responses)."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _status(error: boto_errors.ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def translate(error: BaseException, *, create_only: bool = False) -> StoreError | None:
+    """The typed error for an exception raised by boto3, or None if it is not one of its.
+
+    ``create_only`` turns a failed ``If-None-Match: *`` precondition into
+    :class:`BlobAlreadyExists` instead of :class:`PreconditionFailed`.
+    """
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, RetriesExceededError) and error.last_exception is not None:
+        return translate(error.last_exception, create_only=create_only)
+    if isinstance(error, boto_errors.ClientError):
+        return _translate_client_error(error, create_only)
+    if isinstance(error, _NOT_SENT):
+        return TransientError(f"cannot reach the S3 endpoint: {type(error).__name__}",
+                              request_sent=False)
+    if isinstance(error, _SENT):
+        return TransientError(f"S3 connection failed: {type(error).__name__}")
+    if isinstance(error, (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError)):
+        return AccessDenied(f"no usable S3 credentials: {type(error).__name__}")
+    return None
+
+
+def _translate_client_error(error: boto_errors.ClientError, create_only: bool) -> StoreError:
+    code = error_code(error)
+    status = _status(error)
+    message = str(error.response.get("Error", {}).get("Message", "")) or code
+    reason = f"S3 {code}: {message}" if code and code != str(status) else f"S3 HTTP {status}"
+    if code in _TRANSIENT_CODES or status in (408, 429) or status >= 500:
+        return TransientError(reason)
+    if code in _PRECONDITION_CODES or status == 412:
+        if create_only:
+            return BlobAlreadyExists("blob already exists")
+        return PreconditionFailed(f"the blob changed meanwhile ({reason})")
+    if code == "NoSuchBucket":
+        bucket = error.response.get("Error", {}).get("BucketName")
+        return ContainerNotFound("container not found", container=bucket or None)
+    if code in ("NoSuchKey", "NoSuchVersion") or status == 404:
+        return BlobNotFound("blob not found")
+    if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+        return ContainerAlreadyExists("container already exists")
+    if code in _DENIED_CODES or status == 403:
+        return AccessDenied(f"access denied ({reason})")
+    return StoreError(reason)
+
+
+@contextmanager
+def s3_errors(*, create_only: bool = False) -> Iterator[None]:
+    """Raise the typed error for whatever boto3 raises inside the block."""
+    try:
+        yield
+    except Exception as error:
+        typed = translate(error, create_only=create_only)
+        if typed is None or typed is error:
+            raise
+        raise typed from error
