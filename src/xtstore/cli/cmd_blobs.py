@@ -1,0 +1,311 @@
+"""Blob commands: ``ls``, ``cat``, ``append``, ``rm``, ``snapshot``, ``props``, ``meta``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from xtstore.cli.address import Address
+from xtstore.cli.cmd_containers import container_properties, list_containers
+from xtstore.cli.context import confirm, get_state, parse_address_arg
+from xtstore.cli.globbing import split_pattern
+from xtstore.cli.output import emit_json, iso_time, print_table
+from xtstore.cli.resolve import resolve_remote
+from xtstore.errors import BlobNotFound
+from xtstore.interface import ProgressCallback
+from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+
+__all__ = ["COMMANDS"]
+
+_COPY_CHUNK = 1024 * 1024
+
+
+def _blob_address(text: str) -> Address:
+    address = parse_address_arg(text)
+    if not address.path or address.has_wildcard:
+        raise click.BadParameter(f"{text!r} must name one blob: [service:]container/path",
+                                 param_hint="ADDRESS")
+    return address
+
+
+# ---- ls ----
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    properties = entry.properties
+    return {
+        "name": entry.name,
+        "is_dir": bool(entry.is_dir),
+        "size": properties.content_length if properties is not None else None,
+        "last_modified": iso_time(properties.last_modified) if properties is not None else None,
+        "etag": properties.etag if properties is not None else None,
+    }
+
+
+def _collapse(entries: list[Any], prefix: str, depth: int) -> list[Any]:
+    """Blobs at most ``depth`` folders below ``prefix``; deeper ones become folder entries."""
+    from xtstore.values import BlobInfo
+
+    result: dict[str, Any] = {}
+    for entry in entries:
+        segments = entry.name[len(prefix):].split("/")
+        if len(segments) - 1 <= depth:
+            result[entry.name] = entry
+        else:
+            folder = prefix + "/".join(segments[: depth + 1]) + "/"
+            result.setdefault(folder, BlobInfo(name=folder, is_dir=True))
+    return [result[name] for name in sorted(result)]
+
+
+def _listing(store: Any, address: Address, recursive: bool, subdirs: int | None) -> list[Any]:
+    if address.has_wildcard:
+        pattern = split_pattern(address.path)
+        prefix = pattern.base + "/" if pattern.base else ""
+        deep = recursive or subdirs is not None or pattern.max_depth != 1
+        entries = store.list_blobs(address.container, prefix, return_names=False,
+                                   recursive=deep)
+        if deep:
+            matched = [e for e in entries if pattern.match(e.name[len(prefix):]) is not None]
+        else:
+            regex = pattern.regex
+            matched = [e for e in entries if regex.fullmatch(e.name[len(prefix):].rstrip("/"))]
+        if not matched:
+            raise BlobNotFound("no blob matches this pattern", container=address.container,
+                               blob=address.path)
+        return matched
+    prefix = address.path + "/" if address.path else ""
+    deep = recursive or subdirs is not None
+    entries = store.list_blobs(address.container, prefix, return_names=False, recursive=deep)
+    if not entries and address.path:
+        if address.folder:
+            raise BlobNotFound("no folder by this name", container=address.container,
+                               blob=address.path)
+        return [store.get_blob_properties(address.container, address.path)]
+    if subdirs is not None and not recursive:
+        return _collapse(list(entries), prefix, subdirs)
+    return list(entries)
+
+
+@click.command("ls")
+@click.argument("address", required=False, metavar="[[SERVICE:]CONTAINER[/PATH]]")
+@click.option("-r", "--recursive", is_flag=True, help="Every blob below the path.")
+@click.option("-l", "--long", "long_format", is_flag=True, help="Show size and time.")
+@click.option("--subdirs", type=click.IntRange(min=0), metavar="N",
+              help="Include blobs up to N folder levels down.")
+def ls_command(address: str | None, recursive: bool, long_format: bool,
+               subdirs: int | None) -> None:
+    """List blobs and folders (folders end in '/'); with no address, list containers.
+
+    The path may use *, ? (within a folder) and ** (across folders); quote it.
+    """
+    state = get_state()
+    if address is None or (address.endswith(":") and "/" not in address):
+        list_containers(address[:-1] if address else None)
+        return
+    parsed = parse_address_arg(address)
+    entries = _listing(state.store_for(parsed), parsed, recursive, subdirs)
+    if state.json:
+        emit_json([_entry_json(entry) for entry in entries])
+        return
+    if not long_format:
+        for entry in entries:
+            click.echo(entry.name)
+        return
+    rows = []
+    for entry in entries:
+        properties = entry.properties
+        if entry.is_dir or properties is None:
+            rows.append(["-", "-", entry.name])
+        else:
+            when = properties.last_modified.strftime("%Y-%m-%d %H:%M:%S")
+            rows.append([str(properties.content_length), when, entry.name])
+    print_table(rows, align_right=frozenset({0}))
+
+
+# ---- cat / append ----
+
+
+@click.command("cat")
+@click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
+@click.option("--snapshot", metavar="ID", help="Read this snapshot of the blob.")
+def cat_command(address: str, snapshot: str | None) -> None:
+    """Write a blob's exact bytes to stdout."""
+    state = get_state()
+    parsed = _blob_address(address)
+    store = state.store_for(parsed)
+    out = sys.stdout.buffer
+    with store.open_blob(parsed.container, parsed.path, snapshot=snapshot) as stream:
+        while chunk := stream.read(_COPY_CHUNK):
+            out.write(chunk)
+    out.flush()
+
+
+@click.command("append")
+@click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
+@click.argument("text", required=False)
+@click.option("--rewrite", is_flag=True,
+              help="Read-modify-write under an etag condition (append_with_rewrite).")
+def append_command(address: str, text: str | None, rewrite: bool) -> None:
+    """Append TEXT (exactly as given), or stdin when TEXT is omitted or '-', to a blob,
+    creating it if missing."""
+    state = get_state()
+    parsed = _blob_address(address)
+    data: str | bytes = sys.stdin.buffer.read() if text in (None, "-") else str(text)
+    state.store_for(parsed).append_blob(parsed.container, parsed.path, data,
+                                        append_with_rewrite=rewrite)
+
+
+# ---- rm ----
+
+
+def _delete_action(store: Any, container: str, name: str) -> Callable[[ProgressCallback], None]:
+    def action(progress: ProgressCallback) -> None:
+        store.delete_blob(container, name)
+    return action
+
+
+def _delete_many(store: Any, container: str, names: list[str]) -> None:
+    transfers = [Transfer(name, 0, _delete_action(store, container, name)) for name in names]
+    run_transfers(transfers, workers=DEFAULT_WORKERS)
+
+
+@click.command("rm")
+@click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
+@click.option("-r", "--recursive", is_flag=True, help="Delete folders and containers too.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting a folder.")
+@click.option("--snapshot", metavar="ID", help="Delete only this snapshot of the blob.")
+def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
+               snapshot: str | None) -> None:
+    """Delete blobs (with their snapshots), folders and containers (-r). Asks before
+    deleting a whole folder or container on a terminal, unless --yes."""
+    state = get_state()
+    for text in addresses:
+        address = parse_address_arg(text)
+        store = state.store_for(address)
+        if snapshot is not None:
+            store.delete_blob(address.container, _blob_address(text).path, snapshot=snapshot)
+            continue
+        if not address.path:
+            if not recursive:
+                raise click.UsageError(f"{text!r} is a whole container: use -r to delete it")
+            store.get_container_properties(address.container)  # fails early if missing
+            confirm(f"Delete container {text!r} with every blob in it?", yes)
+            store.delete_container(address.container)
+            continue
+        selection = resolve_remote(store, address)
+        names = [item.ref for item in selection.items]
+        if selection.kind == "file":
+            store.delete_blob(address.container, names[0])
+            continue
+        whole_folders = selection.kind == "folder" or any(
+            "/" in item.relative for item in selection.items)
+        if whole_folders and not recursive:
+            raise click.UsageError(f"{text!r} names a folder: use -r to delete it")
+        confirm(f"Delete {len(names)} blobs under {text!r}?", yes)
+        _delete_many(store, address.container, names)
+
+
+# ---- snapshot / props / meta ----
+
+
+def _snapshot_json(info: Any) -> dict[str, Any]:
+    return {"container": info.container, "blob": info.blob, "snapshot": info.snapshot,
+            "created": iso_time(info.created)}
+
+
+@click.command("snapshot")
+@click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
+@click.option("--list", "list_them", is_flag=True, help="List the blob's snapshots instead.")
+def snapshot_command(address: str, list_them: bool) -> None:
+    """Snapshot a blob and print the snapshot id (read it with cat --snapshot ID)."""
+    state = get_state()
+    parsed = _blob_address(address)
+    store = state.store_for(parsed)
+    if list_them:
+        snapshots = store.list_snapshots(parsed.container, parsed.path)
+        if state.json:
+            emit_json([_snapshot_json(info) for info in snapshots])
+        else:
+            print_table([[info.snapshot, str(iso_time(info.created))] for info in snapshots])
+        return
+    info = store.snapshot_blob(parsed.container, parsed.path)
+    if state.json:
+        emit_json(_snapshot_json(info))
+    else:
+        click.echo(info.snapshot)
+
+
+@click.command("props")
+@click.argument("address", metavar="[SERVICE:]CONTAINER[/PATH]")
+def props_command(address: str) -> None:
+    """Show a blob's (or a container's) properties and metadata."""
+    state = get_state()
+    parsed = parse_address_arg(address)
+    if not parsed.path:
+        container_properties(parsed)
+        return
+    parsed = _blob_address(address)
+    info = state.store_for(parsed).get_blob_properties(parsed.container, parsed.path)
+    properties = info.properties
+    data = {
+        "name": info.name,
+        "size": properties.content_length,
+        "last_modified": iso_time(properties.last_modified),
+        "modified_ns": properties.modified_ns,
+        "etag": properties.etag,
+        "content_type": properties.content_type,
+        "metadata": dict(properties.metadata),
+    }
+    if state.json:
+        emit_json(data)
+        return
+    rows = [[f"{key.replace('_', ' ')}:", str(value)] for key, value in data.items()
+            if key != "metadata" and value is not None]
+    rows += [[f"metadata.{key}:", value] for key, value in sorted(data["metadata"].items())]
+    print_table(rows)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+    return key, value
+
+
+@click.command("meta")
+@click.argument("address", metavar="[SERVICE:]CONTAINER[/PATH]")
+@click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--replace", is_flag=True, help="Replace all metadata instead of merging.")
+@click.option("--delete", "deletes", multiple=True, metavar="KEY", help="Remove this key.")
+def meta_command(address: str, pairs: tuple[str, ...], replace: bool,
+                 deletes: tuple[str, ...]) -> None:
+    """Show a blob's or container's metadata, or set KEY=VALUE pairs (merged into it)."""
+    state = get_state()
+    parsed = parse_address_arg(address)
+    if parsed.path:
+        parsed = _blob_address(address)
+    store = state.store_for(parsed)
+    on_blob = bool(parsed.path)
+    current = (store.get_blob_metadata(parsed.container, parsed.path) if on_blob
+               else store.get_container_metadata(parsed.container))
+    if not pairs and not deletes and not replace:
+        if state.json:
+            emit_json(dict(current))
+        else:
+            print_table([[f"{key}:", value] for key, value in sorted(current.items())])
+        return
+    updated = {} if replace else dict(current)
+    updated.update(_pair(text) for text in pairs)
+    for key in deletes:
+        updated.pop(key, None)
+    if on_blob:
+        store.set_blob_metadata(parsed.container, parsed.path, updated)
+    else:
+        store.set_container_metadata(parsed.container, updated)
+
+
+COMMANDS = [ls_command, cat_command, append_command, rm_command, snapshot_command,
+            props_command, meta_command]

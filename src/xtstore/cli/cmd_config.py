@@ -1,0 +1,110 @@
+"""``config``, ``services`` and ``providers``: what is configured and where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import click
+
+from xtstore.cli.context import get_state
+from xtstore.cli.output import emit_json, print_table
+
+__all__ = ["COMMANDS"]
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping) and value:
+        for key, child in value.items():
+            yield from _flatten(child, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def _validate(config: Any) -> list[str]:
+    """Open every storage service's provider class; raises ``ConfigError`` on the first
+    broken one and returns the service names."""
+    from xtstore.registry import load_provider_class, service_origin
+
+    names = list(config.storage_services())
+    for name in names:
+        service_origin(name, config)
+        load_provider_class(config.service(name)["provider"], config)
+    return names
+
+
+def _source(config: Any, key_path: str) -> str:
+    try:
+        return str(config.source_of(key_path))
+    except KeyError:
+        return "?"
+
+
+@click.command("config")
+@click.option("--validate", is_flag=True,
+              help="Check the config and every storage service's provider; exit 1 if broken.")
+def config_command(validate: bool) -> None:
+    """Show the merged config, each key with the file it came from (secrets redacted)."""
+    state = get_state()
+    config = state.config()
+    if validate:
+        names = _validate(config)
+        if state.json:
+            emit_json({"valid": True, "storage_services": names})
+        elif not state.quiet:
+            click.echo(f"config is valid: {len(names)} storage services ({', '.join(names)})")
+        return
+    redacted = config.redacted()
+    leaves = list(_flatten(redacted))
+    if state.json:
+        emit_json({"config": redacted,
+                   "sources": {path: _source(config, path) for path, _ in leaves}})
+        return
+    print_table([[f"{path}:", _show(value), f"# {_source(config, path)}"]
+                 for path, value in leaves])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "{}"
+    return str(value)
+
+
+@click.command("services")
+def services_command() -> None:
+    """List the storage services; '*' marks the default."""
+    state = get_state()
+    config = state.config()
+    default = state.service or config.default_storage_service
+    rows = []
+    for name in config.storage_services():
+        service = config.service(name)
+        rows.append({"name": name, "provider": str(service.get("provider", "")),
+                     "default": name == default})
+    if state.json:
+        emit_json(rows)
+        return
+    print_table([["*" if row["default"] else " ", str(row["name"]), str(row["provider"])]
+                 for row in rows])
+
+
+@click.command("providers")
+def providers_command() -> None:
+    """List the storage providers a service can name, with their code paths."""
+    from xtstore.registry import known_providers
+
+    state = get_state()
+    providers = known_providers(state.config())
+    if state.json:
+        emit_json(dict(providers))
+        return
+    print_table([[name, path] for name, path in sorted(providers.items())])
+
+
+COMMANDS = [config_command, services_command, providers_command]

@@ -1,0 +1,180 @@
+"""``upload``, ``download`` and ``cp``: many files in parallel with one progress report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import IO, Any
+
+import click
+
+from xtstore.cli.address import Address
+from xtstore.cli.context import CliState, get_state, parse_address_arg
+from xtstore.cli.output import emit_json
+from xtstore.cli.progress import make_progress, summary_line
+from xtstore.cli.resolve import (
+    Selection,
+    join_path,
+    remote_folder_exists,
+    resolve_local,
+    resolve_remote,
+    target_path,
+)
+from xtstore.interface import ProgressCallback
+from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+
+__all__ = ["COMMANDS"]
+
+_workers_option = click.option(
+    "--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+    help="Files transferred at the same time.",
+)
+
+
+def _plain_destination(text: str) -> Address:
+    address = parse_address_arg(text, "DEST")
+    if address.has_wildcard:
+        raise click.BadParameter("a destination cannot contain wildcards", param_hint="DEST")
+    return address
+
+
+def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
+         workers: int) -> None:
+    progress = make_progress(verb, quiet=state.quiet or state.json)
+    summary = run_transfers(transfers, workers=workers, progress=progress)
+    if state.json:
+        emit_json({"files": summary.files, "bytes": summary.bytes,
+                   "seconds": round(summary.seconds, 3)})
+    elif not state.quiet:
+        click.echo(summary_line(done_verb, summary), err=True)
+
+
+def _upload_action(store: Any, container: str, blob: str, source: str
+                   ) -> Callable[[ProgressCallback], None]:
+    def action(progress: ProgressCallback) -> None:
+        store.create_blob_from_path(container, blob, source, progress_callback=progress)
+    return action
+
+
+@click.command("upload")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.argument("dest", metavar="DEST")
+@_workers_option
+def upload_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+    """Upload files and folders to DEST ([service:]container[/path]).
+
+    SOURCE may be a file, a folder (uploaded with everything in it) or a pattern with *, ?
+    and ** (quote it). Several sources, DEST ending in '/', or an existing DEST folder receive
+    the sources by name; otherwise the one source becomes DEST (like cp -r).
+    """
+    state = get_state()
+    address = _plain_destination(dest)
+    store = state.store_for(address)
+    selections = [resolve_local(source) for source in sources]
+    into = len(sources) > 1 or address.folder or remote_folder_exists(store, address)
+    transfers = []
+    for selection in selections:
+        for item in selection.items:
+            blob = join_path(address.path, target_path(selection, item, into))
+            transfers.append(Transfer(blob, item.size,
+                                      _upload_action(store, address.container, blob, item.ref)))
+    _run(state, "uploading", "uploaded", transfers, workers)
+
+
+def _download_action(store: Any, container: str, blob: str, dest: str
+                     ) -> Callable[[ProgressCallback], None]:
+    def action(progress: ProgressCallback) -> None:
+        store.get_blob_to_path(container, blob, dest, progress_callback=progress)
+    return action
+
+
+def _sources(state: CliState, texts: tuple[str, ...]) -> list[tuple[Address, Any, Selection]]:
+    resolved = []
+    for text in texts:
+        address = parse_address_arg(text, "SOURCE")
+        store = state.store_for(address)
+        resolved.append((address, store, resolve_remote(store, address)))
+    return resolved
+
+
+@click.command("download")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.argument("dest", metavar="DEST", type=click.Path(file_okay=True, dir_okay=True))
+@_workers_option
+def download_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+    """Download blobs, folders or containers to the local path DEST.
+
+    SOURCE is [service:]container[/path], with *, ? and ** allowed in the path (quote it).
+    Folders are recreated below DEST with their relative paths; naming follows cp -r.
+    """
+    state = get_state()
+    resolved = _sources(state, sources)
+    into = len(sources) > 1 or dest.endswith(("/", os.sep)) or os.path.isdir(dest)
+    transfers = []
+    for address, store, selection in resolved:
+        for item in selection.items:
+            relative = target_path(selection, item, into)
+            local = os.path.join(dest, *relative.split("/")) if relative else dest
+            transfers.append(Transfer(item.ref, item.size,
+                                      _download_action(store, address.container, item.ref,
+                                                       local)))
+    _run(state, "downloading", "downloaded", transfers, workers)
+
+
+class _CountingReader:
+    """A read-only stream that reports bytes read (and so lets a stop request abort it)."""
+
+    def __init__(self, stream: IO[bytes], size: int, progress: ProgressCallback) -> None:
+        self.stream = stream
+        self.size = size
+        self.progress = progress
+        self.done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.done += len(data)
+        self.progress(self.done, self.size)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+def _copy_action(source: Any, source_container: str, source_blob: str, dest: Any,
+                 dest_container: str, dest_blob: str, size: int
+                 ) -> Callable[[ProgressCallback], None]:
+    if source.get_service_name() == dest.get_service_name():
+        def server_side(progress: ProgressCallback) -> None:
+            dest.copy_blob(source_container, source_blob, dest_container, dest_blob)
+        return server_side
+
+    def streamed(progress: ProgressCallback) -> None:
+        with source.open_blob(source_container, source_blob) as stream:
+            reader: Any = _CountingReader(stream, size, progress)
+            dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size)
+    return streamed
+
+
+@click.command("cp")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.argument("dest", metavar="DEST")
+@_workers_option
+def cp_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+    """Copy blobs, folders or containers to DEST, within a service (server-side) or between
+    two services (streamed, no temporary file). Naming follows cp -r."""
+    state = get_state()
+    resolved = _sources(state, sources)
+    address = _plain_destination(dest)
+    dest_store = state.store_for(address)
+    into = len(sources) > 1 or address.folder or remote_folder_exists(dest_store, address)
+    transfers = []
+    for source_address, source_store, selection in resolved:
+        for item in selection.items:
+            blob = join_path(address.path, target_path(selection, item, into))
+            transfers.append(Transfer(blob, item.size, _copy_action(
+                source_store, source_address.container, item.ref, dest_store,
+                address.container, blob, item.size)))
+    _run(state, "copying", "copied", transfers, workers)
+
+
+COMMANDS = [upload_command, download_command, cp_command]

@@ -1,0 +1,100 @@
+"""The one place errors become a message and an exit code.
+
+Store and config errors, missing local files and usage mistakes each print one line on stderr
+(``xtstore: error: ...``) with a hint of what to do; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from xtstore.errors import (
+    AccessDenied,
+    BlobNotFound,
+    ConfigError,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    InvalidName,
+    StoreError,
+    TransientError,
+    Unsupported,
+)
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "describe",
+    "exit_for",
+    "hint_for",
+    "interrupted",
+    "report",
+]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+def hint_for(error: BaseException) -> str | None:
+    """What the user can do about ``error``, or None."""
+    if isinstance(error, ConfigError):
+        return "fix the file, then check it with 'xtstore config --validate'"
+    if isinstance(error, ContainerNotFound):
+        return "see 'xtstore containers' for the containers that exist"
+    if isinstance(error, BlobNotFound):
+        return "see 'xtstore ls' for the blobs that exist"
+    if isinstance(error, ContainerAlreadyExists):
+        return "choose another name or use the existing container"
+    if isinstance(error, InvalidName):
+        return None  # the reason already states the rule
+    if isinstance(error, AccessDenied):
+        return "check the service's credentials in the config"
+    if isinstance(error, TransientError):
+        return "the store may be busy or unreachable; try again"
+    if isinstance(error, Unsupported):
+        return "this service's provider cannot do it; see its capabilities"
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def report(message: str, hint: str | None = None) -> None:
+    """Write ``xtstore: error: message (hint)`` on stderr."""
+    line = _one_line(message)
+    if hint:
+        line = f"{line} ({hint})"
+    click.echo(f"xtstore: error: {line}", err=True)
+
+
+def describe(error: BaseException) -> str:
+    """The message for an error that reached the top."""
+    if isinstance(error, StoreError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        reason = error.strerror or type(error).__name__
+        return f"{error.filename}: {reason}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def exit_for(error: BaseException) -> int:
+    """Print ``error`` the CLI way and return the exit code."""
+    if isinstance(error, click.UsageError):
+        command = error.ctx.command_path if error.ctx is not None else "xtstore"
+        report(error.format_message(), f"see '{command} --help'")
+        return EXIT_USAGE
+    if isinstance(error, click.ClickException):
+        report(error.format_message())
+        return error.exit_code
+    report(describe(error), hint_for(error))
+    return EXIT_ERROR
+
+
+def interrupted() -> int:
+    sys.stderr.write("xtstore: interrupted\n")
+    sys.stderr.flush()
+    return EXIT_INTERRUPTED

@@ -1,0 +1,102 @@
+"""Wildcards for addresses and local paths: ``*`` and ``?`` stay within one path segment,
+``**`` spans any number of segments. A pattern matches a name, or a folder that holds it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["Pattern", "has_magic", "split_pattern", "walk_local"]
+
+_MAGIC = re.compile(r"[*?]")
+
+
+def has_magic(text: str) -> bool:
+    """True if ``text`` contains a wildcard character."""
+    return _MAGIC.search(text) is not None
+
+
+def _segment_regex(segment: str) -> str:
+    out = []
+    for char in segment:
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+def _translate(pattern: str) -> re.Pattern[str]:
+    parts = pattern.split("/")
+    regex = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            regex.append(".*" if last else "(?:[^/]+/)*")
+        else:
+            regex.append(_segment_regex(part) + ("" if last else "/"))
+    return re.compile("".join(regex), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A wildcard pattern relative to a literal ``base`` folder ("" for the top)."""
+
+    base: str
+    rest: str
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _translate(self.rest)
+
+    @property
+    def max_depth(self) -> int | None:
+        """How many segments below ``base`` a direct match can have (None with ``**``)."""
+        return None if "**" in self.rest else self.rest.count("/") + 1
+
+    def match(self, relative: str) -> str | None:
+        """The part of ``relative`` (a name below ``base``) the pattern matched: the whole
+        name, or the folder prefix holding it. None when it does not match."""
+        regex = self.regex
+        if regex.fullmatch(relative):
+            return relative
+        segments = relative.split("/")
+        for end in range(1, len(segments)):
+            prefix = "/".join(segments[:end])
+            if regex.fullmatch(prefix):
+                return prefix
+        return None
+
+
+def split_pattern(path: str) -> Pattern:
+    """Split ``path`` at its first segment with a wildcard: ``run1/**/*.log`` gives base
+    ``run1`` and rest ``**/*.log``."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if has_magic(segment):
+            return Pattern("/".join(segments[:index]), "/".join(segments[index:]))
+    return Pattern(path, "")
+
+
+def walk_local(root: str, max_depth: int | None = None) -> Iterator[str]:
+    """Every file below ``root`` as a '/'-separated relative path, sorted, at most
+    ``max_depth`` segments deep (None: no limit)."""
+
+    def walk(folder: str, prefix: str, depth: int) -> Iterator[str]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_dir():
+                if max_depth is None or depth < max_depth:
+                    yield from walk(entry.path, relative + "/", depth + 1)
+            elif entry.is_file():
+                yield relative
+
+    yield from walk(root, "", 1)

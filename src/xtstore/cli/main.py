@@ -1,0 +1,130 @@
+"""``xtstore``: the command line (DESIGN §5).
+
+Addresses are ``[service:]container[/path]``; the service defaults to ``xt-services.storage``
+or ``--service``. Cloud SDKs are imported only when a command opens a store, so ``--help`` is
+fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from xtstore.cli import (
+    cmd_blobs,
+    cmd_check,
+    cmd_config,
+    cmd_containers,
+    cmd_transfer,
+    errors,
+)
+from xtstore.cli.context import CliState
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Lists commands in the order they were added (a reading order, not alphabetical)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # click would turn Ctrl-C into a generic Abort; keep it distinct (exit code 130).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, after the command cleaned up."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Config file merged over the defaults (else $XTSTORE_CONFIG).")
+@click.option("--service", metavar="NAME", help="Service for addresses without 'service:'.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summaries.")
+@click.version_option(package_name="xtstore", prog_name="xtstore")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_file: str | None,
+    service: str | None,
+    debug: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Containers and blobs on any configured store, XT's storage commands.
+
+    ADDRESS is [service:]container[/path]; wildcards * and ? match within a folder, **
+    across folders.
+    """
+    ctx.obj = CliState(config_file=config_file, service=service, debug=debug, json=as_json,
+                       quiet=quiet)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+
+for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_blobs.COMMANDS,
+                 *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
+    cli.add_command(_command)
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    # Read from argv too: an error while parsing happens before the group callback runs.
+    for arg in args:
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit code (the console script exits with it)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    code: Any
+    try:
+        code = cli.main(args, prog_name="xtstore", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        code = done.exit_code
+    except click.exceptions.Abort as abort:
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            return errors.interrupted()
+        errors.report("aborted")
+        return errors.EXIT_ERROR
+    except (KeyboardInterrupt, _Interrupted):
+        return errors.interrupted()
+    except BrokenPipeError:
+        return _closed_stdout()
+    except Exception as error:
+        if debug and not isinstance(error, click.ClickException):
+            raise
+        return errors.exit_for(error)
+    return code if isinstance(code, int) else 0
+
+
+def _closed_stdout() -> int:
+    # The reader went away (``xtstore cat ... | head``): not an error worth a message. Point
+    # stdout at devnull so the interpreter's final flush does not fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

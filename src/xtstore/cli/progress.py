@@ -1,0 +1,132 @@
+"""Progress reports for transfers: a rich bar on a terminal, plain lines otherwise, nothing
+with ``-q``. Every report goes to stderr so stdout stays clean for ``--json`` and ``cat``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from xtstore.cli.output import human_bytes, human_duration
+from xtstore.transfer import ProgressSink, TransferSummary
+
+__all__ = ["PlainProgress", "RichProgress", "make_progress", "summary_line"]
+
+_PLAIN_INTERVAL = 1.0
+
+
+def summary_line(verb: str, summary: TransferSummary) -> str:
+    """``uploaded 20 files (1.0 GiB) in 2.1s, 487.6 MiB/s``."""
+    rate = summary.bytes / summary.seconds if summary.seconds > 0 else 0.0
+    noun = "file" if summary.files == 1 else "files"
+    return (
+        f"{verb} {summary.files} {noun} ({human_bytes(summary.bytes)}) in "
+        f"{human_duration(summary.seconds)}, {human_bytes(int(rate))}/s"
+    )
+
+
+class PlainProgress:
+    """One line at the start and then at most one a second: for logs and pipes."""
+
+    def __init__(self, verb: str, stream: TextIO | None = None) -> None:
+        self.verb = verb
+        self.stream = stream or sys.stderr
+        self.files = 0
+        self.total_files = 0
+        self.done = 0
+        self.total = 0
+        self.started = time.monotonic()
+        self.last_line = 0.0
+
+    def _write(self, text: str) -> None:
+        self.stream.write(f"xtstore: {text}\n")
+        self.stream.flush()
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.total_files, self.total = files, total_bytes
+        self.started = self.last_line = time.monotonic()
+        noun = "file" if files == 1 else "files"
+        self._write(f"{self.verb} {files} {noun} ({human_bytes(total_bytes)})")
+
+    def _maybe_report(self) -> None:
+        now = time.monotonic()
+        if now - self.last_line < _PLAIN_INTERVAL:
+            return
+        self.last_line = now
+        elapsed = now - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        eta_text = human_duration(eta) if eta is not None else "?"
+        self._write(
+            f"{self.files}/{self.total_files} files, {human_bytes(self.done)}/"
+            f"{human_bytes(self.total)}, {human_bytes(int(rate))}/s, ETA {eta_text}"
+        )
+
+    def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        self._maybe_report()
+
+    def file_done(self, label: str) -> None:
+        self.files += 1
+        self._maybe_report()
+
+    def close(self, completed: bool) -> None:
+        return None
+
+
+class RichProgress:
+    """One overall bar (bytes, files, rate, ETA); removed when done so the screen ends clean."""
+
+    def __init__(self, verb: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.verb = verb
+        self.files = 0
+        self.total_files = 0
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TextColumn("{task.fields[files]}"),
+            TransferSpeedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task: Any = None
+
+    def _files_text(self) -> str:
+        return f"{self.files}/{self.total_files} files"
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.total_files = files
+        self.progress.start()
+        self.task = self.progress.add_task(self.verb, total=total_bytes, files=self._files_text())
+
+    def advance(self, nbytes: int) -> None:
+        self.progress.update(self.task, advance=nbytes)
+
+    def file_done(self, label: str) -> None:
+        self.files += 1
+        self.progress.update(self.task, files=self._files_text())
+
+    def close(self, completed: bool) -> None:
+        self.progress.stop()
+
+
+def make_progress(verb: str, *, quiet: bool, terminal: bool | None = None) -> ProgressSink | None:
+    """The right report for where stderr goes."""
+    if quiet:
+        return None
+    if terminal is None:
+        terminal = sys.stderr.isatty()
+    return RichProgress(verb) if terminal else PlainProgress(verb)
