@@ -1,0 +1,529 @@
+"""``azure-blob`` (aliases ``azure-blob-21``, ``azure-blob-210``): Azure Blob Storage through
+azure-storage-blob 12 (DESIGN §4).
+
+Native features are used wherever Azure has them: append blobs, snapshots, create-only and
+etag-conditioned writes, server-side copy, metadata, delimiter listing. Every call makes the
+fewest requests the SDK allows (one for a small read, an existence check or a listing page of
+5,000). The SDK's retry is off; :mod:`xtstore.layers.retry` is the only retry.
+
+Configuration and credentials: :mod:`xtstore.providers.azure_auth`; error mapping:
+:mod:`xtstore.providers.azure_errors`. The SDK is imported only when this module is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import IO, Any, NoReturn
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import BlobPrefix
+
+from xtstore.errors import (
+    BlobNotFound,
+    ConfigError,
+    PreconditionFailed,
+    StoreError,
+    Unsupported,
+)
+from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.providers.azure_auth import build_service_client, client_spec
+from xtstore.providers.azure_errors import Scrubber, error_code, mapped_errors
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    Capabilities,
+    ContainerInfo,
+    SnapshotInfo,
+    Support,
+)
+
+__all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobStore"]
+
+APPEND_BLOCK_LIMIT = 4 * 1024 * 1024
+"""The largest text one AppendBlock request takes, so the largest append that is atomic."""
+
+PAGE_SIZE = 5000
+"""Azure's maximum listing page."""
+
+DEFAULT_MAX_CONCURRENCY = 4
+REWRITE_DEADLINE = 120.0
+"""Seconds a read-modify-write append keeps retrying after losing etag races."""
+COPY_POLL_DEADLINE = 3600.0
+
+_REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
+"""Append-block refusals that mean "not an append blob (or a full one)": rewrite instead."""
+
+
+def _as_bytes(text: Text) -> bytes:
+    if isinstance(text, str):
+        return text.encode("utf-8")
+    return bytes(text)
+
+
+def _status(error: HttpResponseError) -> int | None:
+    status = getattr(error, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def _snapshot_time(snapshot: str) -> datetime:
+    """Azure's snapshot id is an ISO timestamp with 7 decimals; keep microseconds."""
+    head, _, fraction = snapshot.rstrip("Z").partition(".")
+    parsed = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return parsed.replace(microsecond=int((fraction + "000000")[:6]))
+
+
+def _properties(size: int, last_modified: datetime, etag: str, content_settings: Any,
+                metadata: Mapping[str, str] | None = None) -> BlobProperties:
+    # Headers quote the etag and listings do not; one form for both.
+    content_type = getattr(content_settings, "content_type", None)
+    return BlobProperties.from_datetime(
+        int(size or 0), last_modified, str(etag).strip('"'), content_type=content_type,
+        metadata=dict(metadata or {}),
+    )
+
+
+def _progress_hook(callback: ProgressCallback | None, total: int | None
+                   ) -> Callable[[int, int | None], None] | None:
+    if callback is None:
+        return None
+
+    def hook(current: int, reported_total: int | None) -> None:
+        callback(current, reported_total if reported_total is not None else (total or current))
+
+    return hook
+
+
+class _DownloadReader(io.RawIOBase):
+    """A raw binary stream over an SDK downloader, fetching chunks as they are read."""
+
+    def __init__(self, downloader: Any, scrub: Scrubber) -> None:
+        self._downloader = downloader
+        self._scrub = scrub
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with mapped_errors(self._scrub):
+            data = self._downloader.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class AzureBlobStore(StoreInterface):
+    """Azure Blob Storage provider. Constructed with the service's config dict; see
+    :mod:`xtstore.providers.azure_auth` for the accepted keys. Raises ``ConfigError`` when
+    the config names no usable credential."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._service_name = str(config.get("name") or "azure-blob")
+        spec = client_spec(config)
+        self._scrub = Scrubber(spec.secrets)
+        self._description = spec.description
+        concurrency = config.get("max-concurrency", DEFAULT_MAX_CONCURRENCY)
+        try:
+            self._concurrency = max(1, int(concurrency))
+        except (TypeError, ValueError):
+            raise ConfigError(f"must be a positive integer, not {concurrency!r}",
+                              key_path=f"{self._service_name}.max-concurrency",
+                              service=self._service_name) from None
+        try:
+            self._service = build_service_client(spec)
+        except ValueError as error:
+            raise ConfigError(f"invalid Azure settings: {self._scrub(str(error))}",
+                              key_path=self._service_name, service=self._service_name) from None
+
+    def __repr__(self) -> str:
+        return f"<AzureBlobStore service={self._service_name!r} {self._description}>"
+
+    def __reduce__(self) -> NoReturn:
+        # Pickling would write the credential in clear text; xtstore.Store rebuilds from config.
+        raise Unsupported("an AzureBlobStore is moved to another process by pickling its "
+                          "xtstore.Store, which rebuilds it from config",
+                          service=self._service_name)
+
+    @property
+    def service_client(self) -> Any:
+        """The underlying ``azure.storage.blob.BlobServiceClient``."""
+        return self._service
+
+    # ---- helpers ----
+
+    def _container_client(self, container: str) -> Any:
+        return self._service.get_container_client(container)
+
+    def _blob_client(self, container: str, blob: str, snapshot: str | None = None) -> Any:
+        return self._service.get_blob_client(container, blob, snapshot=snapshot)
+
+    def _errors(self, *, about_blob: bool = True) -> Any:
+        return mapped_errors(self._scrub, about_blob=about_blob)
+
+    # ---- misc ----
+
+    def get_service_name(self) -> str:
+        return self._service_name
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            append=Support.NATIVE,
+            snapshots=Support.NATIVE,
+            conditional_writes=Support.NATIVE,
+            server_side_copy=Support.NATIVE,
+            metadata=Support.NATIVE,
+            shared_between_processes=True,
+        )
+
+    # ---- containers ----
+
+    def does_container_exist(self, container: str) -> bool:
+        with self._errors(about_blob=False):
+            return bool(self._container_client(container).exists())
+
+    def create_container(self, container: str) -> None:
+        """Raises ``ContainerAlreadyExists``."""
+        with self._errors(about_blob=False):
+            self._service.create_container(container)
+
+    def list_containers(self) -> list[str]:
+        with self._errors(about_blob=False):
+            return sorted(item.name for item in
+                          self._service.list_containers(results_per_page=PAGE_SIZE))
+
+    def delete_container(self, container: str) -> None:
+        """Raises ``ContainerNotFound``."""
+        with self._errors(about_blob=False):
+            self._container_client(container).delete_container()
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        """Raises ``ContainerNotFound``."""
+        with self._errors(about_blob=False):
+            props = self._container_client(container).get_container_properties()
+        last_modified = props.last_modified
+        if last_modified.tzinfo is None:
+            last_modified = last_modified.replace(tzinfo=timezone.utc)
+        return ContainerInfo(name=container, last_modified=last_modified,
+                             metadata=dict(props.metadata or {}))
+
+    def get_container_metadata(self, container: str) -> dict[str, str]:
+        """Raises ``ContainerNotFound``."""
+        return dict(self.get_container_properties(container).metadata)
+
+    def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        """Raises ``ContainerNotFound``."""
+        with self._errors(about_blob=False):
+            self._container_client(container).set_container_metadata(dict(metadata))
+
+    # ---- blob writes ----
+
+    def does_blob_exist(self, container: str, blob_path: str) -> bool:
+        with self._errors():
+            return bool(self._blob_client(container, blob_path).exists())
+
+    def create_blob(
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+    ) -> None:
+        """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
+        ``fail_if_exists`` sends ``If-None-Match: *``. Raises ``BlobAlreadyExists``,
+        ``ContainerNotFound``."""
+        data = _as_bytes(text)
+        with self._errors():
+            self._blob_client(container, blob_path).upload_blob(
+                data, length=len(data), overwrite=not fail_if_exists,
+                max_concurrency=self._concurrency,
+            )
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Parallel block upload straight from the file. Raises ``ContainerNotFound``,
+        ``FileNotFoundError``."""
+        with open(source_fn, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            self._upload_stream(container, blob_path, source, size, progress_callback)
+
+    def create_blob_from_stream(
+        self,
+        container: str,
+        blob_path: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Block upload from ``stream`` (read one block per worker at a time); the blob appears
+        only when the block list is committed. Raises ``ContainerNotFound``."""
+        self._upload_stream(container, blob_path, stream, length, progress_callback)
+
+    def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
+                       length: int | None, progress_callback: ProgressCallback | None) -> None:
+        with self._errors():
+            self._blob_client(container, blob_path).upload_blob(
+                stream, length=length, overwrite=True, max_concurrency=self._concurrency,
+                progress_hook=_progress_hook(progress_callback, length),
+            )
+
+    def append_blob(
+        self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
+    ) -> None:
+        """Texts up to 4 MiB go in one AppendBlock (atomic, so concurrent appends never
+        interleave). Larger texts, ``append_with_rewrite`` and blobs that are not append blobs
+        (e.g. made by ``create_blob``) use read-modify-write under ``If-Match``, retried when
+        another writer got in first. Raises ``ContainerNotFound``, ``PreconditionFailed``
+        (still losing etag races after two minutes)."""
+        data = _as_bytes(text)
+        client = self._blob_client(container, blob_path)
+        with self._errors():
+            if append_with_rewrite or len(data) > APPEND_BLOCK_LIMIT:
+                self._rewrite_append(client, data)
+            else:
+                self._native_append(client, data)
+
+    def _native_append(self, client: Any, data: bytes) -> None:
+        for attempt in range(3):
+            try:
+                if data:
+                    client.append_block(data)
+                else:
+                    self._create_append_blob(client)
+                return
+            except HttpResponseError as error:
+                code = error_code(error)
+                if code in _REWRITE_CODES:
+                    self._rewrite_append(client, data)
+                    return
+                if code != "BlobNotFound" or attempt == 2:
+                    raise
+            self._create_append_blob(client)
+
+    @staticmethod
+    def _create_append_blob(client: Any) -> None:
+        try:
+            client.create_append_blob(match_condition=MatchConditions.IfMissing)
+        except HttpResponseError as error:
+            if _status(error) not in (409, 412):  # another appender created it first: fine
+                raise
+
+    def _rewrite_append(self, client: Any, data: bytes) -> None:
+        deadline = time.monotonic() + REWRITE_DEADLINE
+        delay = 0.01
+        while True:
+            try:
+                self._rewrite_once(client, data)
+                return
+            except HttpResponseError as error:
+                if _status(error) not in (409, 412):
+                    raise
+            if time.monotonic() > deadline:
+                raise PreconditionFailed("append kept losing to concurrent writers; gave up")
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 0.5)
+
+    def _rewrite_once(self, client: Any, data: bytes) -> None:
+        """One read-modify-write; raises a 409/412 error when another writer got in first."""
+        try:
+            downloader = client.download_blob(max_concurrency=self._concurrency)
+        except HttpResponseError as error:
+            if error_code(error) != "BlobNotFound":
+                raise
+            client.upload_blob(data, length=len(data), overwrite=False)  # If-None-Match: *
+            return
+        content = downloader.readall() + data
+        client.upload_blob(
+            content, length=len(content), overwrite=True, max_concurrency=self._concurrency,
+            etag=downloader.properties.etag, match_condition=MatchConditions.IfNotModified,
+        )
+
+    def copy_blob(
+        self,
+        source_container: str,
+        source_blob_path: str,
+        dest_container: str,
+        dest_blob_path: str,
+    ) -> None:
+        """Server-side Copy Blob, waiting for it to finish. Raises ``BlobNotFound`` (source),
+        ``ContainerNotFound``, ``StoreError`` if Azure reports the copy failed or aborted."""
+        source = self._blob_client(source_container, source_blob_path)
+        dest = self._blob_client(dest_container, dest_blob_path)
+        try:
+            with self._errors():
+                result = dest.start_copy_from_url(source.url)
+                status = detail = result.get("copy_status")
+                deadline = time.monotonic() + COPY_POLL_DEADLINE
+                delay = 0.05
+                while status == "pending" and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    copy = dest.get_blob_properties().copy
+                    status, detail = copy.status, copy.status_description
+        except StoreError as error:
+            # Copy Blob reports a missing source as CannotVerifyCopySource and a missing
+            # container as the destination's, so name the one that is really missing.
+            if isinstance(error, BlobNotFound):
+                error.add_context(container=source_container, blob=source_blob_path)
+            else:
+                error.add_context(container=dest_container, blob=dest_blob_path)
+            raise
+        if status != "success":
+            raise StoreError(f"server-side copy did not succeed: {detail}",
+                             container=dest_container, blob=dest_blob_path)
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        """Raises ``BlobNotFound``."""
+        with self._errors():
+            result = self._blob_client(container, blob_path).create_snapshot()
+        snapshot = str(result["snapshot"])
+        return SnapshotInfo(container=container, blob=blob_path, snapshot=snapshot,
+                            created=_snapshot_time(snapshot))
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        """With no ``snapshot``, the blob and all its snapshots. Raises ``BlobNotFound``."""
+        with self._errors(), _SnapshotIdErrors(snapshot):
+            if snapshot is None:
+                self._blob_client(container, blob_path).delete_blob(delete_snapshots="include")
+            else:
+                self._blob_client(container, blob_path, snapshot).delete_blob()
+
+    def set_blob_metadata(
+        self, container: str, blob_path: str, metadata: Mapping[str, str]
+    ) -> None:
+        """Raises ``BlobNotFound``."""
+        with self._errors():
+            self._blob_client(container, blob_path).set_blob_metadata(dict(metadata))
+
+    # ---- blob reads ----
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        """One GET for blobs up to ``max-single-get-size``. Raises ``BlobNotFound``."""
+        return self.get_blob_bytes(container, blob_path).decode("utf-8")
+
+    def get_blob_bytes(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> bytes:
+        """Raises ``BlobNotFound``."""
+        with self._errors(), _SnapshotIdErrors(snapshot):
+            downloader = self._blob_client(container, blob_path, snapshot).download_blob(
+                max_concurrency=self._concurrency)
+            return bytes(downloader.readall())
+
+    def open_blob(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> IO[bytes]:
+        """A stream fetching one chunk (``max-chunk-get-size``) at a time. Raises
+        ``BlobNotFound``."""
+        with self._errors(), _SnapshotIdErrors(snapshot):
+            downloader = self._blob_client(container, blob_path, snapshot).download_blob()
+        return io.BufferedReader(_DownloadReader(downloader, self._scrub))
+
+    def get_blob_to_path(
+        self,
+        container: str,
+        blob_path: str,
+        dest_fn: str,
+        snapshot: str | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Parallel ranged download into a temporary file next to ``dest_fn``, renamed over it
+        only when complete. Raises ``BlobNotFound``."""
+        dest = os.path.abspath(dest_fn)
+        folder = os.path.dirname(dest)
+        os.makedirs(folder, exist_ok=True)
+        part = os.path.join(folder, f".{os.path.basename(dest)}.{os.urandom(6).hex()}.part")
+        handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(handle, "wb") as out, self._errors(), _SnapshotIdErrors(snapshot):
+                downloader = self._blob_client(container, blob_path, snapshot).download_blob(
+                    max_concurrency=self._concurrency,
+                    progress_hook=_progress_hook(progress_callback, None),
+                )
+                downloader.readinto(out)
+            os.replace(part, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part)
+            raise
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        """One HEAD. Raises ``BlobNotFound``."""
+        with self._errors():
+            props = self._blob_client(container, blob_path).get_blob_properties()
+        return BlobInfo(
+            name=blob_path,
+            properties=_properties(props.size, props.last_modified, props.etag,
+                                   props.content_settings, props.metadata),
+        )
+
+    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        """Raises ``BlobNotFound``."""
+        return dict(self.get_blob_properties(container, blob_path).metadata)
+
+    def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
+        """Oldest first. Raises ``ContainerNotFound``."""
+        with self._errors(about_blob=False):
+            items = self._container_client(container).list_blobs(
+                name_starts_with=blob_path, include=["snapshots"], results_per_page=PAGE_SIZE)
+            ids = [item.snapshot for item in items if item.name == blob_path and item.snapshot]
+        return [SnapshotInfo(container=container, blob=blob_path, snapshot=s,
+                             created=_snapshot_time(s)) for s in sorted(ids)]
+
+    # ---- listing ----
+
+    def list_blobs(
+        self,
+        container: str,
+        path: str | None = None,
+        return_names: bool = True,
+        recursive: bool = True,
+    ) -> list[str] | list[BlobInfo]:
+        """One request per 5,000 entries. Raises ``ContainerNotFound``."""
+        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
+                         key=lambda entry: entry.name)
+        if return_names:
+            return [entry.name for entry in entries]
+        return entries
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        """Pages of 5,000 fetched while iterating; ``recursive=False`` uses the ``/``
+        delimiter, so child folders come from the service, each once."""
+        prefix = (path or "").removesuffix("*") or None
+        client = self._container_client(container)
+        with self._errors(about_blob=False):
+            if recursive:
+                items = client.list_blobs(name_starts_with=prefix, results_per_page=PAGE_SIZE)
+            else:
+                items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
+                                          results_per_page=PAGE_SIZE)
+            for item in items:
+                if isinstance(item, BlobPrefix):
+                    yield BlobInfo(name=item.name, is_dir=True)
+                else:
+                    yield BlobInfo(name=item.name, properties=_properties(
+                        item.size, item.last_modified, item.etag, item.content_settings))
+
+
+class _SnapshotIdErrors:
+    """Azure answers 400 to a snapshot id that is not a timestamp; for the caller it is simply
+    a snapshot that does not exist."""
+
+    def __init__(self, snapshot: str | None) -> None:
+        self._snapshot = snapshot
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if self._snapshot is not None and isinstance(error, HttpResponseError) and \
+                _status(error) == 400:
+            raise BlobNotFound(f"snapshot {self._snapshot!r} not found") from None
+

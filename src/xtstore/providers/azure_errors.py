@@ -1,0 +1,131 @@
+"""The one place where azure-core / azure-storage-blob exceptions become xtstore errors.
+
+Messages are scrubbed of the service's secrets (a SAS token can appear in a URL quoted by
+urllib3) and the SDK exception is not chained, so neither ``str``, ``repr`` nor a traceback of
+an xtstore error shows a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from xtstore.errors import (
+    AccessDenied,
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    PreconditionFailed,
+    StoreError,
+    TransientError,
+)
+
+__all__ = ["TRANSIENT_STATUS", "Scrubber", "error_code", "mapped_errors", "translate"]
+
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+_CONTAINER_CODES = frozenset({"ContainerNotFound"})
+_BLOB_MISSING_CODES = frozenset({"BlobNotFound", "CannotVerifyCopySource"})
+
+
+class Scrubber:
+    """Replaces every secret value in a text by ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return f"<Scrubber of {len(self._secrets)} secrets>"
+
+
+def error_code(error: BaseException) -> str | None:
+    """The ``x-ms-error-code`` of an SDK error (None for transport errors)."""
+    code = getattr(error, "error_code", None)
+    if code is None:
+        response = getattr(error, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers is not None:
+            code = headers.get("x-ms-error-code")
+    return str(code.value if hasattr(code, "value") else code) if code else None
+
+
+def _status(error: BaseException) -> int | None:
+    status = getattr(error, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def _reason(error: BaseException, scrub: Scrubber) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    first_line = str(message).strip().splitlines()[0] if str(message).strip() else ""
+    return scrub(first_line)
+
+
+def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> StoreError | None:
+    """The typed error for an azure-core exception, or None if ``error`` is not one.
+
+    ``about_blob`` says whether the call names a blob: a 404 without an error code (HEAD
+    responses have no body) then means the blob is missing rather than the container.
+    """
+    from azure.core.exceptions import (
+        AzureError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(error, StoreError) or not isinstance(error, AzureError):
+        return None
+    reason = _reason(error, scrub)
+    if isinstance(error, ServiceRequestError):
+        # azure-core raises this only when the connection could not be opened or the request
+        # could not be written, so the store never saw it and any call may be repeated.
+        return TransientError(f"request not sent: {reason}", request_sent=False)
+    if isinstance(error, ServiceResponseError):
+        return TransientError(f"no response: {reason}")
+    if not isinstance(error, HttpResponseError):
+        return StoreError(f"Azure error: {reason}")
+    status = _status(error)
+    code = error_code(error)
+    label = f"{status} {code}" if code else f"HTTP {status}"
+    if status is None or status in TRANSIENT_STATUS:
+        return TransientError(f"{label}: {reason}")
+    if status == 404:
+        if code in _CONTAINER_CODES or (code is None and not about_blob):
+            return ContainerNotFound("container not found")
+        if code in _BLOB_MISSING_CODES or code is None:
+            return BlobNotFound("blob not found")
+        return StoreError(f"{label}: {reason}")
+    if status == 409:
+        if code == "ContainerAlreadyExists":
+            return ContainerAlreadyExists("container already exists")
+        if code == "BlobAlreadyExists":
+            return BlobAlreadyExists("blob already exists")
+        if code == "ContainerBeingDeleted":
+            # Azure refused the request outright while it finishes deleting a container of
+            # the same name, so repeating it is safe even for a create.
+            return TransientError(f"{label}: {reason}", request_sent=False)
+        return StoreError(f"{label}: {reason}")
+    if status == 412:
+        return PreconditionFailed(f"{label}: {reason}")
+    if status in (401, 403):
+        return AccessDenied(f"{label}: {reason}")
+    return StoreError(f"{label}: {reason}")
+
+
+@contextmanager
+def mapped_errors(scrub: Scrubber, *, about_blob: bool = True) -> Iterator[None]:
+    """Run a block of SDK calls, raising typed, scrubbed xtstore errors instead of SDK ones."""
+    try:
+        yield
+    except Exception as error:
+        typed = translate(error, scrub, about_blob=about_blob)
+        if typed is None:
+            raise
+        # Not chained: the SDK exception may quote a signed URL.
+        raise typed from None

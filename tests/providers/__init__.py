@@ -1,0 +1,1 @@
+"""Tests of the built-in providers, one package per provider."""
