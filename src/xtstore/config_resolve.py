@@ -142,7 +142,7 @@ class _Resolver:
         found = os.environ.get(variable)
         if found is not None:
             return found
-        node: Any = self.vault().get(self.service)
+        node: Any = self.vault(".".join((self.service, *path))).get(self.service)
         for key in path:
             node = node.get(key) if isinstance(node, Mapping) else None
         if node is None or isinstance(node, (Mapping, list)):
@@ -156,13 +156,14 @@ class _Resolver:
             )
         return str(node)
 
-    def vault(self) -> dict[str, Any]:
+    def vault(self, wanted: str) -> dict[str, Any]:
         if self._vault is None:
-            self._vault = _read_secrets_file()
+            self._vault = _read_secrets_file(wanted)
         return self._vault
 
 
-def _read_secrets_file() -> dict[str, Any]:
+def _read_secrets_file(wanted: str) -> dict[str, Any]:
+    """The secrets file's data; ``wanted`` (``service.key``) is named in a refusal."""
     path = secrets_file()
     label = display_path(path)
     try:
@@ -170,16 +171,21 @@ def _read_secrets_file() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise ConfigError(f"cannot read the secrets file: {error}", file=label) from None
+        raise ConfigError(
+            f"cannot read the secrets file: {error}", file=label, key_path=wanted
+        ) from None
     if os.name == "posix":
         if info.st_mode & 0o077:
             raise ConfigError(
                 f"refused: the secrets file can be read or written by others (mode"
                 f" {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {label}",
                 file=label,
+                key_path=wanted,
             )
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise ConfigError("refused: the secrets file belongs to another user", file=label)
+            raise ConfigError(
+                "refused: the secrets file belongs to another user", file=label, key_path=wanted
+            )
     data = load_yaml_file(path, label, quote_source=False)
     if data is None:
         return {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from xtstore.config import is_secret_key
 from xtstore.config_providers import BUILTIN_PROVIDERS, entry_point_providers, is_code_path
 from xtstore.config_resolve import check_retry_value, has_reference
-from xtstore.errors import ConfigError
+from xtstore.errors import ConfigError, ProviderLoadError
 
 if TYPE_CHECKING:
     from xtstore.config import Config
@@ -64,6 +64,9 @@ class _Validator:
     def fail(self, path: tuple[str, ...], reason: str) -> ConfigError:
         return ConfigError(reason, file=self.config.file_for(path), key_path=".".join(path))
 
+    def fail_load(self, path: tuple[str, ...], reason: str) -> ProviderLoadError:
+        return ProviderLoadError(reason, file=self.config.file_for(path), key_path=".".join(path))
+
     def mapping(self, path: tuple[str, ...], value: object) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(path, f"must be a mapping, not {_kind(value)}")
@@ -109,13 +112,13 @@ class _Validator:
         if "provider" not in settings:
             raise self.fail(
                 (*path, "provider"),
-                f"storage service {name!r} has no 'provider' (known: {self.known_list()})",
+                f"storage service {name!r} has no 'provider'; use one of: {self.known_list()}",
             )
         provider = settings["provider"]
         if not isinstance(provider, str):
             raise self.fail((*path, "provider"), f"must be a string, not {_kind(provider)}")
         if provider not in self.known() and not is_code_path(provider):
-            raise self.fail(
+            raise self.fail_load(
                 (*path, "provider"),
                 f"{provider!r} is not a known storage provider (known: {self.known_list()});"
                 " add it under providers.storage or give a code path package.module.Class",
