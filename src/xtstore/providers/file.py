@@ -1,0 +1,858 @@
+"""``store-file``: containers and blobs as folders and files under a local root (the default).
+
+Layout (``root`` is the service's ``path``)::
+
+    <root>/<container>/<blob path>                 the blobs, nothing else
+    <root>/.xtstore/tmp/                           temporary files, renamed into place
+    <root>/.xtstore/snapshots/<container>/<key>/<snapshot id>
+    <root>/.xtstore/meta/<container>/<key>.json    blob metadata; container.json for the container
+    <root>/.xtstore/locks/<container>/<key>        per-blob append locks
+
+``<key>`` is a hash of the blob path. Container names never start with ``.``, so the
+``.xtstore`` folder can never collide with a container and nothing in it is ever listed.
+
+Rules that make the guarantees hold across processes:
+
+* Every write builds the new content in a temporary file and renames it over the blob, so a
+  reader never sees a partial blob and every write gets a new inode. Create-only writes
+  hard-link the temporary file instead (``link`` fails if the name exists: exactly one winner).
+* Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
+  in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
+  ``flock`` lock when the file has no other link; a shared file is copied and replaced instead.
+  Copies and snapshots take the same lock, so they never race with an in-place append.
+* Whatever a name leads to must stay inside its container: a symlink leading anywhere else
+  raises :class:`AccessDenied`. Symlinks are never listed.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import IO, Any
+
+from xtstore.errors import (
+    AccessDenied,
+    BlobAlreadyExists,
+    BlobNotFound,
+    ConfigError,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    InvalidName,
+)
+from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.listing import base_folder, list_prefix
+from xtstore.names import validate_container_name
+from xtstore.providers._local import (
+    atomic_local_file,
+    copy_fd,
+    new_snapshot_id,
+    snapshot_created,
+    to_bytes,
+)
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    Capabilities,
+    ContainerInfo,
+    SnapshotInfo,
+    Support,
+    datetime_from_ns,
+)
+
+__all__ = ["FileStore"]
+
+_INTERNAL = ".xtstore"
+_SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
+_PROC_FD = os.path.isdir("/proc/self/fd")
+_STREAM_CHUNK = 4 * 1024 * 1024
+_WRITE_ATTEMPTS = 20
+"""Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
+
+
+def _etag(st: os.stat_result) -> str:
+    return f'"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"'
+
+
+def _properties(st: os.stat_result, metadata: Mapping[str, str] | None = None) -> BlobProperties:
+    return BlobProperties.from_ns(st.st_size, st.st_mtime_ns, _etag(st), metadata=metadata)
+
+
+def _key(blob_path: str) -> str:
+    return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def _real_path_of(fd: int, fallback: str) -> str:
+    if _PROC_FD:
+        with suppress(OSError):
+            return os.readlink(f"/proc/self/fd/{fd}")
+    return os.path.realpath(fallback)
+
+
+class FileStore(StoreInterface):
+    """The ``store-file`` provider. ``config["path"]`` is the root folder (``~`` expanded,
+    created if missing).
+
+    Raises :class:`ContainerNotFound`, :class:`ContainerAlreadyExists`, :class:`BlobNotFound`,
+    :class:`BlobAlreadyExists` (also when a name is needed as both a blob and a folder, which a
+    file system cannot hold) and :class:`AccessDenied` (a symlink leading out of its
+    container) as the interface documents; other ``OSError`` are translated by the store's
+    error layer. :class:`ConfigError` if ``path`` is missing.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._name = str(config.get("name", "filestorage"))
+        path = config.get("path")
+        if not path:
+            raise ConfigError("store-file needs a 'path'", key_path="path", service=self._name)
+        self._root = os.path.abspath(os.path.expanduser(str(path)))
+        self._internal = os.path.join(self._root, _INTERNAL)
+        self._tmp = os.path.join(self._internal, "tmp")
+        os.makedirs(self._tmp, exist_ok=True)
+        self._real_root = os.path.realpath(self._root)
+        self._counter = 0
+        self._counter_lock = threading.Lock()
+
+    # ---- misc ----
+
+    def get_service_name(self) -> str:
+        return self._name
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            append=Support.NATIVE,
+            snapshots=Support.NATIVE,
+            conditional_writes=Support.NATIVE,
+            server_side_copy=Support.NATIVE,
+            metadata=Support.NATIVE,
+            shared_between_processes=True,
+        )
+
+    @property
+    def root(self) -> str:
+        """The root folder (absolute)."""
+        return self._root
+
+    # ---- paths ----
+
+    def _container_dir(self, container: str) -> str:
+        return os.path.join(self._root, container)
+
+    def _blob_file(self, container: str, blob_path: str) -> str:
+        return f"{self._root}/{container}/{blob_path}"
+
+    def _internal_path(self, area: str, container: str, *parts: str) -> str:
+        return os.path.join(self._internal, area, container, *parts)
+
+    def _snapshot_file(self, container: str, blob_path: str, snapshot: str) -> str:
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise BlobNotFound(f"snapshot {snapshot!r} not found", container=container,
+                               blob=blob_path)
+        return self._internal_path("snapshots", container, _key(blob_path), snapshot)
+
+    def _meta_file(self, container: str, blob_path: str) -> str:
+        return self._internal_path("meta", container, _key(blob_path) + ".json")
+
+    def _temp_path(self) -> str:
+        with self._counter_lock:
+            self._counter += 1
+            number = self._counter
+        return f"{self._tmp}/{os.getpid():x}-{threading.get_ident():x}-{number:x}"
+
+    def _require_container(self, container: str) -> None:
+        if not os.path.isdir(self._container_dir(container)):
+            raise ContainerNotFound("container not found", container=container)
+
+    def _not_found(
+        self, container: str, blob_path: str, what: str = "blob not found"
+    ) -> BlobNotFound:
+        self._require_container(container)
+        return BlobNotFound(what, container=container, blob=blob_path)
+
+    def _check_inside(self, fd: int, path: str, container: str, blob_path: str | None) -> None:
+        real = _real_path_of(fd, path)
+        top = f"{self._real_root}/{container}"
+        if real != top and not real.startswith(top + "/"):
+            raise AccessDenied(
+                "a symlink in the store leads outside the container", container=container,
+                blob=blob_path,
+            )
+
+    # ---- opening ----
+
+    def _open_blob_fd(self, container: str, blob_path: str, snapshot: str | None = None,
+                      flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
+        """An fd of the blob's regular file (checked to be inside its container) and its stat."""
+        path = (self._blob_file(container, blob_path) if snapshot is None
+                else self._snapshot_file(container, blob_path, snapshot))
+        try:
+            fd = os.open(path, flags | _O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            what = "blob not found" if snapshot is None else f"snapshot {snapshot!r} not found"
+            raise self._not_found(container, blob_path, what) from None
+        try:
+            if snapshot is None:
+                self._check_inside(fd, path, container, blob_path)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._not_found(container, blob_path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st
+
+    def _link_blob(self, fd: int, container: str, blob_path: str, target: str) -> None:
+        """Hard-link the blob's file, open as ``fd``, to ``target``: through the fd where the
+        system allows it, so the file checked is the file linked. Raises :class:`BlobNotFound`
+        if the blob was deleted meanwhile."""
+        folder, name = os.path.split(target)
+        try:
+            if _PROC_FD:
+                # linkat() follows the /proc magic link only when given a folder fd.
+                folder_fd = os.open(folder, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+                try:
+                    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder_fd)
+                    return
+                except PermissionError:
+                    pass
+                finally:
+                    os.close(folder_fd)
+            os.link(self._blob_file(container, blob_path), target)
+        except FileNotFoundError:
+            if os.path.isdir(folder):
+                raise self._not_found(container, blob_path) from None
+            raise
+
+    def _stat_blob(self, container: str, blob_path: str) -> os.stat_result:
+        fd, st = self._open_blob_fd(container, blob_path, flags=_O_PATH)
+        os.close(fd)
+        return st
+
+    @contextmanager
+    def _parent_fd(self, container: str, blob_path: str) -> Iterator[int]:
+        """An fd of the blob's parent folder, created if missing, checked to be inside the
+        container."""
+        parent = os.path.dirname(self._blob_file(container, blob_path))
+        try:
+            fd = os.open(parent, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            self._make_folders(container, blob_path, parent)
+            fd = os.open(parent, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+        try:
+            self._check_inside(fd, parent, container, blob_path)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _make_folders(self, container: str, blob_path: str, parent: str) -> None:
+        self._require_container(container)
+        existing = parent
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        real = os.path.realpath(existing)
+        top = f"{self._real_root}/{container}"
+        if real != top and not real.startswith(top + "/"):
+            raise AccessDenied("a symlink in the store leads outside the container",
+                               container=container, blob=blob_path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise _name_clash(container, blob_path) from None
+
+    # ---- writing ----
+
+    def _new_temp(self) -> tuple[int, str]:
+        temp = self._temp_path()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileNotFoundError:
+            os.makedirs(self._tmp, exist_ok=True)
+            return os.open(temp, flags, 0o666), temp
+
+    def _write_temp(self, fill: Callable[[int], None]) -> str:
+        """A finished temporary file whose content ``fill(fd)`` wrote, stamped with a
+        fine-grained mtime so that its etag differs from every earlier version's (the
+        file system's own clock is coarse and inode numbers are reused)."""
+        fd, temp = self._new_temp()
+        try:
+            try:
+                fill(fd)
+                now = time.time_ns()
+                os.utime(fd, ns=(now, now))
+            finally:
+                os.close(fd)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+        return temp
+
+    def _install(self, temp: str, container: str, blob_path: str, *, exclusive: bool) -> None:
+        """Move a finished temporary file to the blob's name: rename (replace), or with
+        ``exclusive`` hard-link then unlink (fails if the name exists)."""
+        name = blob_path.rsplit("/", 1)[-1]
+        try:
+            for attempt in range(_WRITE_ATTEMPTS):
+                try:
+                    with self._parent_fd(container, blob_path) as parent:
+                        if exclusive:
+                            os.link(temp, name, dst_dir_fd=parent)
+                        else:
+                            os.replace(temp, name, dst_dir_fd=parent)
+                    return
+                except FileNotFoundError:
+                    # A delete pruned the empty parent between our open and the rename.
+                    if attempt == _WRITE_ATTEMPTS - 1 or not os.path.exists(temp):
+                        raise
+                except FileExistsError:
+                    if exclusive:
+                        raise BlobAlreadyExists("blob already exists", container=container,
+                                                blob=blob_path) from None
+                    raise
+                except (IsADirectoryError, NotADirectoryError):
+                    raise _name_clash(container, blob_path) from None
+                except OSError as error:
+                    if error.errno == errno.ENOTEMPTY:
+                        raise _name_clash(container, blob_path) from None
+                    raise
+        finally:
+            _unlink_quietly(temp)
+
+    def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
+               exclusive: bool = False) -> None:
+        """Write a whole new version of the blob (a new inode) and clear its metadata."""
+        temp = self._write_temp(fill)
+        self._install(temp, container, blob_path, exclusive=exclusive)
+        _unlink_quietly(self._meta_file(container, blob_path))
+
+    def create_blob(
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+    ) -> None:
+        """Replace the blob atomically (clearing its metadata). Raises
+        :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
+        data = to_bytes(text)
+        self._write(container, blob_path, lambda fd: _write_all(fd, data),
+                    exclusive=fail_if_exists)
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Copy with the kernel's copy path into a temporary file, then rename it into place.
+        Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
+        self._require_container(container)
+        with open(source_fn, "rb") as source:
+            total = os.fstat(source.fileno()).st_size
+            self._write(container, blob_path,
+                        lambda fd: _copy_exact(source.fileno(), fd, total, progress_callback))
+
+    def create_blob_from_stream(
+        self,
+        container: str,
+        blob_path: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Stream into a temporary file (bounded memory), then rename it into place. Raises
+        :class:`ContainerNotFound`."""
+        self._require_container(container)
+
+        def fill(fd: int) -> None:
+            done = 0
+            if progress_callback is not None and length is not None:
+                progress_callback(0, length)
+            while chunk := stream.read(_STREAM_CHUNK):
+                _write_all(fd, chunk)
+                done += len(chunk)
+                if progress_callback is not None:
+                    progress_callback(done, max(done, length or 0))
+
+        self._write(container, blob_path, fill)
+
+    @contextmanager
+    def _blob_lock(self, container: str, blob_path: str) -> Iterator[None]:
+        """An exclusive ``flock`` on the blob's lock file, shared by every process."""
+        lock_path = self._internal_path("locks", container, _key(blob_path))
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
+            except FileNotFoundError:
+                self._require_container(container)
+                os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # A delete may have unlinked the lock file while we waited: lock the new one.
+                try:
+                    same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    break
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        try:
+            yield
+        finally:
+            os.close(fd)
+
+    def append_blob(
+        self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
+    ) -> None:
+        """Append under the blob's lock: in place when the file has no other link, else (and
+        always with ``append_with_rewrite``) by copying into a new file that replaces it. Keeps
+        the blob's metadata. Raises :class:`ContainerNotFound`."""
+        data = to_bytes(text)
+        with self._blob_lock(container, blob_path):
+            if not append_with_rewrite and self._append_in_place(container, blob_path, data):
+                return
+            self._append_by_rewrite(container, blob_path, data)
+
+    def _append_in_place(self, container: str, blob_path: str, data: bytes) -> bool:
+        try:
+            fd, st = self._open_blob_fd(container, blob_path, flags=os.O_WRONLY | os.O_APPEND)
+        except BlobNotFound:
+            return False
+        try:
+            if st.st_nlink != 1:
+                return False
+            _write_all(fd, data)
+            return True
+        finally:
+            os.close(fd)
+
+    def _append_by_rewrite(self, container: str, blob_path: str, data: bytes) -> None:
+        # The lock keeps appenders out; the etag check catches writers that take no lock
+        # (create_blob) and starts over, so no conflict ever reaches the caller.
+        while True:
+            temp, before = self._appended_copy(container, blob_path, data)
+            if before is None:
+                try:
+                    self._install(temp, container, blob_path, exclusive=True)
+                except BlobAlreadyExists:
+                    continue
+                return
+            try:
+                now: str | None = _etag(self._stat_blob(container, blob_path))
+            except BlobNotFound:
+                now = None
+            if now != before:
+                _unlink_quietly(temp)
+                continue
+            self._install(temp, container, blob_path, exclusive=False)
+            return
+
+    def _appended_copy(self, container: str, blob_path: str,
+                       data: bytes) -> tuple[str, str | None]:
+        """A temporary file holding the blob's content plus ``data``, and the etag of the
+        version it copied (None if the blob did not exist)."""
+        try:
+            source, st = self._open_blob_fd(container, blob_path)
+        except BlobNotFound:
+            return self._write_temp(lambda fd: _write_all(fd, data)), None
+        try:
+            def fill(fd: int) -> None:
+                _copy_exact(source, fd, st.st_size, None)
+                _write_all(fd, data)
+
+            return self._write_temp(fill), _etag(st)
+        finally:
+            os.close(source)
+
+    def copy_blob(
+        self,
+        source_container: str,
+        source_blob_path: str,
+        dest_container: str,
+        dest_blob_path: str,
+    ) -> None:
+        """Hard-link the source's file to the destination name (O(1)), overwriting it, and
+        copy the metadata. Raises :class:`BlobNotFound` / :class:`ContainerNotFound`."""
+        self._require_container(dest_container)
+        with self._blob_lock(source_container, source_blob_path):
+            fd, _ = self._open_blob_fd(source_container, source_blob_path, flags=_O_PATH)
+            try:
+                temp = self._temp_path()
+                self._link_blob(fd, source_container, source_blob_path, temp)
+            finally:
+                os.close(fd)
+            self._install(temp, dest_container, dest_blob_path, exclusive=False)
+        metadata = self._read_metadata(source_container, source_blob_path)
+        if metadata:
+            self._write_metadata(dest_container, dest_blob_path, metadata)
+        else:
+            _unlink_quietly(self._meta_file(dest_container, dest_blob_path))
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        """Hard-link the blob's current file under a new snapshot id (O(1)). Raises
+        :class:`BlobNotFound`."""
+        folder = self._internal_path("snapshots", container, _key(blob_path))
+        with self._blob_lock(container, blob_path):
+            fd, _ = self._open_blob_fd(container, blob_path, flags=_O_PATH)
+            try:
+                os.makedirs(folder, exist_ok=True)
+                while True:
+                    snapshot_id = new_snapshot_id()
+                    try:
+                        self._link_blob(fd, container, blob_path, os.path.join(folder, snapshot_id))
+                        break
+                    except FileExistsError:
+                        continue
+            finally:
+                os.close(fd)
+        return SnapshotInfo(container, blob_path, snapshot_id, snapshot_created(snapshot_id))
+
+    def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
+        """Oldest first. Raises :class:`ContainerNotFound`."""
+        self._require_container(container)
+        folder = self._internal_path("snapshots", container, _key(blob_path))
+        try:
+            ids = sorted(n for n in os.listdir(folder) if _SNAPSHOT_ID.fullmatch(n))
+        except FileNotFoundError:
+            ids = []
+        return [SnapshotInfo(container, blob_path, i, snapshot_created(i)) for i in ids]
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        """Delete the blob with its snapshots and metadata, or only ``snapshot``. Raises
+        :class:`BlobNotFound`."""
+        if snapshot is not None:
+            try:
+                os.unlink(self._snapshot_file(container, blob_path, snapshot))
+            except FileNotFoundError:
+                raise self._not_found(container, blob_path,
+                                      f"snapshot {snapshot!r} not found") from None
+            with suppress(OSError):
+                os.rmdir(self._internal_path("snapshots", container, _key(blob_path)))
+            return
+        self._stat_blob(container, blob_path)  # refuses a symlink leading outside
+        path = self._blob_file(container, blob_path)
+        try:
+            os.unlink(path)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise self._not_found(container, blob_path) from None
+        key = _key(blob_path)
+        shutil.rmtree(self._internal_path("snapshots", container, key), ignore_errors=True)
+        _unlink_quietly(self._meta_file(container, blob_path))
+        _unlink_quietly(self._internal_path("locks", container, key))
+        self._prune_folders(container, os.path.dirname(path))
+
+    def _prune_folders(self, container: str, folder: str) -> None:
+        top = self._container_dir(container)
+        while folder != top and folder.startswith(top + "/"):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
+            folder = os.path.dirname(folder)
+
+    # ---- metadata ----
+
+    def _read_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        try:
+            with open(self._meta_file(container, blob_path), "rb") as handle:
+                return dict(json.loads(handle.read())["metadata"])
+        except FileNotFoundError:
+            return {}
+
+    def _write_metadata(self, container: str, blob_path: str, metadata: Mapping[str, str]) -> None:
+        document = json.dumps({"blob": blob_path, "metadata": dict(metadata)}).encode()
+        target = self._meta_file(container, blob_path)
+        temp = self._write_temp(lambda fd: _write_all(fd, document))
+        try:
+            try:
+                os.replace(temp, target)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(temp, target)
+        finally:
+            _unlink_quietly(temp)
+
+    def set_blob_metadata(
+        self, container: str, blob_path: str, metadata: Mapping[str, str]
+    ) -> None:
+        """Replace the blob's metadata. Raises :class:`BlobNotFound`."""
+        self._stat_blob(container, blob_path)
+        self._write_metadata(container, blob_path, metadata)
+
+    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
+        """Raises :class:`BlobNotFound`."""
+        self._stat_blob(container, blob_path)
+        return self._read_metadata(container, blob_path)
+
+    def get_container_metadata(self, container: str) -> dict[str, str]:
+        """Raises :class:`ContainerNotFound`."""
+        self._require_container(container)
+        try:
+            path = self._internal_path("meta", container, "container.json")
+            with open(path, "rb") as handle:
+                return dict(json.loads(handle.read()))
+        except FileNotFoundError:
+            return {}
+
+    def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        """Raises :class:`ContainerNotFound`."""
+        self._require_container(container)
+        document = json.dumps(dict(metadata)).encode()
+        target = self._internal_path("meta", container, "container.json")
+        temp = self._write_temp(lambda fd: _write_all(fd, document))
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(temp, target)
+        finally:
+            _unlink_quietly(temp)
+
+    # ---- containers ----
+
+    def does_container_exist(self, container: str) -> bool:
+        return os.path.isdir(self._container_dir(container))
+
+    def create_container(self, container: str) -> None:
+        """Raises :class:`ContainerAlreadyExists`."""
+        try:
+            os.mkdir(self._container_dir(container))
+        except FileExistsError:
+            raise ContainerAlreadyExists("container already exists",
+                                         container=container) from None
+        except FileNotFoundError:
+            os.makedirs(self._root, exist_ok=True)
+            self.create_container(container)
+
+    def list_containers(self) -> list[str]:
+        names = []
+        with os.scandir(self._root) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and _is_container_name(entry.name):
+                    names.append(entry.name)
+        return sorted(names)
+
+    def delete_container(self, container: str) -> None:
+        """Remove the container with its blobs, snapshots, metadata and locks. Raises
+        :class:`ContainerNotFound`."""
+        doomed = self._temp_path()
+        self._require_container(container)
+        os.makedirs(self._tmp, exist_ok=True)
+        try:
+            # One rename makes the whole container disappear at once; removal follows.
+            os.rename(self._container_dir(container), doomed)
+        except FileNotFoundError:
+            raise ContainerNotFound("container not found", container=container) from None
+        shutil.rmtree(doomed, ignore_errors=True)
+        for area in ("snapshots", "meta", "locks"):
+            shutil.rmtree(self._internal_path(area, container), ignore_errors=True)
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        """Raises :class:`ContainerNotFound`."""
+        try:
+            st = os.stat(self._container_dir(container))
+        except FileNotFoundError:
+            raise ContainerNotFound("container not found", container=container) from None
+        metadata = self.get_container_metadata(container)
+        return ContainerInfo(container, datetime_from_ns(st.st_mtime_ns), metadata)
+
+    # ---- reading ----
+
+    def does_blob_exist(self, container: str, blob_path: str) -> bool:
+        try:
+            self._stat_blob(container, blob_path)
+        except (BlobNotFound, ContainerNotFound):
+            return False
+        return True
+
+    def get_blob_bytes(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> bytes:
+        """Raises :class:`BlobNotFound` (also for an unknown snapshot)."""
+        fd, st = self._open_blob_fd(container, blob_path, snapshot)
+        try:
+            return _read_all(fd, st.st_size)
+        finally:
+            os.close(fd)
+
+    def get_blob_text(self, container: str, blob_path: str) -> str:
+        """Raises :class:`BlobNotFound`; ``UnicodeDecodeError`` if it is not UTF-8."""
+        return self.get_blob_bytes(container, blob_path).decode("utf-8")
+
+    def open_blob(
+        self, container: str, blob_path: str, snapshot: str | None = None
+    ) -> IO[bytes]:
+        """The blob's file opened for reading (a later write replaces the file, so the
+        stream keeps reading the version it opened). Raises :class:`BlobNotFound`."""
+        fd, _ = self._open_blob_fd(container, blob_path, snapshot)
+        return os.fdopen(fd, "rb")
+
+    def get_blob_to_path(
+        self,
+        container: str,
+        blob_path: str,
+        dest_fn: str,
+        snapshot: str | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> None:
+        """Copy with the kernel's copy path into a temporary file next to ``dest_fn``, then
+        rename it into place. Raises :class:`BlobNotFound`."""
+        fd, st = self._open_blob_fd(container, blob_path, snapshot)
+        try:
+            with atomic_local_file(dest_fn) as dest:
+                _copy_exact(fd, dest, st.st_size, progress_callback)
+        finally:
+            os.close(fd)
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        """Raises :class:`BlobNotFound`."""
+        st = self._stat_blob(container, blob_path)
+        metadata = self._read_metadata(container, blob_path)
+        return BlobInfo(name=blob_path, properties=_properties(st, metadata))
+
+    # ---- listing ----
+
+    def list_blobs(
+        self,
+        container: str,
+        path: str | None = None,
+        return_names: bool = True,
+        recursive: bool = True,
+    ) -> list[str] | list[BlobInfo]:
+        """Sorted, without folders that hold no blob. Raises :class:`ContainerNotFound`."""
+        if return_names and recursive:
+            return [name for name, _ in self._walk(container, path)]
+        entries = self.iter_blobs(container, path, recursive)
+        if return_names:
+            return [entry.name for entry in entries]
+        return list(entries)
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        """Walks lazily. Raises :class:`ContainerNotFound` when called."""
+        self._require_container(container)
+        if recursive:
+            return (
+                BlobInfo(name=name, properties=_properties(entry.stat(follow_symlinks=False)))
+                for name, entry in self._walk(container, path)
+            )
+        return self._children(container, path)
+
+    def _scan(self, folder: str, start: str) -> list[tuple[str, os.DirEntry[str]]]:
+        """``folder``'s files and real folders whose names start with ``start``, sorted as
+        full names sort: a folder ``a`` sorts as ``a/``, so after ``a-b``."""
+        keyed = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if not name.startswith(start):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        keyed.append((name + "/", entry))
+                    elif entry.is_file(follow_symlinks=False):
+                        keyed.append((name, entry))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        keyed.sort(key=lambda pair: pair[0])
+        return keyed
+
+    def _walk(self, container: str, path: str | None) -> Iterator[tuple[str, os.DirEntry[str]]]:
+        """Every blob file under ``path``'s base folder in full-name order, as (name, entry)."""
+        base = base_folder(path)
+        top = self._container_dir(container)
+        first = self._scan(f"{top}/{base}" if base else top, list_prefix(path)[len(base):])
+        if not first and not os.path.isdir(top):
+            raise ContainerNotFound("container not found", container=container)
+        stack = [iter([(base + key, entry) for key, entry in first])]
+        while stack:
+            for name, entry in stack[-1]:
+                if name.endswith("/"):
+                    children = self._scan(entry.path, "")
+                    stack.append(iter([(name + key, sub) for key, sub in children]))
+                    break
+                yield name, entry
+            else:
+                stack.pop()
+
+    def _children(self, container: str, path: str | None) -> Iterator[BlobInfo]:
+        base = base_folder(path)
+        top = self._container_dir(container)
+        for key, entry in self._scan(f"{top}/{base}" if base else top,
+                                     list_prefix(path)[len(base):]):
+            if key.endswith("/"):
+                if _holds_a_file(entry.path):
+                    yield BlobInfo(name=base + key, is_dir=True)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                yield BlobInfo(name=base + key, properties=_properties(st))
+
+
+def _is_container_name(name: str) -> bool:
+    try:
+        validate_container_name(name)
+    except InvalidName:
+        return False
+    return True
+
+
+def _holds_a_file(folder: str) -> bool:
+    """True if ``folder`` has a regular file somewhere below it (stops at the first)."""
+    try:
+        with os.scandir(folder) as entries:
+            subfolders = []
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    return True
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+    except OSError:
+        return False
+    return any(_holds_a_file(sub) for sub in subfolders)
+
+
+def _name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
+    return BlobAlreadyExists(
+        "a file store cannot hold a blob and a folder of the same name "
+        "(this blob path or one of its folders is already the other kind)",
+        container=container, blob=blob_path,
+    )
+
+
+def _unlink_quietly(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_exact(source: int, dest: int, total: int,
+                progress: ProgressCallback | None) -> None:
+    copied = copy_fd(source, dest, total, progress)
+    if copied != total:
+        raise OSError(errno.EIO, f"source ended after {copied} of {total} bytes")
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    # One read usually returns everything; keep reading in case the file grew (an append).
+    chunks = [os.read(fd, size + 1)]
+    if len(chunks[0]) <= size:
+        return chunks[0]
+    while chunk := os.read(fd, _STREAM_CHUNK):
+        chunks.append(chunk)
+    return b"".join(chunks)
