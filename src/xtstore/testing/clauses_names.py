@@ -1,0 +1,146 @@
+"""Clauses "Names" and "Errors" of DESIGN §1-2: invalid names fail before any I/O, and every
+error names its service, container and blob."""
+
+from __future__ import annotations
+
+import pytest
+
+from xtstore.errors import (
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    InvalidName,
+)
+from xtstore.store import Store
+from xtstore.testing.base import SuiteBase, new_container_name
+from xtstore.testing.checks import check, check_equal, check_raises
+
+__all__ = ["ErrorClauses", "NameClauses"]
+
+BAD_CONTAINER_NAMES = (
+    "ab", "x" * 64, "Upper", "a--b", "-abc", "abc-", "a_b", "has space", "dots.not.ok", "",
+)
+BAD_BLOB_PATHS = (
+    "", "/", "a//b", "a/", "a/./b", "a/../b", "..", ".", "a\\b", "a\x00b", "x" * 1025,
+    "é" * 513,
+)
+NAMES = "Names: anything else raises InvalidName before any I/O"
+
+
+class NameClauses(SuiteBase):
+    def test_invalid_container_name_raises_invalid_name_before_any_io(self, store: Store) -> None:
+        before = set(store.list_containers())
+        for bad in BAD_CONTAINER_NAMES:
+            for call in (store.create_container, store.list_blobs, store.delete_container):
+                error = check_raises(InvalidName, f"{NAMES} (container {bad!r})", call, bad)
+                check(isinstance(error, ValueError), "Errors: InvalidName is also ValueError",
+                      f"{type(error).__mro__} lacks ValueError")
+        # Other runs may create their own "xtc-" containers meanwhile; anything else is ours.
+        created = {name for name in set(store.list_containers()) - before
+                   if not name.startswith("xtc-")}
+        check_equal(created, set(), NAMES, "containers created by the refused calls")
+
+    def test_invalid_blob_path_raises_invalid_name_before_any_io(
+        self, store: Store, container: str
+    ) -> None:
+        for bad in BAD_BLOB_PATHS:
+            clause = f"{NAMES} (blob path {bad!r})"
+            check_raises(InvalidName, clause, store.create_blob, container, bad, "x")
+            check_raises(InvalidName, clause, store.append_blob, container, bad, "x")
+            check_raises(InvalidName, clause, store.get_blob_text, container, bad)
+            check_raises(InvalidName, clause, store.does_blob_exist, container, bad)
+        check_equal(store.list_blobs(container), [], NAMES, "blobs after the refused writes")
+
+    def test_invalid_name_on_missing_container_is_invalid_name_not_io_error(
+        self, store: Store
+    ) -> None:
+        missing = new_container_name()
+        check_raises(InvalidName, f"{NAMES} (checked before the container is looked up)",
+                     store.create_blob, missing, "a//b", "x")
+
+    def test_leading_slash_is_dropped(self, store: Store, container: str) -> None:
+        clause = "Names: a leading '/' is dropped"
+        store.create_blob(container, "/lead/x.txt", "slash")
+        check_equal(store.list_blobs(container), ["lead/x.txt"], clause, "listing")
+        check_equal(store.get_blob_text(container, "lead/x.txt"), "slash", clause, "content")
+        check_equal(store.get_blob_text(container, "/lead/x.txt"), "slash", clause,
+                    "content read with the slash")
+
+    def test_blob_path_of_1024_utf8_bytes_is_accepted(self, store: Store, container: str) -> None:
+        clause = "Names: blob paths of at most 1024 bytes of UTF-8 are valid"
+        segment = "d" * 200
+        path = "/".join([segment] * 5)
+        path = path + "/" + "é" * ((1024 - len(path.encode()) - 1) // 2)
+        path += "x" * (1024 - len(path.encode()))
+        check_equal(len(path.encode()), 1024, clause, "test path size")
+        store.create_blob(container, path, "long")
+        check_equal(store.get_blob_text(container, path), "long", clause, "content")
+        check_equal(store.list_blobs(container), [path], clause, "listing")
+        check_raises(InvalidName, "Names: more than 1024 bytes of UTF-8 raises InvalidName",
+                     store.create_blob, container, path + "x", "too long")
+
+    def test_unicode_and_punctuation_names_round_trip(self, store: Store, container: str) -> None:
+        clause = "Names: any UTF-8 blob path within the rules is stored and listed as given"
+        names = sorted(["données/été ☃.txt", "日本/語.bin", "sp ace/a+b%20c#d.txt", "𝄞.txt"])
+        for name in names:
+            store.create_blob(container, name, name)
+        check_equal(store.list_blobs(container), names, clause, "listing")
+        for name in names:
+            check_equal(store.get_blob_text(container, name), name, clause, f"content of {name}")
+
+
+ERRORS = "Errors: every message names the service, the container and the blob"
+
+
+def _check_names(error: Exception, store: Store, container: str, blob: str | None) -> None:
+    text = str(error)
+    for part in (store.get_service_name(), container, blob):
+        if part is not None:
+            check(part in text, ERRORS,
+                  f"{type(error).__name__} message {text!r} does not name {part!r}")
+
+
+class ErrorClauses(SuiteBase):
+    def test_blob_not_found_names_all_and_is_file_not_found_error(
+        self, store: Store, container: str
+    ) -> None:
+        error = check_raises(BlobNotFound, "get_blob_text of a missing blob raises BlobNotFound",
+                             store.get_blob_text, container, "missing/blob.txt")
+        check(isinstance(error, FileNotFoundError), "Errors: BlobNotFound is also "
+              "FileNotFoundError", f"{type(error).__mro__}")
+        _check_names(error, store, container, "missing/blob.txt")
+
+    def test_blob_already_exists_names_all_and_is_file_exists_error(
+        self, store: Store, container: str
+    ) -> None:
+        store.create_blob(container, "taken.txt", "1")
+        error = check_raises(BlobAlreadyExists, "fail_if_exists: raises BlobAlreadyExists",
+                             store.create_blob, container, "taken.txt", "2", fail_if_exists=True)
+        check(isinstance(error, FileExistsError), "Errors: BlobAlreadyExists is also "
+              "FileExistsError", f"{type(error).__mro__}")
+        _check_names(error, store, container, "taken.txt")
+
+    def test_container_errors_name_service_and_container(
+        self, store: Store, container: str
+    ) -> None:
+        error: Exception = check_raises(
+            ContainerAlreadyExists, "Containers: create_container raises ContainerAlreadyExists",
+            store.create_container, container)
+        _check_names(error, store, container, None)
+        missing = new_container_name()
+        error = check_raises(ContainerNotFound, "list_blobs: a missing container raises "
+                             "ContainerNotFound", store.list_blobs, missing)
+        _check_names(error, store, missing, None)
+        error = check_raises(ContainerNotFound, "create_blob in a missing container raises "
+                             "ContainerNotFound", store.create_blob, missing, "a/b.txt", "x")
+        _check_names(error, store, missing, "a/b.txt")
+
+    @pytest.mark.parametrize("bad", ["a//b", "x" * 1025])
+    def test_invalid_name_names_all_and_is_value_error(
+        self, store: Store, container: str, bad: str
+    ) -> None:
+        error = check_raises(InvalidName, NAMES, store.get_blob_text, container, bad)
+        check(isinstance(error, ValueError), "Errors: InvalidName is also ValueError",
+              f"{type(error).__mro__}")
+        _check_names(error, store, container, None)

@@ -1,0 +1,130 @@
+"""Clauses "snapshot_blob" and "delete_blob" (snapshots) of DESIGN §1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xtstore.errors import BlobNotFound
+from xtstore.store import Store
+from xtstore.testing.base import SuiteBase
+from xtstore.testing.checks import check, check_equal, check_raises, require_feature
+
+__all__ = ["SnapshotClauses"]
+
+AS_IT_WAS = "snapshot_blob: get_blob_to_path with the snapshot id reads the content as it was"
+NEVER_LISTED = "snapshot_blob: snapshots never appear in list_blobs"
+DELETE_ALL = "delete_blob with snapshot=None deletes the blob and all its snapshots"
+DELETE_ONE = "delete_blob with a snapshot id deletes only that snapshot"
+
+
+def read_snapshot(store: Store, container: str, blob: str, snapshot: str, dest: Path) -> bytes:
+    store.get_blob_to_path(container, blob, str(dest), snapshot=snapshot)
+    return dest.read_bytes()
+
+
+class SnapshotClauses(SuiteBase):
+    def _require_snapshots(self, store: Store, container: str) -> None:
+        store.create_blob(container, "probe.txt", "probe")
+        require_feature(store, "snapshots", lambda: store.snapshot_blob(container, "probe.txt"))
+        store.delete_blob(container, "probe.txt")
+
+    def test_snapshot_id_is_an_opaque_string(self, store: Store, container: str) -> None:
+        self._require_snapshots(store, container)
+        clause = "snapshot_blob returns an object whose .snapshot is an opaque string id"
+        store.create_blob(container, "s.txt", "v1")
+        first = store.snapshot_blob(container, "s.txt")
+        second = store.snapshot_blob(container, "s.txt")
+        for info in (first, second):
+            check(isinstance(info.snapshot, str) and info.snapshot != "", clause,
+                  f".snapshot is {info.snapshot!r}")
+        check(first.snapshot != second.snapshot, clause,
+              f"two snapshots share the id {first.snapshot!r}")
+
+    def test_snapshot_reads_content_as_it_was_after_overwrite(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        self._require_snapshots(store, container)
+        store.create_blob(container, "m/model.bin", b"version one")
+        one = store.snapshot_blob(container, "m/model.bin").snapshot
+        store.create_blob(container, "m/model.bin", b"version two, longer")
+        two = store.snapshot_blob(container, "m/model.bin").snapshot
+        store.create_blob(container, "m/model.bin", b"v3")
+        check_equal(read_snapshot(store, container, "m/model.bin", one, tmp_path / "1"),
+                    b"version one", AS_IT_WAS, "first snapshot")
+        check_equal(read_snapshot(store, container, "m/model.bin", two, tmp_path / "2"),
+                    b"version two, longer", AS_IT_WAS, "second snapshot")
+        check_equal(store.get_blob_bytes(container, "m/model.bin"), b"v3", AS_IT_WAS,
+                    "the blob itself")
+        check_equal(store.get_blob_bytes(container, "m/model.bin", snapshot=one),
+                    b"version one", AS_IT_WAS, "get_blob_bytes(snapshot=...)")
+
+    def test_snapshot_reads_content_as_it_was_after_append(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        self._require_snapshots(store, container)
+        store.create_blob(container, "run.log", "line 1\n")
+        snap = store.snapshot_blob(container, "run.log").snapshot
+        if store.capabilities().append.available:
+            store.append_blob(container, "run.log", "line 2\n")
+            store.append_blob(container, "run.log", "line 3\n", append_with_rewrite=True)
+            check_equal(store.get_blob_text(container, "run.log"), "line 1\nline 2\nline 3\n",
+                        AS_IT_WAS, "the blob after appends")
+        check_equal(read_snapshot(store, container, "run.log", snap, tmp_path / "s"),
+                    b"line 1\n", AS_IT_WAS, "snapshot taken before the appends")
+
+    def test_snapshots_never_appear_in_list_blobs(self, store: Store, container: str) -> None:
+        self._require_snapshots(store, container)
+        store.create_blob(container, "d/a.txt", "a")
+        store.create_blob(container, "top.txt", "t")
+        store.snapshot_blob(container, "d/a.txt")
+        store.snapshot_blob(container, "d/a.txt")
+        store.snapshot_blob(container, "top.txt")
+        check_equal(store.list_blobs(container), ["d/a.txt", "top.txt"], NEVER_LISTED,
+                    "recursive listing")
+        check_equal(store.list_blobs(container, recursive=False), ["d/", "top.txt"],
+                    NEVER_LISTED, "recursive=False listing")
+        check_equal(store.list_blobs(container, "d"), ["d/a.txt"], NEVER_LISTED, "path='d'")
+        entries = store.list_blobs(container, return_names=False)
+        check_equal([getattr(e, "name", e) for e in entries], ["d/a.txt", "top.txt"],
+                    NEVER_LISTED, "return_names=False")
+        check_equal(store.list_containers().count(container), 1, NEVER_LISTED,
+                    "containers named like ours")
+
+    def test_delete_blob_deletes_all_its_snapshots(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        self._require_snapshots(store, container)
+        store.create_blob(container, "gone.txt", "old")
+        snaps = [store.snapshot_blob(container, "gone.txt").snapshot for _ in range(2)]
+        store.delete_blob(container, "gone.txt")
+        check(not store.does_blob_exist(container, "gone.txt"), DELETE_ALL, "blob still exists")
+        for snap in snaps:
+            check_raises(BlobNotFound, f"{DELETE_ALL} (reading an old snapshot id)",
+                         store.get_blob_to_path, container, "gone.txt", str(tmp_path / "x"),
+                         snapshot=snap)
+        # A new blob of the same name must not bring the old snapshots back.
+        store.create_blob(container, "gone.txt", "new")
+        for snap in snaps:
+            check_raises(BlobNotFound, f"{DELETE_ALL} (old snapshot id after re-creating the "
+                         "blob)", store.get_blob_to_path, container, "gone.txt",
+                         str(tmp_path / "y"), snapshot=snap)
+        check_equal(store.list_blobs(container), ["gone.txt"], DELETE_ALL, "listing")
+
+    def test_delete_blob_with_snapshot_id_deletes_only_that_snapshot(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        self._require_snapshots(store, container)
+        store.create_blob(container, "keep.txt", "one")
+        first = store.snapshot_blob(container, "keep.txt").snapshot
+        store.create_blob(container, "keep.txt", "two")
+        second = store.snapshot_blob(container, "keep.txt").snapshot
+        store.create_blob(container, "keep.txt", "three")
+        store.delete_blob(container, "keep.txt", snapshot=first)
+        check_raises(BlobNotFound, f"{DELETE_ONE} (the deleted snapshot is gone)",
+                     store.get_blob_to_path, container, "keep.txt", str(tmp_path / "a"),
+                     snapshot=first)
+        check_equal(read_snapshot(store, container, "keep.txt", second, tmp_path / "b"),
+                    b"two", DELETE_ONE, "the other snapshot")
+        check_equal(store.get_blob_text(container, "keep.txt"), "three", DELETE_ONE,
+                    "the blob itself")
+        check_equal(store.list_blobs(container), ["keep.txt"], DELETE_ONE, "listing")

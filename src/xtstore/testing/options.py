@@ -1,0 +1,32 @@
+"""``SuiteOptions``: how the conformance suite adapts to one store (sizes, memory, processes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MiB", "SuiteOptions"]
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """Knobs of :class:`xtstore.testing.ConformanceSuite`; the defaults suit a local folder.
+
+    ``large_blob_size``: size of the blob streamed up and down by the streaming clauses (cloud
+    emulators pass something smaller, e.g. 12 MiB, with small block sizes).
+    ``bounded_memory``: False for stores that hold blobs in memory (``store-memory``); the
+    bounded-memory clause is then skipped.
+    ``memory_limit``: the most the Python heap peak (tracemalloc) may grow while the large blob
+    is streamed; the process's resident size may grow by this plus ``rss_slack``.
+    ``processes``: run the concurrency clauses in real processes (True) or threads (False);
+    None asks ``store.capabilities().shared_between_processes``.
+    ``concurrency_timeout``: seconds every concurrency clause may take before it fails.
+    """
+
+    large_blob_size: int = 256 * MiB
+    bounded_memory: bool = True
+    memory_limit: int = 64 * MiB
+    processes: bool | None = None
+    rss_slack: int = 64 * MiB
+    concurrency_timeout: float = 240.0

@@ -1,0 +1,143 @@
+"""``run_conformance``: the suite run programmatically, e.g. by ``xtstore check-provider``.
+
+pytest runs in this process (so the store factory may be any callable, a closure included)
+against :mod:`xtstore.testing._entry`, with a plugin object that supplies the factory and the
+options and collects one :class:`ClauseResult` per test.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from xtstore.store import Store
+from xtstore.testing import _entry
+from xtstore.testing.options import SuiteOptions
+
+__all__ = ["ClauseResult", "ConformanceReport", "run_conformance"]
+
+Outcome = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    """One clause's outcome. ``clause`` is the test's name without ``test_`` (plus its
+    parameters, if any); ``message`` is one line: why it failed or was skipped, else ``""``."""
+
+    clause: str
+    outcome: Outcome
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class ConformanceReport:
+    """Every clause's result, in the order they ran. ``ok`` is True when none failed (and
+    at least one ran); ``exit_code`` is pytest's."""
+
+    results: list[ClauseResult] = field(default_factory=list)
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and not self.failed
+
+    @property
+    def passed(self) -> list[ClauseResult]:
+        return [result for result in self.results if result.outcome == "passed"]
+
+    @property
+    def failed(self) -> list[ClauseResult]:
+        return [result for result in self.results if result.outcome == "failed"]
+
+    @property
+    def skipped(self) -> list[ClauseResult]:
+        return [result for result in self.results if result.outcome == "skipped"]
+
+    def summary(self) -> str:
+        """``"52 passed, 1 failed, 3 skipped"``."""
+        return (f"{len(self.passed)} passed, {len(self.failed)} failed, "
+                f"{len(self.skipped)} skipped")
+
+
+def _clause_name(nodeid: str) -> str:
+    name = nodeid.rsplit("::", 1)[-1]
+    return name[len("test_"):] if name.startswith("test_") else name
+
+
+def _one_line(report: pytest.TestReport) -> str:
+    if report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2])
+        return reason.removeprefix("Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = str(crash.message) if crash is not None else str(report.longrepr or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return first.removeprefix("AssertionError: ")
+
+
+class _RunPlugin:
+    """Gives the entry class its store and options, and records each clause's outcome."""
+
+    def __init__(self, store_factory: Callable[[], Store], options: SuiteOptions) -> None:
+        self.store_factory = store_factory
+        self.options = options
+        self.results: dict[str, ClauseResult] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[_entry.RUN_KEY] = self
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        name = _clause_name(report.nodeid)
+        earlier = self.results.get(name)
+        if report.when == "call" or report.outcome != "passed":
+            if earlier is not None and earlier.outcome != "passed":
+                return  # keep the first failure (a teardown error after a failed call)
+            outcome: Outcome = "failed" if report.outcome == "failed" else report.outcome
+            if report.when == "teardown" and report.outcome == "failed" and earlier is None:
+                outcome = "failed"
+            message = _one_line(report) if report.outcome != "passed" else ""
+            if report.when != "call" and report.outcome == "failed":
+                message = f"error in {report.when}: {message}"
+            self.results[name] = ClauseResult(name, outcome, message, report.duration)
+
+
+def run_conformance(
+    store_factory: Callable[[], Store],
+    options: SuiteOptions | None = None,
+    *,
+    select: str | None = None,
+    quiet: bool = True,
+    extra_args: list[str] | None = None,
+) -> ConformanceReport:
+    """Run the conformance suite against the store ``store_factory()`` returns (called once).
+
+    ``select`` is a pytest ``-k`` expression over the clause names (e.g. ``"list_blobs"``);
+    ``quiet`` keeps pytest's own output to a minimum; ``extra_args`` go to pytest as they are.
+    Returns a :class:`ConformanceReport`; nothing is raised for failing clauses.
+    """
+    plugin = _RunPlugin(store_factory, options or SuiteOptions())
+    with tempfile.TemporaryDirectory(prefix="xtstore-conformance-") as workdir:
+        # An empty ini file of our own: the caller's pytest configuration must not leak in.
+        ini = Path(workdir) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        args = [
+            str(Path(_entry.__file__)),
+            "-c", str(ini),
+            "--rootdir", workdir,
+            "-p", "no:cacheprovider",
+            "-p", "no:randomly",
+            "--basetemp", str(Path(workdir) / "tmp"),
+        ]
+        if quiet:
+            args += ["-q", "--no-header", "--no-summary", "-p", "no:terminalreporter"]
+        if select:
+            args += ["-k", select]
+        args += list(extra_args or [])
+        exit_code = pytest.main(args, plugins=[plugin])
+    return ConformanceReport(list(plugin.results.values()), int(exit_code))

@@ -1,0 +1,36 @@
+"""``ConformanceSuite``: every clause group in one class for a provider's test file to subclass."""
+
+from __future__ import annotations
+
+from xtstore.testing.clauses_append import AppendClauses
+from xtstore.testing.clauses_blobs import BlobClauses
+from xtstore.testing.clauses_containers import ContainerClauses
+from xtstore.testing.clauses_listing import ListingClauses
+from xtstore.testing.clauses_names import ErrorClauses, NameClauses
+from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
+from xtstore.testing.clauses_snapshots import SnapshotClauses
+from xtstore.testing.clauses_streaming import StreamingClauses, WholeOrNothingClauses
+
+__all__ = ["ConformanceSuite"]
+
+
+class ConformanceSuite(
+    NameClauses,
+    ErrorClauses,
+    ContainerClauses,
+    BlobClauses,
+    ListingClauses,
+    StreamingClauses,
+    WholeOrNothingClauses,
+    AppendClauses,
+    SnapshotClauses,
+    ProcessClauses,
+    CapabilityClauses,
+):
+    """The whole contract of DESIGN §1 as pytest tests, one test per clause.
+
+    Subclass it in a class whose name starts with ``Test``, set ``options`` if the defaults do
+    not suit the store, and define a fixture named ``store`` (any scope) returning the
+    :class:`xtstore.Store` under test. Every test makes its own uniquely named containers and
+    deletes them afterwards, so one store can serve the whole class.
+    """
