@@ -34,7 +34,12 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.providers.azure_auth import build_service_client, client_spec
-from xtstore.providers.azure_errors import Scrubber, error_code, mapped_errors
+from xtstore.providers.azure_errors import (
+    Scrubber,
+    error_code,
+    mapped_errors,
+    redact_transport_logs,
+)
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -126,6 +131,7 @@ class AzureBlobStore(StoreInterface):
         self._service_name = str(config.get("name") or "azure-blob")
         spec = client_spec(config)
         self._scrub = Scrubber(spec.secrets)
+        redact_transport_logs(self._scrub)
         self._description = spec.description
         concurrency = config.get("max-concurrency", DEFAULT_MAX_CONCURRENCY)
         try:

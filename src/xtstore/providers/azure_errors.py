@@ -7,8 +7,11 @@ an xtstore error shows a key.
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 from xtstore.errors import (
     AccessDenied,
@@ -21,7 +24,14 @@ from xtstore.errors import (
     TransientError,
 )
 
-__all__ = ["TRANSIENT_STATUS", "Scrubber", "error_code", "mapped_errors", "translate"]
+__all__ = [
+    "TRANSIENT_STATUS",
+    "Scrubber",
+    "error_code",
+    "mapped_errors",
+    "redact_transport_logs",
+    "translate",
+]
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -30,10 +40,18 @@ _BLOB_MISSING_CODES = frozenset({"BlobNotFound", "CannotVerifyCopySource"})
 
 
 class Scrubber:
-    """Replaces every secret value in a text by ``***``."""
+    """Replaces every secret value in a text by ``***``: each secret as given and URL-decoded,
+    and the signature alone of a SAS token (the only part of it that is secret)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        variants: set[str] = set()
+        for secret in secrets:
+            variants.update((secret, unquote(secret)))
+            for part in secret.split("&"):
+                name, _, value = part.partition("=")
+                if name.lstrip("?") == "sig" and value:
+                    variants.update((value, unquote(value)))
+        self._secrets = sorted((v for v in variants if len(v) >= 4), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -42,6 +60,32 @@ class Scrubber:
 
     def __repr__(self) -> str:
         return f"<Scrubber of {len(self._secrets)} secrets>"
+
+
+class _TransportLogRedactor(logging.Filter):
+    """urllib3 logs each request line at DEBUG, and a SAS token travels in the URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scrubbers: weakref.WeakSet[Scrubber] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = message
+        for scrub in list(self.scrubbers):
+            clean = scrub(clean)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_REDACTOR = _TransportLogRedactor()
+logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
+
+
+def redact_transport_logs(scrub: Scrubber) -> None:
+    """Keep ``scrub``'s secrets out of urllib3's request log for as long as it lives."""
+    _REDACTOR.scrubbers.add(scrub)
 
 
 def error_code(error: BaseException) -> str | None:
