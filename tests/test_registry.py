@@ -224,7 +224,9 @@ def test_code_path_from_a_subdirectory_of_the_working_directory(cwd: Path) -> No
     store = xtstore.get_storage(
         "mycloudstorage",
         {
-            "providers": {"storage": {"store-mycloud": "extensions.my_cloud_storage.MyCloudStorage"}},
+            "providers": {
+                "storage": {"store-mycloud": "extensions.my_cloud_storage.MyCloudStorage"}
+            },
             "external-services": {
                 "mycloudstorage": {"type": "storage", "provider": "store-mycloud"}
             },
@@ -347,7 +349,9 @@ def test_missing_sdk_of_a_builtin_provider_names_the_service(
     monkeypatch.setitem(sys.modules, "boto3", None)
     for name in [m for m in sys.modules if m.startswith("xtstore.providers.s3")]:
         monkeypatch.delitem(sys.modules, name)
-    write(cwd / "xt_config.yaml", "external-services:\n    s3: {type: storage, provider: store-s3}\n")
+    write(
+        cwd / "xt_config.yaml", "external-services:\n    s3: {type: storage, provider: store-s3}\n"
+    )
     with pytest.raises(ProviderLoadError) as raised:
         xtstore.get_storage("s3")
     message = str(raised.value)
