@@ -65,7 +65,7 @@ def _listing(store: Any, address: Address, recursive: bool, subdirs: int | None)
         pattern = split_pattern(address.path)
         prefix = pattern.base + "/" if pattern.base else ""
         deep = recursive or subdirs is not None or pattern.max_depth != 1
-        entries = store.list_blobs(address.container, prefix, return_names=False,
+        entries = store.list_blobs(address.container, prefix or None, return_names=False,
                                    recursive=deep)
         if deep:
             matched = [e for e in entries if pattern.match(e.name[len(prefix):]) is not None]
@@ -73,16 +73,17 @@ def _listing(store: Any, address: Address, recursive: bool, subdirs: int | None)
             regex = pattern.regex
             matched = [e for e in entries if regex.fullmatch(e.name[len(prefix):].rstrip("/"))]
         if not matched:
-            raise BlobNotFound("no blob matches this pattern", container=address.container,
-                               blob=address.path)
+            raise BlobNotFound("no blob matches this pattern", service=store.get_service_name(),
+                               container=address.container, blob=address.path)
         return matched
     prefix = address.path + "/" if address.path else ""
     deep = recursive or subdirs is not None
-    entries = store.list_blobs(address.container, prefix, return_names=False, recursive=deep)
+    entries = store.list_blobs(address.container, prefix or None, return_names=False,
+                               recursive=deep)
     if not entries and address.path:
         if address.folder:
-            raise BlobNotFound("no folder by this name", container=address.container,
-                               blob=address.path)
+            raise BlobNotFound("no folder by this name", service=store.get_service_name(),
+                               container=address.container, blob=address.path)
         return [store.get_blob_properties(address.container, address.path)]
     if subdirs is not None and not recursive:
         return _collapse(list(entries), prefix, subdirs)

@@ -63,7 +63,8 @@ def _size(info: Any) -> int:
 
 
 def _list(store: Any, container: str, prefix: str) -> list[Any]:
-    entries = store.list_blobs(container, prefix, return_names=False, recursive=True)
+    # None, not "", for the whole container: errors then name no blob.
+    entries = store.list_blobs(container, prefix or None, return_names=False, recursive=True)
     return [entry for entry in entries if not entry.is_dir]
 
 
@@ -83,8 +84,8 @@ def resolve_remote(store: Any, address: Address) -> Selection:
     if address.has_wildcard:
         selection = _remote_pattern(store, address, split_pattern(address.path))
         if not selection.items:
-            raise BlobNotFound("no blob matches this pattern", container=address.container,
-                               blob=address.path)
+            raise BlobNotFound("no blob matches this pattern", service=store.get_service_name(),
+                               container=address.container, blob=address.path)
         return selection
     if not address.path:
         infos = _list(store, address.container, "")
@@ -103,8 +104,8 @@ def resolve_remote(store: Any, address: Address) -> Selection:
     prefix = address.path + "/"
     infos = _list(store, address.container, prefix)
     if not infos:
-        raise BlobNotFound("no blob or folder by this name", container=address.container,
-                           blob=address.path)
+        raise BlobNotFound("no blob or folder by this name", service=store.get_service_name(),
+                           container=address.container, blob=address.path)
     folder_name = address.path.rsplit("/", 1)[-1]
     return Selection("folder", [
         Item(info.name, _size(info), join_path(folder_name, info.name[len(prefix):]))
