@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import multiprocessing
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import xtstore
+from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
 
@@ -26,3 +32,287 @@ class TestFileConformance(ConformanceSuite):
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Store:
         return file_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def store(root: Path) -> Store:
+    store = file_store(root)
+    store.create_container("box")
+    return store
+
+
+def etag_of(store: Store, blob: str) -> str:
+    properties = store.get_blob_properties("box", blob).properties
+    assert properties is not None
+    return properties.etag
+
+
+# ---- layout ----
+
+
+def test_root_is_created_and_tilde_expanded(isolated_home: Path) -> None:
+    store = file_store(Path("~/deep/store"))
+    store.create_container("box")
+    store.create_blob("box", "a/b.txt", "hello")
+    assert (isolated_home / "deep/store/box/a/b.txt").read_text() == "hello"
+
+
+def test_blobs_are_plain_files_and_nothing_else_is_in_a_container(
+    store: Store, root: Path
+) -> None:
+    store.create_blob("box", "dir/a.txt", "a")
+    store.append_blob("box", "dir/log", "1")
+    store.append_blob("box", "dir/log", "2", append_with_rewrite=True)
+    store.set_blob_metadata("box", "dir/a.txt", {"k": "v"})
+    store.snapshot_blob("box", "dir/a.txt")
+    store.set_container_metadata("box", {"owner": "me"})
+    files = sorted(str(p.relative_to(root / "box")) for p in (root / "box").rglob("*"))
+    assert files == ["dir", "dir/a.txt", "dir/log"]
+    assert (root / "box/dir/log").read_bytes() == b"12"
+    assert sorted(p.name for p in root.iterdir()) == [".xtstore", "box"]
+    assert store.list_containers() == ["box"]
+
+
+def test_temporary_and_lock_files_are_never_listed(store: Store, root: Path) -> None:
+    store.append_blob("box", "log", "x")  # leaves a lock file
+    (root / ".xtstore/tmp/left-over-by-a-crash").write_text("junk")
+    (root / "box/empty/er").mkdir(parents=True)  # a folder with no blob is not a folder entry
+    assert store.list_blobs("box") == ["log"]
+    assert store.list_blobs("box", recursive=False) == ["log"]
+    assert store.list_blobs("box", "empty", recursive=False) == []
+
+
+def test_deleting_the_last_blob_removes_empty_folders(store: Store, root: Path) -> None:
+    store.create_blob("box", "a/b/c/one", "1")
+    store.create_blob("box", "a/two", "2")
+    store.delete_blob("box", "a/b/c/one")
+    assert not (root / "box/a/b").exists()
+    assert (root / "box/a/two").exists()
+    assert store.list_blobs("box", recursive=False) == ["a/"]
+
+
+def test_delete_container_removes_its_snapshots_metadata_and_locks(
+    store: Store, root: Path
+) -> None:
+    store.create_blob("box", "a", "1")
+    store.snapshot_blob("box", "a")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    store.append_blob("box", "a", "2")
+    store.delete_container("box")
+    leftovers = [p for p in (root / ".xtstore").rglob("*") if p.is_file()]
+    assert leftovers == []
+    store.create_container("box")
+    assert store.list_blobs("box") == []
+    assert store.list_snapshots("box", "a") == []
+
+
+def test_a_name_cannot_be_both_a_blob_and_a_folder(store: Store) -> None:
+    store.create_blob("box", "a", "blob")
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob("box", "a/b", "under a blob")
+    store.create_blob("box", "d/x", "1")
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob("box", "d", "over a folder")
+    assert store.get_blob_text("box", "a") == "blob"
+    assert store.list_blobs("box") == ["a", "d/x"]
+
+
+def test_folder_is_not_a_blob(store: Store) -> None:
+    store.create_blob("box", "d/x", "1")
+    assert not store.does_blob_exist("box", "d")
+    with pytest.raises(BlobNotFound):
+        store.get_blob_text("box", "d")
+    with pytest.raises(BlobNotFound):
+        store.get_blob_text("box", "d/x/y")
+
+
+# ---- atomic writes and etags ----
+
+
+def test_concurrent_reader_sees_only_whole_versions(store: Store) -> None:
+    size = 2 * 1024 * 1024
+    store.create_blob("box", "big", b"a" * size)
+    stop = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            data = store.get_blob_bytes("box", "big")
+            seen.append((len(data), len(set(data))))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for letter in b"bcdefghij" * 3:
+            store.create_blob("box", "big", bytes([letter]) * size)
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+    assert seen
+    assert set(seen) == {(size, 1)}
+
+
+def test_every_write_is_a_new_inode_with_a_new_etag(store: Store, root: Path) -> None:
+    inodes = set()
+    etags = set()
+    for _ in range(200):
+        store.create_blob("box", "same", "same size, same content")
+        inodes.add((root / "box/same").stat().st_ino)
+        etags.add(etag_of(store, "same"))
+    assert len(etags) == 200  # inode numbers get reused; the etag never does
+    assert len(inodes) >= 2
+
+
+# ---- hard links: copies, snapshots and appends ----
+
+
+def test_copy_and_snapshot_are_hard_links(store: Store, root: Path) -> None:
+    store.create_blob_from_stream("box", "big", io.BytesIO(b"z" * (32 * 1024 * 1024)))
+    started = time.perf_counter()
+    store.copy_blob("box", "big", "box", "copy/big")
+    snap = store.snapshot_blob("box", "big")
+    elapsed = time.perf_counter() - started
+    inode = (root / "box/big").stat().st_ino
+    assert (root / "box/copy/big").stat().st_ino == inode
+    assert (root / "box/big").stat().st_nlink == 3
+    assert elapsed < 0.5  # O(1): no byte is copied (a copy of 32 MiB takes far longer)
+    assert store.get_blob_bytes("box", "big", snapshot=snap.snapshot)[:3] == b"zzz"
+
+
+def test_append_never_changes_a_shared_inode(store: Store, root: Path) -> None:
+    store.create_blob("box", "log", "one\n")
+    snap = store.snapshot_blob("box", "log")
+    store.copy_blob("box", "log", "box", "log-copy")
+    shared = (root / "box/log").stat().st_ino
+    store.append_blob("box", "log", "two\n")
+    assert (root / "box/log").stat().st_ino != shared
+    assert store.get_blob_text("box", "log") == "one\ntwo\n"
+    assert store.get_blob_text("box", "log-copy") == "one\n"
+    assert store.get_blob_bytes("box", "log", snapshot=snap.snapshot) == b"one\n"
+    # Once the file is no longer shared, appends go in place (same inode).
+    alone = (root / "box/log").stat().st_ino
+    store.append_blob("box", "log", "three\n")
+    assert (root / "box/log").stat().st_ino == alone
+    assert store.get_blob_text("box", "log") == "one\ntwo\nthree\n"
+
+
+def test_overwriting_a_copy_leaves_the_source_alone(store: Store) -> None:
+    store.create_blob("box", "src", "source")
+    store.copy_blob("box", "src", "box", "dst")
+    store.create_blob("box", "dst", "changed")
+    store.append_blob("box", "dst", "+", append_with_rewrite=True)
+    assert store.get_blob_text("box", "src") == "source"
+    assert store.get_blob_text("box", "dst") == "changed+"
+
+
+def test_copy_onto_itself_keeps_the_blob(store: Store, root: Path) -> None:
+    store.create_blob("box", "a", "content")
+    store.copy_blob("box", "a", "box", "a")
+    assert store.get_blob_text("box", "a") == "content"
+    assert list((root / ".xtstore/tmp").iterdir()) == []
+
+
+def test_metadata_cleared_by_rewrite_kept_by_append_carried_by_copy(store: Store) -> None:
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    store.append_blob("box", "a", "2")
+    store.append_blob("box", "a", "3", append_with_rewrite=True)
+    assert store.get_blob_metadata("box", "a") == {"k": "v"}
+    store.copy_blob("box", "a", "box", "b")
+    assert store.get_blob_properties("box", "b").metadata == {"k": "v"}
+    store.create_blob("box", "a", "new")
+    assert store.get_blob_metadata("box", "a") == {}
+
+
+# ---- no way out of the root ----
+
+
+def test_symlinks_leading_out_of_the_container_are_refused(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    (root / "box/escape").symlink_to(outside)
+    (root / "box/secret-link").symlink_to(outside / "secret.txt")
+    store.create_container("other")
+    store.create_blob("other", "theirs.txt", "another container's")
+    (root / "box/sideways").symlink_to(root / "other/theirs.txt")
+    for blob in ("escape/secret.txt", "secret-link", "sideways"):
+        with pytest.raises(AccessDenied):
+            store.get_blob_text("box", blob)
+        with pytest.raises(AccessDenied):
+            store.get_blob_properties("box", blob)
+    with pytest.raises(AccessDenied):
+        store.get_blob_to_path("box", "escape/secret.txt", str(tmp_path / "got.txt"))
+    with pytest.raises(AccessDenied):
+        store.create_blob("box", "escape/planted.txt", "x")
+    with pytest.raises(AccessDenied):
+        store.create_blob("box", "escape/new/planted.txt", "x")
+    with pytest.raises(AccessDenied):
+        store.append_blob("box", "secret-link", "x")
+    with pytest.raises(AccessDenied):
+        store.copy_blob("box", "secret-link", "box", "stolen")
+    with pytest.raises(AccessDenied):
+        store.delete_blob("box", "escape/secret.txt")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert (outside / "secret.txt").read_text() == "secret"
+    assert not (tmp_path / "got.txt").exists()
+    assert store.list_blobs("box") == []  # symlinks are never listed
+
+
+def test_snapshot_ids_cannot_name_other_files(store: Store) -> None:
+    store.create_blob("box", "a", "1")
+    for bad in ("../../box/a", "/etc/passwd", "", "x" * 30):
+        with pytest.raises(BlobNotFound):
+            store.get_blob_bytes("box", "a", snapshot=bad)
+
+
+# ---- several processes ----
+
+
+def _create_only(store: Store, text: str, barrier: Any) -> str:
+    barrier.wait(timeout=60)
+    try:
+        store.create_blob("box", "race", text, fail_if_exists=True)
+    except BlobAlreadyExists:
+        return "lost"
+    return "won"
+
+
+def _append_many(store: Store, worker: int) -> None:
+    for i in range(100):
+        store.append_blob("box", "log", f"<{worker}:{i}:{'y' * 100}>\n",
+                          append_with_rewrite=(i % 3 == 0))
+
+
+def test_create_only_race_between_processes_has_one_winner(store: Store) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(6)
+        with context.Pool(6) as pool:
+            results = pool.starmap(
+                _create_only, [(store, f"writer {n}", barrier) for n in range(6)]
+            )
+    assert sorted(results) == ["lost"] * 5 + ["won"]
+    assert store.get_blob_text("box", "race") == f"writer {results.index('won')}"
+
+
+def test_appends_from_processes_in_both_modes_lose_nothing(store: Store, root: Path) -> None:
+    store.create_blob("box", "log", "")
+    snap = store.snapshot_blob("box", "log")  # the first append must copy, not write in place
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        pool.starmap(_append_many, [(store, w) for w in range(4)])
+    lines = store.get_blob_text("box", "log").splitlines()
+    expected = [f"<{w}:{i}:{'y' * 100}>" for w in range(4) for i in range(100)]
+    assert sorted(lines) == sorted(expected)
+    for worker in range(4):  # each worker's lines in its own order
+        mine = [line for line in lines if line.startswith(f"<{worker}:")]
+        assert mine == [line for line in expected if line.startswith(f"<{worker}:")]
+    assert store.get_blob_bytes("box", "log", snapshot=snap.snapshot) == b""
