@@ -8,6 +8,7 @@ import http.server
 import logging
 import os
 import pickle
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -296,9 +297,9 @@ class _SlowDownHandler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_PUT = do_HEAD = _reply  # noqa: N815
+    do_GET = do_PUT = do_HEAD = _reply
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -333,28 +334,20 @@ def test_throttling_is_transient_and_only_the_layer_retries(
 def test_closed_port_is_transient_not_sent_and_not_retried_by_botocore(
     moto_server: MotoServer,
 ) -> None:
-    with socket_port() as port:
-        config = moto_server.service_config(**{"endpoint-url": f"http://127.0.0.1:{port}"})
+    config = moto_server.service_config(**{"endpoint-url": f"http://127.0.0.1:{closed_port()}"})
     store = _store(config, attempts=1)
-    with count_requests(store.provider.client) as log:  # type: ignore[attr-defined]
-        with pytest.raises(TransientError) as caught:
-            store.create_blob("some-bucket", "a.txt", "x", fail_if_exists=True)
+    client = store.provider.client  # type: ignore[attr-defined]
+    with count_requests(client) as log, pytest.raises(TransientError) as caught:
+        store.create_blob("some-bucket", "a.txt", "x", fail_if_exists=True)
     assert caught.value.request_sent is False
     assert log.operations == ["PutObject"]
 
 
-class socket_port:  # noqa: N801 - used as a context manager, like a function
+def closed_port() -> int:
     """A port that was free a moment ago and that nothing listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_secrets_stay_out_of_repr_errors_and_logs(

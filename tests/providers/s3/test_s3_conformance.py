@@ -1,0 +1,23 @@
+"""The whole conformance suite against store-s3 on a real moto_server (started by conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+import xtstore
+from xtstore.store import Store
+from xtstore.testing import ConformanceSuite, SuiteOptions
+
+from .conftest import MotoServer
+
+
+class TestS3Conformance(ConformanceSuite):
+    # Small objects with the multipart threshold at S3's 5 MiB minimum, so the multipart
+    # upload, ranged download and compose paths all run without moto's slow big transfers.
+    options = SuiteOptions(large_blob_size=12 * 2**20)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def store(cls, moto_server: MotoServer) -> Store:
+        config = {"external-services": {"s3": moto_server.service_config()}}
+        return xtstore.get_storage("s3", config=config)
