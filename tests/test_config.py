@@ -498,6 +498,18 @@ MISTAKES: list[Case] = [
         "load", ConfigError, "xt_config.yaml", "providers.storage",
     ),
     (
+        "provider-rejects-a-setting",
+        {"xt_config.yaml": "external-services:\n    s: {type: storage, provider: store-file}\n"},
+        "open", ConfigError, "xt_config.yaml", "external-services.s.path",
+    ),
+    (
+        "provider-rejects-a-setting-of-a-lower-layer",
+        {"xt_config.yaml": "external-services:\n"
+         "    s: {type: storage, provider: store-s3, multipart-threshold: lots}\n",
+         "top.yaml": "external-services:\n    s: {region: eu-west-1}\n"},
+        "open", ConfigError, "xt_config.yaml", "external-services.s.multipart-threshold",
+    ),
+    (
         "config-file-missing",
         {"xt_config.yaml": "{}\n"},
         "load-missing", ConfigError, "missing.yaml", "",

@@ -30,12 +30,15 @@ from xtstore.store import Store
 __all__ = [
     "BUILTIN_PROVIDERS",
     "ENTRY_POINT_GROUP",
+    "ConfigSource",
     "ProviderRef",
     "ServiceOrigin",
+    "as_config",
     "get_storage",
     "known_providers",
     "load_provider_class",
     "resolve_provider",
+    "service_origin",
 ]
 
 ConfigSource = Config | Mapping[str, Any] | str | os.PathLike[str] | None
@@ -159,6 +162,8 @@ class ServiceOrigin:
         settings.setdefault("name", self.service)
         try:
             instance = cls(settings)
+        except ConfigError as error:
+            raise self._locate_error(error, resolved.secrets) from None
         except StoreError as error:
             raise error.add_context(service=self.service) from None
         except Exception as error:
@@ -175,6 +180,25 @@ class ServiceOrigin:
         )
         origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
         return Store(provider, self.service, retry=policy, origin=origin)
+
+
+    def _locate_error(self, error: ConfigError, secrets: list[str]) -> ConfigError:
+        """A provider's ConfigError names a key of its dict; name the file and the full key
+        path instead, and never show a secret."""
+        prefix = f"external-services.{self.service}"
+        relative = error.key_path or ""
+        if relative.startswith(f"{self.service}."):
+            relative = relative[len(self.service) + 1 :]
+        if not relative.startswith(prefix):
+            path = tuple(relative.split(".")) if relative else ()
+            error.key_path = ".".join((prefix, *path))
+            if error.file is None:
+                error.file = self.locate(path)
+        error.file = error.file or self.locate(())
+        error.reason = scrub(error.reason, secrets)
+        error.args = (error.reason,)
+        error.add_context(service=self.service)
+        return error
 
 
 def _with_dir(origin: ServiceOrigin, search_dir: str | None) -> ServiceOrigin:
