@@ -1,28 +1,29 @@
-"""An azure-core policy that counts the HTTP requests a client sends (tests and benchmark)."""
+"""Counts the HTTP requests a storage client sends (tests and benchmark).
+
+Installed as the client's ``raw_request_hook``, which the storage pipeline calls for every
+attempt, after its retry policy, just before the transport sends the request.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from azure.core.pipeline.policies import SansIOHTTPPolicy
-
 __all__ = ["RequestCounter"]
 
 
-class RequestCounter(SansIOHTTPPolicy):  # type: ignore[misc]
-    """Installed as a per-retry policy, so every attempt that reaches the transport counts.
-    ``methods`` records the HTTP method and query of each request, for failure messages."""
+class RequestCounter:
+    """``count`` requests so far; ``methods`` the method and ``comp=`` of each, for messages."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.count = 0
         self.methods: list[str] = []
 
-    def on_request(self, request: Any) -> None:
+    def __call__(self, request: Any) -> None:
         http = request.http_request
         query = http.url.partition("?")[2]
-        comp = next((p for p in query.split("&") if p.startswith(("comp=", "restype="))), "")
+        comp = next((p for p in query.split("&") if p.startswith("comp=")), "")
         with self._lock:
             self.count += 1
             self.methods.append(f"{http.method} {comp}".strip())
@@ -32,5 +33,12 @@ class RequestCounter(SansIOHTTPPolicy):  # type: ignore[misc]
             self.count = 0
             self.methods = []
 
+    # Config handling copies service entries; every copy must count into this one object.
+    def __copy__(self) -> RequestCounter:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> RequestCounter:
+        return self
+
     def __reduce__(self) -> Any:
-        return (RequestCounter, ())
+        return (RequestCounter, ())  # another process counts on its own
