@@ -1,0 +1,183 @@
+"""Deliberately broken providers: each is a correct built-in provider with one bug that a
+real implementation could plausibly have. The conformance suite must catch every one."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+from xtstore.errors import BlobAlreadyExists
+from xtstore.interface import ProgressCallback, Text
+from xtstore.providers.file import FileStore
+from xtstore.providers.memory import MemoryStore
+from xtstore.values import BlobInfo, BlobProperties, Capabilities, SnapshotInfo, Support
+
+
+class PrefixListing(MemoryStore):
+    """Treats a folder path as a raw prefix, so 'foo' also lists 'foobar'."""
+
+    def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
+                   recursive: bool = True) -> Any:
+        if path and not path.endswith("*"):
+            path = path.rstrip("/") + "*"
+        return super().list_blobs(container, path, return_names, recursive)
+
+
+class UnsortedListing(MemoryStore):
+    """Returns names in reverse order."""
+
+    def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
+                   recursive: bool = True) -> Any:
+        return list(reversed(super().list_blobs(container, path, return_names, recursive)))
+
+
+class ListsSnapshots(MemoryStore):
+    """Lists each snapshot as a blob named 'name@id' (as some stores' raw listings do)."""
+
+    def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
+                   recursive: bool = True) -> Any:
+        names = super().list_blobs(container, path, True, recursive)
+        extra = [f"{name}@{snap.snapshot}" for name in names if not str(name).endswith("/")
+                 for snap in self.list_snapshots(container, str(name))]
+        everything = sorted([*map(str, names), *extra])
+        if return_names:
+            return everything
+        return [BlobInfo(name, name.endswith("/"), None if name.endswith("/") else
+                         BlobProperties.from_ns(0, time.time_ns(), "x")) for name in everything]
+
+
+class CheckThenWrite(MemoryStore):
+    """Create-only as 'check, then write': concurrent creators all win."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        if fail_if_exists:
+            if self.does_blob_exist(container, blob_path):
+                raise BlobAlreadyExists("blob already exists")
+            time.sleep(0.05)
+        super().create_blob(container, blob_path, text)
+
+
+class CheckThenWriteFile(FileStore):
+    """The same race on the file provider, across processes."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        if fail_if_exists:
+            if self.does_blob_exist(container, blob_path):
+                raise BlobAlreadyExists("blob already exists")
+            time.sleep(0.2)
+        super().create_blob(container, blob_path, text)
+
+
+class InterleavingAppend(MemoryStore):
+    """Appends one call's text in two separate writes, so other appends can cut in."""
+
+    def append_blob(self, container: str, blob_path: str, text: Text,
+                    append_with_rewrite: bool = False) -> None:
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        half = len(data) // 2
+        super().append_blob(container, blob_path, data[:half])
+        time.sleep(0.0005)
+        super().append_blob(container, blob_path, data[half:])
+
+
+class LostUpdateRewrite(MemoryStore):
+    """append_with_rewrite as read, modify, write with no etag condition: updates get lost."""
+
+    def append_blob(self, container: str, blob_path: str, text: Text,
+                    append_with_rewrite: bool = False) -> None:
+        if not append_with_rewrite:
+            super().append_blob(container, blob_path, text)
+            return
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        old = (self.get_blob_bytes(container, blob_path)
+               if self.does_blob_exist(container, blob_path) else b"")
+        time.sleep(0.0005)
+        super().create_blob(container, blob_path, old + data)
+
+
+class TornOverwrite(MemoryStore):
+    """Overwrites in two steps (first half, then all), so a reader can see half a blob."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        if len(data) > 1024:
+            super().create_blob(container, blob_path, data[: len(data) // 2])
+            time.sleep(0.02)
+        super().create_blob(container, blob_path, data, fail_if_exists=fail_if_exists)
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: ProgressCallback | None = None) -> None:
+        with open(source_fn, "rb") as source:
+            self.create_blob(container, blob_path, source.read())
+
+
+class PartialDownload(MemoryStore):
+    """Downloads straight into dest_fn, chunk by chunk: a failure leaves half a file."""
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        data = self.get_blob_bytes(container, blob_path, snapshot=snapshot)
+        os.makedirs(os.path.dirname(dest_fn) or ".", exist_ok=True)
+        with open(dest_fn, "wb") as out:
+            for start in range(0, len(data), 1024 * 1024):
+                out.write(data[start:start + 1024 * 1024])
+                out.flush()
+                if progress_callback is not None:
+                    progress_callback(min(start + 1024 * 1024, len(data)), len(data))
+
+
+class DeleteKeepsSnapshots(MemoryStore):
+    """delete_blob(snapshot=None) deletes the blob but leaves its snapshots readable."""
+
+    def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
+        kept = self._containers[container].snapshots.get(blob_path) if snapshot is None else None
+        super().delete_blob(container, blob_path, snapshot)
+        if kept:
+            self._containers[container].snapshots[blob_path] = kept
+
+
+class NaiveTimes(MemoryStore):
+    """Reports last_modified as a naive local datetime."""
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        info = super().get_blob_properties(container, blob_path)
+        assert info.properties is not None
+        props = info.properties
+        naive = BlobProperties(props.content_length, datetime.now(), props.modified_ns,
+                               props.etag, metadata=props.metadata)
+        return BlobInfo(info.name, False, naive)
+
+
+class SilentSnapshots(MemoryStore):
+    """Says snapshots are UNSUPPORTED, then silently does nothing instead of raising."""
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(snapshots=Support.UNSUPPORTED, shared_between_processes=False)
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        return SnapshotInfo(container, blob_path, "none", datetime.now())
+
+
+class EmptyListingOfMissingContainer(MemoryStore):
+    """Lists a missing container as empty instead of raising ContainerNotFound."""
+
+    def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
+                   recursive: bool = True) -> Any:
+        if not self.does_container_exist(container):
+            return []
+        return super().list_blobs(container, path, return_names, recursive)
+
+
+class MemoryHungryUpload(FileStore):
+    """Reads the whole source file into memory before writing it."""
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: ProgressCallback | None = None) -> None:
+        with open(source_fn, "rb") as source:
+            self.create_blob(container, blob_path, source.read())

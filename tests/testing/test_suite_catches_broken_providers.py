@@ -1,0 +1,132 @@
+"""The conformance suite catches broken providers, clause by clause, and passes correct ones.
+
+Each broken provider in :mod:`tests.testing.broken_providers` is a correct built-in provider
+with one bug; running the suite on it must fail the clause that bug breaks, with a message
+quoting that clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import xtstore
+from xtstore.store import Store
+from xtstore.testing import ConformanceReport, SuiteOptions, run_conformance
+from xtstore.testing.options import MiB
+
+BROKEN = "tests.testing.broken_providers"
+MEMORY_OPTIONS = SuiteOptions(bounded_memory=False)
+FILE_OPTIONS = SuiteOptions(large_blob_size=48 * MiB)
+
+
+def factory(provider: str, root: Path | None = None) -> Callable[[], Store]:
+    settings = {"type": "storage", "provider": provider}
+    if root is not None:
+        settings["path"] = str(root)
+
+    def make() -> Store:
+        return xtstore.get_storage("suite", config={"external-services": {"suite": settings}})
+
+    return make
+
+
+def failures(report: ConformanceReport) -> dict[str, str]:
+    return {result.clause: result.message for result in report.failed}
+
+
+@dataclass(frozen=True)
+class Case:
+    provider: str
+    select: str
+    clause: str
+    quote: str
+    on_file: bool = False
+    options: SuiteOptions = MEMORY_OPTIONS
+
+
+CASES = [
+    Case("PrefixListing", "list_blobs", "list_blobs_folder_path_never_matches_sibling_prefix",
+         "'foo', 'foo/' and '/foo' all mean the blobs under foo/ (never foobar)"),
+    Case("UnsortedListing", "list_blobs", "list_blobs_names_are_full_paths_sorted",
+         "names are full paths relative to the container, sorted"),
+    Case("ListsSnapshots", "snapshot", "snapshots_never_appear_in_list_blobs",
+         "snapshots never appear in list_blobs"),
+    Case("CheckThenWrite", "race", "fail_if_exists_race_exactly_one_creator_wins",
+         "of N concurrent creators exactly one succeeds (8 threads)"),
+    Case("CheckThenWriteFile", "race", "fail_if_exists_race_exactly_one_creator_wins",
+         "of N concurrent creators exactly one succeeds (8 processes)", on_file=True,
+         options=FILE_OPTIONS),
+    Case("InterleavingAppend", "concurrent_appends_lose",
+         "concurrent_appends_lose_nothing_and_never_interleave",
+         "never interleave inside one call's text"),
+    Case("LostUpdateRewrite", "concurrent_appends_with_rewrite",
+         "concurrent_appends_with_rewrite_lose_nothing_and_never_interleave",
+         "append_with_rewrite=True (read-modify-write under an etag condition) is just as safe"),
+    Case("TornOverwrite", "partly_written", "reader_never_sees_a_partly_written_blob",
+         "a reader never sees a partly written blob"),
+    Case("PartialDownload", "download", "download_failing_part_way_leaves_no_partial_file",
+         "a download never leaves a partial dest_fn behind after a failure"),
+    Case("DeleteKeepsSnapshots", "delete_blob", "delete_blob_deletes_all_its_snapshots",
+         "delete_blob with snapshot=None deletes the blob and all its snapshots"),
+    Case("NaiveTimes", "properties", "blob_properties_have_the_listing_shape_plus_metadata",
+         "is naive, not timezone-aware"),
+    Case("SilentSnapshots", "unsupported", "unsupported_features_raise_unsupported",
+         "raises Unsupported, never silently does nothing (snapshots)"),
+    Case("EmptyListingOfMissingContainer", "missing_container",
+         "list_blobs_missing_container_raises_container_not_found",
+         "a missing container raises ContainerNotFound"),
+    Case("MemoryHungryUpload", "bounded_memory", "streaming_uses_bounded_memory",
+         "memory bounded independently of the blob's size", on_file=True,
+         options=SuiteOptions(large_blob_size=160 * MiB, memory_limit=32 * MiB)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.provider for case in CASES])
+def test_suite_fails_the_clause_a_broken_provider_breaks(case: Case, tmp_path: Path) -> None:
+    make = factory(f"{BROKEN}.{case.provider}", tmp_path / "store" if case.on_file else None)
+    report = run_conformance(make, case.options, select=case.select)
+    failed = failures(report)
+    assert not report.ok
+    assert case.clause in failed, f"{case.clause} did not fail; results: {report.results}"
+    message = failed[case.clause]
+    assert case.quote in message, message
+    assert message.startswith("["), message
+
+
+def test_suite_fails_only_the_broken_clauses(tmp_path: Path) -> None:
+    report = run_conformance(factory(f"{BROKEN}.PrefixListing"), MEMORY_OPTIONS)
+    failed = set(failures(report))
+    assert {
+        "list_blobs_folder_path_forms_all_mean_the_folder",
+        "list_blobs_folder_path_never_matches_sibling_prefix",
+        "list_blobs_non_recursive_gives_blobs_and_child_folders_once",
+    } <= failed
+    # Every clause that fails is one that lists a folder path: nothing unrelated breaks.
+    assert all(name.startswith("list_blobs") for name in failed), failed
+    assert "list_blobs_star_is_a_raw_name_prefix" not in failed
+    assert len(report.passed) > 50
+
+
+def test_correct_memory_provider_passes_the_whole_suite() -> None:
+    report = run_conformance(factory("store-memory"), MEMORY_OPTIONS)
+    assert report.ok, [result for result in report.results if result.outcome != "passed"]
+    assert [result.clause for result in report.skipped] == ["streaming_uses_bounded_memory"]
+    assert report.summary().startswith(f"{len(report.results) - 1} passed, 0 failed")
+
+
+def test_correct_file_provider_passes_the_whole_suite(tmp_path: Path) -> None:
+    report = run_conformance(factory("store-file", tmp_path / "store"), FILE_OPTIONS)
+    assert report.ok, [result for result in report.results if result.outcome != "passed"]
+    assert report.skipped == []
+
+
+def test_report_names_each_clause_once_in_run_order() -> None:
+    report = run_conformance(factory("store-memory"), MEMORY_OPTIONS, select="list_blobs")
+    names = [result.clause for result in report.results]
+    assert len(names) == len(set(names)) > 5
+    assert all("list_blobs" in name for name in names)
+    assert all(result.outcome == "passed" and result.message == "" for result in report.results)
