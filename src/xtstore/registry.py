@@ -163,7 +163,7 @@ class ServiceOrigin:
         try:
             instance = cls(settings)
         except ConfigError as error:
-            raise self._locate_error(error, resolved.secrets) from None
+            raise self._locate_error(error, settings, resolved.secrets) from None
         except StoreError as error:
             raise error.add_context(service=self.service) from None
         except Exception as error:
@@ -182,13 +182,18 @@ class ServiceOrigin:
         return Store(provider, self.service, retry=policy, origin=origin)
 
 
-    def _locate_error(self, error: ConfigError, secrets: list[str]) -> ConfigError:
-        """A provider's ConfigError names a key of its dict; name the file and the full key
-        path instead, and never show a secret."""
+    def _locate_error(
+        self, error: ConfigError, settings: Mapping[str, Any], secrets: list[str]
+    ) -> ConfigError:
+        """A provider's ConfigError names a key of its dict (perhaps after the name it was
+        given); name the file and the full key path instead, and never show a secret."""
         prefix = f"external-services.{self.service}"
         relative = error.key_path or ""
-        if relative.startswith(f"{self.service}."):
-            relative = relative[len(self.service) + 1 :]
+        for own_name in {self.service, str(settings.get("name"))}:
+            if relative == own_name:
+                relative = ""
+            elif relative.startswith(f"{own_name}."):
+                relative = relative[len(own_name) + 1 :]
         if not relative.startswith(prefix):
             path = tuple(relative.split(".")) if relative else ()
             error.key_path = ".".join((prefix, *path))
