@@ -1,0 +1,64 @@
+"""A real pseudo-terminal: the upload draws a progress bar, and the final screen holds only
+the summary line (the bar is erased)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pexpect
+import pyte
+
+from tests.cli.conftest import Services, xtstore_command
+from tests.cli.helpers import ok
+
+COLUMNS, ROWS = 120, 30
+FILES, SIZE = 8, 32 * 1024 * 1024
+
+
+def _big_files(folder: Path) -> None:
+    folder.mkdir()
+    block = os.urandom(1024 * 1024)
+    for index in range(FILES):
+        with open(folder / f"part{index}.bin", "wb") as out:
+            for _ in range(SIZE // len(block)):
+                out.write(block)
+
+
+def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
+    services: Services, xt: object
+) -> None:
+    _big_files(services.work / "big")
+    env = {**services.env, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS),
+           "LINES": str(ROWS)}
+    command = xtstore_command()
+    ok(xt("containers", "create", "runs"))  # type: ignore[operator]
+    child = pexpect.spawn(command[0], [*command[1:], "upload", "--workers", "1", "big",
+                                       "runs/big"],
+                          cwd=str(services.work), env=env, dimensions=(ROWS, COLUMNS),
+                          timeout=120)
+    raw = bytearray()
+    while True:
+        try:
+            raw += child.read_nonblocking(65536, timeout=120)
+        except pexpect.EOF:
+            break
+    child.close()
+    assert child.exitstatus == 0, raw.decode(errors="replace")
+
+    text = raw.decode("utf-8", errors="replace")
+    # While running: a bar, byte counts, the file count, a rate and an ETA were drawn.
+    assert "━" in text
+    assert re.search(r"\d+(\.\d+)?/256\.0 MiB", text), text[-2000:]
+    assert re.search(rf"\d+/{FILES} files", text)
+    assert re.search(r"(MB|MiB|GB|GiB)/s", text)
+    assert "ETA" in text
+
+    screen = pyte.Screen(COLUMNS, ROWS)
+    pyte.ByteStream(screen).feed(bytes(raw))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(rf"uploaded {FILES} files \(256\.0 MiB\) in [\d.]+s, [\d.]+ \w+/s",
+                        lines[0]), lines
+    assert "━" not in "".join(screen.display)
