@@ -362,6 +362,13 @@ MISTAKES: list[Case] = [
         "load", ConfigError, "xt_config.yaml", "line ",
     ),
     (
+        "duplicate-key",
+        {"xt_config.yaml": "external-services:\n"
+         "    a: {type: storage, provider: store-memory}\n"
+         "    a: {type: storage, provider: store-file, path: /x}\n"},
+        "load", ConfigError, "xt_config.yaml", "line 3",
+    ),
+    (
         "top-level-not-mapping",
         {"xt_config.yaml": "- one\n- two\n"},
         "load", ConfigError, "xt_config.yaml", "(top level)",

@@ -30,6 +30,26 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return str(absolute)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice in one mapping (YAML would silently keep
+    the last, hiding e.g. a service defined twice)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # an unhashable key fails in the base class with its own message
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml_file(path: Path, label: str, *, quote_source: bool = True) -> Any:
     """Parse ``path``; raises :class:`ConfigError` naming ``label`` and the line of a syntax
     error. With ``quote_source=False`` (secrets files) the message never quotes the file's
@@ -41,7 +61,7 @@ def load_yaml_file(path: Path, label: str, *, quote_source: bool = True) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read the file: {error}", file=label) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds plain data only
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f"line {mark.line + 1}" if mark is not None else None

@@ -117,7 +117,7 @@ class _Validator:
         provider = settings["provider"]
         if not isinstance(provider, str):
             raise self.fail((*path, "provider"), f"must be a string, not {_kind(provider)}")
-        if provider not in self.known() and not is_code_path(provider):
+        if not self.is_known(provider):
             raise self.fail_load(
                 (*path, "provider"),
                 f"{provider!r} is not a known storage provider (known: {self.known_list()});"
@@ -148,6 +148,15 @@ class _Validator:
             problem = check_retry_value(key, item)
             if problem is not None:
                 raise self.fail((*path, key), problem)
+
+    def is_known(self, provider: str) -> bool:
+        # Entry points are scanned only for a name found nowhere cheaper.
+        return (
+            provider in BUILTIN_PROVIDERS
+            or provider in self.config.provider_paths()
+            or is_code_path(provider)
+            or provider in self.known()
+        )
 
     def known(self) -> set[str]:
         if self._known is None:
