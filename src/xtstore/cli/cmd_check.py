@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -12,6 +14,7 @@ from xtstore.cli.output import emit_json
 __all__ = ["COMMANDS"]
 
 _SERVICE = "check-provider"
+_PLAIN_WIDTH = 160
 _OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -36,16 +39,20 @@ def _outcome(result: Any) -> str:
 @click.argument("code_path", metavar="CODE.PATH")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="A key of the service's config dict (repeatable).")
-@click.option("--select", "-k", "select", metavar="TEXT",
-              help="Run only the clauses whose name contains TEXT.")
-def check_provider_command(code_path: str, options: tuple[str, ...], select: str | None
-                           ) -> None:
+@click.option("--select", "-k", "select", metavar="EXPR",
+              help="Run only the clauses matching this pytest -k expression.")
+@click.option("--large-blob-mib", type=click.IntRange(min=1), metavar="N",
+              help="Size of the blob the streaming clauses move (default 256).")
+@click.option("--in-memory", is_flag=True,
+              help="The store holds blobs in memory: skip the bounded-memory checks.")
+def check_provider_command(code_path: str, options: tuple[str, ...], select: str | None,
+                           large_blob_mib: int | None, in_memory: bool) -> None:
     """Run the conformance suite against the provider class CODE.PATH (e.g.
     extensions.my_cloud_storage.MyCloudStorage) and print each clause's outcome. Exits 1 if
     any clause failed."""
     from xtstore import get_storage
     from xtstore.registry import load_provider_class
-    from xtstore.testing import run_conformance
+    from xtstore.testing import SuiteOptions, run_conformance
 
     state = get_state()
     config = _service_config(code_path, dict(_option(text) for text in options))
@@ -54,38 +61,43 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
     def store_factory() -> Any:
         return get_storage(_SERVICE, config=config)
 
-    report = run_conformance(store_factory, select=select)
+    suite_options = SuiteOptions()
+    if large_blob_mib is not None:
+        suite_options = replace(suite_options, large_blob_size=large_blob_mib * 1024 * 1024)
+    if in_memory:
+        suite_options = replace(suite_options, bounded_memory=False)
+    report = run_conformance(store_factory, suite_options, select=select)
     results = list(report.results)
     counts: dict[str, int] = {}
     for result in results:
         counts[_outcome(result)] = counts.get(_outcome(result), 0) + 1
     if state.json:
         emit_json({"provider": code_path, "ok": bool(report.ok), "counts": counts,
-                   "results": [{"clause": r.name, "outcome": _outcome(r),
+                   "results": [{"clause": r.clause, "outcome": _outcome(r),
                                 "message": r.message or ""} for r in results]})
     else:
-        _print_table(code_path, results, counts)
+        _print_table(code_path, results, report.summary())
     if not report.ok:
         raise click.exceptions.Exit(1)
 
 
-def _print_table(code_path: str, results: list[Any], counts: dict[str, int]) -> None:
+def _print_table(code_path: str, results: list[Any], summary: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"conformance of {code_path}", title_justify="left")
-    table.add_column("clause")
+    table.add_column("clause", overflow="fold")
     table.add_column("outcome")
     table.add_column("message", overflow="fold")
     for result in results:
         outcome = _outcome(result)
         style = _OUTCOME_STYLE.get(outcome, "")
-        table.add_row(result.name, f"[{style}]{outcome}[/]" if style else outcome,
+        table.add_row(result.clause, f"[{style}]{outcome}[/]" if style else outcome,
                       " ".join(str(result.message or "").split()))
-    console = Console()
+    # Off a terminal rich would assume 80 columns and fold every clause name.
+    console = Console() if sys.stdout.isatty() else Console(width=_PLAIN_WIDTH)
     console.print(table)
-    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
-    console.print(summary or "no clauses ran")
+    console.print(summary if results else "no clauses ran")
 
 
 COMMANDS = [check_provider_command]

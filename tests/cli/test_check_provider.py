@@ -1,0 +1,76 @@
+"""check-provider CODE.PATH: XT's example provider passes; a broken one lists the failing
+clauses and exits 1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Runner, Services
+
+REPO = Path(__file__).resolve().parents[2]
+XT_EXAMPLE = REPO / "examples" / "xt_provider" / "extensions" / "my_cloud_storage.py"
+
+BROKEN = '''
+from xtstore.providers.file import FileStore
+
+
+class LeakyStore(FileStore):
+    """Two deliberate bugs: a folder path also matches siblings with a longer name, and
+    fail_if_exists is ignored."""
+
+    def list_blobs(self, container, path=None, return_names=True, recursive=True):
+        if path and path.endswith("/"):
+            path = path[:-1] + "*"
+        return super().list_blobs(container, path, return_names, recursive)
+
+    def iter_blobs(self, container, path=None, recursive=True):
+        if path and path.endswith("/"):
+            path = path[:-1] + "*"
+        return super().iter_blobs(container, path, recursive)
+
+    def create_blob(self, container, blob_path, text, fail_if_exists=False):
+        return super().create_blob(container, blob_path, text, fail_if_exists=False)
+'''
+
+
+def test_broken_provider_lists_failing_clauses(xt: Runner, services: Services) -> None:
+    package = services.work / "extensions"
+    package.mkdir()
+    (package / "leaky_store.py").write_text(BROKEN, encoding="utf-8")
+    store = services.work / "leaky-root"
+    args = ("check-provider", "extensions.leaky_store.LeakyStore", "-o", f"path={store}",
+            "-k", "list_blobs or fail_if_exists")
+    result = xt(*args)
+    text = result.stdout.decode()
+    assert result.returncode == 1, result.stderr.decode()
+    assert "failed" in text and "passed" in text
+    report = json.loads(xt("--json", *args).stdout)
+    assert report["ok"] is False
+    failed = {row["clause"] for row in report["results"] if row["outcome"] == "failed"}
+    assert any("sibling" in clause for clause in failed), failed
+    assert any("fail_if_exists" in clause for clause in failed), failed
+    for clause in failed:  # the table names each failing clause
+        assert clause[:40] in text.replace("\n", "").replace("│", "") or clause[:20] in text
+
+
+def test_unloadable_class_is_one_error_line(xt: Runner) -> None:
+    result = xt("check-provider", "nowhere.module.Missing")
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1 and len(lines) == 1
+    assert "nowhere.module.Missing" in lines[0]
+
+
+@pytest.mark.skipif(not XT_EXAMPLE.exists(), reason="XT's example provider is not in the tree")
+def test_xt_example_provider_passes(xt: Runner, services: Services) -> None:
+    shutil.copytree(XT_EXAMPLE.parent, services.work / "extensions")
+    cloud = services.work / "cloud"
+    result = xt("--json", "check-provider", "extensions.my_cloud_storage.MyCloudStorage",
+                "-o", f"account={cloud}", "--large-blob-mib", "8")
+    report = json.loads(result.stdout)
+    failed = [row for row in report["results"] if row["outcome"] == "failed"]
+    assert result.returncode == 0 and report["ok"], failed
+    assert len(report["results"]) > 40
