@@ -359,8 +359,21 @@ def test_missing_sdk_of_a_builtin_provider_names_the_service(
     assert "pip install 'xtstore[s3]'" in message
 
 
-def test_constructor_errors_are_config_errors(cwd: Path) -> None:
+def test_constructor_errors_are_config_errors(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(cwd / "extensions" / "dir_store.py", DIR_STORE)
+    monkeypatch.setenv("EXPECTED_TOKEN", "good")
+    with pytest.raises(ConfigError) as missing:
+        xtstore.get_storage(
+            "d",
+            {"external-services": {"d": {"provider": "extensions.dir_store.DirStore",
+                                         "token": "good"}}},
+        )
+    assert str(missing.value) == (
+        "<dict>: external-services.d.path: provider 'extensions.dir_store.DirStore' needs the"
+        " key 'path'"
+    )
     with pytest.raises(ConfigError, match="rejected the settings: ValueError: wrong token"):
         xtstore.get_storage(
             "d",

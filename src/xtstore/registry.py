@@ -166,7 +166,17 @@ class ServiceOrigin:
             raise self._locate_error(error, settings, resolved.secrets) from None
         except StoreError as error:
             raise error.add_context(service=self.service) from None
-        except Exception as error:
+        except KeyError as error:
+            key = str(error.args[0]) if error.args else ""
+            raise ConfigError(
+                f"provider {self.provider.code_path!r} needs the key {key!r}",
+                file=self.locate(()),
+                key_path=f"external-services.{self.service}.{key}",
+                service=self.service,
+            ) from None
+        except (ValueError, TypeError, LookupError) as error:
+            # What a constructor raises for settings it cannot use; anything else (a network
+            # failure, a bug) propagates as it is.
             reason = scrub(f"{type(error).__name__}: {error}", resolved.secrets)
             raise ConfigError(
                 f"provider {self.provider.code_path!r} rejected the settings: {reason}",
@@ -180,7 +190,6 @@ class ServiceOrigin:
         )
         origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
         return Store(provider, self.service, retry=policy, origin=origin)
-
 
     def _locate_error(
         self, error: ConfigError, settings: Mapping[str, Any], secrets: list[str]
