@@ -1,0 +1,51 @@
+"""XT's documented example provider (examples/xt_provider) passes the whole conformance suite,
+loaded exactly as XT's page says: ``./xt_config.yaml`` names ``store-mycloud`` with the code
+path ``extensions.my_cloud_storage.MyCloudStorage``, found in a subdirectory of the working
+directory."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import xtstore
+from xtstore.store import Store
+from xtstore.testing import ConformanceSuite, SuiteOptions
+from xtstore.testing.options import MiB
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "xt_provider"
+
+
+@pytest.fixture
+def example_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A copy of the example as the working directory, its cloud in a fresh folder."""
+    work = tmp_path / "app"
+    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MYCLOUD_ROOT", str(tmp_path / "cloud"))
+    yield work
+
+
+class TestXtExampleConformance(ConformanceSuite):
+    options = SuiteOptions(large_blob_size=64 * MiB)
+
+    @pytest.fixture
+    def store(self, example_dir: Path) -> Store:
+        return xtstore.get_storage()
+
+
+def test_example_is_the_configured_default_service(example_dir: Path, tmp_path: Path) -> None:
+    store = xtstore.get_storage()
+    assert store.get_service_name() == "mycloudstorage"
+    assert type(store.provider).__name__ in {"ForeignProvider", "MyCloudStorage"}
+    store.create_container("xt-example")
+    store.create_blob("xt-example", "runs/run1/log.txt", "hello from XT's example\n")
+    cloud = tmp_path / "cloud" / "mycoudstorage.com" / "myservice" / "xt-example"
+    assert (cloud / "blobs" / "runs" / "run1" / "log.txt").read_text() == (
+        "hello from XT's example\n"
+    )
