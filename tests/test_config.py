@@ -87,6 +87,20 @@ def test_no_config_at_all_gives_filestorage_in_the_home_folder(cwd: Path) -> Non
     assert config.provider_paths() == {}
 
 
+def test_no_config_at_all_stores_blobs_under_the_home_folder(
+    cwd: Path, isolated_home: Path
+) -> None:
+    store = xtstore.get_storage()
+    assert store.service_name == "filestorage"
+    assert type(store.provider).__name__ == "FileStore"
+    store.create_container("runs")
+    store.create_blob("runs", "exp1/log.txt", "hello")
+    assert (isolated_home / ".xtstore" / "store").is_dir()
+    found = [p for p in (isolated_home / ".xtstore" / "store").rglob("*") if p.name == "log.txt"]
+    assert [p.read_text() for p in found] == ["hello"]
+    assert not list(cwd.iterdir())
+
+
 def test_layers_merge_key_by_key_and_later_wins(
     cwd: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
