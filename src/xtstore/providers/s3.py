@@ -34,7 +34,7 @@ from xtstore.errors import (
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.providers.s3_append import append_bytes
+from xtstore.providers.s3_append import Appender
 from xtstore.providers.s3_config import S3Settings
 from xtstore.providers.s3_errors import error_code, s3_errors, translate
 from xtstore.providers.s3_keys import (
@@ -106,6 +106,7 @@ class S3Store(StoreInterface):
         self._settings = S3Settings.from_config(config)
         self._client = self._settings.make_client(config)
         self._transfer_config = self._settings.transfer_config()
+        self._appender = Appender(self._client, self._settings.append_compose_min_size)
 
     def __repr__(self) -> str:
         endpoint = self._settings.endpoint_url or "aws"
@@ -305,11 +306,8 @@ class S3Store(StoreInterface):
         """Conditional rewrite, compose for large blobs (see :mod:`s3_append`). Raises
         ``ContainerNotFound``; ``PreconditionFailed`` only under contention that outlasts
         the append time budget."""
-        append_bytes(
-            self._client, container, check_blob_key(blob_path), _as_bytes(text),
-            compose_min_size=self._settings.append_compose_min_size,
-            rewrite=append_with_rewrite,
-        )
+        self._appender.append(container, check_blob_key(blob_path), _as_bytes(text),
+                              rewrite=append_with_rewrite)
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
         """Delete one snapshot, or the blob with all its snapshots. Raises ``BlobNotFound``

@@ -6,7 +6,9 @@ wins and the other starts its round again: nothing is lost, and each call's byte
 contiguously because each round writes old content + the whole new text at once.
 
 * Small blobs (below ``compose_min_size``): GetObject + PutObject, the object round-trips
-  through the client.
+  through the client. The size seen by this process's last append to a key is remembered, so
+  appending again to a small blob skips the HeadObject (2 requests instead of 3); a blob that
+  outgrew the hint meanwhile is noticed from GetObject's headers before its body is read.
 * Large blobs: a server-side compose, a multipart upload whose first part(s) are copied from
   the existing object (``UploadPartCopy`` with ``x-amz-copy-source-if-match``) and whose last
   part is the new text, completed with ``If-Match``. Only the appended bytes cross the network.
@@ -19,64 +21,123 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from xtstore.errors import BlobNotFound, PreconditionFailed
 from xtstore.providers.s3_errors import s3_errors
 
-__all__ = ["MAX_COPY_PART", "append_bytes"]
+__all__ = ["MAX_COPY_PART", "Appender"]
 
 MAX_COPY_PART = 5 * 2**30
 """UploadPartCopy copies at most 5 GiB per part."""
 
 _MAX_PAUSE = 0.5
+_HINTS = 4096
 
 
-def append_bytes(
-    client: Any,
-    bucket: str,
-    key: str,
-    data: bytes,
-    *,
-    compose_min_size: int,
-    rewrite: bool = False,
-    budget: float = 120.0,
-) -> None:
-    """Append ``data`` to ``bucket/key``, creating it if missing.
+class Appender:
+    """Appends for one S3 client; remembers the last size it saw per (bucket, key)."""
 
-    ``rewrite=True`` always uses GetObject + PutObject (never the compose path). Raises
-    ``ContainerNotFound``; ``PreconditionFailed`` if contention outlasts ``budget`` seconds.
-    """
-    deadline = time.monotonic() + budget
-    round_number = 0
-    while True:
+    def __init__(self, client: Any, compose_min_size: int, budget: float = 120.0) -> None:
+        self._client = client
+        self._compose_min_size = compose_min_size
+        self._budget = budget
+        self._hints: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def append(self, bucket: str, key: str, data: bytes, *, rewrite: bool = False) -> None:
+        """Append ``data`` to ``bucket/key``, creating it if missing.
+
+        ``rewrite=True`` always uses GetObject + PutObject (never the compose path). Raises
+        ``ContainerNotFound``; ``PreconditionFailed`` if contention outlasts the budget.
+        """
+        deadline = time.monotonic() + self._budget
+        round_number = 0
+        while True:
+            try:
+                size = self._append_once(bucket, key, data, rewrite)
+                self._remember(bucket, key, size)
+                return
+            except PreconditionFailed:
+                round_number += 1
+                if time.monotonic() >= deadline:
+                    raise
+                pause = min(_MAX_PAUSE, 0.005 * 2 ** min(round_number, 10))
+                time.sleep(random.uniform(0, pause))
+
+    def _remember(self, bucket: str, key: str, size: int) -> None:
+        with self._lock:
+            self._hints[(bucket, key)] = size
+            self._hints.move_to_end((bucket, key))
+            if len(self._hints) > _HINTS:
+                self._hints.popitem(last=False)
+
+    def _known_small(self, bucket: str, key: str) -> bool:
+        with self._lock:
+            size = self._hints.get((bucket, key))
+        return size is not None and size < self._compose_min_size
+
+    def _append_once(self, bucket: str, key: str, data: bytes, rewrite: bool) -> int:
+        """One conditional round; returns the blob's new size."""
+        if rewrite or self._known_small(bucket, key):
+            return self._read_then_write(bucket, key, data, may_compose=not rewrite)
         try:
-            _append_once(client, bucket, key, data, compose_min_size, rewrite)
-            return
-        except PreconditionFailed:
-            round_number += 1
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(random.uniform(0, min(_MAX_PAUSE, 0.005 * 2**min(round_number, 10))))
+            with s3_errors():
+                head = self._client.head_object(Bucket=bucket, Key=key)
+        except BlobNotFound:
+            return self._create(bucket, key, data)
+        if head["ContentLength"] >= self._compose_min_size:
+            return self._compose(bucket, key, data, head)
+        return self._read_then_write(bucket, key, data, may_compose=True)
 
+    def _create(self, bucket: str, key: str, data: bytes) -> int:
+        with s3_errors():
+            self._client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+        return len(data)
 
-def _append_once(
-    client: Any, bucket: str, key: str, data: bytes, compose_min_size: int, rewrite: bool
-) -> None:
-    try:
+    def _read_then_write(self, bucket: str, key: str, data: bytes, may_compose: bool) -> int:
+        try:
+            with s3_errors():
+                current = self._client.get_object(Bucket=bucket, Key=key)
+        except BlobNotFound:
+            return self._create(bucket, key, data)
+        size = int(current["ContentLength"])
+        if may_compose and size >= self._compose_min_size:
+            current["Body"].close()  # grew past the hint: compose instead of downloading it
+            return self._compose(bucket, key, data, current)
         with s3_errors():
-            head = client.head_object(Bucket=bucket, Key=key)
-    except BlobNotFound:
+            old = current["Body"].read()
+            if data:
+                self._client.put_object(Bucket=bucket, Key=key, Body=old + data,
+                                        IfMatch=current["ETag"], **_kept_attributes(current))
+        return size + len(data)
+
+    def _compose(self, bucket: str, key: str, data: bytes, head: dict[str, Any]) -> int:
+        size = int(head["ContentLength"])
+        if not data:
+            return size
+        etag = head["ETag"]
         with s3_errors():
-            client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
-        return
-    if not data:
-        return
-    if head["ContentLength"] >= compose_min_size and not rewrite:
-        _compose(client, bucket, key, data, head)
-    else:
-        _rewrite(client, bucket, key, data, head)
+            upload_id = self._client.create_multipart_upload(
+                Bucket=bucket, Key=key, **_kept_attributes(head)
+            )["UploadId"]
+        try:
+            with s3_errors():
+                parts = _copy_parts(self._client, bucket, key, upload_id, etag, size)
+                tail = self._client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
+                                                PartNumber=len(parts) + 1, Body=data)
+                parts.append({"PartNumber": len(parts) + 1, "ETag": tail["ETag"]})
+                self._client.complete_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload_id,
+                    MultipartUpload={"Parts": parts}, IfMatch=etag,
+                )
+        except BaseException:
+            _abort_quietly(self._client, bucket, key, upload_id)
+            raise
+        return size + len(data)
 
 
 def _kept_attributes(head: dict[str, Any]) -> dict[str, Any]:
@@ -84,37 +145,6 @@ def _kept_attributes(head: dict[str, Any]) -> dict[str, Any]:
     if head.get("ContentType"):
         kept["ContentType"] = head["ContentType"]
     return kept
-
-
-def _rewrite(client: Any, bucket: str, key: str, data: bytes, head: dict[str, Any]) -> None:
-    etag = head["ETag"]
-    with s3_errors():
-        old = client.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"].read()
-        client.put_object(Bucket=bucket, Key=key, Body=old + data, IfMatch=etag,
-                          **_kept_attributes(head))
-
-
-def _compose(client: Any, bucket: str, key: str, data: bytes, head: dict[str, Any]) -> None:
-    etag = head["ETag"]
-    size = int(head["ContentLength"])
-    with s3_errors():
-        upload_id = client.create_multipart_upload(
-            Bucket=bucket, Key=key, **_kept_attributes(head)
-        )["UploadId"]
-    try:
-        with s3_errors():
-            parts = _copy_parts(client, bucket, key, upload_id, etag, size)
-            tail = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                      PartNumber=len(parts) + 1, Body=data)
-            parts.append({"PartNumber": len(parts) + 1, "ETag": tail["ETag"]})
-            client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": parts}, IfMatch=etag,
-            )
-    except BaseException:
-        _abort_quietly(client, bucket, key, upload_id)
-        raise
-
 
 def _copy_parts(
     client: Any, bucket: str, key: str, upload_id: str, etag: str, size: int

@@ -130,11 +130,26 @@ def test_container_metadata_round_trip(s3_store: Store, container: str) -> None:
 
 
 def test_small_append_is_conditional_rewrite(s3_store: Store, container: str) -> None:
-    s3_store.append_blob(container, "log.txt", "first\n")
-    with count_requests(s3_store.provider.client) as log:  # type: ignore[attr-defined]
+    s3_store.create_blob(container, "log.txt", "first\n")
+    client = s3_store.provider.client  # type: ignore[attr-defined]
+    with count_requests(client) as log:
         s3_store.append_blob(container, "log.txt", "second\n")
-    assert log.operations == ["HeadObject", "GetObject", "PutObject"]
-    assert s3_store.get_blob_text(container, "log.txt") == "first\nsecond\n"
+        s3_store.append_blob(container, "log.txt", "third\n")
+    # The second append knows the blob is small and skips the HeadObject.
+    assert log.operations == ["HeadObject", "GetObject", "PutObject", "GetObject", "PutObject"]
+    assert s3_store.get_blob_text(container, "log.txt") == "first\nsecond\nthird\n"
+
+
+def test_append_notices_a_blob_that_outgrew_the_hint(
+    s3_store: Store, container: str, s3_config: dict[str, Any]
+) -> None:
+    s3_store.append_blob(container, "grow.bin", b"small")
+    other = Store(S3Store(s3_config), "s3")
+    other.create_blob(container, "grow.bin", b"g" * (5 * MiB))
+    with count_requests(s3_store.provider.client) as log:  # type: ignore[attr-defined]
+        s3_store.append_blob(container, "grow.bin", b"+")
+    assert log.counts["UploadPartCopy"] == 1 and "PutObject" not in log.counts
+    assert s3_store.get_blob_bytes(container, "grow.bin") == b"g" * (5 * MiB) + b"+"
 
 
 def test_concurrent_appends_lose_nothing(s3_store: Store, container: str) -> None:
@@ -164,7 +179,7 @@ def test_append_with_rewrite_never_composes(s3_store: Store, container: str) -> 
     s3_store.create_blob(container, "big.bin", head)
     with count_requests(s3_store.provider.client) as log:  # type: ignore[attr-defined]
         s3_store.append_blob(container, "big.bin", b"b", append_with_rewrite=True)
-    assert log.operations == ["HeadObject", "GetObject", "PutObject"]
+    assert log.operations == ["GetObject", "PutObject"]
     assert s3_store.get_blob_bytes(container, "big.bin") == head + b"b"
 
 
