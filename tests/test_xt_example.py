@@ -184,10 +184,13 @@ def use(store: xtstore.Store) -> None:
     assert store.does_blob_exist("experiments", "run1/log.txt")
 
 
-def test_the_shipped_example_works_verbatim(cwd: Path) -> None:
+def test_the_shipped_example_works_verbatim(
+    cwd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not (EXAMPLE / "extensions" / "my_cloud_storage.py").is_file():
         pytest.skip("examples/xt_provider is not written yet")
     shutil.copytree(EXAMPLE, cwd, dirs_exist_ok=True)
+    monkeypatch.setenv("MYCLOUD_ROOT", str(tmp_path / "cloud"))  # where the example keeps blobs
     source = (cwd / "extensions" / "my_cloud_storage.py").read_text(encoding="utf-8")
     assert "implements(" in source
 
@@ -204,6 +207,8 @@ def test_the_shipped_example_works_verbatim(cwd: Path) -> None:
     store.create_container("experiments")
     store.create_blob("experiments", "run1/log.txt", "hello from XT's example\n")
     assert store.get_blob_text("experiments", "run1/log.txt") == "hello from XT's example\n"
+    written = [path for path in (tmp_path / "cloud").rglob("log.txt") if path.is_file()]
+    assert [path.read_text() for path in written] == ["hello from XT's example\n"]
 
 
 @pytest.mark.parametrize(
