@@ -20,6 +20,7 @@ Every write goes to ``tmp/`` first and is renamed (or hard-linked, for create-on
 xtstore's value types and errors (xtstore wraps it, checks names and retries for it).
 """
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -405,10 +406,8 @@ class MyCloudStorage(implements(StoreInterface)):
             if name.endswith("/"):
                 infos.append(BlobInfo(name, True, None))
             else:
-                try:
+                with contextlib.suppress(FileNotFoundError):  # deleted while we listed
                     infos.append(self._info(container, name))
-                except FileNotFoundError:
-                    pass                     # deleted while we were listing
         return infos
 
     def delete_blob(self, container, blob_path, snapshot=None):
@@ -457,7 +456,7 @@ class MyCloudStorage(implements(StoreInterface)):
             else:
                 fn = self._snapshot_file(container, blob_path, snapshot)
             try:
-                blob = open(fn, "rb")
+                blob = open(fn, "rb")  # noqa: SIM115 - closed by the "with blob" below
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 what = "blob not found" if snapshot is None else f"no snapshot {snapshot!r}"
                 raise BlobNotFound(what, container=container, blob=blob_path) from None
