@@ -20,14 +20,17 @@ __all__ = ["display_path", "load_yaml_file", "read_layer"]
 def display_path(path: str | os.PathLike[str]) -> str:
     """How ``path`` is named in messages and in :meth:`Config.source_of`."""
     absolute = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+    shortest, size = str(absolute), len(absolute.parts) - 1
+    # The fewest path parts win; on a tie: absolute, then ~/..., then relative.
+    for base, prefix in ((Path.home(), "~/"), (Path.cwd(), "")):
         try:
             relative = absolute.relative_to(base)
         except ValueError:
             continue
-        if relative.parts:
-            return prefix + relative.as_posix()
-    return str(absolute)
+        parts = len(relative.parts) + (1 if prefix else 0)
+        if relative.parts and parts < size:
+            shortest, size = prefix + relative.as_posix(), parts
+    return shortest
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
