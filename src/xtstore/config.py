@@ -221,23 +221,22 @@ def _merge(
             continue
         key_path = (*path, str(key))
         current = target.get(key)
+        if not (isinstance(value, Mapping) and isinstance(current, dict)):
+            _forget_below(key_path, sources)
         sources[key_path] = source
-        if isinstance(value, Mapping) and isinstance(current, dict):
+        if isinstance(value, Mapping):
+            if not isinstance(current, dict):
+                target[key] = current = {}
             _merge(current, value, key_path, source, sources)
-            continue
-        for stale in [p for p in sources if len(p) > len(key_path) and p[: len(key_path)]
-                      == key_path]:
-            del sources[stale]
-        target[key] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
-        _mark(target[key], key_path, source, sources)
+        else:
+            target[key] = copy.deepcopy(value)
 
 
-def _mark(value: Any, path: KeyPath, source: str, sources: dict[KeyPath, str]) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            key_path = (*path, str(key))
-            sources[key_path] = source
-            _mark(item, key_path, source, sources)
+def _forget_below(path: KeyPath, sources: dict[KeyPath, str]) -> None:
+    """Drop the sources of keys under ``path``, whose value a later layer replaced whole."""
+    size = len(path)
+    for stale in [key for key in sources if len(key) > size and key[:size] == path]:
+        del sources[stale]
 
 
 def _redact(value: Any, secret: bool = False) -> Any:
