@@ -10,9 +10,9 @@ Layout under the URL's base path ``<base>``:
 
 fsspec promises no atomic rename, link or compare-and-swap across backends, so the guarantees
 rest on two primitives most backends have: exclusive create (``open(..., "xb")``) and ``mv``.
-Writes go to a temporary file and are moved into place; create-only writes, appends and
-snapshot-consistent changes hold a per-blob lock made by exclusive create (broken when older
-than ``lock-timeout`` seconds, for writers that died). A backend without exclusive create
+Writes go to a temporary file and are moved into place; create-only writes and appends hold
+a per-blob lock made by exclusive create (broken when older than ``lock-timeout`` seconds, for
+writers that died). A backend without exclusive create
 reports conditional writes and appends ``UNSUPPORTED``, and those calls raise ``Unsupported``.
 """
 
@@ -164,9 +164,8 @@ class FsspecStore(StoreInterface):
         deadline = time.monotonic() + self._lock_timeout * 2
         while True:
             try:
-                with self.fs.open(lock, "xb") as stream:
-                    stream.write(str(time.time()).encode())
-                break
+                with self.fs.open(lock, "xb"):
+                    break
             except FileExistsError:
                 self._break_stale_lock(lock)
                 if time.monotonic() > deadline:
@@ -181,12 +180,12 @@ class FsspecStore(StoreInterface):
                 self.fs.rm(lock)
 
     def _break_stale_lock(self, lock: str) -> None:
+        # Age from the lock file's own timestamp: its content may not be written yet.
         try:
-            with self.fs.open(lock, "rb") as stream:
-                taken = float(stream.read() or 0)
-        except (FileNotFoundError, ValueError):
+            taken_ns = _modified_ns(self.fs.info(lock))
+        except FileNotFoundError:
             return
-        if time.time() - taken > self._lock_timeout:
+        if time.time_ns() - taken_ns > self._lock_timeout * 1e9:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(lock)
 
@@ -531,6 +530,7 @@ def _modified_ns(info: Mapping[str, Any]) -> int:
     if isinstance(stamp, datetime):
         return BlobProperties.from_datetime(0, stamp, "").modified_ns
     if isinstance(stamp, (int, float)):
-        return int(stamp * 1e9)
+        # Microseconds: some backends give a float here and a datetime from info().
+        return round(stamp * 1e6) * 1000
     return time.time_ns()
 
