@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
@@ -51,6 +51,8 @@ from xtstore.values import (
 
 __all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobStore"]
 
+T = TypeVar("T")
+
 APPEND_BLOCK_LIMIT = 4 * 1024 * 1024
 """The largest text one AppendBlock request takes, so the largest append that is atomic."""
 
@@ -59,7 +61,8 @@ PAGE_SIZE = 5000
 
 DEFAULT_MAX_CONCURRENCY = 4
 REWRITE_DEADLINE = 120.0
-"""Seconds a read-modify-write append keeps retrying after losing etag races."""
+"""Seconds a read-modify-write append, or a download restarted because the blob was
+overwritten mid-read, keeps trying."""
 COPY_POLL_DEADLINE = 3600.0
 
 _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
@@ -416,10 +419,11 @@ class AzureBlobStore(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
         """Raises ``BlobNotFound``."""
+        client = self._blob_client(container, blob_path, snapshot)
         with self._errors(), _SnapshotIdErrors(snapshot):
-            downloader = self._blob_client(container, blob_path, snapshot).download_blob(
-                max_concurrency=self._concurrency)
-            return bytes(downloader.readall())
+            return _restarting_on_change(
+                lambda: bytes(client.download_blob(max_concurrency=self._concurrency).readall())
+            )
 
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -446,12 +450,18 @@ class AzureBlobStore(StoreInterface):
         part = os.path.join(folder, f".{os.path.basename(dest)}.{os.urandom(6).hex()}.part")
         handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
+            client = self._blob_client(container, blob_path, snapshot)
             with os.fdopen(handle, "wb") as out, self._errors(), _SnapshotIdErrors(snapshot):
-                downloader = self._blob_client(container, blob_path, snapshot).download_blob(
-                    max_concurrency=self._concurrency,
-                    progress_hook=_progress_hook(progress_callback, None),
-                )
-                downloader.readinto(out)
+
+                def download() -> None:
+                    out.seek(0)
+                    out.truncate()
+                    client.download_blob(
+                        max_concurrency=self._concurrency,
+                        progress_hook=_progress_hook(progress_callback, None),
+                    ).readinto(out)
+
+                _restarting_on_change(download)
             os.replace(part, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -516,6 +526,21 @@ class AzureBlobStore(StoreInterface):
                 else:
                     yield BlobInfo(name=item.name, properties=_properties(
                         item.size, item.last_modified, item.etag, item.content_settings))
+
+
+def _restarting_on_change(download: Callable[[], T]) -> T:
+    """Run a download again from the start when the blob was overwritten between its ranged
+    requests (the SDK pins the later ranges to the first response's etag: 412)."""
+    deadline = time.monotonic() + REWRITE_DEADLINE
+    delay = 0.01
+    while True:
+        try:
+            return download()
+        except HttpResponseError as error:
+            if _status(error) != 412 or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0, delay))
+        delay = min(delay * 2, 0.5)
 
 
 class _SnapshotIdErrors:
