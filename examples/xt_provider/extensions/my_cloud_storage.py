@@ -177,7 +177,8 @@ class MyCloudStorage(implements(StoreInterface)):
         ''' the constructor must accept a provider-specific storage_creds_dict argument '''
         self.storage_creds_dict = storage_creds_dict
         self.service_name = storage_creds_dict.get("name", "mycloudstorage")
-        account = urlparse(storage_creds_dict["account"])
+        # With no account (e.g. under `xtstore check-provider`), a default local cloud.
+        account = urlparse(storage_creds_dict.get("account") or "https://localhost/default")
         top = os.environ.get("MYCLOUD_ROOT") or os.path.expanduser("~/.mycloud")
         self.root = os.path.join(top, account.hostname or "localhost",
                                  *[part for part in account.path.split("/") if part])

@@ -14,18 +14,20 @@ from xtstore.testing.clauses_streaming import StreamingClauses, WholeOrNothingCl
 __all__ = ["ConformanceSuite"]
 
 
+# pytest collects the last base's tests first: listed in reverse, the clauses run in the
+# order of DESIGN §1.
 class ConformanceSuite(
-    NameClauses,
-    ErrorClauses,
-    ContainerClauses,
-    BlobClauses,
-    ListingClauses,
-    StreamingClauses,
-    WholeOrNothingClauses,
-    AppendClauses,
-    SnapshotClauses,
-    ProcessClauses,
     CapabilityClauses,
+    ProcessClauses,
+    SnapshotClauses,
+    AppendClauses,
+    WholeOrNothingClauses,
+    StreamingClauses,
+    ListingClauses,
+    BlobClauses,
+    ContainerClauses,
+    ErrorClauses,
+    NameClauses,
 ):
     """The whole contract of DESIGN §1 as pytest tests, one test per clause.
 
