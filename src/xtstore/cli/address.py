@@ -23,11 +23,6 @@ class Address:
     def has_wildcard(self) -> bool:
         return has_magic(self.path)
 
-    def child(self, relative: str) -> Address:
-        """The address of ``relative`` inside this one (treated as a folder)."""
-        path = f"{self.path}/{relative}" if self.path else relative
-        return Address(self.service, self.container, path)
-
     def __str__(self) -> str:
         prefix = f"{self.service}:" if self.service else ""
         path = f"/{self.path}" if self.path else ""
@@ -57,5 +52,4 @@ def parse_address(text: str) -> Address:
         raise AddressError(
             f"{text!r} is not an address: expected [service:]container[/path]"
         )
-    folder = path.endswith("/")
-    return Address(service, container, path.strip("/"), folder)
+    return Address(service, container, path.strip("/"), rest.endswith("/"))

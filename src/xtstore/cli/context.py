@@ -47,9 +47,6 @@ class CliState:
     def store_for(self, address: Address) -> Any:
         return self.store(address.service)
 
-    def service_name(self, address: Address) -> str:
-        return str(self.store_for(address).get_service_name())
-
 
 def get_state() -> CliState:
     state = click.get_current_context().find_object(CliState)

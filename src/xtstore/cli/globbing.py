@@ -82,11 +82,10 @@ def split_pattern(path: str) -> Pattern:
     return Pattern(path, "")
 
 
-def walk_local(root: str, max_depth: int | None = None) -> Iterator[str]:
-    """Every file below ``root`` as a '/'-separated relative path, sorted, at most
-    ``max_depth`` segments deep (None: no limit)."""
+def walk_local(root: str) -> Iterator[str]:
+    """Every file below ``root`` as a '/'-separated relative path, sorted."""
 
-    def walk(folder: str, prefix: str, depth: int) -> Iterator[str]:
+    def walk(folder: str, prefix: str) -> Iterator[str]:
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except FileNotFoundError:
@@ -94,9 +93,8 @@ def walk_local(root: str, max_depth: int | None = None) -> Iterator[str]:
         for entry in entries:
             relative = prefix + entry.name
             if entry.is_dir():
-                if max_depth is None or depth < max_depth:
-                    yield from walk(entry.path, relative + "/", depth + 1)
+                yield from walk(entry.path, relative + "/")
             elif entry.is_file():
                 yield relative
 
-    yield from walk(root, "", 1)
+    yield from walk(root, "")

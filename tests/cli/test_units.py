@@ -1,0 +1,94 @@
+"""In-process checks of the pieces under the commands: address parsing, wildcard rules, local
+selection naming and the transfer runner's clean stop."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from xtstore.cli.address import Address, AddressError, parse_address
+from xtstore.cli.globbing import split_pattern
+from xtstore.cli.resolve import resolve_local, target_path
+from xtstore.transfer import Transfer, TransferCancelled, run_transfers
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("runs", Address(None, "runs", "")),
+    ("runs/", Address(None, "runs", "", folder=True)),
+    ("runs/exp1/log.txt", Address(None, "runs", "exp1/log.txt")),
+    ("runs/exp1/", Address(None, "runs", "exp1", folder=True)),
+    ("cloud:runs/a", Address("cloud", "runs", "a")),
+    ("cloud:runs", Address("cloud", "runs", "")),
+    ("runs/a:b", Address(None, "runs", "a:b")),
+])
+def test_parse_address(text: str, expected: Address) -> None:
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", ":runs", "cloud:", "/runs"])
+def test_bad_address_shapes(text: str) -> None:
+    with pytest.raises(AddressError):
+        parse_address(text)
+
+
+@pytest.mark.parametrize(("pattern", "name", "matched"), [
+    ("*.txt", "a.txt", "a.txt"),
+    ("*.txt", "sub/a.txt", None),           # '*' does not cross '/'
+    ("a?c", "abc", "abc"),
+    ("a?c", "a/c", None),                   # nor does '?'
+    ("**/*.txt", "a.txt", "a.txt"),         # '**' spans zero or more folders
+    ("**/*.txt", "x/y/a.txt", "x/y/a.txt"),
+    ("**", "x/y/z", "x/y/z"),
+    ("exp*", "exp1/log.txt", "exp1"),       # a matching folder holds the name
+    ("exp*", "ex/log.txt", None),
+    ("a.b", "axb", None),                   # other characters are literal
+])
+def test_wildcards(pattern: str, name: str, matched: str | None) -> None:
+    assert split_pattern(pattern).match(name) == matched
+
+
+def test_split_pattern_keeps_the_literal_base() -> None:
+    pattern = split_pattern("run1/logs/**/*.log")
+    assert (pattern.base, pattern.rest, pattern.max_depth) == ("run1/logs", "**/*.log", None)
+    assert split_pattern("a/*/b").max_depth == 2
+
+
+def test_local_selection_names(tmp_path: Path) -> None:
+    (tmp_path / "run" / "sub").mkdir(parents=True)
+    (tmp_path / "run" / "a.txt").write_text("a")
+    (tmp_path / "run" / "sub" / "b.txt").write_text("b")
+    folder = resolve_local(str(tmp_path / "run"))
+    assert [item.relative for item in folder.items] == ["run/a.txt", "run/sub/b.txt"]
+    assert [target_path(folder, item, into=False) for item in folder.items] == [
+        "a.txt", "sub/b.txt"]
+    pattern = resolve_local(str(tmp_path / "run" / "**" / "*.txt"))
+    assert [item.relative for item in pattern.items] == ["a.txt", "sub/b.txt"]
+    single = resolve_local(str(tmp_path / "run" / "a.txt"))
+    assert target_path(single, single.items[0], into=False) == ""
+    with pytest.raises(FileNotFoundError):
+        resolve_local(str(tmp_path / "missing"))
+
+
+def test_runner_stops_running_transfers_on_first_failure() -> None:
+    started = threading.Event()
+    stopped: list[str] = []
+
+    def slow(progress: object) -> None:
+        started.set()
+        try:
+            for step in range(1000):
+                progress(step, 1000)  # type: ignore[operator]
+                threading.Event().wait(0.01)
+        except TransferCancelled:
+            stopped.append("slow")
+            raise
+
+    def failing(progress: object) -> None:
+        started.wait(5)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        run_transfers([Transfer("slow", 1000, slow), Transfer("bad", 1, failing)], workers=2)
+    assert stopped == ["slow"]
