@@ -10,6 +10,7 @@ from xtstore.testing.clauses_names import ErrorClauses, NameClauses
 from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
 from xtstore.testing.clauses_snapshots import SnapshotClauses
 from xtstore.testing.clauses_streaming import StreamingClauses, WholeOrNothingClauses
+from xtstore.testing.clauses_values import AdditionClauses, ValueClauses
 
 __all__ = ["ConformanceSuite"]
 
@@ -17,6 +18,8 @@ __all__ = ["ConformanceSuite"]
 # pytest collects the last base's tests first: listed in reverse, the clauses run in the
 # order of DESIGN §1.
 class ConformanceSuite(
+    AdditionClauses,
+    ValueClauses,
     CapabilityClauses,
     ProcessClauses,
     SnapshotClauses,
