@@ -64,7 +64,7 @@ def entry_point_providers() -> dict[str, str]:
     """Providers that installed packages register under ``xtstore.storage_providers``."""
     found: dict[str, str] = {}
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(entry.name, entry.value.replace(" ", ""))
+        found.setdefault(entry.name, f"{entry.module}:{entry.attr}")
     return found
 
 
