@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
-from tests.cli.conftest import Services, xtstore_command
+from tests.cli.conftest import Runner, Services, xtstore_command
 from tests.cli.helpers import ok
 
 COLUMNS, ROWS = 120, 30
@@ -27,13 +27,13 @@ def _big_files(folder: Path) -> None:
 
 
 def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
-    services: Services, xt: object
+    services: Services, xt: Runner
 ) -> None:
     _big_files(services.work / "big")
     env = {**services.env, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS),
            "LINES": str(ROWS)}
     command = xtstore_command()
-    ok(xt("containers", "create", "runs"))  # type: ignore[operator]
+    ok(xt("containers", "create", "runs"))
     child = pexpect.spawn(command[0], [*command[1:], "upload", "--workers", "1", "big",
                                        "runs/big"],
                           cwd=str(services.work), env=env, dimensions=(ROWS, COLUMNS),
@@ -62,3 +62,34 @@ def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
     assert re.fullmatch(rf"uploaded {FILES} files \(256\.0 MiB\) in [\d.]+s, [\d.]+ \w+/s",
                         lines[0]), lines
     assert "━" not in "".join(screen.display)
+
+
+def test_rm_asks_on_a_terminal_and_yes_skips_the_question(services: Services, xt: Runner
+                                                          ) -> None:
+    ok(xt("containers", "create", "runs"))
+    ok(xt("append", "runs/exp1/a.txt", "a"))
+    command = xtstore_command()
+
+    child = pexpect.spawn(command[0], [*command[1:], "rm", "-r", "runs/exp1"],
+                          env=services.env, cwd=str(services.work), timeout=60)
+    child.expect(r"\[y/N\]: ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert ok(xt("ls", "-r", "runs")).split() == ["exp1/a.txt"]
+    child = pexpect.spawn(command[0], [*command[1:], "rm", "-r", "runs/exp1"],
+                          env=services.env, cwd=str(services.work), timeout=60)
+    child.expect(r"Delete 1 blob under 'runs/exp1'\? \[y/N\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert ok(xt("ls", "-r", "runs")) == ""
+    ok(xt("append", "runs/exp1/a.txt", "a"))
+    child = pexpect.spawn(command[0], [*command[1:], "rm", "-r", "--yes", "runs"],
+                          env=services.env, cwd=str(services.work), timeout=60)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and b"[y/N]" not in child.before
+    assert ok(xt("containers")) == ""

@@ -205,7 +205,8 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
             "/" in item.relative for item in selection.items)
         if whole_folders and not recursive:
             raise click.UsageError(f"{text!r} names a folder: use -r to delete it")
-        confirm(f"Delete {len(names)} blobs under {text!r}?", yes)
+        noun = "blob" if len(names) == 1 else "blobs"
+        confirm(f"Delete {len(names)} {noun} under {text!r}?", yes)
         _delete_many(store, address.container, names)
 
 
