@@ -247,11 +247,13 @@ def test_entry_point_providers(cwd: Path, tmp_path: Path) -> None:
     write(dist / "METADATA", "Metadata-Version: 2.1\nName: xt-plugin\nVersion: 1.0\n")
     write(
         dist / "entry_points.txt",
-        f"[{ENTRY_POINT_GROUP}]\nstore-plugin = xt_plugin_mod:PluginStore\n",
+        f"[{ENTRY_POINT_GROUP}]\nstore-plugin = xt_plugin_mod:PluginStore\n"
+        "store-plugin-extra = xt_plugin_mod:PluginStore [fast]\n",
     )
     sys.path.insert(0, str(site))
 
     assert known_providers({})["store-plugin"] == "xt_plugin_mod:PluginStore"
+    assert load_provider_class("store-plugin-extra", {}).__name__ == "PluginStore"
     config = Config.from_mapping(
         {"external-services": {"plug": {"type": "storage", "provider": "store-plugin"}}}
     )
