@@ -77,6 +77,8 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _STREAM_CHUNK = 4 * 1024 * 1024
+_NO_METADATA: Mapping[str, str] = {}
+_FIRST_READ = 64 * 1024
 _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
 
@@ -86,7 +88,14 @@ def _etag(st: os.stat_result) -> str:
 
 
 def _properties(st: os.stat_result, metadata: Mapping[str, str] | None = None) -> BlobProperties:
-    return BlobProperties.from_ns(st.st_size, st.st_mtime_ns, _etag(st), metadata=metadata)
+    modified_ns = st.st_mtime_ns
+    return BlobProperties(
+        content_length=st.st_size,
+        last_modified=datetime_from_ns(modified_ns),
+        modified_ns=modified_ns,
+        etag=f'"{st.st_ino:x}-{modified_ns:x}-{st.st_size:x}"',
+        metadata=metadata or _NO_METADATA,
+    )
 
 
 def _key(blob_path: str) -> str:
@@ -153,7 +162,7 @@ class FileStore(StoreInterface):
         return f"{self._root}/{container}/{blob_path}"
 
     def _internal_path(self, area: str, container: str, *parts: str) -> str:
-        return os.path.join(self._internal, area, container, *parts)
+        return "/".join((self._internal, area, container, *parts))
 
     def _snapshot_file(self, container: str, blob_path: str, snapshot: str) -> str:
         if not _SNAPSHOT_ID.fullmatch(snapshot):
@@ -162,7 +171,7 @@ class FileStore(StoreInterface):
         return self._internal_path("snapshots", container, _key(blob_path), snapshot)
 
     def _meta_file(self, container: str, blob_path: str) -> str:
-        return self._internal_path("meta", container, _key(blob_path) + ".json")
+        return f"{self._internal}/meta/{container}/{_key(blob_path)}.json"
 
     def _temp_path(self) -> str:
         with self._counter_lock:
@@ -191,9 +200,9 @@ class FileStore(StoreInterface):
 
     # ---- opening ----
 
-    def _open_blob_fd(self, container: str, blob_path: str, snapshot: str | None = None,
-                      flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
-        """An fd of the blob's regular file (checked to be inside its container) and its stat."""
+    def _open_checked(self, container: str, blob_path: str, snapshot: str | None = None,
+                      flags: int = os.O_RDONLY) -> int:
+        """An fd of whatever the blob's name leads to, checked to be inside its container."""
         path = (self._blob_file(container, blob_path) if snapshot is None
                 else self._snapshot_file(container, blob_path, snapshot))
         try:
@@ -201,9 +210,19 @@ class FileStore(StoreInterface):
         except (FileNotFoundError, NotADirectoryError):
             what = "blob not found" if snapshot is None else f"snapshot {snapshot!r} not found"
             raise self._not_found(container, blob_path, what) from None
-        try:
-            if snapshot is None:
+        if snapshot is None:
+            try:
                 self._check_inside(fd, path, container, blob_path)
+            except BaseException:
+                os.close(fd)
+                raise
+        return fd
+
+    def _open_blob_fd(self, container: str, blob_path: str, snapshot: str | None = None,
+                      flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
+        """An fd of the blob's regular file (checked to be inside its container) and its stat."""
+        fd = self._open_checked(container, blob_path, snapshot, flags)
+        try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise self._not_found(container, blob_path)
@@ -385,9 +404,10 @@ class FileStore(StoreInterface):
         self._write(container, blob_path, fill)
 
     @contextmanager
-    def _blob_lock(self, container: str, blob_path: str) -> Iterator[None]:
-        """An exclusive ``flock`` on the blob's lock file, shared by every process."""
-        lock_path = self._internal_path("locks", container, _key(blob_path))
+    def _blob_lock(self, container: str, blob_path: str) -> Iterator[str]:
+        """An exclusive ``flock`` on the blob's lock file, shared by every process; yields the
+        lock file's path (only its holder may unlink it)."""
+        lock_path = f"{self._internal}/locks/{container}/{_key(blob_path)}"
         while True:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
@@ -397,19 +417,14 @@ class FileStore(StoreInterface):
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                # A delete may have unlinked the lock file while we waited: lock the new one.
-                try:
-                    same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    same = False
-                if same:
+                if os.fstat(fd).st_nlink:
                     break
             except BaseException:
                 os.close(fd)
                 raise
-            os.close(fd)
+            os.close(fd)  # a delete unlinked this lock file while we waited: take the new one
         try:
-            yield
+            yield lock_path
         finally:
             os.close(fd)
 
@@ -541,16 +556,19 @@ class FileStore(StoreInterface):
             with suppress(OSError):
                 os.rmdir(self._internal_path("snapshots", container, _key(blob_path)))
             return
-        self._stat_blob(container, blob_path)  # refuses a symlink leading outside
         path = self._blob_file(container, blob_path)
-        try:
-            os.unlink(path)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise self._not_found(container, blob_path) from None
+        with self._blob_lock(container, blob_path) as lock_path:
+            try:
+                self._stat_blob(container, blob_path)  # refuses a symlink leading outside
+                try:
+                    os.unlink(path)
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    raise self._not_found(container, blob_path) from None
+            finally:
+                os.unlink(lock_path)
         key = _key(blob_path)
         shutil.rmtree(self._internal_path("snapshots", container, key), ignore_errors=True)
         _unlink_quietly(self._meta_file(container, blob_path))
-        _unlink_quietly(self._internal_path("locks", container, key))
         self._prune_folders(container, os.path.dirname(path))
 
     def _prune_folders(self, container: str, folder: str) -> None:
@@ -679,9 +697,11 @@ class FileStore(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
         """Raises :class:`BlobNotFound` (also for an unknown snapshot)."""
-        fd, st = self._open_blob_fd(container, blob_path, snapshot)
+        fd = self._open_checked(container, blob_path, snapshot)
         try:
-            return _read_all(fd, st.st_size)
+            return _read_all(fd)
+        except IsADirectoryError:
+            raise self._not_found(container, blob_path) from None
         finally:
             os.close(fd)
 
@@ -848,11 +868,15 @@ def _copy_exact(source: int, dest: int, total: int,
         raise OSError(errno.EIO, f"source ended after {copied} of {total} bytes")
 
 
-def _read_all(fd: int, size: int) -> bytes:
-    # One read usually returns everything; keep reading in case the file grew (an append).
-    chunks = [os.read(fd, size + 1)]
-    if len(chunks[0]) <= size:
-        return chunks[0]
-    while chunk := os.read(fd, _STREAM_CHUNK):
+def _read_all(fd: int) -> bytes:
+    # Most blobs fit in the first read, which saves an fstat; a short read of a regular file
+    # means its end. Raises IsADirectoryError for a folder.
+    first = os.read(fd, _FIRST_READ)
+    if len(first) < _FIRST_READ:
+        return first
+    remaining = os.fstat(fd).st_size - len(first)
+    chunks = [first]
+    while chunk := os.read(fd, max(remaining + 1, _FIRST_READ)):
         chunks.append(chunk)
+        remaining -= len(chunk)
     return b"".join(chunks)
