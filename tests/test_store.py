@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import xtstore
 from xtstore.adapter import ForeignProvider
 from xtstore.errors import (
     AccessDenied,
@@ -229,3 +230,11 @@ def test_xt_style_provider_gets_the_additions_from_xt_methods(tmp_path: Path) ->
 def test_every_store_error_is_a_store_error() -> None:
     for error_type in (BlobNotFound, InvalidName, AccessDenied, TransientError, Unsupported):
         assert issubclass(error_type, StoreError)
+
+
+def test_set_retry_travels_with_a_pickled_store(tmp_path: Path) -> None:
+    config = {"external-services": {"files": {"type": "storage", "provider": "store-file",
+                                              "path": str(tmp_path)}}}
+    store = xtstore.get_storage("files", config=config)
+    store.set_retry(7)
+    assert pickle.loads(pickle.dumps(store)).get_retry() == 7

@@ -99,7 +99,7 @@ class Store(StoreInterface):
                 "another process; use xtstore.get_storage()",
                 service=self.service_name,
             )
-        return (_rebuild_store, (self.origin,))
+        return (_rebuild_store, (self.origin, self.retry_policy))
 
     def _run(
         self,
@@ -444,8 +444,11 @@ class Store(StoreInterface):
         )
 
 
-def _rebuild_store(origin: StoreOrigin) -> Store:
-    return origin.build()
+def _rebuild_store(origin: StoreOrigin, retry: RetryPolicy) -> Store:
+    # The policy travels too: set_retry() made after opening must hold in the worker.
+    store = origin.build()
+    store._retry_layer.policy = retry
+    return store
 
 
 def _with_service(error: Exception, service: str) -> Exception:
