@@ -23,7 +23,7 @@ from typing import IO, Any, NoReturn, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobPrefix
+from azure.storage.blob import BlobPrefix, BlobType
 
 from xtstore.errors import (
     BlobNotFound,
@@ -64,6 +64,10 @@ REWRITE_DEADLINE = 120.0
 """Seconds a read-modify-write append, or a download restarted because the blob was
 overwritten mid-read, keeps trying."""
 COPY_POLL_DEADLINE = 3600.0
+
+BLOCK_BLOB_MEMO_SIZE = 4096
+"""How many blobs this process remembers as block blobs, so that appending to them again skips
+the AppendBlock that would be refused (a stale entry costs nothing: the rewrite checks)."""
 
 _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
 """Append-block refusals that mean "not an append blob (or a full one)": rewrite instead."""
@@ -133,6 +137,7 @@ class AzureBlobStore(StoreInterface):
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._service_name = str(config.get("name") or "azure-blob")
         spec = client_spec(config)
+        self._block_blobs: set[tuple[str, str]] = set()
         self._scrub = Scrubber(spec.secrets)
         redact_transport_logs(self._scrub)
         self._description = spec.description
@@ -291,28 +296,36 @@ class AzureBlobStore(StoreInterface):
         (still losing etag races after two minutes)."""
         data = _as_bytes(text)
         client = self._blob_client(container, blob_path)
+        key = (container, blob_path)
         with self._errors():
             if append_with_rewrite or len(data) > APPEND_BLOCK_LIMIT:
-                self._rewrite_append(client, data)
-            else:
-                self._native_append(client, data)
+                self._rewrite_append(client, data, native_ok=False)
+            elif key in self._block_blobs:
+                if not self._rewrite_append(client, data, native_ok=True):
+                    self._block_blobs.discard(key)
+            elif self._native_append(client, data):
+                if len(self._block_blobs) >= BLOCK_BLOB_MEMO_SIZE:
+                    self._block_blobs.clear()
+                self._block_blobs.add(key)
 
-    def _native_append(self, client: Any, data: bytes) -> None:
+    def _native_append(self, client: Any, data: bytes) -> bool:
+        """Append with AppendBlock, creating the append blob if missing. True if the blob
+        turned out not to be an append blob and was rewritten instead."""
         for attempt in range(3):
             try:
                 if data:
                     client.append_block(data)
                 else:
                     self._create_append_blob(client)
-                return
+                return False
             except HttpResponseError as error:
                 code = error_code(error)
                 if code in _REWRITE_CODES:
-                    self._rewrite_append(client, data)
-                    return
+                    return self._rewrite_append(client, data, native_ok=False)
                 if code != "BlobNotFound" or attempt == 2:
                     raise
             self._create_append_blob(client)
+        return False
 
     @staticmethod
     def _create_append_blob(client: Any) -> None:
@@ -322,13 +335,14 @@ class AzureBlobStore(StoreInterface):
             if _status(error) not in (409, 412):  # another appender created it first: fine
                 raise
 
-    def _rewrite_append(self, client: Any, data: bytes) -> None:
+    def _rewrite_append(self, client: Any, data: bytes, *, native_ok: bool) -> bool:
+        """Read-modify-write until it wins; with ``native_ok``, an append blob found on the
+        way gets an AppendBlock instead. True if the blob was rewritten."""
         deadline = time.monotonic() + REWRITE_DEADLINE
         delay = 0.01
         while True:
             try:
-                self._rewrite_once(client, data)
-                return
+                return self._rewrite_once(client, data, native_ok)
             except HttpResponseError as error:
                 if _status(error) not in (409, 412):
                     raise
@@ -337,7 +351,7 @@ class AzureBlobStore(StoreInterface):
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, 0.5)
 
-    def _rewrite_once(self, client: Any, data: bytes) -> None:
+    def _rewrite_once(self, client: Any, data: bytes, native_ok: bool) -> bool:
         """One read-modify-write; raises a 409/412 error when another writer got in first."""
         try:
             downloader = client.download_blob(max_concurrency=self._concurrency)
@@ -345,12 +359,17 @@ class AzureBlobStore(StoreInterface):
             if error_code(error) != "BlobNotFound":
                 raise
             client.upload_blob(data, length=len(data), overwrite=False)  # If-None-Match: *
-            return
+            return True
+        if native_ok and downloader.properties.blob_type == BlobType.APPENDBLOB:
+            if data:
+                client.append_block(data)
+            return False
         content = downloader.readall() + data
         client.upload_blob(
             content, length=len(content), overwrite=True, max_concurrency=self._concurrency,
             etag=downloader.properties.etag, match_condition=MatchConditions.IfNotModified,
         )
+        return True
 
     def copy_blob(
         self,

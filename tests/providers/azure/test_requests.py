@@ -63,6 +63,24 @@ def test_appends_to_an_append_blob_take_one_request(
     assert store.get_blob_text(container, "log.txt") == "1\n2\n3\n4\n"
 
 
+def test_appends_to_a_block_blob_take_a_read_and_a_conditional_write(
+    counted: tuple[Any, RequestCounter], make_store: Callable[..., Any], container: str
+) -> None:
+    store, counter = counted
+    store.create_blob(container, "made.txt", "0\n")
+    # The first append learns that the blob is a block blob (refused AppendBlock), then
+    # rewrites it; later appends go straight to the read and the If-Match write.
+    assert _requests(counter, lambda: store.append_blob(container, "made.txt", "1\n")) == 3
+    assert _requests(counter, lambda: store.append_blob(container, "made.txt", "2\n")) == 2
+    # Another process replaces it with an append blob: the stale memo costs no correctness.
+    make_store().delete_blob(container, "made.txt")
+    make_store().append_blob(container, "made.txt", "a\n")
+    store.append_blob(container, "made.txt", "b\n")
+    store.append_blob(container, "made.txt", "c\n")
+    assert store.get_blob_text(container, "made.txt") == "a\nb\nc\n"
+    assert _requests(counter, lambda: store.append_blob(container, "made.txt", "d\n")) == 1
+
+
 def test_listing_takes_one_request_per_page(
     counted: tuple[Any, RequestCounter], container: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

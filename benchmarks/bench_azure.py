@@ -1,0 +1,250 @@
+"""Benchmark of the azure-blob provider against Azurite, next to the raw SDK.
+
+    python benchmarks/bench_azure.py [--size-mib 256] [--list-blobs 12000] [--repeats 3]
+
+Prints two Markdown tables:
+
+1. HTTP requests per interface call, xtstore vs the raw azure-storage-blob SDK doing the same
+   operation, counted with the clients' ``raw_request_hook`` (called for every request sent);
+2. client CPU time (this process's user+system time, all threads; Azurite runs in another
+   process) and wall time for uploading and downloading one large file, both with the same
+   concurrency and block sizes; the median of ``--repeats`` alternating runs.
+
+It starts and stops its own Azurite (see tests/providers/azure/azurite.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from azure.storage.blob import BlobServiceClient  # noqa: E402
+from tests.providers.azure.azurite import Azurite, running_azurite  # noqa: E402
+from tests.providers.azure.counting import RequestCounter  # noqa: E402
+
+import xtstore  # noqa: E402
+
+CONCURRENCY = 4
+
+
+def _store(azurite: Azurite, counter: RequestCounter | None = None) -> Any:
+    service: dict[str, Any] = {"type": "storage", "provider": "azure-blob",
+                               "connection-string": azurite.connection_string,
+                               "max-concurrency": CONCURRENCY}
+    if counter is not None:
+        service["client-options"] = {"raw_request_hook": counter}
+    return xtstore.get_storage("az", config={"external-services": {"az": service}})
+
+
+def _raw(azurite: Azurite, counter: RequestCounter | None = None) -> Any:
+    options: dict[str, Any] = {"retry_total": 0}
+    if counter is not None:
+        options["raw_request_hook"] = counter
+    return BlobServiceClient.from_connection_string(azurite.connection_string, **options)
+
+
+def _count(counter: RequestCounter, action: Callable[[], object]) -> int:
+    counter.reset()
+    action()
+    return counter.count
+
+
+def request_table(azurite: Azurite, list_size: int, work: Path) -> list[tuple[str, int, int]]:
+    ours_counter, raw_counter = RequestCounter(), RequestCounter()
+    store, service = _store(azurite, ours_counter), _raw(azurite, raw_counter)
+    c = "bench-requests"
+    store.create_container(c)
+    cc = service.get_container_client(c)
+    blob = service.get_blob_client
+    small = work / "small.txt"
+    small.write_text("hello\n")
+    rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
+
+    def row(name: str, ours: Callable[[], object], raw: Callable[[], object]) -> None:
+        rows.append((name, ours, raw))
+
+    def raw_rewrite_append(name: str, text: bytes) -> None:
+        client = blob(c, name)
+        downloader = client.download_blob()
+        from azure.core import MatchConditions
+
+        client.upload_blob(downloader.readall() + text, overwrite=True,
+                           etag=downloader.properties.etag,
+                           match_condition=MatchConditions.IfNotModified)
+
+    def raw_new_append(name: str) -> None:
+        blob(c, name).create_append_blob()
+        blob(c, name).append_block(b"x\n")
+
+    def raw_copy() -> None:
+        blob(c, "raw-copy.txt").start_copy_from_url(blob(c, "raw.txt").url)
+
+    snaps: dict[str, str] = {}
+
+    row("create_blob (small)", lambda: store.create_blob(c, "ours.txt", "hello\n"),
+        lambda: blob(c, "raw.txt").upload_blob(b"hello\n", overwrite=True))
+    row("create_blob(fail_if_exists=True)",
+        lambda: store.create_blob(c, "ours-once.txt", "x", fail_if_exists=True),
+        lambda: blob(c, "raw-once.txt").upload_blob(b"x", overwrite=False))
+    row("create_blob_from_path (small)",
+        lambda: store.create_blob_from_path(c, "ours-f.txt", str(small)),
+        lambda: blob(c, "raw-f.txt").upload_blob(small.read_bytes(), overwrite=True))
+    row("get_blob_text", lambda: store.get_blob_text(c, "ours.txt"),
+        lambda: blob(c, "raw.txt").download_blob().readall().decode())
+    row("get_blob_to_path (small)",
+        lambda: store.get_blob_to_path(c, "ours.txt", str(work / "o.txt")),
+        lambda: (work / "r.txt").write_bytes(blob(c, "raw.txt").download_blob().readall()))
+    row("does_blob_exist (exists)", lambda: store.does_blob_exist(c, "ours.txt"),
+        lambda: blob(c, "raw.txt").exists())
+    row("does_blob_exist (missing)", lambda: store.does_blob_exist(c, "nope.txt"),
+        lambda: blob(c, "nope.txt").exists())
+    row("get_blob_properties", lambda: store.get_blob_properties(c, "ours.txt"),
+        lambda: blob(c, "raw.txt").get_blob_properties())
+    row("get_blob_metadata", lambda: store.get_blob_metadata(c, "ours.txt"),
+        lambda: blob(c, "raw.txt").get_blob_properties().metadata)
+    row("set_blob_metadata", lambda: store.set_blob_metadata(c, "ours.txt", {"k": "v"}),
+        lambda: blob(c, "raw.txt").set_blob_metadata({"k": "v"}))
+    row("append_blob (new blob)", lambda: store.append_blob(c, "ours.log", "x\n"),
+        lambda: raw_new_append("raw.log"))
+    row("append_blob (append blob)", lambda: store.append_blob(c, "ours.log", "y\n"),
+        lambda: blob(c, "raw.log").append_block(b"y\n"))
+    row("append_blob (block blob from create_blob, first append)",
+        lambda: store.append_blob(c, "ours.txt", "z\n"),
+        lambda: raw_rewrite_append("raw.txt", b"z\n"))
+    row("append_blob (block blob, later appends)",
+        lambda: store.append_blob(c, "ours.txt", "v\n"),
+        lambda: raw_rewrite_append("raw.txt", b"v\n"))
+    row("append_blob(append_with_rewrite=True)",
+        lambda: store.append_blob(c, "ours.txt", "w\n", append_with_rewrite=True),
+        lambda: raw_rewrite_append("raw.txt", b"w\n"))
+    row("snapshot_blob",
+        lambda: snaps.__setitem__("ours", store.snapshot_blob(c, "ours.txt").snapshot),
+        lambda: snaps.__setitem__("raw", blob(c, "raw.txt").create_snapshot()["snapshot"]))
+    row("get_blob_to_path (snapshot)",
+        lambda: store.get_blob_to_path(c, "ours.txt", str(work / "s.txt"),
+                                       snapshot=snaps["ours"]),
+        lambda: service.get_blob_client(c, "raw.txt", snapshot=snaps["raw"])
+        .download_blob().readall())
+    row("delete_blob (one snapshot)",
+        lambda: store.delete_blob(c, "ours.txt", snapshot=snaps["ours"]),
+        lambda: service.get_blob_client(c, "raw.txt", snapshot=snaps["raw"]).delete_blob())
+    row("copy_blob (server-side)", lambda: store.copy_blob(c, "ours.txt", c, "ours-copy.txt"),
+        raw_copy)
+    row("delete_blob (with its snapshots)", lambda: store.delete_blob(c, "ours-copy.txt"),
+        lambda: blob(c, "raw-copy.txt").delete_blob(delete_snapshots="include"))
+    row("list_blobs (folder, recursive=False)",
+        lambda: store.list_blobs(c, recursive=False),
+        lambda: list(cc.walk_blobs(delimiter="/", results_per_page=5000)))
+    row("does_container_exist", lambda: store.does_container_exist(c), lambda: cc.exists())
+    row("get_container_properties", lambda: store.get_container_properties(c),
+        lambda: cc.get_container_properties())
+    row("list_containers", lambda: store.list_containers(),
+        lambda: list(service.list_containers(results_per_page=5000)))
+    row("create_container", lambda: store.create_container("bench-ours"),
+        lambda: service.create_container("bench-raw"))
+    row("delete_container", lambda: store.delete_container("bench-ours"),
+        lambda: service.delete_container("bench-raw"))
+
+    results = [(name, _count(ours_counter, ours), _count(raw_counter, raw))
+               for name, ours, raw in rows]
+
+    listed = "bench-listing"
+    store.create_container(listed)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: service.get_blob_client(listed, f"d/{i:06}").upload_blob(b""),
+                      range(list_size)))
+    lc = service.get_container_client(listed)
+    results.append((
+        f"list_blobs ({list_size:,} blobs)",
+        _count(ours_counter, lambda: store.list_blobs(listed)),
+        _count(raw_counter, lambda: list(lc.list_blobs(results_per_page=5000))),
+    ))
+    store.delete_container(listed)
+    store.delete_container(c)
+    return results
+
+
+def cpu_table(azurite: Azurite, size_mib: int, repeats: int, work: Path) -> list[tuple[str, ...]]:
+    store, service = _store(azurite), _raw(azurite)
+    c = "bench-transfer"
+    store.create_container(c)
+    source = work / "big.bin"
+    with open(source, "wb") as out:
+        chunk = os.urandom(1024 * 1024)
+        for _ in range(size_mib):
+            out.write(chunk)
+    size = source.stat().st_size
+
+    def raw_upload() -> None:
+        with open(source, "rb") as data:
+            service.get_blob_client(c, "raw.bin").upload_blob(
+                data, length=size, overwrite=True, max_concurrency=CONCURRENCY)
+
+    def raw_download() -> None:
+        with open(work / "raw.out", "wb") as out:
+            service.get_blob_client(c, "raw.bin").download_blob(
+                max_concurrency=CONCURRENCY).readinto(out)
+
+    cases = {
+        "upload": (lambda: store.create_blob_from_path(c, "ours.bin", str(source)), raw_upload),
+        "download": (lambda: store.get_blob_to_path(c, "ours.bin", str(work / "ours.out")),
+                     raw_download),
+    }
+    rows = []
+    for name, (ours, raw) in cases.items():
+        timings: dict[str, list[tuple[float, float]]] = {"xtstore": [], "raw": []}
+        for _ in range(repeats):
+            for label, action in (("xtstore", ours), ("raw", raw)):
+                cpu, wall = time.process_time(), time.perf_counter()
+                action()
+                timings[label].append((time.process_time() - cpu, time.perf_counter() - wall))
+        ours_cpu = statistics.median(t[0] for t in timings["xtstore"])
+        raw_cpu = statistics.median(t[0] for t in timings["raw"])
+        ours_wall = statistics.median(t[1] for t in timings["xtstore"])
+        raw_wall = statistics.median(t[1] for t in timings["raw"])
+        rows.append((f"{name} {size_mib} MiB", f"{ours_cpu:.2f}", f"{raw_cpu:.2f}",
+                     f"{ours_cpu / raw_cpu:.2f}x", f"{ours_wall:.1f}", f"{raw_wall:.1f}"))
+    assert (work / "ours.out").read_bytes() == source.read_bytes()
+    store.delete_container(c)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--list-blobs", type=int, default=12_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-azure-") as temp:
+        work = Path(temp)
+        with running_azurite(work / "azurite") as azurite:
+            requests = request_table(azurite, args.list_blobs, work)
+            transfers = cpu_table(azurite, args.size_mib, args.repeats, work)
+    print("| interface call | xtstore requests | raw SDK requests |")
+    print("|---|---:|---:|")
+    for name, ours, raw in requests:
+        print(f"| {name} | {ours} | {raw} |")
+    print()
+    print(f"Concurrency {CONCURRENCY}, SDK default block/range sizes, median of "
+          f"{args.repeats} alternating runs.")
+    print()
+    print("| transfer | xtstore CPU s | raw SDK CPU s | CPU ratio | xtstore wall s | "
+          "raw SDK wall s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in transfers:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
