@@ -5,7 +5,9 @@ directory."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,3 +51,17 @@ def test_example_is_the_configured_default_service(example_dir: Path, tmp_path: 
     assert (cloud / "blobs" / "runs" / "run1" / "log.txt").read_text() == (
         "hello from XT's example\n"
     )
+
+
+def test_check_provider_runs_the_suite_on_the_example(example_dir: Path) -> None:
+    command = shutil.which("xtstore")
+    assert command is not None, "the xtstore command is not installed"
+    result = subprocess.run(
+        [command, "check-provider", "extensions.my_cloud_storage.MyCloudStorage",
+         "-k", "list_blobs or race"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "list_blobs_folder_path_never_matches_sibling_prefix" in result.stdout
+    assert "fail_if_exists_race_exactly_one_creator_wins" in result.stdout
+    assert re.search(r"\b1[0-9] passed, 0 failed, 0 skipped", result.stdout), result.stdout
