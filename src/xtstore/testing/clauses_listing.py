@@ -74,7 +74,9 @@ class ListingClauses(SuiteBase):
 
     def test_list_blobs_unknown_path_gives_empty_list(self, store: Store, tree: str) -> None:
         clause = "list_blobs: an unknown path gives []"
-        for path in ("nope", "foo/nope", "nope*", "fooo", "top.txt/x", "zed/deep/er/est/z"):
+        # A path names a folder: a blob's own name ('top.txt', 'foobar') is not one.
+        for path in ("nope", "foo/nope", "nope*", "fooo", "top.txt/x", "zed/deep/er/est/z",
+                     "top.txt", "foobar", "foo/a.txt"):
             for recursive in (True, False):
                 check_equal(store.list_blobs(tree, path, recursive=recursive), [], clause,
                             f"path={path!r} recursive={recursive}")

@@ -60,6 +60,8 @@ def check_progress(calls: list[tuple[int, int]], total: int, what: str) -> None:
     for before, after in itertools.pairwise(currents):
         check(after >= before, PROGRESS, f"{what}: current went from {before} to {after}")
     check_equal(calls[-1], (total, total), PROGRESS, f"{what}: last call")
+    totals = sorted({seen_total for _, seen_total in calls})
+    check_equal(totals, [total], PROGRESS, f"{what}: total_bytes passed to the callback")
 
 
 def _have_psutil() -> bool:
@@ -256,6 +258,31 @@ class WholeOrNothingClauses(SuiteBase):
             writer.join(60)
         if errors:
             raise errors[0]
+
+    def test_upload_failing_part_way_leaves_the_old_blob(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        size = min(self.options.large_blob_size, 3 * MiB) + 555
+        source = tmp_path / "new.bin"
+        write_pattern_file(source, size)
+        store.create_blob(container, "up.bin", b"old content")
+
+        def abort(current: int, total: int) -> None:
+            raise _Abort(f"stopped by the suite at {current}/{total}")
+
+        try:
+            store.create_blob_from_path(container, "up.bin", str(source), progress_callback=abort)
+        except Exception as error:
+            if "stopped by the suite" not in str(error):
+                raise
+        seen = store.get_blob_bytes(container, "up.bin")
+        if seen != b"old content":
+            check_equal(len(seen), size, WHOLE, "size of the blob after an upload that failed "
+                        "part-way (neither the old content nor the whole new file)")
+            check(seen == source.read_bytes(), WHOLE, "the blob after an upload that failed "
+                  "part-way is neither the old content nor the whole new file")
+        check_equal(store.list_blobs(container), ["up.bin"], WHOLE,
+                    "listing after the failed upload")
 
     def test_failed_download_of_missing_blob_leaves_nothing(
         self, store: Store, container: str, tmp_path: Path
