@@ -1,12 +1,15 @@
-"""A real S3 server for the store-s3 tests: ``moto_server`` in its own process on 127.0.0.1.
+"""A real S3 server for the store-s3 tests: moto's server in its own process on 127.0.0.1.
 
 Started once per test session on a free port, polled until it answers, and always stopped
 (terminate, then kill). Its log is printed if it fails to start. No test reaches any address
-other than 127.0.0.1, and instance-metadata probing is off.
+other than 127.0.0.1, and instance-metadata probing is off. ``moto_serial.py`` runs it with
+write requests serialised, because moto's threaded server does not decide conditional writes
+atomically the way S3 does (see that file).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -24,6 +27,7 @@ from xtstore.providers.s3 import S3Store
 from xtstore.store import Store
 
 STARTUP_DEADLINE = 30.0
+LAUNCHER = Path(__file__).with_name("moto_serial.py")
 MiB = 2**20
 
 
@@ -77,12 +81,19 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with start_moto(log_path) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_moto(log_path: Path) -> Iterator[MotoServer]:
+    """Start the server on a free loopback port; stop it (terminate, then kill) on exit."""
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, str(LAUNCHER), "127.0.0.1", str(port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
