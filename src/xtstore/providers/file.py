@@ -50,18 +50,26 @@ from xtstore.errors import (
     InvalidName,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import base_folder, list_prefix
 from xtstore.names import validate_container_name
+from xtstore.providers._fileio import (
+    O_CLOEXEC,
+    O_PATH,
+    PROC_FD,
+    copy_exact,
+    read_all,
+    real_path_of,
+    unlink_quietly,
+    write_all,
+)
+from xtstore.providers._filewalk import children, etag_of, properties_of, walk
 from xtstore.providers._local import (
     atomic_local_file,
-    copy_fd,
     new_snapshot_id,
     snapshot_created,
     to_bytes,
 )
 from xtstore.values import (
     BlobInfo,
-    BlobProperties,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
@@ -73,40 +81,14 @@ __all__ = ["FileStore"]
 
 _INTERNAL = ".xtstore"
 _SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
-_PROC_FD = os.path.isdir("/proc/self/fd")
 _STREAM_CHUNK = 4 * 1024 * 1024
-_NO_METADATA: Mapping[str, str] = {}
-_FIRST_READ = 64 * 1024
+_NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG})
 _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
 
 
-def _etag(st: os.stat_result) -> str:
-    return f'"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"'
-
-
-def _properties(st: os.stat_result, metadata: Mapping[str, str] | None = None) -> BlobProperties:
-    modified_ns = st.st_mtime_ns
-    return BlobProperties(
-        content_length=st.st_size,
-        last_modified=datetime_from_ns(modified_ns),
-        modified_ns=modified_ns,
-        etag=f'"{st.st_ino:x}-{modified_ns:x}-{st.st_size:x}"',
-        metadata=metadata or _NO_METADATA,
-    )
-
-
 def _key(blob_path: str) -> str:
     return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-
-def _real_path_of(fd: int, fallback: str) -> str:
-    if _PROC_FD:
-        with suppress(OSError):
-            return os.readlink(f"/proc/self/fd/{fd}")
-    return os.path.realpath(fallback)
 
 
 class FileStore(StoreInterface):
@@ -190,7 +172,7 @@ class FileStore(StoreInterface):
         return BlobNotFound(what, container=container, blob=blob_path)
 
     def _check_inside(self, fd: int, path: str, container: str, blob_path: str | None) -> None:
-        real = _real_path_of(fd, path)
+        real = real_path_of(fd, path)
         top = f"{self._real_root}/{container}"
         if real != top and not real.startswith(top + "/"):
             raise AccessDenied(
@@ -206,8 +188,10 @@ class FileStore(StoreInterface):
         path = (self._blob_file(container, blob_path) if snapshot is None
                 else self._snapshot_file(container, blob_path, snapshot))
         try:
-            fd = os.open(path, flags | _O_CLOEXEC)
-        except (FileNotFoundError, NotADirectoryError):
+            fd = os.open(path, flags | O_CLOEXEC)
+        except OSError as error:
+            if error.errno not in _NOT_THERE:
+                raise
             what = "blob not found" if snapshot is None else f"snapshot {snapshot!r} not found"
             raise self._not_found(container, blob_path, what) from None
         if snapshot is None:
@@ -237,9 +221,9 @@ class FileStore(StoreInterface):
         if the blob was deleted meanwhile."""
         folder, name = os.path.split(target)
         try:
-            if _PROC_FD:
+            if PROC_FD:
                 # linkat() follows the /proc magic link only when given a folder fd.
-                folder_fd = os.open(folder, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+                folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
                 try:
                     os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder_fd)
                     return
@@ -254,7 +238,7 @@ class FileStore(StoreInterface):
             raise
 
     def _stat_blob(self, container: str, blob_path: str) -> os.stat_result:
-        fd, st = self._open_blob_fd(container, blob_path, flags=_O_PATH)
+        fd, st = self._open_blob_fd(container, blob_path, flags=O_PATH)
         os.close(fd)
         return st
 
@@ -264,10 +248,10 @@ class FileStore(StoreInterface):
         container."""
         parent = os.path.dirname(self._blob_file(container, blob_path))
         try:
-            fd = os.open(parent, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+            fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             self._make_folders(container, blob_path, parent)
-            fd = os.open(parent, _O_PATH | os.O_DIRECTORY | _O_CLOEXEC)
+            fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         try:
             self._check_inside(fd, parent, container, blob_path)
             yield fd
@@ -293,7 +277,7 @@ class FileStore(StoreInterface):
 
     def _new_temp(self) -> tuple[int, str]:
         temp = self._temp_path()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC
         try:
             return os.open(temp, flags, 0o666), temp
         except FileNotFoundError:
@@ -313,7 +297,7 @@ class FileStore(StoreInterface):
             finally:
                 os.close(fd)
         except BaseException:
-            _unlink_quietly(temp)
+            unlink_quietly(temp)
             raise
         return temp
 
@@ -344,16 +328,22 @@ class FileStore(StoreInterface):
                 except OSError as error:
                     if error.errno == errno.ENOTEMPTY:
                         raise _name_clash(container, blob_path) from None
+                    if error.errno == errno.ENAMETOOLONG:
+                        raise InvalidName(
+                            "a segment of this blob path is longer than the file system "
+                            "allows for one name (usually 255 bytes)",
+                            container=container, blob=blob_path,
+                        ) from None
                     raise
         finally:
-            _unlink_quietly(temp)
+            unlink_quietly(temp)
 
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
                exclusive: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata."""
         temp = self._write_temp(fill)
         self._install(temp, container, blob_path, exclusive=exclusive)
-        _unlink_quietly(self._meta_file(container, blob_path))
+        unlink_quietly(self._meta_file(container, blob_path))
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
@@ -361,7 +351,7 @@ class FileStore(StoreInterface):
         """Replace the blob atomically (clearing its metadata). Raises
         :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
         data = to_bytes(text)
-        self._write(container, blob_path, lambda fd: _write_all(fd, data),
+        self._write(container, blob_path, lambda fd: write_all(fd, data),
                     exclusive=fail_if_exists)
 
     def create_blob_from_path(
@@ -377,7 +367,7 @@ class FileStore(StoreInterface):
         with open(source_fn, "rb") as source:
             total = os.fstat(source.fileno()).st_size
             self._write(container, blob_path,
-                        lambda fd: _copy_exact(source.fileno(), fd, total, progress_callback))
+                        lambda fd: copy_exact(source.fileno(), fd, total, progress_callback))
 
     def create_blob_from_stream(
         self,
@@ -396,7 +386,7 @@ class FileStore(StoreInterface):
             if progress_callback is not None and length is not None:
                 progress_callback(0, length)
             while chunk := stream.read(_STREAM_CHUNK):
-                _write_all(fd, chunk)
+                write_all(fd, chunk)
                 done += len(chunk)
                 if progress_callback is not None:
                     progress_callback(done, max(done, length or 0))
@@ -410,7 +400,7 @@ class FileStore(StoreInterface):
         lock_path = f"{self._internal}/locks/{container}/{_key(blob_path)}"
         while True:
             try:
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | O_CLOEXEC, 0o666)
             except FileNotFoundError:
                 self._require_container(container)
                 os.makedirs(os.path.dirname(lock_path), exist_ok=True)
@@ -448,7 +438,7 @@ class FileStore(StoreInterface):
         try:
             if st.st_nlink != 1:
                 return False
-            _write_all(fd, data)
+            write_all(fd, data)
             return True
         finally:
             os.close(fd)
@@ -465,11 +455,11 @@ class FileStore(StoreInterface):
                     continue
                 return
             try:
-                now: str | None = _etag(self._stat_blob(container, blob_path))
+                now: str | None = etag_of(self._stat_blob(container, blob_path))
             except BlobNotFound:
                 now = None
             if now != before:
-                _unlink_quietly(temp)
+                unlink_quietly(temp)
                 continue
             self._install(temp, container, blob_path, exclusive=False)
             return
@@ -481,13 +471,13 @@ class FileStore(StoreInterface):
         try:
             source, st = self._open_blob_fd(container, blob_path)
         except BlobNotFound:
-            return self._write_temp(lambda fd: _write_all(fd, data)), None
+            return self._write_temp(lambda fd: write_all(fd, data)), None
         try:
             def fill(fd: int) -> None:
-                _copy_exact(source, fd, st.st_size, None)
-                _write_all(fd, data)
+                copy_exact(source, fd, st.st_size, None)
+                write_all(fd, data)
 
-            return self._write_temp(fill), _etag(st)
+            return self._write_temp(fill), etag_of(st)
         finally:
             os.close(source)
 
@@ -502,7 +492,7 @@ class FileStore(StoreInterface):
         copy the metadata. Raises :class:`BlobNotFound` / :class:`ContainerNotFound`."""
         self._require_container(dest_container)
         with self._blob_lock(source_container, source_blob_path):
-            fd, _ = self._open_blob_fd(source_container, source_blob_path, flags=_O_PATH)
+            fd, _ = self._open_blob_fd(source_container, source_blob_path, flags=O_PATH)
             try:
                 temp = self._temp_path()
                 self._link_blob(fd, source_container, source_blob_path, temp)
@@ -513,14 +503,14 @@ class FileStore(StoreInterface):
         if metadata:
             self._write_metadata(dest_container, dest_blob_path, metadata)
         else:
-            _unlink_quietly(self._meta_file(dest_container, dest_blob_path))
+            unlink_quietly(self._meta_file(dest_container, dest_blob_path))
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
         """Hard-link the blob's current file under a new snapshot id (O(1)). Raises
         :class:`BlobNotFound`."""
         folder = self._internal_path("snapshots", container, _key(blob_path))
         with self._blob_lock(container, blob_path):
-            fd, _ = self._open_blob_fd(container, blob_path, flags=_O_PATH)
+            fd, _ = self._open_blob_fd(container, blob_path, flags=O_PATH)
             try:
                 os.makedirs(folder, exist_ok=True)
                 while True:
@@ -568,7 +558,7 @@ class FileStore(StoreInterface):
                 os.unlink(lock_path)
         key = _key(blob_path)
         shutil.rmtree(self._internal_path("snapshots", container, key), ignore_errors=True)
-        _unlink_quietly(self._meta_file(container, blob_path))
+        unlink_quietly(self._meta_file(container, blob_path))
         self._prune_folders(container, os.path.dirname(path))
 
     def _prune_folders(self, container: str, folder: str) -> None:
@@ -592,7 +582,7 @@ class FileStore(StoreInterface):
     def _write_metadata(self, container: str, blob_path: str, metadata: Mapping[str, str]) -> None:
         document = json.dumps({"blob": blob_path, "metadata": dict(metadata)}).encode()
         target = self._meta_file(container, blob_path)
-        temp = self._write_temp(lambda fd: _write_all(fd, document))
+        temp = self._write_temp(lambda fd: write_all(fd, document))
         try:
             try:
                 os.replace(temp, target)
@@ -600,7 +590,7 @@ class FileStore(StoreInterface):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 os.replace(temp, target)
         finally:
-            _unlink_quietly(temp)
+            unlink_quietly(temp)
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
@@ -629,12 +619,12 @@ class FileStore(StoreInterface):
         self._require_container(container)
         document = json.dumps(dict(metadata)).encode()
         target = self._internal_path("meta", container, "container.json")
-        temp = self._write_temp(lambda fd: _write_all(fd, document))
+        temp = self._write_temp(lambda fd: write_all(fd, document))
         try:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(temp, target)
         finally:
-            _unlink_quietly(temp)
+            unlink_quietly(temp)
 
     # ---- containers ----
 
@@ -699,7 +689,7 @@ class FileStore(StoreInterface):
         """Raises :class:`BlobNotFound` (also for an unknown snapshot)."""
         fd = self._open_checked(container, blob_path, snapshot)
         try:
-            return _read_all(fd)
+            return read_all(fd)
         except IsADirectoryError:
             raise self._not_found(container, blob_path) from None
         finally:
@@ -730,7 +720,7 @@ class FileStore(StoreInterface):
         fd, st = self._open_blob_fd(container, blob_path, snapshot)
         try:
             with atomic_local_file(dest_fn) as dest:
-                _copy_exact(fd, dest, st.st_size, progress_callback)
+                copy_exact(fd, dest, st.st_size, progress_callback)
         finally:
             os.close(fd)
 
@@ -738,7 +728,7 @@ class FileStore(StoreInterface):
         """Raises :class:`BlobNotFound`."""
         st = self._stat_blob(container, blob_path)
         metadata = self._read_metadata(container, blob_path)
-        return BlobInfo(name=blob_path, properties=_properties(st, metadata))
+        return BlobInfo(name=blob_path, properties=properties_of(st, metadata))
 
     # ---- listing ----
 
@@ -750,9 +740,11 @@ class FileStore(StoreInterface):
         recursive: bool = True,
     ) -> list[str] | list[BlobInfo]:
         """Sorted, without folders that hold no blob. Raises :class:`ContainerNotFound`."""
+        self._require_container(container)
+        top = self._container_dir(container)
         if return_names and recursive:
-            return [name for name, _ in self._walk(container, path)]
-        entries = self.iter_blobs(container, path, recursive)
+            return [name for name, _ in walk(top, path)]
+        entries = self._iter_blobs(top, path, recursive)
         if return_names:
             return [entry.name for entry in entries]
         return list(entries)
@@ -762,84 +754,15 @@ class FileStore(StoreInterface):
     ) -> Iterator[BlobInfo]:
         """Walks lazily. Raises :class:`ContainerNotFound` when called."""
         self._require_container(container)
-        if recursive:
-            return (
-                BlobInfo(name=name, properties=_properties(entry.stat(follow_symlinks=False)))
-                for name, entry in self._walk(container, path)
-            )
-        return self._children(container, path)
+        return self._iter_blobs(self._container_dir(container), path, recursive)
 
-    def _scan(self, folder: str, start: str) -> list[tuple[str, os.DirEntry[str]]]:
-        """``folder``'s files and real folders whose names start with ``start``, sorted as
-        full names sort: a folder ``a`` sorts as ``a/``, so after ``a-b``."""
-        keyed = []
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if not name.startswith(start):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        keyed.append((name + "/", entry))
-                    elif entry.is_file(follow_symlinks=False):
-                        keyed.append((name, entry))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        keyed.sort(key=lambda pair: pair[0])
-        return keyed
-
-    def _walk(self, container: str, path: str | None) -> Iterator[tuple[str, os.DirEntry[str]]]:
-        """Every blob file under ``path``'s base folder in full-name order, as (name, entry)."""
-        base = base_folder(path)
-        top = self._container_dir(container)
-        first = self._scan(f"{top}/{base}" if base else top, list_prefix(path)[len(base):])
-        if not first and not os.path.isdir(top):
-            raise ContainerNotFound("container not found", container=container)
-        stack = [iter([(base + key, entry) for key, entry in first])]
-        while stack:
-            for name, entry in stack[-1]:
-                if name.endswith("/"):
-                    children = self._scan(entry.path, "")
-                    stack.append(iter([(name + key, sub) for key, sub in children]))
-                    break
-                yield name, entry
-            else:
-                stack.pop()
-
-    def _children(self, container: str, path: str | None) -> Iterator[BlobInfo]:
-        base = base_folder(path)
-        top = self._container_dir(container)
-        for key, entry in self._scan(f"{top}/{base}" if base else top,
-                                     list_prefix(path)[len(base):]):
-            if key.endswith("/"):
-                if _holds_a_file(entry.path):
-                    yield BlobInfo(name=base + key, is_dir=True)
-            else:
-                st = entry.stat(follow_symlinks=False)
-                yield BlobInfo(name=base + key, properties=_properties(st))
-
-
-def _is_container_name(name: str) -> bool:
-    try:
-        validate_container_name(name)
-    except InvalidName:
-        return False
-    return True
-
-
-def _holds_a_file(folder: str) -> bool:
-    """True if ``folder`` has a regular file somewhere below it (stops at the first)."""
-    try:
-        with os.scandir(folder) as entries:
-            subfolders = []
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False):
-                    return True
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-    except OSError:
-        return False
-    return any(_holds_a_file(sub) for sub in subfolders)
+    def _iter_blobs(self, top: str, path: str | None, recursive: bool) -> Iterator[BlobInfo]:
+        if not recursive:
+            return children(top, path)
+        return (
+            BlobInfo(name=name, properties=properties_of(entry.stat(follow_symlinks=False)))
+            for name, entry in walk(top, path)
+        )
 
 
 def _name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
@@ -850,33 +773,9 @@ def _name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
     )
 
 
-def _unlink_quietly(path: str) -> None:
-    with suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _copy_exact(source: int, dest: int, total: int,
-                progress: ProgressCallback | None) -> None:
-    copied = copy_fd(source, dest, total, progress)
-    if copied != total:
-        raise OSError(errno.EIO, f"source ended after {copied} of {total} bytes")
-
-
-def _read_all(fd: int) -> bytes:
-    # Most blobs fit in the first read, which saves an fstat; a short read of a regular file
-    # means its end. Raises IsADirectoryError for a folder.
-    first = os.read(fd, _FIRST_READ)
-    if len(first) < _FIRST_READ:
-        return first
-    remaining = os.fstat(fd).st_size - len(first)
-    chunks = [first]
-    while chunk := os.read(fd, max(remaining + 1, _FIRST_READ)):
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+def _is_container_name(name: str) -> bool:
+    try:
+        validate_container_name(name)
+    except InvalidName:
+        return False
+    return True

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from xtstore.errors import (
@@ -235,11 +235,11 @@ class MemoryStore(StoreInterface):
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
-        """Replace the blob's metadata (a write: the etag changes). Raises
-        :class:`BlobNotFound`."""
+        """Replace the blob's metadata; content, etag and last-modified stay (as with
+        store-file, where metadata is kept beside the content). Raises :class:`BlobNotFound`."""
         with self._lock:
             old = self._blob(container, blob_path)
-            self._containers[container].blobs[blob_path] = self._new_blob(old.data, metadata)
+            self._containers[container].blobs[blob_path] = replace(old, metadata=dict(metadata))
 
     def copy_blob(
         self,
