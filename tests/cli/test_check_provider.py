@@ -66,10 +66,12 @@ def test_unloadable_class_is_one_error_line(xt: Runner) -> None:
 
 @pytest.mark.skipif(not XT_EXAMPLE.exists(), reason="XT's example provider is not in the tree")
 def test_xt_example_provider_passes(xt: Runner, services: Services) -> None:
+    # XT's layout: the provider package is a direct subdirectory of the working directory.
     shutil.copytree(XT_EXAMPLE.parent, services.work / "extensions")
-    cloud = services.work / "cloud"
+    env = {**services.env, "MYCLOUD_ROOT": str(services.work / "cloud")}
     result = xt("--json", "check-provider", "extensions.my_cloud_storage.MyCloudStorage",
-                "-o", f"account={cloud}", "--large-blob-mib", "8")
+                "-o", "account=https://johnsmith@mycoudstorage.com/myservice",
+                "--large-blob-mib", "8", env=env)
     report = json.loads(result.stdout)
     failed = [row for row in report["results"] if row["outcome"] == "failed"]
     assert result.returncode == 0 and report["ok"], failed
