@@ -1,0 +1,358 @@
+"""store-s3 benchmark against a real moto S3 server it starts itself on 127.0.0.1.
+
+Prints three Markdown tables (the S3 section of docs/performance.md):
+
+1. HTTP requests per interface call, xtstore next to raw boto3 doing the same operation
+   (counted with botocore's ``before-send`` event, which fires once per request attempt);
+2. bytes that cross the network for an append to a 64 MiB blob (counted by a TCP proxy
+   between client and server), next to the naive read-modify-write;
+3. client CPU (``time.process_time``, all client threads) and wall time for a 256 MiB upload
+   and download, xtstore vs raw boto3 with the same TransferConfig and botocore Config.
+
+Run from the repository root:  ``python benchmarks/bench_s3.py [--size-mib 256] [--reps 2]``
+The machine is shared, so wall times are noisy; CPU ratios are the figure to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.providers.s3.conftest import MotoServer, start_moto  # noqa: E402
+
+from xtstore.providers.s3 import S3Store  # noqa: E402
+from xtstore.store import Store  # noqa: E402
+
+MiB = 2**20
+
+
+# ---- counting ----
+
+
+@contextmanager
+def requests_of(client: Any) -> Iterator[Counter[str]]:
+    counts: Counter[str] = Counter()
+
+    def count(event_name: str, **kwargs: Any) -> None:
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+    client.meta.events.register("before-send.s3", count)
+    try:
+        yield counts
+    finally:
+        client.meta.events.unregister("before-send.s3", count)
+
+
+class CountingProxy:
+    """A loopback TCP forwarder that counts the bytes going each way."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sent = 0
+        self.received = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.sent = self.received = 0
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(client, upstream, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, upward: bool) -> None:
+        try:
+            while chunk := source.recv(1 << 16):
+                sink.sendall(chunk)
+                with self._lock:
+                    if upward:
+                        self.sent += len(chunk)
+                    else:
+                        self.received += len(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+# ---- 1. requests per call ----
+
+
+def request_table(server: MotoServer, work: Path) -> list[str]:
+    store = Store(S3Store(server.service_config(name="bench")), "bench")
+    provider = store.provider
+    assert isinstance(provider, S3Store)
+    xt = provider.client
+    raw = fresh_raw_client(server)
+    bucket_xt = "bench-xt-" + uuid.uuid4().hex[:8]
+    bucket_raw = "bench-raw-" + uuid.uuid4().hex[:8]
+    upload = work / "twelve.bin"
+    upload.write_bytes(os.urandom(12 * MiB))
+    big = 6 * MiB
+    tc = provider._transfer_config
+    rows: list[tuple[str, str, Counter[str], Counter[str]]] = []
+
+    def row(call: str, raw_call: str, xt_op: Callable[[], Any], raw_op: Callable[[], Any]) -> None:
+        with requests_of(xt) as mine:
+            xt_op()
+        with requests_of(raw) as theirs:
+            raw_op()
+        rows.append((call, raw_call, mine, theirs))
+
+    def raw_rmw_append(key: str, data: bytes) -> None:
+        current = raw.get_object(Bucket=bucket_raw, Key=key)
+        old = current["Body"].read()
+        raw.put_object(Bucket=bucket_raw, Key=key, Body=old + data, IfMatch=current["ETag"])
+
+    def raw_compose(key: str, data: bytes) -> None:
+        head = raw.head_object(Bucket=bucket_raw, Key=key)
+        upload_id = raw.create_multipart_upload(Bucket=bucket_raw, Key=key)["UploadId"]
+        copied = raw.upload_part_copy(Bucket=bucket_raw, Key=key, UploadId=upload_id,
+                                      PartNumber=1, CopySource={"Bucket": bucket_raw, "Key": key},
+                                      CopySourceIfMatch=head["ETag"])
+        tail = raw.upload_part(Bucket=bucket_raw, Key=key, UploadId=upload_id, PartNumber=2,
+                               Body=data)
+        raw.complete_multipart_upload(
+            Bucket=bucket_raw, Key=key, UploadId=upload_id, IfMatch=head["ETag"],
+            MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]},
+                {"PartNumber": 2, "ETag": tail["ETag"]}]})
+
+    def raw_empty_and_delete(bucket: str) -> None:
+        keys = [{"Key": item["Key"]}
+                for item in raw.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        if keys:
+            raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        raw.delete_bucket(Bucket=bucket)
+
+    row("create_container", "create_bucket",
+        lambda: store.create_container(bucket_xt), lambda: raw.create_bucket(Bucket=bucket_raw))
+    row("create_blob (1 KiB)", "put_object",
+        lambda: store.create_blob(bucket_xt, "a.txt", "x" * 1024),
+        lambda: raw.put_object(Bucket=bucket_raw, Key="a.txt", Body=b"x" * 1024))
+    row("create_blob(fail_if_exists=True)", "put_object(IfNoneMatch='*')",
+        lambda: store.create_blob(bucket_xt, "b.txt", "x", fail_if_exists=True),
+        lambda: raw.put_object(Bucket=bucket_raw, Key="b.txt", Body=b"x", IfNoneMatch="*"))
+    row("does_blob_exist", "head_object",
+        lambda: store.does_blob_exist(bucket_xt, "a.txt"),
+        lambda: raw.head_object(Bucket=bucket_raw, Key="a.txt"))
+    row("get_blob_properties", "head_object",
+        lambda: store.get_blob_properties(bucket_xt, "a.txt"),
+        lambda: raw.head_object(Bucket=bucket_raw, Key="a.txt"))
+    row("get_blob_text", "get_object",
+        lambda: store.get_blob_text(bucket_xt, "a.txt"),
+        lambda: raw.get_object(Bucket=bucket_raw, Key="a.txt")["Body"].read())
+    row("append_blob, small blob, first from this process", "get_object + put_object(IfMatch)",
+        lambda: store.append_blob(bucket_xt, "a.txt", "more"),
+        lambda: raw_rmw_append("a.txt", b"more"))
+    row("append_blob, small blob, again", "get_object + put_object(IfMatch)",
+        lambda: store.append_blob(bucket_xt, "a.txt", "more"),
+        lambda: raw_rmw_append("a.txt", b"more"))
+    store.create_blob(bucket_xt, "big.bin", b"b" * big)
+    raw.put_object(Bucket=bucket_raw, Key="big.bin", Body=b"b" * big)
+    row("append_blob, 6 MiB blob (compose)", "head + multipart compose (5 calls)",
+        lambda: store.append_blob(bucket_xt, "big.bin", "tail"),
+        lambda: raw_compose("big.bin", b"tail"))
+    row("list_blobs (3 blobs, 1 page)", "list_objects_v2",
+        lambda: store.list_blobs(bucket_xt),
+        lambda: raw.list_objects_v2(Bucket=bucket_raw))
+    row("copy_blob", "copy_object",
+        lambda: store.copy_blob(bucket_xt, "a.txt", bucket_xt, "c.txt"),
+        lambda: raw.copy_object(Bucket=bucket_raw, Key="c.txt",
+                                CopySource={"Bucket": bucket_raw, "Key": "a.txt"}))
+    row("set_blob_metadata", "head_object + copy_object(REPLACE)",
+        lambda: store.set_blob_metadata(bucket_xt, "c.txt", {"k": "v"}),
+        lambda: raw.copy_object(
+            Bucket=bucket_raw, Key="c.txt", CopySource={"Bucket": bucket_raw, "Key": "c.txt"},
+            Metadata={"k": "v"}, MetadataDirective="REPLACE",
+            ContentType=raw.head_object(Bucket=bucket_raw, Key="c.txt")["ContentType"]))
+    snapshot: list[str] = []
+    row("snapshot_blob", "copy_object",
+        lambda: snapshot.append(store.snapshot_blob(bucket_xt, "a.txt").snapshot),
+        lambda: raw.copy_object(Bucket=bucket_raw, Key="snap/a.txt",
+                                CopySource={"Bucket": bucket_raw, "Key": "a.txt"}))
+    row("get_blob_bytes(snapshot=id)", "get_object",
+        lambda: store.get_blob_bytes(bucket_xt, "a.txt", snapshot=snapshot[0]),
+        lambda: raw.get_object(Bucket=bucket_raw, Key="snap/a.txt")["Body"].read())
+    row("delete_blob (1 snapshot)", "delete_object x2",
+        lambda: store.delete_blob(bucket_xt, "a.txt"),
+        lambda: (raw.delete_object(Bucket=bucket_raw, Key="a.txt"),
+                 raw.delete_object(Bucket=bucket_raw, Key="snap/a.txt")))
+    row("delete_blob (no snapshot)", "delete_object",
+        lambda: store.delete_blob(bucket_xt, "c.txt"),
+        lambda: raw.delete_object(Bucket=bucket_raw, Key="c.txt"))
+    row("create_blob_from_path (12 MiB, 5 MiB parts)", "upload_file",
+        lambda: store.create_blob_from_path(bucket_xt, "up.bin", str(upload)),
+        lambda: raw.upload_file(str(upload), bucket_raw, "up.bin", Config=tc))
+    row("get_blob_to_path (12 MiB, 5 MiB ranges)", "download_file",
+        lambda: store.get_blob_to_path(bucket_xt, "up.bin", str(work / "down-xt.bin")),
+        lambda: raw.download_file(bucket_raw, "up.bin", str(work / "down-raw.bin"), Config=tc))
+    row("delete_container (4 objects)", "list + delete_objects + delete_bucket",
+        lambda: store.delete_container(bucket_xt), lambda: raw_empty_and_delete(bucket_raw))
+
+    lines = ["| interface call | xtstore requests | raw boto3 | raw requests |",
+             "|---|---|---|---|"]
+    for call, raw_call, mine, theirs in rows:
+        lines.append(f"| `{call}` | {describe(mine)} | `{raw_call}` | {describe(theirs)} |")
+    return lines
+
+
+def describe(counts: Counter[str]) -> str:
+    detail = ", ".join(f"{name} {number}" if number > 1 else name
+                       for name, number in counts.items())
+    return f"**{sum(counts.values())}** ({detail})"
+
+
+def fresh_raw_client(server: MotoServer, endpoint: str | None = None) -> Any:
+    """A plain boto3 client with the same botocore Config (retries off, same pool)."""
+    import boto3
+
+    from xtstore.providers.s3_config import S3Settings
+
+    settings = S3Settings.from_config(server.service_config())
+    return boto3.client("s3", endpoint_url=endpoint or server.endpoint_url,
+                        region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test", config=settings.botocore_config())
+
+
+# ---- 2. bytes moved by an append to a 64 MiB blob ----
+
+
+def append_bytes_table(server: MotoServer, work: Path) -> list[str]:
+    target_port = int(server.endpoint_url.rsplit(":", 1)[1])
+    proxy = CountingProxy(target_port)
+    try:
+        proxied = f"http://127.0.0.1:{proxy.port}"
+        store = Store(S3Store(server.service_config(**{"endpoint-url": proxied})), "bench")
+        raw = fresh_raw_client(server, proxied)
+        bucket = "bench-append-" + uuid.uuid4().hex[:8]
+        store.create_container(bucket)
+        source = work / "sixty-four.bin"
+        source.write_bytes(os.urandom(64 * MiB))
+        store.create_blob_from_path(bucket, "log.bin", str(source))
+        raw.upload_file(str(source), bucket, "naive.bin", Config=store.provider._transfer_config)  # type: ignore[attr-defined]
+        lines = ["| operation on a 64 MiB blob | appended | sent to server | received | requests |",
+                 "|---|---|---|---|---|"]
+        for size in (1024, MiB):
+            data = os.urandom(size)
+            proxy.reset()
+            with requests_of(store.provider.client) as counts:  # type: ignore[attr-defined]
+                store.append_blob(bucket, "log.bin", data)
+            lines.append(f"| xtstore `append_blob` (compose) | {size:,} B | {proxy.sent:,} B | "
+                         f"{proxy.received:,} B | {sum(counts.values())} |")
+            proxy.reset()
+            with requests_of(raw) as counts:
+                current = raw.get_object(Bucket=bucket, Key="naive.bin")
+                raw.put_object(Bucket=bucket, Key="naive.bin", Body=current["Body"].read() + data,
+                               IfMatch=current["ETag"])
+            lines.append(f"| naive get + put(IfMatch) | {size:,} B | {proxy.sent:,} B | "
+                         f"{proxy.received:,} B | {sum(counts.values())} |")
+        expected = source.read_bytes()
+        assert store.get_blob_bytes(bucket, "log.bin")[: 64 * MiB] == expected
+        store.delete_container(bucket)
+        return lines
+    finally:
+        proxy.close()
+
+
+# ---- 3. client CPU for a large upload and download ----
+
+
+def measure(operation: Callable[[], Any]) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    operation()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def cpu_table(server: MotoServer, work: Path, size_mib: int, reps: int) -> list[str]:
+    store = Store(S3Store(server.service_config(**{
+        "multipart-threshold": 8 * MiB, "multipart-chunksize": 8 * MiB,
+        "max-concurrency": 10})), "bench")
+    provider = store.provider
+    assert isinstance(provider, S3Store)
+    tc = provider._transfer_config
+    raw = fresh_raw_client(server)
+    bucket = "bench-cpu-" + uuid.uuid4().hex[:8]
+    store.create_container(bucket)
+    source = work / "large.bin"
+    with open(source, "wb") as sink:
+        for _ in range(size_mib):
+            sink.write(os.urandom(MiB))
+    results: dict[str, list[tuple[float, float]]] = {
+        key: [] for key in ("up-xt", "up-raw", "down-xt", "down-raw")}
+    for _ in range(reps):
+        # Interleaved so that load from other processes hits both sides alike.
+        results["up-raw"].append(measure(
+            lambda: raw.upload_file(str(source), bucket, "raw.bin", Config=tc)))
+        results["up-xt"].append(measure(
+            lambda: store.create_blob_from_path(bucket, "xt.bin", str(source))))
+        results["down-raw"].append(measure(
+            lambda: raw.download_file(bucket, "raw.bin", str(work / "raw.out"), Config=tc)))
+        results["down-xt"].append(measure(
+            lambda: store.get_blob_to_path(bucket, "xt.bin", str(work / "xt.out"))))
+    store.delete_container(bucket)
+    lines = [f"| {size_mib} MiB, 8 MiB parts, 10 threads | xtstore CPU s | boto3 CPU s | "
+             "CPU ratio | xtstore wall s | boto3 wall s |", "|---|---|---|---|---|---|"]
+    for label, key in (("upload (`create_blob_from_path` / `upload_file`)", "up"),
+                       ("download (`get_blob_to_path` / `download_file`)", "down")):
+        mine = results[f"{key}-xt"]
+        theirs = results[f"{key}-raw"]
+        cpu_xt = statistics.median(c for c, _ in mine)
+        cpu_raw = statistics.median(c for c, _ in theirs)
+        wall_xt = statistics.median(w for _, w in mine)
+        wall_raw = statistics.median(w for _, w in theirs)
+        lines.append(f"| {label} | {cpu_xt:.2f} | {cpu_raw:.2f} | {cpu_xt / cpu_raw:.2f}x | "
+                     f"{wall_xt:.1f} | {wall_raw:.1f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--reps", type=int, default=2)
+    args = parser.parse_args()
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    with tempfile.TemporaryDirectory(prefix="bench-s3-") as folder:
+        work = Path(folder)
+        with start_moto(work / "moto.log") as server:
+            print("### Requests per interface call\n")
+            print("\n".join(request_table(server, work)))
+            print("\n### Bytes moved by an append to a 64 MiB blob\n")
+            print("\n".join(append_bytes_table(server, work)))
+            print(f"\n### Client CPU, {args.size_mib} MiB transfer (median of {args.reps})\n")
+            print("\n".join(cpu_table(server, work, args.size_mib, args.reps)))
+
+
+if __name__ == "__main__":
+    main()
