@@ -174,6 +174,37 @@ def test_large_append_composes_on_the_server(s3_store: Store, container: str) ->
     assert s3_store.get_blob_metadata(container, "big.bin") == {"kind": "log"}
 
 
+def test_test_server_honours_compose_conditions(s3_store: Store, container: str) -> None:
+    """moto_serial.py adds S3's If-Match on CompleteMultipartUpload and UploadPartCopy."""
+    from botocore.exceptions import ClientError
+
+    client = s3_store.provider.client  # type: ignore[attr-defined]
+    client.put_object(Bucket=container, Key="k", Body=b"x" * (5 * MiB))
+    upload = client.create_multipart_upload(Bucket=container, Key="k")["UploadId"]
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        client.upload_part_copy(Bucket=container, Key="k", UploadId=upload, PartNumber=1,
+                                CopySource={"Bucket": container, "Key": "k"},
+                                CopySourceIfMatch='"0123"')
+    part = client.upload_part(Bucket=container, Key="k", UploadId=upload, PartNumber=1,
+                              Body=b"y")
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        client.complete_multipart_upload(
+            Bucket=container, Key="k", UploadId=upload, IfMatch='"0123"',
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    client.abort_multipart_upload(Bucket=container, Key="k", UploadId=upload)
+
+
+def test_concurrent_compose_appends_lose_nothing(s3_store: Store, container: str) -> None:
+    base = b"." * (5 * MiB)
+    s3_store.create_blob(container, "big.log", base)
+    lines = [f"<{index:02d}>".encode() * 50 + b"\n" for index in range(12)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda line: s3_store.append_blob(container, "big.log", line), lines))
+    content = s3_store.get_blob_bytes(container, "big.log")
+    assert content[: len(base)] == base
+    assert sorted(content[len(base):].splitlines(keepends=True)) == sorted(lines)
+
+
 def test_append_with_rewrite_never_composes(s3_store: Store, container: str) -> None:
     head = b"a" * (5 * MiB)
     s3_store.create_blob(container, "big.bin", head)
