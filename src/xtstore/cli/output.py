@@ -26,7 +26,9 @@ def human_bytes(size: int) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """``0.42`` -> ``0.4s``; ``125`` -> ``2m05s``."""
+    """``0.042`` -> ``0.04s``; ``4.2`` -> ``4.2s``; ``125`` -> ``2m05s``."""
+    if seconds < 1:
+        return f"{seconds:.2f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
