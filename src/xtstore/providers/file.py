@@ -61,7 +61,13 @@ from xtstore.providers._fileio import (
     unlink_quietly,
     write_all,
 )
-from xtstore.providers._filewalk import children, etag_of, properties_of, walk
+from xtstore.providers._filewalk import (
+    children,
+    etag_of,
+    listing_entry,
+    properties_of,
+    walk,
+)
 from xtstore.providers._local import (
     atomic_local_file,
     new_snapshot_id,
@@ -759,10 +765,8 @@ class FileStore(StoreInterface):
     def _iter_blobs(self, top: str, path: str | None, recursive: bool) -> Iterator[BlobInfo]:
         if not recursive:
             return children(top, path)
-        return (
-            BlobInfo(name=name, properties=properties_of(entry.stat(follow_symlinks=False)))
-            for name, entry in walk(top, path)
-        )
+        return (listing_entry(name, entry.stat(follow_symlinks=False))
+                for name, entry in walk(top, path, with_stat=True))
 
 
 def _name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
