@@ -316,3 +316,13 @@ def test_appends_from_processes_in_both_modes_lose_nothing(store: Store, root: P
         mine = [line for line in lines if line.startswith(f"<{worker}:")]
         assert mine == [line for line in expected if line.startswith(f"<{worker}:")]
     assert store.get_blob_bytes("box", "log", snapshot=snap.snapshot) == b""
+
+
+def test_listing_entries_match_blob_properties(store: Store) -> None:
+    for name in ("a", "d/b", "d/e/c"):
+        store.create_blob("box", name, name * 3)
+    listed = store.list_blobs("box", return_names=False)
+    assert listed == [store.get_blob_properties("box", name) for name in ("a", "d/b", "d/e/c")]
+    assert len({hash(entry) for entry in listed}) == 3
+    folders = store.list_blobs("box", return_names=False, recursive=False)
+    assert [(entry.name, entry.is_dir) for entry in folders] == [("a", False), ("d/", True)]
