@@ -56,3 +56,10 @@ def test_debug_shows_the_traceback(xt: Runner) -> None:
     result = xt("--debug", "cat", "nosuch/a.txt")
     assert result.returncode == 1
     assert b"Traceback" in result.stderr and b"ContainerNotFound" in result.stderr
+
+
+def test_bare_command_prints_help_and_exits_2(xt: Runner) -> None:
+    result = xt()
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("Usage: xtstore")
+    assert b"check-provider" in result.stderr

@@ -37,6 +37,11 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
+# click >= 8.2 raises this for a group called without a command (older versions exit 0).
+_NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
+    cls for cls in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if cls is not None
+)
+
 
 def hint_for(error: BaseException) -> str | None:
     """What the user can do about ``error``, or None."""
@@ -83,6 +88,10 @@ def describe(error: BaseException) -> str:
 
 def exit_for(error: BaseException) -> int:
     """Print ``error`` the CLI way and return the exit code."""
+    if isinstance(error, _NO_ARGS_IS_HELP) and isinstance(error, click.UsageError):
+        # A bare 'xtstore' or 'xtstore containers ...' group call: the help is the answer.
+        click.echo(error.format_message(), err=True)
+        return EXIT_USAGE
     if isinstance(error, click.UsageError):
         command = error.ctx.command_path if error.ctx is not None else "xtstore"
         report(error.format_message(), f"see '{command} --help'")
