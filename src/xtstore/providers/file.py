@@ -311,6 +311,7 @@ class FileStore(StoreInterface):
         """Move a finished temporary file to the blob's name: rename (replace), or with
         ``exclusive`` hard-link then unlink (fails if the name exists)."""
         name = blob_path.rsplit("/", 1)[-1]
+        renamed = False
         try:
             for attempt in range(_WRITE_ATTEMPTS):
                 try:
@@ -319,6 +320,7 @@ class FileStore(StoreInterface):
                             os.link(temp, name, dst_dir_fd=parent)
                         else:
                             os.replace(temp, name, dst_dir_fd=parent)
+                            renamed = True
                     return
                 except FileNotFoundError:
                     # A delete pruned the empty parent between our open and the rename.
@@ -342,7 +344,8 @@ class FileStore(StoreInterface):
                         ) from None
                     raise
         finally:
-            unlink_quietly(temp)
+            if not renamed:
+                unlink_quietly(temp)
 
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
                exclusive: bool = False) -> None:
@@ -505,6 +508,8 @@ class FileStore(StoreInterface):
             finally:
                 os.close(fd)
             self._install(temp, dest_container, dest_blob_path, exclusive=False)
+            # Renaming a link onto another link of the same file leaves both names in place.
+            unlink_quietly(temp)
         metadata = self._read_metadata(source_container, source_blob_path)
         if metadata:
             self._write_metadata(dest_container, dest_blob_path, metadata)
