@@ -112,6 +112,15 @@ def test_default_credential_builds_an_identity_client() -> None:
     assert type(client.credential).__name__ == "DefaultAzureCredential"
 
 
+def test_anonymous_and_tuning_keys() -> None:
+    store = AzureBlobStore({"name": "az", "account": "http://127.0.0.1:1/acct",
+                            "credential": "anonymous", "timeout": 7, "max-concurrency": 2,
+                            "max-block-size": 1048576})
+    client = store.service_client
+    assert client.credential is None and client.account_name == "acct"
+    assert client._config.max_block_size == 1048576
+
+
 @pytest.mark.parametrize(
     "config",
     [
