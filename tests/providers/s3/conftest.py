@@ -10,7 +10,6 @@ atomically the way S3 does (see that file).
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -78,12 +77,15 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with start_moto(log_path) as server:
-        yield server
+    with pytest.MonkeyPatch.context() as patch:
+        # No instance-metadata probing, and test keys for anything that falls back to the
+        # standard credential chain; restored when the session ends.
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        patch.setenv("AWS_ACCESS_KEY_ID", "test")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        with start_moto(log_path) as server:
+            yield server
 
 
 @contextlib.contextmanager

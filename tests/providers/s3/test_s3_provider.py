@@ -445,3 +445,10 @@ def test_get_storage_builds_a_picklable_store(moto_server: MotoServer) -> None:
     assert isinstance(store.provider, S3Store)
     clone = pickle.loads(pickle.dumps(store))
     assert isinstance(clone.list_containers(), list)
+
+
+def test_no_keys_uses_the_standard_credential_chain(moto_server: MotoServer) -> None:
+    config = moto_server.service_config()
+    del config["access-key-id"], config["secret-access-key"]
+    store = Store(S3Store(config), "s3")  # keys come from AWS_ACCESS_KEY_ID & co.
+    assert isinstance(store.list_containers(), list)
