@@ -42,11 +42,13 @@ def test_config_validate(xt: Runner, services: Services, tmp_path: Path) -> None
     assert "notyaml.yaml" in one_error_line(xt("--config", str(not_yaml), "ls"))
 
 
-def test_services_and_providers(xt: Runner) -> None:
+def test_services_and_providers(xt: Runner, services: Services) -> None:
     rows = [line.split() for line in ok(xt("services")).splitlines()]
-    assert ["*", "local", "store-file"] in rows and ["other", "store-file"] in rows
+    assert ["*", "local", "store-file", str(services.local_root)] in rows
+    assert ["other", "store-file", str(services.other_root)] in rows
     listed = json.loads(ok(xt("--json", "services")))
-    assert {"name": "other", "provider": "store-file", "default": False} in listed
+    assert {"name": "other", "provider": "store-file", "location": str(services.other_root),
+            "default": False} in listed
     assert json.loads(ok(xt("--json", "--service", "other", "services")))[-1]["default"]
     providers = json.loads(ok(xt("--json", "providers")))
     assert providers["store-file"].endswith("FileStore")

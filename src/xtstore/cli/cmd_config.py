@@ -76,22 +76,28 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+# The key that says where a service's blobs live, per provider (shown by ``services``).
+_LOCATION_KEYS = ("path", "url", "endpoint-url", "account", "name")
+
+
 @click.command("services")
 def services_command() -> None:
     """List the storage services; '*' marks the default."""
     state = get_state()
     config = state.config()
     default = state.service or config.default_storage_service
+    services = config.redacted().get("external-services") or {}
     rows = []
     for name in config.storage_services():
-        service = config.service(name)
+        service = services.get(name) or {}
+        location = next((str(service[key]) for key in _LOCATION_KEYS if key in service), "")
         rows.append({"name": name, "provider": str(service.get("provider", "")),
-                     "default": name == default})
+                     "location": location, "default": name == default})
     if state.json:
         emit_json(rows)
         return
-    print_table([["*" if row["default"] else " ", str(row["name"]), str(row["provider"])]
-                 for row in rows])
+    print_table([["*" if row["default"] else " ", str(row["name"]), str(row["provider"]),
+                  str(row["location"])] for row in rows])
 
 
 @click.command("providers")
