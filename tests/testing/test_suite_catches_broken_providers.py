@@ -130,3 +130,20 @@ def test_report_names_each_clause_once_in_run_order() -> None:
     assert len(names) == len(set(names)) > 5
     assert all("list_blobs" in name for name in names)
     assert all(result.outcome == "passed" and result.message == "" for result in report.results)
+
+
+def test_a_store_that_cannot_be_built_fails_every_clause_with_the_reason() -> None:
+    def broken_factory() -> Store:
+        raise RuntimeError("no such cloud")
+
+    report = run_conformance(broken_factory, MEMORY_OPTIONS, select="list_blobs")
+    assert not report.ok
+    assert report.results and report.failed == report.results
+    assert all("error in setup" in r.message and "no such cloud" in r.message
+               for r in report.results), report.results
+
+
+def test_selecting_nothing_is_not_ok() -> None:
+    report = run_conformance(factory("store-memory"), MEMORY_OPTIONS, select="no_such_clause")
+    assert report.results == []
+    assert not report.ok

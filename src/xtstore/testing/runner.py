@@ -93,18 +93,20 @@ class _RunPlugin:
         config.stash[_entry.RUN_KEY] = self
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Setup and teardown count only when they did not pass; the first bad news wins.
+        if report.when != "call" and report.outcome == "passed":
+            return
         name = _clause_name(report.nodeid)
         earlier = self.results.get(name)
-        if report.when == "call" or report.outcome != "passed":
-            if earlier is not None and earlier.outcome != "passed":
-                return  # keep the first failure (a teardown error after a failed call)
-            outcome: Outcome = "failed" if report.outcome == "failed" else report.outcome
-            if report.when == "teardown" and report.outcome == "failed" and earlier is None:
-                outcome = "failed"
-            message = _one_line(report) if report.outcome != "passed" else ""
-            if report.when != "call" and report.outcome == "failed":
-                message = f"error in {report.when}: {message}"
-            self.results[name] = ClauseResult(name, outcome, message, report.duration)
+        if earlier is not None and earlier.outcome != "passed":
+            return
+        if report.outcome == "passed":
+            self.results[name] = ClauseResult(name, "passed", "", report.duration)
+            return
+        message = _one_line(report)
+        if report.when != "call" and report.outcome == "failed":
+            message = f"error in {report.when}: {message}"
+        self.results[name] = ClauseResult(name, report.outcome, message, report.duration)
 
 
 def run_conformance(
