@@ -326,3 +326,24 @@ def test_listing_entries_match_blob_properties(store: Store) -> None:
     assert len({hash(entry) for entry in listed}) == 3
     folders = store.list_blobs("box", return_names=False, recursive=False)
     assert [(entry.name, entry.is_dir) for entry in folders] == [("a", False), ("d/", True)]
+
+
+def test_replacing_a_large_blob_swaps_files_and_keeps_snapshots(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    big = 33 * 1024 * 1024  # over the size where uploads replace by swap + unlink
+    first, second = tmp_path / "first.bin", tmp_path / "second.bin"
+    first.write_bytes(b"1" * big)
+    second.write_bytes(b"2" * big)
+    store.create_blob_from_path("box", "model.bin", str(first))
+    snap = store.snapshot_blob("box", "model.bin")
+    before = etag_of(store, "model.bin")
+    store.create_blob_from_path("box", "model.bin", str(second))
+    assert store.get_blob_bytes("box", "model.bin") == b"2" * big
+    assert store.get_blob_bytes("box", "model.bin", snapshot=snap.snapshot) == b"1" * big
+    assert etag_of(store, "model.bin") != before
+    assert list((root / ".xtstore/tmp").iterdir()) == []
+    store.create_blob("box", "folder/inside", "x")
+    with pytest.raises(BlobAlreadyExists):  # never swaps a folder away
+        store.create_blob_from_path("box", "folder", str(first))
+    assert store.list_blobs("box") == ["folder/inside", "model.bin"]

@@ -3,8 +3,12 @@ real path of an open file."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import stat
+import sys
+from collections.abc import Callable
 from contextlib import suppress
 
 from xtstore.interface import ProgressCallback
@@ -15,6 +19,7 @@ __all__ = [
     "O_PATH",
     "PROC_FD",
     "copy_exact",
+    "exchange_regular_file",
     "read_all",
     "real_path_of",
     "unlink_quietly",
@@ -27,6 +32,45 @@ O_PATH: int = getattr(os, "O_PATH", os.O_RDONLY)
 PROC_FD = os.path.isdir("/proc/self/fd")
 
 _FIRST_READ = 64 * 1024
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_renameat2 = _load_renameat2()
+
+
+def exchange_regular_file(source: str, dir_fd: int, name: str) -> bool:
+    """Atomically swap ``source`` with the regular file ``name`` in the folder ``dir_fd``
+    (``renameat2(RENAME_EXCHANGE)``); afterwards ``source`` holds the old file. False, with
+    nothing changed, if ``name`` is not a regular file or the system cannot swap.
+
+    Why: renaming a big new file over an existing one makes ext4 start writing the new file
+    out at once (``auto_da_alloc``) and wait for it; a swap followed by an unlink of the old
+    file does not, which halves the time to replace a large blob.
+    """
+    if _renameat2 is None:
+        return False
+    try:
+        if not stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            return False
+    except OSError:
+        return False
+    result = _renameat2(_AT_FDCWD, os.fsencode(source), dir_fd, os.fsencode(name),
+                        _RENAME_EXCHANGE)
+    return result == 0
 
 
 def real_path_of(fd: int, fallback: str) -> str:
@@ -53,6 +97,9 @@ def write_all(fd: int, data: bytes) -> None:
 
 def copy_exact(source: int, dest: int, total: int, progress: ProgressCallback | None) -> None:
     """Copy exactly ``total`` bytes; ``OSError(EIO)`` if ``source`` ends early."""
+    if hasattr(os, "posix_fadvise"):
+        with suppress(OSError):  # a read-ahead hint, as cp gives; pipes refuse it
+            os.posix_fadvise(source, 0, 0, os.POSIX_FADV_SEQUENTIAL)
     copied = copy_fd(source, dest, total, progress)
     if copied != total:
         raise OSError(errno.EIO, f"source ended after {copied} of {total} bytes")

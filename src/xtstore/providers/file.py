@@ -56,6 +56,7 @@ from xtstore.providers._fileio import (
     O_PATH,
     PROC_FD,
     copy_exact,
+    exchange_regular_file,
     read_all,
     real_path_of,
     unlink_quietly,
@@ -89,6 +90,8 @@ _INTERNAL = ".xtstore"
 _SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
 _STREAM_CHUNK = 4 * 1024 * 1024
 _NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG})
+_LARGE = 32 * 1024 * 1024
+"""Uploads from this size replace an existing blob by swap + unlink (see _install)."""
 _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
 
@@ -307,9 +310,11 @@ class FileStore(StoreInterface):
             raise
         return temp
 
-    def _install(self, temp: str, container: str, blob_path: str, *, exclusive: bool) -> None:
+    def _install(self, temp: str, container: str, blob_path: str, *, exclusive: bool,
+                 large: bool = False) -> None:
         """Move a finished temporary file to the blob's name: rename (replace), or with
-        ``exclusive`` hard-link then unlink (fails if the name exists)."""
+        ``exclusive`` hard-link then unlink (fails if the name exists). A ``large`` file
+        replaces an existing blob by an atomic swap, then the old file is unlinked."""
         name = blob_path.rsplit("/", 1)[-1]
         renamed = False
         try:
@@ -318,7 +323,7 @@ class FileStore(StoreInterface):
                     with self._parent_fd(container, blob_path) as parent:
                         if exclusive:
                             os.link(temp, name, dst_dir_fd=parent)
-                        else:
+                        elif not (large and exchange_regular_file(temp, parent, name)):
                             os.replace(temp, name, dst_dir_fd=parent)
                             renamed = True
                     return
@@ -348,10 +353,10 @@ class FileStore(StoreInterface):
                 unlink_quietly(temp)
 
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
-               exclusive: bool = False) -> None:
+               exclusive: bool = False, large: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata."""
         temp = self._write_temp(fill)
-        self._install(temp, container, blob_path, exclusive=exclusive)
+        self._install(temp, container, blob_path, exclusive=exclusive, large=large)
         unlink_quietly(self._meta_file(container, blob_path))
 
     def create_blob(
@@ -376,7 +381,8 @@ class FileStore(StoreInterface):
         with open(source_fn, "rb") as source:
             total = os.fstat(source.fileno()).st_size
             self._write(container, blob_path,
-                        lambda fd: copy_exact(source.fileno(), fd, total, progress_callback))
+                        lambda fd: copy_exact(source.fileno(), fd, total, progress_callback),
+                        large=total >= _LARGE)
 
     def create_blob_from_stream(
         self,
@@ -400,7 +406,7 @@ class FileStore(StoreInterface):
                 if progress_callback is not None:
                     progress_callback(done, max(done, length or 0))
 
-        self._write(container, blob_path, fill)
+        self._write(container, blob_path, fill, large=(length or 0) >= _LARGE)
 
     @contextmanager
     def _blob_lock(self, container: str, blob_path: str) -> Iterator[str]:
