@@ -52,10 +52,12 @@ def test_broken_config(xt: Runner, services: Services, tmp_path: Path) -> None:
     one_error_line(xt("--config", str(tmp_path / "absent.yaml"), "ls"))
 
 
-def test_debug_shows_the_traceback(xt: Runner) -> None:
-    result = xt("--debug", "cat", "nosuch/a.txt")
-    assert result.returncode == 1
-    assert b"Traceback" in result.stderr and b"ContainerNotFound" in result.stderr
+def test_debug_shows_the_traceback(xt: Runner, services: Services) -> None:
+    for args in (("--debug", "cat", "nosuch/a.txt"),
+                 ("--config", str(services.config), "--debug", "cat", "nosuch/a.txt")):
+        result = xt(*args)
+        assert result.returncode == 1
+        assert b"Traceback" in result.stderr and b"ContainerNotFound" in result.stderr
 
 
 def test_bare_command_prints_help_and_exits_2(xt: Runner) -> None:

@@ -79,12 +79,20 @@ for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_blobs.COMM
     cli.add_command(_command)
 
 
+_VALUED_OPTIONS = frozenset({"--config", "--service"})
+
+
 def _debug_requested(args: Sequence[str]) -> bool:
     # Read from argv too: an error while parsing happens before the group callback runs.
+    skip = False
     for arg in args:
-        if arg == "--debug":
+        if skip:
+            skip = False
+        elif arg == "--debug":
             return True
-        if not arg.startswith("-"):
+        elif arg in _VALUED_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
             return False
     return False
 
