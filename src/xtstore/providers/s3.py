@@ -16,15 +16,11 @@ Every botocore error becomes a typed error in :mod:`xtstore.providers.s3_errors`
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
-from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
-from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
 from xtstore.errors import (
     BlobAlreadyExists,
@@ -45,6 +41,7 @@ from xtstore.providers.s3_keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3_listing import iter_listing
+from xtstore.providers.s3_transfer import Transfers
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -70,28 +67,6 @@ def _as_bytes(text: Text) -> bytes:
     return text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
 
-class _Progress(BaseSubscriber):  # type: ignore[misc]
-    """Turns s3transfer's per-chunk increments (from worker threads) into
-    ``callback(current, total)`` calls with non-decreasing values."""
-
-    def __init__(self, callback: ProgressCallback, total: int | None = None) -> None:
-        self._callback = callback
-        self._total = total
-        self._done = 0
-        self._lock = threading.Lock()
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        with self._lock:
-            self._done += bytes_transferred
-            total = self._total if self._total is not None else future.meta.size
-            total = max(int(total or 0), self._done)
-            self._callback(self._done, total)
-
-
-def _subscribers(callback: ProgressCallback | None, total: int | None = None) -> list[Any]:
-    return [_Progress(callback, total)] if callback is not None else []
-
-
 class S3Store(StoreInterface):
     """Amazon S3 or any S3-compatible store.
 
@@ -106,6 +81,7 @@ class S3Store(StoreInterface):
         self._settings = S3Settings.from_config(config)
         self._client = self._settings.make_client(config)
         self._transfer_config = self._settings.transfer_config()
+        self._transfers = Transfers(self._client, self._transfer_config)
         self._appender = Appender(self._client, self._settings.append_compose_min_size)
 
     def __repr__(self) -> str:
@@ -116,9 +92,6 @@ class S3Store(StoreInterface):
     def client(self) -> Any:
         """The boto3 S3 client (for event hooks in benchmarks and tests)."""
         return self._client
-
-    def _transfers(self) -> TransferManager:
-        return TransferManager(self._client, self._transfer_config)
 
     # ---- misc ----
 
@@ -281,9 +254,7 @@ class S3Store(StoreInterface):
         Raises ``ContainerNotFound``, ``FileNotFoundError``."""
         key = check_blob_key(blob_path)
         size = os.stat(source_fn).st_size
-        with s3_errors(), self._transfers() as manager:
-            manager.upload(source_fn, container, key,
-                           subscribers=_subscribers(progress_callback, size)).result()
+        self._transfers.upload(source_fn, container, key, progress_callback, size)
 
     def create_blob_from_stream(
         self,
@@ -296,9 +267,7 @@ class S3Store(StoreInterface):
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
         ``max-concurrency`` parts). Raises ``ContainerNotFound``."""
         key = check_blob_key(blob_path)
-        with s3_errors(), self._transfers() as manager:
-            manager.upload(stream, container, key,
-                           subscribers=_subscribers(progress_callback, length)).result()
+        self._transfers.upload(stream, container, key, progress_callback, length)
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -362,8 +331,7 @@ class S3Store(StoreInterface):
                 message = str(error.response.get("Error", {}).get("Message", ""))
                 if "larger than the maximum" not in message:
                     raise translate(error) or error from error
-        with s3_errors(), self._transfers() as manager:
-            manager.copy(copy_source, dest_container, dest, extra_args=arguments).result()
+        self._transfers.copy(source_container, source, dest_container, dest, arguments)
         return {}
 
     def set_blob_metadata(
@@ -446,22 +414,10 @@ class S3Store(StoreInterface):
         """Managed (ranged, concurrent) download into a temporary file next to ``dest_fn``,
         renamed into place only when complete. Raises ``BlobNotFound``."""
         key = self._read_key(blob_path, snapshot)
-        folder = os.path.dirname(os.path.abspath(dest_fn))
-        os.makedirs(folder, exist_ok=True)
-        handle, temp_fn = tempfile.mkstemp(dir=folder, prefix=".xtstore-", suffix=".part")
         try:
-            with os.fdopen(handle, "wb") as sink:
-                try:
-                    with s3_errors(), self._transfers() as manager:
-                        manager.download(container, key, sink,
-                                         subscribers=_subscribers(progress_callback)).result()
-                except BlobNotFound:
-                    self._require_container(container)
-                    raise
-            os.replace(temp_fn, dest_fn)
-        except BaseException:
-            if os.path.exists(temp_fn):
-                os.unlink(temp_fn)
+            self._transfers.download_to_path(container, key, dest_fn, progress_callback)
+        except BlobNotFound:
+            self._require_container(container)
             raise
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:

@@ -14,7 +14,9 @@ contiguously because each round writes old content + the whole new text at once.
   part is the new text, completed with ``If-Match``. Only the appended bytes cross the network.
 
 Conflicts (HTTP 412, 409) are not transient errors: they are retried here with jittered
-backoff under a time budget, not by the retry layer. Network failures are left to the layer.
+backoff under a time budget, not by the retry layer. Network failures are left to the layer;
+one that happens while reading, before this call has sent any write, is marked
+``request_sent=False`` so that the layer may repeat the (otherwise non-idempotent) append.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
-from xtstore.errors import BlobNotFound, PreconditionFailed
+from xtstore.errors import BlobNotFound, PreconditionFailed, TransientError
 from xtstore.providers.s3_errors import s3_errors
 
 __all__ = ["MAX_COPY_PART", "Appender"]
@@ -82,10 +85,17 @@ class Appender:
 
     def _append_once(self, bucket: str, key: str, data: bytes, rewrite: bool) -> int:
         """One conditional round; returns the blob's new size."""
+        try:
+            return self._round(bucket, key, data, rewrite)
+        except _ReadFailed as failed:
+            failed.error.request_sent = False  # only reads were sent: nothing was written
+            raise failed.error from failed.error.__cause__
+
+    def _round(self, bucket: str, key: str, data: bytes, rewrite: bool) -> int:
         if rewrite or self._known_small(bucket, key):
             return self._read_then_write(bucket, key, data, may_compose=not rewrite)
         try:
-            with s3_errors():
+            with _reading():
                 head = self._client.head_object(Bucket=bucket, Key=key)
         except BlobNotFound:
             return self._create(bucket, key, data)
@@ -100,7 +110,7 @@ class Appender:
 
     def _read_then_write(self, bucket: str, key: str, data: bytes, may_compose: bool) -> int:
         try:
-            with s3_errors():
+            with _reading():
                 current = self._client.get_object(Bucket=bucket, Key=key)
         except BlobNotFound:
             return self._create(bucket, key, data)
@@ -108,8 +118,9 @@ class Appender:
         if may_compose and size >= self._compose_min_size:
             current["Body"].close()  # grew past the hint: compose instead of downloading it
             return self._compose(bucket, key, data, current)
-        with s3_errors():
+        with _reading():
             old = current["Body"].read()
+        with s3_errors():
             if data:
                 self._client.put_object(Bucket=bucket, Key=key, Body=old + data,
                                         IfMatch=current["ETag"], **_kept_attributes(current))
@@ -138,6 +149,23 @@ class Appender:
             _abort_quietly(self._client, bucket, key, upload_id)
             raise
         return size + len(data)
+
+
+class _ReadFailed(Exception):
+    """A transient failure of a read made before this round sent any write."""
+
+    def __init__(self, error: TransientError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    try:
+        with s3_errors():
+            yield
+    except TransientError as error:
+        raise _ReadFailed(error) from error
 
 
 def _kept_attributes(head: dict[str, Any]) -> dict[str, Any]:

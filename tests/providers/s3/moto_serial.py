@@ -2,10 +2,12 @@
 
 moto 5.2.5 falls short of S3 in two ways that matter to store-s3's emulations:
 
-1. It checks ``If-Match`` / ``If-None-Match`` and then writes in two unlocked steps on a
-   threaded server, so two racing conditional PUTs can both pass the check. S3 decides
-   conditional writes atomically. Here one write request (PUT, POST, DELETE) runs at a time,
-   while reads stay concurrent.
+1. Its threaded server runs requests on shared objects without locks: it checks ``If-Match``
+   / ``If-None-Match`` and then writes in two steps, so two racing conditional PUTs can both
+   pass the check (S3 decides conditional writes atomically), and a GET racing a PUT of the
+   same key can fail with HTTP 500 ("I/O operation on closed file", the replaced object's
+   buffer). Here one request runs at a time (moto is one Python process, so this costs
+   little).
 2. It ignores ``If-Match`` on CompleteMultipartUpload and ``x-amz-copy-source-if-match`` on
    UploadPartCopy, which S3 honours (store-s3's compose append relies on both). Here both are
    checked, inside the same lock, against the object's current ETag and refused with 412 as S3
@@ -32,7 +34,6 @@ from moto.moto_server.werkzeug_app import (
 from moto.s3.models import s3_backends
 from werkzeug.serving import run_simple
 
-_WRITES = frozenset({"PUT", "POST", "DELETE"})
 _PRECONDITION_FAILED = (
     b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code>'
     b"<Message>At least one of the pre-conditions you specified did not hold</Message>"
@@ -83,8 +84,6 @@ def s3_conditions(app: App) -> App:
     lock = threading.Lock()
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") not in _WRITES:
-            return app(environ, start_response)
         with lock:
             condition = _condition(environ)
             if condition is not None:

@@ -377,6 +377,17 @@ def test_throttling_is_transient_and_only_the_layer_retries(
     assert _SlowDownHandler.hits == 3  # 3 layer attempts x 1 botocore attempt
 
 
+def test_append_whose_read_fails_is_retried_as_unsent(
+    moto_server: MotoServer, slow_down_url: str
+) -> None:
+    # An append is not idempotent, but a failure before its first write may be repeated.
+    store = _store(moto_server.service_config(**{"endpoint-url": slow_down_url}), attempts=3)
+    with pytest.raises(TransientError) as caught:
+        store.append_blob("some-bucket", "log.txt", "line\n")
+    assert caught.value.request_sent is False
+    assert _SlowDownHandler.hits == 3
+
+
 def test_closed_port_is_transient_not_sent_and_not_retried_by_botocore(
     moto_server: MotoServer,
 ) -> None:
