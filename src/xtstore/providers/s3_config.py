@@ -35,6 +35,17 @@ def _size(config: Mapping[str, Any], key: str, default: int, minimum: int = 1) -
     return number
 
 
+def _seconds(config: Mapping[str, Any], key: str, default: float) -> float:
+    value = config.get(key, default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"must be a number of seconds, not {value!r}", key_path=key) from None
+    if seconds <= 0:
+        raise ConfigError(f"must be more than 0 seconds, not {seconds}", key_path=key)
+    return seconds
+
+
 def _optional_str(config: Mapping[str, Any], key: str) -> str | None:
     value = config.get(key)
     if value is None or value == "":
@@ -76,8 +87,8 @@ class S3Settings:
             max_concurrency=_size(config, "max-concurrency", 10),
             append_compose_min_size=_size(config, "append-compose-min-size", MIN_PART_SIZE,
                                           MIN_PART_SIZE),
-            connect_timeout=float(config.get("connect-timeout", 10)),
-            read_timeout=float(config.get("read-timeout", 60)),
+            connect_timeout=_seconds(config, "connect-timeout", 10),
+            read_timeout=_seconds(config, "read-timeout", 60),
         )
 
     def transfer_config(self) -> TransferConfig:

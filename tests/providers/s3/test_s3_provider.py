@@ -434,6 +434,8 @@ def test_config_mistakes_are_config_errors(moto_server: MotoServer) -> None:
         S3Store(moto_server.service_config(**{"secret-access-key": None}))
     with pytest.raises(ConfigError, match="multipart-chunksize"):
         S3Store(moto_server.service_config(**{"multipart-chunksize": 1024}))
+    with pytest.raises(ConfigError, match="read-timeout"):
+        S3Store(moto_server.service_config(**{"read-timeout": "soon"}))
 
 
 def test_wrong_secret_is_access_denied_when_the_server_checks(moto_server: MotoServer) -> None:
