@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.cli.conftest import Runner, Services
+from tests.cli.conftest import Runner, Services, xtstore_command
 from tests.cli.helpers import make_tree, ok, one_error_line
 
 TREE = {
@@ -135,3 +135,17 @@ def test_python_dash_m_works_too(services: Services) -> None:
     result = subprocess.run([sys.executable, "-m", "xtstore", "--help"], capture_output=True,
                             env=services.env, timeout=60, check=False)
     assert result.returncode == 0 and b"check-provider" in result.stdout
+
+
+def test_cat_into_a_reader_that_stops_early_is_not_an_error(
+    xt: Runner, runs: str, services: Services
+) -> None:
+    (services.work / "big.bin").write_bytes(b"x" * (8 * 1024 * 1024))
+    ok(xt("-q", "upload", "big.bin", "runs/big.bin"))
+    process = subprocess.Popen([*xtstore_command(), "cat", "runs/big.bin"], env=services.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10) == b"x" * 10
+    process.stdout.close()  # like `| head -c 10`
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""

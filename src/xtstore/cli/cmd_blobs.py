@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -138,10 +139,15 @@ def cat_command(address: str, snapshot: str | None) -> None:
     parsed = _blob_address(address)
     store = state.store_for(parsed)
     out = sys.stdout.buffer
-    with store.open_blob(parsed.container, parsed.path, snapshot=snapshot) as stream:
-        while chunk := stream.read(_COPY_CHUNK):
-            out.write(chunk)
-    out.flush()
+    try:
+        with store.open_blob(parsed.container, parsed.path, snapshot=snapshot) as stream:
+            while chunk := stream.read(_COPY_CHUNK):
+                out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (``xtstore cat ... | head``): not an error. Point stdout at
+        # devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @click.command("append")

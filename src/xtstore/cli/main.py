@@ -8,7 +8,6 @@ fast.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -113,21 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return errors.EXIT_ERROR
     except (KeyboardInterrupt, _Interrupted):
         return errors.interrupted()
-    except BrokenPipeError:
-        return _closed_stdout()
     except Exception as error:
         if debug and not isinstance(error, click.ClickException):
             raise
         return errors.exit_for(error)
     return code if isinstance(code, int) else 0
-
-
-def _closed_stdout() -> int:
-    # The reader went away (``xtstore cat ... | head``): not an error worth a message. Point
-    # stdout at devnull so the interpreter's final flush does not fail again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return 0
 
 
 def run() -> None:
