@@ -92,3 +92,13 @@ def test_runner_stops_running_transfers_on_first_failure() -> None:
     with pytest.raises(OSError, match="disk full"):
         run_transfers([Transfer("slow", 1000, slow), Transfer("bad", 1, failing)], workers=2)
     assert stopped == ["slow"]
+
+
+def test_a_symlink_loop_is_walked_once(tmp_path: Path) -> None:
+    (tmp_path / "run" / "sub").mkdir(parents=True)
+    (tmp_path / "run" / "sub" / "a.txt").write_text("a")
+    (tmp_path / "run" / "sub" / "back").symlink_to(tmp_path / "run")
+    assert [item.relative for item in resolve_local(str(tmp_path / "run")).items] == [
+        "run/sub/a.txt"]
+    pattern = resolve_local(str(tmp_path / "run" / "**" / "*.txt"))
+    assert [item.relative for item in pattern.items] == ["sub/a.txt"]

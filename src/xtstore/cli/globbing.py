@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Pattern", "has_magic", "split_pattern", "walk_local"]
+__all__ = ["Pattern", "dir_key", "has_magic", "split_pattern", "walk_local"]
 
 _MAGIC = re.compile(r"[*?]")
 
@@ -82,10 +82,17 @@ def split_pattern(path: str) -> Pattern:
     return Pattern(path, "")
 
 
-def walk_local(root: str) -> Iterator[str]:
-    """Every file below ``root`` as a '/'-separated relative path, sorted."""
+def dir_key(path: str) -> tuple[int, int]:
+    """What identifies a folder however it is reached (symlinks included)."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
 
-    def walk(folder: str, prefix: str) -> Iterator[str]:
+
+def walk_local(root: str) -> Iterator[str]:
+    """Every file below ``root`` as a '/'-separated relative path, sorted. Symlinked folders
+    are followed, except one that leads back to a folder being walked (a loop)."""
+
+    def walk(folder: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> Iterator[str]:
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except FileNotFoundError:
@@ -93,8 +100,10 @@ def walk_local(root: str) -> Iterator[str]:
         for entry in entries:
             relative = prefix + entry.name
             if entry.is_dir():
-                yield from walk(entry.path, relative + "/")
+                key = dir_key(entry.path)
+                if key not in ancestors:
+                    yield from walk(entry.path, relative + "/", ancestors | {key})
             elif entry.is_file():
                 yield relative
 
-    yield from walk(root, "")
+    yield from walk(root, "", frozenset({dir_key(root)}))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from xtstore.cli.address import Address
-from xtstore.cli.globbing import Pattern, has_magic, split_pattern, walk_local
+from xtstore.cli.globbing import Pattern, dir_key, has_magic, split_pattern, walk_local
 from xtstore.errors import BlobNotFound
 
 __all__ = ["Item", "Selection", "join_path", "resolve_local", "resolve_remote", "target_path"]
@@ -130,7 +130,8 @@ def _local_pattern(source: str) -> Selection:
     max_depth = pattern.max_depth
     selection = Selection("pattern")
 
-    def visit(folder: str, prefix: str, depth: int) -> None:
+    def visit(folder: str, prefix: str, depth: int, ancestors: frozenset[tuple[int, int]]
+              ) -> None:
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except (FileNotFoundError, NotADirectoryError):
@@ -143,9 +144,12 @@ def _local_pattern(source: str) -> Selection:
                 elif entry.is_file():
                     selection.items.append(Item(entry.path, entry.stat().st_size, relative))
             elif entry.is_dir() and (max_depth is None or depth < max_depth):
-                visit(entry.path, relative + "/", depth + 1)
+                key = dir_key(entry.path)
+                if key not in ancestors:  # a symlink back up would loop forever
+                    visit(entry.path, relative + "/", depth + 1, ancestors | {key})
 
-    visit(base, "", 1)
+    if os.path.isdir(base):
+        visit(base, "", 1, frozenset({dir_key(base)}))
     return selection
 
 
