@@ -1,0 +1,134 @@
+"""Benchmark: ``xtstore upload`` / ``download`` against ``cp -r`` on the same disk.
+
+Two folders, made once per run: 2,000 small files (4 KiB) and 20 files of 50 MiB. Each
+operation runs the real console script in a subprocess against a ``store-file`` service in a
+temporary folder (so interpreter start-up is included), and ``cp -r`` copies the same folder
+in the same run. The best of ``--repeat`` runs is reported, with the ratio to ``cp -r``
+(target: within 1.5x).
+
+    python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SMALL_FILES, SMALL_SIZE = 2000, 4 * 1024
+LARGE_FILES, LARGE_SIZE = 20, 50 * 1024 * 1024
+TARGET = 1.5
+
+
+def xtstore_command() -> list[str]:
+    script = Path(sys.executable).with_name("xtstore")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "xtstore"]
+
+
+def make_small(folder: Path) -> None:
+    for index in range(SMALL_FILES):
+        sub = folder / f"d{index % 20:02}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{index:04}.txt").write_bytes(os.urandom(SMALL_SIZE))
+
+
+def make_large(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    block = os.urandom(1024 * 1024)
+    for index in range(LARGE_FILES):
+        with open(folder / f"part{index:02}.bin", "wb") as out:
+            for _ in range(LARGE_SIZE // len(block)):
+                out.write(block)
+
+
+def timed(action: Callable[[], None], reset: Callable[[], None], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        reset()
+        started = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
+    options = parser.parse_args()
+
+    base = Path(options.keep or tempfile.mkdtemp(prefix="xtstore-bench-cli-"))
+    base.mkdir(parents=True, exist_ok=True)
+    config = base / "bench.yaml"
+    store_root = base / "store"
+    config.write_text(
+        "external-services:\n"
+        f"    bench: {{type: storage, provider: store-file, path: '{store_root}'}}\n"
+        "xt-services:\n    storage: bench\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "XTSTORE_CONFIG": str(config)}
+    xt = [*xtstore_command(), "-q"]
+    workers = ["--workers", str(options.workers)] if options.workers else []
+    rows = []
+    try:
+        for label, maker in ((f"{SMALL_FILES} x {SMALL_SIZE // 1024} KiB", make_small),
+                             (f"{LARGE_FILES} x {LARGE_SIZE // 2**20} MiB", make_large)):
+            source = base / "source"
+            maker(source)
+            copy_dest, down_dest = base / "cp-copy", base / "download"
+
+            def clear(*paths: Path) -> Callable[[], None]:
+                def reset() -> None:
+                    for path in paths:
+                        shutil.rmtree(path, ignore_errors=True)
+                    subprocess.run([*xt, "rm", "-r", "--yes", "bench"], env=env,
+                                   capture_output=True, check=False)
+                    run([*xt, "containers", "create", "bench"], env)
+                    if paths == (down_dest,):
+                        run([*xt, "upload", str(source), "bench/run"], env)
+                    os.sync()
+                return reset
+
+            cp_time = timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env),
+                            clear(copy_dest), options.repeat)
+            up_time = timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"],
+                                        env), clear(), options.repeat)
+            down_time = timed(lambda: run([*xt, "download", *workers, "bench/run",
+                                           str(down_dest)], env),
+                              clear(down_dest), options.repeat)
+            rows.append((label, cp_time, up_time, down_time))
+            shutil.rmtree(source)
+            shutil.rmtree(copy_dest, ignore_errors=True)
+            shutil.rmtree(down_dest, ignore_errors=True)
+    finally:
+        if not options.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+    print("| folder | `cp -r` | `xtstore upload` | ratio | `xtstore download` | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    worst = 0.0
+    for label, cp_time, up_time, down_time in rows:
+        up_ratio, down_ratio = up_time / cp_time, down_time / cp_time
+        worst = max(worst, up_ratio, down_ratio)
+        print(f"| {label} | {cp_time:.2f} s | {up_time:.2f} s | {up_ratio:.2f}x | "
+              f"{down_time:.2f} s | {down_ratio:.2f}x |")
+    startup = timed(lambda: run([*xt, "--version"], env), lambda: None, 5)
+    print(f"\nbest of {options.repeat}; worst ratio {worst:.2f}x (target {TARGET}x); "
+          f"start-up alone (`xtstore --version`, best of 5): {startup:.2f} s")
+    return 0 if worst <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
