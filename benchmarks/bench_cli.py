@@ -61,6 +61,42 @@ def run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def measure(source: Path, base: Path, xt: list[str], env: dict[str, str], workers: list[str],
+            repeat: int) -> tuple[float, float, float]:
+    """Best times of ``cp -r``, ``xtstore upload`` and ``xtstore download`` of ``source``."""
+    copy_dest, down_dest = base / "cp-copy", base / "download"
+
+    def fresh_store(with_upload: bool) -> None:
+        subprocess.run([*xt, "rm", "-r", "--yes", "bench"], env=env, capture_output=True,
+                       check=False)
+        run([*xt, "containers", "create", "bench"], env)
+        if with_upload:
+            run([*xt, "upload", str(source), "bench/run"], env)
+
+    def reset_cp() -> None:
+        shutil.rmtree(copy_dest, ignore_errors=True)
+        os.sync()
+
+    def reset_upload() -> None:
+        fresh_store(with_upload=False)
+        os.sync()
+
+    def reset_download() -> None:
+        shutil.rmtree(down_dest, ignore_errors=True)
+        fresh_store(with_upload=True)
+        os.sync()
+
+    cp_time = timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env), reset_cp,
+                    repeat)
+    up_time = timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"], env),
+                    reset_upload, repeat)
+    down_time = timed(lambda: run([*xt, "download", *workers, "bench/run", str(down_dest)],
+                                  env), reset_download, repeat)
+    shutil.rmtree(copy_dest, ignore_errors=True)
+    shutil.rmtree(down_dest, ignore_errors=True)
+    return cp_time, up_time, down_time
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -71,10 +107,9 @@ def main() -> int:
     base = Path(options.keep or tempfile.mkdtemp(prefix="xtstore-bench-cli-"))
     base.mkdir(parents=True, exist_ok=True)
     config = base / "bench.yaml"
-    store_root = base / "store"
     config.write_text(
         "external-services:\n"
-        f"    bench: {{type: storage, provider: store-file, path: '{store_root}'}}\n"
+        f"    bench: {{type: storage, provider: store-file, path: '{base / 'store'}'}}\n"
         "xt-services:\n    storage: bench\n",
         encoding="utf-8",
     )
@@ -87,31 +122,9 @@ def main() -> int:
                              (f"{LARGE_FILES} x {LARGE_SIZE // 2**20} MiB", make_large)):
             source = base / "source"
             maker(source)
-            copy_dest, down_dest = base / "cp-copy", base / "download"
-
-            def clear(*paths: Path) -> Callable[[], None]:
-                def reset() -> None:
-                    for path in paths:
-                        shutil.rmtree(path, ignore_errors=True)
-                    subprocess.run([*xt, "rm", "-r", "--yes", "bench"], env=env,
-                                   capture_output=True, check=False)
-                    run([*xt, "containers", "create", "bench"], env)
-                    if paths == (down_dest,):
-                        run([*xt, "upload", str(source), "bench/run"], env)
-                    os.sync()
-                return reset
-
-            cp_time = timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env),
-                            clear(copy_dest), options.repeat)
-            up_time = timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"],
-                                        env), clear(), options.repeat)
-            down_time = timed(lambda: run([*xt, "download", *workers, "bench/run",
-                                           str(down_dest)], env),
-                              clear(down_dest), options.repeat)
-            rows.append((label, cp_time, up_time, down_time))
+            rows.append((label, *measure(source, base, xt, env, workers, options.repeat)))
             shutil.rmtree(source)
-            shutil.rmtree(copy_dest, ignore_errors=True)
-            shutil.rmtree(down_dest, ignore_errors=True)
+        startup = timed(lambda: run([*xt, "--version"], env), lambda: None, 5)
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -124,7 +137,6 @@ def main() -> int:
         worst = max(worst, up_ratio, down_ratio)
         print(f"| {label} | {cp_time:.2f} s | {up_time:.2f} s | {up_ratio:.2f}x | "
               f"{down_time:.2f} s | {down_ratio:.2f}x |")
-    startup = timed(lambda: run([*xt, "--version"], env), lambda: None, 5)
     print(f"\nbest of {options.repeat}; worst ratio {worst:.2f}x (target {TARGET}x); "
           f"start-up alone (`xtstore --version`, best of 5): {startup:.2f} s")
     return 0 if worst <= TARGET else 1
