@@ -93,13 +93,17 @@ class S3Settings:
 
     def transfer_config(self) -> TransferConfig:
         """Managed-transfer settings; s3transfer's own download retries off (one retry layer)."""
-        return TransferConfig(
+        config = TransferConfig(
             multipart_threshold=self.multipart_threshold,
             multipart_chunksize=self.multipart_chunksize,
             max_concurrency=self.max_concurrency,
             num_download_attempts=1,
             preferred_transfer_client="classic",
         )
+        # Stream uploads buffer whole parts; tie how many to max-concurrency (s3transfer's
+        # default is 10 whatever the concurrency), so one setting bounds their memory.
+        config.max_in_memory_upload_chunks = self.max_concurrency
+        return config
 
     def botocore_config(self) -> Config:
         s3_options: dict[str, str] = {}
