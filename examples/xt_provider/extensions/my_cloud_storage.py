@@ -254,14 +254,15 @@ class MyCloudStorage(implements(StoreInterface)):
         os.utime(temp_fn, ns=(now, now))     # a fresh mtime makes every write's etag new
         dest = self._blob_file(container, blob_path)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if fail_if_exists:
-            try:
-                os.link(temp_fn, dest)       # fails if dest exists: create-only, atomically
-            except FileExistsError:
-                raise BlobAlreadyExists("blob already exists", container=container,
-                                        blob=blob_path) from None
-        else:
-            with self._locked(container, blob_path):
+        # Under the blob's lock, so that no append is half-way through either.
+        with self._locked(container, blob_path):
+            if fail_if_exists:
+                try:
+                    os.link(temp_fn, dest)   # fails if dest exists: create-only, atomically
+                except FileExistsError:
+                    raise BlobAlreadyExists("blob already exists", container=container,
+                                            blob=blob_path) from None
+            else:
                 os.replace(temp_fn, dest)
         self._drop(self._meta_file(container, blob_path))
 
