@@ -7,6 +7,7 @@ options and collects one :class:`ClauseResult` per test.
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,11 @@ class ConformanceReport:
         """``"52 passed, 1 failed, 3 skipped"``."""
         return (f"{len(self.passed)} passed, {len(self.failed)} failed, "
                 f"{len(self.skipped)} skipped")
+
+
+def _clause_timeout(options: SuiteOptions) -> float:
+    """Seconds one clause may take: the concurrency budget plus time to set up and check."""
+    return max(300.0, options.concurrency_timeout + 120.0)
 
 
 def _clause_name(nodeid: str) -> str:
@@ -138,6 +144,9 @@ def run_conformance(
         ]
         if quiet:
             args += ["-q", "--no-header", "--no-summary", "-p", "no:terminalreporter"]
+        if importlib.util.find_spec("pytest_timeout") is not None:
+            # A provider that hangs fails its clause instead of hanging the whole run.
+            args += [f"--timeout={_clause_timeout(plugin.options):.0f}"]
         if select:
             args += ["-k", select]
         args += list(extra_args or [])
