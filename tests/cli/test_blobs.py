@@ -92,8 +92,13 @@ def test_rm_blob_folder_and_container(xt: Runner, runs: str) -> None:
     assert "-r" in line
     ok(xt("rm", "-r", "runs/exp1"))  # stdin is not a terminal: no question
     assert ok(xt("ls", "runs")).split() == ["exp10/", "exp2/"]
+    one_error_line(xt("rm", "runs/exp1*"), code=2)  # matches the folder exp10/
+    ok(xt("rm", "runs/**/log.txt"))  # blobs in folders, not whole folders: no -r needed
+    assert ok(xt("ls", "-r", "runs")).split() == []
+    ok(xt("append", "runs/exp1/a.txt", "a"))
+    ok(xt("append", "runs/exp10/b.txt", "b"))
     ok(xt("rm", "-r", "runs/exp1*"))
-    assert ok(xt("ls", "runs")).split() == ["exp2/"]
+    assert ok(xt("ls", "runs")).split() == []
     one_error_line(xt("rm", "runs"), code=2)
     ok(xt("rm", "-r", "--yes", "runs"))
     assert ok(xt("containers")).split() == []

@@ -14,7 +14,7 @@ from xtstore.cli.cmd_containers import container_properties, list_containers
 from xtstore.cli.context import confirm, get_state, parse_address_arg
 from xtstore.cli.globbing import split_pattern
 from xtstore.cli.output import emit_json, iso_time, print_table
-from xtstore.cli.resolve import resolve_remote
+from xtstore.cli.resolve import Selection, resolve_remote
 from xtstore.errors import BlobNotFound
 from xtstore.interface import ProgressCallback
 from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
@@ -179,6 +179,14 @@ def _delete_many(store: Any, container: str, names: list[str]) -> None:
     run_transfers(transfers, workers=DEFAULT_WORKERS)
 
 
+def _names_folders(address: Address, selection: Selection) -> bool:
+    """True if the selection holds a whole folder (not just blobs a pattern matched)."""
+    if selection.kind != "pattern":
+        return selection.kind == "folder"
+    pattern = split_pattern(address.path)
+    return any(pattern.match(item.relative) != item.relative for item in selection.items)
+
+
 @click.command("rm")
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
 @click.option("-r", "--recursive", is_flag=True, help="Delete folders and containers too.")
@@ -207,9 +215,7 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
         if selection.kind == "file":
             store.delete_blob(address.container, names[0])
             continue
-        whole_folders = selection.kind == "folder" or any(
-            "/" in item.relative for item in selection.items)
-        if whole_folders and not recursive:
+        if _names_folders(address, selection) and not recursive:
             raise click.UsageError(f"{text!r} names a folder: use -r to delete it")
         noun = "blob" if len(names) == 1 else "blobs"
         confirm(f"Delete {len(names)} {noun} under {text!r}?", yes)
