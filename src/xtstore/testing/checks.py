@@ -13,9 +13,17 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 
 from xtstore.errors import Unsupported
-from xtstore.values import Support
+from xtstore.values import BlobProperties, Support
 
-__all__ = ["check", "check_equal", "check_raises", "fail", "require_feature", "short"]
+__all__ = [
+    "check",
+    "check_equal",
+    "check_raises",
+    "fail",
+    "properties_of",
+    "require_feature",
+    "short",
+]
 
 E = TypeVar("E", bound=BaseException)
 
@@ -64,6 +72,14 @@ def check_raises(
             f"expected {error_type.__name__}, got {type(error).__name__}: {error}",
         )
     fail(clause, f"expected {error_type.__name__}, but the call returned {short(result)}")
+
+
+def properties_of(info: object, clause: str, what: str) -> BlobProperties:
+    """``info.properties`` of a blob's :class:`BlobInfo`; fails ``clause`` if there is none."""
+    props = getattr(info, "properties", None)
+    if not isinstance(props, BlobProperties):
+        fail(clause, f"{what}: .properties is {short(props)}, not BlobProperties")
+    return props
 
 
 def require_feature(store: Any, feature: str, probe: Callable[[], object]) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 from xtstore.errors import BlobAlreadyExists, BlobNotFound
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase
-from xtstore.testing.checks import check, check_equal, check_raises, require_feature
+from xtstore.testing.checks import (
+    check,
+    check_equal,
+    check_raises,
+    properties_of,
+    require_feature,
+)
 from xtstore.testing.clauses_containers import check_utc_now
 from xtstore.values import BlobInfo
 
@@ -115,10 +121,10 @@ class BlobClauses(SuiteBase):
         entries = store.list_blobs(container, return_names=False)
         check_equal(len(entries), 1, clause, "listing entries")
         entry = entries[0]
-        assert isinstance(entry, BlobInfo)
         check_blob_info(entry, "dir/props.txt", size)
-        assert entry.properties is not None and info.properties is not None
-        check_equal(entry.properties.etag, info.properties.etag, clause, "listing etag")
+        check_equal(properties_of(entry, clause, "listing entry").etag,
+                    properties_of(info, clause, "get_blob_properties").etag, clause,
+                    "listing etag")
         metadata = store.get_blob_metadata(container, "dir/props.txt")
         check(isinstance(metadata, dict), "Properties: get_blob_metadata returns a dict",
               f"got {type(metadata).__name__}")
@@ -135,8 +141,7 @@ class BlobClauses(SuiteBase):
             writes.append(lambda: store.append_blob(container, "e.txt", "dddd"))
         for write in writes:
             write()
-            props = store.get_blob_properties(container, "e.txt").properties
-            assert props is not None
+            props = properties_of(store.get_blob_properties(container, "e.txt"), clause, "e.txt")
             check(props.etag not in etags, clause,
                   f"write {len(etags) + 1} left the etag at {props.etag!r} (seen {etags})")
             etags.append(props.etag)
@@ -146,8 +151,7 @@ class BlobClauses(SuiteBase):
         for name, content in (("empty", b""), ("utf8", "☃☃"), ("bin", ALL_BYTES)):
             store.create_blob(container, name, content)
             expected = len(content.encode("utf-8") if isinstance(content, str) else content)
-            props = store.get_blob_properties(container, name).properties
-            assert props is not None
+            props = properties_of(store.get_blob_properties(container, name), clause, name)
             check_equal(props.content_length, expected, clause, name)
 
     def test_blob_metadata_round_trips(self, store: Store, container: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 from xtstore.errors import BlobNotFound
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase
-from xtstore.testing.checks import check, check_equal, check_raises, fail
+from xtstore.testing.checks import check, check_equal, check_raises, fail, properties_of
 from xtstore.testing.options import MiB
 
 __all__ = ["StreamingClauses", "WholeOrNothingClauses"]
@@ -145,8 +145,8 @@ class StreamingClauses(SuiteBase):
                       f"resident size by {rss.growth} bytes (limit {limit})")
         check_equal(file_sha256(dest), digest, "Streaming: the download is the uploaded file",
                     "sha256")
-        props = store.get_blob_properties(container, "large.bin").properties
-        assert props is not None
+        props = properties_of(store.get_blob_properties(container, "large.bin"), MEMORY,
+                              "large.bin")
         check_equal(props.content_length, size, MEMORY, "content_length of the large blob")
 
     def test_progress_is_non_decreasing_and_ends_at_total(
@@ -188,8 +188,7 @@ class StreamingClauses(SuiteBase):
         check_equal(store.list_blobs(container), ["empty.bin", "empty.txt"], clause, "listing")
         for name in ("empty.txt", "empty.bin"):
             check_equal(store.get_blob_text(container, name), "", clause, f"{name} text")
-            props = store.get_blob_properties(container, name).properties
-            assert props is not None
+            props = properties_of(store.get_blob_properties(container, name), clause, name)
             check_equal(props.content_length, 0, clause, f"{name} content_length")
             dest = tmp_path / "out" / name
             calls.clear()
