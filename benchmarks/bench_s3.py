@@ -120,7 +120,7 @@ def request_table(server: MotoServer, work: Path) -> list[str]:
     upload = work / "twelve.bin"
     upload.write_bytes(os.urandom(12 * MiB))
     big = 6 * MiB
-    tc = provider._transfer_config
+    tc = provider.transfer_config
     rows: list[tuple[str, str, Counter[str], Counter[str]]] = []
 
     def row(call: str, raw_call: str, xt_op: Callable[[], Any], raw_op: Callable[[], Any]) -> None:
@@ -261,13 +261,15 @@ def append_bytes_table(server: MotoServer, work: Path) -> list[str]:
         source = work / "sixty-four.bin"
         source.write_bytes(os.urandom(64 * MiB))
         store.create_blob_from_path(bucket, "log.bin", str(source))
-        raw.upload_file(str(source), bucket, "naive.bin", Config=store.provider._transfer_config)  # type: ignore[attr-defined]
+        provider = store.provider
+        assert isinstance(provider, S3Store)
+        raw.upload_file(str(source), bucket, "naive.bin", Config=provider.transfer_config)
         lines = ["| operation on a 64 MiB blob | appended | sent to server | received | requests |",
                  "|---|---|---|---|---|"]
         for size in (1024, MiB):
             data = os.urandom(size)
             proxy.reset()
-            with requests_of(store.provider.client) as counts:  # type: ignore[attr-defined]
+            with requests_of(provider.client) as counts:
                 store.append_blob(bucket, "log.bin", data)
             lines.append(f"| xtstore `append_blob` (compose) | {size:,} B | {proxy.sent:,} B | "
                          f"{proxy.received:,} B | {sum(counts.values())} |")
@@ -301,7 +303,7 @@ def cpu_table(server: MotoServer, work: Path, size_mib: int, reps: int) -> list[
         "max-concurrency": 10})), "bench")
     provider = store.provider
     assert isinstance(provider, S3Store)
-    tc = provider._transfer_config
+    tc = provider.transfer_config
     raw = fresh_raw_client(server)
     bucket = "bench-cpu-" + uuid.uuid4().hex[:8]
     store.create_container(bucket)

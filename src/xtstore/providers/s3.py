@@ -93,6 +93,11 @@ class S3Store(StoreInterface):
         """The boto3 S3 client (for event hooks in benchmarks and tests)."""
         return self._client
 
+    @property
+    def transfer_config(self) -> Any:
+        """The boto3 ``TransferConfig`` of managed transfers (to compare against raw boto3)."""
+        return self._transfer_config
+
     # ---- misc ----
 
     def get_service_name(self) -> str:
