@@ -181,3 +181,58 @@ class MemoryHungryUpload(FileStore):
                               progress_callback: ProgressCallback | None = None) -> None:
         with open(source_fn, "rb") as source:
             self.create_blob(container, blob_path, source.read())
+
+
+class LiveSnapshots(MemoryStore):
+    """A snapshot id that reads whatever the blob holds now, not what it held then."""
+
+    def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
+        info = super().snapshot_blob(container, blob_path)
+        return SnapshotInfo(container, blob_path, "live-" + info.snapshot, info.created)
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        live = snapshot is not None and snapshot.startswith("live-")
+        super().get_blob_to_path(container, blob_path, dest_fn, None if live else snapshot,
+                                 progress_callback)
+
+
+class SizeEtag(MemoryStore):
+    """Derives the etag from the size only, so a same-size write keeps the etag."""
+
+    def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
+        info = super().get_blob_properties(container, blob_path)
+        assert info.properties is not None
+        props = info.properties
+        return BlobInfo(info.name, False, BlobProperties.from_ns(
+            props.content_length, props.modified_ns, f'"{props.content_length}"',
+            metadata=props.metadata))
+
+
+class CopyKeepsDestination(MemoryStore):
+    """copy_blob silently keeps an existing destination."""
+
+    def copy_blob(self, source_container: str, source_blob_path: str, dest_container: str,
+                  dest_blob_path: str) -> None:
+        if not self.does_blob_exist(dest_container, dest_blob_path):
+            super().copy_blob(source_container, source_blob_path, dest_container,
+                              dest_blob_path)
+
+
+class NoParentFolders(MemoryStore):
+    """get_blob_to_path expects dest_fn's folder to exist."""
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        data = self.get_blob_bytes(container, blob_path, snapshot=snapshot)
+        with open(dest_fn, "wb") as out:
+            out.write(data)
+
+
+class UnsortedContainers(MemoryStore):
+    """list_containers in creation order, newest first."""
+
+    def list_containers(self) -> list[str]:
+        return list(reversed(list(self._containers)))

@@ -30,7 +30,8 @@ def check_utc_now(value: object, clause: str, what: str) -> None:
 class ContainerClauses(SuiteBase):
     def test_create_container_exists_and_is_listed_sorted(self, store: Store) -> None:
         clause = "Containers: list_containers returns sorted names"
-        names = [new_container_name() for _ in range(3)]
+        first, second, third = sorted(new_container_name() for _ in range(3))
+        names = [second, third, first]  # neither sorted nor reversed: creation order shows
         try:
             for name in names:
                 check(not store.does_container_exist(name), clause, f"{name} exists before")

@@ -172,7 +172,10 @@ class StreamingClauses(SuiteBase):
         clause = "Streaming: get_blob_to_path creates the parent folders of dest_fn"
         store.create_blob(container, "x/y.txt", "nested")
         dest = tmp_path / "new" / "deeper" / "still" / "y.txt"
-        store.get_blob_to_path(container, "x/y.txt", str(dest))
+        try:
+            store.get_blob_to_path(container, "x/y.txt", str(dest))
+        except Exception as error:
+            fail(clause, f"downloading to {dest} raised {type(error).__name__}: {error}")
         check(dest.is_file(), clause, f"{dest} was not written")
         check_equal(dest.read_text(encoding="utf-8"), "nested", clause, "content")
 
