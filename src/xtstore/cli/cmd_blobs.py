@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xtstore.cli.address import Address
 from xtstore.cli.cmd_containers import container_properties, list_containers
-from xtstore.cli.context import confirm, get_state, parse_address_arg
+from xtstore.cli.context import CliState, confirm, get_state, parse_address_arg
 from xtstore.cli.globbing import split_pattern
 from xtstore.cli.output import emit_json, iso_time, print_table
 from xtstore.cli.resolve import Selection, resolve_remote
-from xtstore.errors import BlobNotFound
+from xtstore.errors import BlobNotFound, Unsupported
 from xtstore.interface import ProgressCallback
 from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+from xtstore.values import BlobInfo, SnapshotInfo
+
+if TYPE_CHECKING:
+    from xtstore.store import Store
 
 __all__ = ["COMMANDS"]
 
@@ -35,7 +39,7 @@ def _blob_address(text: str) -> Address:
 # ---- ls ----
 
 
-def _entry_json(entry: Any) -> dict[str, Any]:
+def _entry_json(entry: BlobInfo) -> dict[str, Any]:
     properties = entry.properties
     return {
         "name": entry.name,
@@ -46,11 +50,9 @@ def _entry_json(entry: Any) -> dict[str, Any]:
     }
 
 
-def _collapse(entries: list[Any], prefix: str, depth: int) -> list[Any]:
+def _collapse(entries: list[BlobInfo], prefix: str, depth: int) -> list[BlobInfo]:
     """Blobs at most ``depth`` folders below ``prefix``; deeper ones become folder entries."""
-    from xtstore.values import BlobInfo
-
-    result: dict[str, Any] = {}
+    result: dict[str, BlobInfo] = {}
     for entry in entries:
         segments = entry.name[len(prefix):].split("/")
         if len(segments) - 1 <= depth:
@@ -61,13 +63,13 @@ def _collapse(entries: list[Any], prefix: str, depth: int) -> list[Any]:
     return [result[name] for name in sorted(result)]
 
 
-def _listing(store: Any, address: Address, recursive: bool, subdirs: int | None) -> list[Any]:
+def _listing(store: Store, address: Address, recursive: bool, subdirs: int | None
+             ) -> list[BlobInfo]:
     if address.has_wildcard:
         pattern = split_pattern(address.path)
         prefix = pattern.base + "/" if pattern.base else ""
         deep = recursive or subdirs is not None or pattern.max_depth != 1
-        entries = store.list_blobs(address.container, prefix or None, return_names=False,
-                                   recursive=deep)
+        entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
         if deep:
             matched = [e for e in entries if pattern.match(e.name[len(prefix):]) is not None]
         else:
@@ -79,8 +81,7 @@ def _listing(store: Any, address: Address, recursive: bool, subdirs: int | None)
         return matched
     prefix = address.path + "/" if address.path else ""
     deep = recursive or subdirs is not None
-    entries = store.list_blobs(address.container, prefix or None, return_names=False,
-                               recursive=deep)
+    entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
     if not entries and address.path:
         if address.folder:
             raise BlobNotFound("no folder by this name", service=store.get_service_name(),
@@ -168,13 +169,13 @@ def append_command(address: str, text: str | None, rewrite: bool) -> None:
 # ---- rm ----
 
 
-def _delete_action(store: Any, container: str, name: str) -> Callable[[ProgressCallback], None]:
+def _delete_action(store: Store, container: str, name: str) -> Callable[[ProgressCallback], None]:
     def action(progress: ProgressCallback) -> None:
         store.delete_blob(container, name)
     return action
 
 
-def _delete_many(store: Any, container: str, names: list[str]) -> None:
+def _delete_many(store: Store, container: str, names: list[str]) -> None:
     transfers = [Transfer(name, 0, _delete_action(store, container, name)) for name in names]
     run_transfers(transfers, workers=DEFAULT_WORKERS)
 
@@ -225,7 +226,7 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
 # ---- snapshot / props / meta ----
 
 
-def _snapshot_json(info: Any) -> dict[str, Any]:
+def _snapshot_json(info: SnapshotInfo) -> dict[str, Any]:
     return {"container": info.container, "blob": info.blob, "snapshot": info.snapshot,
             "created": iso_time(info.created)}
 
@@ -264,22 +265,31 @@ def props_command(address: str) -> None:
     parsed = _blob_address(address)
     info = state.store_for(parsed).get_blob_properties(parsed.container, parsed.path)
     properties = info.properties
-    data = {
+    if properties is None:  # a provider that broke the contract; say so instead of crashing
+        raise Unsupported("the provider returned no properties for this blob",
+                          service=info_service(state, parsed), container=parsed.container,
+                          blob=parsed.path)
+    metadata = dict(properties.metadata)
+    data: dict[str, Any] = {
         "name": info.name,
         "size": properties.content_length,
         "last_modified": iso_time(properties.last_modified),
         "modified_ns": properties.modified_ns,
         "etag": properties.etag,
         "content_type": properties.content_type,
-        "metadata": dict(properties.metadata),
+        "metadata": metadata,
     }
     if state.json:
         emit_json(data)
         return
     rows = [[f"{key.replace('_', ' ')}:", str(value)] for key, value in data.items()
             if key != "metadata" and value is not None]
-    rows += [[f"metadata.{key}:", value] for key, value in sorted(data["metadata"].items())]
+    rows += [[f"metadata.{key}:", value] for key, value in sorted(metadata.items())]
     print_table(rows)
+
+
+def info_service(state: CliState, address: Address) -> str:
+    return state.store_for(address).get_service_name()
 
 
 def _pair(text: str) -> tuple[str, str]:

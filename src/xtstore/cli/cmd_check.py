@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xtstore.cli.context import get_state
 from xtstore.cli.output import emit_json
+
+if TYPE_CHECKING:
+    from xtstore.store import Store
+    from xtstore.testing import ClauseResult
 
 __all__ = ["COMMANDS"]
 
@@ -30,9 +34,8 @@ def _service_config(code_path: str, options: dict[str, str]) -> dict[str, Any]:
     return {"external-services": {_SERVICE: service}, "xt-services": {"storage": _SERVICE}}
 
 
-def _outcome(result: Any) -> str:
-    outcome = getattr(result, "outcome", "")
-    return str(getattr(outcome, "value", outcome))
+def _outcome(result: ClauseResult) -> str:
+    return str(result.outcome)
 
 
 @click.command("check-provider")
@@ -58,7 +61,7 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
     config = _service_config(code_path, dict(_option(text) for text in options))
     load_provider_class(code_path, config)  # a class that cannot load fails here, clearly
 
-    def store_factory() -> Any:
+    def store_factory() -> Store:
         return get_storage(_SERVICE, config=config)
 
     suite_options = SuiteOptions()
@@ -81,7 +84,7 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
         raise click.exceptions.Exit(1)
 
 
-def _print_table(code_path: str, results: list[Any], summary: str) -> None:
+def _print_table(code_path: str, results: list[ClauseResult], summary: str) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xtstore.cli.context import get_state
 from xtstore.cli.output import emit_json, print_table
+
+if TYPE_CHECKING:
+    from xtstore.config import Config
 
 __all__ = ["COMMANDS"]
 
@@ -21,7 +24,7 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def _validate(config: Any) -> list[str]:
+def _validate(config: Config) -> list[str]:
     """Open every storage service's provider class; raises ``ConfigError`` on the first
     broken one and returns the service names."""
     from xtstore.registry import load_provider_class, service_origin
@@ -33,7 +36,7 @@ def _validate(config: Any) -> list[str]:
     return names
 
 
-def _source(config: Any, key_path: str) -> str:
+def _source(config: Config, key_path: str) -> str:
     try:
         return str(config.source_of(key_path))
     except KeyError:

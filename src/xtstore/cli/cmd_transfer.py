@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from xtstore.cli.resolve import (
 )
 from xtstore.interface import ProgressCallback
 from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+
+if TYPE_CHECKING:
+    from xtstore.store import Store
 
 __all__ = ["COMMANDS"]
 
@@ -49,7 +52,7 @@ def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
         click.echo(summary_line(done_verb, summary), err=True)
 
 
-def _upload_action(store: Any, container: str, blob: str, source: str
+def _upload_action(store: Store, container: str, blob: str, source: str
                    ) -> Callable[[ProgressCallback], None]:
     def action(progress: ProgressCallback) -> None:
         store.create_blob_from_path(container, blob, source, progress_callback=progress)
@@ -81,14 +84,15 @@ def upload_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
     _run(state, "uploading", "uploaded", transfers, workers)
 
 
-def _download_action(store: Any, container: str, blob: str, dest: str
+def _download_action(store: Store, container: str, blob: str, dest: str
                      ) -> Callable[[ProgressCallback], None]:
     def action(progress: ProgressCallback) -> None:
         store.get_blob_to_path(container, blob, dest, progress_callback=progress)
     return action
 
 
-def _sources(state: CliState, texts: tuple[str, ...]) -> list[tuple[Address, Any, Selection]]:
+def _sources(state: CliState, texts: tuple[str, ...]
+             ) -> list[tuple[Address, Store, Selection]]:
     resolved = []
     for text in texts:
         address = parse_address_arg(text, "SOURCE")
@@ -140,7 +144,7 @@ class _CountingReader:
         return True
 
 
-def _copy_action(source: Any, source_container: str, source_blob: str, dest: Any,
+def _copy_action(source: Store, source_container: str, source_blob: str, dest: Store,
                  dest_container: str, dest_blob: str, size: int
                  ) -> Callable[[ProgressCallback], None]:
     if source.get_service_name() == dest.get_service_name():

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from xtstore.cli.address import Address, AddressError, parse_address
+
+if TYPE_CHECKING:  # the real imports wait until a command needs them (fast --help)
+    from xtstore.config import Config
+    from xtstore.store import Store
 
 __all__ = ["CliState", "confirm", "get_state", "parse_address_arg"]
 
@@ -21,10 +25,10 @@ class CliState:
     debug: bool = False
     json: bool = False
     quiet: bool = False
-    _config: Any = None
-    _stores: dict[str | None, Any] = field(default_factory=dict)
+    _config: Config | None = None
+    _stores: dict[str | None, Store] = field(default_factory=dict)
 
-    def config(self) -> Any:
+    def config(self) -> Config:
         """The merged configuration (``xtstore.load_config``). Raises ``ConfigError``."""
         if self._config is None:
             from xtstore import load_config
@@ -32,7 +36,7 @@ class CliState:
             self._config = load_config(self.config_file)
         return self._config
 
-    def store(self, service: str | None = None) -> Any:
+    def store(self, service: str | None = None) -> Store:
         """The store for ``service`` (else ``--service``, else the config's default).
 
         Raises ``ConfigError`` / ``ProviderLoadError`` for a broken service.
@@ -44,7 +48,7 @@ class CliState:
             self._stores[name] = get_storage(name, config=self.config())
         return self._stores[name]
 
-    def store_for(self, address: Address) -> Any:
+    def store_for(self, address: Address) -> Store:
         return self.store(address.service)
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from xtstore.cli.address import Address
 from xtstore.cli.globbing import Pattern, dir_key, has_magic, split_pattern, walk_local
 from xtstore.errors import BlobNotFound
+
+if TYPE_CHECKING:
+    from xtstore.store import Store
 
 __all__ = ["Item", "Selection", "join_path", "resolve_local", "resolve_remote", "target_path"]
 
@@ -62,13 +65,13 @@ def _size(info: Any) -> int:
     return int(properties.content_length) if properties is not None else 0
 
 
-def _list(store: Any, container: str, prefix: str) -> list[Any]:
+def _list(store: Store, container: str, prefix: str) -> list[Any]:
     # None, not "", for the whole container: errors then name no blob.
-    entries = store.list_blobs(container, prefix or None, return_names=False, recursive=True)
+    entries = store.iter_blobs(container, prefix or None, recursive=True)
     return [entry for entry in entries if not entry.is_dir]
 
 
-def _remote_pattern(store: Any, address: Address, pattern: Pattern) -> Selection:
+def _remote_pattern(store: Store, address: Address, pattern: Pattern) -> Selection:
     prefix = pattern.base + "/" if pattern.base else ""
     selection = Selection("pattern")
     for info in _list(store, address.container, prefix):
@@ -78,7 +81,7 @@ def _remote_pattern(store: Any, address: Address, pattern: Pattern) -> Selection
     return selection
 
 
-def resolve_remote(store: Any, address: Address) -> Selection:
+def resolve_remote(store: Store, address: Address) -> Selection:
     """The blobs ``address`` names. Raises ``BlobNotFound`` when it names nothing,
     ``ContainerNotFound`` when the container is missing."""
     if address.has_wildcard:
@@ -113,7 +116,7 @@ def resolve_remote(store: Any, address: Address) -> Selection:
     ])
 
 
-def remote_folder_exists(store: Any, address: Address) -> bool:
+def remote_folder_exists(store: Store, address: Address) -> bool:
     """True if ``address`` is a container root or has blobs below it."""
     if not address.path:
         return True
