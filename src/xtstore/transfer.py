@@ -15,9 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from xtstore.interface import ProgressCallback
+
+if TYPE_CHECKING:
+    from xtstore.store import Store
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -25,7 +28,10 @@ __all__ = [
     "Transfer",
     "TransferCancelled",
     "TransferSummary",
+    "copy_transfer",
+    "download_transfer",
     "run_transfers",
+    "upload_transfer",
 ]
 
 DEFAULT_WORKERS = 8
@@ -67,6 +73,66 @@ class ProgressSink(Protocol):
     def file_done(self, label: str) -> None: ...
 
     def close(self, completed: bool) -> None: ...
+
+
+def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int
+                    ) -> Transfer:
+    """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``."""
+
+    def action(progress: ProgressCallback) -> None:
+        store.create_blob_from_path(container, blob, source_fn, progress_callback=progress)
+
+    return Transfer(blob, size, action)
+
+
+def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int
+                      ) -> Transfer:
+    """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``."""
+
+    def action(progress: ProgressCallback) -> None:
+        store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+
+    return Transfer(blob, size, action)
+
+
+def copy_transfer(source: Store, source_container: str, source_blob: str, dest: Store,
+                  dest_container: str, dest_blob: str, size: int) -> Transfer:
+    """Copy a blob: with the store's own ``copy_blob`` (server-side where it can) when both
+    ends are the same service, else streamed from ``source.open_blob`` into
+    ``dest.create_blob_from_stream`` (no temporary file, bounded memory)."""
+    if source.get_service_name() == dest.get_service_name():
+
+        def server_side(progress: ProgressCallback) -> None:
+            dest.copy_blob(source_container, source_blob, dest_container, dest_blob)
+
+        return Transfer(dest_blob, size, server_side)
+
+    def streamed(progress: ProgressCallback) -> None:
+        with source.open_blob(source_container, source_blob) as stream:
+            reader: Any = _CountingReader(stream, size, progress)
+            dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size)
+
+    return Transfer(dest_blob, size, streamed)
+
+
+class _CountingReader:
+    """A read-only stream that reports the bytes read, so a copy shows progress (and can be
+    stopped) whatever the destination store does with its own progress callback."""
+
+    def __init__(self, stream: IO[bytes], size: int, progress: ProgressCallback) -> None:
+        self.stream = stream
+        self.size = size
+        self.progress = progress
+        self.done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.done += len(data)
+        self.progress(self.done, self.size)
+        return data
+
+    def readable(self) -> bool:
+        return True
 
 
 class _Batch:

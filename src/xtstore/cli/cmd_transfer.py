@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,8 +19,14 @@ from xtstore.cli.resolve import (
     resolve_remote,
     target_path,
 )
-from xtstore.interface import ProgressCallback
-from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+from xtstore.transfer import (
+    DEFAULT_WORKERS,
+    Transfer,
+    copy_transfer,
+    download_transfer,
+    run_transfers,
+    upload_transfer,
+)
 
 if TYPE_CHECKING:
     from xtstore.store import Store
@@ -52,13 +57,6 @@ def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
         click.echo(summary_line(done_verb, summary), err=True)
 
 
-def _upload_action(store: Store, container: str, blob: str, source: str
-                   ) -> Callable[[ProgressCallback], None]:
-    def action(progress: ProgressCallback) -> None:
-        store.create_blob_from_path(container, blob, source, progress_callback=progress)
-    return action
-
-
 @click.command("upload")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST")
@@ -79,16 +77,9 @@ def upload_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
     for selection in selections:
         for item in selection.items:
             blob = join_path(address.path, target_path(selection, item, into))
-            transfers.append(Transfer(blob, item.size,
-                                      _upload_action(store, address.container, blob, item.ref)))
+            transfers.append(upload_transfer(store, address.container, blob, item.ref,
+                                             item.size))
     _run(state, "uploading", "uploaded", transfers, workers)
-
-
-def _download_action(store: Store, container: str, blob: str, dest: str
-                     ) -> Callable[[ProgressCallback], None]:
-    def action(progress: ProgressCallback) -> None:
-        store.get_blob_to_path(container, blob, dest, progress_callback=progress)
-    return action
 
 
 def _sources(state: CliState, texts: tuple[str, ...]
@@ -119,44 +110,9 @@ def download_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
         for item in selection.items:
             relative = target_path(selection, item, into)
             local = os.path.join(dest, *relative.split("/")) if relative else dest
-            transfers.append(Transfer(item.ref, item.size,
-                                      _download_action(store, address.container, item.ref,
-                                                       local)))
+            transfers.append(download_transfer(store, address.container, item.ref, local,
+                                               item.size))
     _run(state, "downloading", "downloaded", transfers, workers)
-
-
-class _CountingReader:
-    """A read-only stream that reports bytes read (and so lets a stop request abort it)."""
-
-    def __init__(self, stream: IO[bytes], size: int, progress: ProgressCallback) -> None:
-        self.stream = stream
-        self.size = size
-        self.progress = progress
-        self.done = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.done += len(data)
-        self.progress(self.done, self.size)
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-
-def _copy_action(source: Store, source_container: str, source_blob: str, dest: Store,
-                 dest_container: str, dest_blob: str, size: int
-                 ) -> Callable[[ProgressCallback], None]:
-    if source.get_service_name() == dest.get_service_name():
-        def server_side(progress: ProgressCallback) -> None:
-            dest.copy_blob(source_container, source_blob, dest_container, dest_blob)
-        return server_side
-
-    def streamed(progress: ProgressCallback) -> None:
-        with source.open_blob(source_container, source_blob) as stream:
-            reader: Any = _CountingReader(stream, size, progress)
-            dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size)
-    return streamed
 
 
 @click.command("cp")
@@ -175,9 +131,8 @@ def cp_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
     for source_address, source_store, selection in resolved:
         for item in selection.items:
             blob = join_path(address.path, target_path(selection, item, into))
-            transfers.append(Transfer(blob, item.size, _copy_action(
-                source_store, source_address.container, item.ref, dest_store,
-                address.container, blob, item.size)))
+            transfers.append(copy_transfer(source_store, source_address.container, item.ref,
+                                           dest_store, address.container, blob, item.size))
     _run(state, "copying", "copied", transfers, workers)
 
 
