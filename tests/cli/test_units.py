@@ -102,3 +102,44 @@ def test_a_symlink_loop_is_walked_once(tmp_path: Path) -> None:
         "run/sub/a.txt"]
     pattern = resolve_local(str(tmp_path / "run" / "**" / "*.txt"))
     assert [item.relative for item in pattern.items] == ["sub/a.txt"]
+
+
+def test_library_transfers_between_two_stores(tmp_path: Path) -> None:
+    import xtstore
+    from xtstore.transfer import copy_transfer, download_transfer, upload_transfer
+
+    def store(name: str) -> xtstore.Store:
+        return xtstore.get_storage(name, config={"external-services": {name: {
+            "type": "storage", "provider": "store-file", "path": str(tmp_path / name)}}})
+
+    first, second = store("first"), store("second")
+    first.create_container("runs")
+    second.create_container("backup")
+    files = {f"f{index}.bin": bytes([index]) * (1000 * index + 1) for index in range(5)}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    seen: list[int] = []
+
+    class Sink:
+        def start(self, files: int, total_bytes: int) -> None:
+            seen.append(total_bytes)
+
+        def advance(self, nbytes: int) -> None:
+            seen.append(nbytes)
+
+        def file_done(self, label: str) -> None:
+            return None
+
+        def close(self, completed: bool) -> None:
+            assert completed
+
+    total = sum(map(len, files.values()))
+    up = run_transfers([upload_transfer(first, "runs", f"a/{name}", str(tmp_path / name),
+                                        len(data)) for name, data in files.items()],
+                       workers=3, progress=Sink())
+    assert (up.files, up.bytes) == (5, total) and seen[0] == total and sum(seen[1:]) == total
+    run_transfers([copy_transfer(first, "runs", f"a/{name}", second, "backup", f"b/{name}",
+                                 len(data)) for name, data in files.items()])
+    run_transfers([download_transfer(second, "backup", f"b/{name}", str(tmp_path / "out" / name),
+                                     len(data)) for name, data in files.items()])
+    assert {name: (tmp_path / "out" / name).read_bytes() for name in files} == files
