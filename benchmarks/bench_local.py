@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -118,7 +119,8 @@ def file_store(root: Path) -> Store:
     return store
 
 
-def fsspec_fs() -> object | None:
+def fsspec_fs() -> Any:
+    """fsspec's local filesystem, or None if fsspec is not installed."""
     try:
         from fsspec.implementations.local import LocalFileSystem
     except ImportError:
@@ -177,11 +179,11 @@ def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
 
     def fs_create() -> None:
         for i in range(count):
-            fs.pipe_file(f"{fs_dir}/d/{i:05d}", data)  # type: ignore[attr-defined]
+            fs.pipe_file(f"{fs_dir}/d/{i:05d}", data)
 
     def fs_read() -> None:
         for i in range(count):
-            fs.cat_file(f"{fs_dir}/d/{i:05d}")  # type: ignore[attr-defined]
+            fs.cat_file(f"{fs_dir}/d/{i:05d}")
 
     creates: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
         "ours": (store_create, store_reset), "raw": (raw_create, raw_reset)}
@@ -216,7 +218,7 @@ def listing(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
     fs = fsspec_fs()
 
     def raw_names() -> list[str]:
-        names = []
+        names: list[str] = []
         for folder, _, files in os.walk(top):
             rel = os.path.relpath(folder, top)
             names.extend(f"{rel}/{name}" for name in files)
@@ -254,12 +256,12 @@ def listing(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
     cases: list[tuple[str, Callable[[], object], Callable[[], object], Callable[[], object] | None]]
     cases = [
         ("list_blobs recursive, names", lambda: store.list_blobs("many"), raw_names,
-         (lambda: fs.find(str(top))) if fs else None),  # type: ignore[attr-defined]
+         (lambda: fs.find(str(top))) if fs else None),
         ("list_blobs recursive, properties",
          lambda: store.list_blobs("many", return_names=False), raw_stats,
-         (lambda: fs.find(str(top), detail=True)) if fs else None),  # type: ignore[attr-defined]
+         (lambda: fs.find(str(top), detail=True)) if fs else None),
         ("list_blobs non-recursive (root)", lambda: store.list_blobs("many", recursive=False),
-         raw_children, (lambda: fs.ls(str(top))) if fs else None),  # type: ignore[attr-defined]
+         raw_children, (lambda: fs.ls(str(top))) if fs else None),
     ]
     raw_label: dict[Callable[[], object], str] = {
         raw_names: "os.walk", raw_stats: "scandir + entry.stat", raw_children: "scandir"}
@@ -441,14 +443,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         store = file_store(work / "store")
-        for section in (
-            lambda: small_blobs(work, store, small, repeat),
-            lambda: listing(work, store, listed, repeat),
-            lambda: transfers(work, store, big, repeat),
-            lambda: appends(work, store, appended, repeat),
-            lambda: copies(work, store, model, repeat),
-        ):
-            rows.extend(section())
+        rows += small_blobs(work, store, small, repeat)
+        rows += listing(work, store, listed, repeat)
+        rows += transfers(work, store, big, repeat)
+        rows += appends(work, store, appended, repeat)
+        rows += copies(work, store, model, repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
