@@ -103,7 +103,7 @@ def test_suite_fails_the_clause_a_broken_provider_breaks(case: Case, tmp_path: P
     assert case.clause in failed, f"{case.clause} did not fail; results: {report.results}"
     message = failed[case.clause]
     assert case.quote in message, message
-    assert message.startswith("["), message
+    assert " — " in message, message  # "<the clause quoted> — <expected vs got>"
 
 
 def test_suite_fails_only_the_broken_clauses(tmp_path: Path) -> None:

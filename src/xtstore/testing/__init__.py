@@ -14,8 +14,8 @@ A provider's own test file is about ten lines::
                 "type": "storage", "provider": "store-file", "path": str(root)}}})
 
 Each test is one clause (e.g. ``test_list_blobs_folder_path_never_matches_sibling_prefix``)
-and every failure message starts with the clause it quotes, in brackets, then says what was
-expected and what came back. Each test creates its own ``xtc-<hex>`` containers and deletes
+and every failure message starts with the clause it quotes, then `` — `` and what was expected
+and what came back. Each test creates its own ``xtc-<hex>`` containers and deletes
 them afterwards. A clause is skipped only where ``store.capabilities()`` reports the feature
 ``Support.UNSUPPORTED``, and then only after checking that the call raises ``Unsupported``.
 

@@ -1,5 +1,5 @@
 """Assertions that name the clause of DESIGN §1 they check, so a failure reads as
-``[clause] expected ..., got ...`` and the report says which promise broke and how.
+``<clause> — expected ..., got ...`` and the report says which promise broke and how.
 
 They raise ``AssertionError`` themselves (not ``assert``), so they also work under ``python -O``.
 """
@@ -41,7 +41,8 @@ def short(value: object) -> str:
 
 def fail(clause: str, detail: str) -> NoReturn:
     """Fail the current test, quoting ``clause``."""
-    raise AssertionError(f"[{clause}] {detail}")
+    # No brackets around the clause: rich-based output would take them for markup.
+    raise AssertionError(f"{clause} — {detail}")
 
 
 def check(condition: object, clause: str, detail: str) -> None:
