@@ -473,8 +473,9 @@ class AzureBlobStore(StoreInterface):
             with os.fdopen(handle, "wb") as out, self._errors(), _SnapshotIdErrors(snapshot):
 
                 def download() -> None:
-                    out.seek(0)
-                    out.truncate()
+                    if out.tell():  # a restart; never truncate a fresh file: on ext4 that
+                        out.seek(0)  # makes close() flush the whole download synchronously
+                        out.truncate()
                     client.download_blob(
                         max_concurrency=self._concurrency,
                         progress_hook=_progress_hook(progress_callback, None),
