@@ -24,6 +24,7 @@ from xtstore.errors import (
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers.memory import MemoryStore
 from xtstore.store import Store
+from xtstore.values import Support
 
 
 class RecordingMemoryStore(MemoryStore):
@@ -203,7 +204,8 @@ class XTStyleStore:
         self.retry = 0
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"get_blob_bytes", "open_blob", "iter_blobs", "capabilities"}:
+        if name in {"get_blob_bytes", "open_blob", "iter_blobs", "capabilities",
+                    "set_blob_metadata", "set_container_metadata"}:
             raise AttributeError(name)
         return getattr(self.inner, name)
 
@@ -238,3 +240,20 @@ def test_set_retry_travels_with_a_pickled_store(tmp_path: Path) -> None:
     store = xtstore.get_storage("files", config=config)
     store.set_retry(7)
     assert pickle.loads(pickle.dumps(store)).get_retry() == 7
+
+
+def test_a_local_destination_problem_is_not_reported_as_a_missing_blob(
+    store: Store, tmp_path: Path
+) -> None:
+    store.create_container("runs")
+    store.create_blob("runs", "a", "x")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError) as caught:
+        store.get_blob_to_path("runs", "a", str(blocker / "sub" / "out.txt"))
+    assert not isinstance(caught.value, BlobNotFound)
+
+
+def test_an_xt_style_provider_without_metadata_setters_reports_metadata_unsupported() -> None:
+    capabilities = ForeignProvider(XTStyleStore(), "xt").capabilities()
+    assert capabilities.metadata is Support.UNSUPPORTED

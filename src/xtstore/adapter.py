@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xtstore.interface import XT_METHODS, ProgressCallback, StoreInterface, Text
-from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
+from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = ["ADDITION_METHODS", "ForeignProvider", "missing_methods"]
 
@@ -52,7 +52,11 @@ class ForeignProvider(StoreInterface):
             result = own()
             if isinstance(result, Capabilities):
                 return result
-        return Capabilities()
+        # XT's interface can read metadata but not write it: only a class with its own
+        # setters supports metadata.
+        setters = ("set_blob_metadata", "set_container_metadata")
+        has_setters = all(callable(getattr(self.inner, name, None)) for name in setters)
+        return Capabilities(metadata=Support.EMULATED if has_setters else Support.UNSUPPORTED)
 
     def get_retry(self) -> int:
         return int(self.inner.get_retry() or 0)

@@ -109,8 +109,9 @@ class Store(StoreInterface):
         blob: str | None = None,
         *,
         idempotent: bool = True,
+        local_path: str | None = None,
     ) -> T:
-        call = Call(operation, self.service_name, container, blob, idempotent)
+        call = Call(operation, self.service_name, container, blob, idempotent, local_path)
         return run_through(self._layers, call, action)
 
     def _container(self, container: str) -> str:
@@ -238,6 +239,7 @@ class Store(StoreInterface):
             ),
             container,
             blob,
+            local_path=source,
         )
         if progress is not None:
             progress.finish(size)
@@ -373,6 +375,7 @@ class Store(StoreInterface):
             ),
             container,
             blob,
+            local_path=dest,
         )
         if progress is not None:
             progress.finish(os.stat(dest).st_size)

@@ -27,6 +27,8 @@ class Call:
     idempotent: bool = True
     """False where repeating a request that reached the store could change the outcome
     (appends, create-only writes): such calls are retried only if the request was never sent."""
+    local_path: str | None = None
+    """The local file the call reads or writes (uploads from and downloads to a path)."""
 
 
 class Layer(Protocol):

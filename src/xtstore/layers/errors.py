@@ -4,6 +4,7 @@ exceptions a provider lets through (``OSError`` family, timeouts) become typed s
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -31,6 +32,8 @@ def translate_builtin_error(error: BaseException, call: Call) -> StoreError | No
     """The typed error for a built-in exception a provider raised, or None to let it pass."""
     if isinstance(error, StoreError):
         return error
+    if _about_local_file(error, call):
+        return None
     names_blob = call.blob is not None
     if isinstance(error, ConnectionRefusedError):
         return TransientError(f"connection refused: {error}", request_sent=False)
@@ -49,6 +52,18 @@ def translate_builtin_error(error: BaseException, call: Call) -> StoreError | No
     if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
         return TransientError(f"{type(error).__name__}: {error}")
     return None
+
+
+def _about_local_file(error: BaseException, call: Call) -> bool:
+    """True for an OSError about the call's own local file (e.g. a destination folder that
+    cannot be created): that is the caller's file, not a missing blob, so it passes as is."""
+    if call.local_path is None or not isinstance(error, OSError) or error.filename is None:
+        return False
+    local = os.path.abspath(call.local_path)
+    failed = os.path.abspath(os.fsdecode(error.filename))
+    return failed == local or local.startswith(failed.rstrip(os.sep) + os.sep) or (
+        os.path.dirname(failed) == os.path.dirname(local)
+    )
 
 
 class ErrorContextLayer:
