@@ -540,12 +540,20 @@ class AzureBlobStore(StoreInterface):
             else:
                 items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
                                           results_per_page=PAGE_SIZE)
-            for item in items:
-                if isinstance(item, BlobPrefix):
-                    yield BlobInfo(name=item.name, is_dir=True)
-                else:
-                    yield BlobInfo(name=item.name, properties=_properties(
-                        item.size, item.last_modified, item.etag, item.content_settings))
+            for page in items.by_page():
+                entries = [_entry(item) for item in page]
+                if not recursive:
+                    # The SDK yields a page's folders before its blobs; the service orders
+                    # pages by name, so sorting each page sorts the whole listing.
+                    entries.sort(key=lambda entry: entry.name)
+                yield from entries
+
+
+def _entry(item: Any) -> BlobInfo:
+    if isinstance(item, BlobPrefix):
+        return BlobInfo(name=item.name, is_dir=True)
+    return BlobInfo(name=item.name, properties=_properties(
+        item.size, item.last_modified, item.etag, item.content_settings))
 
 
 def _restarting_on_change(download: Callable[[], T]) -> T:
