@@ -3,7 +3,7 @@
 Two folders, made once per run: 2,000 small files (4 KiB) and 20 files of 50 MiB. Each
 operation runs the real console script in a subprocess against a ``store-file`` service in a
 temporary folder (so interpreter start-up is included), and ``cp -r`` copies the same folder
-in the same run. The best of ``--repeat`` runs is reported, with the ratio to ``cp -r``
+in the same run. Rounds are interleaved and the best of ``--repeat`` is reported, with the ratio to ``cp -r``
 (target: within 1.5x).
 
     python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
@@ -86,15 +86,20 @@ def measure(source: Path, base: Path, xt: list[str], env: dict[str, str], worker
         fresh_store(with_upload=True)
         os.sync()
 
-    cp_time = timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env), reset_cp,
-                    repeat)
-    up_time = timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"], env),
-                    reset_upload, repeat)
-    down_time = timed(lambda: run([*xt, "download", *workers, "bench/run", str(down_dest)],
-                                  env), reset_download, repeat)
+    # Interleaved rounds, so that a burst of load from elsewhere hits all three alike.
+    best = [float("inf")] * 3
+    for _ in range(repeat):
+        times = (
+            timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env), reset_cp, 1),
+            timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"], env),
+                  reset_upload, 1),
+            timed(lambda: run([*xt, "download", *workers, "bench/run", str(down_dest)], env),
+                  reset_download, 1),
+        )
+        best = [min(old, new) for old, new in zip(best, times)]
     shutil.rmtree(copy_dest, ignore_errors=True)
     shutil.rmtree(down_dest, ignore_errors=True)
-    return cp_time, up_time, down_time
+    return best[0], best[1], best[2]
 
 
 def main() -> int:
@@ -137,7 +142,7 @@ def main() -> int:
         worst = max(worst, up_ratio, down_ratio)
         print(f"| {label} | {cp_time:.2f} s | {up_time:.2f} s | {up_ratio:.2f}x | "
               f"{down_time:.2f} s | {down_ratio:.2f}x |")
-    print(f"\nbest of {options.repeat}; worst ratio {worst:.2f}x (target {TARGET}x); "
+    print(f"\nbest of {options.repeat} interleaved rounds; worst ratio {worst:.2f}x (target {TARGET}x); "
           f"start-up alone (`xtstore --version`, best of 5): {startup:.2f} s")
     return 0 if worst <= TARGET else 1
 

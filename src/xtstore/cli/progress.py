@@ -83,10 +83,20 @@ class RichProgress:
             BarColumn,
             DownloadColumn,
             Progress,
+            ProgressColumn,
+            Task,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
+        from rich.text import Text
+
+        class RateColumn(ProgressColumn):
+            """Bytes per second in the same binary units as the byte counts."""
+
+            def render(self, task: Task) -> Text:
+                speed = task.finished_speed or task.speed
+                rate = "?" if speed is None else f"{human_bytes(int(speed))}/s"
+                return Text(rate, style="progress.data.speed")
 
         self.verb = verb
         self.files = 0
@@ -96,7 +106,7 @@ class RichProgress:
             BarColumn(),
             DownloadColumn(binary_units=True),
             TextColumn("{task.fields[files]}"),
-            TransferSpeedColumn(),
+            RateColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=Console(stderr=True),
