@@ -3,8 +3,8 @@
 Two folders, made once per run: 2,000 small files (4 KiB) and 20 files of 50 MiB. Each
 operation runs the real console script in a subprocess against a ``store-file`` service in a
 temporary folder (so interpreter start-up is included), and ``cp -r`` copies the same folder
-in the same run. Rounds are interleaved and the best of ``--repeat`` is reported, with the ratio to ``cp -r``
-(target: within 1.5x).
+in the same run. Rounds are interleaved and the best of ``--repeat`` is reported, with the
+ratio to ``cp -r`` (target: within 1.5x).
 
     python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
 """
@@ -96,7 +96,7 @@ def measure(source: Path, base: Path, xt: list[str], env: dict[str, str], worker
             timed(lambda: run([*xt, "download", *workers, "bench/run", str(down_dest)], env),
                   reset_download, 1),
         )
-        best = [min(old, new) for old, new in zip(best, times)]
+        best = [min(old, new) for old, new in zip(best, times, strict=True)]
     shutil.rmtree(copy_dest, ignore_errors=True)
     shutil.rmtree(down_dest, ignore_errors=True)
     return best[0], best[1], best[2]
@@ -142,8 +142,8 @@ def main() -> int:
         worst = max(worst, up_ratio, down_ratio)
         print(f"| {label} | {cp_time:.2f} s | {up_time:.2f} s | {up_ratio:.2f}x | "
               f"{down_time:.2f} s | {down_ratio:.2f}x |")
-    print(f"\nbest of {options.repeat} interleaved rounds; worst ratio {worst:.2f}x (target {TARGET}x); "
-          f"start-up alone (`xtstore --version`, best of 5): {startup:.2f} s")
+    print(f"\nbest of {options.repeat} interleaved rounds; worst ratio {worst:.2f}x "
+          f"(target {TARGET}x); start-up alone (`xtstore --version`, best of 5): {startup:.2f} s")
     return 0 if worst <= TARGET else 1
 
 
