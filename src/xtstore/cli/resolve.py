@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from xtstore.cli.address import Address
 from xtstore.cli.globbing import Pattern, dir_key, has_magic, split_pattern, walk_local
 from xtstore.errors import BlobNotFound
+from xtstore.values import BlobInfo
 
 if TYPE_CHECKING:
     from xtstore.store import Store
 
-__all__ = ["Item", "Selection", "join_path", "resolve_local", "resolve_remote", "target_path"]
+__all__ = [
+    "Item",
+    "Selection",
+    "join_path",
+    "remote_folder_exists",
+    "resolve_local",
+    "resolve_remote",
+    "target_path",
+]
 
 Kind = Literal["file", "folder", "container", "pattern"]
 
@@ -60,12 +69,11 @@ def target_path(selection: Selection, item: Item, into: bool) -> str:
 # ---- remote ----
 
 
-def _size(info: Any) -> int:
-    properties = getattr(info, "properties", None)
-    return int(properties.content_length) if properties is not None else 0
+def _size(info: BlobInfo) -> int:
+    return info.properties.content_length if info.properties is not None else 0
 
 
-def _list(store: Store, container: str, prefix: str) -> list[Any]:
+def _list(store: Store, container: str, prefix: str) -> list[BlobInfo]:
     # None, not "", for the whole container: errors then name no blob.
     entries = store.iter_blobs(container, prefix or None, recursive=True)
     return [entry for entry in entries if not entry.is_dir]
