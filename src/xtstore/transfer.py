@@ -38,6 +38,8 @@ DEFAULT_WORKERS = 8
 """Enough to hide per-file latency on a cloud store without flooding a local disk."""
 
 _POLL_SECONDS = 0.1
+_MAX_GROUP = 16
+_GROUPS_PER_WORKER = 8
 
 
 class TransferCancelled(Exception):
@@ -161,6 +163,10 @@ class _Batch:
             if self.sink is not None:
                 self.sink.advance(nbytes)
 
+    def run_many(self, transfers: Sequence[Transfer]) -> None:
+        for transfer in transfers:
+            self.run_one(transfer)
+
     def run_one(self, transfer: Transfer) -> None:
         if self.cancelled.is_set():
             raise TransferCancelled("transfer stopped")
@@ -196,7 +202,8 @@ def run_transfers(
         max_workers=max(1, workers), thread_name_prefix="xtstore-transfer"
     )
     try:
-        pending = {executor.submit(batch.run_one, item) for item in transfers}
+        pending = {executor.submit(batch.run_many, group)
+                   for group in _groups(transfers, max(1, workers))}
         while pending:
             # A timeout keeps the calling thread responsive to Ctrl-C.
             done, pending = concurrent.futures.wait(
@@ -215,6 +222,13 @@ def run_transfers(
             progress.close(completed)
     batch.summary.seconds = time.monotonic() - started
     return batch.summary
+
+
+def _groups(transfers: Sequence[Transfer], workers: int) -> list[Sequence[Transfer]]:
+    """Consecutive runs of transfers, one per pool task: thousands of small files cost one
+    task each otherwise, while a few large ones still spread over every worker."""
+    size = max(1, min(_MAX_GROUP, len(transfers) // (workers * _GROUPS_PER_WORKER)))
+    return [transfers[start:start + size] for start in range(0, len(transfers), size)]
 
 
 def _shutdown(executor: concurrent.futures.ThreadPoolExecutor) -> None:
