@@ -10,7 +10,16 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from tests.providers.azure.counting import RequestCounter
-from xtstore.errors import PreconditionFailed, StoreError, TransientError
+from xtstore.errors import (
+    AccessDenied,
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    PreconditionFailed,
+    StoreError,
+    TransientError,
+)
 from xtstore.providers import azure_blob
 from xtstore.providers.azure_errors import Scrubber, translate
 
@@ -139,6 +148,35 @@ def test_transport_errors() -> None:
     assert isinstance(not_sent, TransientError) and not not_sent.request_sent
     cut = translate(ServiceResponseError("reset"), Scrubber(), about_blob=True)
     assert isinstance(cut, TransientError) and cut.request_sent
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "about_blob", "expected"),
+    [
+        (404, "ContainerNotFound", True, ContainerNotFound),
+        (404, "BlobNotFound", True, BlobNotFound),
+        (404, None, True, BlobNotFound),  # HEAD responses carry no body
+        (404, None, False, ContainerNotFound),
+        (409, "ContainerAlreadyExists", False, ContainerAlreadyExists),
+        (409, "BlobAlreadyExists", True, BlobAlreadyExists),
+        (403, "AuthorizationFailure", True, AccessDenied),
+    ],
+)
+def test_status_and_code_mapping(
+    status: int, code: str | None, about_blob: bool, expected: type
+) -> None:
+    error = HttpResponseError(message="x")
+    error.status_code = status
+    error.error_code = code
+    assert type(translate(error, Scrubber(), about_blob=about_blob)) is expected
+
+
+def test_container_being_deleted_may_be_repeated() -> None:
+    error = HttpResponseError(message="x")
+    error.status_code = 409
+    error.error_code = "ContainerBeingDeleted"
+    typed = translate(error, Scrubber(), about_blob=False)
+    assert isinstance(typed, TransientError) and not typed.request_sent
 
 
 def test_other_statuses_are_not_transient() -> None:
