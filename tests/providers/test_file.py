@@ -349,3 +349,21 @@ def test_replacing_a_large_blob_swaps_files_and_keeps_snapshots(
     with pytest.raises(BlobAlreadyExists):  # never swaps a folder away
         store.create_blob_from_path("box", "folder", str(first))
     assert store.list_blobs("box") == ["folder/inside", "model.bin"]
+
+
+def test_opening_and_reading_write_nothing(root: Path) -> None:
+    # So a store on a read-only folder or share still serves reads.
+    writer = file_store(root)
+    writer.create_container("box")
+    writer.create_blob("box", "a/b.txt", "kept")
+    internal = root / ".xtstore"
+    for path in sorted(internal.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    internal.rmdir()
+    reader = file_store(root)
+    assert reader.get_blob_text("box", "a/b.txt") == "kept"
+    assert reader.list_blobs("box") == ["a/b.txt"]
+    assert len(reader.list_blobs("box", return_names=False)) == 1
+    assert reader.get_blob_properties("box", "a/b.txt").properties is not None
+    assert reader.get_blob_metadata("box", "a/b.txt") == {}
+    assert not internal.exists()

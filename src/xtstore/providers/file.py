@@ -119,7 +119,8 @@ class FileStore(StoreInterface):
         self._root = os.path.abspath(os.path.expanduser(str(path)))
         self._internal = os.path.join(self._root, _INTERNAL)
         self._tmp = os.path.join(self._internal, "tmp")
-        os.makedirs(self._tmp, exist_ok=True)
+        # Only the root: a read-only store still serves reads; the rest is made on first write.
+        os.makedirs(self._root, exist_ok=True)
         self._real_root = os.path.realpath(self._root)
         self._counter = 0
         self._counter_lock = threading.Lock()
