@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
+from xtstore.providers._local import copy_fd
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
 from xtstore.values import BlobInfo
@@ -367,3 +369,24 @@ def test_opening_and_reading_write_nothing(root: Path) -> None:
     assert reader.get_blob_properties("box", "a/b.txt").properties is not None
     assert reader.get_blob_metadata("box", "a/b.txt") == {}
     assert not internal.exists()
+
+
+def test_copies_from_a_pipe_fall_back_and_stay_exact(store: Store, tmp_path: Path) -> None:
+    # copy_file_range refuses a pipe as source; the copy must still be exact.
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    reader, writer = os.pipe()
+    feeder = threading.Thread(target=lambda: (os.write(writer, data), os.close(writer)))
+    feeder.start()
+    progress: list[tuple[int, int]] = []
+    try:
+        with open(tmp_path / "out.bin", "wb") as out:
+            copied = copy_fd(reader, out.fileno(), len(data),
+                             lambda done, total: progress.append((done, total)))
+    finally:
+        feeder.join(timeout=30)
+        os.close(reader)
+    assert copied == len(data)
+    assert (tmp_path / "out.bin").read_bytes() == data
+    assert progress[0] == (0, len(data)) and progress[-1] == (len(data), len(data))
+    store.create_blob_from_stream("box", "piped", io.BytesIO(data), length=len(data))
+    assert store.get_blob_bytes("box", "piped") == data
