@@ -375,7 +375,11 @@ def test_copies_from_a_pipe_fall_back_and_stay_exact(store: Store, tmp_path: Pat
     # copy_file_range refuses a pipe as source; the copy must still be exact.
     data = os.urandom(3 * 1024 * 1024 + 17)
     reader, writer = os.pipe()
-    feeder = threading.Thread(target=lambda: (os.write(writer, data), os.close(writer)))
+    def feed() -> None:
+        os.write(writer, data)
+        os.close(writer)
+
+    feeder = threading.Thread(target=feed)
     feeder.start()
     progress: list[tuple[int, int]] = []
     try:
