@@ -195,13 +195,14 @@ def run_transfers(
     """
     batch = _Batch(progress)
     started = time.monotonic()
-    if progress is not None:
-        progress.start(len(transfers), sum(item.size for item in transfers))
     completed = False
     executor = concurrent.futures.ThreadPoolExecutor(
         max_workers=max(1, workers), thread_name_prefix="xtstore-transfer"
     )
     try:
+        # Inside the try: a Ctrl-C while the report starts must still close it.
+        if progress is not None:
+            progress.start(len(transfers), sum(item.size for item in transfers))
         pending = {executor.submit(batch.run_many, group)
                    for group in _groups(transfers, max(1, workers))}
         while pending:
@@ -217,9 +218,10 @@ def run_transfers(
     finally:
         if not completed:
             batch.cancelled.set()
-        _shutdown(executor)
+        _uninterrupted(lambda: executor.shutdown(wait=True, cancel_futures=True))
         if progress is not None:
-            progress.close(completed)
+            sink = progress
+            _uninterrupted(lambda: sink.close(completed))
     batch.summary.seconds = time.monotonic() - started
     return batch.summary
 
@@ -231,11 +233,12 @@ def _groups(transfers: Sequence[Transfer], workers: int) -> list[Sequence[Transf
     return [transfers[start:start + size] for start in range(0, len(transfers), size)]
 
 
-def _shutdown(executor: concurrent.futures.ThreadPoolExecutor) -> None:
-    # A second Ctrl-C must not skip waiting: running transfers are cleaning up.
+def _uninterrupted(step: Callable[[], None]) -> None:
+    """Run a clean-up step (safe to repeat) to the end: a second Ctrl-C must not skip waiting
+    for running transfers to clean up, nor leave a progress bar on the screen."""
     while True:
         try:
-            executor.shutdown(wait=True, cancel_futures=True)
+            step()
             return
         except KeyboardInterrupt:
             continue

@@ -93,3 +93,32 @@ def test_rm_asks_on_a_terminal_and_yes_skips_the_question(services: Services, xt
     child.close()
     assert child.exitstatus == 0 and b"[y/N]" not in child.before
     assert ok(xt("containers")) == ""
+
+
+def test_ctrl_c_on_a_terminal_erases_the_bar_and_says_interrupted(
+    services: Services, xt: Runner
+) -> None:
+    _big_files(services.work / "big")
+    ok(xt("containers", "create", "runs"))
+    env = {**services.env, "TERM": "xterm-256color"}
+    command = xtstore_command()
+    child = pexpect.spawn(command[0], [*command[1:], "upload", "--workers", "1", "big",
+                                       "runs/big"],
+                          cwd=str(services.work), env=env, dimensions=(ROWS, COLUMNS),
+                          timeout=120)
+    child.expect("━".encode())  # the bar is on screen: the upload is running
+    raw = bytearray(child.before + child.after)
+    child.sendintr()
+    while True:
+        try:
+            raw += child.read_nonblocking(65536, timeout=120)
+        except pexpect.EOF:
+            break
+    child.close()
+    assert child.exitstatus == 130, raw.decode(errors="replace")
+    screen = pyte.Screen(COLUMNS, ROWS)
+    pyte.ByteStream(screen).feed(bytes(raw))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert lines and lines[-1].endswith("xtstore: interrupted"), lines
+    assert "━" not in "".join(screen.display)
+    assert not any((services.local_root / ".xtstore" / "tmp").iterdir())
