@@ -1,4 +1,4 @@
-"""Blob commands: ``ls``, ``cat``, ``append``, ``rm``, ``snapshot``, ``props``, ``meta``."""
+"""Blob commands: ``cat``, ``append``, ``rm``, ``snapshot``, ``props``, ``meta``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xtstore.cli.address import Address
-from xtstore.cli.cmd_containers import container_properties, list_containers
-from xtstore.cli.context import CliState, confirm, get_state, parse_address_arg
+from xtstore.cli.cmd_containers import container_properties
+from xtstore.cli.context import confirm, get_state, parse_address_arg
 from xtstore.cli.globbing import split_pattern
 from xtstore.cli.output import emit_json, iso_time, print_table
 from xtstore.cli.resolve import Selection, resolve_remote
-from xtstore.errors import BlobNotFound, Unsupported
+from xtstore.errors import Unsupported
 from xtstore.interface import ProgressCallback
 from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
-from xtstore.values import BlobInfo, SnapshotInfo
+from xtstore.values import SnapshotInfo
 
 if TYPE_CHECKING:
     from xtstore.store import Store
@@ -34,98 +34,6 @@ def _blob_address(text: str) -> Address:
         raise click.BadParameter(f"{text!r} must name one blob: [service:]container/path",
                                  param_hint="ADDRESS")
     return address
-
-
-# ---- ls ----
-
-
-def _entry_json(entry: BlobInfo) -> dict[str, Any]:
-    properties = entry.properties
-    return {
-        "name": entry.name,
-        "is_dir": bool(entry.is_dir),
-        "size": properties.content_length if properties is not None else None,
-        "last_modified": iso_time(properties.last_modified) if properties is not None else None,
-        "etag": properties.etag if properties is not None else None,
-    }
-
-
-def _collapse(entries: list[BlobInfo], prefix: str, depth: int) -> list[BlobInfo]:
-    """Blobs at most ``depth`` folders below ``prefix``; deeper ones become folder entries."""
-    result: dict[str, BlobInfo] = {}
-    for entry in entries:
-        segments = entry.name[len(prefix):].split("/")
-        if len(segments) - 1 <= depth:
-            result[entry.name] = entry
-        else:
-            folder = prefix + "/".join(segments[: depth + 1]) + "/"
-            result.setdefault(folder, BlobInfo(name=folder, is_dir=True))
-    return [result[name] for name in sorted(result)]
-
-
-def _listing(store: Store, address: Address, recursive: bool, subdirs: int | None
-             ) -> list[BlobInfo]:
-    if address.has_wildcard:
-        pattern = split_pattern(address.path)
-        prefix = pattern.base + "/" if pattern.base else ""
-        deep = recursive or subdirs is not None or pattern.max_depth != 1
-        entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
-        if deep:
-            matched = [e for e in entries if pattern.match(e.name[len(prefix):]) is not None]
-        else:
-            regex = pattern.regex
-            matched = [e for e in entries if regex.fullmatch(e.name[len(prefix):].rstrip("/"))]
-        if not matched:
-            raise BlobNotFound("no blob matches this pattern", service=store.get_service_name(),
-                               container=address.container, blob=address.path)
-        return matched
-    prefix = address.path + "/" if address.path else ""
-    deep = recursive or subdirs is not None
-    entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
-    if not entries and address.path:
-        if address.folder:
-            raise BlobNotFound("no folder by this name", service=store.get_service_name(),
-                               container=address.container, blob=address.path)
-        return [store.get_blob_properties(address.container, address.path)]
-    if subdirs is not None and not recursive:
-        return _collapse(list(entries), prefix, subdirs)
-    return list(entries)
-
-
-@click.command("ls")
-@click.argument("address", required=False, metavar="[[SERVICE:]CONTAINER[/PATH]]")
-@click.option("-r", "--recursive", is_flag=True, help="Every blob below the path.")
-@click.option("-l", "--long", "long_format", is_flag=True, help="Show size and time.")
-@click.option("--subdirs", type=click.IntRange(min=0), metavar="N",
-              help="Include blobs up to N folder levels down.")
-def ls_command(address: str | None, recursive: bool, long_format: bool,
-               subdirs: int | None) -> None:
-    """List blobs and folders (folders end in '/'); with no address, list containers.
-
-    The path may use *, ? (within a folder) and ** (across folders); quote it.
-    """
-    state = get_state()
-    if address is None or (address.endswith(":") and "/" not in address):
-        list_containers(address[:-1] if address else None)
-        return
-    parsed = parse_address_arg(address)
-    entries = _listing(state.store_for(parsed), parsed, recursive, subdirs)
-    if state.json:
-        emit_json([_entry_json(entry) for entry in entries])
-        return
-    if not long_format:
-        for entry in entries:
-            click.echo(entry.name)
-        return
-    rows = []
-    for entry in entries:
-        properties = entry.properties
-        if entry.is_dir or properties is None:
-            rows.append(["-", "-", entry.name])
-        else:
-            when = properties.last_modified.strftime("%Y-%m-%d %H:%M:%S")
-            rows.append([str(properties.content_length), when, entry.name])
-    print_table(rows, align_right=frozenset({0}))
 
 
 # ---- cat / append ----
@@ -263,11 +171,12 @@ def props_command(address: str) -> None:
         container_properties(parsed)
         return
     parsed = _blob_address(address)
-    info = state.store_for(parsed).get_blob_properties(parsed.container, parsed.path)
+    store = state.store_for(parsed)
+    info = store.get_blob_properties(parsed.container, parsed.path)
     properties = info.properties
     if properties is None:  # a provider that broke the contract; say so instead of crashing
         raise Unsupported("the provider returned no properties for this blob",
-                          service=info_service(state, parsed), container=parsed.container,
+                          service=store.get_service_name(), container=parsed.container,
                           blob=parsed.path)
     metadata = dict(properties.metadata)
     data: dict[str, Any] = {
@@ -286,10 +195,6 @@ def props_command(address: str) -> None:
             if key != "metadata" and value is not None]
     rows += [[f"metadata.{key}:", value] for key, value in sorted(metadata.items())]
     print_table(rows)
-
-
-def info_service(state: CliState, address: Address) -> str:
-    return state.store_for(address).get_service_name()
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -331,5 +236,5 @@ def meta_command(address: str, pairs: tuple[str, ...], replace: bool,
         store.set_container_metadata(parsed.container, updated)
 
 
-COMMANDS = [ls_command, cat_command, append_command, rm_command, snapshot_command,
-            props_command, meta_command]
+COMMANDS = [cat_command, append_command, rm_command, snapshot_command, props_command,
+            meta_command]

@@ -19,6 +19,7 @@ from xtstore.cli import (
     cmd_check,
     cmd_config,
     cmd_containers,
+    cmd_ls,
     cmd_transfer,
     errors,
 )
@@ -73,8 +74,8 @@ def cli(
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
-for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_blobs.COMMANDS,
-                 *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
+for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
+                 *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
     cli.add_command(_command)
 
 
