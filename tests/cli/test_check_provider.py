@@ -76,3 +76,18 @@ def test_xt_example_provider_passes(xt: Runner, services: Services) -> None:
     failed = [row for row in report["results"] if row["outcome"] == "failed"]
     assert result.returncode == 0 and report["ok"], failed
     assert len(report["results"]) > 40
+
+
+def test_class_missing_methods_is_named_in_one_line(xt: Runner, services: Services) -> None:
+    package = services.work / "halfdone"
+    package.mkdir()
+    (package / "store.py").write_text(
+        "class HalfStore:\n"
+        "    def __init__(self, config):\n        self.config = config\n"
+        "    def list_containers(self):\n        return []\n",
+        encoding="utf-8",
+    )
+    result = xt("check-provider", "halfdone.store.HalfStore")
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, lines
+    assert "HalfStore" in lines[0] and "create_blob" in lines[0]
