@@ -17,6 +17,7 @@ from xtstore.errors import (
     ContainerAlreadyExists,
     ContainerNotFound,
     InvalidName,
+    ProviderLoadError,
     StoreError,
     TransientError,
     Unsupported,
@@ -46,6 +47,9 @@ _NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
 def hint_for(error: BaseException) -> str | None:
     """What the user can do about ``error``, or None."""
     if isinstance(error, ConfigError):
+        from_file = error.file is not None and not error.file.startswith("<")
+        if isinstance(error, ProviderLoadError) and not from_file:
+            return None  # a code path given directly: the reason already says what is wrong
         return "fix the file, then check it with 'xtstore config --validate'"
     if isinstance(error, ContainerNotFound):
         return "see 'xtstore containers' for the containers that exist"
