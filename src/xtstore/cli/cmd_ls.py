@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,7 +11,7 @@ from xtstore.cli.address import Address
 from xtstore.cli.cmd_containers import list_containers
 from xtstore.cli.context import get_state, parse_address_arg
 from xtstore.cli.globbing import split_pattern
-from xtstore.cli.output import emit_json, iso_time, print_table
+from xtstore.cli.output import emit_json_array, iso_time
 from xtstore.errors import BlobNotFound
 from xtstore.values import BlobInfo
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from xtstore.store import Store
 
 __all__ = ["COMMANDS"]
+
+_SIZE_WIDTH = 12  # bytes, right-aligned: up to 999 GB keeps the columns straight
 
 
 def _entry_json(entry: BlobInfo) -> dict[str, Any]:
@@ -31,46 +34,68 @@ def _entry_json(entry: BlobInfo) -> dict[str, Any]:
     }
 
 
-def _collapse(entries: list[BlobInfo], prefix: str, depth: int) -> list[BlobInfo]:
-    """Blobs at most ``depth`` folders below ``prefix``; deeper ones become folder entries."""
-    result: dict[str, BlobInfo] = {}
+def _collapse(entries: Iterable[BlobInfo], prefix: str, depth: int) -> Iterator[BlobInfo]:
+    """Blobs at most ``depth`` folders below ``prefix``; deeper ones become one folder entry
+    each. Names sharing a prefix are adjacent in a sorted listing, so this streams."""
+    last_folder = None
     for entry in entries:
         segments = entry.name[len(prefix):].split("/")
         if len(segments) - 1 <= depth:
-            result[entry.name] = entry
-        else:
-            folder = prefix + "/".join(segments[: depth + 1]) + "/"
-            result.setdefault(folder, BlobInfo(name=folder, is_dir=True))
-    return [result[name] for name in sorted(result)]
+            yield entry
+            continue
+        folder = prefix + "/".join(segments[: depth + 1]) + "/"
+        if folder != last_folder:
+            last_folder = folder
+            yield BlobInfo(name=folder, is_dir=True)
+
+
+def _matching(store: Store, address: Address, recursive: bool, subdirs: int | None
+              ) -> Iterator[BlobInfo]:
+    pattern = split_pattern(address.path)
+    prefix = pattern.base + "/" if pattern.base else ""
+    deep = recursive or subdirs is not None or pattern.max_depth != 1
+    found = False
+    for entry in store.iter_blobs(address.container, prefix or None, recursive=deep):
+        relative = entry.name[len(prefix):]
+        # One level: entries (folders too) matched by name; deeper: blobs and what holds them.
+        hit = pattern.match(relative) if deep else pattern.regex.fullmatch(relative.rstrip("/"))
+        if hit is not None:
+            found = True
+            yield entry
+    if not found:
+        raise BlobNotFound("no blob matches this pattern", service=store.get_service_name(),
+                           container=address.container, blob=address.path)
 
 
 def _listing(store: Store, address: Address, recursive: bool, subdirs: int | None
-             ) -> list[BlobInfo]:
+             ) -> Iterator[BlobInfo]:
+    """The entries to show, as the store pages them (a huge container is never held whole).
+    Raises ``ContainerNotFound``, and ``BlobNotFound`` when a path or pattern names nothing."""
     if address.has_wildcard:
-        pattern = split_pattern(address.path)
-        prefix = pattern.base + "/" if pattern.base else ""
-        deep = recursive or subdirs is not None or pattern.max_depth != 1
-        entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
-        if deep:
-            matched = [e for e in entries if pattern.match(e.name[len(prefix):]) is not None]
-        else:
-            regex = pattern.regex
-            matched = [e for e in entries if regex.fullmatch(e.name[len(prefix):].rstrip("/"))]
-        if not matched:
-            raise BlobNotFound("no blob matches this pattern", service=store.get_service_name(),
-                               container=address.container, blob=address.path)
-        return matched
+        yield from _matching(store, address, recursive, subdirs)
+        return
     prefix = address.path + "/" if address.path else ""
     deep = recursive or subdirs is not None
-    entries = list(store.iter_blobs(address.container, prefix or None, recursive=deep))
-    if not entries and address.path:
+    entries = store.iter_blobs(address.container, prefix or None, recursive=deep)
+    if subdirs is not None and not recursive:
+        entries = _collapse(entries, prefix, subdirs)
+    empty = True
+    for entry in entries:
+        empty = False
+        yield entry
+    if empty and address.path:
         if address.folder:
             raise BlobNotFound("no folder by this name", service=store.get_service_name(),
                                container=address.container, blob=address.path)
-        return [store.get_blob_properties(address.container, address.path)]
-    if subdirs is not None and not recursive:
-        return _collapse(list(entries), prefix, subdirs)
-    return list(entries)
+        yield store.get_blob_properties(address.container, address.path)
+
+
+def _long_line(entry: BlobInfo) -> str:
+    properties = entry.properties
+    if entry.is_dir or properties is None:
+        return f"{'-':>{_SIZE_WIDTH}}  {'-':19}  {entry.name}"
+    when = properties.last_modified.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{properties.content_length:>{_SIZE_WIDTH}}  {when}  {entry.name}"
 
 
 @click.command("ls")
@@ -92,21 +117,10 @@ def ls_command(address: str | None, recursive: bool, long_format: bool,
     parsed = parse_address_arg(address)
     entries = _listing(state.store_for(parsed), parsed, recursive, subdirs)
     if state.json:
-        emit_json([_entry_json(entry) for entry in entries])
+        emit_json_array(_entry_json(entry) for entry in entries)
         return
-    if not long_format:
-        for entry in entries:
-            click.echo(entry.name)
-        return
-    rows = []
     for entry in entries:
-        properties = entry.properties
-        if entry.is_dir or properties is None:
-            rows.append(["-", "-", entry.name])
-        else:
-            when = properties.last_modified.strftime("%Y-%m-%d %H:%M:%S")
-            rows.append([str(properties.content_length), when, entry.name])
-    print_table(rows, align_right=frozenset({0}))
+        click.echo(_long_line(entry) if long_format else entry.name)
 
 
 COMMANDS = [ls_command]

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import click
 
-__all__ = ["emit_json", "human_bytes", "human_duration", "iso_time", "print_table"]
+__all__ = [
+    "emit_json",
+    "emit_json_array",
+    "human_bytes",
+    "human_duration",
+    "iso_time",
+    "print_table",
+]
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -54,6 +61,17 @@ def _default(value: Any) -> Any:
 def emit_json(value: Any) -> None:
     """Write ``value`` as indented JSON on stdout."""
     sys.stdout.write(json.dumps(value, indent=2, default=_default, ensure_ascii=False) + "\n")
+
+
+def emit_json_array(values: Iterable[Any]) -> None:
+    """Write a JSON array on stdout item by item, so a long listing is never held whole.
+    Nothing is written if the first item fails, so an error leaves stdout empty."""
+    opened = False
+    for value in values:
+        item = json.dumps(value, default=_default, ensure_ascii=False)
+        sys.stdout.write(f",\n  {item}" if opened else f"[\n  {item}")
+        opened = True
+    sys.stdout.write("\n]\n" if opened else "[]\n")
 
 
 def print_table(rows: list[list[str]], *, align_right: frozenset[int] = frozenset()) -> None:
