@@ -40,7 +40,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            # types-PyYAML leaves construct_object unannotated.
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
             try:
                 duplicate = key in seen
                 seen.add(key)
