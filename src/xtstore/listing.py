@@ -17,11 +17,13 @@ from collections.abc import Iterable, Iterator
 from xtstore.values import BlobInfo
 
 __all__ = [
+    "as_result",
     "base_folder",
     "iter_infos",
     "iter_names",
     "list_prefix",
     "select",
+    "sorted_result",
 ]
 
 
@@ -96,7 +98,19 @@ def select(
     infos: Iterable[BlobInfo], path: str | None, *, return_names: bool, recursive: bool
 ) -> list[str] | list[BlobInfo]:
     """The complete ``list_blobs`` result from sorted :class:`BlobInfo` entries."""
-    entries = iter_infos(infos, path, recursive)
+    return as_result(iter_infos(infos, path, recursive), return_names=return_names)
+
+
+def as_result(entries: Iterable[BlobInfo], *, return_names: bool) -> list[str] | list[BlobInfo]:
+    """``list_blobs``'s return value from finished entries: names, or the entries."""
     if return_names:
         return [entry.name for entry in entries]
     return list(entries)
+
+
+def sorted_result(
+    entries: Iterable[BlobInfo], *, return_names: bool
+) -> list[str] | list[BlobInfo]:
+    """Like :func:`as_result`, sorting first: for stores whose pages give folders and blobs
+    apart (Azure's and S3's delimiter listings)."""
+    return as_result(sorted(entries, key=lambda entry: entry.name), return_names=return_names)

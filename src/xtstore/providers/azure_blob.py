@@ -33,6 +33,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.listing import sorted_result
 from xtstore.providers.azure_auth import build_service_client, client_spec
 from xtstore.providers.azure_errors import (
     Scrubber,
@@ -521,11 +522,8 @@ class AzureBlobStore(StoreInterface):
         recursive: bool = True,
     ) -> list[str] | list[BlobInfo]:
         """One request per 5,000 entries. Raises ``ContainerNotFound``."""
-        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
-                         key=lambda entry: entry.name)
-        if return_names:
-            return [entry.name for entry in entries]
-        return entries
+        return sorted_result(self.iter_blobs(container, path, recursive=recursive),
+                             return_names=return_names)
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True

@@ -30,6 +30,7 @@ from xtstore.errors import (
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.listing import sorted_result
 from xtstore.providers.s3_append import Appender
 from xtstore.providers.s3_config import S3Settings
 from xtstore.providers.s3_errors import error_code, s3_errors, translate
@@ -370,11 +371,8 @@ class S3Store(StoreInterface):
         return_names: bool = True,
         recursive: bool = True,
     ) -> list[str] | list[BlobInfo]:
-        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
-                         key=lambda entry: entry.name)
-        if return_names:
-            return [entry.name for entry in entries]
-        return entries
+        return sorted_result(self.iter_blobs(container, path, recursive=recursive),
+                             return_names=return_names)
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
