@@ -86,6 +86,7 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
 
 def _print_table(code_path: str, results: list[ClauseResult], summary: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"conformance of {code_path}", title_justify="left")
@@ -95,8 +96,9 @@ def _print_table(code_path: str, results: list[ClauseResult], summary: str) -> N
     for result in results:
         outcome = _outcome(result)
         style = _OUTCOME_STYLE.get(outcome, "")
-        table.add_row(result.clause, f"[{style}]{outcome}[/]" if style else outcome,
-                      " ".join(str(result.message or "").split()))
+        # Messages quote names and values like '[a-b]' that rich would take for markup.
+        table.add_row(escape(result.clause), f"[{style}]{outcome}[/]" if style else outcome,
+                      escape(" ".join(str(result.message or "").split())))
     # Off a terminal rich would assume 80 columns and fold every clause name.
     console = Console() if sys.stdout.isatty() else Console(width=_PLAIN_WIDTH)
     console.print(table)
