@@ -91,3 +91,12 @@ def test_class_missing_methods_is_named_in_one_line(xt: Runner, services: Servic
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 1 and len(lines) == 1, lines
     assert "HalfStore" in lines[0] and "create_blob" in lines[0]
+
+
+def test_table_prints_brackets_in_messages_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
+    from xtstore.cli.cmd_check import _print_table
+    from xtstore.testing import ClauseResult
+
+    result = ClauseResult("list_blobs_sorted", "failed", "expected ['a-b', '[x]'], got []")
+    _print_table("pkg.Store", [result], "1 failed")
+    assert "expected ['a-b', '[x]'], got []" in capsys.readouterr().out
