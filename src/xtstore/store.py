@@ -6,6 +6,7 @@ through the layer stack (logging, retry, error context). Providers never repeat 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, Protocol, TypeVar
@@ -15,6 +16,7 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.layers import Call, Layer, run_through
 from xtstore.layers.errors import ErrorContextLayer
 from xtstore.layers.logging import LoggingLayer
+from xtstore.layers.logging import logger as _calls_logger
 from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
@@ -22,6 +24,9 @@ from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
 __all__ = ["Store", "StoreOrigin"]
 
 T = TypeVar("T")
+
+_DEBUG = logging.DEBUG
+_NAME_CACHE_SIZE = 256
 
 
 class StoreOrigin(Protocol):
@@ -76,12 +81,17 @@ class Store(StoreInterface):
         self.service_name = service_name
         self.origin = origin
         self._retry_layer = RetryLayer(retry or RetryPolicy())
+        self._error_layer = ErrorContextLayer()
         self._layers: tuple[Layer, ...] = (
             LoggingLayer(),
             *extra_layers,
             self._retry_layer,
-            ErrorContextLayer(),
+            self._error_layer,
         )
+        # Without extra layers and with call logging off, the stack does nothing until the
+        # first attempt fails, so _run tries the call directly first (see _run).
+        self._plain = not extra_layers
+        self._valid_containers: dict[str, str] = {}
 
     def __repr__(self) -> str:
         provider = type(self.provider).__name__
@@ -111,14 +121,43 @@ class Store(StoreInterface):
         idempotent: bool = True,
         local_path: str | None = None,
     ) -> T:
+        if self._plain and not _calls_logger.isEnabledFor(_DEBUG):
+            try:
+                return action()
+            except Exception as error:
+                failure = error
+            call = Call(operation, self.service_name, container, blob, idempotent, local_path)
+            return self._after_failure(call, action, failure)
         call = Call(operation, self.service_name, container, blob, idempotent, local_path)
         return run_through(self._layers, call, action)
 
+    def _after_failure(self, call: Call, action: Callable[[], T], failure: Exception) -> T:
+        """Finish a call whose direct first attempt raised ``failure``: the retry and error
+        layers see that attempt as their first (so it is translated, given context and
+        retried exactly as in the full stack), and run ``action`` again only for retries."""
+        pending = [failure]
+
+        def attempt() -> T:
+            if pending:
+                raise pending.pop()
+            return action()
+
+        error_layer = self._error_layer
+        return self._retry_layer(call, lambda: error_layer(call, attempt))
+
     def _container(self, container: str) -> str:
+        # Valid names are remembered (a bounded dict): most programs use a few containers.
+        valid = self._valid_containers
+        if type(container) is str and container in valid:
+            return container
         try:
-            return validate_container_name(container)
+            name = validate_container_name(container)
         except Exception as error:
             raise _with_service(error, self.service_name) from None
+        if len(valid) >= _NAME_CACHE_SIZE:
+            valid.clear()
+        valid[name] = name
+        return name
 
     def _blob(self, container: str, blob_path: str) -> tuple[str, str]:
         container = self._container(container)

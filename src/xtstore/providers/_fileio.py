@@ -77,15 +77,20 @@ def real_path_of(fd: int, fallback: str) -> str:
     """The canonical path of the open file ``fd`` (``fallback``'s realpath where the system
     cannot tell)."""
     if PROC_FD:
-        with suppress(OSError):
+        try:
             return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
     return os.path.realpath(fallback)
 
 
 def unlink_quietly(path: str) -> None:
     """Remove ``path`` if it is there."""
-    with suppress(FileNotFoundError):
+    # try/except, not contextlib.suppress: this runs on every write, mostly on a missing file.
+    try:  # noqa: SIM105
         os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -29,12 +29,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
 import shutil
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -96,6 +96,14 @@ _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
 
 
+_temp_numbers = itertools.count(1)
+"""Numbers temporary files, shared by every instance in the process (``next`` is atomic)."""
+_pid = [os.getpid()]
+"""This process's id, kept so that naming a temporary file makes no system call."""
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
 def _key(blob_path: str) -> str:
     return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
@@ -122,8 +130,6 @@ class FileStore(StoreInterface):
         # Only the root: a read-only store still serves reads; the rest is made on first write.
         os.makedirs(self._root, exist_ok=True)
         self._real_root = os.path.realpath(self._root)
-        self._counter = 0
-        self._counter_lock = threading.Lock()
 
     # ---- misc ----
 
@@ -166,10 +172,7 @@ class FileStore(StoreInterface):
         return f"{self._internal}/meta/{container}/{_key(blob_path)}.json"
 
     def _temp_path(self) -> str:
-        with self._counter_lock:
-            self._counter += 1
-            number = self._counter
-        return f"{self._tmp}/{os.getpid():x}-{threading.get_ident():x}-{number:x}"
+        return f"{self._tmp}/{_pid[0]:x}-{next(_temp_numbers):x}"
 
     def _require_container(self, container: str) -> None:
         if not os.path.isdir(self._container_dir(container)):
@@ -252,11 +255,9 @@ class FileStore(StoreInterface):
         os.close(fd)
         return st
 
-    @contextmanager
-    def _parent_fd(self, container: str, blob_path: str) -> Iterator[int]:
-        """An fd of the blob's parent folder, created if missing, checked to be inside the
-        container."""
-        parent = os.path.dirname(self._blob_file(container, blob_path))
+    def _open_parent(self, container: str, blob_path: str, parent: str) -> int:
+        """An fd of the blob's parent folder ``parent``, created if missing, checked to be
+        inside the container. The caller closes it."""
         try:
             fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
@@ -264,9 +265,10 @@ class FileStore(StoreInterface):
             fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         try:
             self._check_inside(fd, parent, container, blob_path)
-            yield fd
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        return fd
 
     def _make_folders(self, container: str, blob_path: str, parent: str) -> None:
         self._require_container(container)
@@ -316,17 +318,20 @@ class FileStore(StoreInterface):
         """Move a finished temporary file to the blob's name: rename (replace), or with
         ``exclusive`` hard-link then unlink (fails if the name exists). A ``large`` file
         replaces an existing blob by an atomic swap, then the old file is unlinked."""
-        name = blob_path.rsplit("/", 1)[-1]
+        parent_path, _, name = self._blob_file(container, blob_path).rpartition("/")
         renamed = False
         try:
             for attempt in range(_WRITE_ATTEMPTS):
                 try:
-                    with self._parent_fd(container, blob_path) as parent:
+                    parent = self._open_parent(container, blob_path, parent_path)
+                    try:
                         if exclusive:
                             os.link(temp, name, dst_dir_fd=parent)
                         elif not (large and exchange_regular_file(temp, parent, name)):
                             os.replace(temp, name, dst_dir_fd=parent)
                             renamed = True
+                    finally:
+                        os.close(parent)
                     return
                 except FileNotFoundError:
                     # A delete pruned the empty parent between our open and the rename.
