@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 SMALL_FILES, SMALL_SIZE = 2000, 4 * 1024
@@ -63,42 +64,37 @@ def run(args: list[str], env: dict[str, str]) -> None:
 
 def measure(source: Path, base: Path, xt: list[str], env: dict[str, str], workers: list[str],
             repeat: int) -> tuple[float, float, float]:
-    """Best times of ``cp -r``, ``xtstore upload`` and ``xtstore download`` of ``source``."""
-    copy_dest, down_dest = base / "cp-copy", base / "download"
+    """Best times of ``cp -r``, ``xtstore upload`` and ``xtstore download`` of ``source``.
 
-    def fresh_store(with_upload: bool) -> None:
-        subprocess.run([*xt, "rm", "-r", "--yes", "bench"], env=env, capture_output=True,
-                       check=False)
-        run([*xt, "containers", "create", "bench"], env)
-        if with_upload:
-            run([*xt, "upload", str(source), "bench/run"], env)
+    Every round writes to new destinations (a new container, new local folders) and nothing
+    is deleted until all rounds are done. This disk's ext4 has no journal, and there creating
+    a file soon after many deletions costs up to a millisecond in the kernel, whoever does it
+    (inodes freed in the last minute are skipped one by one): deleting the previous round's
+    2,000 files right before the next one made the timings depend on inode placement."""
+    outputs = base / "outputs"
+    outputs.mkdir()
+    run([*xt, "containers", "create", "bench"], env)
+    run([*xt, "upload", str(source), "bench/download-source"], env)
 
-    def reset_cp() -> None:
-        shutil.rmtree(copy_dest, ignore_errors=True)
-        os.sync()
+    def cp_case(number: int) -> None:
+        run(["cp", "-r", str(source), str(outputs / f"cp-{number}")], env)
 
-    def reset_upload() -> None:
-        fresh_store(with_upload=False)
-        os.sync()
+    def upload_case(number: int) -> None:
+        run([*xt, "upload", *workers, str(source), f"bench/up-{number}"], env)
 
-    def reset_download() -> None:
-        shutil.rmtree(down_dest, ignore_errors=True)
-        fresh_store(with_upload=True)
-        os.sync()
+    def download_case(number: int) -> None:
+        run([*xt, "download", *workers, "bench/download-source",
+             str(outputs / f"down-{number}")], env)
 
     # Interleaved rounds, so that a burst of load from elsewhere hits all three alike.
     best = [float("inf")] * 3
-    for _ in range(repeat):
-        times = (
-            timed(lambda: run(["cp", "-r", str(source), str(copy_dest)], env), reset_cp, 1),
-            timed(lambda: run([*xt, "upload", *workers, str(source), "bench/run"], env),
-                  reset_upload, 1),
-            timed(lambda: run([*xt, "download", *workers, "bench/run", str(down_dest)], env),
-                  reset_download, 1),
-        )
+    for number in range(repeat):
+        times = [timed(partial(case, number), os.sync, 1)
+                 for case in (cp_case, upload_case, download_case)]
         best = [min(old, new) for old, new in zip(best, times, strict=True)]
-    shutil.rmtree(copy_dest, ignore_errors=True)
-    shutil.rmtree(down_dest, ignore_errors=True)
+    shutil.rmtree(outputs, ignore_errors=True)
+    subprocess.run([*xt, "rm", "-r", "--yes", "bench"], env=env, capture_output=True,
+                   check=False)
     return best[0], best[1], best[2]
 
 

@@ -7,7 +7,6 @@ the :class:`~xtstore.errors.ProviderLoadError` raised here.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import inspect
 import os
 import re
@@ -62,6 +61,8 @@ def is_code_path(text: object) -> bool:
 
 def entry_point_providers() -> dict[str, str]:
     """Providers that installed packages register under ``xtstore.storage_providers``."""
+    import importlib.metadata  # only here: it costs ~10 ms of start-up, and most runs never ask
+
     found: dict[str, str] = {}
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry.name, f"{entry.module}:{entry.attr}")

@@ -33,10 +33,34 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS"]
 
+_SMALL_FILE = 1024 * 1024
+"""Below this average size a local-to-local batch runs on one worker (see _workers)."""
+
 _workers_option = click.option(
-    "--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
-    help="Files transferred at the same time.",
+    "--workers", "-w", type=click.IntRange(min=1), default=None,
+    help=f"Files transferred at the same time [default: {DEFAULT_WORKERS}; 1 for small files "
+         "when every store is local].",
 )
+
+
+def _is_local(store: Store) -> bool:
+    from xtstore.providers.file import FileStore
+    from xtstore.providers.memory import MemoryStore
+
+    return isinstance(store.provider, (FileStore, MemoryStore))
+
+
+def _workers(requested: int | None, stores: list[Store], transfers: list[Transfer]) -> int:
+    """``requested``, else the default. Small files between local stores take one worker:
+    each costs some 30-50 us of Python that holds the interpreter lock, so more threads only
+    contend for it (measured on 2 cores: 0.23 s for 2,000 files with 1 worker, 0.31 s with 8)."""
+    if requested is not None:
+        return requested
+    if transfers and all(_is_local(store) for store in stores):
+        average = sum(item.size for item in transfers) / len(transfers)
+        if average < _SMALL_FILE:
+            return 1
+    return DEFAULT_WORKERS
 
 
 def _plain_destination(text: str) -> Address:
@@ -47,9 +71,10 @@ def _plain_destination(text: str) -> Address:
 
 
 def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
-         workers: int) -> None:
+         workers: int | None, stores: list[Store]) -> None:
     progress = make_progress(verb, quiet=state.quiet or state.json)
-    summary = run_transfers(transfers, workers=workers, progress=progress)
+    summary = run_transfers(transfers, workers=_workers(workers, stores, transfers),
+                            progress=progress)
     if state.json:
         emit_json({"files": summary.files, "bytes": summary.bytes,
                    "seconds": round(summary.seconds, 3)})
@@ -61,7 +86,7 @@ def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST")
 @_workers_option
-def upload_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+def upload_command(sources: tuple[str, ...], dest: str, workers: int | None) -> None:
     """Upload files and folders to DEST ([service:]container[/path]).
 
     SOURCE may be a file, a folder (uploaded with everything in it) or a pattern with *, ?
@@ -79,7 +104,7 @@ def upload_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
             blob = join_path(address.path, target_path(selection, item, into))
             transfers.append(upload_transfer(store, address.container, blob, item.ref,
                                              item.size))
-    _run(state, "uploading", "uploaded", transfers, workers)
+    _run(state, "uploading", "uploaded", transfers, workers, [store])
 
 
 def _sources(state: CliState, texts: tuple[str, ...]
@@ -96,7 +121,7 @@ def _sources(state: CliState, texts: tuple[str, ...]
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST", type=click.Path(file_okay=True, dir_okay=True))
 @_workers_option
-def download_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+def download_command(sources: tuple[str, ...], dest: str, workers: int | None) -> None:
     """Download blobs, folders or containers to the local path DEST.
 
     SOURCE is [service:]container[/path], with *, ? and ** allowed in the path (quote it).
@@ -112,14 +137,15 @@ def download_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
             local = os.path.join(dest, *relative.split("/")) if relative else dest
             transfers.append(download_transfer(store, address.container, item.ref, local,
                                                item.size))
-    _run(state, "downloading", "downloaded", transfers, workers)
+    _run(state, "downloading", "downloaded", transfers, workers,
+         [store for _, store, _ in resolved])
 
 
 @click.command("cp")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST")
 @_workers_option
-def cp_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
+def cp_command(sources: tuple[str, ...], dest: str, workers: int | None) -> None:
     """Copy blobs, folders or containers to DEST, within a service (server-side) or between
     two services (streamed, no temporary file). Naming follows cp -r."""
     state = get_state()
@@ -133,7 +159,8 @@ def cp_command(sources: tuple[str, ...], dest: str, workers: int) -> None:
             blob = join_path(address.path, target_path(selection, item, into))
             transfers.append(copy_transfer(source_store, source_address.container, item.ref,
                                            dest_store, address.container, blob, item.size))
-    _run(state, "copying", "copied", transfers, workers)
+    _run(state, "copying", "copied", transfers, workers,
+         [dest_store, *(store for _, store, _ in resolved)])
 
 
 COMMANDS = [upload_command, download_command, cp_command]

@@ -32,6 +32,8 @@ O_PATH: int = getattr(os, "O_PATH", os.O_RDONLY)
 PROC_FD = os.path.isdir("/proc/self/fd")
 
 _FIRST_READ = 64 * 1024
+_FADVISE_FROM = 1024 * 1024
+"""Smaller copies finish within the kernel's default read-ahead: the hint is a wasted call."""
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -102,7 +104,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 def copy_exact(source: int, dest: int, total: int, progress: ProgressCallback | None) -> None:
     """Copy exactly ``total`` bytes; ``OSError(EIO)`` if ``source`` ends early."""
-    if hasattr(os, "posix_fadvise"):
+    if total >= _FADVISE_FROM and hasattr(os, "posix_fadvise"):
         with suppress(OSError):  # a read-ahead hint, as cp gives; pipes refuse it
             os.posix_fadvise(source, 0, 0, os.POSIX_FADV_SEQUENTIAL)
     copied = copy_fd(source, dest, total, progress)

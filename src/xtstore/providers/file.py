@@ -383,12 +383,18 @@ class FileStore(StoreInterface):
     ) -> None:
         """Copy with the kernel's copy path into a temporary file, then rename it into place.
         Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
-        self._require_container(container)
-        with open(source_fn, "rb") as source:
-            total = os.fstat(source.fileno()).st_size
+        source = os.open(source_fn, os.O_RDONLY | O_CLOEXEC)
+        try:
+            total = os.fstat(source).st_size
+            if total >= _LARGE:
+                # Fail before copying much; a small write finds a missing container anyway
+                # when it installs the file (_open_parent), so it saves the stat.
+                self._require_container(container)
             self._write(container, blob_path,
-                        lambda fd: copy_exact(source.fileno(), fd, total, progress_callback),
+                        lambda fd: copy_exact(source, fd, total, progress_callback),
                         large=total >= _LARGE)
+        finally:
+            os.close(source)
 
     def create_blob_from_stream(
         self,
