@@ -60,9 +60,13 @@ def _temp_name(path: str) -> str:
 
 
 @contextmanager
-def atomic_local_file(dest_fn: str) -> Iterator[int]:
+def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
     """Yield a file descriptor to write ``dest_fn``'s new content into; on success it replaces
-    ``dest_fn`` in one rename, on failure nothing is left behind. Parent folders are created."""
+    ``dest_fn`` in one rename, on failure nothing is left behind. Parent folders are created.
+
+    With ``large``, an existing regular file is swapped out atomically and then unlinked
+    instead: renaming over it would make ext4 write the new file out and wait for it
+    (``auto_da_alloc``), which doubled the time to replace a large download."""
     dest = os.path.abspath(dest_fn)
     temp = _temp_name(dest)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -76,11 +80,26 @@ def atomic_local_file(dest_fn: str) -> Iterator[int]:
             yield fd
         finally:
             os.close(fd)
-        os.replace(temp, dest)
+        if large and _swap_in(temp, dest):
+            os.unlink(temp)  # now the old file
+        else:
+            os.replace(temp, dest)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def _swap_in(temp: str, dest: str) -> bool:
+    # Imported here: _fileio builds on this module.
+    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, exchange_regular_file
+
+    folder, name = os.path.split(dest)
+    folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+    try:
+        return exchange_regular_file(temp, folder_fd, name)
+    finally:
+        os.close(folder_fd)
 
 
 def copy_fd(

@@ -748,7 +748,7 @@ class FileStore(StoreInterface):
         rename it into place. Raises :class:`BlobNotFound`."""
         fd, st = self._open_blob_fd(container, blob_path, snapshot)
         try:
-            with atomic_local_file(dest_fn) as dest:
+            with atomic_local_file(dest_fn, large=st.st_size >= _LARGE) as dest:
                 copy_exact(fd, dest, st.st_size, progress_callback)
         finally:
             os.close(fd)
