@@ -365,6 +365,7 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
         "upload": (upload, settled(drop_blob)),
         "upload over": (upload, settled()),
         "download": (download, settled(remove(dest))),
+        "download over": (download, settled()),
     })
     cp_time, cp_over, shutil_time = best["cp"], best["cp over"], best["shutil"]
     baselines = f"cp {mb / cp_time:.0f} MB/s; shutil.copyfile {mb / shutil_time:.0f} MB/s"
@@ -383,6 +384,12 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
         f"download {size // MiB} MiB (get_blob_to_path)",
         f"{mb / best['download']:.0f} MB/s, peak RSS +{down_growth:.1f} MiB", baselines,
         f"{cp_time / best['download']:.2f}x cp speed",
+    ))
+    rows.append(Row(
+        f"download {size // MiB} MiB over an existing file",
+        f"{mb / best['download over']:.0f} MB/s",
+        f"cp over an existing file {mb / cp_over:.0f} MB/s",
+        f"{cp_over / best['download over']:.2f}x cp speed",
     ))
     store.delete_container("big")
     source.unlink()
