@@ -31,13 +31,14 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _interrupt_when(services: Services, args: list[str], in_flight: Callable[[], bool]
+def _interrupt_when(services: Services, args: list[str],
+                    in_flight: Callable[[subprocess.Popen[bytes]], bool]
                     ) -> subprocess.CompletedProcess[bytes]:
     process = subprocess.Popen([*xtstore_command(), *args], cwd=services.work,
                                env=services.env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not in_flight():
+    while not in_flight(process):
         assert process.poll() is None, "finished before it could be interrupted"
         assert time.monotonic() < deadline, "no transfer started"
         time.sleep(0.01)
@@ -48,6 +49,18 @@ def _interrupt_when(services: Services, args: list[str], in_flight: Callable[[],
 
 def _temp_files(folder: Path) -> bool:
     return folder.exists() and any(folder.iterdir())
+
+
+def _writing_unnamed_file(process: subprocess.Popen[bytes], root: Path) -> bool:
+    """True while ``process`` holds an unnamed file (O_TMPFILE) below ``root`` open: store-file
+    writes a blob's new version that way before linking it in."""
+    fds = Path(f"/proc/{process.pid}/fd")
+    try:
+        targets = [os.readlink(fd) for fd in fds.iterdir()]
+    except OSError:
+        return False
+    return any(target.startswith(str(root)) and target.endswith("(deleted)")
+               for target in targets)
 
 
 def _check_interrupted(result: subprocess.CompletedProcess[bytes]) -> None:
@@ -63,7 +76,8 @@ def test_sigint_during_upload_leaves_no_partial_blob(
     ok(xt("containers", "create", "runs"))
     tmp_area = services.local_root / ".xtstore" / "tmp"
     result = _interrupt_when(services, ["upload", "-w", "2", str(big_folder), "runs/big"],
-                             lambda: _temp_files(tmp_area))
+                             lambda process: _temp_files(tmp_area)
+                             or _writing_unnamed_file(process, services.local_root))
     _check_interrupted(result)
     assert leftovers(services.local_root) == []
     listed = json.loads(ok(xt("--json", "ls", "-r", "runs")))
@@ -78,7 +92,7 @@ def test_sigint_during_download_leaves_no_partial_file(
     ok(xt("-q", "upload", str(big_folder), "runs/big"))
     dest = services.work / "dest"
 
-    def downloading() -> bool:
+    def downloading(process: subprocess.Popen[bytes]) -> bool:
         return dest.exists() and any(path.name.endswith(".tmp") for path in dest.rglob("*"))
 
     result = _interrupt_when(services, ["download", "-w", "2", "runs/big", "dest"],

@@ -94,6 +94,11 @@ _LARGE = 32 * 1024 * 1024
 """Uploads from this size replace an existing blob by swap + unlink (see _install)."""
 _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
+_O_TMPFILE: int = getattr(os, "O_TMPFILE", 0)
+_unnamed_files = [bool(_O_TMPFILE) and PROC_FD]
+"""Whether writes start as unnamed files in the blob's folder (cleared when the file system
+refuses ``O_TMPFILE``)."""
+_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
 
 
 _temp_numbers = itertools.count(1)
@@ -361,9 +366,68 @@ class FileStore(StoreInterface):
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
                exclusive: bool = False, large: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata."""
-        temp = self._write_temp(fill)
-        self._install(temp, container, blob_path, exclusive=exclusive, large=large)
+        if not (_unnamed_files[0]
+                and self._write_unnamed(container, blob_path, fill, exclusive, large)):
+            temp = self._write_temp(fill)
+            self._install(temp, container, blob_path, exclusive=exclusive, large=large)
         unlink_quietly(self._meta_file(container, blob_path))
+
+    def _write_unnamed(self, container: str, blob_path: str, fill: Callable[[int], None],
+                       exclusive: bool, large: bool) -> bool:
+        """Write the new version as an unnamed file (``O_TMPFILE``) in the blob's own folder,
+        then link it in: to the blob's name for a create-only write, else to a temporary name
+        that is renamed over the blob. False, with nothing done, where the file system cannot.
+
+        Why: the file system places a new inode near its folder. Made in ``.xtstore/tmp``,
+        every blob's inode lands in that one folder's area, and on ext4 without a journal
+        each creation there skips, one by one, the inodes freed in the last minute (after a
+        large delete: ~0.3-0.8 ms per file, where ``cp`` into a new folder paid ~25 us).
+        An unnamed file also leaves nothing behind if the process dies while writing."""
+        parent_path, _, name = self._blob_file(container, blob_path).rpartition("/")
+        parent = self._open_parent(container, blob_path, parent_path)
+        try:
+            try:
+                fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=parent)
+            except OSError as error:
+                if error.errno not in _NO_TMPFILE:
+                    raise
+                _unnamed_files[0] = False
+                return False
+            try:
+                fill(fd)
+                now = time.time_ns()
+                os.utime(fd, ns=(now, now))
+                if exclusive:
+                    try:
+                        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=parent)
+                        return True
+                    except FileExistsError:
+                        raise BlobAlreadyExists("blob already exists", container=container,
+                                                blob=blob_path) from None
+                    except OSError:
+                        pass  # _install below retries and reports it
+                temp = self._temp_path()
+                try:
+                    # An absolute name: dst_dir_fd only makes linkat follow the /proc link.
+                    os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=parent)
+                except FileNotFoundError:
+                    os.makedirs(self._tmp, exist_ok=True)
+                    os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=parent)
+            finally:
+                os.close(fd)
+            if not exclusive:
+                if large and exchange_regular_file(temp, parent, name):
+                    unlink_quietly(temp)  # now the old version
+                    return True
+                try:
+                    os.replace(temp, name, dst_dir_fd=parent)
+                    return True
+                except OSError:
+                    pass  # e.g. the folder was pruned meanwhile: _install retries and reports
+        finally:
+            os.close(parent)
+        self._install(temp, container, blob_path, exclusive=exclusive, large=large)
+        return True
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
