@@ -13,9 +13,11 @@ Layout (``root`` is the service's ``path``)::
 
 Rules that make the guarantees hold across processes:
 
-* Every write builds the new content in a temporary file and renames it over the blob, so a
-  reader never sees a partial blob and every write gets a new inode. Create-only writes
-  hard-link the temporary file instead (``link`` fails if the name exists: exactly one winner).
+* Every write builds the new content in a new file and renames it over the blob, so a
+  reader never sees a partial blob and every write gets a new inode. On Linux the new file is
+  an unnamed ``O_TMPFILE`` in the blob's folder, linked into ``.xtstore/tmp`` once complete;
+  elsewhere it is made in ``.xtstore/tmp``. Create-only writes hard-link the new file to the
+  blob's name instead (``link`` fails if the name exists: exactly one winner).
 * Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
   in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
   ``flock`` lock when the file has no other link; a shared file is copied and replaced instead.
