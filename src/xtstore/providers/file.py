@@ -388,7 +388,10 @@ class FileStore(StoreInterface):
         large delete: ~0.3-0.8 ms per file, where ``cp`` into a new folder paid ~25 us).
         An unnamed file also leaves nothing behind if the process dies while writing."""
         parent_path, _, name = self._blob_file(container, blob_path).rpartition("/")
-        parent = self._open_parent(container, blob_path, parent_path)
+        try:
+            parent = self._open_parent(container, blob_path, parent_path)
+        except OSError:
+            return False  # e.g. a folder name too long: the named path reports it as usual
         try:
             try:
                 fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=parent)

@@ -1,0 +1,61 @@
+"""store-file writes through an unnamed file in the blob's folder: errors are reported as
+with a named temporary file, and a failed write leaves nothing anywhere."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from xtstore.errors import BlobAlreadyExists, InvalidName
+from xtstore.providers.file import FileStore
+from xtstore.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store(FileStore({"name": "disk", "path": str(tmp_path / "store")}), "disk")
+    opened.create_container("runs")
+    return opened
+
+
+@pytest.mark.parametrize("fail_if_exists", [False, True])
+@pytest.mark.parametrize("path", ["a" * 300 + "/b", "d/" + "a" * 300])
+def test_a_segment_too_long_is_an_invalid_name(store: Store, path: str,
+                                                fail_if_exists: bool) -> None:
+    with pytest.raises(InvalidName):
+        store.create_blob("runs", path, "x", fail_if_exists=fail_if_exists)
+
+
+def test_create_only_write_loses_to_an_existing_blob(store: Store) -> None:
+    store.create_blob("runs", "d/a", "first")
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob("runs", "d/a", "second", fail_if_exists=True)
+    assert store.get_blob_text("runs", "d/a") == "first"
+
+
+class Broken(io.RawIOBase):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.calls += 1
+        if self.calls > 2:
+            raise OSError("source went away")
+        return b"x" * 1000
+
+
+def test_a_failed_write_leaves_nothing(store: Store, tmp_path: Path) -> None:
+    store.create_blob("runs", "d/a", "old")
+    with pytest.raises(OSError, match="source went away"):
+        store.create_blob_from_stream("runs", "d/a", Broken())  # type: ignore[arg-type]
+    assert store.get_blob_text("runs", "d/a") == "old"
+    root = tmp_path / "store"
+    assert sorted(os.listdir(root / "runs" / "d")) == ["a"]
+    tmp_area = root / ".xtstore" / "tmp"
+    assert not tmp_area.exists() or os.listdir(tmp_area) == []
