@@ -112,6 +112,9 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    # Another test may have imported a different extensions/ package (XT's example).
+    for name in [m for m in sys.modules if m == "extensions" or m.startswith("extensions.")]:
+        monkeypatch.delitem(sys.modules, name)
     yield work
     for name, module in list(sys.modules.items()):
         location = getattr(module, "__file__", None) or "".join(getattr(module, "__path__", []))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,12 @@ def example_dir(
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.chdir(work)
     monkeypatch.setenv("MYCLOUD_ROOT", str(tmp_path / "cloud"))
+    # Loading the example adds this folder to sys.path and imports `extensions`: undo both,
+    # so later tests with an extensions/ folder of their own get theirs.
+    monkeypatch.setattr(sys, "path", list(sys.path))
     yield work
+    for name in [n for n in sys.modules if n == "extensions" or n.startswith("extensions.")]:
+        del sys.modules[name]
 
 
 class TestXtExampleConformance(ConformanceSuite):
