@@ -516,7 +516,7 @@ def _guarded_iterator(
     # Only error context here, no retry: a generator that raised is finished, and retrying
     # next() on it would end the listing early instead of failing it.
     call = Call("iter_blobs", store.service_name, container, path, idempotent=False)
-    context = ErrorContextLayer()
+    context = store._error_layer
     iterator = iter(entries)
     while True:
         entry = context(call, lambda: next(iterator, None))

@@ -396,9 +396,8 @@ class FsspecStore(StoreInterface):
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
         self._require_container(container)
         if snapshot is not None:
-            target = self._snapshots(container, blob_path) + "/" + snapshot
             try:
-                self.fs.rm(target)
+                self.fs.rm(self._source(container, blob_path, snapshot))
             except FileNotFoundError:
                 raise BlobNotFound(f"snapshot {snapshot!r} not found", container=container,
                                    blob=blob_path) from None
