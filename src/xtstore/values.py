@@ -25,9 +25,14 @@ __all__ = [
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
+_from_timestamp = datetime.fromtimestamp
+_UTC = timezone.utc
+
+
 def datetime_from_ns(modified_ns: int) -> datetime:
     """The timezone-aware UTC datetime for nanoseconds since the epoch."""
-    return datetime.fromtimestamp(modified_ns / 1e9, tz=timezone.utc)
+    # Positional: the keyword form costs twice as much, and listings call this per blob.
+    return _from_timestamp(modified_ns / 1e9, _UTC)
 
 
 def _frozen_metadata(metadata: Mapping[str, str] | None) -> Mapping[str, str]:

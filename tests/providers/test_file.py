@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
+from xtstore.providers import _fileio
 from xtstore.providers._local import copy_fd
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
@@ -35,6 +37,20 @@ class TestFileConformance(ConformanceSuite):
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Store:
         return file_store(tmp_path_factory.mktemp("store"))
+
+
+class TestFileConformanceWithoutOpenat2(ConformanceSuite):
+    """The same suite where the kernel has no openat2 (before Linux 5.6, or filtered)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+        saved = _fileio._syscall[0]
+        _fileio._syscall[0] = None
+        try:
+            yield file_store(tmp_path_factory.mktemp("store"))
+        finally:
+            _fileio._syscall[0] = saved
 
 
 @pytest.fixture
@@ -232,11 +248,76 @@ def test_metadata_cleared_by_rewrite_kept_by_append_carried_by_copy(store: Store
     assert store.get_blob_metadata("box", "a") == {}
 
 
+def test_metadata_left_by_a_file_removed_by_hand_does_not_reach_a_new_blob(
+    store: Store, root: Path
+) -> None:
+    store.create_blob("box", "run/log", "1")
+    store.set_blob_metadata("box", "run/log", {"owner": "old run"})
+    (root / "box/run/log").unlink()  # behind the store's back: the record stays
+    store.create_blob("box", "run/log", "2")
+    assert store.get_blob_metadata("box", "run/log") == {}
+    assert store.get_blob_properties("box", "run/log").metadata == {}
+
+
+def test_metadata_is_seen_throughout_appends_by_rewrite(store: Store) -> None:
+    store.create_blob("box", "log", "0")
+    store.set_blob_metadata("box", "log", {"k": "v"})
+    stop = threading.Event()
+    seen: list[dict[str, str]] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.append(store.get_blob_metadata("box", "log"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(200):
+            store.append_blob("box", "log", f"{i}\n", append_with_rewrite=True)
+    finally:
+        stop.set()
+        reader.join()
+    assert seen and all(metadata == {"k": "v"} for metadata in seen)
+
+
+def test_deleting_a_blob_removes_its_metadata_first(store: Store, root: Path) -> None:
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    store.delete_blob("box", "a")
+    assert not [p for p in (root / ".xtstore/meta").rglob("*") if p.is_file()]
+    store.create_blob("box", "a", "2")
+    assert store.get_blob_metadata("box", "a") == {}
+
+
 # ---- no way out of the root ----
 
 
+@pytest.fixture(params=["openat2", "open-and-check"])
+def how_opened(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways store-file proves a path stays inside its container: openat2 refusing
+    symlinks (where the kernel has it), and open-then-read-back-the-real-path."""
+    if request.param == "openat2":
+        if _fileio._syscall[0] is None:
+            pytest.skip("this kernel or architecture has no openat2")
+    else:
+        monkeypatch.setattr(_fileio, "_syscall", [None])
+    return str(request.param)
+
+
+def test_a_symlink_to_a_folder_of_the_same_container_is_followed(
+    store: Store, root: Path, how_opened: str
+) -> None:
+    store.create_blob("box", "real/a.txt", "through the link")
+    (root / "box/alias").symlink_to(root / "box/real")
+    assert store.get_blob_text("box", "alias/a.txt") == "through the link"
+    store.create_blob("box", "alias/b.txt", "written through the link")
+    assert store.get_blob_text("box", "real/b.txt") == "written through the link"
+    assert store.list_blobs("box") == ["real/a.txt", "real/b.txt"]  # links are never listed
+    assert store.list_blobs("box", "alias/") == []
+
+
 def test_symlinks_leading_out_of_the_container_are_refused(
-    store: Store, root: Path, tmp_path: Path
+    store: Store, root: Path, tmp_path: Path, how_opened: str
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -267,6 +348,11 @@ def test_symlinks_leading_out_of_the_container_are_refused(
     assert (outside / "secret.txt").read_text() == "secret"
     assert not (tmp_path / "got.txt").exists()
     assert store.list_blobs("box") == []  # symlinks are never listed
+    for listed in ("escape/", "escape/secret*"):  # nor what lies behind them
+        assert store.list_blobs("box", listed) == []
+        assert store.list_blobs("box", listed, return_names=False) == []
+        assert store.list_blobs("box", listed, recursive=False) == []
+        assert list(store.iter_blobs("box", listed)) == []
 
 
 def test_snapshot_ids_cannot_name_other_files(store: Store) -> None:
@@ -358,6 +444,7 @@ def test_opening_and_reading_write_nothing(root: Path) -> None:
     writer = file_store(root)
     writer.create_container("box")
     writer.create_blob("box", "a/b.txt", "kept")
+    writer.create_blob("box", "a/b.txt", "kept")  # a replace goes through .xtstore/tmp
     internal = root / ".xtstore"
     for path in sorted(internal.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import platform
 import stat
 import sys
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 from xtstore.interface import ProgressCallback
 from xtstore.providers._local import copy_fd
@@ -20,6 +22,8 @@ __all__ = [
     "PROC_FD",
     "copy_exact",
     "exchange_regular_file",
+    "link_open_file",
+    "open_without_symlinks",
     "read_all",
     "real_path_of",
     "unlink_quietly",
@@ -73,6 +77,97 @@ def exchange_regular_file(source: str, dir_fd: int, name: str) -> bool:
     result = _renameat2(_AT_FDCWD, os.fsencode(source), dir_fd, os.fsencode(name),
                         _RENAME_EXCHANGE)
     return result == 0
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64)]
+
+
+_SYS_OPENAT2 = 437
+"""The same number on every Linux architecture listed in _OPENAT2_MACHINES (the syscall
+tables were unified before openat2 was added in Linux 5.6)."""
+_OPENAT2_MACHINES = frozenset({"x86_64", "amd64", "aarch64", "arm64", "riscv64", "ppc64le",
+                               "s390x"})
+_RESOLVE_NO_SYMLINKS = 0x04
+
+
+def _load_syscall() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux") or platform.machine().lower() not in _OPENAT2_MACHINES:
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syscall
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_long
+    return function
+
+
+_syscall = [_load_syscall()]
+"""libc's ``syscall``, or None once the system has shown it has no usable ``openat2``."""
+_HOW_SIZE = ctypes.sizeof(_OpenHow)
+_NO_OPENAT2 = frozenset({errno.ENOSYS, errno.EPERM, errno.E2BIG, errno.EINVAL})
+_open_hows: dict[int, Any] = {}
+"""openat2's argument per set of flags, built once (the few flag sets used never change)."""
+
+
+def open_without_symlinks(path: str, flags: int) -> int | None:
+    """``os.open(path, flags | O_CLOEXEC)``, refusing to follow any symlink on the way
+    (``openat2`` with ``RESOLVE_NO_SYMLINKS``). None, with nothing opened, if the path holds a
+    symlink or the system has no ``openat2``: the caller then opens it the usual way and
+    checks where it led. Other failures raise ``OSError`` as ``os.open`` does.
+
+    Why: one system call both opens and proves the file is reached without symlinks, where
+    opening and then reading ``/proc/self/fd/N`` back takes two.
+    """
+    call = _syscall[0]
+    if call is None:
+        return None
+    how = _open_hows.get(flags)
+    if how is None:
+        how = _open_hows[flags] = ctypes.byref(
+            _OpenHow(flags | O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS))
+    fd = call(_SYS_OPENAT2, _AT_FDCWD, path.encode("utf-8", "surrogateescape"), how, _HOW_SIZE)
+    if fd >= 0:
+        return int(fd)
+    code = ctypes.get_errno()
+    if code == errno.ELOOP:
+        return None
+    if code in _NO_OPENAT2:
+        # An old kernel, a seccomp filter, or flags this kernel's openat2 does not take: the
+        # checked open works everywhere, so use it from now on.
+        _syscall[0] = None
+        return None
+    raise OSError(code, os.strerror(code), path)
+
+
+def _open_proc_fds() -> int:
+    return os.open("/proc/self/fd", O_PATH | os.O_DIRECTORY | O_CLOEXEC) if PROC_FD else -1
+
+
+_proc_fds = [_open_proc_fds()]
+"""An fd of this process's ``/proc/self/fd`` folder (-1 without /proc): linking an open file
+through it spares the kernel the lookup of ``/proc`` and ``self`` on every write."""
+
+
+def _reopen_proc_fds() -> None:
+    # The inherited fd shows the parent's open files.
+    if _proc_fds[0] >= 0:
+        os.close(_proc_fds[0])
+    _proc_fds[0] = _open_proc_fds()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reopen_proc_fds)
+
+
+def link_open_file(fd: int, name: str, dir_fd: int | None = None) -> None:
+    """Hard-link the open file ``fd`` (even an unnamed ``O_TMPFILE``) to ``name``, relative to
+    ``dir_fd`` unless absolute: the link is made to the very file that is open, whatever
+    happened to its name meanwhile. Linux only (``PROC_FD``); raises ``OSError`` as
+    ``os.link`` does."""
+    # With src_dir_fd, os.link calls linkat(AT_SYMLINK_FOLLOW), which follows the magic link.
+    os.link(str(fd), name, src_dir_fd=_proc_fds[0], dst_dir_fd=dir_fd)
 
 
 def real_path_of(fd: int, fallback: str) -> str:

@@ -59,6 +59,8 @@ from xtstore.providers._fileio import (
     PROC_FD,
     copy_exact,
     exchange_regular_file,
+    link_open_file,
+    open_without_symlinks,
     read_all,
     real_path_of,
     unlink_quietly,
@@ -66,6 +68,8 @@ from xtstore.providers._fileio import (
 )
 from xtstore.providers._filewalk import (
     children,
+    collect_infos,
+    collect_names,
     etag_of,
     listing_entry,
     properties_of,
@@ -161,10 +165,11 @@ class FileStore(StoreInterface):
     # ---- paths ----
 
     def _container_dir(self, container: str) -> str:
-        return os.path.join(self._root, container)
+        return f"{self._real_root}/{container}"
 
     def _blob_file(self, container: str, blob_path: str) -> str:
-        return f"{self._root}/{container}/{blob_path}"
+        # From the real root: open_without_symlinks refuses a symlink anywhere in the path.
+        return f"{self._real_root}/{container}/{blob_path}"
 
     def _internal_path(self, area: str, container: str, *parts: str) -> str:
         return "/".join((self._internal, area, container, *parts))
@@ -208,6 +213,10 @@ class FileStore(StoreInterface):
         path = (self._blob_file(container, blob_path) if snapshot is None
                 else self._snapshot_file(container, blob_path, snapshot))
         try:
+            if snapshot is None:
+                fd = open_without_symlinks(path, flags)
+                if fd is not None:
+                    return fd  # reached without a symlink: inside its container
             fd = os.open(path, flags | O_CLOEXEC)
         except OSError as error:
             if error.errno not in _NOT_THERE:
@@ -239,18 +248,14 @@ class FileStore(StoreInterface):
         """Hard-link the blob's file, open as ``fd``, to ``target``: through the fd where the
         system allows it, so the file checked is the file linked. Raises :class:`BlobNotFound`
         if the blob was deleted meanwhile."""
-        folder, name = os.path.split(target)
+        folder = os.path.dirname(target)
         try:
             if PROC_FD:
-                # linkat() follows the /proc magic link only when given a folder fd.
-                folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
                 try:
-                    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder_fd)
+                    link_open_file(fd, target)
                     return
                 except PermissionError:
                     pass
-                finally:
-                    os.close(folder_fd)
             os.link(self._blob_file(container, blob_path), target)
         except FileNotFoundError:
             if os.path.isdir(folder):
@@ -266,6 +271,9 @@ class FileStore(StoreInterface):
         """An fd of the blob's parent folder ``parent``, created if missing, checked to be
         inside the container. The caller closes it."""
         try:
+            fd = open_without_symlinks(parent, O_PATH | os.O_DIRECTORY)
+            if fd is not None:
+                return fd
             fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             self._make_folders(container, blob_path, parent)
@@ -374,24 +382,37 @@ class FileStore(StoreInterface):
                          and self._write_unnamed(container, blob_path, fill, exclusive)):
             temp = self._write_temp(fill)
             self._install(temp, container, blob_path, exclusive=exclusive, large=large)
-        unlink_quietly(self._meta_file(container, blob_path))
+        self._clear_metadata(container, blob_path)
+
+    def _clear_metadata(self, container: str, blob_path: str) -> None:
+        """Remove the blob's metadata record, if there is one.
+
+        Also after a write to a new name: a record may be left by a blob file removed by
+        other means (say ``rm`` in the store's folder), and inode numbers are reused at
+        once, so nothing cheaper tells a stale record from a current one."""
+        # Most containers never get metadata: one access() of the container's metadata
+        # folder settles it for them, with no hash to compute and no exception raised.
+        if os.access(f"{self._internal}/meta/{container}", os.F_OK):
+            unlink_quietly(self._meta_file(container, blob_path))
 
     def _write_unnamed(self, container: str, blob_path: str, fill: Callable[[int], None],
                        exclusive: bool) -> bool:
         """Write the new version as an unnamed file (``O_TMPFILE``) in the blob's own folder,
-        then link it in: to the blob's name for a create-only write, else to a temporary name
-        that is renamed over the blob. False, with nothing done, where the file system cannot.
+        then link it to the blob's name; if that name exists (and the write may replace it),
+        link it to a temporary name and rename that over the blob. False, with nothing done,
+        where the file system cannot make unnamed files.
 
         Why: the file system places a new inode near its folder. Made in ``.xtstore/tmp``,
         every blob's inode lands in that one folder's area, and on ext4 without a journal
         each creation there skips, one by one, the inodes freed in the last minute (after a
         large delete: ~0.3-0.8 ms per file, where ``cp`` into a new folder paid ~25 us).
-        An unnamed file also leaves nothing behind if the process dies while writing."""
+        Linking straight to a new name saves the rename. An unnamed file also leaves nothing
+        behind if the process dies while writing."""
         parent_path, _, name = self._blob_file(container, blob_path).rpartition("/")
         try:
             parent = self._open_parent(container, blob_path, parent_path)
         except OSError:
-            return False  # e.g. a folder name too long: the named path reports it as usual
+            return False  # e.g. a folder name too long: the named path reports it
         try:
             try:
                 fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=parent)
@@ -404,22 +425,21 @@ class FileStore(StoreInterface):
                 fill(fd)
                 now = time.time_ns()
                 os.utime(fd, ns=(now, now))
-                if exclusive:
-                    try:
-                        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=parent)
-                        return True
-                    except FileExistsError:
+                try:
+                    link_open_file(fd, name, parent)
+                    return True
+                except FileExistsError:
+                    if exclusive:
                         raise BlobAlreadyExists("blob already exists", container=container,
                                                 blob=blob_path) from None
-                    except OSError:
-                        pass  # _install below retries and reports it
+                except OSError:
+                    pass  # e.g. a folder there: _install below retries and reports it
                 temp = self._temp_path()
                 try:
-                    # An absolute name: dst_dir_fd only makes linkat follow the /proc link.
-                    os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=parent)
+                    link_open_file(fd, temp)
                 except FileNotFoundError:
                     os.makedirs(self._tmp, exist_ok=True)
-                    os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=parent)
+                    link_open_file(fd, temp)
             finally:
                 os.close(fd)
             if not exclusive:
@@ -553,15 +573,15 @@ class FileStore(StoreInterface):
                 now: str | None = etag_of(self._stat_blob(container, blob_path))
             except BlobNotFound:
                 now = None
-            if now != before:
+            if now != etag_of(before):
                 unlink_quietly(temp)
                 continue
             self._install(temp, container, blob_path, exclusive=False)
             return
 
     def _appended_copy(self, container: str, blob_path: str,
-                       data: bytes) -> tuple[str, str | None]:
-        """A temporary file holding the blob's content plus ``data``, and the etag of the
+                       data: bytes) -> tuple[str, os.stat_result | None]:
+        """A temporary file holding the blob's content plus ``data``, and the stat of the
         version it copied (None if the blob did not exist)."""
         try:
             source, st = self._open_blob_fd(container, blob_path)
@@ -572,7 +592,7 @@ class FileStore(StoreInterface):
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
 
-            return self._write_temp(fill), etag_of(st)
+            return self._write_temp(fill), st
         finally:
             os.close(source)
 
@@ -590,13 +610,14 @@ class FileStore(StoreInterface):
             fd, _ = self._open_blob_fd(source_container, source_blob_path, flags=O_PATH)
             try:
                 temp = self._temp_path()
+                os.makedirs(self._tmp, exist_ok=True)
                 self._link_blob(fd, source_container, source_blob_path, temp)
             finally:
                 os.close(fd)
             self._install(temp, dest_container, dest_blob_path, exclusive=False)
             # Renaming a link onto another link of the same file leaves both names in place.
             unlink_quietly(temp)
-        metadata = self._read_metadata(source_container, source_blob_path)
+            metadata = self._read_metadata(source_container, source_blob_path)
         if metadata:
             self._write_metadata(dest_container, dest_blob_path, metadata)
         else:
@@ -647,6 +668,8 @@ class FileStore(StoreInterface):
         with self._blob_lock(container, blob_path) as lock_path:
             try:
                 self._stat_blob(container, blob_path)  # refuses a symlink leading outside
+                # Metadata goes first, so that no record outlives its blob.
+                unlink_quietly(self._meta_file(container, blob_path))
                 try:
                     os.unlink(path)
                 except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -655,7 +678,6 @@ class FileStore(StoreInterface):
                 os.unlink(lock_path)
         key = _key(blob_path)
         shutil.rmtree(self._internal_path("snapshots", container, key), ignore_errors=True)
-        unlink_quietly(self._meta_file(container, blob_path))
         self._prune_folders(container, os.path.dirname(path))
 
     def _prune_folders(self, container: str, folder: str) -> None:
@@ -693,8 +715,11 @@ class FileStore(StoreInterface):
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
         """Replace the blob's metadata. Raises :class:`BlobNotFound`."""
-        self._stat_blob(container, blob_path)
-        self._write_metadata(container, blob_path, metadata)
+        # Under the lock that delete_blob takes, so no record is written for a blob that a
+        # concurrent delete has just removed.
+        with self._blob_lock(container, blob_path):
+            self._stat_blob(container, blob_path)
+            self._write_metadata(container, blob_path, metadata)
 
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         """Raises :class:`BlobNotFound`."""
@@ -753,13 +778,15 @@ class FileStore(StoreInterface):
         doomed = self._temp_path()
         self._require_container(container)
         os.makedirs(self._tmp, exist_ok=True)
+        # Metadata goes first, as in delete_blob.
+        shutil.rmtree(self._internal_path("meta", container), ignore_errors=True)
         try:
             # One rename makes the whole container disappear at once; removal follows.
             os.rename(self._container_dir(container), doomed)
         except FileNotFoundError:
             raise ContainerNotFound("container not found", container=container) from None
         shutil.rmtree(doomed, ignore_errors=True)
-        for area in ("snapshots", "meta", "locks"):
+        for area in ("snapshots", "locks"):
             shutil.rmtree(self._internal_path(area, container), ignore_errors=True)
 
     def get_container_properties(self, container: str) -> ContainerInfo:
@@ -839,9 +866,9 @@ class FileStore(StoreInterface):
         """Sorted, without folders that hold no blob. Raises :class:`ContainerNotFound`."""
         self._require_container(container)
         top = self._container_dir(container)
-        if return_names and recursive:
-            return [name for name, _ in walk(top, path)]
-        entries = self._iter_blobs(top, path, recursive)
+        if recursive:
+            return collect_names(top, path) if return_names else collect_infos(top, path)
+        entries = children(top, path)
         if return_names:
             return [entry.name for entry in entries]
         return list(entries)
