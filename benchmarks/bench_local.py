@@ -369,22 +369,13 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
     def remove(path: Path) -> Callable[[], object]:
         return lambda: path.unlink(missing_ok=True)
 
-    up_growth = 0.0
-
     def upload() -> None:
-        nonlocal up_growth
-        with rss.measure():
-            store.create_blob_from_path("big", "blob.bin", str(source))
-        up_growth = max(up_growth, rss.growth_mib)
+        store.create_blob_from_path("big", "blob.bin", str(source))
 
-    down_growth = 0.0
     dest = work / "download" / "blob.bin"
 
     def download() -> None:
-        nonlocal down_growth
-        with rss.measure():
-            store.get_blob_to_path("big", "blob.bin", str(dest))
-        down_growth = max(down_growth, rss.growth_mib)
+        store.get_blob_to_path("big", "blob.bin", str(dest))
 
     def drop_blob() -> None:
         if store.does_blob_exist("big", "blob.bin"):
@@ -394,7 +385,8 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
     recycle = (source, work / "scratch.bin")
     # Each round: a new file, then the same again over it (the dest/blob now exists), so
     # both cases of a write are measured: replacing a big file costs freeing the old one.
-    best = interleaved(repeat, {
+    fs = fsspec_fs()
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
         "cp": (cp_to(copy_dest), settled(remove(copy_dest), recycle=recycle)),
         "cp over": (cp_to(copy_dest), settled(recycle=recycle)),
         "shutil": (lambda: shutil.copyfile(source, copy_dest),
@@ -403,13 +395,31 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
         "upload over": (upload, settled(recycle=recycle)),
         "download": (download, settled(remove(dest), recycle=recycle)),
         "download over": (download, settled(recycle=recycle)),
-    })
+    }
+    if fs is not None:
+        cases["fsspec"] = (lambda: fs.put_file(str(source), str(copy_dest)),
+                           settled(remove(copy_dest), recycle=recycle))
+    best = interleaved(repeat, cases)
+    # Memory is measured in runs of their own: the sampling thread and its gc.collect() took
+    # several ms, a third of a 64 MiB transfer, when they ran inside the timed ones.
+    drop_blob()
+    with rss.measure():
+        upload()
+    up_growth = rss.growth_mib
+    dest.unlink(missing_ok=True)
+    with rss.measure():
+        download()
+    down_growth = rss.growth_mib
     cp_time, cp_over, shutil_time = best["cp"], best["cp over"], best["shutil"]
     baselines = f"cp {mb / cp_time:.0f} MB/s; shutil.copyfile {mb / shutil_time:.0f} MB/s"
+    fs_note = ""
+    if "fsspec" in best:
+        baselines += f"; fsspec put_file {mb / best['fsspec']:.0f} MB/s"
+        fs_note = f"; {best['fsspec'] / best['upload']:.2f}x fsspec speed"
     rows.append(Row(
         f"upload {size // MiB} MiB, new blob (create_blob_from_path)",
         f"{mb / best['upload']:.0f} MB/s, peak RSS +{up_growth:.1f} MiB", baselines,
-        f"{cp_time / best['upload']:.2f}x cp speed",
+        f"{cp_time / best['upload']:.2f}x cp speed{fs_note}",
     ))
     rows.append(Row(
         f"upload {size // MiB} MiB, replacing a blob of that size",
@@ -417,10 +427,12 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
         f"cp over an existing file {mb / cp_over:.0f} MB/s",
         f"{cp_over / best['upload over']:.2f}x cp speed",
     ))
+    if "fsspec" in best:
+        fs_note = f"; {best['fsspec'] / best['download']:.2f}x fsspec speed"
     rows.append(Row(
         f"download {size // MiB} MiB (get_blob_to_path)",
         f"{mb / best['download']:.0f} MB/s, peak RSS +{down_growth:.1f} MiB", baselines,
-        f"{cp_time / best['download']:.2f}x cp speed",
+        f"{cp_time / best['download']:.2f}x cp speed{fs_note}",
     ))
     rows.append(Row(
         f"download {size // MiB} MiB over an existing file",
@@ -455,15 +467,29 @@ def appends(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
             with open(raw_file, "ab") as handle:
                 handle.write(line)
 
+    fs = fsspec_fs()
+    fs_file = work / "fsspec.log"
+
+    def fs_append() -> None:
+        for _ in range(count):
+            with fs.open(str(fs_file), "ab") as handle:
+                handle.write(line)
+
     raw_time = best_of(repeat, raw, lambda: raw_file.unlink(missing_ok=True))
+    baseline = f"raw open('ab').write {us(raw_time, count)}"
+    fs_time = None
+    if fs is not None:
+        fs_time = best_of(repeat, fs_append, lambda: fs_file.unlink(missing_ok=True))
+        baseline += f"; fsspec open('ab') {us(fs_time, count)}"
     rows = []
     for label, rewrite in (("append_blob", False), ("append_blob(append_with_rewrite=True)", True)):
         took = best_of(repeat, ours(rewrite), reset)
         assert len(store.get_blob_bytes("logs", "train.log")) == count * len(line)
-        rows.append(Row(f"{count:,} x {len(line)} B {label}", us(took, count),
-                        f"raw open('ab').write {us(raw_time, count)}",
-                        f"{ratio(took, raw_time)} raw"))
+        fs_note = f" (fsspec {ratio(took, fs_time)})" if fs_time else ""
+        rows.append(Row(f"{count:,} x {len(line)} B {label}", us(took, count), baseline,
+                        f"{ratio(took, raw_time)} raw{fs_note}"))
     raw_file.unlink(missing_ok=True)
+    fs_file.unlink(missing_ok=True)
     store.delete_container("logs")
     return rows
 
@@ -476,14 +502,20 @@ def copies(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
     copy_dest = work / "copied.bin"
     shutil_time = best_of(repeat, lambda: shutil.copyfile(source, copy_dest),
                           lambda: copy_dest.unlink(missing_ok=True))
+    baseline = f"shutil.copyfile {shutil_time * 1e3:.0f} ms"
+    fs = fsspec_fs()
+    if fs is not None:
+        fs_time = best_of(repeat, lambda: fs.copy(str(source), str(copy_dest)),
+                          lambda: copy_dest.unlink(missing_ok=True))
+        baseline += f"; fsspec copy {fs_time * 1e3:.0f} ms"
     copy_time = best_of(repeat, lambda: store.copy_blob("copies", "model.bin", "copies",
                                                         "backup/model.bin"))
     snap_time = best_of(repeat, lambda: store.snapshot_blob("copies", "model.bin"))
     rows = [
-        Row(f"copy_blob {size // MiB} MiB", f"{copy_time * 1e3:.2f} ms",
-            f"shutil.copyfile {shutil_time * 1e3:.0f} ms", f"{ratio(copy_time, shutil_time)}"),
-        Row(f"snapshot_blob {size // MiB} MiB", f"{snap_time * 1e3:.2f} ms",
-            f"shutil.copyfile {shutil_time * 1e3:.0f} ms", f"{ratio(snap_time, shutil_time)}"),
+        Row(f"copy_blob {size // MiB} MiB", f"{copy_time * 1e3:.2f} ms", baseline,
+            f"{ratio(copy_time, shutil_time)} shutil.copyfile"),
+        Row(f"snapshot_blob {size // MiB} MiB", f"{snap_time * 1e3:.2f} ms", baseline,
+            f"{ratio(snap_time, shutil_time)} shutil.copyfile"),
     ]
     store.delete_container("copies")
     source.unlink()
