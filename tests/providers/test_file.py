@@ -280,6 +280,12 @@ def test_metadata_is_seen_throughout_appends_by_rewrite(store: Store) -> None:
     assert seen and all(metadata == {"k": "v"} for metadata in seen)
 
 
+def test_setting_metadata_of_a_missing_blob_leaves_nothing(store: Store, root: Path) -> None:
+    with pytest.raises(BlobNotFound):
+        store.set_blob_metadata("box", "missing", {"k": "v"})
+    assert not [p for p in (root / ".xtstore").rglob("*") if p.is_file()]
+
+
 def test_deleting_a_blob_removes_its_metadata_first(store: Store, root: Path) -> None:
     store.create_blob("box", "a", "1")
     store.set_blob_metadata("box", "a", {"k": "v"})

@@ -141,33 +141,16 @@ def open_without_symlinks(path: str, flags: int) -> int | None:
     raise OSError(code, os.strerror(code), path)
 
 
-def _open_proc_fds() -> int:
-    return os.open("/proc/self/fd", O_PATH | os.O_DIRECTORY | O_CLOEXEC) if PROC_FD else -1
-
-
-_proc_fds = [_open_proc_fds()]
-"""An fd of this process's ``/proc/self/fd`` folder (-1 without /proc): linking an open file
-through it spares the kernel the lookup of ``/proc`` and ``self`` on every write."""
-
-
-def _reopen_proc_fds() -> None:
-    # The inherited fd shows the parent's open files.
-    if _proc_fds[0] >= 0:
-        os.close(_proc_fds[0])
-    _proc_fds[0] = _open_proc_fds()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reopen_proc_fds)
-
-
-def link_open_file(fd: int, name: str, dir_fd: int | None = None) -> None:
+def link_open_file(fd: int, name: str, dir_fd: int) -> None:
     """Hard-link the open file ``fd`` (even an unnamed ``O_TMPFILE``) to ``name``, relative to
-    ``dir_fd`` unless absolute: the link is made to the very file that is open, whatever
-    happened to its name meanwhile. Linux only (``PROC_FD``); raises ``OSError`` as
+    the folder ``dir_fd`` unless absolute: the link is made to the very file that is open,
+    whatever happened to its name meanwhile. Linux only (``PROC_FD``); raises ``OSError`` as
     ``os.link`` does."""
-    # With src_dir_fd, os.link calls linkat(AT_SYMLINK_FOLLOW), which follows the magic link.
-    os.link(str(fd), name, src_dir_fd=_proc_fds[0], dst_dir_fd=dir_fd)
+    # Given a dir_fd, os.link calls linkat(AT_SYMLINK_FOLLOW), which follows /proc's magic
+    # link to the open file; without one it calls link(), which would link the link itself.
+    # (A kept fd of /proc/self/fd would spare ~1 us, but if the program closed it and the
+    # number were reused by some other folder, a link would take a file from there.)
+    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd)
 
 
 def real_path_of(fd: int, fallback: str) -> str:

@@ -248,14 +248,17 @@ class FileStore(StoreInterface):
         """Hard-link the blob's file, open as ``fd``, to ``target``: through the fd where the
         system allows it, so the file checked is the file linked. Raises :class:`BlobNotFound`
         if the blob was deleted meanwhile."""
-        folder = os.path.dirname(target)
+        folder, name = os.path.split(target)
         try:
             if PROC_FD:
+                folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
                 try:
-                    link_open_file(fd, target)
+                    link_open_file(fd, name, folder_fd)
                     return
                 except PermissionError:
                     pass
+                finally:
+                    os.close(folder_fd)
             os.link(self._blob_file(container, blob_path), target)
         except FileNotFoundError:
             if os.path.isdir(folder):
@@ -436,10 +439,10 @@ class FileStore(StoreInterface):
                     pass  # e.g. a folder there: _install below retries and reports it
                 temp = self._temp_path()
                 try:
-                    link_open_file(fd, temp)
+                    link_open_file(fd, temp, parent)  # temp is absolute
                 except FileNotFoundError:
                     os.makedirs(self._tmp, exist_ok=True)
-                    link_open_file(fd, temp)
+                    link_open_file(fd, temp, parent)
             finally:
                 os.close(fd)
             if not exclusive:
@@ -717,8 +720,12 @@ class FileStore(StoreInterface):
         """Replace the blob's metadata. Raises :class:`BlobNotFound`."""
         # Under the lock that delete_blob takes, so no record is written for a blob that a
         # concurrent delete has just removed.
-        with self._blob_lock(container, blob_path):
-            self._stat_blob(container, blob_path)
+        with self._blob_lock(container, blob_path) as lock_path:
+            try:
+                self._stat_blob(container, blob_path)
+            except BlobNotFound:
+                os.unlink(lock_path)  # leave no lock file for a blob that is not there
+                raise
             self._write_metadata(container, blob_path, metadata)
 
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
