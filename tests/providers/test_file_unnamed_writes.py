@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,5 +60,48 @@ def test_a_failed_write_leaves_nothing(store: Store, tmp_path: Path) -> None:
     assert store.get_blob_text("runs", "d/a") == "old"
     root = tmp_path / "store"
     assert sorted(os.listdir(root / "runs" / "d")) == ["a"]
+    tmp_area = root / ".xtstore" / "tmp"
+    assert not tmp_area.exists() or os.listdir(tmp_area) == []
+
+
+_KILLED_WRITER = """
+import sys, time
+from xtstore.providers.file import FileStore
+
+class Slow:
+    def __init__(self):
+        self.sent = 0
+    def read(self, size=-1):
+        if self.sent == 8 * 1024 * 1024:
+            print("writing", flush=True)
+            time.sleep(60)
+        self.sent += 1024 * 1024
+        return b"x" * 1024 * 1024
+
+store = FileStore({"name": "disk", "path": sys.argv[1]})
+store.create_blob_from_stream("runs", sys.argv[2], Slow(), length=64 * 1024 * 1024)
+"""
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path,
+                                                     existing: bool) -> None:
+    # SIGKILL runs no clean-up: only an unnamed file guarantees nothing is left behind.
+    root = tmp_path / "store"
+    if existing:
+        store.create_blob("runs", "big.bin", "old")
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(root), "big.bin"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == "writing\n"
+        writer.send_signal(signal.SIGKILL)
+    finally:
+        writer.wait(timeout=30)
+    if existing:
+        assert store.get_blob_text("runs", "big.bin") == "old"
+    else:
+        assert not store.does_blob_exist("runs", "big.bin")
+    assert sorted(os.listdir(root / "runs")) == (["big.bin"] if existing else [])
     tmp_area = root / ".xtstore" / "tmp"
     assert not tmp_area.exists() or os.listdir(tmp_area) == []

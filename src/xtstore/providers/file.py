@@ -13,11 +13,12 @@ Layout (``root`` is the service's ``path``)::
 
 Rules that make the guarantees hold across processes:
 
-* Every write builds the new content in a new file and renames it over the blob, so a
-  reader never sees a partial blob and every write gets a new inode. On Linux the new file is
-  an unnamed ``O_TMPFILE`` in the blob's folder, linked into ``.xtstore/tmp`` once complete;
-  elsewhere it is made in ``.xtstore/tmp``. Create-only writes hard-link the new file to the
-  blob's name instead (``link`` fails if the name exists: exactly one winner).
+* Every write builds the new content in a new file and only then gives it the blob's name,
+  so a reader never sees a partial blob and every write gets a new inode. On Linux the new
+  file is an unnamed ``O_TMPFILE`` in the blob's folder, hard-linked to the blob's name once
+  complete if that name is free, else linked into ``.xtstore/tmp`` and renamed (large files:
+  swapped) over the blob; elsewhere it is made in ``.xtstore/tmp``. ``link`` fails if the name
+  exists, so of concurrent create-only writes exactly one wins.
 * Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
   in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
   ``flock`` lock when the file has no other link; a shared file is copied and replaced instead.
@@ -378,11 +379,10 @@ class FileStore(StoreInterface):
 
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
                exclusive: bool = False, large: bool = False) -> None:
-        """Write a whole new version of the blob (a new inode) and clear its metadata."""
-        # Large writes keep the named temporary file: one inode's placement does not matter
-        # there, and their copy measured up to 2x slower into an unnamed file.
-        if large or not (_unnamed_files[0]
-                         and self._write_unnamed(container, blob_path, fill, exclusive)):
+        """Write a whole new version of the blob (a new inode) and clear its metadata. A
+        ``large`` version replaces an existing blob by a swap (see _install)."""
+        if not (_unnamed_files[0]
+                and self._write_unnamed(container, blob_path, fill, exclusive, large)):
             temp = self._write_temp(fill)
             self._install(temp, container, blob_path, exclusive=exclusive, large=large)
         self._clear_metadata(container, blob_path)
@@ -399,18 +399,18 @@ class FileStore(StoreInterface):
             unlink_quietly(self._meta_file(container, blob_path))
 
     def _write_unnamed(self, container: str, blob_path: str, fill: Callable[[int], None],
-                       exclusive: bool) -> bool:
+                       exclusive: bool, large: bool = False) -> bool:
         """Write the new version as an unnamed file (``O_TMPFILE``) in the blob's own folder,
         then link it to the blob's name; if that name exists (and the write may replace it),
-        link it to a temporary name and rename that over the blob. False, with nothing done,
-        where the file system cannot make unnamed files.
+        link it to a temporary name and rename (``large``: swap) that over the blob. False,
+        with nothing done, where the file system cannot make unnamed files.
 
         Why: the file system places a new inode near its folder. Made in ``.xtstore/tmp``,
         every blob's inode lands in that one folder's area, and on ext4 without a journal
         each creation there skips, one by one, the inodes freed in the last minute (after a
         large delete: ~0.3-0.8 ms per file, where ``cp`` into a new folder paid ~25 us).
         Linking straight to a new name saves the rename. An unnamed file also leaves nothing
-        behind if the process dies while writing."""
+        behind if the process dies while writing, which matters most for large uploads."""
         parent_path, _, name = self._blob_file(container, blob_path).rpartition("/")
         try:
             parent = self._open_parent(container, blob_path, parent_path)
@@ -447,13 +447,16 @@ class FileStore(StoreInterface):
                 os.close(fd)
             if not exclusive:
                 try:
-                    os.replace(temp, name, dst_dir_fd=parent)
+                    if large and exchange_regular_file(temp, parent, name):
+                        unlink_quietly(temp)  # now the old version
+                    else:
+                        os.replace(temp, name, dst_dir_fd=parent)
                     return True
                 except OSError:
                     pass  # e.g. the folder was pruned meanwhile: _install retries and reports
         finally:
             os.close(parent)
-        self._install(temp, container, blob_path, exclusive=exclusive)
+        self._install(temp, container, blob_path, exclusive=exclusive, large=large)
         return True
 
     def create_blob(
