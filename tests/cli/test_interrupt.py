@@ -53,7 +53,7 @@ def _temp_files(folder: Path) -> bool:
 
 def _writing_unnamed_file(process: subprocess.Popen[bytes], root: Path) -> bool:
     """True while ``process`` holds an unnamed file (O_TMPFILE) below ``root`` open: store-file
-    writes a blob's new version that way before linking it in."""
+    writes a blob's new version, and a download its file, that way before linking it in."""
     fds = Path(f"/proc/{process.pid}/fd")
     try:
         targets = [os.readlink(fd) for fd in fds.iterdir()]
@@ -93,7 +93,9 @@ def test_sigint_during_download_leaves_no_partial_file(
     dest = services.work / "dest"
 
     def downloading(process: subprocess.Popen[bytes]) -> bool:
-        return dest.exists() and any(path.name.endswith(".tmp") for path in dest.rglob("*"))
+        # A named temporary file where the file system has no O_TMPFILE, else an unnamed one.
+        return ((dest.exists() and any(path.name.endswith(".tmp") for path in dest.rglob("*")))
+                or _writing_unnamed_file(process, dest))
 
     result = _interrupt_when(services, ["download", "-w", "2", "runs/big", "dest"],
                              downloading)

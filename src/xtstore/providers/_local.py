@@ -61,13 +61,93 @@ def _temp_name(path: str) -> str:
 
 @contextmanager
 def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
-    """Yield a file descriptor to write ``dest_fn``'s new content into; on success it replaces
-    ``dest_fn`` in one rename, on failure nothing is left behind. Parent folders are created.
+    """Yield a file descriptor to write ``dest_fn``'s new content into; on success it takes
+    ``dest_fn``'s name in one step, on failure nothing is left behind. Parent folders are
+    created.
+
+    On Linux the new content goes to an unnamed file (``O_TMPFILE``) in ``dest_fn``'s folder,
+    so even a process killed by ``SIGKILL`` leaves nothing; it is linked to ``dest_fn`` if
+    that name is free, else linked to a temporary name and renamed over it. Elsewhere, or
+    where the folder's file system cannot make unnamed files, a named temporary file next to
+    ``dest_fn`` is used.
 
     With ``large``, an existing regular file is swapped out atomically and then unlinked
     instead: renaming over it would make ext4 write the new file out and wait for it
     (``auto_da_alloc``), which doubled the time to replace a large download."""
     dest = os.path.abspath(dest_fn)
+    unnamed = _open_unnamed(os.path.dirname(dest))
+    if unnamed is None:
+        with _named_local_file(dest, large=large) as fd:
+            yield fd
+        return
+    folder_fd, fd = unnamed
+    try:
+        yield fd
+        _publish_unnamed(fd, folder_fd, dest, large)
+    finally:
+        os.close(fd)
+        os.close(folder_fd)
+
+
+_no_unnamed_files: set[int] = set()
+"""Devices (``st_dev``) whose file system refused ``O_TMPFILE``: not asked again."""
+_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
+
+
+def _open_unnamed(folder: str) -> tuple[int, int] | None:
+    """An fd of ``folder`` (created if missing) and of a new unnamed file in it, or None where
+    the system cannot make one."""
+    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, PROC_FD
+
+    o_tmpfile = getattr(os, "O_TMPFILE", 0)
+    if not (o_tmpfile and PROC_FD):
+        return None
+    try:
+        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+    try:
+        if os.fstat(folder_fd).st_dev in _no_unnamed_files:
+            os.close(folder_fd)
+            return None
+        fd = os.open(".", o_tmpfile | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder_fd)
+    except OSError as error:
+        if error.errno not in _NO_TMPFILE:
+            os.close(folder_fd)
+            raise
+        _no_unnamed_files.add(os.fstat(folder_fd).st_dev)
+        os.close(folder_fd)
+        return None
+    return folder_fd, fd
+
+
+def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:
+    """Give the finished unnamed file ``fd`` the name ``dest`` (in ``folder_fd``)."""
+    from xtstore.providers._fileio import exchange_regular_file, link_open_file
+
+    name = os.path.basename(dest)
+    try:
+        link_open_file(fd, name, folder_fd)
+        return
+    except FileExistsError:
+        pass
+    temp = _temp_name(dest)
+    link_open_file(fd, temp, folder_fd)  # temp is absolute
+    try:
+        if large and exchange_regular_file(temp, folder_fd, name):
+            os.unlink(temp)  # now the old file
+        else:
+            os.replace(temp, dest)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+@contextmanager
+def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
+    """:func:`atomic_local_file` with a named temporary file next to ``dest``."""
     temp = _temp_name(dest)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
