@@ -151,6 +151,22 @@ def ratio(ours: float, baseline: float) -> str:
 # ---- the benchmarks ----
 
 
+def new_folder_per_round(base: Path) -> tuple[Callable[[], str], Callable[[], None]]:
+    """``(folder, reset)``: ``reset`` makes a new empty folder under ``base`` for the next
+    round (and syncs), ``folder`` names the current one."""
+    rounds = [0]
+
+    def folder() -> str:
+        return f"{base}/{rounds[0]}/d"
+
+    def reset() -> None:
+        rounds[0] += 1
+        os.makedirs(folder())
+        os.sync()
+
+    return folder, reset
+
+
 def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
     """Each round writes into a new folder (a new container for the store) and nothing is
     deleted until the end. This disk's ext4 has no journal, and there creating a file right
@@ -158,10 +174,7 @@ def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
     inodes freed in the last minute, one by one), which made these numbers swing 10-fold."""
     data = os.urandom(1024)
     fs = fsspec_fs()
-    raw_dir = work / "raw-small"
-    fs_dir = work / "fsspec-small"
-    fs_atomic_dir = work / "fsspec-atomic-small"
-    rounds = {"store": 0, "raw": 0, "fsspec": 0, "fsspec atomic": 0}
+    rounds = {"store": 0}
 
     def container() -> str:
         return f"small{rounds['store']}"
@@ -182,13 +195,7 @@ def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
         for i in range(count):
             store.get_blob_bytes(name, f"d/{i:05d}")
 
-    def raw_folder() -> str:
-        return f"{raw_dir}/{rounds['raw']}/d"
-
-    def raw_reset() -> None:
-        rounds["raw"] += 1
-        os.makedirs(raw_folder())
-        os.sync()
+    raw_folder, raw_reset = new_folder_per_round(work / "raw-small")
 
     def raw_create() -> None:
         folder = raw_folder()
@@ -202,26 +209,14 @@ def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
             with open(f"{folder}/{i:05d}", "rb") as handle:
                 handle.read()
 
-    def fs_folder() -> str:
-        return f"{fs_dir}/{rounds['fsspec']}/d"
-
-    def fs_reset() -> None:
-        rounds["fsspec"] += 1
-        os.makedirs(fs_folder())
-        os.sync()
+    fs_folder, fs_reset = new_folder_per_round(work / "fsspec-small")
 
     def fs_create() -> None:
         folder = fs_folder()
         for i in range(count):
             fs.pipe_file(f"{folder}/{i:05d}", data)
 
-    def fs_atomic_folder() -> str:
-        return f"{fs_atomic_dir}/{rounds['fsspec atomic']}/d"
-
-    def fs_atomic_reset() -> None:
-        rounds["fsspec atomic"] += 1
-        os.makedirs(fs_atomic_folder())
-        os.sync()
+    fs_atomic_folder, fs_atomic_reset = new_folder_per_round(work / "fsspec-atomic-small")
 
     def fs_atomic_create() -> None:
         # fsspec's own whole-or-nothing write: a temporary file, moved into place on commit.
@@ -259,9 +254,8 @@ def small_blobs(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
             baselines += f"; fsspec atomic (autocommit=False) {us(best['fsspec atomic'], count)}"
             extra += f" (fsspec atomic {ratio(ours, best['fsspec atomic'])})"
         rows.append(Row(label, us(ours, count), baselines, f"{ratio(ours, raw)} raw{extra}"))
-    shutil.rmtree(raw_dir, ignore_errors=True)
-    shutil.rmtree(fs_dir, ignore_errors=True)
-    shutil.rmtree(fs_atomic_dir, ignore_errors=True)
+    for name in ("raw-small", "fsspec-small", "fsspec-atomic-small"):
+        shutil.rmtree(work / name, ignore_errors=True)
     for number in range(1, rounds["store"] + 1):
         store.delete_container(f"small{number}")
     return rows

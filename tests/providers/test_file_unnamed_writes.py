@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.providers.killing import kill_while_writing
 from xtstore.errors import BlobAlreadyExists, InvalidName
 from xtstore.providers.file import FileStore
 from xtstore.store import Store
@@ -90,14 +88,7 @@ def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path
     root = tmp_path / "store"
     if existing:
         store.create_blob("runs", "big.bin", "old")
-    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(root), "big.bin"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline() == "writing\n"
-        writer.send_signal(signal.SIGKILL)
-    finally:
-        writer.wait(timeout=30)
+    kill_while_writing(_KILLED_WRITER, str(root), "big.bin")
     if existing:
         assert store.get_blob_text("runs", "big.bin") == "old"
     else:

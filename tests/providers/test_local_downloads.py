@@ -5,13 +5,11 @@ killed, and the path without unnamed files behaves the same."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.providers.killing import kill_while_writing
 from xtstore.providers import _local
 from xtstore.providers._local import atomic_local_file
 
@@ -35,14 +33,7 @@ def test_a_download_killed_midway_leaves_nothing(tmp_path: Path, existing: bool)
     if existing:
         dest.parent.mkdir()
         dest.write_bytes(b"old")
-    writer = subprocess.Popen([sys.executable, "-c", _KILLED_DOWNLOAD, str(dest)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline() == "writing\n"
-        writer.send_signal(signal.SIGKILL)
-    finally:
-        writer.wait(timeout=30)
+    kill_while_writing(_KILLED_DOWNLOAD, str(dest))
     assert sorted(os.listdir(dest.parent)) == (["model.bin"] if existing else [])
     if existing:
         assert dest.read_bytes() == b"old"

@@ -124,7 +124,7 @@ def _open_unnamed(folder: str) -> tuple[int, int] | None:
 
 def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:
     """Give the finished unnamed file ``fd`` the name ``dest`` (in ``folder_fd``)."""
-    from xtstore.providers._fileio import exchange_regular_file, link_open_file
+    from xtstore.providers._fileio import link_open_file
 
     name = os.path.basename(dest)
     try:
@@ -134,15 +134,7 @@ def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:
         pass
     temp = _temp_name(dest)
     link_open_file(fd, temp, folder_fd)  # temp is absolute
-    try:
-        if large and exchange_regular_file(temp, folder_fd, name):
-            os.unlink(temp)  # now the old file
-        else:
-            os.replace(temp, dest)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    _move_into_place(temp, dest, large)
 
 
 @contextmanager
@@ -160,6 +152,17 @@ def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
             yield fd
         finally:
             os.close(fd)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    _move_into_place(temp, dest, large)
+
+
+def _move_into_place(temp: str, dest: str, large: bool) -> None:
+    """Rename the finished file ``temp`` over ``dest``; with ``large``, swap an existing
+    regular file out and unlink it instead. ``temp`` is gone afterwards, also on failure."""
+    try:
         if large and _swap_in(temp, dest):
             os.unlink(temp)  # now the old file
         else:
