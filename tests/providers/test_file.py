@@ -141,6 +141,16 @@ def test_a_name_cannot_be_both_a_blob_and_a_folder(store: Store) -> None:
     assert store.list_blobs("box") == ["a", "d/x"]
 
 
+@pytest.mark.parametrize("rewrite", [False, True])
+def test_an_append_to_a_folder_is_a_name_clash(store: Store, rewrite: bool) -> None:
+    store.create_blob("box", "a/b", "x")
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.append_blob("box", "a", "y", append_with_rewrite=rewrite)
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.create_blob("box", "a", "y", fail_if_exists=True)
+    assert store.list_blobs("box") == ["a/b"]
+
+
 def test_folder_is_not_a_blob(store: Store) -> None:
     store.create_blob("box", "d/x", "1")
     assert not store.does_blob_exist("box", "d")

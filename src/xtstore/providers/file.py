@@ -358,8 +358,7 @@ class FileStore(StoreInterface):
                         raise
                 except FileExistsError:
                     if exclusive:
-                        raise BlobAlreadyExists("blob already exists", container=container,
-                                                blob=blob_path) from None
+                        raise self._taken(container, blob_path) from None
                     raise
                 except (IsADirectoryError, NotADirectoryError):
                     raise _name_clash(container, blob_path) from None
@@ -376,6 +375,19 @@ class FileStore(StoreInterface):
         finally:
             if not renamed:
                 unlink_quietly(temp)
+
+    def _is_folder(self, container: str, blob_path: str) -> bool:
+        try:
+            return stat.S_ISDIR(os.lstat(self._blob_file(container, blob_path)).st_mode)
+        except OSError:
+            return False
+
+    def _taken(self, container: str, blob_path: str) -> BlobAlreadyExists:
+        """The error for a create-only write that found its name taken: by a blob, or by a
+        folder (which a file store cannot hold next to a blob of the same name)."""
+        if self._is_folder(container, blob_path):
+            return _name_clash(container, blob_path)
+        return BlobAlreadyExists("blob already exists", container=container, blob=blob_path)
 
     def _write(self, container: str, blob_path: str, fill: Callable[[int], None], *,
                exclusive: bool = False, large: bool = False) -> None:
@@ -433,8 +445,7 @@ class FileStore(StoreInterface):
                     return True
                 except FileExistsError:
                     if exclusive:
-                        raise BlobAlreadyExists("blob already exists", container=container,
-                                                blob=blob_path) from None
+                        raise self._taken(container, blob_path) from None
                 except OSError:
                     pass  # e.g. a folder there: _install below retries and reports it
                 temp = self._temp_path()
@@ -556,6 +567,8 @@ class FileStore(StoreInterface):
             fd, st = self._open_blob_fd(container, blob_path, flags=os.O_WRONLY | os.O_APPEND)
         except BlobNotFound:
             return False
+        except IsADirectoryError:
+            raise _name_clash(container, blob_path) from None
         try:
             if st.st_nlink != 1:
                 return False
@@ -573,6 +586,8 @@ class FileStore(StoreInterface):
                 try:
                     self._install(temp, container, blob_path, exclusive=True)
                 except BlobAlreadyExists:
+                    if self._is_folder(container, blob_path):
+                        raise  # the name clash; a retry would meet the same folder forever
                     continue
                 return
             try:
