@@ -16,6 +16,7 @@ import pytest
 import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
 from xtstore.providers import _fileio
+from xtstore.providers import file as file_provider
 from xtstore.providers._local import copy_fd
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
@@ -51,6 +52,21 @@ class TestFileConformanceWithoutOpenat2(ConformanceSuite):
             yield file_store(tmp_path_factory.mktemp("store"))
         finally:
             _fileio._syscall[0] = saved
+
+
+class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
+    """The same suite where the file system cannot make unnamed files (no ``O_TMPFILE``, as on
+    some network file systems): every write goes through a named file in ``.xtstore/tmp``."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+        saved = file_provider._unnamed_files[0]
+        file_provider._unnamed_files[0] = False
+        try:
+            yield file_store(tmp_path_factory.mktemp("store"))
+        finally:
+            file_provider._unnamed_files[0] = saved
 
 
 @pytest.fixture

@@ -9,12 +9,17 @@ from pathlib import Path
 import pytest
 
 import xtstore
+from xtstore.providers import _local
 from xtstore.providers.file import _LARGE
 from xtstore.store import Store
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
+@pytest.fixture(params=["unnamed file", "named file"])
+def store(request: pytest.FixtureRequest, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Store:
+    # Both ways a download is built: see tests/providers/test_local_downloads.py.
+    if request.param == "named file":
+        monkeypatch.setattr(_local, "_no_unnamed_files", {os.stat(tmp_path).st_dev})
     config = {"external-services": {"disk": {"type": "storage", "provider": "store-file",
                                              "path": str(tmp_path / "store")}}}
     opened: Store = xtstore.get_storage("disk", config=config)
