@@ -96,3 +96,29 @@ def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path
     assert sorted(os.listdir(root / "runs")) == (["big.bin"] if existing else [])
     tmp_area = root / ".xtstore" / "tmp"
     assert not tmp_area.exists() or os.listdir(tmp_area) == []
+
+
+_KILLED_REWRITE = """
+import sys, time
+from xtstore.providers import file
+from xtstore.providers.file import FileStore
+
+def stalled_copy(source, dest, total, progress):
+    file.write_all(dest, b"partial copy")
+    print("writing", flush=True)
+    time.sleep(60)
+
+file.copy_exact = stalled_copy
+store = FileStore({"name": "disk", "path": sys.argv[1]})
+store.append_blob("runs", "log.txt", "more", append_with_rewrite=True)
+"""
+
+
+def test_an_append_by_rewrite_killed_midway_leaves_nothing(store: Store,
+                                                           tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store.create_blob("runs", "log.txt", "first line\n")
+    kill_while_writing(_KILLED_REWRITE, str(root))
+    assert store.get_blob_text("runs", "log.txt") == "first line\n"
+    tmp_area = root / ".xtstore" / "tmp"
+    assert not tmp_area.exists() or os.listdir(tmp_area) == []

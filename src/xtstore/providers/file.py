@@ -318,7 +318,14 @@ class FileStore(StoreInterface):
     def _write_temp(self, fill: Callable[[int], None]) -> str:
         """A finished temporary file whose content ``fill(fd)`` wrote, stamped with a
         fine-grained mtime so that its etag differs from every earlier version's (the
-        file system's own clock is coarse and inode numbers are reused)."""
+        file system's own clock is coarse and inode numbers are reused).
+
+        Where the file system allows, the file is unnamed while ``fill`` runs and gets its
+        temporary name only when complete, so a process killed meanwhile leaves nothing."""
+        if _unnamed_files[0]:
+            temp = self._write_unnamed_temp(fill)
+            if temp is not None:
+                return temp
         fd, temp = self._new_temp()
         try:
             try:
@@ -331,6 +338,34 @@ class FileStore(StoreInterface):
             unlink_quietly(temp)
             raise
         return temp
+
+    def _write_unnamed_temp(self, fill: Callable[[int], None]) -> str | None:
+        """:meth:`_write_temp` through an unnamed file in ``.xtstore/tmp``; None, with nothing
+        done, where the file system cannot make one."""
+        try:
+            folder = os.open(self._tmp, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+        except FileNotFoundError:
+            os.makedirs(self._tmp, exist_ok=True)
+            folder = os.open(self._tmp, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+        try:
+            try:
+                fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder)
+            except OSError as error:
+                if error.errno not in _NO_TMPFILE:
+                    raise
+                _unnamed_files[0] = False
+                return None
+            try:
+                fill(fd)
+                now = time.time_ns()
+                os.utime(fd, ns=(now, now))
+                temp = self._temp_path()
+                link_open_file(fd, temp, folder)
+                return temp
+            finally:
+                os.close(fd)
+        finally:
+            os.close(folder)
 
     def _install(self, temp: str, container: str, blob_path: str, *, exclusive: bool,
                  large: bool = False) -> None:
