@@ -40,18 +40,25 @@ class TestFileConformance(ConformanceSuite):
         return file_store(tmp_path_factory.mktemp("store"))
 
 
+def store_with_switch_off(tmp_path_factory: pytest.TempPathFactory, switch: list[Any],
+                          off: Any) -> Iterator[Store]:
+    """A store made while ``switch[0]`` (a module's one-item setting) is ``off``, restored
+    after the test class."""
+    saved = switch[0]
+    switch[0] = off
+    try:
+        yield file_store(tmp_path_factory.mktemp("store"))
+    finally:
+        switch[0] = saved
+
+
 class TestFileConformanceWithoutOpenat2(ConformanceSuite):
     """The same suite where the kernel has no openat2 (before Linux 5.6, or filtered)."""
 
     @pytest.fixture(scope="class")
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        saved = _fileio._syscall[0]
-        _fileio._syscall[0] = None
-        try:
-            yield file_store(tmp_path_factory.mktemp("store"))
-        finally:
-            _fileio._syscall[0] = saved
+        yield from store_with_switch_off(tmp_path_factory, _fileio._syscall, None)
 
 
 class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
@@ -61,12 +68,7 @@ class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        saved = file_provider._unnamed_files[0]
-        file_provider._unnamed_files[0] = False
-        try:
-            yield file_store(tmp_path_factory.mktemp("store"))
-        finally:
-            file_provider._unnamed_files[0] = saved
+        yield from store_with_switch_off(tmp_path_factory, file_provider._unnamed_files, False)
 
 
 @pytest.fixture

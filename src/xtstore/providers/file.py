@@ -316,9 +316,8 @@ class FileStore(StoreInterface):
             return os.open(temp, flags, 0o666), temp
 
     def _write_temp(self, fill: Callable[[int], None]) -> str:
-        """A finished temporary file whose content ``fill(fd)`` wrote, stamped with a
-        fine-grained mtime so that its etag differs from every earlier version's (the
-        file system's own clock is coarse and inode numbers are reused).
+        """A finished temporary file whose content ``fill(fd)`` wrote, stamped (see
+        :func:`_stamp`).
 
         Where the file system allows, the file is unnamed while ``fill`` runs and gets its
         temporary name only when complete, so a process killed meanwhile leaves nothing."""
@@ -330,8 +329,7 @@ class FileStore(StoreInterface):
         try:
             try:
                 fill(fd)
-                now = time.time_ns()
-                os.utime(fd, ns=(now, now))
+                _stamp(fd)
             finally:
                 os.close(fd)
         except BaseException:
@@ -348,17 +346,10 @@ class FileStore(StoreInterface):
             os.makedirs(self._tmp, exist_ok=True)
             folder = os.open(self._tmp, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
         try:
-            try:
-                fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder)
-            except OSError as error:
-                if error.errno not in _NO_TMPFILE:
-                    raise
-                _unnamed_files[0] = False
+            fd = _filled_unnamed_file(folder, fill)
+            if fd is None:
                 return None
             try:
-                fill(fd)
-                now = time.time_ns()
-                os.utime(fd, ns=(now, now))
                 temp = self._temp_path()
                 link_open_file(fd, temp, folder)
                 return temp
@@ -464,17 +455,10 @@ class FileStore(StoreInterface):
         except OSError:
             return False  # e.g. a folder name too long: the named path reports it
         try:
-            try:
-                fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=parent)
-            except OSError as error:
-                if error.errno not in _NO_TMPFILE:
-                    raise
-                _unnamed_files[0] = False
+            fd = _filled_unnamed_file(parent, fill)
+            if fd is None:
                 return False
             try:
-                fill(fd)
-                now = time.time_ns()
-                os.utime(fd, ns=(now, now))
                 try:
                     link_open_file(fd, name, parent)
                     return True
@@ -945,6 +929,33 @@ class FileStore(StoreInterface):
             return children(top, path)
         return (listing_entry(name, entry.stat(follow_symlinks=False))
                 for name, entry in walk(top, path, with_stat=True))
+
+
+def _stamp(fd: int) -> None:
+    """Give a new version a nanosecond mtime, so that its etag differs from every earlier
+    version's: the file system's own clock is coarse and inode numbers are reused at once."""
+    now = time.time_ns()
+    os.utime(fd, ns=(now, now))
+
+
+def _filled_unnamed_file(folder: int, fill: Callable[[int], None]) -> int | None:
+    """A new unnamed file (``O_TMPFILE``) in the folder ``folder`` holding what ``fill``
+    wrote, stamped; the caller links and closes it. None, with nothing done, where the file
+    system cannot make one (remembered for the process)."""
+    try:
+        fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder)
+    except OSError as error:
+        if error.errno not in _NO_TMPFILE:
+            raise
+        _unnamed_files[0] = False
+        return None
+    try:
+        fill(fd)
+        _stamp(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
