@@ -3,6 +3,7 @@ filesystem, plus what is specific to the bridge."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,18 @@ def test_missing_url_is_a_config_error() -> None:
     config = {"external-services": {"fs": {"type": "storage", "provider": "store-fsspec"}}}
     with pytest.raises(ConfigError, match="url"):
         xtstore.get_storage("fs", config=config)
+
+
+def test_readers_of_one_memory_blob_do_not_share_a_position(tmp_path: Path) -> None:
+    # memory:// hands every reader the same stored file object: a second reader, or a
+    # get_blob_bytes, moved the first one's position (threads reading at once got b"").
+    store = fsspec_store(f"memory://{tmp_path.name}-readers")
+    store.create_container("box")
+    data = os.urandom(256 * 1024)
+    store.create_blob("box", "blob.bin", data)
+    with store.open_blob("box", "blob.bin") as first, \
+            store.open_blob("box", "blob.bin") as second:
+        head = first.read(10)
+        assert second.read() == data
+        assert store.get_blob_bytes("box", "blob.bin") == data
+        assert head + first.read() == data

@@ -19,6 +19,7 @@ reports conditional writes and appends ``UNSUPPORTED``, and those calls raise ``
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import time
@@ -69,6 +70,7 @@ class FsspecStore(StoreInterface):
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         import fsspec
+        from fsspec.implementations.memory import MemoryFileSystem
 
         self._service = str(config.get("name", "fsspec"))
         url = config.get("url")
@@ -82,6 +84,9 @@ class FsspecStore(StoreInterface):
             raise ConfigError(f"cannot open {url!r}: {error}", key_path="url",
                               service=self._service) from None
         self._base = base.rstrip("/")
+        # memory:// opens a file for reading by handing out the one stored file object,
+        # whose position every reader shares: two threads reading at once got empty bytes.
+        self._shared_read_handles = isinstance(self.fs, MemoryFileSystem)
         self._lock_timeout = float(config.get("lock-timeout", 60))
         self._exclusive_create: bool | None = None
 
@@ -112,11 +117,10 @@ class FsspecStore(StoreInterface):
 
     def _read_json(self, path: str) -> dict[str, Any] | None:
         try:
-            with self.fs.open(path, "rb") as stream:
-                result: dict[str, Any] = json.loads(stream.read())
-                return result
+            result: dict[str, Any] = json.loads(self.fs.cat_file(path))
         except FileNotFoundError:
             return None
+        return result
 
     def _write_file(self, path: str, data: bytes) -> None:
         """Whole-or-nothing: write a temporary file, then move it into place."""
@@ -416,8 +420,12 @@ class FsspecStore(StoreInterface):
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        with self.open_blob(container, blob_path, snapshot) as stream:
-            return stream.read()
+        self._require_container(container)
+        try:
+            data: bytes = self.fs.cat_file(self._source(container, blob_path, snapshot))
+        except FileNotFoundError:
+            raise self._missing(container, blob_path, snapshot) from None
+        return data
 
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -425,12 +433,17 @@ class FsspecStore(StoreInterface):
         self._require_container(container)
         path = self._source(container, blob_path, snapshot)
         try:
+            if self._shared_read_handles:
+                return io.BytesIO(self.fs.cat_file(path))  # the store holds it in memory anyway
             stream: IO[bytes] = self.fs.open(path, "rb")
         except FileNotFoundError:
-            what = f"snapshot {snapshot!r}" if snapshot else "blob"
-            raise BlobNotFound(f"{what} not found", container=container,
-                               blob=blob_path) from None
+            raise self._missing(container, blob_path, snapshot) from None
         return stream
+
+    @staticmethod
+    def _missing(container: str, blob_path: str, snapshot: str | None) -> BlobNotFound:
+        what = f"snapshot {snapshot!r}" if snapshot else "blob"
+        return BlobNotFound(f"{what} not found", container=container, blob=blob_path)
 
     def _source(self, container: str, blob_path: str, snapshot: str | None) -> str:
         if snapshot is None:
