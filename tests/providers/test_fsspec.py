@@ -4,6 +4,7 @@ filesystem, plus what is specific to the bridge."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,19 @@ def test_readers_of_one_memory_blob_do_not_share_a_position(tmp_path: Path) -> N
         assert second.read() == data
         assert store.get_blob_bytes("box", "blob.bin") == data
         assert head + first.read() == data
+
+
+def test_a_record_read_while_its_writer_fills_it_waits_for_it(tmp_path: Path) -> None:
+    # Create-only records are opened "xb" and then written: empty for a moment.
+    store = fsspec_store(f"file://{tmp_path}")
+    store.create_container("box")
+    store.set_container_metadata("box", {"k": "v"})
+    record = next(tmp_path.rglob("box.json"))
+    body = record.read_bytes()
+    record.write_bytes(b"")
+    refill = threading.Timer(0.05, record.write_bytes, args=(body,))
+    refill.start()
+    try:
+        assert store.get_container_metadata("box") == {"k": "v"}
+    finally:
+        refill.join()

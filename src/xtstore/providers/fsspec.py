@@ -61,6 +61,10 @@ _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
 
 
+_RECORD_WAITS = 1000
+"""Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
+
+
 class FsspecStore(StoreInterface):
     """Config keys: ``url`` (required), ``options`` (a mapping passed to the filesystem),
     ``lock-timeout`` (seconds after which a lock left by a dead writer is broken; default 60).
@@ -116,10 +120,17 @@ class FsspecStore(StoreInterface):
     # ---- low-level helpers ----
 
     def _read_json(self, path: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = json.loads(self.fs.cat_file(path))
-        except FileNotFoundError:
-            return None
+        # A record made create-only (open "xb", then write) is empty for a moment, on the
+        # local and memory filesystems alike: wait for its writer rather than fail.
+        for _ in range(_RECORD_WAITS):
+            try:
+                body = self.fs.cat_file(path)
+            except FileNotFoundError:
+                return None
+            if body:
+                break
+            time.sleep(0.001)
+        result: dict[str, Any] = json.loads(body)
         return result
 
     def _write_file(self, path: str, data: bytes) -> None:
