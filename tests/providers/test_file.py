@@ -16,7 +16,6 @@ import pytest
 import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
 from xtstore.providers import _fileio
-from xtstore.providers import file as file_provider
 from xtstore.providers._local import copy_fd
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
@@ -68,7 +67,7 @@ class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        yield from store_with_switch_off(tmp_path_factory, file_provider._unnamed_files, False)
+        yield from store_with_switch_off(tmp_path_factory, _fileio.unnamed_files, False)
 
 
 @pytest.fixture

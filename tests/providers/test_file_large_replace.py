@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import xtstore
-from xtstore.providers import _local
+from xtstore.providers import _fileio
 from xtstore.providers.file import _LARGE
 from xtstore.store import Store
 
@@ -19,7 +19,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Store:
     # Both ways a download is built: see tests/providers/test_local_downloads.py.
     if request.param == "named file":
-        monkeypatch.setattr(_local, "_no_unnamed_files", {os.stat(tmp_path).st_dev})
+        monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
     config = {"external-services": {"disk": {"type": "storage", "provider": "store-file",
                                              "path": str(tmp_path / "store")}}}
     opened: Store = xtstore.get_storage("disk", config=config)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.providers.killing import kill_while_writing
-from xtstore.providers import _local
+from xtstore.providers import _fileio, _local
 from xtstore.providers._local import atomic_local_file
 
 _KILLED_DOWNLOAD = """
@@ -45,7 +45,7 @@ def file_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     """Both ways a download is built: an unnamed file (Linux), and a named temporary file
     next to the destination (elsewhere, or a file system without O_TMPFILE)."""
     if request.param == "named":
-        monkeypatch.setattr(_local, "_no_unnamed_files", {os.stat(tmp_path).st_dev})
+        monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
     else:
         opened = _local._open_unnamed(str(tmp_path))
         if opened is None:

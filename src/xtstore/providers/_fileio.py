@@ -23,10 +23,12 @@ __all__ = [
     "copy_exact",
     "exchange_regular_file",
     "link_open_file",
+    "open_unnamed",
     "open_without_symlinks",
     "read_all",
     "real_path_of",
     "unlink_quietly",
+    "unnamed_files",
     "write_all",
 ]
 
@@ -139,6 +141,32 @@ def open_without_symlinks(path: str, flags: int) -> int | None:
         _syscall[0] = None
         return None
     raise OSError(code, os.strerror(code), path)
+
+
+unnamed_files = [bool(getattr(os, "O_TMPFILE", 0)) and PROC_FD]
+"""Whether writes try unnamed files at all (Linux with /proc); tests switch it off to run the
+named-file path."""
+_refusing_devices: set[int] = set()
+"""File systems (``st_dev``) that refused ``O_TMPFILE``: not asked again."""
+_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
+
+
+def open_unnamed(folder_fd: int) -> int | None:
+    """A new unnamed file (``O_TMPFILE``), open for writing, in the folder ``folder_fd``; give
+    it a name with :func:`link_open_file`, or close it to make it vanish. None, with nothing
+    done, where the system or that folder's file system cannot make one."""
+    if not unnamed_files[0]:
+        return None
+    # No fstat in the usual case: only a refusal makes devices worth telling apart.
+    if _refusing_devices and os.fstat(folder_fd).st_dev in _refusing_devices:
+        return None
+    try:
+        return os.open(".", os.O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder_fd)
+    except OSError as error:
+        if error.errno not in _NO_TMPFILE:
+            raise
+        _refusing_devices.add(os.fstat(folder_fd).st_dev)
+        return None
 
 
 def link_open_file(fd: int, name: str, dir_fd: int) -> None:

@@ -89,18 +89,12 @@ def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
         os.close(folder_fd)
 
 
-_no_unnamed_files: set[int] = set()
-"""Devices (``st_dev``) whose file system refused ``O_TMPFILE``: not asked again."""
-_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
-
-
 def _open_unnamed(folder: str) -> tuple[int, int] | None:
     """An fd of ``folder`` (created if missing) and of a new unnamed file in it, or None where
     the system cannot make one."""
-    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, PROC_FD
+    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, open_unnamed, unnamed_files
 
-    o_tmpfile = getattr(os, "O_TMPFILE", 0)
-    if not (o_tmpfile and PROC_FD):
+    if not unnamed_files[0]:
         return None
     try:
         folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
@@ -108,15 +102,11 @@ def _open_unnamed(folder: str) -> tuple[int, int] | None:
         os.makedirs(folder, exist_ok=True)
         folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
     try:
-        if os.fstat(folder_fd).st_dev in _no_unnamed_files:
-            os.close(folder_fd)
-            return None
-        fd = os.open(".", o_tmpfile | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder_fd)
-    except OSError as error:
-        if error.errno not in _NO_TMPFILE:
-            os.close(folder_fd)
-            raise
-        _no_unnamed_files.add(os.fstat(folder_fd).st_dev)
+        fd = open_unnamed(folder_fd)
+    except BaseException:
+        os.close(folder_fd)
+        raise
+    if fd is None:
         os.close(folder_fd)
         return None
     return folder_fd, fd

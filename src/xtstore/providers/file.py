@@ -61,10 +61,12 @@ from xtstore.providers._fileio import (
     copy_exact,
     exchange_regular_file,
     link_open_file,
+    open_unnamed,
     open_without_symlinks,
     read_all,
     real_path_of,
     unlink_quietly,
+    unnamed_files,
     write_all,
 )
 from xtstore.providers._filewalk import (
@@ -101,11 +103,6 @@ _LARGE = 32 * 1024 * 1024
 """Uploads from this size replace an existing blob by swap + unlink (see _install)."""
 _WRITE_ATTEMPTS = 20
 """Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
-_O_TMPFILE: int = getattr(os, "O_TMPFILE", 0)
-_unnamed_files = [bool(_O_TMPFILE) and PROC_FD]
-"""Whether writes start as unnamed files in the blob's folder (cleared when the file system
-refuses ``O_TMPFILE``)."""
-_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
 
 
 _temp_numbers = itertools.count(1)
@@ -321,7 +318,7 @@ class FileStore(StoreInterface):
 
         Where the file system allows, the file is unnamed while ``fill`` runs and gets its
         temporary name only when complete, so a process killed meanwhile leaves nothing."""
-        if _unnamed_files[0]:
+        if unnamed_files[0]:
             temp = self._write_unnamed_temp(fill)
             if temp is not None:
                 return temp
@@ -419,7 +416,7 @@ class FileStore(StoreInterface):
                exclusive: bool = False, large: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata. A
         ``large`` version replaces an existing blob by a swap (see _install)."""
-        if not (_unnamed_files[0]
+        if not (unnamed_files[0]
                 and self._write_unnamed(container, blob_path, fill, exclusive, large)):
             temp = self._write_temp(fill)
             self._install(temp, container, blob_path, exclusive=exclusive, large=large)
@@ -939,15 +936,11 @@ def _stamp(fd: int) -> None:
 
 
 def _filled_unnamed_file(folder: int, fill: Callable[[int], None]) -> int | None:
-    """A new unnamed file (``O_TMPFILE``) in the folder ``folder`` holding what ``fill``
-    wrote, stamped; the caller links and closes it. None, with nothing done, where the file
-    system cannot make one (remembered for the process)."""
-    try:
-        fd = os.open(".", _O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder)
-    except OSError as error:
-        if error.errno not in _NO_TMPFILE:
-            raise
-        _unnamed_files[0] = False
+    """A new unnamed file in the folder ``folder`` holding what ``fill`` wrote, stamped; the
+    caller links and closes it. None, with nothing done, where the file system cannot make
+    one (see :func:`open_unnamed`)."""
+    fd = open_unnamed(folder)
+    if fd is None:
         return None
     try:
         fill(fd)
