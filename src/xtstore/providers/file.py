@@ -194,14 +194,21 @@ class FileStore(StoreInterface):
         self._require_container(container)
         return BlobNotFound(what, container=container, blob=blob_path)
 
-    def _check_inside(self, fd: int, path: str, container: str, blob_path: str | None) -> None:
-        real = real_path_of(fd, path)
-        top = f"{self._real_root}/{container}"
-        if real != top and not real.startswith(top + "/"):
-            raise AccessDenied(
-                "a symlink in the store leads outside the container", container=container,
-                blob=blob_path,
-            )
+    def _checked_inside(self, fd: int, path: str, container: str, blob_path: str) -> int:
+        """``fd`` (opened from ``path``) if it leads inside the container; else it is closed
+        and :class:`AccessDenied` raised."""
+        try:
+            real = real_path_of(fd, path)
+            top = f"{self._real_root}/{container}"
+            if real != top and not real.startswith(top + "/"):
+                raise AccessDenied(
+                    "a symlink in the store leads outside the container", container=container,
+                    blob=blob_path,
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     # ---- opening ----
 
@@ -222,11 +229,7 @@ class FileStore(StoreInterface):
             what = "blob not found" if snapshot is None else f"snapshot {snapshot!r} not found"
             raise self._not_found(container, blob_path, what) from None
         if snapshot is None:
-            try:
-                self._check_inside(fd, path, container, blob_path)
-            except BaseException:
-                os.close(fd)
-                raise
+            return self._checked_inside(fd, path, container, blob_path)
         return fd
 
     def _open_blob_fd(self, container: str, blob_path: str, snapshot: str | None = None,
@@ -279,12 +282,7 @@ class FileStore(StoreInterface):
         except (FileNotFoundError, NotADirectoryError):
             self._make_folders(container, blob_path, parent)
             fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-        try:
-            self._check_inside(fd, parent, container, blob_path)
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+        return self._checked_inside(fd, parent, container, blob_path)
 
     def _make_folders(self, container: str, blob_path: str, parent: str) -> None:
         self._require_container(container)
