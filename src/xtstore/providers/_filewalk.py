@@ -41,7 +41,7 @@ def properties_of(
         st.st_size,
         datetime_from_ns(modified_ns),
         modified_ns,
-        _ETAG % (st.st_ino, modified_ns, st.st_size),
+        etag_of(st),
         None,
         metadata or _NO_METADATA,
     )
@@ -140,9 +140,15 @@ def _scan(folder: str, start: str, with_stat: bool) -> list[Entry]:
     return keyed
 
 
-def _first_level(top: str, path: str | None, with_stat: bool) -> tuple[str, list[Entry]]:
+def _base_and_start(path: str | None) -> tuple[str, str]:
+    """The folder a listing of ``path`` starts in, and the start of the names it takes
+    there (``"runs/ex*"`` -> ``("runs/", "ex")``)."""
     base = base_folder(path)
-    start = list_prefix(path)[len(base):]
+    return base, list_prefix(path)[len(base):]
+
+
+def _first_level(top: str, path: str | None, with_stat: bool) -> tuple[str, list[Entry]]:
+    base, start = _base_and_start(path)
     if base:
         fd = _open_base(top, base)
         if fd is None:
@@ -176,8 +182,7 @@ def _collect(top: str, path: str | None, build: Callable[[str, os.stat_result], 
     folders in any order and sorts once at the end (full names sort exactly as the walk
     yields them). Folders are opened by fd and files stat'ed relative to them, which spares
     the kernel a walk of the whole path per file (a tenth of the time for 20,000 blobs)."""
-    base = base_folder(path)
-    start = list_prefix(path)[len(base):]
+    base, start = _base_and_start(path)
     top_fd = _open_base(top, base)
     if top_fd is None:
         return []
