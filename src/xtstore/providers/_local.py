@@ -11,7 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
+from datetime import datetime
+
+from xtstore.values import datetime_from_ns
 
 __all__ = [
     "PROGRESS_CHUNK",
@@ -49,7 +51,7 @@ def new_snapshot_id() -> str:
 def snapshot_created(snapshot_id: str) -> datetime:
     """The creation time encoded in an id made by :func:`new_snapshot_id`."""
     stamp = int(snapshot_id.split("-", 1)[0])
-    return datetime.fromtimestamp(stamp / 1e9, tz=timezone.utc)
+    return datetime_from_ns(stamp)
 
 
 def _temp_name(path: str) -> str:

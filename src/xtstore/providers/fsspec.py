@@ -25,7 +25,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import IO, Any
 
 from xtstore.errors import (
@@ -53,6 +53,7 @@ from xtstore.values import (
     ContainerInfo,
     SnapshotInfo,
     Support,
+    datetime_from_ns,
 )
 
 __all__ = ["FsspecStore"]
@@ -282,7 +283,7 @@ class FsspecStore(StoreInterface):
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         record = self._require_container(container)
-        created = datetime.fromtimestamp(record["created_ns"] / 1e9, tz=timezone.utc)
+        created = datetime_from_ns(record["created_ns"])
         return ContainerInfo(container, created, record.get("metadata") or {})
 
     def get_container_metadata(self, container: str) -> dict[str, str]:
