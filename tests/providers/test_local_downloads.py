@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.providers.killing import kill_while_writing
-from xtstore.providers import _fileio, _local
+from xtstore.providers import _fileio
 from xtstore.providers._local import atomic_local_file
 
 _KILLED_DOWNLOAD = """
@@ -47,7 +47,7 @@ def file_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     if request.param == "named":
         monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
     else:
-        opened = _local._open_unnamed(str(tmp_path))
+        opened = _fileio.open_unnamed_in(str(tmp_path))
         if opened is None:
             pytest.skip("this system cannot make unnamed files")
         for fd in opened:

@@ -24,6 +24,7 @@ __all__ = [
     "exchange_regular_file",
     "link_open_file",
     "open_unnamed",
+    "open_unnamed_in",
     "open_without_symlinks",
     "read_all",
     "real_path_of",
@@ -167,6 +168,28 @@ def open_unnamed(folder_fd: int) -> int | None:
             raise
         _refusing_devices.add(os.fstat(folder_fd).st_dev)
         return None
+
+
+def open_unnamed_in(folder: str) -> tuple[int, int] | None:
+    """An fd of ``folder`` (created if missing) and of a new unnamed file in it (see
+    :func:`open_unnamed`); the caller closes both. None, with nothing open, where the system
+    cannot make one."""
+    if not unnamed_files[0]:
+        return None
+    try:
+        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+    try:
+        fd = open_unnamed(folder_fd)
+    except BaseException:
+        os.close(folder_fd)
+        raise
+    if fd is None:
+        os.close(folder_fd)
+        return None
+    return folder_fd, fd
 
 
 def link_open_file(fd: int, name: str, dir_fd: int) -> None:

@@ -76,8 +76,10 @@ def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
     With ``large``, an existing regular file is swapped out atomically and then unlinked
     instead: renaming over it would make ext4 write the new file out and wait for it
     (``auto_da_alloc``), which doubled the time to replace a large download."""
+    from xtstore.providers._fileio import open_unnamed_in  # _fileio builds on this module
+
     dest = os.path.abspath(dest_fn)
-    unnamed = _open_unnamed(os.path.dirname(dest))
+    unnamed = open_unnamed_in(os.path.dirname(dest))
     if unnamed is None:
         with _named_local_file(dest, large=large) as fd:
             yield fd
@@ -89,29 +91,6 @@ def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
     finally:
         os.close(fd)
         os.close(folder_fd)
-
-
-def _open_unnamed(folder: str) -> tuple[int, int] | None:
-    """An fd of ``folder`` (created if missing) and of a new unnamed file in it, or None where
-    the system cannot make one."""
-    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, open_unnamed, unnamed_files
-
-    if not unnamed_files[0]:
-        return None
-    try:
-        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-    try:
-        fd = open_unnamed(folder_fd)
-    except BaseException:
-        os.close(folder_fd)
-        raise
-    if fd is None:
-        os.close(folder_fd)
-        return None
-    return folder_fd, fd
 
 
 def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:

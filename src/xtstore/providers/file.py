@@ -62,6 +62,7 @@ from xtstore.providers._fileio import (
     exchange_regular_file,
     link_open_file,
     open_unnamed,
+    open_unnamed_in,
     open_without_symlinks,
     read_all,
     real_path_of,
@@ -335,22 +336,18 @@ class FileStore(StoreInterface):
     def _write_unnamed_temp(self, fill: Callable[[int], None]) -> str | None:
         """:meth:`_write_temp` through an unnamed file in ``.xtstore/tmp``; None, with nothing
         done, where the file system cannot make one."""
+        opened = open_unnamed_in(self._tmp)
+        if opened is None:
+            return None
+        folder, fd = opened
         try:
-            folder = os.open(self._tmp, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-        except FileNotFoundError:
-            os.makedirs(self._tmp, exist_ok=True)
-            folder = os.open(self._tmp, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-        try:
-            fd = _filled_unnamed_file(folder, fill)
-            if fd is None:
-                return None
-            try:
-                temp = self._temp_path()
-                link_open_file(fd, temp, folder)
-                return temp
-            finally:
-                os.close(fd)
+            fill(fd)
+            _stamp(fd)
+            temp = self._temp_path()
+            link_open_file(fd, temp, folder)
+            return temp
         finally:
+            os.close(fd)
             os.close(folder)
 
     def _install(self, temp: str, container: str, blob_path: str, *, exclusive: bool,
