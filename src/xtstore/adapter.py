@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xtstore.interface import XT_METHODS, ProgressCallback, StoreInterface, Text
+from xtstore.interface import XT_METHODS, ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = ["ADDITION_METHODS", "ForeignProvider", "missing_methods"]
@@ -61,20 +61,22 @@ class ForeignProvider(StoreInterface):
     def get_retry(self) -> int:
         return int(self.inner.get_retry() or 0)
 
-    def set_retry(self, value: int) -> None:
+    def set_retry(self, value: RetrySetting) -> None:
         self.inner.set_retry(value)
 
     def does_container_exist(self, container: str) -> bool:
         return bool(self.inner.does_container_exist(container))
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         self.inner.create_container(container)
+        return True
 
     def list_containers(self) -> list[str]:
         return list(self.inner.list_containers())
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         self.inner.delete_container(container)
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         result: ContainerInfo = self.inner.get_container_properties(container)

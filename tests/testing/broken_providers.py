@@ -10,12 +10,12 @@ from typing import Any
 
 from xtstore.errors import BlobAlreadyExists
 from xtstore.interface import ProgressCallback, Text
-from xtstore.providers.file import FileStore
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.file import FileProvider
+from xtstore.providers.memory import MemoryProvider
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, SnapshotInfo, Support
 
 
-class PrefixListing(MemoryStore):
+class PrefixListing(MemoryProvider):
     """Treats a folder path as a raw prefix, so 'foo' also lists 'foobar'."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -25,7 +25,7 @@ class PrefixListing(MemoryStore):
         return super().list_blobs(container, path, return_names, recursive)
 
 
-class UnsortedListing(MemoryStore):
+class UnsortedListing(MemoryProvider):
     """Returns names in reverse order."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -33,7 +33,7 @@ class UnsortedListing(MemoryStore):
         return list(reversed(super().list_blobs(container, path, return_names, recursive)))
 
 
-class ListsSnapshots(MemoryStore):
+class ListsSnapshots(MemoryProvider):
     """Lists each snapshot as a blob named 'name@id' (as some stores' raw listings do)."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -48,7 +48,7 @@ class ListsSnapshots(MemoryStore):
                          BlobProperties.from_ns(0, time.time_ns(), "x")) for name in everything]
 
 
-class CheckThenWrite(MemoryStore):
+class CheckThenWrite(MemoryProvider):
     """Create-only as 'check, then write': concurrent creators all win."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -60,7 +60,7 @@ class CheckThenWrite(MemoryStore):
         super().create_blob(container, blob_path, text)
 
 
-class CheckThenWriteFile(FileStore):
+class CheckThenWriteFile(FileProvider):
     """The same race on the file provider, across processes."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -72,7 +72,7 @@ class CheckThenWriteFile(FileStore):
         super().create_blob(container, blob_path, text)
 
 
-class InterleavingAppend(MemoryStore):
+class InterleavingAppend(MemoryProvider):
     """Appends one call's text in two separate writes, so other appends can cut in."""
 
     def append_blob(self, container: str, blob_path: str, text: Text,
@@ -84,7 +84,7 @@ class InterleavingAppend(MemoryStore):
         super().append_blob(container, blob_path, data[half:])
 
 
-class LostUpdateRewrite(MemoryStore):
+class LostUpdateRewrite(MemoryProvider):
     """append_with_rewrite as read, modify, write with no etag condition: updates get lost."""
 
     def append_blob(self, container: str, blob_path: str, text: Text,
@@ -99,7 +99,7 @@ class LostUpdateRewrite(MemoryStore):
         super().create_blob(container, blob_path, old + data)
 
 
-class TornOverwrite(MemoryStore):
+class TornOverwrite(MemoryProvider):
     """Overwrites in two steps (first half, then all), so a reader can see half a blob."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -116,7 +116,7 @@ class TornOverwrite(MemoryStore):
             self.create_blob(container, blob_path, source.read())
 
 
-class PartialDownload(MemoryStore):
+class PartialDownload(MemoryProvider):
     """Downloads straight into dest_fn, chunk by chunk: a failure leaves half a file."""
 
     def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
@@ -132,7 +132,7 @@ class PartialDownload(MemoryStore):
                     progress_callback(min(start + 1024 * 1024, len(data)), len(data))
 
 
-class DeleteKeepsSnapshots(MemoryStore):
+class DeleteKeepsSnapshots(MemoryProvider):
     """delete_blob(snapshot=None) deletes the blob but leaves its snapshots readable."""
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
@@ -142,7 +142,7 @@ class DeleteKeepsSnapshots(MemoryStore):
             self._containers[container].snapshots[blob_path] = kept
 
 
-class NaiveTimes(MemoryStore):
+class NaiveTimes(MemoryProvider):
     """Reports last_modified as a naive local datetime."""
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
@@ -154,7 +154,7 @@ class NaiveTimes(MemoryStore):
         return BlobInfo(info.name, False, naive)
 
 
-class SilentSnapshots(MemoryStore):
+class SilentSnapshots(MemoryProvider):
     """Says snapshots are UNSUPPORTED, then silently does nothing instead of raising."""
 
     def capabilities(self) -> Capabilities:
@@ -164,7 +164,7 @@ class SilentSnapshots(MemoryStore):
         return SnapshotInfo(container, blob_path, "none", datetime.now())
 
 
-class EmptyListingOfMissingContainer(MemoryStore):
+class EmptyListingOfMissingContainer(MemoryProvider):
     """Lists a missing container as empty instead of raising ContainerNotFound."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -174,7 +174,7 @@ class EmptyListingOfMissingContainer(MemoryStore):
         return super().list_blobs(container, path, return_names, recursive)
 
 
-class MemoryHungryUpload(FileStore):
+class MemoryHungryUpload(FileProvider):
     """Reads the whole source file into memory before writing it."""
 
     def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
@@ -183,7 +183,7 @@ class MemoryHungryUpload(FileStore):
             self.create_blob(container, blob_path, source.read())
 
 
-class LiveSnapshots(MemoryStore):
+class LiveSnapshots(MemoryProvider):
     """A snapshot id that reads whatever the blob holds now, not what it held then."""
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
@@ -198,7 +198,7 @@ class LiveSnapshots(MemoryStore):
                                  progress_callback)
 
 
-class SizeEtag(MemoryStore):
+class SizeEtag(MemoryProvider):
     """Derives the etag from the size only, so a same-size write keeps the etag."""
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
@@ -210,7 +210,7 @@ class SizeEtag(MemoryStore):
             metadata=props.metadata))
 
 
-class CopyKeepsDestination(MemoryStore):
+class CopyKeepsDestination(MemoryProvider):
     """copy_blob silently keeps an existing destination."""
 
     def copy_blob(self, source_container: str, source_blob_path: str, dest_container: str,
@@ -220,7 +220,7 @@ class CopyKeepsDestination(MemoryStore):
                               dest_blob_path)
 
 
-class NoParentFolders(MemoryStore):
+class NoParentFolders(MemoryProvider):
     """get_blob_to_path expects dest_fn's folder to exist."""
 
     def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
@@ -231,7 +231,7 @@ class NoParentFolders(MemoryStore):
             out.write(data)
 
 
-class UnsortedContainers(MemoryStore):
+class UnsortedContainers(MemoryProvider):
     """list_containers in creation order, newest first."""
 
     def list_containers(self) -> list[str]:
