@@ -61,6 +61,7 @@ class _Validator:
         self.config = config
         self.data: dict[str, Any] = config.data
         self._known: set[str] | None = None
+        self._configured: set[str] = set()
 
     def fail(self, path: tuple[str, ...], reason: str) -> ConfigError:
         return ConfigError(reason, file=self.config.file_for(path), key_path=".".join(path))
@@ -79,6 +80,7 @@ class _Validator:
     def run(self) -> None:
         providers = self.mapping(("providers",), self.data.get("providers", {}))
         paths = self.mapping(("providers", "storage"), providers.get("storage", {}))
+        self._configured = set(paths)
         for name, code_path in paths.items():
             if not is_code_path(code_path) and not has_reference(code_path):
                 raise self.fail(
@@ -158,7 +160,7 @@ class _Validator:
         # Entry points are scanned only for a name found nowhere cheaper.
         return (
             provider in BUILTIN_PROVIDERS
-            or provider in self.config.provider_paths()
+            or provider in self._configured
             or is_code_path(provider)
             or provider in self.known()
         )
@@ -166,7 +168,7 @@ class _Validator:
     def known(self) -> set[str]:
         if self._known is None:
             self._known = (
-                set(BUILTIN_PROVIDERS) | set(self.config.provider_paths())
+                set(BUILTIN_PROVIDERS) | self._configured
                 | set(entry_point_providers())
             )
         return self._known
