@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import os
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -129,8 +130,16 @@ def warn_xt_credentials() -> None:
         f" (base64 is not encryption); set {SERVICE_VARIABLE} and {CONFIG_VARIABLE} instead,"
         " with the secrets resolved on the node (see xtstore.node_environment)",
         XtCredentialsWarning,
-        stacklevel=3,
+        stacklevel=_outside_xtstore(),
     )
+
+
+def _outside_xtstore() -> int:
+    """The ``stacklevel`` of the first caller outside xtstore (where the warning points)."""
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("xtstore"):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def node_environment(service: str | None = None, config: ConfigSource = None) -> dict[str, str]:
