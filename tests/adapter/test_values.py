@@ -188,3 +188,29 @@ def test_a_value_that_cannot_be_converted_is_a_store_error_naming_provider_and_m
     assert f"_Broken.{method} returned" in message and missing in message
     assert "service 'broken', container 'runs'" in message
     assert not isinstance(caught.value, (AttributeError, TypeError))
+
+
+class _OwnAdditions(XTStyleFileStore):
+    """Has its own iterator listing and bytes read, returning XT-style values."""
+
+    def iter_blobs(self, container: str, path: str | None = None, recursive: bool = True
+                   ) -> Any:
+        yield from self.list_blobs(container, path, return_names=False, recursive=recursive)
+
+    def get_blob_bytes(self, container: str, blob_path: str, snapshot: str | None = None
+                       ) -> bytearray:
+        with open(self._path(container, blob_path, snapshot), "rb") as source:
+            return bytearray(source.read())
+
+
+def test_a_providers_own_additions_are_used_and_their_results_converted(
+    tmp_path: Path,
+) -> None:
+    store = Store(ForeignProvider(_OwnAdditions({"path": str(tmp_path)}), "own"), "own")
+    store.create_container("runs")
+    store.create_blob("runs", "a.txt", "abc")
+    [entry] = list(store.iter_blobs("runs"))
+    assert isinstance(entry, BlobInfo) and entry.properties is not None
+    assert entry.properties.content_length == 3
+    assert store.get_blob_bytes("runs", "a.txt") == b"abc"
+    assert type(store.get_blob_bytes("runs", "a.txt")) is bytes
