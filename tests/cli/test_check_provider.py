@@ -148,3 +148,34 @@ def test_memory_limit_option_reaches_the_bounded_memory_clause(
     assert row["outcome"] == "failed"
     assert "upload of 25165824 bytes grew the Python heap by" in row["message"]
     assert "(limit 8388608)" in row["message"]
+
+
+PASSWORD_STORE = '''
+from xtstore.providers.file import FileProvider
+
+
+class PasswordStore(FileProvider):
+    """Opens only with its password, which check-provider is given with -o."""
+
+    def __init__(self, creds):
+        if creds.get("password") != "s3cret-7f1d":
+            raise ValueError("wrong password")
+        super().__init__({"path": creds["path"]})
+'''
+
+
+def test_a_secret_option_reaches_the_worker_processes_without_being_pickled(
+    xt: Runner, services: Services
+) -> None:
+    # The race clause hands the store to spawned processes; a dict config with an inline
+    # password would refuse to pickle, so check-provider opens the service from a file.
+    package = services.work / "xtsecret"
+    package.mkdir()
+    (package / "password_store.py").write_text(PASSWORD_STORE, encoding="utf-8")
+    result = xt("--json", "check-provider", "xtsecret.password_store.PasswordStore",
+                "-o", f"path={services.work / 'store'}", "-o", "password=s3cret-7f1d",
+                "-k", "fail_if_exists_race")
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert [row["outcome"] for row in report["results"]] == ["passed"]
+    assert b"s3cret-7f1d" not in result.stdout + result.stderr

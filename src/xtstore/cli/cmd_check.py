@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +16,7 @@ from xtstore.cli.context import get_state
 from xtstore.cli.output import emit_json
 
 if TYPE_CHECKING:
+    from xtstore.config import Config
     from xtstore.store import Store
     from xtstore.testing import ClauseResult
 
@@ -33,6 +38,24 @@ def _option(text: str) -> tuple[str, str]:
 def _service_config(code_path: str, options: dict[str, str]) -> dict[str, Any]:
     service = {**options, "type": "storage", "provider": code_path}
     return {"external-services": {_SERVICE: service}, "xt-services": {"storage": _SERVICE}}
+
+
+@contextlib.contextmanager
+def _config_file(config: dict[str, Any]) -> Iterator[Config]:
+    """The service as a config file only its owner can read, for the length of the run: a
+    store opened from a file pickles to the concurrency clauses' worker processes without
+    the ``-o`` values (a ``password`` given inline in a dict would not, see
+    ``xtstore.registry``); the workers read the file again."""
+    import yaml
+
+    from xtstore.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="xtstore-check-") as folder:
+        path = os.path.join(folder, "check-provider.yaml")
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yaml.safe_dump(config, stream)
+        yield Config.from_files([path])
 
 
 def _outcome(result: ClauseResult) -> str:
@@ -59,7 +82,7 @@ def _missing_key(error: BaseException, given: dict[str, str]) -> str | None:
     return None
 
 
-def _build_store(code_path: str, config: dict[str, Any], given: dict[str, str]) -> Store:
+def _build_store(code_path: str, config: Config, given: dict[str, str]) -> Store:
     """The store every clause will use, built once: a provider that cannot be constructed is
     one error line here, not the same failure in every clause."""
     from xtstore import get_storage
@@ -105,12 +128,6 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
     from xtstore.registry import load_provider_class
 
     suite = _import_suite()
-    state = get_state()
-    given = dict(_option(text) for text in options)
-    config = _service_config(code_path, given)
-    load_provider_class(code_path, config)  # a class that cannot load fails here, clearly
-    store = _build_store(code_path, config, given)
-
     suite_options = suite.SuiteOptions()
     if large_blob_mib is not None:
         suite_options = replace(suite_options, large_blob_size=large_blob_mib * _MiB)
@@ -118,6 +135,16 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
         suite_options = replace(suite_options, memory_limit=memory_limit_mib * _MiB)
     if in_memory:
         suite_options = replace(suite_options, bounded_memory=False)
+    given = dict(_option(text) for text in options)
+    with _config_file(_service_config(code_path, given)) as config:
+        load_provider_class(code_path, config)  # a class that cannot load fails here, clearly
+        store = _build_store(code_path, config, given)
+        _run_and_report(suite, store, code_path, suite_options, select)
+
+
+def _run_and_report(suite: Any, store: Store, code_path: str, suite_options: Any,
+                    select: str | None) -> None:
+    state = get_state()
     report = suite.run_conformance(lambda: store, suite_options, select=select)
     results = list(report.results)
     counts: dict[str, int] = {}
