@@ -40,7 +40,8 @@ Programmatically (this is what ``xtstore check-provider CODE.PATH`` runs)::
 pytest runs in the calling process; the factory is called once and its store serves every
 clause. The create-only race runs in threads, and in processes too when the store is
 ``shared_between_processes`` (it must then pickle, as a store from ``xtstore.get_storage``
-does). Clauses about what a provider itself does (e.g. calling ``progress_callback``) call
+does when its config holds no inline secret: open it from a config file, as
+``check-provider`` does). Clauses about what a provider itself does (e.g. calling ``progress_callback``) call
 ``store.provider`` directly, so ``Store``'s own help does not hide a provider's gap.
 """
 
