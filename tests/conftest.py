@@ -1,5 +1,6 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
-``~/.xtstore`` and no developer's config or secrets change a result."""
+``~/.xtstore`` and no developer's config or secrets change a result. The local servers'
+session fixtures (``azurite``, ``moto_server``) are available to every test folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["tests.servers.fixtures"]
 
 
 @pytest.fixture(autouse=True)

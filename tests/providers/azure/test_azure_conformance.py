@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import xtstore
-from tests.providers.azure.azurite import Azurite
 from tests.providers.azure.conftest import SMALL_SIZES
+from tests.servers.azurite import Azurite
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
 

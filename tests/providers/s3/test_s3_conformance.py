@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 import xtstore
+from tests.servers.s3_server import MotoServer
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
-
-from .conftest import MotoServer
 
 
 class TestS3Conformance(ConformanceSuite):
