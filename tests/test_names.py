@@ -73,6 +73,10 @@ def test_blob_path_limit_is_counted_in_utf8_bytes() -> None:
         ("/foo*", "foo", True),
         ("foo/b*", "foo/b", True),
         ("*", "", True),
+        ("..*", "..", True),
+        ("foo/..*", "foo/..", True),
+        (".*", ".", True),
+        ("foo/.hidden*", "foo/.hidden", True),
     ],
 )
 def test_list_path_meanings(path: str | None, prefix: str, raw: bool) -> None:
@@ -84,3 +88,26 @@ def test_list_path_meanings(path: str | None, prefix: str, raw: bool) -> None:
 def test_invalid_list_paths(path: object) -> None:
     with pytest.raises(InvalidName):
         parse_list_path(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("../*", "'..' segment"),
+        ("/../*", "'..' segment"),
+        ("./*", "'.' segment"),
+        ("a/../*", "'..' segment"),
+        ("a/./b*", "'.' segment"),
+        ("../a/*", "'..' segment"),
+        ("a//*", "empty segment"),
+        ("a/b\x00*", "NUL"),
+        ("a/b\\c*", "backslash"),
+    ],
+)
+def test_every_complete_segment_of_a_raw_prefix_follows_the_name_rules(
+    path: str, problem: str
+) -> None:
+    # The last complete segment too: "../*" listed the store's root on store-file.
+    with pytest.raises(InvalidName, match=problem) as caught:
+        parse_list_path(path, container="runs")
+    assert (caught.value.container, caught.value.blob) == ("runs", path)

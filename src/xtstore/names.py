@@ -137,14 +137,25 @@ def parse_list_path(path: object, *, container: str | None = None) -> ListPath:
 
 
 def _check_prefix(prefix: str, original: str, container: str | None) -> None:
-    # A raw prefix may end mid-segment or with '/', but its complete segments follow the rules.
-    if not prefix:
-        return
-    head = prefix.rstrip("/")
-    if head and "/" in head:
-        head = head.rsplit("/", 1)[0]
-        normalize_blob_path(head, container=container)
-    if "\x00" in prefix or "\\" in prefix:
-        raise InvalidName(
-            "invalid list path: NUL or backslash", container=container, blob=original
-        )
+    # Every complete segment (one followed by '/') follows the blob-name rules, the last one
+    # included: "../*" or "a/../*" would otherwise list outside the folder or the container.
+    # Only the partial last segment may be anything ("..*" matches "..foo"), short of NUL,
+    # backslash or a lone surrogate.
+    head, _, partial = prefix.rpartition("/")
+    problem = _blob_path_problem(head) if head else None
+    if problem is None and partial:
+        problem = _partial_segment_problem(partial)
+    if problem:
+        raise InvalidName(f"invalid list path: {problem}", container=container, blob=original)
+
+
+def _partial_segment_problem(partial: str) -> str | None:
+    if "\x00" in partial:
+        return "it contains a NUL character"
+    if "\\" in partial:
+        return "it contains a backslash (use '/' to separate folders)"
+    try:
+        partial.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it is not valid UTF-8 (lone surrogate)"
+    return None

@@ -2,6 +2,9 @@
 
 Listings, properties and snapshots are these objects, never an SDK's, so that code written
 against one provider runs unchanged on another.
+
+``.metadata`` is a plain ``dict`` (``json.dumps`` takes it), a fresh copy on every access, so
+the values stay immutable: changing the dict you got changes nothing stored in the value.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import MappingProxyType
 
 __all__ = [
     "BlobInfo",
@@ -21,8 +23,6 @@ __all__ = [
     "Support",
     "datetime_from_ns",
 ]
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 _from_timestamp = datetime.fromtimestamp
@@ -35,11 +35,18 @@ def datetime_from_ns(modified_ns: int) -> datetime:
     return _from_timestamp(modified_ns / 1e9, _UTC)
 
 
-def _frozen_metadata(metadata: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType(dict(metadata)) if metadata else _EMPTY
+MetadataItems = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+def _frozen_metadata(metadata: Mapping[str, str] | None) -> MetadataItems:
+    # Sorted items: immutable, picklable, and equal whatever order the store gave them in.
+    return tuple(sorted(metadata.items())) if metadata else ()
+
+
+_set = object.__setattr__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class BlobProperties:
     """What a store knows about one blob's content.
 
@@ -51,11 +58,30 @@ class BlobProperties:
     last_modified: datetime
     modified_ns: int
     etag: str
-    content_type: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+    content_type: str | None
+    _metadata: MetadataItems = field(repr=False)
+    """The metadata's items, sorted; ``.metadata`` hands out dicts of them."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
+    def __init__(
+        self,
+        content_length: int,
+        last_modified: datetime,
+        modified_ns: int,
+        etag: str,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        _set(self, "content_length", content_length)
+        _set(self, "last_modified", last_modified)
+        _set(self, "modified_ns", modified_ns)
+        _set(self, "etag", etag)
+        _set(self, "content_type", content_type)
+        _set(self, "_metadata", _frozen_metadata(metadata))
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The blob's metadata: a new plain dict on each access."""
+        return dict(self._metadata)
 
     @classmethod
     def from_ns(
@@ -74,7 +100,7 @@ class BlobProperties:
             modified_ns=modified_ns,
             etag=etag,
             content_type=content_type,
-            metadata=_frozen_metadata(metadata),
+            metadata=metadata,
         )
 
     @classmethod
@@ -100,7 +126,7 @@ class BlobProperties:
             modified_ns=modified_ns,
             etag=etag,
             content_type=content_type,
-            metadata=_frozen_metadata(metadata),
+            metadata=metadata,
         )
 
 
@@ -117,21 +143,31 @@ class BlobInfo:
     properties: BlobProperties | None = None
 
     @property
-    def metadata(self) -> Mapping[str, str]:
-        """The blob's metadata (empty for listing entries and folders)."""
-        return self.properties.metadata if self.properties is not None else _EMPTY
+    def metadata(self) -> dict[str, str]:
+        """The blob's metadata as a new plain dict (empty for listing entries and folders)."""
+        return self.properties.metadata if self.properties is not None else {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ContainerInfo:
     """``get_container_properties`` result."""
 
     name: str
     last_modified: datetime
-    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+    _metadata: MetadataItems = field(repr=False)
+    """The metadata's items, sorted; ``.metadata`` hands out dicts of them."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
+    def __init__(
+        self, name: str, last_modified: datetime, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "last_modified", last_modified)
+        _set(self, "_metadata", _frozen_metadata(metadata))
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The container's metadata: a new plain dict on each access."""
+        return dict(self._metadata)
 
 
 @dataclass(frozen=True, slots=True)

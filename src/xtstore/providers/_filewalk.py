@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from operator import attrgetter
-from types import MappingProxyType
 from typing import Any
 
 from xtstore.listing import base_folder, list_prefix
@@ -48,9 +47,8 @@ def properties_of(
 
 
 _PROPERTY_FIELDS = ("content_length", "last_modified", "modified_ns", "etag", "content_type",
-                    "metadata")
+                    "_metadata")
 _INFO_FIELDS = ("name", "is_dir", "properties")
-_FROZEN_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 def _listing_entry_builder() -> Callable[[str, os.stat_result], BlobInfo]:
@@ -80,7 +78,7 @@ def _listing_entry_builder() -> Callable[[str, os.stat_result], BlobInfo]:
         set_ns(properties, modified_ns)
         set_etag(properties, _ETAG % (st.st_ino, modified_ns, size))
         set_type(properties, None)
-        set_metadata(properties, _FROZEN_EMPTY)
+        set_metadata(properties, ())
         info = new(BlobInfo)
         set_name(info, name)
         set_is_dir(info, False)
