@@ -97,7 +97,7 @@ class StoreInterface(abc.ABC):
         """True if the container exists."""
 
     @abc.abstractmethod
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         """Create an empty container. Raises ``ContainerAlreadyExists``."""
 
     @abc.abstractmethod
@@ -105,7 +105,7 @@ class StoreInterface(abc.ABC):
         """Every container's name, sorted."""
 
     @abc.abstractmethod
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         """Delete the container with everything in it. Raises ``ContainerNotFound``."""
 
     @abc.abstractmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -23,12 +24,12 @@ from xtstore.values import SnapshotInfo
 if TYPE_CHECKING:
     from xtstore.store import Store
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "blob_address", "write_blob_to_stdout"]
 
 _COPY_CHUNK = 1024 * 1024
 
 
-def _blob_address(text: str) -> Address:
+def blob_address(text: str) -> Address:
     address = parse_address_arg(text)
     if not address.path or address.has_wildcard:
         raise click.BadParameter(f"{text!r} must name one blob: [service:]container/path",
@@ -39,17 +40,15 @@ def _blob_address(text: str) -> Address:
 # ---- cat / append ----
 
 
-@click.command("cat")
-@click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
-@click.option("--snapshot", metavar="ID", help="Read this snapshot of the blob.")
-def cat_command(address: str, snapshot: str | None) -> None:
-    """Write a blob's exact bytes to stdout."""
-    state = get_state()
-    parsed = _blob_address(address)
-    store = state.store_for(parsed)
-    out = sys.stdout.buffer
+def write_blob_to_stdout(store: Store, container: str, blob: str,
+                         snapshot: str | None = None) -> None:
+    """Stream a blob's exact bytes to stdout. Whatever the provider prints while reading goes
+    to stderr, so stdout carries the blob and nothing else (XT's FileStore prints from
+    get_blob_to_path)."""
+    out = sys.stdout.buffer  # taken before the redirection: the blob's bytes go here
     try:
-        with store.open_blob(parsed.container, parsed.path, snapshot=snapshot) as stream:
+        with contextlib.redirect_stdout(sys.stderr), \
+                store.open_blob(container, blob, snapshot=snapshot) as stream:
             while chunk := stream.read(_COPY_CHUNK):
                 out.write(chunk)
         out.flush()
@@ -57,6 +56,16 @@ def cat_command(address: str, snapshot: str | None) -> None:
         # The reader went away (``xtstore cat ... | head``): not an error. Point stdout at
         # devnull so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@click.command("cat")
+@click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
+@click.option("--snapshot", metavar="ID", help="Read this snapshot of the blob.")
+def cat_command(address: str, snapshot: str | None) -> None:
+    """Write a blob's exact bytes to stdout."""
+    state = get_state()
+    parsed = blob_address(address)
+    write_blob_to_stdout(state.store_for(parsed), parsed.container, parsed.path, snapshot)
 
 
 @click.command("append")
@@ -68,7 +77,7 @@ def append_command(address: str, text: str | None, rewrite: bool) -> None:
     """Append TEXT (exactly as given), or stdin when TEXT is omitted or '-', to a blob,
     creating it if missing."""
     state = get_state()
-    parsed = _blob_address(address)
+    parsed = blob_address(address)
     data: str | bytes = sys.stdin.buffer.read() if text in (None, "-") else str(text)
     state.store_for(parsed).append_blob(parsed.container, parsed.path, data,
                                         append_with_rewrite=rewrite)
@@ -110,7 +119,7 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
         address = parse_address_arg(text)
         store = state.store_for(address)
         if snapshot is not None:
-            store.delete_blob(address.container, _blob_address(text).path, snapshot=snapshot)
+            store.delete_blob(address.container, blob_address(text).path, snapshot=snapshot)
             continue
         if not address.path:
             if not recursive:
@@ -145,7 +154,7 @@ def _snapshot_json(info: SnapshotInfo) -> dict[str, Any]:
 def snapshot_command(address: str, list_them: bool) -> None:
     """Snapshot a blob and print the snapshot id (read it with cat --snapshot ID)."""
     state = get_state()
-    parsed = _blob_address(address)
+    parsed = blob_address(address)
     store = state.store_for(parsed)
     if list_them:
         snapshots = store.list_snapshots(parsed.container, parsed.path)
@@ -170,7 +179,7 @@ def props_command(address: str) -> None:
     if not parsed.path:
         container_properties(parsed)
         return
-    parsed = _blob_address(address)
+    parsed = blob_address(address)
     store = state.store_for(parsed)
     info = store.get_blob_properties(parsed.container, parsed.path)
     properties = info.properties
@@ -215,7 +224,7 @@ def meta_command(address: str, pairs: tuple[str, ...], replace: bool,
     state = get_state()
     parsed = parse_address_arg(address)
     if parsed.path:
-        parsed = _blob_address(address)
+        parsed = blob_address(address)
     store = state.store_for(parsed)
     on_blob = bool(parsed.path)
     current = (store.get_blob_metadata(parsed.container, parsed.path) if on_blob

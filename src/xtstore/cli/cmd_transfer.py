@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from xtstore.cli.address import Address
+from xtstore.cli.cmd_blobs import blob_address, write_blob_to_stdout
 from xtstore.cli.context import CliState, get_state, parse_address_arg
 from xtstore.cli.output import emit_json
 from xtstore.cli.progress import make_progress, summary_line
@@ -126,8 +127,15 @@ def download_command(sources: tuple[str, ...], dest: str, workers: int | None) -
 
     SOURCE is [service:]container[/path], with *, ? and ** allowed in the path (quote it).
     Folders are recreated below DEST with their relative paths; naming follows cp -r.
+    DEST '-' writes the one blob SOURCE names to stdout (like cat).
     """
     state = get_state()
+    if dest == "-":
+        if len(sources) != 1:
+            raise click.UsageError("DEST '-' (stdout) takes exactly one blob SOURCE")
+        address = blob_address(sources[0])
+        write_blob_to_stdout(state.store_for(address), address.container, address.path)
+        return
     resolved = _sources(state, sources)
     into = len(sources) > 1 or dest.endswith(("/", os.sep)) or os.path.isdir(dest)
     transfers = []
