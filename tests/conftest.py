@@ -1,6 +1,7 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
-``~/.xtstore`` and no developer's config or secrets change a result. The local servers'
-session fixtures (``azurite``, ``moto_server``) are available to every test folder."""
+``~/.xtstore`` and no developer's config, secrets or compute-node variables change a
+result. The local servers' session fixtures (``azurite``, ``moto_server``) are available to
+every test folder."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def isolated_home(
 ) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("XTSTORE_CONFIG", raising=False)
+    for name in ("XTSTORE_CONFIG", "XTSTORE_SERVICE", "XT_STORE_CREDS", "XT_STORE_CODE_PATH"):
+        monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
         if name.startswith("XTSTORE_SECRET_"):
             monkeypatch.delenv(name)

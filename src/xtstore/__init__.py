@@ -11,6 +11,7 @@ Cloud SDKs are imported only when a service that uses them is opened.
 from __future__ import annotations
 
 from xtstore.config import load_config
+from xtstore.environment import XtCredentialsWarning, node_environment
 from xtstore.errors import (
     AccessDenied,
     BlobAlreadyExists,
@@ -60,6 +61,8 @@ __all__ = [
     "Support",
     "TransientError",
     "Unsupported",
+    "XtCredentialsWarning",
     "get_storage",
     "load_config",
+    "node_environment",
 ]

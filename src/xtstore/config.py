@@ -2,29 +2,34 @@
 
 Layers, lowest first: built-in defaults < ``~/.xtstore/config.yaml`` < ``./xt_config.yaml`` <
 the file named by ``--config`` / ``XTSTORE_CONFIG``. :class:`Config` keeps, for every key,
-the layer that set it, so that a mistake is reported with the file to fix. Values stay
-unresolved here (``${NAME}`` and ``"$vault"`` are resolved only when a service is opened, see
-:mod:`xtstore.config_resolve`).
+the layer that set it, so that a mistake is reported with the file to fix. Values are stored
+unresolved: ``${NAME}`` is expanded when a value is read (as a mapping, or when a service is
+opened), and ``"$vault"`` only when a service is opened (see :mod:`xtstore.config_resolve`).
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from xtstore.config_files import read_layer
+from xtstore.environment import SERVICE_VARIABLE, config_files_from_environment
 from xtstore.errors import ConfigError
 
 __all__ = [
     "BUILTIN_SOURCE",
     "DEFAULTS",
+    "ENV_REFERENCE",
     "SECRET_MARKER",
     "Config",
+    "expand_environment",
     "is_secret_key",
     "load_config",
+    "redact",
 ]
 
 BUILTIN_SOURCE = "built-in defaults"
@@ -46,6 +51,32 @@ _SECRET_NAMES = frozenset(
 
 KeyPath = tuple[str, ...]
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``${NAME}``: replaced by the environment variable ``NAME``."""
+
+
+def expand_environment(
+    text: str, *, file: str | None, key_path: str, service: str | None = None
+) -> str:
+    """``text`` with every ``${NAME}`` replaced by the environment variable ``NAME``.
+
+    Raises :class:`ConfigError` naming ``file`` and ``key_path`` for an unset variable.
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = os.environ.get(name)
+        if found is None:
+            raise ConfigError(
+                f"environment variable {name!r} is not set",
+                file=file,
+                key_path=key_path,
+                service=service,
+            )
+        return found
+
+    return ENV_REFERENCE.sub(substitute, text)
+
 
 def is_secret_key(key: object) -> bool:
     """True for key names whose values are secrets (``key``, ``account-key``, ``sas-token``,
@@ -56,25 +87,54 @@ def is_secret_key(key: object) -> bool:
     return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
 
 
-class Config:
+class Config(Mapping[str, Any]):
     """The merged configuration and where each key came from.
 
-    Build one with :func:`load_config` (files) or :meth:`from_mapping` (a dict, no files).
-    Raises :class:`~xtstore.errors.ConfigError` when the merged result is invalid.
+    Build one with :func:`load_config` (files), :meth:`from_files` or :meth:`from_mapping` (a
+    dict, no files). Raises :class:`~xtstore.errors.ConfigError` when the merged result is
+    invalid.
+
+    It reads as a read-only mapping, like XT's merged config:
+    ``config["external-services"]["runs"]["path"]``, ``in``, iteration, ``.get``, ``len``.
+    Each read returns a fresh copy with ``${NAME}`` expanded (an unset variable is a
+    :class:`ConfigError` naming the file and key path); ``"$vault"`` stays as it is, and
+    changing what was read changes nothing here.
     """
 
-    def __init__(self, layers: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    def __init__(
+        self,
+        layers: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        files: Sequence[str] | None = None,
+        default_service: str | None = None,
+    ) -> None:
         """``layers`` are ``(source label, mapping)`` pairs, lowest first; the built-in
-        defaults are not added here (pass them as the first layer)."""
+        defaults are not added here (pass them as the first layer). ``files`` are the
+        absolute paths the layers were read from (None when a layer is not a file);
+        ``default_service`` overrides ``xt-services.storage`` (``XTSTORE_SERVICE``)."""
         self._data: dict[str, Any] = {}
         self._sources: dict[KeyPath, str] = {}
         self._layers: list[str] = []
+        self._files = tuple(files) if files is not None else None
+        self._default_service = default_service
         for source, mapping in layers:
             self._layers.append(source)
             _merge(self._data, mapping, (), source, self._sources)
         from xtstore.config_validate import validate_config
 
         validate_config(self)
+
+    @classmethod
+    def from_files(
+        cls, paths: Iterable[str | os.PathLike[str]], *, default_service: str | None = None
+    ) -> Config:
+        """Built-in defaults with each file layered over them, in order (each must exist)."""
+        layers: list[tuple[str, Mapping[str, Any]]] = [(BUILTIN_SOURCE, DEFAULTS)]
+        files: list[str] = []
+        for path in paths:
+            layers.append(read_layer(path))
+            files.append(os.path.abspath(os.path.expanduser(os.fspath(path))))
+        return cls(layers, files=files, default_service=default_service)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], source: str = "<dict>") -> Config:
@@ -89,6 +149,41 @@ class Config:
 
     def __repr__(self) -> str:
         return f"<xtstore.Config layers={self._layers!r}>"
+
+    def __getitem__(self, key: str) -> Any:
+        return self._expanded((key,), self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        # Without expanding the value (Mapping's default reads it).
+        return key in self._data
+
+    @property
+    def files(self) -> tuple[str, ...] | None:
+        """The absolute paths of the config files merged, lowest first (empty when there were
+        none); None when a layer did not come from a file (:meth:`from_mapping`)."""
+        return self._files
+
+    def expanded(self) -> dict[str, Any]:
+        """The merged data with every ``${NAME}`` expanded (``"$vault"`` kept). Raises
+        :class:`ConfigError` naming the file and key path of the first unset variable."""
+        return {key: self[key] for key in self._data}
+
+    def _expanded(self, path: KeyPath, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: self._expanded((*path, str(key)), item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._expanded((*path, str(index)), item) for index, item in enumerate(value)]
+        if isinstance(value, str) and "${" in value:
+            return expand_environment(
+                value, file=self.file_for(path), key_path=".".join(path)
+            )
+        return copy.deepcopy(value)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -154,13 +249,55 @@ class Config:
     def redacted(self) -> dict[str, Any]:
         """The merged data with every secret value (``"$vault"`` and the values of keys named
         like key/secret/password/token/connection-string) replaced by ``"***"``."""
-        redacted: dict[str, Any] = _redact(self._data)
+        redacted: dict[str, Any] = redact(self._data)
         return redacted
 
     @property
     def default_storage_service(self) -> str:
-        """``xt-services.storage``: the service used when none is named."""
-        return str(self._data["xt-services"]["storage"])
+        """The service used when none is named: ``XTSTORE_SERVICE`` for a config read by
+        :func:`load_config`, else ``xt-services.storage`` (``${NAME}`` expanded).
+
+        Raises :class:`ConfigError` if it names no storage service.
+        """
+        if self._default_service is not None:
+            source = f"environment variable {SERVICE_VARIABLE}"
+            return self._check_storage_service(self._default_service, source, None)
+        path = ("xt-services", "storage")
+        name = self.expanded_at(path)
+        return self._check_storage_service(str(name), self.file_for(path), ".".join(path))
+
+    def _check_storage_service(self, name: str, file: str | None, key_path: str | None) -> str:
+        services = self._data.get("external-services") or {}
+        if name not in services:
+            known = ", ".join(sorted(services)) or "none"
+            raise ConfigError(
+                f"{name!r} is not a service in external-services (known: {known})",
+                file=file,
+                key_path=key_path,
+            )
+        kind = self.service_type(name)
+        if kind != "storage":
+            raise ConfigError(
+                f"service {name!r} has type {kind!r}, not 'storage'", file=file, key_path=key_path
+            )
+        return name
+
+    def expanded_at(self, path: KeyPath) -> Any:
+        """The value at ``path`` with ``${NAME}`` expanded. Raises ``KeyError`` if no layer
+        set it, :class:`ConfigError` for an unset variable."""
+        node: Any = self._data
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                raise KeyError(".".join(path))
+            node = node[key]
+        return self._expanded(path, node)
+
+    def service_type(self, name: str) -> object:
+        """The ``type`` of service ``name`` (``"storage"`` when absent), ``${NAME}`` expanded."""
+        service = (self._data.get("external-services") or {}).get(name)
+        if not isinstance(service, Mapping) or "type" not in service:
+            return "storage"
+        return self.expanded_at(("external-services", name, "type"))
 
     def services(self) -> dict[str, dict[str, Any]]:
         """Every entry of ``external-services`` (unresolved copies)."""
@@ -171,7 +308,7 @@ class Config:
         return sorted(
             name
             for name, service in (self._data.get("external-services") or {}).items()
-            if isinstance(service, Mapping) and service.get("type", "storage") == "storage"
+            if isinstance(service, Mapping) and self.service_type(name) == "storage"
         )
 
     def service(self, name: str) -> dict[str, Any]:
@@ -187,25 +324,48 @@ class Config:
         return copy.deepcopy(services[name])
 
     def provider_paths(self) -> dict[str, str]:
-        """``providers.storage``: provider name → code path, as configured."""
-        return dict((self._data.get("providers") or {}).get("storage") or {})
+        """``providers.storage``: provider name → code path (``${NAME}`` expanded)."""
+        names = (self._data.get("providers") or {}).get("storage") or {}
+        return {name: self.provider_path(name) for name in names}
+
+    def provider_path(self, name: str) -> str:
+        """The code path ``providers.storage`` gives for ``name`` (``${NAME}`` expanded).
+
+        Raises ``KeyError`` if it gives none, :class:`ConfigError` for an unset variable or a
+        value that is not a code path once expanded.
+        """
+        from xtstore.config_providers import is_code_path
+
+        path = ("providers", "storage", name)
+        code_path = self.expanded_at(path)
+        if not is_code_path(code_path):
+            raise ConfigError(
+                f"{code_path!r} is not a code path of the form package.module.Class",
+                file=self.file_for(path),
+                key_path=".".join(path),
+            )
+        return str(code_path)
 
 
 def load_config(config_file: str | os.PathLike[str] | None = None) -> Config:
     """Merge the config files (DESIGN §3): built-in defaults < ``~/.xtstore/config.yaml`` <
-    ``./xt_config.yaml`` < ``config_file`` (else the file named by ``XTSTORE_CONFIG``).
+    ``./xt_config.yaml`` < ``config_file`` (else the files named by ``XTSTORE_CONFIG``,
+    several separated by ``os.pathsep``, merged in order).
 
-    The first two files are optional; the last must exist. Raises :class:`ConfigError` naming
-    the file and key path of any mistake (bad YAML, wrong types, unknown provider, ...).
+    The first two files are optional; the others must exist. ``XTSTORE_SERVICE``, when set,
+    becomes :attr:`Config.default_storage_service`. Raises :class:`ConfigError` naming the
+    file and key path of any mistake (bad YAML, wrong types, unknown provider, ...).
     """
-    layers: list[tuple[str, Mapping[str, Any]]] = [(BUILTIN_SOURCE, DEFAULTS)]
-    for optional in (Path.home() / ".xtstore" / "config.yaml", Path("xt_config.yaml")):
-        if optional.is_file():
-            layers.append(read_layer(optional))
-    top = config_file if config_file is not None else os.environ.get("XTSTORE_CONFIG") or None
-    if top is not None:
-        layers.append(read_layer(top))
-    return Config(layers)
+    paths: list[str | os.PathLike[str]] = [
+        optional
+        for optional in (Path.home() / ".xtstore" / "config.yaml", Path("xt_config.yaml"))
+        if optional.is_file()
+    ]
+    if config_file is not None:
+        paths.append(config_file)
+    else:
+        paths.extend(config_files_from_environment())
+    return Config.from_files(paths, default_service=os.environ.get(SERVICE_VARIABLE) or None)
 
 
 def _merge(
@@ -239,11 +399,13 @@ def _forget_below(path: KeyPath, sources: dict[KeyPath, str]) -> None:
         del sources[stale]
 
 
-def _redact(value: Any, secret: bool = False) -> Any:
+def redact(value: Any, secret: bool = False) -> Any:
+    """``value`` with every secret (``"$vault"``, and whatever sits under a key named like a
+    secret) replaced by ``"***"``."""
     if isinstance(value, Mapping):
-        return {key: _redact(item, secret or is_secret_key(key)) for key, item in value.items()}
+        return {key: redact(item, secret or is_secret_key(key)) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redact(item, secret) for item in value]
+        return [redact(item, secret) for item in value]
     if secret or value == SECRET_MARKER:
         return REDACTED
     return value

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from xtstore.config import SECRET_MARKER, is_secret_key
+from xtstore.config import ENV_REFERENCE, SECRET_MARKER, expand_environment, is_secret_key
 from xtstore.config_files import display_path, load_yaml_file
 from xtstore.errors import ConfigError
 from xtstore.layers.retry import RetryPolicy
@@ -24,6 +24,7 @@ __all__ = [
     "ResolvedService",
     "check_retry_value",
     "has_reference",
+    "inline_secrets",
     "resolve_service",
     "retry_policy",
     "scrub",
@@ -35,7 +36,9 @@ KeyPath = tuple[str, ...]
 Locate = Callable[[KeyPath], str | None]
 """Maps a key path inside the service to the file that set it (for messages)."""
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The secret parts of a connection string (Azure's AccountKey, SharedAccessSignature, ...),
+# scrubbed on their own too: an SDK may quote one without the rest.
+_SECRET_PART = re.compile(r"(?:key|signature|secret|token|password)$", re.IGNORECASE)
 
 RETRY_KEYS: dict[str, str] = {
     "attempts": "attempts",
@@ -59,8 +62,33 @@ def secret_env_name(service: str, key_path: KeyPath) -> str:
 def has_reference(value: object) -> bool:
     """True if ``value`` is resolved only when the service is opened."""
     return isinstance(value, str) and (
-        value == SECRET_MARKER or _ENV_REFERENCE.search(value) is not None
+        value == SECRET_MARKER or ENV_REFERENCE.search(value) is not None
     )
+
+
+def inline_secrets(settings: Mapping[str, Any]) -> list[KeyPath]:
+    """Key paths in ``settings`` whose value is a secret written out in full: under a key
+    named like a secret (:func:`~xtstore.config.is_secret_key`), neither ``"$vault"`` nor
+    containing ``${NAME}``."""
+    return _inline(settings, (), False)
+
+
+def _inline(value: Any, path: KeyPath, secret: bool) -> list[KeyPath]:
+    if isinstance(value, Mapping):
+        return [
+            found
+            for key, item in value.items()
+            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key))
+        ]
+    if isinstance(value, list):
+        return [
+            found
+            for index, item in enumerate(value)
+            for found in _inline(item, (*path, str(index)), secret)
+        ]
+    if secret and value not in (None, "") and not has_reference(value):
+        return [path]
+    return []
 
 
 class ResolvedService:
@@ -111,31 +139,25 @@ class _Resolver:
             return [self.value(item, (*path, str(index))) for index, item in enumerate(value)]
         if value == SECRET_MARKER:
             secret = self.secret(path)
-            self.secrets.append(secret)
+            self.keep_secret(secret)
             return secret
         if isinstance(value, str) and "${" in value:
-            resolved = self.environment(value, path)
+            resolved = expand_environment(
+                value, file=self.locate(path), key_path=self.key_path(path), service=self.service
+            )
             if path and is_secret_key(path[-1]):
-                self.secrets.append(resolved)
+                self.keep_secret(resolved)
             return resolved
         if path and is_secret_key(path[-1]) and isinstance(value, str):
-            self.secrets.append(value)
+            self.keep_secret(value)
         return value
 
-    def environment(self, text: str, path: KeyPath) -> str:
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            found = os.environ.get(name)
-            if found is None:
-                raise ConfigError(
-                    f"environment variable {name!r} is not set",
-                    file=self.locate(path),
-                    key_path=self.key_path(path),
-                    service=self.service,
-                )
-            return found
-
-        return _ENV_REFERENCE.sub(substitute, text)
+    def keep_secret(self, secret: str) -> None:
+        self.secrets.append(secret)
+        for part in secret.split(";"):
+            name, equals, value = part.partition("=")
+            if equals and value and _SECRET_PART.search(name.strip()):
+                self.secrets.append(value)
 
     def secret(self, path: KeyPath) -> str:
         variable = secret_env_name(self.service, path)

@@ -1,8 +1,9 @@
 """Checks of the whole merged config when it is loaded: types and references.
 
 Importing the provider classes waits until a service is opened (:mod:`xtstore.registry`);
-here only their names are checked. Values written as ``${NAME}`` or ``"$vault"`` are checked
-after resolution, when the service is opened.
+here only their names are checked. Values written as ``${NAME}`` or ``"$vault"`` (a service's
+``type`` and ``provider``, ``xt-services.storage`` and ``providers.storage`` code paths
+included) are checked after resolution, when they are used.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class _Validator:
         self.config = config
         self.data: dict[str, Any] = config.data
         self._known: set[str] | None = None
+        self._configured: set[str] = set()
 
     def fail(self, path: tuple[str, ...], reason: str) -> ConfigError:
         return ConfigError(reason, file=self.config.file_for(path), key_path=".".join(path))
@@ -78,8 +80,9 @@ class _Validator:
     def run(self) -> None:
         providers = self.mapping(("providers",), self.data.get("providers", {}))
         paths = self.mapping(("providers", "storage"), providers.get("storage", {}))
+        self._configured = set(paths)
         for name, code_path in paths.items():
-            if not is_code_path(code_path):
+            if not is_code_path(code_path) and not has_reference(code_path):
                 raise self.fail(
                     ("providers", "storage", name),
                     f"{code_path!r} is not a code path of the form package.module.Class",
@@ -92,13 +95,15 @@ class _Validator:
         path = ("xt-services", "storage")
         if not isinstance(default, str):
             raise self.fail(path, f"must name a storage service, not {_kind(default)}")
+        if has_reference(default):
+            return  # Config.default_storage_service checks the name it expands to
         if default not in services:
             known = ", ".join(sorted(services)) or "none"
             raise self.fail(
                 path, f"{default!r} is not a service in external-services (known: {known})"
             )
         kind = services[default].get("type", "storage")
-        if kind != "storage":
+        if kind != "storage" and not has_reference(kind):
             raise self.fail(path, f"service {default!r} has type {kind!r}, not 'storage'")
 
     def service(self, name: str, service: object) -> None:
@@ -108,7 +113,9 @@ class _Validator:
         if not isinstance(kind, str):
             raise self.fail((*path, "type"), f"must be a string, not {_kind(kind)}")
         if kind != "storage":
-            return  # other XT service types (compute, registry, ...) are not ours to check
+            # Other XT service types (compute, registry, ...) are not ours to check; a
+            # ${NAME} type is checked when the service is opened.
+            return
         if "provider" not in settings:
             raise self.fail(
                 (*path, "provider"),
@@ -117,7 +124,7 @@ class _Validator:
         provider = settings["provider"]
         if not isinstance(provider, str):
             raise self.fail((*path, "provider"), f"must be a string, not {_kind(provider)}")
-        if not self.is_known(provider):
+        if not has_reference(provider) and not self.is_known(provider):
             raise self.fail_load(
                 (*path, "provider"),
                 f"{provider!r} is not a known storage provider (known: {self.known_list()});"
@@ -153,7 +160,7 @@ class _Validator:
         # Entry points are scanned only for a name found nowhere cheaper.
         return (
             provider in BUILTIN_PROVIDERS
-            or provider in self.config.provider_paths()
+            or provider in self._configured
             or is_code_path(provider)
             or provider in self.known()
         )
@@ -161,7 +168,7 @@ class _Validator:
     def known(self) -> set[str]:
         if self._known is None:
             self._known = (
-                set(BUILTIN_PROVIDERS) | set(self.config.provider_paths())
+                set(BUILTIN_PROVIDERS) | self._configured
                 | set(entry_point_providers())
             )
         return self._known

@@ -4,17 +4,22 @@
 Provider names are looked up in ``providers.storage`` (the config wins), then the built-in
 names, then the ``xtstore.storage_providers`` entry points; a ``provider:`` value may also be
 a code path itself. Classes are imported only when a service that uses them is opened.
+
+Which service ``get_storage()`` opens: the ``service`` argument, else ``XTSTORE_SERVICE``
+(configs read from files), else XT's ``XT_STORE_CREDS`` (only when neither ``service`` nor
+``config`` is given; see :mod:`xtstore.environment`), else ``xt-services.storage``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from xtstore.adapter import ForeignProvider
-from xtstore.config import BUILTIN_SOURCE, Config, load_config
+from xtstore.config import BUILTIN_SOURCE, Config, load_config, redact
 from xtstore.config_providers import (
     BUILTIN_PROVIDERS,
     ENTRY_POINT_GROUP,
@@ -22,23 +27,33 @@ from xtstore.config_providers import (
     import_provider_class,
     is_code_path,
 )
-from xtstore.config_resolve import resolve_service, retry_policy, scrub
-from xtstore.errors import ConfigError, ProviderLoadError, StoreError
+from xtstore.config_resolve import inline_secrets, resolve_service, retry_policy, scrub
+from xtstore.environment import (
+    XT_CODE_PATH_VARIABLE,
+    XT_CREDS_VARIABLE,
+    environment_service,
+    read_xt_environment,
+    warn_xt_credentials,
+)
+from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupported
 from xtstore.interface import StoreInterface
 from xtstore.store import Store
 
 __all__ = [
     "BUILTIN_PROVIDERS",
     "ENTRY_POINT_GROUP",
+    "ConfigFiles",
     "ConfigSource",
     "ProviderRef",
     "ServiceOrigin",
+    "XtEnvironment",
     "as_config",
     "get_storage",
     "known_providers",
     "load_provider_class",
     "resolve_provider",
     "service_origin",
+    "xt_service_origin",
 ]
 
 ConfigSource = Config | Mapping[str, Any] | str | os.PathLike[str] | None
@@ -79,12 +94,13 @@ class ProviderRef:
 def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
     """The code path for a provider name or code path. Raises :class:`ProviderLoadError` for
     a name that is neither known nor a code path."""
-    configured = config.provider_paths()
-    if name_or_path in configured:
-        key_path = ("providers", "storage", name_or_path)
-        return ProviderRef(
-            configured[name_or_path], config.file_for(key_path), ".".join(key_path)
-        )
+    key_path = ("providers", "storage", name_or_path)
+    try:
+        configured = config.provider_path(name_or_path)
+    except KeyError:
+        pass
+    else:
+        return ProviderRef(configured, config.file_for(key_path), ".".join(key_path))
     if name_or_path in BUILTIN_PROVIDERS:
         return ProviderRef(BUILTIN_PROVIDERS[name_or_path])
     entry_points = entry_point_providers()
@@ -122,21 +138,84 @@ def _import(ref: ProviderRef, search_dir: str | None = None) -> tuple[type, str 
         raise
 
 
+class ConfigOrigin(Protocol):
+    """Where a service's settings can be read again, in another process."""
+
+    def origin(self, service: str) -> ServiceOrigin: ...
+
+
+@dataclass(frozen=True)
+class ConfigFiles:
+    """The config files merged (absolute paths, lowest first), read again by a worker."""
+
+    files: tuple[str, ...]
+
+    def origin(self, service: str) -> ServiceOrigin:
+        return service_origin(service, Config.from_files(self.files))
+
+
+@dataclass(frozen=True)
+class XtEnvironment:
+    """XT's ``XT_STORE_CREDS`` / ``XT_STORE_CODE_PATH``, read again by a worker."""
+
+    def origin(self, service: str) -> ServiceOrigin:
+        origin = xt_service_origin()
+        if origin is None:
+            raise ConfigError(
+                "is not set in this process, which was given a store opened from it",
+                file=f"environment variable {XT_CREDS_VARIABLE}",
+                service=service,
+            )
+        return origin
+
+
 @dataclass(frozen=True)
 class ServiceOrigin:
     """Everything needed to open a service again, in this process or another: the service's
     UNRESOLVED settings (secrets are resolved anew by :meth:`build`, never carried), where
-    each key came from, and the provider's code path (with the folder it was found in when
-    that was a subdirectory of the working directory)."""
+    each key came from, the provider's code path (with the folder it was found in when
+    that was a subdirectory of the working directory), and where the settings were read.
+
+    A pickle carries only where the settings were read (``reopen``: the config files' paths,
+    or XT's variables), the service name and a fingerprint of its settings with secrets
+    redacted; the worker reads them again and refuses with :class:`ConfigError` if the files
+    are gone or the service's settings changed. Settings given as a mapping (no ``reopen``)
+    are carried as they are, unless a secret is written in them inline: then pickling raises
+    :class:`~xtstore.errors.Unsupported`.
+    """
 
     service: str
     settings: dict[str, Any]
     provider: ProviderRef
     search_dir: str | None = None
     sources: dict[KeyPath, str] = field(default_factory=dict)
+    reopen: ConfigOrigin | None = None
 
     def __repr__(self) -> str:
         return f"<ServiceOrigin service={self.service!r} provider={self.provider.code_path!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.reopen is not None:
+            return (_reopen, (self.reopen, self.service, self.search_dir, self.fingerprint()))
+        inline = inline_secrets(self.settings)
+        if inline:
+            key_path = ".".join(("external-services", self.service, *inline[0]))
+            raise Unsupported(
+                f"cannot pickle the store: {key_path} is a secret written inline in a config"
+                " given as a mapping, and a pickle never carries a secret; put the service in"
+                ' a config file, or write the value as "$vault" or ${ENV}',
+                service=self.service,
+            )
+        return (
+            ServiceOrigin,
+            (self.service, self.settings, self.provider, self.search_dir, self.sources),
+        )
+
+    def fingerprint(self) -> str:
+        """A digest of the provider's code path and the settings with secrets redacted, to
+        tell whether the config read again still describes the same service."""
+        described = repr((self.provider.code_path, redact(self.settings)))
+        return hashlib.sha256(described.encode("utf-8")).hexdigest()
 
     def locate(self, path: KeyPath) -> str | None:
         """The file that set ``path`` (a key path inside the service) or its nearest parent."""
@@ -216,9 +295,28 @@ class ServiceOrigin:
 
 
 def _with_dir(origin: ServiceOrigin, search_dir: str | None) -> ServiceOrigin:
-    return ServiceOrigin(
-        origin.service, origin.settings, origin.provider, search_dir, origin.sources
-    )
+    return replace(origin, search_dir=search_dir)
+
+
+def _reopen(
+    source: ConfigOrigin, service: str, search_dir: str | None, fingerprint: str
+) -> ServiceOrigin:
+    """Unpickling a :class:`ServiceOrigin`: read its settings again where they came from."""
+    try:
+        origin = source.origin(service)
+    except ConfigError as error:
+        error.reason = f"{error.reason} (reopening service {service!r} of a pickled store)"
+        error.args = (error.reason,)
+        raise
+    if origin.service != service or origin.fingerprint() != fingerprint:
+        raise ConfigError(
+            f"the settings of service {service!r} changed after its store was pickled;"
+            " open it again with xtstore.get_storage() and pickle that",
+            file=origin.locate(()),
+            key_path=f"external-services.{service}",
+            service=service,
+        )
+    return _with_dir(origin, search_dir)
 
 
 def service_origin(service: str | None = None, config: ConfigSource = None) -> ServiceOrigin:
@@ -231,7 +329,7 @@ def service_origin(service: str | None = None, config: ConfigSource = None) -> S
     name = service if service is not None else loaded.default_storage_service
     settings = loaded.service(name)
     path = ("external-services", name)
-    kind = settings.get("type", "storage")
+    kind = loaded.service_type(name)
     if kind != "storage":
         raise ConfigError(
             f"service {name!r} has type {kind!r}, not 'storage'",
@@ -240,7 +338,7 @@ def service_origin(service: str | None = None, config: ConfigSource = None) -> S
             service=name,
         )
     try:
-        provider = resolve_provider(settings["provider"], loaded)
+        provider = resolve_provider(str(loaded.expanded_at((*path, "provider"))), loaded)
     except ProviderLoadError as error:
         error.file = loaded.file_for((*path, "provider"))
         error.key_path = ".".join((*path, "provider"))
@@ -251,18 +349,60 @@ def service_origin(service: str | None = None, config: ConfigSource = None) -> S
         )
     sources = loaded.sources_under(path)
     sources[()] = loaded.file_for(path) or BUILTIN_SOURCE
-    return ServiceOrigin(name, settings, provider, None, sources)
+    reopen = ConfigFiles(loaded.files) if loaded.files is not None else None
+    return ServiceOrigin(name, settings, provider, None, sources, reopen)
+
+
+def xt_service_origin() -> ServiceOrigin | None:
+    """The service XT's ``XT_STORE_CREDS`` (and ``XT_STORE_CODE_PATH``) describe, or None
+    when ``XT_STORE_CREDS`` is unset. Warns once per process
+    (:class:`~xtstore.environment.XtCredentialsWarning`) that they carry secrets unencrypted.
+
+    The provider is ``XT_STORE_CODE_PATH`` when set (as in XT), else the service's
+    ``provider`` looked up among the built-in and entry-point names. Raises
+    :class:`ConfigError` naming the variable (never quoting it) when it is malformed.
+    """
+    xt = read_xt_environment()
+    if xt is None:
+        return None
+    warn_xt_credentials()
+    creds = f"environment variable {XT_CREDS_VARIABLE}"
+    if xt.code_path is not None:
+        code_path_source = f"environment variable {XT_CODE_PATH_VARIABLE}"
+        if not is_code_path(xt.code_path):
+            raise ProviderLoadError(
+                f"{xt.code_path!r} is not a code path of the form package.module.Class",
+                file=code_path_source,
+            )
+        provider = ProviderRef(xt.code_path, code_path_source)
+    else:
+        try:
+            provider = resolve_provider(str(xt.settings["provider"]), Config.from_mapping({}))
+        except ProviderLoadError as error:
+            error.file, error.key_path = creds, "provider"
+            raise
+        provider = ProviderRef(provider.code_path, creds, "provider")
+    return ServiceOrigin(xt.name, xt.settings, provider, None, {(): creds}, XtEnvironment())
 
 
 def get_storage(service: str | None = None, config: ConfigSource = None) -> Store:
-    """The configured store for ``service`` (default: ``xt-services.storage``).
+    """The configured store for ``service``.
+
+    With no ``service``: ``XTSTORE_SERVICE`` if set (and ``config`` is not a mapping), else,
+    when ``config`` is not given either, the service XT's ``XT_STORE_CREDS`` describes (with
+    a warning that it carries secrets unencrypted), else ``xt-services.storage``.
 
     ``config`` may be None (read the config files), a file path (those files with it on top,
     like ``--config``), a mapping (built-in defaults plus it; no file is read) or a
     :class:`~xtstore.config.Config`. The store can be pickled to a worker process, which
-    opens the service again there (secrets re-resolved, never pickled).
+    reads the config files (or XT's variables) again there and resolves the secrets anew; a
+    pickle never holds a secret (see :class:`ServiceOrigin`).
 
     Raises :class:`ConfigError` (file and key path named) for any config mistake, and
     :class:`ProviderLoadError` when the provider class cannot be loaded.
     """
+    if service is None and config is None and environment_service() is None:
+        origin = xt_service_origin()
+        if origin is not None:
+            return origin.build()
     return service_origin(service, config).build()

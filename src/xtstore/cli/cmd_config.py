@@ -25,14 +25,16 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _validate(config: Config) -> list[str]:
-    """Open every storage service's provider class; raises ``ConfigError`` on the first
-    broken one and returns the service names."""
+    """Expand every ``${NAME}`` and open every storage service's provider class; raises
+    ``ConfigError`` on the first unset variable or broken service and returns the service
+    names."""
     from xtstore.registry import load_provider_class, service_origin
 
+    config.expanded()
     names = list(config.storage_services())
     for name in names:
-        service_origin(name, config)
-        load_provider_class(config.service(name)["provider"], config)
+        origin = service_origin(name, config)
+        load_provider_class(origin.provider.code_path, config)
     return names
 
 

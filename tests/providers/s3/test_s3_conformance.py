@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 import xtstore
 from tests.servers.s3_server import MotoServer
+from xtstore.config import Config
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
 
@@ -17,6 +19,8 @@ class TestS3Conformance(ConformanceSuite):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def store(cls, moto_server: MotoServer) -> Store:
-        config = {"external-services": {"s3": moto_server.service_config()}}
-        return xtstore.get_storage("s3", config=config)
+    def store(cls, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Store:
+        # From a file: a pickle (the process clauses) carries its path, never the inline keys.
+        path = tmp_path_factory.mktemp("s3-config") / "config.yaml"
+        path.write_text(yaml.safe_dump({"external-services": {"s3": moto_server.service_config()}}))
+        return xtstore.get_storage("s3", config=Config.from_files([path]))

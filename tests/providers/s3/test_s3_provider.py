@@ -452,8 +452,12 @@ def test_wrong_secret_is_access_denied_when_the_server_checks(moto_server: MotoS
     assert translate(_Fake()) is None
 
 
-def test_get_storage_builds_a_picklable_store(moto_server: MotoServer) -> None:
-    config = {"external-services": {"s3": moto_server.service_config()}}
+def test_get_storage_builds_a_picklable_store(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XTSTORE_SECRET_S3_SECRET_ACCESS_KEY", "test")
+    config = {"external-services": {"s3": moto_server.service_config(
+        **{"secret-access-key": "$vault"})}}
     store = xtstore.get_storage("s3", config=config)
     assert isinstance(store.provider, S3Store)
     clone = pickle.loads(pickle.dumps(store))
