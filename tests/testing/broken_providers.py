@@ -4,6 +4,7 @@ real implementation could plausibly have. The conformance suite must catch every
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from datetime import datetime
 from typing import Any
@@ -49,26 +50,24 @@ class ListsSnapshots(MemoryStore):
 
 
 class CheckThenWrite(MemoryStore):
-    """Create-only as 'check, then write': concurrent creators all win."""
+    """Create-only as 'check, then write' (no sleep in between): concurrent creators can all
+    win."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
                     fail_if_exists: bool = False) -> None:
-        if fail_if_exists:
-            if self.does_blob_exist(container, blob_path):
-                raise BlobAlreadyExists("blob already exists")
-            time.sleep(0.05)
+        if fail_if_exists and self.does_blob_exist(container, blob_path):
+            raise BlobAlreadyExists("blob already exists")
         super().create_blob(container, blob_path, text)
 
 
 class CheckThenWriteFile(FileStore):
-    """The same race on the file provider, across processes."""
+    """XT FileStore's create-only: does the file exist? if not, write it. No sleep: the window
+    is the microseconds between the two system calls."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
                     fail_if_exists: bool = False) -> None:
-        if fail_if_exists:
-            if self.does_blob_exist(container, blob_path):
-                raise BlobAlreadyExists("blob already exists")
-            time.sleep(0.2)
+        if fail_if_exists and self.does_blob_exist(container, blob_path):
+            raise BlobAlreadyExists("blob already exists")
         super().create_blob(container, blob_path, text)
 
 
@@ -236,3 +235,76 @@ class UnsortedContainers(MemoryStore):
 
     def list_containers(self) -> list[str]:
         return list(reversed(list(self._containers)))
+
+
+class NoProgress(MemoryStore):
+    """Never calls progress_callback (``Store`` then ends the sequence for it, which must not
+    hide that the provider reports nothing)."""
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: ProgressCallback | None = None) -> None:
+        super().create_blob_from_path(container, blob_path, source_fn)
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        super().get_blob_to_path(container, blob_path, dest_fn, snapshot)
+
+
+class CopyIntoPlace(FileStore):
+    """Uploads as XT's FileStore does, copying straight over the blob's file (and never
+    calling progress_callback): an upload that fails part-way leaves a partial blob."""
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: ProgressCallback | None = None) -> None:
+        self._require_container(container)
+        target = self._blob_file(container, blob_path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(source_fn, target)
+
+
+class WithXtLimits(FileStore):
+    """A correct store with XT FileStore's limits: ``create_blob`` takes only str (XT opens
+    the file with "wt"), and ``get_blob_to_path`` needs dest_fn's folder to exist."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        super().create_blob(container, blob_path, text, fail_if_exists)
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        if not os.path.isdir(os.path.dirname(dest_fn)):
+            raise FileNotFoundError(2, "No such file or directory", dest_fn)
+        super().get_blob_to_path(container, blob_path, dest_fn, snapshot, progress_callback)
+
+
+class UntypedLosers(FileStore):
+    """Atomic create-only, but the losers raise a plain RuntimeError (as XT's ServiceError)."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        try:
+            super().create_blob(container, blob_path, text, fail_if_exists)
+        except BlobAlreadyExists:
+            raise RuntimeError("blob already exists: " + blob_path) from None
+
+
+class CheckThenWriteUntyped(FileStore):
+    """Check-then-write whose losers raise a plain RuntimeError, as XT's FileStore does."""
+
+    def create_blob(self, container: str, blob_path: str, text: Text,
+                    fail_if_exists: bool = False) -> None:
+        if fail_if_exists and self.does_blob_exist(container, blob_path):
+            raise RuntimeError("blob already exists: " + blob_path)
+        super().create_blob(container, blob_path, text)
+
+
+class BrokenUpload(MemoryStore):
+    """create_blob_from_path always fails: clauses that only use it to set up say so."""
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: ProgressCallback | None = None) -> None:
+        raise TypeError("upload is not implemented yet")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -11,7 +13,7 @@ import pytest
 from xtstore.store import Store
 from xtstore.testing.options import SuiteOptions
 
-__all__ = ["SuiteBase", "new_container_name"]
+__all__ = ["SuiteBase", "new_container_name", "put_bytes"]
 
 
 def new_container_name() -> str:
@@ -23,6 +25,19 @@ def drop_container(store: Store, container: str) -> None:
     """Delete ``container`` if it is there; a cleanup failure must not hide the test result."""
     with contextlib.suppress(Exception):
         store.delete_container(container)
+
+
+def put_bytes(store: Store, container: str, blob: str, data: bytes) -> None:
+    """Write ``data`` as ``blob`` through ``create_blob_from_path``, the one binary write
+    every XT provider takes (some XT-style ``create_blob`` open the file as text), for clauses
+    whose subject is not ``create_blob`` itself."""
+    handle, source = tempfile.mkstemp(prefix="xtstore-suite-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        store.create_blob_from_path(container, blob, source)
+    finally:
+        os.unlink(source)
 
 
 class SuiteBase:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from xtstore.errors import BlobAlreadyExists, BlobNotFound
 from xtstore.store import Store
-from xtstore.testing.base import SuiteBase
+from xtstore.testing.base import SuiteBase, put_bytes
 from xtstore.testing.checks import (
     check,
     check_equal,
     check_raises,
+    precondition,
     properties_of,
     require_feature,
 )
@@ -74,7 +75,8 @@ class BlobClauses(SuiteBase):
 
     def test_get_blob_text_returns_str(self, store: Store, container: str) -> None:
         clause = "Text and bytes: get_blob_text returns str"
-        store.create_blob(container, "from-bytes.txt", TEXT.encode("utf-8"))
+        with precondition(clause, "uploading UTF-8 bytes with create_blob_from_path"):
+            put_bytes(store, container, "from-bytes.txt", TEXT.encode("utf-8"))
         text = store.get_blob_text(container, "from-bytes.txt")
         check(isinstance(text, str), clause, f"got {type(text).__name__}")
         check_equal(text, TEXT, clause, "text")
@@ -148,9 +150,14 @@ class BlobClauses(SuiteBase):
 
     def test_content_length_is_the_byte_count(self, store: Store, container: str) -> None:
         clause = "Properties: .content_length is the blob's size in bytes"
-        for name, content in (("empty", b""), ("utf8", "☃☃"), ("bin", ALL_BYTES)):
-            store.create_blob(container, name, content)
-            expected = len(content.encode("utf-8") if isinstance(content, str) else content)
+        for name, content in (("empty", ""), ("utf8", "☃☃"), ("bin", ALL_BYTES)):
+            if isinstance(content, str):
+                store.create_blob(container, name, content)
+                expected = len(content.encode("utf-8"))
+            else:
+                with precondition(clause, "uploading binary content with create_blob_from_path"):
+                    put_bytes(store, container, name, content)
+                expected = len(content)
             props = properties_of(store.get_blob_properties(container, name), clause, name)
             check_equal(props.content_length, expected, clause, name)
 
@@ -184,7 +191,8 @@ class BlobClauses(SuiteBase):
     ) -> None:
         clause = "copy_blob overwrites the destination and works across containers"
         source, dest = make_container(), make_container()
-        store.create_blob(source, "src/model.bin", ALL_BYTES)
+        with precondition(clause, "uploading the source with create_blob_from_path"):
+            put_bytes(store, source, "src/model.bin", ALL_BYTES)
         require_feature(store, "server_side_copy", lambda: store.copy_blob(
             source, "src/model.bin", dest, "probe.bin"))
         store.create_blob(dest, "dst/model.bin", "old destination content")

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from xtstore.errors import ContainerAlreadyExists, ContainerNotFound
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase, drop_container, new_container_name
-from xtstore.testing.checks import check, check_equal, check_raises, require_feature
+from xtstore.testing.checks import check, check_equal, check_raises, require_feature, short
+from xtstore.values import ContainerInfo
 
 __all__ = ["ContainerClauses", "check_utc_now"]
 
@@ -95,6 +96,9 @@ class ContainerClauses(SuiteBase):
     ) -> None:
         clause = "Properties: get_container_properties has .name, .last_modified, .metadata"
         props = store.get_container_properties(container)
+        check(isinstance(props, ContainerInfo), clause,
+              f"got {type(props).__module__}.{type(props).__qualname__} {short(props)}, "
+              "not ContainerInfo")
         check_equal(props.name, container, clause, ".name")
         check_utc_now(props.last_modified, clause, ".last_modified")
         check(isinstance(props.metadata, Mapping), clause,

@@ -44,11 +44,11 @@ class SnapshotClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        store.create_blob(container, "m/model.bin", b"version one")
+        store.create_blob(container, "m/model.bin", "version one")
         one = store.snapshot_blob(container, "m/model.bin").snapshot
-        store.create_blob(container, "m/model.bin", b"version two, longer")
+        store.create_blob(container, "m/model.bin", "version two, longer")
         two = store.snapshot_blob(container, "m/model.bin").snapshot
-        store.create_blob(container, "m/model.bin", b"v3")
+        store.create_blob(container, "m/model.bin", "v3")
         check_equal(read_snapshot(store, container, "m/model.bin", one, tmp_path / "1"),
                     b"version one", AS_IT_WAS, "first snapshot")
         check_equal(read_snapshot(store, container, "m/model.bin", two, tmp_path / "2"),

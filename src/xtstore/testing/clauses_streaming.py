@@ -10,19 +10,27 @@ import os
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from xtstore.errors import BlobNotFound
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase
-from xtstore.testing.checks import check, check_equal, check_raises, fail, properties_of
+from xtstore.testing.checks import (
+    check,
+    check_equal,
+    check_raises,
+    fail,
+    precondition,
+    properties_of,
+)
 from xtstore.testing.options import MiB
 
-__all__ = ["StreamingClauses", "WholeOrNothingClauses"]
+__all__ = ["StreamingClauses", "WholeOrNothingClauses", "file_size_limit", "provider_of"]
 
 PROGRESS = ("Streaming: progress_callback(current, total) is called with non-decreasing "
             "values and ends at (total, total)")
@@ -64,19 +72,48 @@ def check_progress(calls: list[tuple[int, int]], total: int, what: str) -> None:
     check_equal(totals, [total], PROGRESS, f"{what}: total_bytes passed to the callback")
 
 
-def _have_psutil() -> bool:
+def provider_of(store: Store) -> Any:
+    """The provider inside ``store``: what a clause calls to see what the provider itself does
+    (``Store`` completes a progress sequence the provider left unfinished)."""
+    return getattr(store, "provider", store)
+
+
+def recorder() -> tuple[list[tuple[int, int]], Callable[[int, int], None]]:
+    """A progress callback and the list of the calls it receives."""
+    calls: list[tuple[int, int]] = []
+    return calls, lambda current, total: calls.append((current, total))
+
+
+try:
+    import resource
+except ImportError:  # not on Windows: the clauses then fail transfers another way only
+    resource = None  # type: ignore[assignment]
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[bool]:
+    """While inside, no file this process writes can grow past ``limit`` bytes (a write beyond
+    it raises ``OSError`` EFBIG; Python ignores SIGXFSZ): a transfer to or from a local file
+    fails part-way whether or not its code cooperates. Yields False where that cannot be set."""
+    if resource is None:
+        yield False
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if hard != resource.RLIM_INFINITY and hard < limit:
+        yield False
+        return
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
     try:
-        import psutil  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        yield True
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 class _PeakRss:
     """Samples the process's resident size in a thread; ``growth`` is peak minus start."""
 
     def __init__(self) -> None:
-        import psutil  # optional: only this check needs it
+        import psutil
 
         self._process = psutil.Process()
         self.start = int(self._process.memory_info().rss)
@@ -128,10 +165,12 @@ class StreamingClauses(SuiteBase):
             pytest.skip("SuiteOptions(bounded_memory=False): this store holds blobs in memory")
         size = options.large_blob_size
         source, dest = tmp_path / "large.bin", tmp_path / "down" / "large.bin"
+        # dest's folder exists: creating it is another clause's subject, not this one's.
+        dest.parent.mkdir()
         digest = write_pattern_file(source, size)
         for direction in ("upload", "download"):
-            rss = _PeakRss() if _have_psutil() else None
-            with _heap_growth() as heap, rss or contextlib.nullcontext():
+            rss = _PeakRss()
+            with _heap_growth() as heap, rss:
                 if direction == "upload":
                     store.create_blob_from_path(container, "large.bin", str(source))
                 else:
@@ -139,10 +178,9 @@ class StreamingClauses(SuiteBase):
             check(heap[0] <= options.memory_limit, MEMORY,
                   f"{direction} of {size} bytes grew the Python heap by {heap[0]} bytes "
                   f"(limit {options.memory_limit})")
-            if rss is not None:
-                limit = options.memory_limit + options.rss_slack
-                check(rss.growth <= limit, MEMORY, f"{direction} of {size} bytes grew the "
-                      f"resident size by {rss.growth} bytes (limit {limit})")
+            limit = options.memory_limit + options.rss_slack
+            check(rss.growth <= limit, MEMORY, f"{direction} of {size} bytes grew the "
+                  f"resident size by {rss.growth} bytes (limit {limit})")
         check_equal(file_sha256(dest), digest, "Streaming: the download is the uploaded file",
                     "sha256")
         props = properties_of(store.get_blob_properties(container, "large.bin"), MEMORY,
@@ -155,14 +193,22 @@ class StreamingClauses(SuiteBase):
         size = min(self.options.large_blob_size, 5 * MiB) + 12_345
         source = tmp_path / "p.bin"
         write_pattern_file(source, size)
-        calls: list[tuple[int, int]] = []
-        store.create_blob_from_path(container, "p.bin", str(source),
-                                    progress_callback=lambda c, t: calls.append((c, t)))
+        calls, record = recorder()
+        store.create_blob_from_path(container, "p.bin", str(source), progress_callback=record)
         check_progress(calls, size, "create_blob_from_path")
         calls.clear()
         store.get_blob_to_path(container, "p.bin", str(tmp_path / "p.out"),
-                               progress_callback=lambda c, t: calls.append((c, t)))
+                               progress_callback=record)
         check_progress(calls, size, "get_blob_to_path")
+        # Store ends every sequence at (total, total) itself; the provider must report too.
+        provider = provider_of(store)
+        calls.clear()
+        provider.create_blob_from_path(container, "p2.bin", str(source), progress_callback=record)
+        check_progress(calls, size, "the provider's own create_blob_from_path")
+        calls.clear()
+        provider.get_blob_to_path(container, "p.bin", str(tmp_path / "p2.out"),
+                                  progress_callback=record)
+        check_progress(calls, size, "the provider's own get_blob_to_path")
         check_equal(file_sha256(tmp_path / "p.out"), file_sha256(source),
                     "Streaming: get_blob_to_path writes the blob's content", "sha256")
 
@@ -194,6 +240,7 @@ class StreamingClauses(SuiteBase):
             props = properties_of(store.get_blob_properties(container, name), clause, name)
             check_equal(props.content_length, 0, clause, f"{name} content_length")
             dest = tmp_path / "out" / name
+            dest.parent.mkdir(exist_ok=True)
             calls.clear()
             store.get_blob_to_path(container, name, str(dest),
                                    progress_callback=lambda c, t: calls.append((c, t)))
@@ -214,10 +261,15 @@ class WholeOrNothingClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         size = min(self.options.large_blob_size, 4 * MiB)
-        versions = [b"a" * size, b"b" * (size + MiB // 2)]
+        # str, which every provider takes (some XT-style create_blob open the file as text).
+        texts = ["a" * size, "b" * (size + MiB // 2)]
+        versions = [text.encode("ascii") for text in texts]
         source = tmp_path / "b.src"
         source.write_bytes(versions[1])
-        store.create_blob(container, "torn.bin", versions[0])
+        with precondition(WHOLE, "writing the first version"):
+            store.create_blob(container, "torn.bin", texts[0])
+        readings = tmp_path / "r"
+        readings.mkdir()
         done = threading.Event()
         errors: list[BaseException] = []
 
@@ -228,7 +280,7 @@ class WholeOrNothingClauses(SuiteBase):
                     if time.monotonic() > deadline:
                         break
                     if number % 2:
-                        store.create_blob(container, "torn.bin", versions[0])
+                        store.create_blob(container, "torn.bin", texts[0])
                     else:
                         store.create_blob_from_path(container, "torn.bin", str(source))
             except BaseException as error:
@@ -241,7 +293,7 @@ class WholeOrNothingClauses(SuiteBase):
         reads = 0
         try:
             while not done.is_set() or reads < 2:
-                dest = tmp_path / "r" / f"{reads}.bin"
+                dest = readings / f"{reads}.bin"
                 try:
                     if reads % 2:
                         seen = store.get_blob_bytes(container, "torn.bin")
@@ -267,7 +319,32 @@ class WholeOrNothingClauses(SuiteBase):
         size = min(self.options.large_blob_size, 3 * MiB) + 555
         source = tmp_path / "new.bin"
         write_pattern_file(source, size)
-        store.create_blob(container, "up.bin", b"old content")
+        new = source.read_bytes()
+
+        def check_whole(how: str) -> None:
+            seen = store.get_blob_bytes(container, "up.bin")
+            if seen not in (b"old content", new):
+                fail(WHOLE, f"after an upload that failed part-way ({how}) the blob holds "
+                     f"{len(seen)} bytes: neither the old content (11 bytes) nor the whole new "
+                     f"file ({size} bytes)")
+            check_equal(store.list_blobs(container), ["up.bin"], WHOLE,
+                        f"listing after the failed upload ({how})")
+
+        # Two ways to fail part-way, neither needing the provider's cooperation for the other:
+        # a local file that cannot grow past half the new size (a provider writing the blob
+        # into a local file fails, whether or not it calls progress_callback), and a
+        # progress_callback that raises (a provider streaming elsewhere fails).
+        limit = size // 2
+        with precondition(WHOLE, "writing the old version"):
+            store.create_blob(container, "up.bin", "old content")
+        with file_size_limit(limit) as limited:
+            if limited:
+                with contextlib.suppress(Exception):
+                    store.create_blob_from_path(container, "up.bin", str(source))
+        if limited:
+            check_whole(f"no local file could grow past {limit} bytes")
+            with precondition(WHOLE, "writing the old version again"):
+                store.create_blob(container, "up.bin", "old content")
 
         def abort(current: int, total: int) -> None:
             raise _Abort(f"stopped by the suite at {current}/{total}")
@@ -277,14 +354,7 @@ class WholeOrNothingClauses(SuiteBase):
         except Exception as error:
             if "stopped by the suite" not in str(error):
                 raise
-        seen = store.get_blob_bytes(container, "up.bin")
-        if seen != b"old content":
-            check_equal(len(seen), size, WHOLE, "size of the blob after an upload that failed "
-                        "part-way (neither the old content nor the whole new file)")
-            check(seen == source.read_bytes(), WHOLE, "the blob after an upload that failed "
-                  "part-way is neither the old content nor the whole new file")
-        check_equal(store.list_blobs(container), ["up.bin"], WHOLE,
-                    "listing after the failed upload")
+        check_whole("progress_callback raised")
 
     def test_failed_download_of_missing_blob_leaves_nothing(
         self, store: Store, container: str, tmp_path: Path
@@ -301,37 +371,62 @@ class WholeOrNothingClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         size = min(self.options.large_blob_size, 3 * MiB) + 777
-        content = os.urandom(size)
-        store.create_blob(container, "big.bin", content)
+        source = tmp_path / "big.src"
+        write_pattern_file(source, size)
+        content = source.read_bytes()
+        with precondition(NO_PARTIAL, "uploading the blob with create_blob_from_path"):
+            store.create_blob_from_path(container, "big.bin", str(source))
         folder = tmp_path / "dl"
         folder.mkdir()
         dest = folder / "big.bin"
 
+        def check_clean(how: str) -> None:
+            if dest.exists():
+                check_equal(dest.stat().st_size, size, NO_PARTIAL,
+                            f"size of the dest_fn left by a download that failed ({how})")
+                check(dest.read_bytes() == content, NO_PARTIAL,
+                      f"the dest_fn left by a download that failed ({how}) has the wrong content")
+                dest.unlink()
+            check_equal(_leftovers(folder, set()), [], NO_PARTIAL,
+                        f"temporary files left beside dest_fn ({how})")
+
+        # The download writes a local file, so a file size limit makes any provider fail
+        # part-way; a progress_callback that raises is the second way.
+        limit = size // 2
+        with file_size_limit(limit) as limited:
+            if limited:
+                try:
+                    store.get_blob_to_path(container, "big.bin", str(dest))
+                except Exception:
+                    pass
+                else:
+                    fail(NO_PARTIAL, f"a download of {size} bytes succeeded although no file "
+                         f"could grow past {limit} bytes")
+        if limited:
+            check_clean(f"no file could grow past {limit} bytes")
+
+        calls: list[int] = []
+
         def abort(current: int, total: int) -> None:
+            calls.append(current)
             raise _Abort(f"stopped by the suite at {current}/{total}")
 
         try:
             store.get_blob_to_path(container, "big.bin", str(dest), progress_callback=abort)
-        except _Abort:
-            pass
         except Exception as error:
             # A provider may wrap the callback's error; the download must still be clean.
             if "stopped by the suite" not in str(error):
                 raise
         else:
-            fail(NO_PARTIAL, "an error raised by progress_callback did not stop the download")
-        if dest.exists():
-            check_equal(dest.stat().st_size, size, NO_PARTIAL,
-                        "size of dest_fn left by the aborted download")
-            check(dest.read_bytes() == content, NO_PARTIAL,
-                  "dest_fn left by the aborted download has the wrong content")
-        check_equal(_leftovers(folder, {dest.name}), [], NO_PARTIAL,
-                    "temporary files left beside dest_fn")
+            check(not calls, NO_PARTIAL, "an error raised by progress_callback did not stop "
+                  "the download")
+        check_clean("progress_callback raised")
 
     def test_failed_download_into_unusable_folder_leaves_nothing(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
-        store.create_blob(container, "x.bin", b"x" * 1000)
+        with precondition(NO_PARTIAL, "writing the blob"):
+            store.create_blob(container, "x.bin", "x" * 1000)
         folder = tmp_path / "dl"
         folder.mkdir()
         (folder / "not-a-folder").write_text("a file where dest_fn's parent should be")

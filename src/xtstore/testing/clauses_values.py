@@ -8,8 +8,8 @@ from datetime import datetime
 
 from xtstore.errors import BlobNotFound
 from xtstore.store import Store
-from xtstore.testing.base import SuiteBase
-from xtstore.testing.checks import check, check_equal, check_raises
+from xtstore.testing.base import SuiteBase, put_bytes
+from xtstore.testing.checks import check, check_equal, check_raises, precondition
 from xtstore.values import BlobInfo, ContainerInfo, SnapshotInfo
 
 __all__ = ["AdditionClauses", "ValueClauses"]
@@ -54,7 +54,8 @@ class AdditionClauses(SuiteBase):
     ) -> None:
         clause = "Additions: get_blob_bytes and open_blob read the blob's exact bytes"
         content = bytes(range(256)) * 1000
-        store.create_blob(container, "r.bin", content)
+        with precondition(clause, "uploading binary content with create_blob_from_path"):
+            put_bytes(store, container, "r.bin", content)
         check_equal(store.get_blob_bytes(container, "r.bin"), content, clause, "get_blob_bytes")
         with store.open_blob(container, "r.bin") as stream:
             head = stream.read(1000)

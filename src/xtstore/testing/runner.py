@@ -18,6 +18,7 @@ import pytest
 
 from xtstore.store import Store
 from xtstore.testing import _entry
+from xtstore.testing.checks import describe_failed_call
 from xtstore.testing.options import SuiteOptions
 
 __all__ = ["ClauseResult", "ConformanceReport", "run_conformance"]
@@ -94,9 +95,21 @@ class _RunPlugin:
         self.store_factory = store_factory
         self.options = options
         self.results: dict[str, ClauseResult] = {}
+        # (nodeid, phase) -> the store call that raised an exception escaping a clause.
+        self._raised: dict[tuple[str, str], str] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[_entry.RUN_KEY] = self
+
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        # An exception no clause turned into a verdict: name the call that raised it, with its
+        # arguments, so that the one-line message says where it came from.
+        excinfo = call.excinfo
+        if excinfo is None or isinstance(excinfo.value, (AssertionError, pytest.skip.Exception)):
+            return
+        described = describe_failed_call(excinfo.value)
+        if described is not None:
+            self._raised[(item.nodeid, call.when)] = described
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Setup and teardown count only when they did not pass; the first bad news wins.
@@ -109,7 +122,7 @@ class _RunPlugin:
         if report.outcome == "passed":
             self.results[name] = ClauseResult(name, "passed", "", report.duration)
             return
-        message = _one_line(report)
+        message = self._raised.get((report.nodeid, report.when)) or _one_line(report)
         if report.when != "call" and report.outcome == "failed":
             message = f"error in {report.when}: {message}"
         self.results[name] = ClauseResult(name, report.outcome, message, report.duration)

@@ -1,29 +1,39 @@
 """Run one function in N workers at once, as real processes or as threads.
 
-The concurrency clauses (create-only races, concurrent appends, moving a store to a worker)
-run through :func:`run_parallel`. Processes use the ``spawn`` start method, so each child
-gets the store by pickling it (``Store`` pickles via its origin, re-resolving secrets in the
-child). The worker functions live here, at module level, so a child can import them; this
-module imports nothing heavier than the standard library and xtstore.
+The concurrency clauses run through :func:`run_parallel` (concurrent appends, moving a store
+to a worker) and :func:`race_create_only` (the create-only race, round after round).
+Processes use the ``spawn`` start method, so each child gets the store by pickling it
+(``Store`` pickles via its origin, re-resolving secrets in the child). The worker functions
+live here, at module level, so a child can import them; this module imports nothing heavier
+than the standard library and xtstore.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xtstore.errors import BlobAlreadyExists
 from xtstore.store import Store
 from xtstore.testing.checks import fail
 
-__all__ = ["Outcome", "append_lines", "create_only", "line_text", "read_and_write", "run_parallel"]
+__all__ = [
+    "Outcome",
+    "RaceRound",
+    "append_lines",
+    "line_text",
+    "race_create_only",
+    "read_and_write",
+    "run_parallel",
+]
 
 Target = Callable[..., Any]
+_RACE_SWITCH_INTERVAL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -153,16 +163,137 @@ def _collect(
     return list(outcomes.values())
 
 
-# ---- worker functions (module level, so that spawned children can import them) ----
+@dataclass(frozen=True)
+class RaceRound:
+    """One round of the create-only race: what each contender's create_blob did."""
+
+    number: int
+    blob: str
+    texts: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def winners(self) -> list[int]:
+        """The contenders whose create_blob(fail_if_exists=True) returned (not raised)."""
+        return [o.index for o in self.outcomes if o.error_type is None]
 
 
-def create_only(store: Store, container: str, blob: str, text: str) -> str:
-    """``create_blob(fail_if_exists=True)``: "won", or "lost" on BlobAlreadyExists."""
+def _contend(
+    store: Store, container: str, prefix: str, index: int, contenders: int, rounds: int,
+    budget: float, barrier: Any, stop: Any, results: Any,
+) -> None:
+    """Contender ``index``: in each round, wait until all are ready, then create the round's
+    blob at once with the others. Contender 0 decides between two barriers whether another
+    round starts, so that all agree and none waits for a partner that stopped."""
+    started = time.monotonic()
     try:
-        store.create_blob(container, blob, text, fail_if_exists=True)
-    except BlobAlreadyExists:
-        return "lost"
-    return "won"
+        for number in range(rounds):
+            if barrier.wait() == 0 and time.monotonic() - started > budget:
+                stop.set()
+            barrier.wait()  # releases every contender at the same moment
+            if stop.is_set():
+                break
+            text = race_text(number, index)
+            try:
+                store.create_blob(container, race_blob(prefix, number), text,
+                                  fail_if_exists=True)
+                outcome = Outcome(index, value=number)
+            except BaseException as error:
+                outcome = Outcome(index, value=number, error_type=type(error).__name__,
+                                  error=str(error))
+            results.put(outcome)
+    except threading.BrokenBarrierError:
+        pass
+    finally:
+        results.put(Outcome(-1 - index))  # this contender is done
+
+
+def race_blob(prefix: str, number: int) -> str:
+    return f"{prefix}/round-{number:04d}.txt"
+
+
+def race_text(number: int, index: int) -> str:
+    return f"contender {index} of round {number}"
+
+
+def race_create_only(
+    store: Store, container: str, prefix: str, *, contenders: int, rounds: int, budget: float,
+    processes: bool, timeout: float, clause: str,
+) -> list[RaceRound]:
+    """Race ``contenders`` creators of one new blob per round, for at most ``rounds`` rounds
+    or ``budget`` seconds, in threads or in ``spawn`` processes started once; round ``n``
+    creates ``prefix/round-000n.txt``. Returns the
+    rounds that ran, in order. A check-then-write (exists? then write) has a window of
+    microseconds; many rounds released by a barrier are what open it."""
+    if processes:
+        context: Any = multiprocessing.get_context("spawn")
+        barrier, stop, results = context.Barrier(contenders, timeout=timeout), \
+            context.Event(), context.Queue()
+        make = context.Process
+    else:
+        barrier, stop = threading.Barrier(contenders, timeout=timeout), threading.Event()
+        results = queue.Queue()
+        make = threading.Thread
+    workers = [
+        make(target=_contend, args=(store, container, prefix, index, contenders, rounds,
+                                    budget, barrier, stop, results), daemon=True)
+        for index in range(contenders)
+    ]
+    by_round: dict[int, list[Outcome]] = {}
+    switch_interval = sys.getswitchinterval()
+    if not processes:
+        # Threads take turns every 5 ms by default, far longer than a check-then-write
+        # window: switching often lets one contender's check fall between another's two steps.
+        sys.setswitchinterval(_RACE_SWITCH_INTERVAL)
+    try:
+        for worker in workers:
+            try:
+                worker.start()
+            except Exception as error:
+                fail(clause, f"the store could not be sent to a worker process "
+                     f"({type(error).__name__}: {error})")
+        finished = 0
+        deadline = time.monotonic() + timeout
+        while finished < contenders:
+            try:
+                outcome = results.get(timeout=0.5)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    fail(clause, f"the contenders did not finish within {timeout:.0f} s")
+                dead = [i for i, w in enumerate(workers)
+                        if processes and w.exitcode not in (None, 0)]
+                if dead:
+                    barrier.abort()
+                    fail(clause, f"contender process {dead[0]} exited with code "
+                         f"{workers[dead[0]].exitcode} (can the store be rebuilt in a new "
+                         f"process?)")
+                continue
+            if outcome.index < 0:
+                finished += 1
+            else:
+                by_round.setdefault(outcome.value, []).append(outcome)
+    finally:
+        sys.setswitchinterval(switch_interval)
+        for worker in workers:
+            if processes:
+                if worker.is_alive():
+                    worker.terminate()
+                if worker.pid is not None:
+                    worker.join(10)
+            else:
+                worker.join(1)
+        if processes:
+            results.close()
+    return [
+        RaceRound(number, race_blob(prefix, number),
+                  tuple(race_text(number, index) for index in range(contenders)),
+                  tuple(sorted(outcomes, key=lambda o: o.index)))
+        for number, outcomes in sorted(by_round.items())
+        if len(outcomes) == contenders
+    ]
+
+
+# ---- worker functions (module level, so that spawned children can import them) ----
 
 
 def line_text(worker: int, number: int) -> str:
