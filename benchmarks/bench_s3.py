@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers.s3_server import MotoServer, start_moto  # noqa: E402
 
-from xtstore.providers.s3 import S3Store  # noqa: E402
+from xtstore.providers.s3 import S3Provider  # noqa: E402
 from xtstore.store import Store  # noqa: E402
 
 MiB = 2**20
@@ -110,9 +110,9 @@ class CountingProxy:
 
 
 def request_table(server: MotoServer, work: Path) -> list[str]:
-    store = Store(S3Store(server.service_config(name="bench")), "bench")
+    store = Store(S3Provider(server.service_config(name="bench")), "bench")
     provider = store.provider
-    assert isinstance(provider, S3Store)
+    assert isinstance(provider, S3Provider)
     xt = provider.client
     raw = fresh_raw_client(server)
     bucket_xt = "bench-xt-" + uuid.uuid4().hex[:8]
@@ -254,7 +254,7 @@ def append_bytes_table(server: MotoServer, work: Path) -> list[str]:
     proxy = CountingProxy(target_port)
     try:
         proxied = f"http://127.0.0.1:{proxy.port}"
-        store = Store(S3Store(server.service_config(**{"endpoint-url": proxied})), "bench")
+        store = Store(S3Provider(server.service_config(**{"endpoint-url": proxied})), "bench")
         raw = fresh_raw_client(server, proxied)
         bucket = "bench-append-" + uuid.uuid4().hex[:8]
         store.create_container(bucket)
@@ -262,7 +262,7 @@ def append_bytes_table(server: MotoServer, work: Path) -> list[str]:
         source.write_bytes(os.urandom(64 * MiB))
         store.create_blob_from_path(bucket, "log.bin", str(source))
         provider = store.provider
-        assert isinstance(provider, S3Store)
+        assert isinstance(provider, S3Provider)
         raw.upload_file(str(source), bucket, "naive.bin", Config=provider.transfer_config)
         lines = ["| operation on a 64 MiB blob | appended | sent to server | received | requests |",
                  "|---|---|---|---|---|"]
@@ -298,11 +298,11 @@ def measure(operation: Callable[[], Any]) -> tuple[float, float]:
 
 
 def cpu_table(server: MotoServer, work: Path, size_mib: int, reps: int) -> list[str]:
-    store = Store(S3Store(server.service_config(**{
+    store = Store(S3Provider(server.service_config(**{
         "multipart-threshold": 8 * MiB, "multipart-chunksize": 8 * MiB,
         "max-concurrency": 10})), "bench")
     provider = store.provider
-    assert isinstance(provider, S3Store)
+    assert isinstance(provider, S3Provider)
     tc = provider.transfer_config
     raw = fresh_raw_client(server)
     bucket = "bench-cpu-" + uuid.uuid4().hex[:8]

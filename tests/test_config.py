@@ -20,13 +20,13 @@ import xtstore
 from xtstore.config import Config
 from xtstore.errors import ConfigError, ProviderLoadError
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.memory import MemoryProvider
 from xtstore.values import Capabilities
 
 SECRET = "s3cr3t-VALUE-9f81c2"
 
 
-class RecordingStore(MemoryStore):
+class RecordingStore(MemoryProvider):
     """A real in-memory store that keeps the settings it was built with, and claims to be
     shared between processes so that it can be pickled (only its origin is pickled)."""
 
@@ -38,7 +38,7 @@ class RecordingStore(MemoryStore):
         return replace(super().capabilities(), shared_between_processes=True)
 
 
-class EchoingStore(MemoryStore):
+class EchoingStore(MemoryProvider):
     """A provider whose constructor rejects its settings with a message quoting the key."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -95,7 +95,7 @@ def test_no_config_at_all_stores_blobs_under_the_home_folder(
 ) -> None:
     store = xtstore.get_storage()
     assert store.service_name == "filestorage"
-    assert type(store.provider).__name__ == "FileStore"
+    assert type(store.provider).__name__ == "FileProvider"
     store.create_container("runs")
     store.create_blob("runs", "exp1/log.txt", "hello")
     assert (isolated_home / ".xtstore" / "store").is_dir()
@@ -347,7 +347,7 @@ def test_a_config_file_path_is_the_top_layer(cwd: Path) -> None:
     )
     store = xtstore.get_storage(config=path)
     assert store.service_name == "runs"
-    assert isinstance(store.provider, MemoryStore)
+    assert isinstance(store.provider, MemoryProvider)
     assert xtstore.get_storage(config=str(path)).service_name == "runs"
     assert xtstore.get_storage(config=xtstore.load_config(path)).service_name == "runs"
 

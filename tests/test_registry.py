@@ -19,7 +19,7 @@ from xtstore.adapter import ForeignProvider
 from xtstore.config import Config
 from xtstore.errors import ConfigError, ProviderLoadError
 from xtstore.interface import XT_METHODS
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.memory import MemoryProvider
 from xtstore.registry import (
     BUILTIN_PROVIDERS,
     ENTRY_POINT_GROUP,
@@ -31,11 +31,11 @@ SECRET = "tok-5d1e0a7c-SECRET"
 
 
 class PlainStore:
-    """XT-style: every interface method, no base class (delegates to a real MemoryStore)."""
+    """XT-style: every interface method, no base class (delegates to a real MemoryProvider)."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.inner = MemoryStore(config)
+        self.inner = MemoryProvider(config)
 
 
 def _delegate(name: str) -> Any:
@@ -168,7 +168,7 @@ def test_store_memory_by_name(cwd: Path) -> None:
     store = xtstore.get_storage(
         "mem", {"external-services": {"mem": {"type": "storage", "provider": "store-memory"}}}
     )
-    assert isinstance(store.provider, MemoryStore)
+    assert isinstance(store.provider, MemoryProvider)
     store.create_container("runs")
     store.create_blob("runs", "a/b.txt", "hello")
     assert store.get_blob_text("runs", "a/b.txt") == "hello"
@@ -198,8 +198,8 @@ def test_code_path_from_the_python_path(cwd: Path, tmp_path: Path) -> None:
     write(site / "acme_storage" / "__init__.py", "")
     write(
         site / "acme_storage" / "backend.py",
-        "from xtstore.providers.memory import MemoryStore\n\n"
-        "class AcmeStore(MemoryStore):\n    pass\n",
+        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "class AcmeStore(MemoryProvider):\n    pass\n",
     )
     sys.path.insert(0, str(site))
     config = {
@@ -220,8 +220,8 @@ def test_code_path_from_a_subdirectory_of_the_working_directory(cwd: Path) -> No
     # XT's case: extensions/ has no __init__.py and is not on sys.path.
     write(
         cwd / "extensions" / "my_cloud_storage.py",
-        "from xtstore.providers.memory import MemoryStore\n\n"
-        "class MyCloudStorage(MemoryStore):\n    pass\n",
+        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "class MyCloudStorage(MemoryProvider):\n    pass\n",
     )
     assert str(cwd) not in sys.path
     store = xtstore.get_storage(
@@ -243,8 +243,8 @@ def test_entry_point_providers(cwd: Path, tmp_path: Path) -> None:
     site = tmp_path / "plugins"
     write(
         site / "xt_plugin_mod.py",
-        "from xtstore.providers.memory import MemoryStore\n\n"
-        "class PluginStore(MemoryStore):\n    pass\n",
+        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "class PluginStore(MemoryProvider):\n    pass\n",
     )
     dist = site / "xt_plugin-1.0.dist-info"
     write(dist / "METADATA", "Metadata-Version: 2.1\nName: xt-plugin\nVersion: 1.0\n")
@@ -430,7 +430,7 @@ def test_pickled_store_file_store_works_in_a_spawned_process(
     payload = pickle.dumps(store)
     assert str(root).encode() not in payload  # ${ENV} is resolved again in the worker
 
-    assert _in_worker(payload) == ("files", "FileStore", "written by the parent")
+    assert _in_worker(payload) == ("files", "FileProvider", "written by the parent")
     assert store.get_blob_text("runs", "from-child.txt") == "written by the worker"
     assert pickle.loads(payload).retry_policy.attempts == 2
 

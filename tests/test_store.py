@@ -22,12 +22,12 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.memory import MemoryProvider
 from xtstore.store import Store
 from xtstore.values import Support
 
 
-class RecordingMemoryStore(MemoryStore):
+class RecordingMemoryStore(MemoryProvider):
     """A real in-memory store that records every provider call it receives."""
 
     def __init__(self) -> None:
@@ -100,7 +100,7 @@ def test_errors_name_service_container_and_blob(store: Store) -> None:
     assert "blob 'missing/log.txt'" in message
 
 
-class FlakyMemoryStore(MemoryStore):
+class FlakyMemoryStore(MemoryProvider):
     def __init__(self, failures: int, error: Exception) -> None:
         super().__init__({"name": "mem"})
         self.failures = failures
@@ -151,7 +151,7 @@ def test_permission_errors_become_access_denied() -> None:
 
 
 def test_progress_never_goes_backwards_and_ends_at_total(tmp_path: Path) -> None:
-    class RestartingStore(MemoryStore):
+    class RestartingStore(MemoryProvider):
         """Reports progress twice from zero, as a transfer retried from the start would."""
 
         def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
@@ -200,7 +200,7 @@ class XTStyleStore:
     """A provider as XT's page writes one: no base class, only XT's methods."""
 
     def __init__(self) -> None:
-        self.inner = MemoryStore({"name": "xt"})
+        self.inner = MemoryProvider({"name": "xt"})
         self.retry = 0
 
     def __getattr__(self, name: str) -> Any:

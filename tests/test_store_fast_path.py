@@ -12,13 +12,13 @@ import pytest
 from xtstore.errors import BlobNotFound, InvalidName, TransientError
 from xtstore.layers import Call
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.memory import MemoryProvider
 from xtstore.store import Store
 
 T = TypeVar("T")
 
 
-class FlakyAppends(MemoryStore):
+class FlakyAppends(MemoryProvider):
     """Fails the first ``failures`` appends with ``error``, then appends for real."""
 
     def __init__(self, failures: int, error: Exception) -> None:
@@ -47,7 +47,7 @@ class Counting:
         return proceed()
 
 
-def stores(provider: MemoryStore) -> list[Store]:
+def stores(provider: MemoryProvider) -> list[Store]:
     policy = RetryPolicy(attempts=3, base_delay=0.001)
     return [Store(provider, "mem", retry=policy),
             Store(provider, "mem", retry=policy, extra_layers=[Counting()])]
@@ -76,7 +76,7 @@ def test_sent_request_of_a_non_idempotent_call_is_not_retried(full_stack: bool) 
 def test_builtin_errors_are_typed_and_named_with_logging_on_and_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store = Store(MemoryStore({"name": "mem"}), "mem")
+    store = Store(MemoryProvider({"name": "mem"}), "mem")
     store.create_container("runs")
     for level in (logging.WARNING, logging.DEBUG):
         with (caplog.at_level(level, logger="xtstore.calls"),
@@ -86,7 +86,7 @@ def test_builtin_errors_are_typed_and_named_with_logging_on_and_off(
 
 
 def test_a_remembered_container_name_never_lets_an_invalid_one_through() -> None:
-    store = Store(MemoryStore({"name": "mem"}), "mem")
+    store = Store(MemoryProvider({"name": "mem"}), "mem")
     store.create_container("runs")
     for number in range(300):  # more names than the cache holds
         store.does_container_exist(f"run{number:03d}")

@@ -134,7 +134,9 @@ class TransientError(StoreError):
     """A failure that may go away when retried (timeout, reset, HTTP 408/429/5xx).
 
     ``request_sent`` is False when the request surely never reached the store (connection
-    refused, DNS failure): only then may a non-idempotent call be repeated.
+    refused, DNS failure): only then may a non-idempotent call be repeated. ``status`` is the
+    HTTP status of the response, None when there was none (XT's retry function reads it as
+    ``context.response.status``).
     """
 
     def __init__(
@@ -145,9 +147,11 @@ class TransientError(StoreError):
         container: str | None = None,
         blob: str | None = None,
         request_sent: bool = True,
+        status: int | None = None,
     ) -> None:
         super().__init__(reason, service=service, container=container, blob=blob)
         self.request_sent = request_sent
+        self.status = status
 
 
 class Unsupported(StoreError):

@@ -1,14 +1,17 @@
 """``StoreInterface``: the one abstract class every storage provider implements (DESIGN §1).
 
-The abstract methods are XT's storage interface with its names and signatures, plus
-``get_service_name()`` and ``capabilities()``. The concrete methods below them are additions
+The abstract methods are XT's storage interface with its names and signatures; ``get_retry``,
+``set_retry``, ``get_service_name()`` and ``capabilities()`` have defaults, so a class that
+implements only XT's methods is complete. The concrete methods below them are additions
 (bytes, streams, metadata setters, snapshot listing, an iterator form of listing) with default
 implementations built only from XT's methods, so a provider written for XT gets them for free
 and a built-in provider overrides them with something faster.
 
 Providers hold only store-specific code: ``get_storage()`` wraps every provider in
 :class:`xtstore.store.Store`, which validates names before any I/O, retries transient errors
-and makes every error name its service, container and blob. A provider therefore receives
+and makes every error name its service, container and blob (a built-in provider's public
+class, e.g. ``FileStore``, is itself a ``Store`` around its implementation, so it keeps the
+contract when XT builds it bare). A provider therefore receives
 names that are already valid and canonical:
 
 * ``container`` is a valid container name;
@@ -27,15 +30,31 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from xtstore.errors import Unsupported
-from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
+from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
-__all__ = ["XT_METHODS", "ProgressCallback", "StoreInterface", "Text"]
+__all__ = [
+    "XT_METHODS",
+    "ProgressCallback",
+    "RetryFunction",
+    "RetrySetting",
+    "StoreInterface",
+    "Text",
+]
 
 ProgressCallback = Callable[[int, int], Any]
 """``progress_callback(current_bytes, total_bytes)``: non-decreasing, ends at (total, total)."""
 
 Text = str | bytes
 """Blob content given as ``str`` (stored as UTF-8) or ``bytes``."""
+
+RetryFunction = Callable[[Any], "float | None"]
+"""XT's retry function (what ``xtlib.utils.make_retry_func(n)`` returns): called with an
+azure-storage 2.x style context before each retry, it returns the seconds to wait, or None to
+stop retrying (see :class:`xtstore.layers.retry.RetryContext`)."""
+
+RetrySetting = int | RetryFunction
+"""What ``set_retry`` takes and ``get_retry`` returns: a number of retries, or XT's retry
+function."""
 
 XT_METHODS: tuple[str, ...] = (
     "get_retry",
@@ -74,21 +93,33 @@ class StoreInterface(abc.ABC):
 
     # ---- misc ----
 
-    def get_retry(self) -> int:
-        """How many times a transient failure is retried."""
-        return int(getattr(self, "_xtstore_retry", 0))
+    def get_retry(self) -> RetrySetting:
+        """What ``set_retry`` was last given (0 if never called)."""
+        setting: RetrySetting = getattr(self, "_xtstore_retry", 0)
+        return setting
 
-    def set_retry(self, value: int) -> None:
-        """Set how many times a transient failure is retried."""
-        self._xtstore_retry = int(value)
+    def set_retry(self, value: RetrySetting) -> None:
+        """Keep ``value`` (a number of retries or XT's retry function) as it is. The store
+        around the provider does the retrying; a provider that retries by itself overrides
+        this to follow ``value`` too, so that attempts are never multiplied."""
+        self._xtstore_retry = value
 
-    @abc.abstractmethod
     def get_service_name(self) -> str:
-        """The name of the service this store was configured as."""
+        """The name of the service this store was configured as: by default the ``name`` the
+        provider kept from its settings, else its class name."""
+        name = getattr(self, "name", None)
+        return name if isinstance(name, str) and name else type(self).__name__
 
-    @abc.abstractmethod
     def capabilities(self) -> Capabilities:
-        """What the store does natively, emulates, or cannot do."""
+        """What the store does natively, emulates, or cannot do. The default suits a class
+        written for XT: everything emulated from XT's methods, and metadata only if the class
+        has its own setters (XT's interface reads metadata but cannot write it)."""
+        cls = type(self)
+        has_setters = (
+            cls.set_blob_metadata is not StoreInterface.set_blob_metadata
+            and cls.set_container_metadata is not StoreInterface.set_container_metadata
+        )
+        return Capabilities(metadata=Support.EMULATED if has_setters else Support.UNSUPPORTED)
 
     # ---- containers ----
 
@@ -98,7 +129,8 @@ class StoreInterface(abc.ABC):
 
     @abc.abstractmethod
     def create_container(self, container: str) -> bool:
-        """Create an empty container. Raises ``ContainerAlreadyExists``."""
+        """Create an empty container and return True (XT's callers test the result). Raises
+        ``ContainerAlreadyExists``."""
 
     @abc.abstractmethod
     def list_containers(self) -> list[str]:
@@ -106,7 +138,8 @@ class StoreInterface(abc.ABC):
 
     @abc.abstractmethod
     def delete_container(self, container: str) -> bool:
-        """Delete the container with everything in it. Raises ``ContainerNotFound``."""
+        """Delete the container with everything in it and return True (XT's callers test the
+        result). Raises ``ContainerNotFound``."""
 
     @abc.abstractmethod
     def get_container_properties(self, container: str) -> ContainerInfo:

@@ -263,11 +263,15 @@ class ServiceOrigin:
                 key_path=f"external-services.{self.service}",
                 service=self.service,
             ) from None
+        origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
+        if isinstance(instance, Store):
+            # A built-in provider's public class is a Store already: one stack, not two.
+            instance.bind_service(self.service, retry=policy, origin=origin)
+            return instance
         provider = (
             instance if isinstance(instance, StoreInterface)
             else ForeignProvider(instance, self.service)
         )
-        origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
         return Store(provider, self.service, retry=policy, origin=origin)
 
     def _locate_error(

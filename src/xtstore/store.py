@@ -2,17 +2,22 @@
 
 It checks names before any I/O, hands the provider canonical names, and runs each call
 through the layer stack (logging, retry, error context). Providers never repeat this work.
+
+:class:`ProviderStore` is the base of each built-in provider's public class (``FileStore``,
+``MemoryStore``, ...): XT builds the class named by a config's code path itself, with the
+service dict, and calls it directly, so that class is a ``Store`` around its implementation.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any, ClassVar, Protocol, TypeVar
 
-from xtstore.errors import InvalidName, Unsupported
-from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.errors import ConfigError, InvalidName, Unsupported
+from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, run_through
 from xtstore.layers.errors import ErrorContextLayer
 from xtstore.layers.logging import LoggingLayer
@@ -21,7 +26,7 @@ from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
 
-__all__ = ["Store", "StoreOrigin"]
+__all__ = ["ProviderStore", "Store", "StoreOrigin"]
 
 T = TypeVar("T")
 
@@ -66,7 +71,13 @@ class Store(StoreInterface):
     Every method is the provider's, with the guarantees of DESIGN §1 enforced here: invalid
     names raise :class:`~xtstore.errors.InvalidName` before any I/O, transient errors are
     retried by one policy, and every error names the service, container and blob.
+
+    Given another ``Store`` as ``provider``, it wraps that store's provider: one layer stack,
+    never two.
     """
+
+    provider: StoreInterface
+    service_name: str
 
     def __init__(
         self,
@@ -77,6 +88,8 @@ class Store(StoreInterface):
         origin: StoreOrigin | None = None,
         extra_layers: Sequence[Layer] = (),
     ) -> None:
+        if isinstance(provider, Store):
+            provider = provider.provider
         self.provider = provider
         self.service_name = service_name
         self.origin = origin
@@ -109,7 +122,10 @@ class Store(StoreInterface):
                 "another process; use xtstore.get_storage()",
                 service=self.service_name,
             )
-        return (_rebuild_store, (self.origin, self.retry_policy))
+        function = self._retry_layer.function
+        if function is not None:
+            _check_picklable(function, self.service_name)
+        return (_rebuild_store, (self.origin, self.retry_policy, function))
 
     def _run(
         self,
@@ -172,11 +188,39 @@ class Store(StoreInterface):
     def retry_policy(self) -> RetryPolicy:
         return self._retry_layer.policy
 
-    def get_retry(self) -> int:
-        return self._retry_layer.policy.retries
+    def bind_service(
+        self, service_name: str, *, retry: RetryPolicy, origin: StoreOrigin | None
+    ) -> None:
+        """Make this store the configured service ``service_name``, with its retry policy and
+        origin: what ``get_storage()`` does to a provider class that is already a Store."""
+        self.service_name = service_name
+        self._retry_layer.policy = retry
+        self.origin = origin
 
-    def set_retry(self, value: int) -> None:
-        self._retry_layer.policy = self._retry_layer.policy.with_retries(value)
+    def get_retry(self) -> RetrySetting:
+        """Exactly what ``set_retry`` was given; before that, the policy's number of retries."""
+        function = self._retry_layer.function
+        return function if function is not None else self._retry_layer.policy.retries
+
+    def set_retry(self, value: RetrySetting) -> None:
+        """``value`` is a number of retries (the policy keeps its delays and time budget), or
+        XT's retry function ``f(context) -> seconds | None``, asked before each retry (see
+        :class:`~xtstore.layers.retry.RetryContext`). The provider is told too, so that one
+        with retries of its own can follow the same setting. Raises
+        :class:`~xtstore.errors.ConfigError` for anything else."""
+        layer = self._retry_layer
+        if callable(value):
+            layer.function = value
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            layer.function = None
+            layer.policy = layer.policy.with_retries(value)
+        else:
+            raise ConfigError(
+                "set_retry takes a number of retries (an int >= 0) or XT's retry function"
+                f" f(context) -> seconds | None, not {value!r}",
+                service=self.service_name,
+            )
+        self.provider.set_retry(value)
 
     def get_service_name(self) -> str:
         return self.service_name
@@ -192,7 +236,8 @@ class Store(StoreInterface):
             "does_container_exist", lambda: self.provider.does_container_exist(container), container
         )
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
+        """Returns True (XT's callers take a falsy result as failure)."""
         container = self._container(container)
         self._run(
             "create_container",
@@ -200,11 +245,13 @@ class Store(StoreInterface):
             container,
             idempotent=False,
         )
+        return True
 
     def list_containers(self) -> list[str]:
         return self._run("list_containers", self.provider.list_containers)
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
+        """Returns True (XT's callers take a falsy result as failure)."""
         container = self._container(container)
         self._run(
             "delete_container",
@@ -212,6 +259,7 @@ class Store(StoreInterface):
             container,
             idempotent=False,
         )
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         container = self._container(container)
@@ -486,11 +534,48 @@ class Store(StoreInterface):
         )
 
 
-def _rebuild_store(origin: StoreOrigin, retry: RetryPolicy) -> Store:
+class ProviderStore(Store):
+    """A built-in provider's public class: ``FileStore(service_dict)`` builds
+    ``implementation(service_dict)`` and wraps it, so a class XT builds bare keeps the whole
+    contract (names checked and made canonical, one retry policy, typed errors with context).
+
+    The service name is the settings' ``name``, else the implementation's default. Such a
+    store built by hand has no origin and cannot be pickled; ``get_storage()`` gives it one.
+    """
+
+    implementation: ClassVar[type[StoreInterface]]
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
+        build: Callable[[Mapping[str, Any]], StoreInterface] = self.implementation
+        provider = build(settings if settings is not None else {})
+        super().__init__(provider, provider.get_service_name())
+
+
+def _rebuild_store(
+    origin: StoreOrigin, retry: RetryPolicy, function: Callable[[Any], Any] | None = None
+) -> Store:
     # The policy travels too: set_retry() made after opening must hold in the worker.
     store = origin.build()
     store._retry_layer.policy = retry
+    if function is not None:
+        store.set_retry(function)
     return store
+
+
+def _check_picklable(function: Callable[[Any], Any], service: str) -> None:
+    """A retry function goes with the store to the worker, by reference; XT's own
+    (``make_retry_func`` closures) cannot, and dropping it silently would change how the
+    worker retries."""
+    try:
+        pickle.dumps(function)
+    except Exception as error:
+        raise Unsupported(
+            f"this store's retry function {function!r} cannot be pickled"
+            f" ({type(error).__name__}: {error}); set_retry() a module-level function or an"
+            " int before handing the store to another process, and set XT's function again"
+            " there",
+            service=service,
+        ) from None
 
 
 def _with_service(error: Exception, service: str) -> Exception:

@@ -15,10 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 XT_EXAMPLE = REPO / "examples" / "xt_provider" / "extensions" / "my_cloud_storage.py"
 
 BROKEN = '''
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 
-class LeakyStore(FileStore):
+class LeakyStore(FileProvider):
     """Two deliberate bugs: a folder path also matches siblings with a longer name, and
     fail_if_exists is ignored."""
 

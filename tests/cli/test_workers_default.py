@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from xtstore.cli.cmd_transfer import _workers
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 from xtstore.store import Store
 from xtstore.transfer import DEFAULT_WORKERS, Transfer
 
@@ -17,14 +17,14 @@ def batch(size: int, count: int = 10) -> list[Transfer]:
 
 
 def test_small_files_between_local_stores_take_one_worker(tmp_path: Path) -> None:
-    local = Store(FileStore({"name": "disk", "path": str(tmp_path)}), "disk")
+    local = Store(FileProvider({"name": "disk", "path": str(tmp_path)}), "disk")
     assert _workers(None, [local], batch(4096)) == 1
     assert _workers(None, [local], batch(50 * 2**20)) == DEFAULT_WORKERS
     assert _workers(3, [local], batch(4096)) == 3
 
 
 def test_a_remote_store_keeps_the_pool(tmp_path: Path) -> None:
-    local = Store(FileStore({"name": "disk", "path": str(tmp_path)}), "disk")
+    local = Store(FileProvider({"name": "disk", "path": str(tmp_path)}), "disk")
     remote_provider: Any = object()  # stands for any provider that is not local
     remote = Store(remote_provider, "cloud")
     assert _workers(None, [local, remote], batch(4096)) == DEFAULT_WORKERS

@@ -11,13 +11,13 @@ import pytest
 
 from tests.providers.killing import kill_while_writing
 from xtstore.errors import BlobAlreadyExists, InvalidName
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 from xtstore.store import Store
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    opened = Store(FileStore({"name": "disk", "path": str(tmp_path / "store")}), "disk")
+    opened = Store(FileProvider({"name": "disk", "path": str(tmp_path / "store")}), "disk")
     opened.create_container("runs")
     return opened
 
@@ -64,7 +64,7 @@ def test_a_failed_write_leaves_nothing(store: Store, tmp_path: Path) -> None:
 
 _KILLED_WRITER = """
 import sys, time
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 class Slow:
     def __init__(self):
@@ -76,7 +76,7 @@ class Slow:
         self.sent += 1024 * 1024
         return b"x" * 1024 * 1024
 
-store = FileStore({"name": "disk", "path": sys.argv[1]})
+store = FileProvider({"name": "disk", "path": sys.argv[1]})
 store.create_blob_from_stream("runs", sys.argv[2], Slow(), length=64 * 1024 * 1024)
 """
 
@@ -101,7 +101,7 @@ def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path
 _KILLED_REWRITE = """
 import sys, time
 from xtstore.providers import file
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 def stalled_copy(source, dest, total, progress):
     file.write_all(dest, b"partial copy")
@@ -109,7 +109,7 @@ def stalled_copy(source, dest, total, progress):
     time.sleep(60)
 
 file.copy_exact = stalled_copy
-store = FileStore({"name": "disk", "path": sys.argv[1]})
+store = FileProvider({"name": "disk", "path": sys.argv[1]})
 store.append_blob("runs", "log.txt", "more", append_with_rewrite=True)
 """
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from xtstore.errors import BlobAlreadyExists
 from xtstore.interface import ProgressCallback, Text
-from xtstore.providers.file import FileStore
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.file import FileProvider
+from xtstore.providers.memory import MemoryProvider
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, SnapshotInfo, Support
 
 
-class PrefixListing(MemoryStore):
+class PrefixListing(MemoryProvider):
     """Treats a folder path as a raw prefix, so 'foo' also lists 'foobar'."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -26,7 +26,7 @@ class PrefixListing(MemoryStore):
         return super().list_blobs(container, path, return_names, recursive)
 
 
-class UnsortedListing(MemoryStore):
+class UnsortedListing(MemoryProvider):
     """Returns names in reverse order."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -34,7 +34,7 @@ class UnsortedListing(MemoryStore):
         return list(reversed(super().list_blobs(container, path, return_names, recursive)))
 
 
-class ListsSnapshots(MemoryStore):
+class ListsSnapshots(MemoryProvider):
     """Lists each snapshot as a blob named 'name@id' (as some stores' raw listings do)."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -49,7 +49,7 @@ class ListsSnapshots(MemoryStore):
                          BlobProperties.from_ns(0, time.time_ns(), "x")) for name in everything]
 
 
-class CheckThenWrite(MemoryStore):
+class CheckThenWrite(MemoryProvider):
     """Create-only as 'check, then write' (no sleep in between): concurrent creators can all
     win."""
 
@@ -60,7 +60,7 @@ class CheckThenWrite(MemoryStore):
         super().create_blob(container, blob_path, text)
 
 
-class CheckThenWriteFile(FileStore):
+class CheckThenWriteFile(FileProvider):
     """XT FileStore's create-only: does the file exist? if not, write it. No sleep: the window
     is the microseconds between the two system calls."""
 
@@ -71,7 +71,7 @@ class CheckThenWriteFile(FileStore):
         super().create_blob(container, blob_path, text)
 
 
-class InterleavingAppend(MemoryStore):
+class InterleavingAppend(MemoryProvider):
     """Appends one call's text in two separate writes, so other appends can cut in."""
 
     def append_blob(self, container: str, blob_path: str, text: Text,
@@ -83,7 +83,7 @@ class InterleavingAppend(MemoryStore):
         super().append_blob(container, blob_path, data[half:])
 
 
-class LostUpdateRewrite(MemoryStore):
+class LostUpdateRewrite(MemoryProvider):
     """append_with_rewrite as read, modify, write with no etag condition: updates get lost."""
 
     def append_blob(self, container: str, blob_path: str, text: Text,
@@ -98,7 +98,7 @@ class LostUpdateRewrite(MemoryStore):
         super().create_blob(container, blob_path, old + data)
 
 
-class TornOverwrite(MemoryStore):
+class TornOverwrite(MemoryProvider):
     """Overwrites in two steps (first half, then all), so a reader can see half a blob."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -115,7 +115,7 @@ class TornOverwrite(MemoryStore):
             self.create_blob(container, blob_path, source.read())
 
 
-class PartialDownload(MemoryStore):
+class PartialDownload(MemoryProvider):
     """Downloads straight into dest_fn, chunk by chunk: a failure leaves half a file."""
 
     def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
@@ -131,7 +131,7 @@ class PartialDownload(MemoryStore):
                     progress_callback(min(start + 1024 * 1024, len(data)), len(data))
 
 
-class DeleteKeepsSnapshots(MemoryStore):
+class DeleteKeepsSnapshots(MemoryProvider):
     """delete_blob(snapshot=None) deletes the blob but leaves its snapshots readable."""
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
@@ -141,7 +141,7 @@ class DeleteKeepsSnapshots(MemoryStore):
             self._containers[container].snapshots[blob_path] = kept
 
 
-class NaiveTimes(MemoryStore):
+class NaiveTimes(MemoryProvider):
     """Reports last_modified as a naive local datetime."""
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
@@ -153,7 +153,7 @@ class NaiveTimes(MemoryStore):
         return BlobInfo(info.name, False, naive)
 
 
-class SilentSnapshots(MemoryStore):
+class SilentSnapshots(MemoryProvider):
     """Says snapshots are UNSUPPORTED, then silently does nothing instead of raising."""
 
     def capabilities(self) -> Capabilities:
@@ -163,7 +163,7 @@ class SilentSnapshots(MemoryStore):
         return SnapshotInfo(container, blob_path, "none", datetime.now())
 
 
-class EmptyListingOfMissingContainer(MemoryStore):
+class EmptyListingOfMissingContainer(MemoryProvider):
     """Lists a missing container as empty instead of raising ContainerNotFound."""
 
     def list_blobs(self, container: str, path: str | None = None, return_names: bool = True,
@@ -173,7 +173,7 @@ class EmptyListingOfMissingContainer(MemoryStore):
         return super().list_blobs(container, path, return_names, recursive)
 
 
-class MemoryHungryUpload(FileStore):
+class MemoryHungryUpload(FileProvider):
     """Reads the whole source file into memory before writing it."""
 
     def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
@@ -182,7 +182,7 @@ class MemoryHungryUpload(FileStore):
             self.create_blob(container, blob_path, source.read())
 
 
-class LiveSnapshots(MemoryStore):
+class LiveSnapshots(MemoryProvider):
     """A snapshot id that reads whatever the blob holds now, not what it held then."""
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
@@ -197,7 +197,7 @@ class LiveSnapshots(MemoryStore):
                                  progress_callback)
 
 
-class SizeEtag(MemoryStore):
+class SizeEtag(MemoryProvider):
     """Derives the etag from the size only, so a same-size write keeps the etag."""
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
@@ -209,7 +209,7 @@ class SizeEtag(MemoryStore):
             metadata=props.metadata))
 
 
-class CopyKeepsDestination(MemoryStore):
+class CopyKeepsDestination(MemoryProvider):
     """copy_blob silently keeps an existing destination."""
 
     def copy_blob(self, source_container: str, source_blob_path: str, dest_container: str,
@@ -219,7 +219,7 @@ class CopyKeepsDestination(MemoryStore):
                               dest_blob_path)
 
 
-class NoParentFolders(MemoryStore):
+class NoParentFolders(MemoryProvider):
     """get_blob_to_path expects dest_fn's folder to exist."""
 
     def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
@@ -230,14 +230,14 @@ class NoParentFolders(MemoryStore):
             out.write(data)
 
 
-class UnsortedContainers(MemoryStore):
+class UnsortedContainers(MemoryProvider):
     """list_containers in creation order, newest first."""
 
     def list_containers(self) -> list[str]:
         return list(reversed(list(self._containers)))
 
 
-class NoProgress(MemoryStore):
+class NoProgress(MemoryProvider):
     """Never calls progress_callback (``Store`` then ends the sequence for it, which must not
     hide that the provider reports nothing)."""
 
@@ -251,7 +251,7 @@ class NoProgress(MemoryStore):
         super().get_blob_to_path(container, blob_path, dest_fn, snapshot)
 
 
-class CopyIntoPlace(FileStore):
+class CopyIntoPlace(FileProvider):
     """Uploads as XT's FileStore does, copying straight over the blob's file (and never
     calling progress_callback): an upload that fails part-way leaves a partial blob."""
 
@@ -263,7 +263,7 @@ class CopyIntoPlace(FileStore):
         shutil.copyfile(source_fn, target)
 
 
-class WithXtLimits(FileStore):
+class WithXtLimits(FileProvider):
     """A correct store with XT FileStore's limits: ``create_blob`` takes only str (XT opens
     the file with "wt"), and ``get_blob_to_path`` needs dest_fn's folder to exist."""
 
@@ -281,7 +281,7 @@ class WithXtLimits(FileStore):
         super().get_blob_to_path(container, blob_path, dest_fn, snapshot, progress_callback)
 
 
-class UntypedLosers(FileStore):
+class UntypedLosers(FileProvider):
     """Atomic create-only, but the losers raise a plain RuntimeError (as XT's ServiceError)."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -292,7 +292,7 @@ class UntypedLosers(FileStore):
             raise RuntimeError("blob already exists: " + blob_path) from None
 
 
-class CheckThenWriteUntyped(FileStore):
+class CheckThenWriteUntyped(FileProvider):
     """Check-then-write whose losers raise a plain RuntimeError, as XT's FileStore does."""
 
     def create_blob(self, container: str, blob_path: str, text: Text,
@@ -302,7 +302,7 @@ class CheckThenWriteUntyped(FileStore):
         super().create_blob(container, blob_path, text)
 
 
-class BrokenUpload(MemoryStore):
+class BrokenUpload(MemoryProvider):
     """create_blob_from_path always fails: clauses that only use it to set up say so."""
 
     def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,

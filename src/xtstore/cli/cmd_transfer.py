@@ -45,10 +45,10 @@ _workers_option = click.option(
 
 
 def _is_local(store: Store) -> bool:
-    from xtstore.providers.file import FileStore
-    from xtstore.providers.memory import MemoryStore
+    from xtstore.providers.file import FileProvider
+    from xtstore.providers.memory import MemoryProvider
 
-    return isinstance(store.provider, (FileStore, MemoryStore))
+    return isinstance(store.provider, (FileProvider, MemoryProvider))
 
 
 def _workers(requested: int | None, stores: list[Store], transfers: list[Transfer]) -> int:

@@ -67,7 +67,10 @@ def _about_local_file(error: BaseException, call: Call) -> bool:
 
 
 class ErrorContextLayer:
-    """Innermost layer: translate, then fill in the call's service, container and blob."""
+    """Innermost layer: translate, then fill in the call's container and blob, and name the
+    call's service. The service is set, not only filled in: a provider that delegates to
+    another xtstore store lets through errors naming that inner service, and the caller
+    must see the service it used."""
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         try:
@@ -76,7 +79,8 @@ class ErrorContextLayer:
             typed = translate_builtin_error(error, call)
             if typed is None:
                 raise
-            typed.add_context(service=call.service, container=call.container, blob=call.blob)
+            typed.service = call.service
+            typed.add_context(container=call.container, blob=call.blob)
             if typed is error:
                 raise
             raise typed from error

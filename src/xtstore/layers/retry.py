@@ -1,5 +1,6 @@
 """The one retry policy: transient errors only, exponential backoff with full jitter, bounded
-by a number of attempts and a total time budget (DESIGN §1, "Retry")."""
+by a number of attempts and a total time budget (DESIGN §1, "Retry"), or XT's retry function
+asked before each retry instead."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from xtstore.errors import TransientError
+from xtstore.errors import ConfigError, TransientError
 from xtstore.layers import Call
 
-__all__ = ["RetryLayer", "RetryPolicy"]
+__all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse"]
 
 T = TypeVar("T")
 
@@ -40,9 +41,36 @@ class RetryPolicy:
         return random.uniform(0, ceiling)
 
 
+class RetryResponse:
+    """``context.response`` of a failure that had an HTTP response: its ``status``."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"<RetryResponse status={self.status}>"
+
+
+class RetryContext:
+    """What XT's retry function is given, shaped like azure-storage 2.x's retry context: one
+    per interface call. ``count`` starts at 0 and is left to the function (XT's own
+    ``make_retry_func`` increments it); ``exception`` is the failure about to be retried;
+    ``response`` is None when there was no HTTP response, else has ``.status``. A plain
+    object, so the function may keep more attributes on it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.exception: BaseException | None = None
+        self.response: RetryResponse | None = None
+
+
 class RetryLayer:
     """Retries :class:`TransientError`; a non-idempotent call only when its request was never
-    sent. ``sleep`` and ``clock`` are parameters so that tests can run without waiting."""
+    sent. ``sleep`` and ``clock`` are parameters so that tests can run without waiting.
+
+    With ``function`` set (XT's retry function), it alone decides: before each retry it is
+    asked for the seconds to wait, and None re-raises the failure; the policy's attempts and
+    time budget then do not apply."""
 
     def __init__(
         self,
@@ -52,10 +80,13 @@ class RetryLayer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
+        self.function: Callable[[Any], Any] | None = None
         self._sleep = sleep
         self._clock = clock
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
+        if self.function is not None:
+            return self._as_function_says(self.function, call, proceed)
         policy = self.policy
         deadline = self._clock() + policy.total_timeout
         attempt = 1
@@ -72,3 +103,26 @@ class RetryLayer:
                     raise
                 self._sleep(pause)
                 attempt += 1
+
+    def _as_function_says(
+        self, function: Callable[[Any], Any], call: Call, proceed: Callable[[], T]
+    ) -> T:
+        context = RetryContext()
+        while True:
+            try:
+                return proceed()
+            except TransientError as error:
+                if not call.idempotent and error.request_sent:
+                    raise
+                context.exception = error
+                context.response = None if error.status is None else RetryResponse(error.status)
+                # Asked inside the except block: XT's function logs sys.exc_info().
+                pause = function(context)
+                if pause is None:
+                    raise
+                if isinstance(pause, bool) or not isinstance(pause, (int, float)):
+                    raise ConfigError(
+                        f"the retry function returned {pause!r}, not seconds or None",
+                        service=call.service,
+                    ) from error
+                self._sleep(max(0.0, float(pause)))

@@ -41,6 +41,7 @@ from xtstore.providers.azure_errors import (
     mapped_errors,
     redact_transport_logs,
 )
+from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -50,7 +51,7 @@ from xtstore.values import (
     Support,
 )
 
-__all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobStore"]
+__all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobProvider", "AzureBlobStore"]
 
 T = TypeVar("T")
 
@@ -130,7 +131,7 @@ class _DownloadReader(io.RawIOBase):
         return len(data)
 
 
-class AzureBlobStore(StoreInterface):
+class AzureBlobProvider(StoreInterface):
     """Azure Blob Storage provider. Constructed with the service's config dict; see
     :mod:`xtstore.providers.azure_auth` for the accepted keys. Raises ``ConfigError`` when
     the config names no usable credential."""
@@ -156,11 +157,11 @@ class AzureBlobStore(StoreInterface):
                               key_path=self._service_name, service=self._service_name) from None
 
     def __repr__(self) -> str:
-        return f"<AzureBlobStore service={self._service_name!r} {self._description}>"
+        return f"<AzureBlobProvider service={self._service_name!r} {self._description}>"
 
     def __reduce__(self) -> NoReturn:
         # Pickling would write the credential in clear text; xtstore.Store rebuilds from config.
-        raise Unsupported("an AzureBlobStore is moved to another process by pickling its "
+        raise Unsupported("an AzureBlobProvider is moved to another process by pickling its "
                           "xtstore.Store, which rebuilds it from config",
                           service=self._service_name)
 
@@ -201,20 +202,22 @@ class AzureBlobStore(StoreInterface):
         with self._errors(about_blob=False):
             return bool(self._container_client(container).exists())
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         """Raises ``ContainerAlreadyExists``."""
         with self._errors(about_blob=False):
             self._service.create_container(container)
+        return True
 
     def list_containers(self) -> list[str]:
         with self._errors(about_blob=False):
             return sorted(item.name for item in
                           self._service.list_containers(results_per_page=PAGE_SIZE))
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         """Raises ``ContainerNotFound``."""
         with self._errors(about_blob=False):
             self._container_client(container).delete_container()
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         """Raises ``ContainerNotFound``."""
@@ -584,3 +587,9 @@ class _SnapshotIdErrors:
                 _status(error) == 400:
             raise BlobNotFound(f"snapshot {self._snapshot!r} not found") from None
 
+
+class AzureBlobStore(ProviderStore):
+    """The ``azure-blob`` provider as XT builds it: ``AzureBlobStore(service_dict)`` is a
+    :class:`~xtstore.store.Store` around :class:`AzureBlobProvider`, which ``store.provider`` is."""
+
+    implementation = AzureBlobProvider

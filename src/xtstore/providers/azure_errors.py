@@ -138,7 +138,7 @@ def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> Sto
     code = error_code(error)
     label = f"{status} {code}" if code else f"HTTP {status}"
     if status is None or status in TRANSIENT_STATUS:
-        return TransientError(f"{label}: {reason}")
+        return TransientError(f"{label}: {reason}", status=status)
     if status == 404:
         if code in _CONTAINER_CODES or (code is None and not about_blob):
             return ContainerNotFound("container not found")
@@ -153,7 +153,7 @@ def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> Sto
         if code == "ContainerBeingDeleted":
             # Azure refused the request outright while it finishes deleting a container of
             # the same name, so repeating it is safe even for a create.
-            return TransientError(f"{label}: {reason}", request_sent=False)
+            return TransientError(f"{label}: {reason}", request_sent=False, status=status)
         return StoreError(f"{label}: {reason}")
     if status == 412:
         return PreconditionFailed(f"{label}: {reason}")

@@ -85,6 +85,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
+from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     Capabilities,
@@ -94,7 +95,7 @@ from xtstore.values import (
     datetime_from_ns,
 )
 
-__all__ = ["FileStore"]
+__all__ = ["FileProvider", "FileStore"]
 
 _INTERNAL = ".xtstore"
 _SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
@@ -118,7 +119,7 @@ def _key(blob_path: str) -> str:
     return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
-class FileStore(StoreInterface):
+class FileProvider(StoreInterface):
     """The ``store-file`` provider. ``config["path"]`` is the root folder (``~`` expanded,
     created if missing).
 
@@ -789,7 +790,7 @@ class FileStore(StoreInterface):
     def does_container_exist(self, container: str) -> bool:
         return os.path.isdir(self._container_dir(container))
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         """Raises :class:`ContainerAlreadyExists`."""
         try:
             os.mkdir(self._container_dir(container))
@@ -798,7 +799,8 @@ class FileStore(StoreInterface):
                                          container=container) from None
         except FileNotFoundError:
             os.makedirs(self._root, exist_ok=True)
-            self.create_container(container)
+            return self.create_container(container)
+        return True
 
     def list_containers(self) -> list[str]:
         names = []
@@ -808,7 +810,7 @@ class FileStore(StoreInterface):
                     names.append(entry.name)
         return sorted(names)
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         """Remove the container with its blobs, snapshots, metadata and locks. Raises
         :class:`ContainerNotFound`."""
         doomed = self._temp_path()
@@ -824,6 +826,7 @@ class FileStore(StoreInterface):
         shutil.rmtree(doomed, ignore_errors=True)
         for area in ("snapshots", "locks"):
             shutil.rmtree(self._internal_path(area, container), ignore_errors=True)
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         """Raises :class:`ContainerNotFound`."""
@@ -960,3 +963,10 @@ def _is_container_name(name: str) -> bool:
     except InvalidName:
         return False
     return True
+
+
+class FileStore(ProviderStore):
+    """The ``store-file`` provider as XT builds it: ``FileStore(service_dict)`` is a
+    :class:`~xtstore.store.Store` around :class:`FileProvider`, which ``store.provider`` is."""
+
+    implementation = FileProvider

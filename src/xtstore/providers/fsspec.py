@@ -46,6 +46,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
+from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -56,7 +57,7 @@ from xtstore.values import (
     datetime_from_ns,
 )
 
-__all__ = ["FsspecStore"]
+__all__ = ["FsspecProvider", "FsspecStore"]
 
 _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
@@ -66,7 +67,7 @@ _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
 
 
-class FsspecStore(StoreInterface):
+class FsspecProvider(StoreInterface):
     """Config keys: ``url`` (required), ``options`` (a mapping passed to the filesystem),
     ``lock-timeout`` (seconds after which a lock left by a dead writer is broken; default 60).
 
@@ -243,7 +244,7 @@ class FsspecStore(StoreInterface):
     def does_container_exist(self, container: str) -> bool:
         return bool(self.fs.exists(self._record(container)))
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         record = self._record(container)
         self.fs.makedirs(self.fs._parent(record), exist_ok=True)
         body = json.dumps({"created_ns": time.time_ns(), "metadata": {}}).encode()
@@ -259,6 +260,7 @@ class FsspecStore(StoreInterface):
                                              container=container) from None
             self._write_file(record, body)
         self.fs.makedirs(self._join(container), exist_ok=True)
+        return True
 
     def list_containers(self) -> list[str]:
         folder = self._join(_RESERVED, "containers")
@@ -270,7 +272,7 @@ class FsspecStore(StoreInterface):
             name.rsplit("/", 1)[-1][: -len(".json")] for name in names if name.endswith(".json")
         )
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         self._require_container(container)
         for folder in (
             self._join(container),
@@ -280,6 +282,7 @@ class FsspecStore(StoreInterface):
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(folder, recursive=True)
         self.fs.rm(self._record(container))
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         record = self._require_container(container)
@@ -558,3 +561,9 @@ def _modified_ns(info: Mapping[str, Any]) -> int:
         return round(stamp * 1e6) * 1000
     return time.time_ns()
 
+
+class FsspecStore(ProviderStore):
+    """The ``store-fsspec`` provider as XT builds it: ``FsspecStore(service_dict)`` is a
+    :class:`~xtstore.store.Store` around :class:`FsspecProvider`, which ``store.provider`` is."""
+
+    implementation = FsspecProvider

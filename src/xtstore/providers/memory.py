@@ -32,6 +32,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
+from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -42,7 +43,7 @@ from xtstore.values import (
     datetime_from_ns,
 )
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryProvider", "MemoryStore"]
 
 _READ_CHUNK = 4 * 1024 * 1024
 
@@ -75,7 +76,7 @@ class _Container:
     """blob name → snapshot id → frozen content; kept apart so it is never listed."""
 
 
-class MemoryStore(StoreInterface):
+class MemoryProvider(StoreInterface):
     """The ``store-memory`` provider. ``config`` is the service's dict (only ``name`` is used).
 
     Raises :class:`ContainerNotFound`, :class:`ContainerAlreadyExists`, :class:`BlobNotFound`
@@ -132,22 +133,24 @@ class MemoryStore(StoreInterface):
         with self._lock:
             return container in self._containers
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         """Raises :class:`ContainerAlreadyExists`."""
         with self._lock:
             if container in self._containers:
                 raise ContainerAlreadyExists("container already exists", container=container)
             self._containers[container] = _Container(time.time_ns())
+        return True
 
     def list_containers(self) -> list[str]:
         with self._lock:
             return sorted(self._containers)
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         """Raises :class:`ContainerNotFound`."""
         with self._lock:
             self._container(container)
             del self._containers[container]
+        return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         """Raises :class:`ContainerNotFound`."""
@@ -385,3 +388,10 @@ def _read_with_progress(
         if progress_callback is not None:
             progress_callback(done, max(done, total or 0))
     return b"".join(chunks)
+
+
+class MemoryStore(ProviderStore):
+    """The ``store-memory`` provider as XT builds it: ``MemoryStore(service_dict)`` is a
+    :class:`~xtstore.store.Store` around :class:`MemoryProvider`, which ``store.provider`` is."""
+
+    implementation = MemoryProvider

@@ -43,6 +43,7 @@ from xtstore.providers.s3_keys import (
 )
 from xtstore.providers.s3_listing import iter_listing
 from xtstore.providers.s3_transfer import Transfers
+from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -52,7 +53,7 @@ from xtstore.values import (
     Support,
 )
 
-__all__ = ["SINGLE_COPY_LIMIT", "S3Store"]
+__all__ = ["SINGLE_COPY_LIMIT", "S3Provider", "S3Store"]
 
 SINGLE_COPY_LIMIT = 5 * 2**30
 """CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
@@ -68,7 +69,7 @@ def _as_bytes(text: Text) -> bytes:
     return text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
 
-class S3Store(StoreInterface):
+class S3Provider(StoreInterface):
     """Amazon S3 or any S3-compatible store.
 
     Service keys: ``endpoint-url`` (omit for AWS), ``region``, ``access-key-id`` +
@@ -87,7 +88,7 @@ class S3Store(StoreInterface):
 
     def __repr__(self) -> str:
         endpoint = self._settings.endpoint_url or "aws"
-        return f"<S3Store service={self._settings.service_name!r} endpoint={endpoint!r}>"
+        return f"<S3Provider service={self._settings.service_name!r} endpoint={endpoint!r}>"
 
     @property
     def client(self) -> Any:
@@ -128,7 +129,7 @@ class S3Store(StoreInterface):
         if not self.does_container_exist(container):
             raise ContainerNotFound("container not found", container=container)
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str) -> bool:
         """Create the bucket and its marker. Raises ``ContainerAlreadyExists``: the marker is
         written with ``If-None-Match: *``, so of N concurrent creators exactly one wins even
         where CreateBucket succeeds for a bucket its owner already has (us-east-1)."""
@@ -147,6 +148,7 @@ class S3Store(StoreInterface):
         except BlobAlreadyExists:
             raise ContainerAlreadyExists("container already exists",
                                          container=container) from None
+        return True
 
     def list_containers(self) -> list[str]:
         names: list[str] = []
@@ -155,17 +157,19 @@ class S3Store(StoreInterface):
                 names.extend(bucket["Name"] for bucket in page.get("Buckets", ()))
         return sorted(names)
 
-    def delete_container(self, container: str) -> None:
+    def delete_container(self, container: str) -> bool:
         """Delete every object version, unfinished upload and the bucket. Raises
         ``ContainerNotFound``."""
-        for sweep in range(3):
+        sweeps = 1
+        while True:
             self._empty_bucket(container)
             try:
                 self._client.delete_bucket(Bucket=container)
-                return
+                return True
             except ClientError as error:
                 # Another client wrote meanwhile: sweep again, a bounded number of times.
-                if error_code(error) == "BucketNotEmpty" and sweep < 2:
+                if error_code(error) == "BucketNotEmpty" and sweeps < 3:
+                    sweeps += 1
                     continue
                 raise translate(error) or error from error
 
@@ -469,3 +473,10 @@ class S3Store(StoreInterface):
             snapshots.append(SnapshotInfo(container=container, blob=key, snapshot=snapshot,
                                           created=created))
         return snapshots
+
+
+class S3Store(ProviderStore):
+    """The ``store-s3`` provider as XT builds it: ``S3Store(service_dict)`` is a
+    :class:`~xtstore.store.Store` around :class:`S3Provider`, which ``store.provider`` is."""
+
+    implementation = S3Provider

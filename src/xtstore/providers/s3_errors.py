@@ -95,7 +95,7 @@ def _translate_client_error(error: boto_errors.ClientError, create_only: bool) -
     message = str(error.response.get("Error", {}).get("Message", "")) or code
     reason = f"S3 {code}: {message}" if code and code != str(status) else f"S3 HTTP {status}"
     if code in _TRANSIENT_CODES or status in (408, 429) or status >= 500:
-        return TransientError(reason)
+        return TransientError(reason, status=status or None)
     if code in _PRECONDITION_CODES or status == 412:
         if create_only:
             return BlobAlreadyExists("blob already exists")

@@ -22,7 +22,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.providers.azure_blob import AzureBlobStore
+from xtstore.providers.azure_blob import AzureBlobProvider
 
 
 def _sas() -> str:
@@ -106,14 +106,14 @@ def test_xt_form_name_is_the_account(
 
 
 def test_default_credential_builds_an_identity_client() -> None:
-    store = AzureBlobStore({"name": "az", "account": "someaccount", "credential": "default"})
+    store = AzureBlobProvider({"name": "az", "account": "someaccount", "credential": "default"})
     client = store.service_client
     assert client.url.startswith("https://someaccount.blob.core.windows.net")
     assert type(client.credential).__name__ == "DefaultAzureCredential"
 
 
 def test_anonymous_and_tuning_keys() -> None:
-    store = AzureBlobStore({"name": "az", "account": "http://127.0.0.1:1/acct",
+    store = AzureBlobProvider({"name": "az", "account": "http://127.0.0.1:1/acct",
                             "credential": "anonymous", "timeout": 7, "max-concurrency": 2,
                             "max-block-size": 1048576})
     client = store.service_client
@@ -133,7 +133,7 @@ def test_anonymous_and_tuning_keys() -> None:
 )
 def test_incomplete_config_is_a_config_error(config: dict[str, Any]) -> None:
     with pytest.raises(ConfigError) as caught:
-        AzureBlobStore(config)
+        AzureBlobProvider(config)
     assert KEY not in str(caught.value)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.servers.s3_server import MotoServer
-from xtstore.providers.s3 import S3Store
+from xtstore.providers.s3 import S3Provider
 from xtstore.store import Store
 
 
@@ -19,5 +19,5 @@ def s3_config(moto_server: MotoServer) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def s3_store(s3_config: dict[str, Any]) -> Store:
-    """A Store around S3Store, as get_storage() builds it (without the config files)."""
-    return Store(S3Store(s3_config), "s3")
+    """A Store around S3Provider, as get_storage() builds it (without the config files)."""
+    return Store(S3Provider(s3_config), "s3")

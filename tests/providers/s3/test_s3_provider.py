@@ -30,7 +30,7 @@ from xtstore.errors import (
 )
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers import s3 as s3_module
-from xtstore.providers.s3 import S3Store
+from xtstore.providers.s3 import S3Provider
 from xtstore.providers.s3_keys import RESERVED_PREFIX, snapshot_prefix
 from xtstore.providers.s3_listing import iter_listing
 from xtstore.store import Store
@@ -144,7 +144,7 @@ def test_append_notices_a_blob_that_outgrew_the_hint(
     s3_store: Store, container: str, s3_config: dict[str, Any]
 ) -> None:
     s3_store.append_blob(container, "grow.bin", b"small")
-    other = Store(S3Store(s3_config), "s3")
+    other = Store(S3Provider(s3_config), "s3")
     other.create_blob(container, "grow.bin", b"g" * (5 * MiB))
     with count_requests(s3_store.provider.client) as log:  # type: ignore[attr-defined]
         s3_store.append_blob(container, "grow.bin", b"+")
@@ -364,7 +364,7 @@ def slow_down_url() -> Iterator[str]:
 
 def _store(config: dict[str, Any], attempts: int) -> Store:
     policy = RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.002)
-    return Store(S3Store(config), "s3", retry=policy)
+    return Store(S3Provider(config), "s3", retry=policy)
 
 
 def test_throttling_is_transient_and_only_the_layer_retries(
@@ -429,13 +429,13 @@ def test_secrets_stay_out_of_repr_errors_and_logs(
 
 def test_config_mistakes_are_config_errors(moto_server: MotoServer) -> None:
     with pytest.raises(ConfigError, match="addressing-style"):
-        S3Store(moto_server.service_config(**{"addressing-style": "sideways"}))
+        S3Provider(moto_server.service_config(**{"addressing-style": "sideways"}))
     with pytest.raises(ConfigError, match="secret-access-key"):
-        S3Store(moto_server.service_config(**{"secret-access-key": None}))
+        S3Provider(moto_server.service_config(**{"secret-access-key": None}))
     with pytest.raises(ConfigError, match="multipart-chunksize"):
-        S3Store(moto_server.service_config(**{"multipart-chunksize": 1024}))
+        S3Provider(moto_server.service_config(**{"multipart-chunksize": 1024}))
     with pytest.raises(ConfigError, match="read-timeout"):
-        S3Store(moto_server.service_config(**{"read-timeout": "soon"}))
+        S3Provider(moto_server.service_config(**{"read-timeout": "soon"}))
 
 
 def test_wrong_secret_is_access_denied_when_the_server_checks(moto_server: MotoServer) -> None:
@@ -459,7 +459,7 @@ def test_get_storage_builds_a_picklable_store(
     config = {"external-services": {"s3": moto_server.service_config(
         **{"secret-access-key": "$vault"})}}
     store = xtstore.get_storage("s3", config=config)
-    assert isinstance(store.provider, S3Store)
+    assert isinstance(store.provider, S3Provider)
     clone = pickle.loads(pickle.dumps(store))
     assert isinstance(clone.list_containers(), list)
 
@@ -467,5 +467,5 @@ def test_get_storage_builds_a_picklable_store(
 def test_no_keys_uses_the_standard_credential_chain(moto_server: MotoServer) -> None:
     config = moto_server.service_config()
     del config["access-key-id"], config["secret-access-key"]
-    store = Store(S3Store(config), "s3")  # keys come from AWS_ACCESS_KEY_ID & co.
+    store = Store(S3Provider(config), "s3")  # keys come from AWS_ACCESS_KEY_ID & co.
     assert isinstance(store.list_containers(), list)
