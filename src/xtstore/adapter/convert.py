@@ -16,7 +16,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from xtstore.errors import StoreError
-from xtstore.values import BlobInfo, BlobProperties, ContainerInfo, SnapshotInfo
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    ContainerInfo,
+    SnapshotInfo,
+    datetime_from_ns,
+)
 
 __all__ = [
     "Origin",
@@ -159,10 +165,6 @@ def blob_info(value: Any, origin: Origin, *, name: str | None = None,
     return BlobInfo(name=name, properties=_properties(value, origin, with_metadata))
 
 
-def _utc(modified_ns: int) -> datetime:
-    return datetime.fromtimestamp(modified_ns / 1e9, timezone.utc)
-
-
 def container_info(value: Any, container: str, origin: Origin) -> ContainerInfo:
     """A :class:`ContainerInfo` named ``container`` from an ``os.stat_result``, an azure
     ``Container`` (``.properties.last_modified``, ``.metadata``) or its properties alone."""
@@ -174,7 +176,8 @@ def container_info(value: Any, container: str, origin: Origin) -> ContainerInfo:
     modified_ns = _modified_ns(holder, origin, value)
     own = _field(value, "metadata")
     found = metadata(own if own is not _MISSING else _field(holder, "metadata"), origin)
-    return ContainerInfo(name=container, last_modified=_utc(modified_ns), metadata=found)
+    return ContainerInfo(name=container, last_modified=datetime_from_ns(modified_ns),
+                         metadata=found)
 
 
 def snapshot_info(value: Any, container: str, blob: str, origin: Origin,

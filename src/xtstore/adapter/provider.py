@@ -60,14 +60,15 @@ def missing_methods(cls: type) -> list[str]:
     return [name for name in XT_METHODS if not callable(getattr(cls, name, None))]
 
 
-def _as_text(text: Text) -> str | None:
-    """``text`` as ``str`` (XT's providers write text), or None for bytes that are not UTF-8."""
+def _as_text(text: Text) -> Text:
+    """``text`` as ``str`` where it can be, which every XT-style provider can write (XT's own
+    write text); bytes that are not UTF-8 stay bytes."""
     if isinstance(text, str):
         return text
     try:
         return bytes(text).decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        return text
 
 
 def never_retry(context: Any) -> None:
@@ -195,18 +196,26 @@ class ForeignProvider(StoreInterface):
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
     ) -> None:
-        as_text = _as_text(text)
-        if as_text is None and not isinstance(text, str):
-            if fail_if_exists:
-                raise Unsupported("this provider writes text: binary content that is not "
-                                  "UTF-8 cannot be created with fail_if_exists")
-            # Binary content goes through a file, which XT's providers copy byte for byte.
-            self._create_from_bytes(container, blob_path, bytes(text))
+        content = _as_text(text)
+        if not isinstance(content, str) and not fail_if_exists:
+            # Binary content goes through a file, which XT's providers copy byte for byte
+            # (XT's FileStore writes create_blob's text in text mode).
+            self._create_from_bytes(container, blob_path, bytes(content))
             return
-        self._call("create_blob",
-                   lambda: self.inner.create_blob(container, blob_path, as_text,
-                                                  fail_if_exists=fail_if_exists),
-                   container, blob_path, writes=True, create_only=fail_if_exists)
+        self._write_text("create_blob",
+                         lambda: self.inner.create_blob(container, blob_path, content,
+                                                        fail_if_exists=fail_if_exists),
+                         content, container, blob_path, create_only=fail_if_exists)
+
+    def _write_text(self, method: str, action: Callable[[], Any], content: Text,
+                    container: str, blob: str, **details: Any) -> None:
+        try:
+            self._call(method, action, container, blob, writes=True, **details)
+        except TypeError as error:
+            if isinstance(content, str):
+                raise
+            raise Unsupported(f"{self._provider}.{method} takes text only, and this content "
+                              f"is not UTF-8 ({error})") from error
 
     def _create_from_bytes(self, container: str, blob_path: str, data: bytes) -> None:
         with tempfile.TemporaryDirectory(prefix="xtstore-") as folder:
@@ -230,14 +239,11 @@ class ForeignProvider(StoreInterface):
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
     ) -> None:
-        as_text = _as_text(text)
-        if as_text is None:
-            raise Unsupported("this provider appends text: binary content that is not UTF-8 "
-                              "cannot be appended")
-        self._call("append_blob",
-                   lambda: self.inner.append_blob(container, blob_path, as_text,
-                                                  append_with_rewrite=append_with_rewrite),
-                   container, blob_path, writes=True)
+        content = _as_text(text)
+        self._write_text("append_blob",
+                         lambda: self.inner.append_blob(container, blob_path, content,
+                                                        append_with_rewrite=append_with_rewrite),
+                         content, container, blob_path)
 
     def list_blobs(
         self,
