@@ -43,6 +43,7 @@ __all__ = [
     "BUILTIN_PROVIDERS",
     "ENTRY_POINT_GROUP",
     "ConfigFiles",
+    "ConfigOrigin",
     "ConfigSource",
     "ProviderRef",
     "ServiceOrigin",
