@@ -4,6 +4,7 @@ clauses and exits 1."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,50 @@ def test_table_prints_brackets_in_messages_as_they_are(capsys: pytest.CaptureFix
     result = ClauseResult("list_blobs_sorted", "failed", "expected ['a-b', '[x]'], got []")
     _print_table("pkg.Store", [result], "1 failed")
     assert "expected ['a-b', '[x]'], got []" in capsys.readouterr().out
+
+
+XT_STYLE_NEEDS_PATH = '''
+from xtstore.providers.file import FileStore
+
+
+class RootedStore(FileStore):
+    """Reads its folder the XT way: storage_creds["path"]."""
+
+    def __init__(self, storage_creds):
+        super().__init__({"path": storage_creds["root"]})
+'''
+
+
+@pytest.mark.parametrize("code_path, key", [
+    ("xtstore.providers.file.FileStore", "path"),
+    ("xtstyle.rooted.RootedStore", "root"),
+])
+def test_missing_constructor_key_is_one_line_naming_the_option(
+    xt: Runner, services: Services, code_path: str, key: str
+) -> None:
+    package = services.work / "xtstyle"
+    package.mkdir()
+    (package / "rooted.py").write_text(XT_STYLE_NEEDS_PATH, encoding="utf-8")
+    result = xt("check-provider", code_path, "-k", "list_blobs")
+    assert result.returncode == 1
+    assert result.stdout == b""  # no clause ran: the store was built once, before them
+    assert result.stderr.decode().splitlines() == [
+        f"xtstore: error: {code_path} needs the config key {key!r}: add -o {key}=VALUE"
+    ]
+
+
+def test_memory_limit_option_reaches_the_bounded_memory_clause(
+    xt: Runner, services: Services
+) -> None:
+    # MemoryHungryUpload reads the whole 24 MiB source: within the default 64 MiB, over 8 MiB.
+    args = ("--json", "check-provider", "tests.testing.broken_providers.MemoryHungryUpload",
+            "-o", f"path={services.work / 'store'}", "-k", "bounded_memory",
+            "--large-blob-mib", "24")
+    env = {**services.env, "PYTHONPATH": f"{REPO}{os.pathsep}{services.env.get('PYTHONPATH', '')}"}
+    within = json.loads(xt(*args, env=env).stdout)
+    assert within["ok"] is True, within
+    over = json.loads(xt(*args, "--memory-limit-mib", "8", env=env).stdout)
+    [row] = over["results"]
+    assert row["outcome"] == "failed"
+    assert "upload of 25165824 bytes grew the Python heap by" in row["message"]
+    assert "(limit 8388608)" in row["message"]

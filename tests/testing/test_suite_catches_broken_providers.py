@@ -21,6 +21,9 @@ from xtstore.testing.options import MiB
 BROKEN = "tests.testing.broken_providers"
 MEMORY_OPTIONS = SuiteOptions(bounded_memory=False)
 FILE_OPTIONS = SuiteOptions(large_blob_size=48 * MiB)
+THREADS = SuiteOptions(bounded_memory=False, processes=False)
+PROCESSES = SuiteOptions(large_blob_size=48 * MiB, processes=True)
+RACE_RUNS = 20
 
 
 def factory(provider: str, root: Path | None = None) -> Callable[[], Store]:
@@ -52,13 +55,22 @@ CASES = [
     Case("PrefixListing", "list_blobs", "list_blobs_folder_path_never_matches_sibling_prefix",
          "'foo', 'foo/' and '/foo' all mean the blobs under foo/ (never foobar)"),
     Case("UnsortedListing", "list_blobs", "list_blobs_names_are_full_paths_sorted",
-         "names are full paths relative to the container, sorted"),
+         "sorted — listing: same entries, different order: expected ['A', "),
     Case("ListsSnapshots", "snapshot", "snapshots_never_appear_in_list_blobs",
          "snapshots never appear in list_blobs"),
     Case("CheckThenWrite", "race", "fail_if_exists_race_exactly_one_creator_wins",
-         "of N concurrent creators exactly one succeeds (8 threads)"),
+         "of N concurrent creators exactly one succeeds (8 threads)", options=THREADS),
     Case("CheckThenWriteFile", "race", "fail_if_exists_race_exactly_one_creator_wins",
          "of N concurrent creators exactly one succeeds (8 processes)", on_file=True,
+         options=PROCESSES),
+    Case("CheckThenWriteUntyped", "race", "fail_if_exists_race_exactly_one_creator_wins",
+         "creators succeeded", on_file=True, options=THREADS),
+    Case("UntypedLosers", "race", "fail_if_exists_race_exactly_one_creator_wins",
+         "the losers raised RuntimeError: blob already exists", on_file=True, options=THREADS),
+    Case("NoProgress", "progress", "progress_is_non_decreasing_and_ends_at_total",
+         "the provider's own create_blob_from_path: progress_callback was never called"),
+    Case("CopyIntoPlace", "upload_failing", "upload_failing_part_way_leaves_the_old_blob",
+         "neither the old content (11 bytes) nor the whole new file", on_file=True,
          options=FILE_OPTIONS),
     Case("InterleavingAppend", "concurrent_appends_lose",
          "concurrent_appends_lose_nothing_and_never_interleave",
@@ -156,3 +168,41 @@ def test_selecting_nothing_is_not_ok() -> None:
     report = run_conformance(factory("store-memory"), MEMORY_OPTIONS, select="no_such_clause")
     assert report.results == []
     assert not report.ok
+
+
+def test_race_clause_catches_check_then_write_without_sleep_19_of_20(tmp_path: Path) -> None:
+    # XT FileStore's create-only, exists-then-write with no sleep: a window of microseconds.
+    caught = 0
+    for run in range(RACE_RUNS):
+        make = factory(f"{BROKEN}.CheckThenWriteFile", tmp_path / f"store-{run}")
+        report = run_conformance(make, THREADS, select="race")
+        message = failures(report).get("fail_if_exists_race_exactly_one_creator_wins", "")
+        caught += "creators succeeded" in message
+    assert caught >= RACE_RUNS - 1, f"caught in {caught} of {RACE_RUNS} runs"
+
+
+def test_clauses_about_other_things_pass_with_xt_limits(tmp_path: Path) -> None:
+    # str-only create_blob and no parent folders for downloads: the clauses whose subject is
+    # neither must pass, and the one about bytes names the call that failed.
+    make = factory(f"{BROKEN}.WithXtLimits", tmp_path / "store")
+    select = ("bounded_memory or partly_written or failing_part_way or content_length or "
+              "get_blob_text_returns or copy_blob_overwrites or get_blob_bytes or "
+              "bytes_are_stored or zero_byte")
+    report = run_conformance(make, SuiteOptions(large_blob_size=48 * MiB), select=select)
+    failed = failures(report)
+    assert set(failed) == {"bytes_are_stored_exactly_all_256_values"}, report.results
+    assert len(report.passed) == 9, report.results
+    message = failed["bytes_are_stored_exactly_all_256_values"]
+    assert message.startswith("Store.create_blob(container='xtc-"), message
+    assert "blob_path='bytes.bin', text=<1028 bytes>" in message, message
+    assert message.endswith("raised TypeError: write() argument must be str, not bytes")
+
+
+def test_a_failed_precondition_says_the_clause_could_not_run() -> None:
+    report = run_conformance(factory(f"{BROKEN}.BrokenUpload"), MEMORY_OPTIONS,
+                             select="get_blob_text_returns_str")
+    message = failures(report)["get_blob_text_returns_str"]
+    assert message.startswith("Text and bytes: get_blob_text returns str — could not run: "
+                              "uploading UTF-8 bytes with create_blob_from_path: "
+                              "Store.create_blob_from_path(container='xtc-"), message
+    assert message.endswith("raised TypeError: upload is not implemented yet"), message

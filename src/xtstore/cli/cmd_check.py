@@ -19,6 +19,7 @@ __all__ = ["COMMANDS"]
 
 _SERVICE = "check-provider"
 _PLAIN_WIDTH = 160
+_MiB = 1024 * 1024
 _OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -38,6 +39,51 @@ def _outcome(result: ClauseResult) -> str:
     return str(result.outcome)
 
 
+def _missing_key(error: BaseException, given: dict[str, str]) -> str | None:
+    """The config key whose absence made the provider's constructor fail, if that was it: a
+    ``KeyError`` (an XT-style ``creds["path"]``) or a config error about a key not given."""
+    from xtstore.errors import ConfigError
+
+    prefix = f"external-services.{_SERVICE}."
+    if isinstance(error, ConfigError) and (error.key_path or "").startswith(prefix):
+        key = str(error.key_path)[len(prefix):]
+        if key and "." not in key and key not in given:
+            return key
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyError) and current.args and isinstance(current.args[0], str):
+            return current.args[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _build_store(code_path: str, config: dict[str, Any], given: dict[str, str]) -> Store:
+    """The store every clause will use, built once: a provider that cannot be constructed is
+    one error line here, not the same failure in every clause."""
+    from xtstore import get_storage
+    from xtstore.cli.errors import describe
+
+    try:
+        return get_storage(_SERVICE, config=config)
+    except Exception as error:
+        key = _missing_key(error, given)
+        if key is not None:
+            raise click.ClickException(
+                f"{code_path} needs the config key {key!r}: add -o {key}=VALUE"
+            ) from None
+        raise click.ClickException(f"{code_path} could not be built: {describe(error)}") from None
+
+
+def _import_suite() -> Any:
+    try:
+        import xtstore.testing as suite
+    except ImportError as error:
+        raise click.ClickException(str(error)) from None
+    return suite
+
+
 @click.command("check-provider")
 @click.argument("code_path", metavar="CODE.PATH")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
@@ -46,30 +92,33 @@ def _outcome(result: ClauseResult) -> str:
               help="Run only the clauses matching this pytest -k expression.")
 @click.option("--large-blob-mib", type=click.IntRange(min=1), metavar="N",
               help="Size of the blob the streaming clauses move (default 256).")
+@click.option("--memory-limit-mib", type=click.IntRange(min=1), metavar="N",
+              help="Most the Python heap may grow while the large blob streams (default 64).")
 @click.option("--in-memory", is_flag=True,
               help="The store holds blobs in memory: skip the bounded-memory checks.")
 def check_provider_command(code_path: str, options: tuple[str, ...], select: str | None,
-                           large_blob_mib: int | None, in_memory: bool) -> None:
+                           large_blob_mib: int | None, memory_limit_mib: int | None,
+                           in_memory: bool) -> None:
     """Run the conformance suite against the provider class CODE.PATH (e.g.
     extensions.my_cloud_storage.MyCloudStorage) and print each clause's outcome. Exits 1 if
-    any clause failed."""
-    from xtstore import get_storage
+    any clause failed. Needs pytest and psutil: pip install 'xtstore[testing]'."""
     from xtstore.registry import load_provider_class
-    from xtstore.testing import SuiteOptions, run_conformance
 
+    suite = _import_suite()
     state = get_state()
-    config = _service_config(code_path, dict(_option(text) for text in options))
+    given = dict(_option(text) for text in options)
+    config = _service_config(code_path, given)
     load_provider_class(code_path, config)  # a class that cannot load fails here, clearly
+    store = _build_store(code_path, config, given)
 
-    def store_factory() -> Store:
-        return get_storage(_SERVICE, config=config)
-
-    suite_options = SuiteOptions()
+    suite_options = suite.SuiteOptions()
     if large_blob_mib is not None:
-        suite_options = replace(suite_options, large_blob_size=large_blob_mib * 1024 * 1024)
+        suite_options = replace(suite_options, large_blob_size=large_blob_mib * _MiB)
+    if memory_limit_mib is not None:
+        suite_options = replace(suite_options, memory_limit=memory_limit_mib * _MiB)
     if in_memory:
         suite_options = replace(suite_options, bounded_memory=False)
-    report = run_conformance(store_factory, suite_options, select=select)
+    report = suite.run_conformance(lambda: store, suite_options, select=select)
     results = list(report.results)
     counts: dict[str, int] = {}
     for result in results:

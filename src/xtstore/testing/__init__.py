@@ -1,5 +1,7 @@
 """``xtstore.testing``: the conformance suite, the whole contract of DESIGN §1 as pytest tests.
 
+It needs pytest and psutil, the ``testing`` extra: ``pip install 'xtstore[testing]'``.
+
 A provider's own test file is about ten lines::
 
     import pytest, xtstore
@@ -36,11 +38,22 @@ Programmatically (this is what ``xtstore check-provider CODE.PATH`` runs)::
     assert report.ok
 
 pytest runs in the calling process; the factory is called once and its store serves every
-clause. For the concurrency clauses to use processes the store must pickle (a store from
-``xtstore.get_storage`` does).
+clause. The create-only race runs in threads, and in processes too when the store is
+``shared_between_processes`` (it must then pickle, as a store from ``xtstore.get_storage``
+does). Clauses about what a provider itself does (e.g. calling ``progress_callback``) call
+``store.provider`` directly, so ``Store``'s own help does not hide a provider's gap.
 """
 
 from __future__ import annotations
+
+try:
+    import psutil  # noqa: F401  (the bounded-memory clause samples the resident size)
+    import pytest  # noqa: F401
+except ImportError as _missing:
+    raise ImportError(
+        f"xtstore.testing needs pytest and psutil ({_missing.name} is not installed): "
+        "pip install 'xtstore[testing]'"
+    ) from None
 
 from xtstore.testing.options import SuiteOptions
 from xtstore.testing.runner import ClauseResult, ConformanceReport, run_conformance
