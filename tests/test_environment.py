@@ -23,10 +23,10 @@ SECRET = "pw-7c1e9b0d-NODE-SECRET"
 
 # A user provider in XT's extensions/ folder: store-file that opens only with its password.
 LOCKED_STORE = f'''
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 
-class LockedStore(FileStore):
+class LockedStore(FileProvider):
     def __init__(self, config):
         if config.get("password") != {SECRET!r}:
             raise ValueError("wrong password")
@@ -267,7 +267,7 @@ def test_xt_variables_warn_once_per_process_without_the_secret(
     assert SECRET not in str(found[0].message)
     assert found[0].filename == __file__  # points at the caller of get_storage()
     assert first.service_name == second.service_name == "xtfiles"
-    assert type(first.provider).__name__ == "FileStore"  # the provider name, no code path
+    assert type(first.provider).__name__ == "FileProvider"  # the provider name, no code path
     assert SECRET not in repr(first) + repr(first.origin)
 
 

@@ -26,17 +26,17 @@ S3_SECRET = "s3-8be21f07-INLINE-SECRET-ACCESS-KEY"
 
 # A user provider in XT's extensions/ folder: store-file that opens only with its password.
 LOCKED_STORE = f'''
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 
-class LockedStore(FileStore):
+class LockedStore(FileProvider):
     def __init__(self, config):
         if config.get("password") != {PASSWORD!r}:
             raise ValueError("wrong password")
         super().__init__(config)
 
 
-class KeyQuotingStore(FileStore):
+class KeyQuotingStore(FileProvider):
     """Rejects its connection string quoting only the AccountKey part, as an SDK may."""
 
     def __init__(self, config):

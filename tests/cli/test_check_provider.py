@@ -104,10 +104,10 @@ def test_table_prints_brackets_in_messages_as_they_are(capsys: pytest.CaptureFix
 
 
 XT_STYLE_NEEDS_PATH = '''
-from xtstore.providers.file import FileStore
+from xtstore.providers.file import FileProvider
 
 
-class RootedStore(FileStore):
+class RootedStore(FileProvider):
     """Reads its folder the XT way: storage_creds["path"]."""
 
     def __init__(self, storage_creds):

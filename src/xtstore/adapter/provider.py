@@ -37,7 +37,7 @@ from xtstore.errors import (
     StoreError,
     Unsupported,
 )
-from xtstore.interface import XT_METHODS, ProgressCallback, StoreInterface, Text
+from xtstore.interface import XT_METHODS, ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = ["ADDITION_METHODS", "ForeignProvider", "missing_methods", "never_retry"]
@@ -86,7 +86,7 @@ class ForeignProvider(StoreInterface):
         self._own = frozenset(
             name for name in ADDITION_METHODS if callable(getattr(inner, name, None))
         )
-        self._retry_setting: Any = 0
+        self._retry_setting: RetrySetting = 0
         # A provider with no retry of its own to switch off has nothing to do here.
         with suppress(Unsupported):
             self._switch_off_own_retry()
@@ -138,11 +138,11 @@ class ForeignProvider(StoreInterface):
         has_setters = all(name in self._own for name in setters)
         return Capabilities(metadata=Support.EMULATED if has_setters else Support.UNSUPPORTED)
 
-    def get_retry(self) -> Any:
+    def get_retry(self) -> RetrySetting:
         """What :meth:`set_retry` was last given (the provider's own retry stays off)."""
         return self._retry_setting
 
-    def set_retry(self, value: Any) -> None:
+    def set_retry(self, value: RetrySetting) -> None:
         self._retry_setting = value
         self._switch_off_own_retry()
 

@@ -46,6 +46,6 @@ def test_store_s3_with_inline_keys_pickles_without_them_and_works_in_a_worker(
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         result = pool.apply_async(_use_in_worker, (payload, container)).get(120)
-    assert result == ("S3Store", "written by the parent")
+    assert result == ("S3Provider", "written by the parent")
     assert store.get_blob_text(container, "from-worker.txt") == "written by the worker"
     store.delete_container(container)
