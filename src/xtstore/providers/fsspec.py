@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -63,6 +64,11 @@ _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
 
 
+_MEMORY_CREATES = threading.Lock()
+"""memory:// decides an exclusive create by looking first and adding the file when it is
+closed, so two threads could both create one lock; its files live in this process only, so
+one lock held from open to close makes the create exclusive."""
+
 _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
 
@@ -93,6 +99,9 @@ class FsspecProvider(StoreInterface):
         # memory:// opens a file for reading by handing out the one stored file object,
         # whose position every reader shares: two threads reading at once got empty bytes.
         self._shared_read_handles = isinstance(self.fs, MemoryFileSystem)
+        self._create_guard: contextlib.AbstractContextManager[Any] = (
+            _MEMORY_CREATES if self._shared_read_handles else contextlib.nullcontext()
+        )
         self._lock_timeout = float(config.get("lock-timeout", 60))
         self._exclusive_create: bool | None = None
 
@@ -143,6 +152,11 @@ class FsspecProvider(StoreInterface):
             stream.write(data)
         self._move_into_place(temp, path)
 
+    def _create_exclusive(self, path: str, data: bytes) -> None:
+        """Create ``path`` holding ``data``; FileExistsError if it exists."""
+        with self._create_guard, self.fs.open(path, "xb") as stream:
+            stream.write(data)
+
     def _move_into_place(self, temp: str, path: str) -> None:
         self.fs.makedirs(self.fs._parent(path), exist_ok=True)
         try:
@@ -181,8 +195,8 @@ class FsspecProvider(StoreInterface):
         deadline = time.monotonic() + self._lock_timeout * 2
         while True:
             try:
-                with self.fs.open(lock, "xb"):
-                    break
+                self._create_exclusive(lock, b"")
+                break
             except FileExistsError:
                 self._break_stale_lock(lock)
                 if time.monotonic() > deadline:
@@ -249,8 +263,7 @@ class FsspecProvider(StoreInterface):
         self.fs.makedirs(self.fs._parent(record), exist_ok=True)
         body = json.dumps({"created_ns": time.time_ns(), "metadata": {}}).encode()
         try:
-            with self.fs.open(record, "xb") as stream:
-                stream.write(body)
+            self._create_exclusive(record, body)
         except FileExistsError:
             raise ContainerAlreadyExists("container already exists",
                                          container=container) from None
