@@ -11,7 +11,7 @@ Prints two Markdown tables:
    concurrency and block sizes; the median of ``--repeats`` runs each, alternating which
    goes first, each starting after ``os.sync()`` with no earlier output file to free.
 
-It starts and stops its own Azurite (see tests/providers/azure/azurite.py).
+It starts and stops its own Azurite (see tests/servers/azurite.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from azure.storage.blob import BlobServiceClient  # noqa: E402
-from tests.providers.azure.azurite import Azurite, running_azurite  # noqa: E402
 from tests.providers.azure.counting import RequestCounter  # noqa: E402
+from tests.servers.azurite import Azurite, running_azurite  # noqa: E402
 
 import xtstore  # noqa: E402
 

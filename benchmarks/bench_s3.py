@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.providers.s3.conftest import MotoServer, start_moto  # noqa: E402
+from tests.servers.s3_server import MotoServer, start_moto  # noqa: E402
 
 from xtstore.providers.s3 import S3Provider  # noqa: E402
 from xtstore.store import Store  # noqa: E402

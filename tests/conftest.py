@@ -1,6 +1,7 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
 ``~/.xtstore`` and no developer's config, secrets or compute-node variables change a
-result."""
+result. The local servers' session fixtures (``azurite``, ``moto_server``) are available to
+every test folder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["tests.servers.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,5 @@
-"""Session fixture: one Azurite server for all Azure tests, started and stopped by the run.
-
-If Azurite cannot be installed or started the tests fail with the reason (never skip).
-"""
+"""Stores and containers on the suite's one Azurite server (the session fixture ``azurite`` of
+:mod:`tests.servers.fixtures`)."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from typing import Any
 import pytest
 
 import xtstore
-from tests.providers.azure.azurite import Azurite, AzuriteUnavailable, running_azurite
+from tests.servers.azurite import Azurite
 
 SMALL_SIZES = {
     # Small enough that CI-sized blobs still take the staged-block and ranged-download paths.
@@ -21,15 +19,6 @@ SMALL_SIZES = {
     "max-single-get-size": 256 * 1024,
     "max-chunk-get-size": 128 * 1024,
 }
-
-
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    try:
-        with running_azurite(tmp_path_factory.mktemp("azurite")) as server:
-            yield server
-    except AzuriteUnavailable as error:
-        pytest.fail(f"Azurite is required for the Azure tests: {error}", pytrace=False)
 
 
 @pytest.fixture

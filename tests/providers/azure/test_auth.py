@@ -13,7 +13,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
 import xtstore
-from tests.providers.azure.azurite import ACCOUNT, KEY, Azurite
+from tests.servers.azurite import ACCOUNT, KEY, Azurite
 from xtstore.errors import (
     AccessDenied,
     BlobNotFound,

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 import xtstore
-from tests.providers.azure.azurite import Azurite
 from tests.providers.azure.conftest import SMALL_SIZES
+from tests.servers.azurite import Azurite
 from xtstore.config import Config
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions

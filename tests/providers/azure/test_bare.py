@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.providers.azure.azurite import Azurite
 from tests.providers.azure.conftest import SMALL_SIZES
 from tests.providers.bare_contract import check_bare_store, check_builds_one_stack
+from tests.servers.azurite import Azurite
 from xtstore.providers.azure_blob import AzureBlobProvider, AzureBlobStore
 
 

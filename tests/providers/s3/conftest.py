@@ -1,113 +1,15 @@
-"""A real S3 server for the store-s3 tests: moto's server in its own process on 127.0.0.1.
-
-Started once per test session on a free port, polled until it answers, and always stopped
-(terminate, then kill). Its log is printed if it fails to start. No test reaches any address
-other than 127.0.0.1, and instance-metadata probing is off. ``moto_serial.py`` runs it with
-write requests serialised, because moto's threaded server does not decide conditional writes
-atomically the way S3 does (see that file).
-"""
+"""store-s3 services on the suite's one moto server (the session fixture ``moto_server`` of
+:mod:`tests.servers.fixtures`)."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.servers.s3_server import MotoServer
 from xtstore.providers.s3 import S3Provider
 from xtstore.store import Store
-
-STARTUP_DEADLINE = 30.0
-LAUNCHER = Path(__file__).with_name("moto_serial.py")
-MiB = 2**20
-
-
-@dataclass(frozen=True)
-class MotoServer:
-    endpoint_url: str
-    log_path: Path
-
-    def service_config(self, **extra: Any) -> dict[str, Any]:
-        """A store-s3 service dict pointing at this server, with multipart at its minimum."""
-        config: dict[str, Any] = {
-            "type": "storage",
-            "provider": "store-s3",
-            "endpoint-url": self.endpoint_url,
-            "region": "us-east-1",
-            "access-key-id": "test",
-            "secret-access-key": "test",
-            "addressing-style": "path",
-            "multipart-threshold": 5 * MiB,
-            "multipart-chunksize": 5 * MiB,
-            "max-concurrency": 4,
-        }
-        config.update(extra)
-        return config
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url + "/moto-api/", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(
-        f"moto_server did not start at {url}; its log:\n"
-        + log_path.read_text(errors="replace")
-    )
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with pytest.MonkeyPatch.context() as patch:
-        # No instance-metadata probing, and test keys for anything that falls back to the
-        # standard credential chain; restored when the session ends.
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        patch.setenv("AWS_ACCESS_KEY_ID", "test")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        with start_moto(log_path) as server:
-            yield server
-
-
-@contextlib.contextmanager
-def start_moto(log_path: Path) -> Iterator[MotoServer]:
-    """Start the server on a free loopback port; stop it (terminate, then kill) on exit."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(LAUNCHER), "127.0.0.1", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-    try:
-        _wait_until_ready(url, process, log_path)
-        yield MotoServer(url, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

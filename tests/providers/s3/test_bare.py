@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.providers.bare_contract import check_bare_store, check_builds_one_stack
-from tests.providers.s3.conftest import MotoServer
+from tests.servers.s3_server import MotoServer
 from xtstore.providers.s3 import S3Provider, S3Store
 
 

@@ -6,11 +6,10 @@ import pytest
 import yaml
 
 import xtstore
+from tests.servers.s3_server import MotoServer
 from xtstore.config import Config
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
-
-from .conftest import MotoServer
 
 
 class TestS3Conformance(ConformanceSuite):

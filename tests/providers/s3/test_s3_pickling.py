@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 import xtstore
-
-from .conftest import MotoServer
+from tests.servers.s3_server import MotoServer
 
 SECRET_ACCESS_KEY = "inline-9d3e51c2-S3-SECRET-ACCESS-KEY"
 SESSION_TOKEN = "inline-2b7f04aa-S3-SESSION-TOKEN"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import xtstore
+from tests.servers.s3_server import MotoServer
 from xtstore.errors import (
     AccessDenied,
     BlobAlreadyExists,
@@ -34,7 +35,6 @@ from xtstore.providers.s3_keys import RESERVED_PREFIX, snapshot_prefix
 from xtstore.providers.s3_listing import iter_listing
 from xtstore.store import Store
 
-from .conftest import MotoServer
 from .helpers import count_requests
 
 MiB = 2**20
