@@ -160,3 +160,33 @@ def test_bytes_reach_a_text_only_provider_as_text_or_through_a_file(xt_file: Sto
         xt_file.append_blob("runs", "log", b"\xff")
     assert "blob 'log'" in str(caught.value)
     assert xt_file.get_blob_text("runs", "log") == "one\ntwo ☃\n"
+
+
+class LosesTheFolderRace(XTStyleFileStore):
+    """XT FileStore's "exists? else makedirs" losing once: another writer makes the blob's new
+    folder between the check and the makedirs."""
+
+    def __init__(self, creds: dict[str, Any]) -> None:
+        super().__init__(creds)
+        self.lost = False
+
+    def create_blob(self, container: str, blob_path: str, text: Any,
+                    fail_if_exists: bool = False) -> bool:
+        folder = os.path.dirname(self._path(container, blob_path))
+        if not self.lost and not os.path.exists(folder):
+            self.lost = True
+            os.makedirs(folder)  # the other writer
+            os.makedirs(folder)  # this one, a moment too late
+        return super().create_blob(container, blob_path, text, fail_if_exists=fail_if_exists)
+
+
+@pytest.mark.parametrize("fail_if_exists", [False, True])
+def test_losing_a_folder_race_is_retried_not_reported_as_an_existing_blob(
+    tmp_path: Path, fail_if_exists: bool
+) -> None:
+    inner = LosesTheFolderRace({"path": str(tmp_path / "root")})
+    store = Store(ForeignProvider(inner, "xtfs"), "xtfs")
+    store.create_container("runs")
+    store.create_blob("runs", "new/folder/a.txt", "text", fail_if_exists=fail_if_exists)
+    assert inner.lost
+    assert store.get_blob_text("runs", "new/folder/a.txt") == "text"

@@ -75,3 +75,20 @@ def test_a_sas_token_in_an_error_url_is_not_repeated() -> None:
                     status_code=500)
     typed = translate(error, _BLOB_CALL, lambda container: True)
     assert isinstance(typed, TransientError) and "SECRETSIG" not in str(typed)
+
+
+def test_a_folder_made_at_the_same_time_is_transient_and_unsent(tmp_path: Any) -> None:
+    # XT's FileStore: exists-then-makedirs, and another writer made the folder in between.
+    race = FileExistsError(17, "File exists", str(tmp_path))
+    typed = translate(race, FailedCall("P", "create_blob", "runs", "a/b", writes=True),
+                      lambda container: True)
+    assert isinstance(typed, TransientError) and typed.request_sent is False
+
+
+def test_a_file_in_the_way_of_a_folder_still_means_the_blob_exists(tmp_path: Any) -> None:
+    blob = tmp_path / "a"
+    blob.write_text("x")
+    clash = FileExistsError(17, "File exists", str(blob))
+    typed = translate(clash, FailedCall("P", "create_blob", "runs", "a/b", writes=True),
+                      lambda container: True)
+    assert isinstance(typed, BlobAlreadyExists)

@@ -121,6 +121,10 @@ def _blob_missing(call: FailedCall) -> BlobNotFound:
     return BlobNotFound("blob not found")
 
 
+def _is_folder(filename: object) -> bool:
+    return isinstance(filename, (str, bytes, os.PathLike)) and os.path.isdir(filename)
+
+
 def _already_exists(call: FailedCall) -> StoreError:
     if call.blob is None:
         return ContainerAlreadyExists("container already exists")
@@ -183,6 +187,12 @@ def translate(error: BaseException, call: FailedCall, probe: ContainerProbe
             return StoreError("a folder by this name is in the way")
         return BlobNotFound("no blob by this name: it is a folder")
     if isinstance(error, FileExistsError):
+        if call.writes and _is_folder(error.filename):
+            # XT's FileStore makes a blob's folders with "exists? else makedirs": of two
+            # writers into one new folder, the loser's makedirs finds it made. Nothing of the
+            # blob was written yet, so the call may be repeated.
+            return TransientError("a folder on the blob's path was being made at the same "
+                                  "time", request_sent=False)
         return _already_exists(call)
     if isinstance(error, PermissionError):
         return AccessDenied(f"access denied: {_short(error)}")

@@ -41,8 +41,9 @@ pytest runs in the calling process; the factory is called once and its store ser
 clause. The create-only race runs in threads, and in processes too when the store is
 ``shared_between_processes`` (it must then pickle, as a store from ``xtstore.get_storage``
 does when its config holds no inline secret: open it from a config file, as
-``check-provider`` does). Clauses about what a provider itself does (e.g. calling ``progress_callback``) call
-``store.provider`` directly, so ``Store``'s own help does not hide a provider's gap.
+``check-provider`` does). Clauses about what a provider itself does (e.g. calling
+``progress_callback``) call ``store.provider`` directly, so ``Store``'s own help does not hide
+a provider's gap.
 """
 
 from __future__ import annotations
