@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapter.xt_style import SelfRetryingStore, XTStyleFileStore
+from tests.adapter.xt_style import SelfRetryingStore, TwoClientStore, XTStyleFileStore
 from xtstore.adapter import ForeignProvider
 from xtstore.errors import TransientError
 from xtstore.layers.retry import RetryPolicy
@@ -80,3 +80,16 @@ def test_a_provider_counting_its_retries_gets_0(tmp_path: Path) -> None:
     assert inner.retry == 0
     provider.set_retry(3)
     assert inner.retry == 0 and provider.get_retry() == 3
+
+
+def test_a_second_client_that_set_retry_never_reaches_is_switched_off_too(
+    tmp_path: Path,
+) -> None:
+    inner = TwoClientStore({"path": str(tmp_path)})
+    store = Store(ForeignProvider(inner, "xtaz"), "xtaz", retry=_NO_WAIT)
+    store.set_retry(0)
+    store.create_container("runs")
+    inner.attempts, inner.failures = 0, 100
+    with pytest.raises(TransientError, match="being deleted"):
+        store.append_blob("runs", "log.txt", "line\n")
+    assert inner.attempts == 1  # XT's append client alone would have made 11

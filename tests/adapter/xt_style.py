@@ -326,3 +326,26 @@ class SelfRetryingStore(XTStyleFileStore):
     def get_blob_text(self, container: str, blob_path: str) -> str:
         return str(self._with_own_retry(lambda: super(SelfRetryingStore, self)
                                         .get_blob_text(container, blob_path)))
+
+
+class TwoClientStore(SelfRetryingStore):
+    """XT's azure provider's shape: a second client for appends, with a retry of its own that
+    ``set_retry`` never reaches; only XT's ``set_retries(count)`` sets both."""
+
+    def __init__(self, service: dict[str, Any]) -> None:
+        super().__init__(service)
+        self.append_retry = counting_retry(10)
+
+    def set_retries(self, count: int) -> int:
+        self.retry = counting_retry(count)
+        self.append_retry = counting_retry(count)
+        return count
+
+    def append_blob(self, container: str, blob_path: str, text: str,
+                    append_with_rewrite: bool = False) -> bool:
+        own, self.retry = self.retry, self.append_retry
+        try:
+            return bool(self._with_own_retry(lambda: XTStyleFileStore.append_blob(
+                self, container, blob_path, text, append_with_rewrite)))
+        finally:
+            self.retry = own
