@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ from xtstore.environment import (
 )
 from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupported
 from xtstore.interface import StoreInterface
+from xtstore.layers import Layer
 from xtstore.store import Store
 
 __all__ = [
@@ -226,8 +227,9 @@ class ServiceOrigin:
                 return source
         return None
 
-    def build(self) -> Store:
-        """Resolve the settings, import and construct the provider, and wrap it in a Store.
+    def build(self, extra_layers: Sequence[Layer] = ()) -> Store:
+        """Resolve the settings, import and construct the provider, and wrap it in a Store
+        with ``extra_layers`` between call logging and retry.
 
         Raises :class:`ConfigError` for an unset ``${NAME}``, a missing secret, a bad
         ``retry`` section or a provider constructor that rejects the settings, and
@@ -267,13 +269,17 @@ class ServiceOrigin:
         origin = self if search_dir == self.search_dir else _with_dir(self, search_dir)
         if isinstance(instance, Store):
             # A built-in provider's public class is a Store already: one stack, not two.
-            instance.bind_service(self.service, retry=policy, origin=origin)
+            instance.bind_service(
+                self.service, retry=policy, origin=origin, extra_layers=extra_layers
+            )
             return instance
         provider = (
             instance if isinstance(instance, StoreInterface)
             else ForeignProvider(instance, self.service)
         )
-        return Store(provider, self.service, retry=policy, origin=origin)
+        return Store(
+            provider, self.service, retry=policy, origin=origin, extra_layers=extra_layers
+        )
 
     def _locate_error(
         self, error: ConfigError, settings: Mapping[str, Any], secrets: list[str]
@@ -390,8 +396,11 @@ def xt_service_origin() -> ServiceOrigin | None:
     return ServiceOrigin(xt.name, xt.settings, provider, None, {(): creds}, XtEnvironment())
 
 
-def get_storage(service: str | None = None, config: ConfigSource = None) -> Store:
-    """The configured store for ``service``.
+def get_storage(
+    service: str | None = None, config: ConfigSource = None, layers: Sequence[Layer] = ()
+) -> Store:
+    """The configured store for ``service``, with ``layers`` (see :mod:`xtstore.layers`)
+    added to its stack between call logging and retry, the first outermost.
 
     With no ``service``: ``XTSTORE_SERVICE`` if set (and ``config`` is not a mapping), else,
     when ``config`` is not given either, the service XT's ``XT_STORE_CREDS`` describes (with
@@ -401,7 +410,9 @@ def get_storage(service: str | None = None, config: ConfigSource = None) -> Stor
     like ``--config``), a mapping (built-in defaults plus it; no file is read) or a
     :class:`~xtstore.config.Config`. The store can be pickled to a worker process, which
     reads the config files (or XT's variables) again there and resolves the secrets anew; a
-    pickle never holds a secret (see :class:`ServiceOrigin`).
+    pickle never holds a secret (see :class:`ServiceOrigin`). The layers go with it by
+    value; pickling a store with a layer that cannot be pickled raises
+    :class:`~xtstore.errors.Unsupported` naming the layer.
 
     Raises :class:`ConfigError` (file and key path named) for any config mistake, and
     :class:`ProviderLoadError` when the provider class cannot be loaded.
@@ -409,5 +420,5 @@ def get_storage(service: str | None = None, config: ConfigSource = None) -> Stor
     if service is None and config is None and environment_service() is None:
         origin = xt_service_origin()
         if origin is not None:
-            return origin.build()
-    return service_origin(service, config).build()
+            return origin.build(layers)
+    return service_origin(service, config).build(layers)

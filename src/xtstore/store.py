@@ -10,7 +10,7 @@ service dict, and calls it directly, so that class is a ``Store`` around its imp
 
 from __future__ import annotations
 
-import logging
+import functools
 import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,10 +18,9 @@ from typing import IO, Any, ClassVar, Protocol, TypeVar
 
 from xtstore.errors import ConfigError, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
-from xtstore.layers import Call, Layer, run_through
+from xtstore.layers import Call, Layer, passive_now, run_through
 from xtstore.layers.errors import ErrorContextLayer
 from xtstore.layers.logging import LoggingLayer
-from xtstore.layers.logging import logger as _calls_logger
 from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
@@ -30,7 +29,6 @@ __all__ = ["ProviderStore", "Store", "StoreOrigin"]
 
 T = TypeVar("T")
 
-_DEBUG = logging.DEBUG
 _NAME_CACHE_SIZE = 256
 
 
@@ -38,7 +36,7 @@ class StoreOrigin(Protocol):
     """How to build the same store again in another process (secrets re-resolved there,
     never carried in clear text). Made by :mod:`xtstore.registry`."""
 
-    def build(self) -> Store: ...
+    def build(self, extra_layers: Sequence[Layer] = ()) -> Store: ...
 
 
 class _MonotonicProgress:
@@ -95,15 +93,7 @@ class Store(StoreInterface):
         self.origin = origin
         self._retry_layer = RetryLayer(retry or RetryPolicy())
         self._error_layer = ErrorContextLayer()
-        self._layers: tuple[Layer, ...] = (
-            LoggingLayer(),
-            *extra_layers,
-            self._retry_layer,
-            self._error_layer,
-        )
-        # Without extra layers and with call logging off, the stack does nothing until the
-        # first attempt fails, so _run tries the call directly first (see _run).
-        self._plain = not extra_layers
+        self._set_layers(extra_layers)
         self._valid_containers: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -124,8 +114,23 @@ class Store(StoreInterface):
             )
         function = self._retry_layer.function
         if function is not None:
-            _check_picklable(function, self.service_name)
-        return (_rebuild_store, (self.origin, self.retry_policy, function))
+            _check_picklable(function, self.service_name, "retry function", _RETRY_HINT)
+        for layer in self.extra_layers:
+            _check_picklable(layer, self.service_name, "layer", _LAYER_HINT)
+        return (_rebuild_store, (self.origin, self.retry_policy, function, self.extra_layers))
+
+    def _set_layers(self, extra_layers: Sequence[Layer]) -> None:
+        # The one place the order of the stack is written: logging outermost (it times
+        # retries too), then the caller's layers, retry, and error context innermost (so
+        # that retry sees typed errors).
+        self.extra_layers: tuple[Layer, ...] = tuple(extra_layers)
+        self._layers: tuple[Layer, ...] = (
+            LoggingLayer(),
+            *self.extra_layers,
+            self._retry_layer,
+            self._error_layer,
+        )
+        self._passive = passive_now(self._layers)
 
     def _run(
         self,
@@ -136,21 +141,29 @@ class Store(StoreInterface):
         *,
         idempotent: bool = True,
         local_path: str | None = None,
+        repeatable: bool = True,
     ) -> T:
-        if self._plain and not _calls_logger.isEnabledFor(_DEBUG):
+        passive = self._passive
+        if passive is not None and passive():
+            # Every layer is passive on success: try the call directly, and run the stack
+            # only if it fails.
             try:
                 return action()
             except Exception as error:
                 failure = error
-            call = Call(operation, self.service_name, container, blob, idempotent, local_path)
+            call = Call(
+                operation, self.service_name, container, blob, idempotent, local_path, repeatable
+            )
             return self._after_failure(call, action, failure)
-        call = Call(operation, self.service_name, container, blob, idempotent, local_path)
+        call = Call(
+            operation, self.service_name, container, blob, idempotent, local_path, repeatable
+        )
         return run_through(self._layers, call, action)
 
     def _after_failure(self, call: Call, action: Callable[[], T], failure: Exception) -> T:
-        """Finish a call whose direct first attempt raised ``failure``: the retry and error
-        layers see that attempt as their first (so it is translated, given context and
-        retried exactly as in the full stack), and run ``action`` again only for retries."""
+        """Finish a call whose direct first attempt raised ``failure``: the whole stack sees
+        that attempt as its first (so it is translated, given context and retried exactly as
+        without the direct attempt), and runs ``action`` again only for retries."""
         pending = [failure]
 
         def attempt() -> T:
@@ -158,8 +171,7 @@ class Store(StoreInterface):
                 raise pending.pop()
             return action()
 
-        error_layer = self._error_layer
-        return self._retry_layer(call, lambda: error_layer(call, attempt))
+        return run_through(self._layers, call, attempt)
 
     def _container(self, container: str) -> str:
         # Valid names are remembered (a bounded dict): most programs use a few containers.
@@ -189,13 +201,20 @@ class Store(StoreInterface):
         return self._retry_layer.policy
 
     def bind_service(
-        self, service_name: str, *, retry: RetryPolicy, origin: StoreOrigin | None
+        self,
+        service_name: str,
+        *,
+        retry: RetryPolicy,
+        origin: StoreOrigin | None,
+        extra_layers: Sequence[Layer] = (),
     ) -> None:
-        """Make this store the configured service ``service_name``, with its retry policy and
-        origin: what ``get_storage()`` does to a provider class that is already a Store."""
+        """Make this store the configured service ``service_name``, with its retry policy,
+        origin and extra layers: what ``get_storage()`` does to a provider class that is
+        already a Store."""
         self.service_name = service_name
         self._retry_layer.policy = retry
         self.origin = origin
+        self._set_layers(extra_layers)
 
     def get_retry(self) -> RetrySetting:
         """Exactly what ``set_retry`` was given; before that, the policy's number of retries."""
@@ -552,28 +571,39 @@ class ProviderStore(Store):
 
 
 def _rebuild_store(
-    origin: StoreOrigin, retry: RetryPolicy, function: Callable[[Any], Any] | None = None
+    origin: StoreOrigin,
+    retry: RetryPolicy,
+    function: Callable[[Any], Any] | None = None,
+    extra_layers: Sequence[Layer] = (),
 ) -> Store:
     # The policy travels too: set_retry() made after opening must hold in the worker.
-    store = origin.build()
+    store = origin.build(extra_layers)
     store._retry_layer.policy = retry
     if function is not None:
         store.set_retry(function)
     return store
 
 
-def _check_picklable(function: Callable[[Any], Any], service: str) -> None:
-    """A retry function goes with the store to the worker, by reference; XT's own
-    (``make_retry_func`` closures) cannot, and dropping it silently would change how the
-    worker retries."""
+_RETRY_HINT = (
+    "set_retry() a module-level function or an int before handing the store to another"
+    " process, and set XT's function again there"
+)
+_LAYER_HINT = (
+    "a layer goes with the store by value: define its class at module level and keep only"
+    " picklable state in it, or open the store again in the worker with its own layers"
+)
+
+
+def _check_picklable(thing: object, service: str, what: str, hint: str) -> None:
+    """A retry function or layer goes with the store to the worker (XT's own retry
+    functions, ``make_retry_func`` closures, cannot); dropping it silently would change how
+    the worker behaves, so the pickle fails instead, naming it."""
     try:
-        pickle.dumps(function)
+        pickle.dumps(thing)
     except Exception as error:
         raise Unsupported(
-            f"this store's retry function {function!r} cannot be pickled"
-            f" ({type(error).__name__}: {error}); set_retry() a module-level function or an"
-            " int before handing the store to another process, and set XT's function again"
-            " there",
+            f"this store's {what} {thing!r} cannot be pickled"
+            f" ({type(error).__name__}: {error}); {hint}",
             service=service,
         ) from None
 
@@ -598,13 +628,13 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
 def _guarded_iterator(
     entries: Iterator[BlobInfo], store: Store, container: str, path: str | None
 ) -> Iterator[BlobInfo]:
-    # Only error context here, no retry: a generator that raised is finished, and retrying
+    # Each step runs inside the layers (that is where the provider requests its pages), as
+    # a call that is never repeated: a generator that raised is finished, and retrying
     # next() on it would end the listing early instead of failing it.
-    call = Call("iter_blobs", store.service_name, container, path, idempotent=False)
-    context = store._error_layer
-    iterator = iter(entries)
+    step = functools.partial(next, iter(entries), None)
+    run = store._run
     while True:
-        entry = context(call, lambda: next(iterator, None))
+        entry = run("iter_blobs.next", step, container, path, idempotent=False, repeatable=False)
         if entry is None:
             return
         yield entry

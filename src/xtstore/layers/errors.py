@@ -72,6 +72,8 @@ class ErrorContextLayer:
     another xtstore store lets through errors naming that inner service, and the caller
     must see the service it used."""
 
+    passive_on_success = True
+
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         try:
             return proceed()

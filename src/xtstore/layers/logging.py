@@ -19,6 +19,10 @@ logger = logging.getLogger("xtstore.calls")
 
 
 class LoggingLayer:
+    @property
+    def passive_on_success(self) -> bool:
+        return not logger.isEnabledFor(logging.DEBUG)
+
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         if not logger.isEnabledFor(logging.DEBUG):
             return proceed()

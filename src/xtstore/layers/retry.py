@@ -70,7 +70,11 @@ class RetryLayer:
 
     With ``function`` set (XT's retry function), it alone decides: before each retry it is
     asked for the seconds to wait, and None re-raises the failure; the policy's attempts and
-    time budget then do not apply."""
+    time budget then do not apply.
+
+    A call that is not ``repeatable`` runs once."""
+
+    passive_on_success = True
 
     def __init__(
         self,
@@ -85,6 +89,8 @@ class RetryLayer:
         self._clock = clock
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
+        if not call.repeatable:
+            return proceed()
         if self.function is not None:
             return self._as_function_says(self.function, call, proceed)
         policy = self.policy
