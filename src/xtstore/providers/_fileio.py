@@ -1,5 +1,7 @@
-"""File-descriptor helpers for ``store-file``: whole reads and writes, exact copies, and the
-real path of an open file."""
+"""The OS calls under local files (``O_TMPFILE``, ``openat2``, ``renameat2``,
+``copy_file_range``) with their fallbacks, and file-descriptor helpers built on them: whole
+reads and writes, copies, and the real path of an open file. Imports no other provider
+module (:mod:`xtstore.providers._local` builds on this one)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from contextlib import suppress
 from typing import Any
 
 from xtstore.interface import ProgressCallback
-from xtstore.providers._local import copy_fd
 
 __all__ = [
     "O_CLOEXEC",
     "O_PATH",
     "PROC_FD",
+    "PROGRESS_CHUNK",
     "copy_exact",
+    "copy_fd",
     "exchange_regular_file",
     "link_open_file",
     "open_unnamed",
@@ -38,6 +41,13 @@ O_PATH: int = getattr(os, "O_PATH", os.O_RDONLY)
 """Open for stat/link only (Linux); plain read-only elsewhere."""
 PROC_FD = os.path.isdir("/proc/self/fd")
 
+PROGRESS_CHUNK = 16 * 1024 * 1024
+"""Bytes between two progress callbacks (and the size of a copy step)."""
+
+_BUFFER_SIZE = 1024 * 1024
+_NO_FAST_PATH = frozenset(
+    {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ENOTSUP}
+)
 _FIRST_READ = 64 * 1024
 _FADVISE_FROM = 1024 * 1024
 """Smaller copies finish within the kernel's default read-ahead: the hint is a wasted call."""
@@ -255,3 +265,56 @@ def read_all(fd: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def copy_fd(
+    source: int,
+    dest: int,
+    total: int,
+    progress: Callable[[int, int], object] | None = None,
+) -> int:
+    """Copy ``total`` bytes from the current offsets of ``source`` to ``dest`` and return how
+    many were copied (fewer if ``source`` ends early).
+
+    Uses the kernel's copy paths (``copy_file_range``, then ``sendfile``) so no data passes
+    through Python, with a bounded read/write loop as the fallback. ``progress(done, total)`` is
+    called at the start and after every :data:`PROGRESS_CHUNK` bytes.
+    """
+    if progress is not None:
+        progress(0, total)
+    done = 0
+    methods: list[Callable[[int, int, int], int]] = []
+    if hasattr(os, "copy_file_range"):
+        methods.append(lambda s, d, n: os.copy_file_range(s, d, n))
+    if hasattr(os, "sendfile"):
+        methods.append(lambda s, d, n: os.sendfile(d, s, None, n))
+    methods.append(_read_write)
+    method = methods.pop(0)
+    while done < total:
+        step = min(PROGRESS_CHUNK, total - done)
+        try:
+            copied = method(source, dest, step)
+        except OSError as error:
+            if error.errno not in _NO_FAST_PATH or not methods or done:
+                raise
+            method = methods.pop(0)
+            continue
+        if copied == 0:
+            break
+        done += copied
+        if progress is not None:
+            progress(done, total)
+    return done
+
+
+def _read_write(source: int, dest: int, count: int) -> int:
+    done = 0
+    while done < count:
+        chunk = os.read(source, min(_BUFFER_SIZE, count - done))
+        if not chunk:
+            break
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dest, view) :]
+        done += len(chunk)
+    return done

@@ -1,18 +1,27 @@
-"""Helpers shared by the in-process and local-folder providers: snapshot ids, and writing a
-download to a local file whole-or-nothing."""
+"""Helpers shared by every provider: blob content as bytes, snapshot ids, and the one
+whole-or-nothing writer of a download to a local file (:func:`atomic_local_file`). The OS
+calls under it are in :mod:`xtstore.providers._fileio`, which imports nothing from here."""
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 
+from xtstore.providers._fileio import (
+    O_CLOEXEC,
+    O_PATH,
+    PROGRESS_CHUNK,
+    copy_fd,
+    exchange_regular_file,
+    link_open_file,
+    open_unnamed_in,
+)
 from xtstore.values import datetime_from_ns
 
 __all__ = [
@@ -23,14 +32,6 @@ __all__ = [
     "snapshot_created",
     "to_bytes",
 ]
-
-PROGRESS_CHUNK = 16 * 1024 * 1024
-"""Bytes between two progress callbacks (and the size of a copy step)."""
-
-_BUFFER_SIZE = 1024 * 1024
-_NO_FAST_PATH = frozenset(
-    {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ENOTSUP}
-)
 
 _counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -76,8 +77,6 @@ def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
     With ``large``, an existing regular file is swapped out atomically and then unlinked
     instead: renaming over it would make ext4 write the new file out and wait for it
     (``auto_da_alloc``), which doubled the time to replace a large download."""
-    from xtstore.providers._fileio import open_unnamed_in  # _fileio builds on this module
-
     dest = os.path.abspath(dest_fn)
     unnamed = open_unnamed_in(os.path.dirname(dest))
     if unnamed is None:
@@ -95,8 +94,6 @@ def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
 
 def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:
     """Give the finished unnamed file ``fd`` the name ``dest`` (in ``folder_fd``)."""
-    from xtstore.providers._fileio import link_open_file
-
     name = os.path.basename(dest)
     try:
         link_open_file(fd, name, folder_fd)
@@ -145,65 +142,9 @@ def _move_into_place(temp: str, dest: str, large: bool) -> None:
 
 
 def _swap_in(temp: str, dest: str) -> bool:
-    # Imported here: _fileio builds on this module.
-    from xtstore.providers._fileio import O_CLOEXEC, O_PATH, exchange_regular_file
-
     folder, name = os.path.split(dest)
     folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
     try:
         return exchange_regular_file(temp, folder_fd, name)
     finally:
         os.close(folder_fd)
-
-
-def copy_fd(
-    source: int,
-    dest: int,
-    total: int,
-    progress: Callable[[int, int], object] | None = None,
-) -> int:
-    """Copy ``total`` bytes from the current offsets of ``source`` to ``dest`` and return how
-    many were copied (fewer if ``source`` ends early).
-
-    Uses the kernel's copy paths (``copy_file_range``, then ``sendfile``) so no data passes
-    through Python, with a bounded read/write loop as the fallback. ``progress(done, total)`` is
-    called at the start and after every :data:`PROGRESS_CHUNK` bytes.
-    """
-    if progress is not None:
-        progress(0, total)
-    done = 0
-    methods: list[Callable[[int, int, int], int]] = []
-    if hasattr(os, "copy_file_range"):
-        methods.append(lambda s, d, n: os.copy_file_range(s, d, n))
-    if hasattr(os, "sendfile"):
-        methods.append(lambda s, d, n: os.sendfile(d, s, None, n))
-    methods.append(_read_write)
-    method = methods.pop(0)
-    while done < total:
-        step = min(PROGRESS_CHUNK, total - done)
-        try:
-            copied = method(source, dest, step)
-        except OSError as error:
-            if error.errno not in _NO_FAST_PATH or not methods or done:
-                raise
-            method = methods.pop(0)
-            continue
-        if copied == 0:
-            break
-        done += copied
-        if progress is not None:
-            progress(done, total)
-    return done
-
-
-def _read_write(source: int, dest: int, count: int) -> int:
-    done = 0
-    while done < count:
-        chunk = os.read(source, min(_BUFFER_SIZE, count - done))
-        if not chunk:
-            break
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dest, view) :]
-        done += len(chunk)
-    return done

@@ -12,7 +12,6 @@ Configuration and credentials: :mod:`xtstore.providers.azure_auth`; error mappin
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import random
@@ -34,6 +33,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
+from xtstore.providers._local import atomic_local_file, to_bytes
 from xtstore.providers.azure_auth import build_service_client, client_spec
 from xtstore.providers.azure_errors import (
     Scrubber,
@@ -73,12 +73,6 @@ the AppendBlock that would be refused (a stale entry costs nothing: the rewrite 
 
 _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
 """Append-block refusals that mean "not an append blob (or a full one)": rewrite instead."""
-
-
-def _as_bytes(text: Text) -> bytes:
-    if isinstance(text, str):
-        return text.encode("utf-8")
-    return bytes(text)
 
 
 def _status(error: HttpResponseError) -> int | None:
@@ -250,7 +244,7 @@ class AzureBlobProvider(StoreInterface):
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
         ``fail_if_exists`` sends ``If-None-Match: *``. Raises ``BlobAlreadyExists``,
         ``ContainerNotFound``."""
-        data = _as_bytes(text)
+        data = to_bytes(text)
         with self._errors():
             self._blob_client(container, blob_path).upload_blob(
                 data, length=len(data), overwrite=not fail_if_exists,
@@ -298,7 +292,7 @@ class AzureBlobProvider(StoreInterface):
         (e.g. made by ``create_blob``) use read-modify-write under ``If-Match``, retried when
         another writer got in first. Raises ``ContainerNotFound``, ``PreconditionFailed``
         (still losing etag races after two minutes)."""
-        data = _as_bytes(text)
+        data = to_bytes(text)
         client = self._blob_client(container, blob_path)
         key = (container, blob_path)
         with self._errors():
@@ -465,32 +459,26 @@ class AzureBlobProvider(StoreInterface):
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
-        """Parallel ranged download into a temporary file next to ``dest_fn``, renamed over it
-        only when complete. Raises ``BlobNotFound``."""
-        dest = os.path.abspath(dest_fn)
-        folder = os.path.dirname(dest)
-        os.makedirs(folder, exist_ok=True)
-        part = os.path.join(folder, f".{os.path.basename(dest)}.{os.urandom(6).hex()}.part")
-        handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            client = self._blob_client(container, blob_path, snapshot)
-            with os.fdopen(handle, "wb") as out, self._errors(), _SnapshotIdErrors(snapshot):
+        """Parallel ranged download, written whole-or-nothing (see
+        :func:`~xtstore.providers._local.atomic_local_file`). Raises ``BlobNotFound``."""
+        client = self._blob_client(container, blob_path, snapshot)
+        with (
+            atomic_local_file(dest_fn) as fd,
+            os.fdopen(fd, "wb", closefd=False) as out,
+            self._errors(),
+            _SnapshotIdErrors(snapshot),
+        ):
 
-                def download() -> None:
-                    if out.tell():  # a restart; never truncate a fresh file: on ext4 that
-                        out.seek(0)  # makes close() flush the whole download synchronously
-                        out.truncate()
-                    client.download_blob(
-                        max_concurrency=self._concurrency,
-                        progress_hook=_progress_hook(progress_callback, None),
-                    ).readinto(out)
+            def download() -> None:
+                if out.tell():  # a restart; never truncate a fresh file: on ext4 that
+                    out.seek(0)  # makes close() flush the whole download synchronously
+                    out.truncate()
+                client.download_blob(
+                    max_concurrency=self._concurrency,
+                    progress_hook=_progress_hook(progress_callback, None),
+                ).readinto(out)
 
-                _restarting_on_change(download)
-            os.replace(part, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(part)
-            raise
+            _restarting_on_change(download)
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         """One HEAD. Raises ``BlobNotFound``."""

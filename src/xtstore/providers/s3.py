@@ -31,6 +31,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
+from xtstore.providers._local import to_bytes
 from xtstore.providers.s3_append import Appender
 from xtstore.providers.s3_config import S3Settings
 from xtstore.providers.s3_errors import error_code, s3_errors, translate
@@ -63,10 +64,6 @@ _DELETE_BATCH = 1000
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
-
-
-def _as_bytes(text: Text) -> bytes:
-    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
 
 class S3Provider(StoreInterface):
@@ -251,7 +248,7 @@ class S3Provider(StoreInterface):
         key = check_blob_key(blob_path)
         condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
         with s3_errors(create_only=fail_if_exists):
-            self._client.put_object(Bucket=container, Key=key, Body=_as_bytes(text), **condition)
+            self._client.put_object(Bucket=container, Key=key, Body=to_bytes(text), **condition)
 
     def create_blob_from_path(
         self,
@@ -285,7 +282,7 @@ class S3Provider(StoreInterface):
         """Conditional rewrite, compose for large blobs (see :mod:`s3_append`). Raises
         ``ContainerNotFound``; ``PreconditionFailed`` only under contention that outlasts
         the append time budget."""
-        self._appender.append(container, check_blob_key(blob_path), _as_bytes(text),
+        self._appender.append(container, check_blob_key(blob_path), to_bytes(text),
                               rewrite=append_with_rewrite)
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:

@@ -8,7 +8,6 @@ Store's retry layer is the only one.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from typing import IO, Any
@@ -17,6 +16,7 @@ from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
 from xtstore.interface import ProgressCallback
+from xtstore.providers._local import atomic_local_file
 from xtstore.providers.s3_errors import s3_errors
 
 __all__ = ["Transfers"]
@@ -70,20 +70,16 @@ class Transfers:
     def download_to_path(
         self, bucket: str, key: str, dest_fn: str, progress: ProgressCallback | None = None
     ) -> None:
-        """Download into a temporary file next to ``dest_fn`` (parent folders created) and
-        rename it into place only when complete. Raises ``BlobNotFound``."""
-        folder = os.path.dirname(os.path.abspath(dest_fn))
-        os.makedirs(folder, exist_ok=True)
-        handle, temp_fn = tempfile.mkstemp(dir=folder, prefix=".xtstore-", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as sink, s3_errors(), self._manager() as manager:
-                manager.download(bucket, key, sink,
-                                 subscribers=_subscribers(progress)).result()
-            os.replace(temp_fn, dest_fn)
-        except BaseException:
-            if os.path.exists(temp_fn):
-                os.unlink(temp_fn)
-            raise
+        """Download whole-or-nothing into ``dest_fn`` (see
+        :func:`~xtstore.providers._local.atomic_local_file`): the transfer manager writes the
+        parts into the writer's file object. Raises ``BlobNotFound``."""
+        with (
+            atomic_local_file(dest_fn) as fd,
+            os.fdopen(fd, "wb", closefd=False) as sink,
+            s3_errors(),
+            self._manager() as manager,
+        ):
+            manager.download(bucket, key, sink, subscribers=_subscribers(progress)).result()
 
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str,
