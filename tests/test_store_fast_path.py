@@ -94,3 +94,39 @@ def test_a_remembered_container_name_never_lets_an_invalid_one_through() -> None
     for bad in ("Runs", "runs ", "ru", ["runs"]):
         with pytest.raises(InvalidName):
             store.does_container_exist(bad)  # type: ignore[arg-type]
+
+
+class FailureWatcher:
+    """A layer that acts only on failures, and says so: the Store may skip it on success."""
+
+    passive_on_success = True
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
+        try:
+            return proceed()
+        except Exception as error:
+            self.seen.append((call.operation, type(error).__name__))
+            raise
+
+
+def test_a_layer_passive_on_success_keeps_the_direct_attempt_and_still_sees_failures() -> None:
+    watcher = FailureWatcher()
+    provider = FlakyAppends(1, ConnectionRefusedError("refused"))
+    store = Store(provider, "mem", retry=RetryPolicy(attempts=3, base_delay=0.001),
+                  extra_layers=[watcher])
+    store.create_container("runs")
+    store.append_blob("runs", "log", "x")  # fails once, then is retried inside the watcher
+    with pytest.raises(BlobNotFound):
+        store.get_blob_text("runs", "missing")
+    assert provider.attempts == 2
+    assert watcher.seen == [("get_blob_text", "BlobNotFound")]
+
+
+def test_only_layers_passive_on_success_allow_the_direct_attempt() -> None:
+    provider = MemoryProvider({"name": "mem"})
+    assert Store(provider, "mem")._passive is not None
+    assert Store(provider, "mem", extra_layers=[FailureWatcher()])._passive is not None
+    assert Store(provider, "mem", extra_layers=[Counting()])._passive is None
