@@ -6,7 +6,7 @@ and finally the provider method) and may retry it, time it, or translate what it
 
 A layer that does nothing observable when the call succeeds at its first attempt (retry,
 error context, logging while it is off) says so with ``passive_on_success = True``, a class
-attribute or a property; a layer without it (a metrics layer, a call counter) is taken to
+attribute, or a property returning a bool; a layer without it (a metrics layer, a call counter) is taken to
 act on every call. When every layer is passive the Store tries the call directly first and
 runs the stack only if that attempt fails (see :func:`passive_now`), so a new layer needs
 no change to the Store either way.
@@ -53,21 +53,18 @@ def passive_now(layers: Sequence[Layer]) -> Callable[[], bool] | None:
     None when some layer never is, else a check that costs nothing for the layers whose
     ``passive_on_success`` is a constant True and reads it again for those where it is a
     property (logging, which is passive while the logger is off)."""
-    conditional: list[Layer] = []
+    conditional: list[Callable[[], bool]] = []
     for layer in layers:
         declared = inspect.getattr_static(layer, "passive_on_success", False)
-        if isinstance(declared, property):
-            conditional.append(layer)
+        if isinstance(declared, property) and declared.fget is not None:
+            conditional.append(declared.fget.__get__(layer))  # the bound getter: one call
         elif declared is not True:
             return None
     if not conditional:
         return _always
     if len(conditional) == 1:
-        only = conditional[0]
-        return lambda: only.passive_on_success is True  # type: ignore[attr-defined]
-    return lambda: all(
-        layer.passive_on_success is True for layer in conditional  # type: ignore[attr-defined]
-    )
+        return conditional[0]
+    return lambda: all(passive() for passive in conditional)
 
 
 def _always() -> bool:

@@ -16,12 +16,13 @@ __all__ = ["LoggingLayer"]
 T = TypeVar("T")
 
 logger = logging.getLogger("xtstore.calls")
+_DEBUG = logging.DEBUG
 
 
 class LoggingLayer:
     @property
     def passive_on_success(self) -> bool:
-        return not logger.isEnabledFor(logging.DEBUG)
+        return not logger.isEnabledFor(_DEBUG)
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         if not logger.isEnabledFor(logging.DEBUG):
