@@ -6,10 +6,10 @@ and finally the provider method) and may retry it, time it, or translate what it
 
 A layer that does nothing observable when the call succeeds at its first attempt (retry,
 error context, logging while it is off) says so with ``passive_on_success = True``, a class
-attribute, or a property returning a bool; a layer without it (a metrics layer, a call counter) is taken to
-act on every call. When every layer is passive the Store tries the call directly first and
-runs the stack only if that attempt fails (see :func:`passive_now`), so a new layer needs
-no change to the Store either way.
+attribute, or a property returning a bool; a layer without it (a metrics layer, a call
+counter) is taken to act on every call. When every layer is passive the Store tries the
+call directly first and runs the stack only if that attempt fails (see
+:func:`passive_now`), so a new layer needs no change to the Store either way.
 
 Layers given to ``get_storage(layers=...)`` go with the store when it is pickled to a
 worker, by value, so they must be picklable (module-level classes with picklable state).
