@@ -25,16 +25,16 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _validate(config: Config) -> list[str]:
-    """Expand every ``${NAME}`` and open every storage service's provider class; raises
-    ``ConfigError`` on the first unset variable or broken service and returns the service
+    """Expand every ``${NAME}``, then make every check opening each storage service would
+    (provider class, ``$vault`` secrets, retry section, required keys, types), without
+    contacting a store; raises ``ConfigError`` on the first mistake and returns the service
     names."""
-    from xtstore.registry import load_provider_class, service_origin
+    from xtstore.registry import service_origin
 
     config.expanded()
     names = list(config.storage_services())
     for name in names:
-        origin = service_origin(name, config)
-        load_provider_class(origin.provider.code_path, config)
+        service_origin(name, config).check()
     return names
 
 

@@ -1,0 +1,53 @@
+"""``azure-blob`` as it describes itself (no import of azure-storage-blob)."""
+
+from __future__ import annotations
+
+from xtstore.describe import ConfigKey, ProviderDescription, Requirement
+
+DESCRIPTION = ProviderDescription(
+    name="azure-blob",
+    aliases=("azure-blob-21", "azure-blob-210"),
+    code_path="xtstore.providers.azure.store.AzureBlobStore",
+    former_code_paths=("xtstore.providers.azure_blob.AzureBlobStore",
+                       "xtstore.providers.azure.AzureBlobStore"),
+    summary="Azure Blob Storage (or Azurite): containers are containers, blobs block or"
+    " append blobs.",
+    extra="azure",
+    sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
+                 "azure": ("azure-storage-blob", "azure")},
+    keys=(
+        ConfigKey("connection-string", "string", "A full connection string (wins over every"
+                  " other form).", secret=True),
+        ConfigKey("account", "string", "The account name, or an endpoint URL such as"
+                  " http://127.0.0.1:10000/devstoreaccount1."),
+        ConfigKey("key", "string", "The account key (with 'account', or XT's form where"
+                  " 'name' is the account).", secret=True),
+        ConfigKey("sas-token", "string", "A SAS token for 'account'.", secret=True),
+        ConfigKey("credential", "string", "'default' (azure-identity's DefaultAzureCredential)"
+                  " or 'anonymous' (public containers).", choices=("default", "anonymous")),
+        ConfigKey("max-concurrency", "integer", "Parallel connections per transfer.",
+                  default=4),
+        ConfigKey("max-single-put-size", "number", "Largest upload sent in one request"
+                  " (bytes)."),
+        ConfigKey("max-block-size", "number", "Block size of chunked uploads (bytes)."),
+        ConfigKey("max-single-get-size", "number", "Largest download read in one request"
+                  " (bytes)."),
+        ConfigKey("max-chunk-get-size", "number", "Chunk size of chunked downloads (bytes)."),
+        ConfigKey("timeout", "number", "Connection and read timeout (seconds)."),
+        ConfigKey("client-options", "mapping", "More keyword arguments for"
+                  " BlobServiceClient."),
+    ),
+    requirements=(
+        Requirement(
+            any_of=(("connection-string",), ("key",), ("account", "sas-token"),
+                    ("account", "credential")),
+            message="azure-blob needs 'connection-string', or 'account' with 'key',"
+            " 'sas-token' or 'credential: default', or XT's form ('name' = account, 'key')",
+        ),
+    ),
+    notes=(
+        "Appends are native append blobs; snapshots, conditional writes, server-side copy"
+        " and metadata are native.",
+        "The SDK's own retries are off: xtstore's retry layer is the only one.",
+    ),
+)
