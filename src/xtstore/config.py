@@ -72,6 +72,7 @@ def expand_environment(
                 file=file,
                 key_path=key_path,
                 service=service,
+                hint=f"set {name}, then check with 'xtstore config --validate'",
             )
         return found
 
@@ -320,6 +321,7 @@ class Config(Mapping[str, Any]):
             raise ConfigError(
                 f"unknown service {name!r} (known: {known})",
                 key_path=f"external-services.{name}",
+                hint="see 'xtstore services' for the services configured",
             )
         return copy.deepcopy(services[name])
 

@@ -31,6 +31,7 @@ __all__ = [
     "entry_point_providers",
     "import_provider_class",
     "is_code_path",
+    "load_description",
 ]
 
 BUILTIN_DESCRIPTIONS: dict[str, str] = {
@@ -109,7 +110,8 @@ def entry_point_providers() -> dict[str, str]:
 def import_provider_class(
     code_path: str, search_dir: str | None = None
 ) -> tuple[type, str | None]:
-    """Import the class at ``code_path`` and check that it is a storage provider.
+    """Import the class at ``code_path`` (or the class of the provider description there)
+    and check that it is a storage provider.
 
     The module is imported from the Python path, or else from ``search_dir`` (default: the
     working directory) when its top-level package is a direct subdirectory there (XT's
@@ -132,12 +134,32 @@ def import_provider_class(
         raise ProviderLoadError(
             f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from None
+    if isinstance(cls, ProviderDescription):
+        # A description registered in place of its class (providers.storage, entry point).
+        provider_cls, also_added = import_provider_class(cls.code_path, search_dir)
+        return provider_cls, added or also_added
     if not inspect.isclass(cls):
         raise ProviderLoadError(
             f"cannot load {code_path!r}: it is a {type(cls).__name__}, not a class"
         )
     check_provider_class(cls, code_path)
     return cls, added
+
+
+def load_description(
+    code_path: str, search_dir: str | None = None
+) -> ProviderDescription | None:
+    """The description a provider's code path leads to: a built-in provider's, or the
+    :class:`~xtstore.describe.ProviderDescription` a user's code path names (registered in
+    place of its class); None for a code path that names a class. Raises
+    :class:`ProviderLoadError` like :func:`import_provider_class`."""
+    builtin = builtin_description(code_path)
+    if builtin is not None or not is_code_path(code_path):
+        return builtin
+    module_name, _, attribute = code_path.replace(":", ".").rpartition(".")
+    module, _ = _import_module(module_name, code_path, search_dir)
+    found = getattr(module, attribute, None)
+    return found if isinstance(found, ProviderDescription) else None
 
 
 def check_provider_class(cls: type, code_path: str) -> None:
@@ -223,7 +245,8 @@ def _dependency_error(error: ImportError, code_path: str) -> ProviderLoadError:
         for description in _descriptions_first(code_path):
             hint = description.install_hint(missing)
             if hint is not None:
-                return ProviderLoadError(f"provider {code_path!r} {hint}")
+                return ProviderLoadError(f"provider {code_path!r} {hint}",
+                                         hint="install it, then try again")
         return ProviderLoadError(
             f"provider {code_path!r} needs the Python package {missing.split('.')[0]!r},"
             f" which is not installed ({error})"

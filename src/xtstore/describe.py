@@ -55,7 +55,7 @@ class ConfigKey:
             wanted = "a whole number" if self.type == "integer" else "a number"
             return f"must be {wanted}, not {shown}"
         if self.minimum is not None and number < self.minimum:
-            return f"must be at least {self.minimum:g}, not {number:g}"
+            return f"must be at least {_plain(self.minimum)}, not {_plain(number)}"
         return None
 
 
@@ -127,6 +127,10 @@ def _number(value: object, whole: bool) -> float | None:
     if whole and isinstance(value, float) and not value.is_integer():
         return None
     return number
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def shown_value(value: object) -> str:

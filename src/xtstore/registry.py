@@ -22,11 +22,11 @@ from xtstore.adapter import ForeignProvider
 from xtstore.config import BUILTIN_SOURCE, Config, load_config, redact
 from xtstore.config_providers import (
     ENTRY_POINT_GROUP,
-    builtin_description,
     builtin_providers,
     entry_point_providers,
     import_provider_class,
     is_code_path,
+    load_description,
 )
 from xtstore.config_resolve import (
     ResolvedService,
@@ -36,6 +36,7 @@ from xtstore.config_resolve import (
     scrub,
 )
 from xtstore.config_validate import check_service
+from xtstore.describe import ProviderDescription
 from xtstore.environment import (
     XT_CODE_PATH_VARIABLE,
     XT_CREDS_VARIABLE,
@@ -61,6 +62,7 @@ __all__ = [
     "get_storage",
     "known_providers",
     "load_provider_class",
+    "provider_description",
     "resolve_provider",
     "service_origin",
     "xt_service_origin",
@@ -90,6 +92,25 @@ def known_providers(config: ConfigSource = None) -> dict[str, str]:
     (which wins over both), sorted by name."""
     found = {**entry_point_providers(), **builtin_providers(), **as_config(config).provider_paths()}
     return dict(sorted(found.items()))
+
+
+def provider_description(name_or_path: str, config: ConfigSource = None) -> ProviderDescription:
+    """The description of a provider name or code path (``xtstore providers --keys``).
+    Raises :class:`ProviderLoadError` for an unknown name, and for a provider that declares
+    no description (a code path of a class)."""
+    ref = resolve_provider(name_or_path, as_config(config))
+    try:
+        found = load_description(ref.code_path)
+    except ProviderLoadError as error:
+        error.file, error.key_path = error.file or ref.file, error.key_path or ref.key_path
+        raise
+    if found is None:
+        raise ProviderLoadError(
+            f"provider {name_or_path!r} ({ref.code_path}) declares no description of its keys;"
+            " register its ProviderDescription instead of its class (see"
+            " docs/writing-a-provider.md)"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -295,7 +316,7 @@ class ServiceOrigin:
         policy = retry_policy(
             self.service, self.settings.get("retry"), resolved.settings.get("retry"), self.locate
         )
-        description = builtin_description(self.provider.code_path)
+        description = load_description(self.provider.code_path, self.search_dir)
         if description is not None:
             # XT writes XT_STORE_CREDS from a service its own providers accepted, extra keys
             # and all: a drop-in opens it as XT would.
