@@ -79,11 +79,22 @@ def expand_environment(
     return ENV_REFERENCE.sub(substitute, text)
 
 
-def is_secret_key(key: object) -> bool:
-    """True for key names whose values are secrets (``key``, ``account-key``, ``sas-token``,
-    ``connection-string``, ``password``, ...): they are redacted wherever config is shown."""
+def is_secret_key(key: object, provider: object = None) -> bool:
+    """True for keys whose values are secrets: they are redacted wherever config is shown.
+
+    A key of a built-in provider's service (``provider`` names it) is a secret when the
+    provider's description says so; any other key when it is named like one (``key``,
+    ``account-key``, ``sas-token``, ``connection-string``, ``password``, ...).
+    """
     if not isinstance(key, str):
         return False
+    if isinstance(provider, str):
+        from xtstore.config_providers import builtin_description
+
+        description = builtin_description(provider)
+        described = description.key(key) if description is not None else None
+        if described is not None:
+            return described.secret
     name = key.lower().replace("_", "-")
     return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
 
@@ -405,7 +416,9 @@ def redact(value: Any, secret: bool = False) -> Any:
     """``value`` with every secret (``"$vault"``, and whatever sits under a key named like a
     secret) replaced by ``"***"``."""
     if isinstance(value, Mapping):
-        return {key: redact(item, secret or is_secret_key(key)) for key, item in value.items()}
+        provider = value.get("provider")  # a service: its provider says which keys are secret
+        return {key: redact(item, secret or is_secret_key(key, provider))
+                for key, item in value.items()}
     if isinstance(value, list):
         return [redact(item, secret) for item in value]
     if secret or value == SECRET_MARKER:

@@ -25,17 +25,20 @@ DESCRIPTION = ProviderDescription(
         ConfigKey("sas-token", "string", "A SAS token for 'account'.", secret=True),
         ConfigKey("credential", "string", "'default' (azure-identity's DefaultAzureCredential)"
                   " or 'anonymous' (public containers).", choices=("default", "anonymous")),
-        ConfigKey("max-concurrency", "integer", "Parallel connections per transfer.",
-                  default=4),
-        ConfigKey("max-single-put-size", "number", "Largest upload sent in one request"
-                  " (bytes)."),
-        ConfigKey("max-block-size", "number", "Block size of chunked uploads (bytes)."),
-        ConfigKey("max-single-get-size", "number", "Largest download read in one request"
-                  " (bytes)."),
-        ConfigKey("max-chunk-get-size", "number", "Chunk size of chunked downloads (bytes)."),
-        ConfigKey("timeout", "number", "Connection and read timeout (seconds)."),
-        ConfigKey("client-options", "mapping", "More keyword arguments for"
-                  " BlobServiceClient."),
+        ConfigKey("max-concurrency", "integer", "Parallel requests for one large upload or"
+                  " download.", default=4),
+        ConfigKey("max-single-put-size", "number", "Larger uploads are sent as staged blocks"
+                  " plus one commit (bytes; the SDK's default is 64 MiB)."),
+        ConfigKey("max-block-size", "number", "Size of each staged block (bytes; the SDK's"
+                  " default is 4 MiB)."),
+        ConfigKey("max-single-get-size", "number", "Size of the first GET of a download"
+                  " (bytes; the SDK's default is 32 MiB)."),
+        ConfigKey("max-chunk-get-size", "number", "Size of each later ranged GET (bytes; the"
+                  " SDK's default is 4 MiB)."),
+        ConfigKey("timeout", "number", "Connect and read timeout of one request (seconds;"
+                  " default: the SDK's)."),
+        ConfigKey("client-options", "mapping", "More keyword arguments for BlobServiceClient"
+                  " (from Python, e.g. {'proxies': {...}})."),
     ),
     requirements=(
         Requirement(

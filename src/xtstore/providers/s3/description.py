@@ -17,21 +17,24 @@ DESCRIPTION = ProviderDescription(
     sdk_modules={"boto3": ("boto3", "s3"), "botocore": ("boto3", "s3"),
                  "s3transfer": ("boto3", "s3")},
     keys=(
-        ConfigKey("endpoint-url", "string", "The endpoint of an S3-compatible store"
-                  " (default: AWS)."),
-        ConfigKey("region", "string", "The region (default: the standard AWS chain)."),
+        ConfigKey("endpoint-url", "string", "The store's URL, e.g. http://127.0.0.1:9000 for"
+                  " MinIO; omit for AWS."),
+        ConfigKey("region", "string", "E.g. us-east-1; buckets are created in it (default:"
+                  " the standard AWS chain's)."),
         ConfigKey("access-key-id", "string", "The access key id (with secret-access-key;"
                   " default: the standard AWS chain)."),
         ConfigKey("secret-access-key", "string", "The secret access key.", secret=True),
         ConfigKey("session-token", "string", "A session token for temporary credentials.",
                   secret=True),
-        ConfigKey("addressing-style", "string", "How buckets are addressed.",
+        ConfigKey("addressing-style", "string", "path (http://host/bucket/key) or virtual"
+                  " (http://bucket.host/key); default: boto3's choice.",
                   choices=("path", "virtual", "auto")),
-        ConfigKey("multipart-threshold", "integer", "Uploads from this size on go in parts"
-                  " (bytes).", default=8 * _MIB, minimum=MIN_PART_SIZE),
-        ConfigKey("multipart-chunksize", "integer", "Size of each part (bytes).",
+        ConfigKey("multipart-threshold", "integer", "Uploads from this size on are multipart"
+                  " and downloads ranged (bytes, at least 5 MiB).",
                   default=8 * _MIB, minimum=MIN_PART_SIZE),
-        ConfigKey("max-concurrency", "integer", "Parallel connections per transfer.",
+        ConfigKey("multipart-chunksize", "integer", "Part and range size (bytes, at least"
+                  " 5 MiB, S3's smallest part).", default=8 * _MIB, minimum=MIN_PART_SIZE),
+        ConfigKey("max-concurrency", "integer", "Parallel part requests per transfer.",
                   default=10, minimum=1),
         ConfigKey("append-compose-min-size", "integer", "Appends to blobs from this size on"
                   " copy parts server-side instead of rewriting (bytes).",

@@ -1,0 +1,81 @@
+"""Write the key table of each built-in provider's page, docs/providers/<page>.md, from the
+provider's description (the table sits between the two KEYS markers; the rest of the page
+is prose). ``--check`` changes nothing and exits 1 if a page is out of date.
+
+    python scripts/provider_docs.py          # rewrite the tables
+    python scripts/provider_docs.py --check  # what tests/providers/test_descriptions.py runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xtstore.config_providers import BUILTIN_DESCRIPTIONS, builtin_description
+from xtstore.describe import ProviderDescription
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "providers"
+BEGIN = "<!-- KEYS: written by scripts/provider_docs.py from the provider's description -->"
+END = "<!-- /KEYS -->"
+
+PAGES = {
+    "store-file": "file.md",
+    "store-memory": "memory.md",
+    "azure-blob": "azure.md",
+    "store-s3": "s3.md",
+    "store-fsspec": "fsspec.md",
+}
+"""Each built-in provider's page in docs/providers/."""
+
+
+def key_table(description: ProviderDescription) -> str:
+    """The Markdown table of ``description``'s keys."""
+    if not description.keys:
+        return "No keys besides `type`, `provider`, `name` and `retry`."
+    lines = ["| key | type | default | secret | meaning |", "|---|---|---|---|---|"]
+    for key in description.keys:
+        name = f"`{key.name}`" + (" (required)" if key.required else "")
+        kind = key.type + (": " + ", ".join(f"`{c}`" for c in key.choices) if key.choices else "")
+        default = "" if key.default is None else f"`{key.default}`"
+        lines.append(f"| {name} | {kind} | {default} | {'yes' if key.secret else ''} |"
+                     f" {key.help} |")
+    return "\n".join(lines)
+
+
+def page_with_table(text: str, description: ProviderDescription) -> str:
+    """``text`` with the part between the markers replaced by the current table."""
+    before, begin, rest = text.partition(BEGIN)
+    _, end, after = rest.partition(END)
+    if not begin or not end:
+        raise ValueError(f"the page of {description.name} has no {BEGIN} ... {END} markers")
+    return f"{before}{BEGIN}\n{key_table(description)}\n{END}{after}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale pages")
+    check = parser.parse_args(argv).check
+    if set(PAGES) != set(BUILTIN_DESCRIPTIONS):
+        print("PAGES and BUILTIN_DESCRIPTIONS name different providers", file=sys.stderr)
+        return 1
+    stale = []
+    for name, page in PAGES.items():
+        description = builtin_description(name)
+        assert description is not None
+        path = DOCS / page
+        text = path.read_text(encoding="utf-8")
+        wanted = page_with_table(text, description)
+        if wanted != text:
+            stale.append(str(path))
+            if not check:
+                path.write_text(wanted, encoding="utf-8")
+    if stale:
+        verb = "out of date" if check else "rewritten"
+        print(f"{verb}: {', '.join(stale)}", file=sys.stderr)
+        return 1 if check else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
