@@ -88,6 +88,9 @@ class ProviderDescription:
     """Capabilities and limits worth knowing before choosing the provider."""
     former_code_paths: tuple[str, ...] = ()
     """Code paths the class had before, which configs may still name."""
+    docs_page: str | None = None
+    """The provider's page in docs/providers/ (scripts/provider_docs.py writes its key
+    table)."""
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ DESCRIPTION = ProviderDescription(
     code_path="xtstore.providers.azure.store.AzureBlobStore",
     former_code_paths=("xtstore.providers.azure_blob.AzureBlobStore",
                        "xtstore.providers.azure.AzureBlobStore"),
+    docs_page="azure.md",
     summary="Azure Blob Storage (or Azurite): containers are containers, blobs block or"
     " append blobs.",
     extra="azure",

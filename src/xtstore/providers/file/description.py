@@ -8,6 +8,7 @@ DESCRIPTION = ProviderDescription(
     name="store-file",
     code_path="xtstore.providers.file.store.FileStore",
     former_code_paths=("xtstore.providers.file.FileStore",),
+    docs_page="file.md",
     summary="A local or shared folder; every container a subfolder, every blob a file.",
     keys=(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"

@@ -9,6 +9,7 @@ DESCRIPTION = ProviderDescription(
     code_path="xtstore.providers.fsspec_store.store.FsspecStore",
     former_code_paths=("xtstore.providers.fsspec.FsspecStore",
                        "xtstore.providers.fsspec_store.FsspecStore"),
+    docs_page="fsspec.md",
     summary="Any fsspec filesystem URL (memory://, file://, sftp://, gcs://, ...) as a store.",
     extra="fsspec",
     sdk_modules={"fsspec": ("fsspec", "fsspec")},

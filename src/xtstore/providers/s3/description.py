@@ -12,6 +12,7 @@ DESCRIPTION = ProviderDescription(
     name="store-s3",
     code_path="xtstore.providers.s3.store.S3Store",
     former_code_paths=("xtstore.providers.s3.S3Store",),
+    docs_page="s3.md",
     summary="Amazon S3 and S3-compatible stores (MinIO, moto, ...): containers are buckets.",
     extra="s3",
     sdk_modules={"boto3": ("boto3", "s3"), "botocore": ("boto3", "s3"),
