@@ -14,11 +14,14 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from xtstore.adapter import missing_methods
-from xtstore.describe import ProviderDescription
 from xtstore.errors import ProviderLoadError
 from xtstore.interface import StoreInterface
+
+if TYPE_CHECKING:
+    from xtstore.describe import ProviderDescription
 
 __all__ = [
     "BUILTIN_DESCRIPTIONS",
@@ -134,6 +137,8 @@ def import_provider_class(
         raise ProviderLoadError(
             f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from None
+    from xtstore.describe import ProviderDescription  # only now: import xtstore stays light
+
     if isinstance(cls, ProviderDescription):
         # A description registered in place of its class (providers.storage, entry point).
         provider_cls, also_added = import_provider_class(cls.code_path, search_dir)
@@ -153,6 +158,8 @@ def load_description(
     :class:`~xtstore.describe.ProviderDescription` a user's code path names (registered in
     place of its class); None for a code path that names a class. Raises
     :class:`ProviderLoadError` like :func:`import_provider_class`."""
+    from xtstore.describe import ProviderDescription
+
     builtin = builtin_description(code_path)
     if builtin is not None or not is_code_path(code_path):
         return builtin

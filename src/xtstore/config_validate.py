@@ -11,7 +11,6 @@ classes waits until a service is opened (:mod:`xtstore.registry`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +207,7 @@ def check_service(
 
 
 def _unknown_key(description: ProviderDescription, key: str) -> str:
+    import difflib  # only for a mistake
     known = [found.name for found in description.keys]
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     reason = f"{key!r} is not a key of provider {description.name}"

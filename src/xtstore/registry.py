@@ -16,7 +16,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xtstore.adapter import ForeignProvider
 from xtstore.config import BUILTIN_SOURCE, Config, load_config, redact
@@ -35,8 +35,6 @@ from xtstore.config_resolve import (
     retry_policy,
     scrub,
 )
-from xtstore.config_validate import check_service
-from xtstore.describe import ProviderDescription
 from xtstore.environment import (
     XT_CODE_PATH_VARIABLE,
     XT_CREDS_VARIABLE,
@@ -48,6 +46,9 @@ from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupport
 from xtstore.interface import StoreInterface
 from xtstore.layers.retry import RetryPolicy
 from xtstore.store import Store
+
+if TYPE_CHECKING:
+    from xtstore.describe import ProviderDescription
 
 __all__ = [
     "BUILTIN_PROVIDERS",  # noqa: F822 (module __getattr__, from the descriptions)
@@ -318,6 +319,8 @@ class ServiceOrigin:
         )
         description = load_description(self.provider.code_path, self.search_dir)
         if description is not None:
+            from xtstore.config_validate import check_service  # import xtstore stays light
+
             # XT writes XT_STORE_CREDS from a service its own providers accepted, extra keys
             # and all: a drop-in opens it as XT would.
             check_service(description, self.service, resolved.settings, self.locate,
