@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers.s3_server import MotoServer, start_moto  # noqa: E402
 
-from xtstore.providers.s3 import S3Provider  # noqa: E402
+from xtstore.providers.s3.store import S3Provider  # noqa: E402
 from xtstore.store import Store  # noqa: E402
 
 MiB = 2**20
@@ -238,7 +238,7 @@ def fresh_raw_client(server: MotoServer, endpoint: str | None = None) -> Any:
     """A plain boto3 client with the same botocore Config (retries off, same pool)."""
     import boto3
 
-    from xtstore.providers.s3_config import S3Settings
+    from xtstore.providers.s3.config import S3Settings
 
     settings = S3Settings.from_config(server.service_config())
     return boto3.client("s3", endpoint_url=endpoint or server.endpoint_url,

@@ -14,9 +14,9 @@ import pytest
 import xtstore
 from tests.providers.bare_contract import check_bare_store, check_builds_one_stack
 from xtstore.errors import InvalidName, Unsupported
-from xtstore.providers.file import FileProvider, FileStore
-from xtstore.providers.fsspec import FsspecProvider, FsspecStore
-from xtstore.providers.memory import MemoryProvider, MemoryStore
+from xtstore.providers.file.store import FileProvider, FileStore
+from xtstore.providers.fsspec_store.store import FsspecProvider, FsspecStore
+from xtstore.providers.memory.store import MemoryProvider, MemoryStore
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
 

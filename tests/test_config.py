@@ -20,7 +20,7 @@ import xtstore
 from xtstore.config import Config
 from xtstore.errors import ConfigError, ProviderLoadError
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.values import Capabilities
 
 SECRET = "s3cr3t-VALUE-9f81c2"
@@ -708,8 +708,10 @@ def test_the_config_reads_as_a_mapping(cwd: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_what_is_read_from_the_mapping_is_a_copy(cwd: Path) -> None:
+    # store-memory redefined under providers.storage: a user provider's service takes any key.
     config = Config.from_mapping(
-        {"external-services": {"runs": {"provider": "store-memory", "tags": ["a"]}}}
+        {"providers": {"storage": {"store-memory": "xtstore.providers.memory.MemoryStore"}},
+         "external-services": {"runs": {"provider": "store-memory", "tags": ["a"]}}}
     )
     services = config["external-services"]
     services["runs"]["provider"] = "store-file"

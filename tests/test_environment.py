@@ -23,7 +23,7 @@ SECRET = "pw-7c1e9b0d-NODE-SECRET"
 
 # A user provider in XT's extensions/ folder: store-file that opens only with its password.
 LOCKED_STORE = f'''
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 
 class LockedStore(FileProvider):

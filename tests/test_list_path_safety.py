@@ -13,8 +13,8 @@ import pytest
 
 import xtstore
 from xtstore.errors import InvalidName
-from xtstore.providers.file import FileStore
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.file.store import FileStore
+from xtstore.providers.memory.store import MemoryStore
 
 ESCAPING = ["../*", "/../*", "./*", "a/../*", "a/./*", "../runs/*", "..//*"]
 

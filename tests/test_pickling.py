@@ -26,7 +26,7 @@ S3_SECRET = "s3-8be21f07-INLINE-SECRET-ACCESS-KEY"
 
 # A user provider in XT's extensions/ folder: store-file that opens only with its password.
 LOCKED_STORE = f'''
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 
 class LockedStore(FileProvider):
@@ -203,16 +203,17 @@ def test_changes_elsewhere_and_a_rotated_secret_are_accepted(
 @pytest.mark.parametrize(
     ("settings", "key_path"),
     [
-        ({"password": PASSWORD}, "external-services.locked.password"),
-        ({"options": {"connection-string": f"AccountKey={ACCOUNT_KEY}"}},
+        ({"password": PASSWORD}, "external-services.locked.options.password"),
+        ({"connection-string": f"AccountKey={ACCOUNT_KEY}"},
          "external-services.locked.options.connection-string"),
     ],
 )
 def test_a_mapping_with_an_inline_secret_refuses_to_be_pickled(
     project: Path, tmp_path: Path, settings: dict[str, Any], key_path: str
 ) -> None:
+    # store-fsspec's options (a built-in provider's service takes only its own keys).
     store = xtstore.get_storage("locked", {"external-services": {"locked": {
-        "provider": "store-file", "path": str(tmp_path / "s"), **settings}}})
+        "provider": "store-fsspec", "url": f"file://{tmp_path / 's'}", "options": settings}}})
     with pytest.raises(Unsupported) as raised:
         pickle.dumps(store)
     message = str(raised.value)

@@ -19,7 +19,7 @@ from xtstore.adapter import ForeignProvider
 from xtstore.config import Config
 from xtstore.errors import ConfigError, ProviderLoadError
 from xtstore.interface import XT_METHODS
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.registry import (
     BUILTIN_PROVIDERS,
     ENTRY_POINT_GROUP,
@@ -127,13 +127,13 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def test_builtin_names_map_to_lazy_code_paths(cwd: Path) -> None:
     assert BUILTIN_PROVIDERS == {
-        "store-file": "xtstore.providers.file.FileStore",
-        "store-memory": "xtstore.providers.memory.MemoryStore",
-        "azure-blob": "xtstore.providers.azure_blob.AzureBlobStore",
-        "azure-blob-21": "xtstore.providers.azure_blob.AzureBlobStore",
-        "azure-blob-210": "xtstore.providers.azure_blob.AzureBlobStore",
-        "store-s3": "xtstore.providers.s3.S3Store",
-        "store-fsspec": "xtstore.providers.fsspec.FsspecStore",
+        "store-file": "xtstore.providers.file.store.FileStore",
+        "store-memory": "xtstore.providers.memory.store.MemoryStore",
+        "azure-blob": "xtstore.providers.azure.store.AzureBlobStore",
+        "azure-blob-21": "xtstore.providers.azure.store.AzureBlobStore",
+        "azure-blob-210": "xtstore.providers.azure.store.AzureBlobStore",
+        "store-s3": "xtstore.providers.s3.store.S3Store",
+        "store-fsspec": "xtstore.providers.fsspec_store.store.FsspecStore",
     }
     known = known_providers({})
     for name, code_path in BUILTIN_PROVIDERS.items():
@@ -142,10 +142,13 @@ def test_builtin_names_map_to_lazy_code_paths(cwd: Path) -> None:
 
 
 def test_importing_xtstore_imports_no_provider_or_sdk() -> None:
+    # Validating the default service reads store-file's description (and its package's
+    # lazy __init__), never the provider's code or an SDK.
     code = (
         "import sys, xtstore; xtstore.load_config();"
         "bad = [m for m in sys.modules if m.startswith(('xtstore.providers.', 'azure', 'boto3',"
-        " 'fsspec'))]; print(bad); sys.exit(1 if bad else 0)"
+        " 'fsspec')) and not m.endswith('.description') and m + '.description' not in"
+        " sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )
     import subprocess
 
@@ -198,7 +201,7 @@ def test_code_path_from_the_python_path(cwd: Path, tmp_path: Path) -> None:
     write(site / "acme_storage" / "__init__.py", "")
     write(
         site / "acme_storage" / "backend.py",
-        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "from xtstore.providers.memory.store import MemoryProvider\n\n"
         "class AcmeStore(MemoryProvider):\n    pass\n",
     )
     sys.path.insert(0, str(site))
@@ -220,7 +223,7 @@ def test_code_path_from_a_subdirectory_of_the_working_directory(cwd: Path) -> No
     # XT's case: extensions/ has no __init__.py and is not on sys.path.
     write(
         cwd / "extensions" / "my_cloud_storage.py",
-        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "from xtstore.providers.memory.store import MemoryProvider\n\n"
         "class MyCloudStorage(MemoryProvider):\n    pass\n",
     )
     assert str(cwd) not in sys.path
@@ -243,7 +246,7 @@ def test_entry_point_providers(cwd: Path, tmp_path: Path) -> None:
     site = tmp_path / "plugins"
     write(
         site / "xt_plugin_mod.py",
-        "from xtstore.providers.memory import MemoryProvider\n\n"
+        "from xtstore.providers.memory.store import MemoryProvider\n\n"
         "class PluginStore(MemoryProvider):\n    pass\n",
     )
     dist = site / "xt_plugin-1.0.dist-info"

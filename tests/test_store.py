@@ -22,7 +22,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
 from xtstore.values import Support
 

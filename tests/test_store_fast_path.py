@@ -12,7 +12,7 @@ import pytest
 from xtstore.errors import BlobNotFound, InvalidName, TransientError
 from xtstore.layers import Call
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
 
 T = TypeVar("T")

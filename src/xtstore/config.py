@@ -72,17 +72,29 @@ def expand_environment(
                 file=file,
                 key_path=key_path,
                 service=service,
+                hint=f"set {name}, then check with 'xtstore config --validate'",
             )
         return found
 
     return ENV_REFERENCE.sub(substitute, text)
 
 
-def is_secret_key(key: object) -> bool:
-    """True for key names whose values are secrets (``key``, ``account-key``, ``sas-token``,
-    ``connection-string``, ``password``, ...): they are redacted wherever config is shown."""
+def is_secret_key(key: object, provider: object = None) -> bool:
+    """True for keys whose values are secrets: they are redacted wherever config is shown.
+
+    A key of a built-in provider's service (``provider`` names it) is a secret when the
+    provider's description says so; any other key when it is named like one (``key``,
+    ``account-key``, ``sas-token``, ``connection-string``, ``password``, ...).
+    """
     if not isinstance(key, str):
         return False
+    if isinstance(provider, str):
+        from xtstore.config_providers import builtin_description
+
+        description = builtin_description(provider)
+        described = description.key(key) if description is not None else None
+        if described is not None:
+            return described.secret
     name = key.lower().replace("_", "-")
     return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
 
@@ -320,6 +332,7 @@ class Config(Mapping[str, Any]):
             raise ConfigError(
                 f"unknown service {name!r} (known: {known})",
                 key_path=f"external-services.{name}",
+                hint="see 'xtstore services' for the services configured",
             )
         return copy.deepcopy(services[name])
 
@@ -403,7 +416,9 @@ def redact(value: Any, secret: bool = False) -> Any:
     """``value`` with every secret (``"$vault"``, and whatever sits under a key named like a
     secret) replaced by ``"***"``."""
     if isinstance(value, Mapping):
-        return {key: redact(item, secret or is_secret_key(key)) for key, item in value.items()}
+        provider = value.get("provider")  # a service: its provider says which keys are secret
+        return {key: redact(item, secret or is_secret_key(key, provider))
+                for key, item in value.items()}
     if isinstance(value, list):
         return [redact(item, secret) for item in value]
     if secret or value == SECRET_MARKER:

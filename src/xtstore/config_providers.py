@@ -6,6 +6,7 @@ the :class:`~xtstore.errors.ProviderLoadError` raised here.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -13,42 +14,82 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from xtstore.adapter import missing_methods
 from xtstore.errors import ProviderLoadError
 from xtstore.interface import StoreInterface
 
+if TYPE_CHECKING:
+    from xtstore.describe import ProviderDescription
+
 __all__ = [
-    "BUILTIN_PROVIDERS",
+    "BUILTIN_DESCRIPTIONS",
+    "BUILTIN_PROVIDERS",  # noqa: F822 (module __getattr__, from the descriptions)
     "ENTRY_POINT_GROUP",
+    "builtin_description",
+    "builtin_descriptions",
+    "builtin_providers",
     "check_provider_class",
     "entry_point_providers",
     "import_provider_class",
     "is_code_path",
+    "load_description",
 ]
 
-BUILTIN_PROVIDERS: dict[str, str] = {
-    "store-file": "xtstore.providers.file.FileStore",
-    "store-memory": "xtstore.providers.memory.MemoryStore",
-    "azure-blob": "xtstore.providers.azure_blob.AzureBlobStore",
-    "azure-blob-21": "xtstore.providers.azure_blob.AzureBlobStore",
-    "azure-blob-210": "xtstore.providers.azure_blob.AzureBlobStore",
-    "store-s3": "xtstore.providers.s3.S3Store",
-    "store-fsspec": "xtstore.providers.fsspec.FsspecStore",
+BUILTIN_DESCRIPTIONS: dict[str, str] = {
+    "store-file": "xtstore.providers.file.description",
+    "store-memory": "xtstore.providers.memory.description",
+    "azure-blob": "xtstore.providers.azure.description",
+    "store-s3": "xtstore.providers.s3.description",
+    "store-fsspec": "xtstore.providers.fsspec_store.description",
 }
-"""Built-in provider names and the classes they load (imported only when used)."""
+"""The built-in providers: each name and the module whose ``DESCRIPTION`` describes it
+(imported on first use; never an SDK)."""
 
 ENTRY_POINT_GROUP = "xtstore.storage_providers"
 
-# Top-level module of an optional SDK → (what to install, the xtstore extra that brings it).
-_OPTIONAL_SDKS: dict[str, tuple[str, str]] = {
-    "azure.identity": ("azure-identity", "azure-identity"),
-    "azure": ("azure-storage-blob", "azure"),
-    "boto3": ("boto3", "s3"),
-    "botocore": ("boto3", "s3"),
-    "s3transfer": ("boto3", "s3"),
-    "fsspec": ("fsspec", "fsspec"),
-}
+
+@functools.cache
+def builtin_descriptions() -> dict[str, ProviderDescription]:
+    """Every built-in provider name and alias → its description."""
+    found: dict[str, ProviderDescription] = {}
+    for module_name in BUILTIN_DESCRIPTIONS.values():
+        description = importlib.import_module(module_name).DESCRIPTION
+        for name in description.names:
+            found[name] = description
+    return found
+
+
+def builtin_providers() -> dict[str, str]:
+    """Every built-in provider name and alias → the code path of its class."""
+    return {name: found.code_path for name, found in builtin_descriptions().items()}
+
+
+def builtin_description(name_or_code_path: str) -> ProviderDescription | None:
+    """The description of a built-in provider, by name, alias or code path (current or
+    former); None for any other provider."""
+    module_name = BUILTIN_DESCRIPTIONS.get(name_or_code_path)
+    if module_name is not None:  # a main name: read only its own description
+        found: ProviderDescription = importlib.import_module(module_name).DESCRIPTION
+        return found
+    descriptions = builtin_descriptions()
+    if name_or_code_path in descriptions:
+        return descriptions[name_or_code_path]
+    plain = name_or_code_path.replace(":", ".")
+    return next(
+        (found for found in descriptions.values()
+         if plain == found.code_path or plain in found.former_code_paths),
+        None,
+    )
+
+
+def __getattr__(name: str) -> object:
+    # The table of class code paths comes from the descriptions, read only when asked for.
+    if name == "BUILTIN_PROVIDERS":
+        return builtin_providers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _CODE_PATH = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*[.:]{_IDENTIFIER}")
@@ -72,7 +113,8 @@ def entry_point_providers() -> dict[str, str]:
 def import_provider_class(
     code_path: str, search_dir: str | None = None
 ) -> tuple[type, str | None]:
-    """Import the class at ``code_path`` and check that it is a storage provider.
+    """Import the class at ``code_path`` (or the class of the provider description there)
+    and check that it is a storage provider.
 
     The module is imported from the Python path, or else from ``search_dir`` (default: the
     working directory) when its top-level package is a direct subdirectory there (XT's
@@ -95,12 +137,36 @@ def import_provider_class(
         raise ProviderLoadError(
             f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from None
+    from xtstore.describe import ProviderDescription  # only now: import xtstore stays light
+
+    if isinstance(cls, ProviderDescription):
+        # A description registered in place of its class (providers.storage, entry point).
+        provider_cls, also_added = import_provider_class(cls.code_path, search_dir)
+        return provider_cls, added or also_added
     if not inspect.isclass(cls):
         raise ProviderLoadError(
             f"cannot load {code_path!r}: it is a {type(cls).__name__}, not a class"
         )
     check_provider_class(cls, code_path)
     return cls, added
+
+
+def load_description(
+    code_path: str, search_dir: str | None = None
+) -> ProviderDescription | None:
+    """The description a provider's code path leads to: a built-in provider's, or the
+    :class:`~xtstore.describe.ProviderDescription` a user's code path names (registered in
+    place of its class); None for a code path that names a class. Raises
+    :class:`ProviderLoadError` like :func:`import_provider_class`."""
+    from xtstore.describe import ProviderDescription
+
+    builtin = builtin_description(code_path)
+    if builtin is not None or not is_code_path(code_path):
+        return builtin
+    module_name, _, attribute = code_path.replace(":", ".").rpartition(".")
+    module, _ = _import_module(module_name, code_path, search_dir)
+    found = getattr(module, attribute, None)
+    return found if isinstance(found, ProviderDescription) else None
 
 
 def check_provider_class(cls: type, code_path: str) -> None:
@@ -183,17 +249,24 @@ def _is_the_module(error: ModuleNotFoundError, module_name: str) -> bool:
 def _dependency_error(error: ImportError, code_path: str) -> ProviderLoadError:
     missing = error.name or _name_in_message(str(error))
     if missing:
-        for module, (package, extra) in _OPTIONAL_SDKS.items():
-            if missing == module or missing.startswith(module + "."):
-                return ProviderLoadError(
-                    f"provider {code_path!r} needs {package}, which is not installed:"
-                    f" pip install 'xtstore[{extra}]'"
-                )
+        for description in _descriptions_first(code_path):
+            hint = description.install_hint(missing)
+            if hint is not None:
+                return ProviderLoadError(f"provider {code_path!r} {hint}",
+                                         hint="install it, then try again")
         return ProviderLoadError(
             f"provider {code_path!r} needs the Python package {missing.split('.')[0]!r},"
             f" which is not installed ({error})"
         )
     return ProviderLoadError(f"importing provider {code_path!r} failed: {error}")
+
+
+def _descriptions_first(code_path: str) -> list[ProviderDescription]:
+    """The built-in descriptions, the one of ``code_path`` first: its SDK names the hint."""
+    own = builtin_description(code_path)
+    others = [found for name, found in builtin_descriptions().items()
+              if name == found.name and found is not own]
+    return [own, *others] if own is not None else others
 
 
 def _name_in_message(message: str) -> str | None:

@@ -174,6 +174,7 @@ class _Resolver:
                 f" {display_path(secrets_file())}",
                 file=self.locate(path),
                 key_path=self.key_path(path),
+                hint="add the secret, then check with 'xtstore config --validate'",
                 service=self.service,
             )
         return str(node)

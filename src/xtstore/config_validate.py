@@ -1,55 +1,34 @@
-"""Checks of the whole merged config when it is loaded: types and references.
+"""Checks of the whole merged config when it is loaded, and of one service when it is opened.
 
-Importing the provider classes waits until a service is opened (:mod:`xtstore.registry`);
-here only their names are checked. Values written as ``${NAME}`` or ``"$vault"`` (a service's
+When the config is loaded, every key written on a built-in provider's service is checked
+against the provider's description (:mod:`xtstore.describe`): unknown keys (with a "did you
+mean"), types and choices. Values written as ``${NAME}`` or ``"$vault"`` (a service's
 ``type`` and ``provider``, ``xt-services.storage`` and ``providers.storage`` code paths
-included) are checked after resolution, when they are used.
+included) are checked after resolution, when the service is opened; then
+:func:`check_service` also checks the keys the provider requires. Importing the provider
+classes waits until a service is opened (:mod:`xtstore.registry`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from xtstore.config import is_secret_key
-from xtstore.config_providers import BUILTIN_PROVIDERS, entry_point_providers, is_code_path
+from xtstore.config_providers import (
+    BUILTIN_DESCRIPTIONS,
+    builtin_description,
+    builtin_descriptions,
+    entry_point_providers,
+    is_code_path,
+)
 from xtstore.config_resolve import check_retry_value, has_reference
+from xtstore.describe import COMMON_KEYS, ProviderDescription, shown_value
 from xtstore.errors import ConfigError, ProviderLoadError
 
 if TYPE_CHECKING:
     from xtstore.config import Config
 
-__all__ = ["BUILTIN_KEY_TYPES", "validate_config"]
-
-_TEXT = (str,)
-_COMMON_KEYS: dict[str, tuple[type, ...]] = {"type": _TEXT, "provider": _TEXT, "name": _TEXT}
-
-BUILTIN_KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
-    "store-file": {"path": _TEXT},
-    "store-memory": {},
-    "azure-blob": {
-        "connection-string": _TEXT,
-        "account": _TEXT,
-        "key": _TEXT,
-        "sas-token": _TEXT,
-        "credential": _TEXT,
-    },
-    "store-s3": {
-        "endpoint-url": _TEXT,
-        "region": _TEXT,
-        "access-key-id": _TEXT,
-        "secret-access-key": _TEXT,
-        "session-token": _TEXT,
-        "addressing-style": _TEXT,
-    },
-    "store-fsspec": {"url": _TEXT, "options": (dict,)},
-}
-"""The documented keys of each built-in provider (DESIGN §4) and the types they take."""
-BUILTIN_KEY_TYPES["azure-blob-21"] = BUILTIN_KEY_TYPES["azure-blob"]
-BUILTIN_KEY_TYPES["azure-blob-210"] = BUILTIN_KEY_TYPES["azure-blob"]
-
-_ADDRESSING_STYLES = ("path", "virtual", "auto")
-
+__all__ = ["check_service", "key_problems", "validate_config"]
 
 def validate_config(config: Config) -> None:
     """Raise :class:`ConfigError` (file and key path set) for the first mistake found."""
@@ -71,10 +50,10 @@ class _Validator:
 
     def mapping(self, path: tuple[str, ...], value: object) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(path, f"must be a mapping, not {_kind(value)}")
+            raise self.fail(path, f"must be a mapping, not {shown_value(value)}")
         for key in value:
             if not isinstance(key, str):
-                raise self.fail((*path, str(key)), f"keys must be strings, not {_kind(key)}")
+                raise self.fail((*path, str(key)), f"keys must be strings, not {shown_value(key)}")
         return value
 
     def run(self) -> None:
@@ -94,7 +73,7 @@ class _Validator:
         default = xt_services.get("storage")
         path = ("xt-services", "storage")
         if not isinstance(default, str):
-            raise self.fail(path, f"must name a storage service, not {_kind(default)}")
+            raise self.fail(path, f"must name a storage service, not {shown_value(default)}")
         if has_reference(default):
             return  # Config.default_storage_service checks the name it expands to
         if default not in services:
@@ -111,7 +90,7 @@ class _Validator:
         settings = self.mapping(path, service)
         kind = settings.get("type", "storage")
         if not isinstance(kind, str):
-            raise self.fail((*path, "type"), f"must be a string, not {_kind(kind)}")
+            raise self.fail((*path, "type"), f"must be a string, not {shown_value(kind)}")
         if kind != "storage":
             # Other XT service types (compute, registry, ...) are not ours to check; a
             # ${NAME} type is checked when the service is opened.
@@ -123,29 +102,27 @@ class _Validator:
             )
         provider = settings["provider"]
         if not isinstance(provider, str):
-            raise self.fail((*path, "provider"), f"must be a string, not {_kind(provider)}")
+            raise self.fail((*path, "provider"), f"must be a string, not {shown_value(provider)}")
         if not has_reference(provider) and not self.is_known(provider):
             raise self.fail_load(
                 (*path, "provider"),
                 f"{provider!r} is not a known storage provider (known: {self.known_list()});"
                 " add it under providers.storage or give a code path package.module.Class",
             )
-        types = {**_COMMON_KEYS, **BUILTIN_KEY_TYPES.get(provider, {})}
-        for key, value in settings.items():
-            if key == "retry":
-                self.retry((*path, "retry"), value)
-            elif key in types and not has_reference(value) and not isinstance(value, types[key]):
-                wanted = " or ".join("a mapping" if t is dict else "a string" for t in types[key])
-                shown = _kind(value, secret=is_secret_key(key))
-                raise self.fail((*path, key), f"must be {wanted}, not {shown}")
-        style = settings.get("addressing-style")
-        if provider == "store-s3" and style is not None and not has_reference(style) and (
-            style not in _ADDRESSING_STYLES
-        ):
-            raise self.fail(
-                (*path, "addressing-style"),
-                f"must be one of {', '.join(_ADDRESSING_STYLES)}, not {style!r}",
-            )
+        description = self.description(provider)
+        if "retry" in settings:
+            self.retry((*path, "retry"), settings["retry"])
+        if description is not None:
+            for key, reason in key_problems(description, settings, skip_references=True):
+                raise self.fail((*path, key), reason)
+            return
+        for common in COMMON_KEYS:
+            value = settings.get(common.name)
+            # A user provider's service may carry any key; only the common ones are ours.
+            if common.name != "retry" and value is not None and not has_reference(value):
+                problem = common.problem(value)
+                if problem is not None:
+                    raise self.fail((*path, common.name), problem)
 
     def retry(self, path: tuple[str, ...], value: object) -> None:
         section = self.mapping(path, value)
@@ -156,10 +133,17 @@ class _Validator:
             if problem is not None:
                 raise self.fail((*path, key), problem)
 
+    def description(self, provider: str) -> ProviderDescription | None:
+        """The built-in description ``provider`` names, unless providers.storage redefines it
+        (a ``${NAME}`` provider is looked up when the service is opened)."""
+        if has_reference(provider) or provider in self._configured:
+            return None
+        return builtin_description(provider)
+
     def is_known(self, provider: str) -> bool:
         # Entry points are scanned only for a name found nowhere cheaper.
         return (
-            provider in BUILTIN_PROVIDERS
+            provider in BUILTIN_DESCRIPTIONS
             or provider in self._configured
             or is_code_path(provider)
             or provider in self.known()
@@ -168,7 +152,7 @@ class _Validator:
     def known(self) -> set[str]:
         if self._known is None:
             self._known = (
-                set(BUILTIN_PROVIDERS) | self._configured
+                set(builtin_descriptions()) | self._configured
                 | set(entry_point_providers())
             )
         return self._known
@@ -177,15 +161,57 @@ class _Validator:
         return ", ".join(sorted(self.known()))
 
 
-def _kind(value: object, secret: bool = False) -> str:
-    if secret:
-        return f"a {type(value).__name__}"
-    if value is None:
-        return "empty"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"{type(value).__name__} {value!r}"
+def key_problems(
+    description: ProviderDescription, settings: Mapping[str, Any], skip_references: bool = False
+) -> Iterator[tuple[str, str]]:
+    """``(key, reason)`` for each key of ``settings`` that ``description`` does not know (with
+    the nearest known key suggested) or whose value it rejects. ``skip_references``: leave
+    ``${NAME}`` and ``"$vault"`` values for after resolution."""
+    for key, value in settings.items():
+        known = description.key(key)
+        if known is None:
+            yield key, _unknown_key(description, key)
+        elif not (skip_references and has_reference(value)):
+            problem = None if key == "retry" else known.problem(value)
+            if problem is not None:
+                yield key, problem
+
+
+def check_service(
+    description: ProviderDescription,
+    service: str,
+    settings: Mapping[str, Any],
+    locate: Callable[[tuple[str, ...]], str | None],
+    unknown_keys: bool = False,
+) -> None:
+    """Check a service's resolved settings as opening it would, before the provider is
+    constructed: every key known (unless ``unknown_keys``) and of the right type, and every
+    required key given. Raises :class:`ConfigError` with the file (from ``locate``) and the
+    key path."""
+    prefix = ("external-services", service)
+
+    def fail(path: tuple[str, ...], reason: str) -> ConfigError:
+        return ConfigError(reason, file=locate(path), key_path=".".join((*prefix, *path)),
+                           service=service)
+
+    for key, reason in key_problems(description, settings):
+        if not (unknown_keys and description.key(key) is None):
+            raise fail((key,), reason)
+    for wanted in description.keys:
+        if wanted.required and settings.get(wanted.name) in (None, ""):
+            raise fail((wanted.name,), f"{description.name} needs {wanted.name!r}: {wanted.help}")
+    for requirement in description.requirements:
+        if not any(all(settings.get(name) not in (None, "") for name in alternative)
+                   for alternative in requirement.any_of):
+            raise fail((), requirement.message)
+
+
+def _unknown_key(description: ProviderDescription, key: str) -> str:
+    import difflib  # only for a mistake
+    known = [found.name for found in description.keys]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    reason = f"{key!r} is not a key of provider {description.name}"
+    if close:
+        return f"{reason}; did you mean {close[0]!r}?"
+    return f"{reason} (its keys: {', '.join(known) or 'none'}; see 'xtstore providers --keys" \
+        f" {description.name}')"

@@ -168,9 +168,12 @@ class ConfigError(StoreError):
         file: str | None = None,
         key_path: str | None = None,
         service: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.file = file
         self.key_path = key_path
+        self.hint = hint
+        """What to do about it, when that is not fixing the file (the CLI shows it)."""
         super().__init__(reason, service=service)
 
     def __str__(self) -> str:

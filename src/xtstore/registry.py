@@ -16,18 +16,25 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xtstore.adapter import ForeignProvider
 from xtstore.config import BUILTIN_SOURCE, Config, load_config, redact
 from xtstore.config_providers import (
-    BUILTIN_PROVIDERS,
     ENTRY_POINT_GROUP,
+    builtin_providers,
     entry_point_providers,
     import_provider_class,
     is_code_path,
+    load_description,
 )
-from xtstore.config_resolve import inline_secrets, resolve_service, retry_policy, scrub
+from xtstore.config_resolve import (
+    ResolvedService,
+    inline_secrets,
+    resolve_service,
+    retry_policy,
+    scrub,
+)
 from xtstore.environment import (
     XT_CODE_PATH_VARIABLE,
     XT_CREDS_VARIABLE,
@@ -37,10 +44,14 @@ from xtstore.environment import (
 )
 from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupported
 from xtstore.interface import StoreInterface
+from xtstore.layers.retry import RetryPolicy
 from xtstore.store import Store
 
+if TYPE_CHECKING:
+    from xtstore.describe import ProviderDescription
+
 __all__ = [
-    "BUILTIN_PROVIDERS",
+    "BUILTIN_PROVIDERS",  # noqa: F822 (module __getattr__, from the descriptions)
     "ENTRY_POINT_GROUP",
     "ConfigFiles",
     "ConfigOrigin",
@@ -52,6 +63,7 @@ __all__ = [
     "get_storage",
     "known_providers",
     "load_provider_class",
+    "provider_description",
     "resolve_provider",
     "service_origin",
     "xt_service_origin",
@@ -79,8 +91,27 @@ def as_config(config: ConfigSource) -> Config:
 def known_providers(config: ConfigSource = None) -> dict[str, str]:
     """Every provider name → code path: built-ins, entry points, and ``providers.storage``
     (which wins over both), sorted by name."""
-    found = {**entry_point_providers(), **BUILTIN_PROVIDERS, **as_config(config).provider_paths()}
+    found = {**entry_point_providers(), **builtin_providers(), **as_config(config).provider_paths()}
     return dict(sorted(found.items()))
+
+
+def provider_description(name_or_path: str, config: ConfigSource = None) -> ProviderDescription:
+    """The description of a provider name or code path (``xtstore providers --keys``).
+    Raises :class:`ProviderLoadError` for an unknown name, and for a provider that declares
+    no description (a code path of a class)."""
+    ref = resolve_provider(name_or_path, as_config(config))
+    try:
+        found = load_description(ref.code_path)
+    except ProviderLoadError as error:
+        error.file, error.key_path = error.file or ref.file, error.key_path or ref.key_path
+        raise
+    if found is None:
+        raise ProviderLoadError(
+            f"provider {name_or_path!r} ({ref.code_path}) declares no description of its keys;"
+            " register its ProviderDescription instead of its class (see"
+            " docs/writing-a-provider.md)"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -102,8 +133,9 @@ def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
         pass
     else:
         return ProviderRef(configured, config.file_for(key_path), ".".join(key_path))
-    if name_or_path in BUILTIN_PROVIDERS:
-        return ProviderRef(BUILTIN_PROVIDERS[name_or_path])
+    builtin = builtin_providers()
+    if name_or_path in builtin:
+        return ProviderRef(builtin[name_or_path])
     entry_points = entry_point_providers()
     if name_or_path in entry_points:
         return ProviderRef(entry_points[name_or_path])
@@ -234,10 +266,7 @@ class ServiceOrigin:
         :class:`ProviderLoadError` if the provider class cannot be loaded.
         """
         cls, search_dir = _import(self.provider, self.search_dir)
-        resolved = resolve_service(self.service, self.settings, self.locate)
-        policy = retry_policy(
-            self.service, self.settings.get("retry"), resolved.settings.get("retry"), self.locate
-        )
+        resolved, policy = self.resolve()
         settings = resolved.settings
         settings.setdefault("name", self.service)
         try:
@@ -274,6 +303,29 @@ class ServiceOrigin:
             else ForeignProvider(instance, self.service)
         )
         return Store(provider, self.service, retry=policy, origin=origin)
+
+    def check(self) -> None:
+        """Every check :meth:`build` makes before constructing the provider, without
+        contacting the store (``xtstore config --validate``). Raises like :meth:`build`."""
+        _import(self.provider, self.search_dir)
+        self.resolve()
+
+    def resolve(self) -> tuple[ResolvedService, RetryPolicy]:
+        """The settings with every ``${NAME}`` and ``"$vault"`` resolved, checked against the
+        provider's description (built-in providers), and the retry policy."""
+        resolved = resolve_service(self.service, self.settings, self.locate)
+        policy = retry_policy(
+            self.service, self.settings.get("retry"), resolved.settings.get("retry"), self.locate
+        )
+        description = load_description(self.provider.code_path, self.search_dir)
+        if description is not None:
+            from xtstore.config_validate import check_service  # import xtstore stays light
+
+            # XT writes XT_STORE_CREDS from a service its own providers accepted, extra keys
+            # and all: a drop-in opens it as XT would.
+            check_service(description, self.service, resolved.settings, self.locate,
+                          unknown_keys=isinstance(self.reopen, XtEnvironment))
+        return resolved, policy
 
     def _locate_error(
         self, error: ConfigError, settings: Mapping[str, Any], secrets: list[str]
@@ -388,6 +440,12 @@ def xt_service_origin() -> ServiceOrigin | None:
             raise
         provider = ProviderRef(provider.code_path, creds, "provider")
     return ServiceOrigin(xt.name, xt.settings, provider, None, {(): creds}, XtEnvironment())
+
+
+def __getattr__(name: str) -> object:
+    if name == "BUILTIN_PROVIDERS":  # read from the descriptions only when asked for
+        return builtin_providers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_storage(service: str | None = None, config: ConfigSource = None) -> Store:

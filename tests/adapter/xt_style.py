@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xtstore.errors import BlobNotFound, ContainerAlreadyExists, ContainerNotFound
-from xtstore.providers.memory import MemoryStore
+from xtstore.providers.memory.store import MemoryStore
 
 
 class Bag:

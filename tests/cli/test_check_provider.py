@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 XT_EXAMPLE = REPO / "examples" / "xt_provider" / "extensions" / "my_cloud_storage.py"
 
 BROKEN = '''
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 
 class LeakyStore(FileProvider):
@@ -104,7 +104,7 @@ def test_table_prints_brackets_in_messages_as_they_are(capsys: pytest.CaptureFix
 
 
 XT_STYLE_NEEDS_PATH = '''
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 
 class RootedStore(FileProvider):
@@ -151,7 +151,7 @@ def test_memory_limit_option_reaches_the_bounded_memory_clause(
 
 
 PASSWORD_STORE = '''
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 
 class PasswordStore(FileProvider):

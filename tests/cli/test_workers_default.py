@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from xtstore.cli.cmd_transfer import _workers
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 from xtstore.store import Store
 from xtstore.transfer import DEFAULT_WORKERS, Transfer
 

@@ -21,7 +21,7 @@ from xtstore.errors import (
 )
 from xtstore.layers import Call
 from xtstore.layers.retry import RetryContext, RetryLayer, RetryPolicy
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
 
 

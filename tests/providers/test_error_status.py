@@ -11,7 +11,7 @@ from xtstore.errors import TransientError
 def test_azure_transient_errors_carry_their_http_status() -> None:
     from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
-    from xtstore.providers.azure_errors import Scrubber, translate
+    from xtstore.providers.azure.errors import Scrubber, translate
 
     busy = HttpResponseError(message="Server busy")
     busy.status_code = 503
@@ -26,7 +26,7 @@ def test_azure_transient_errors_carry_their_http_status() -> None:
 def test_s3_transient_errors_carry_their_http_status(status: int, code: str) -> None:
     from botocore.exceptions import ClientError, EndpointConnectionError
 
-    from xtstore.providers.s3_errors import translate
+    from xtstore.providers.s3.errors import translate
 
     response = {"Error": {"Code": code, "Message": "try again"},
                 "ResponseMetadata": {"HTTPStatusCode": status}}

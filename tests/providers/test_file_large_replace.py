@@ -10,7 +10,7 @@ import pytest
 
 import xtstore
 from xtstore.providers import _fileio
-from xtstore.providers.file import _LARGE
+from xtstore.providers.file.store import _LARGE
 from xtstore.store import Store
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.providers.killing import kill_while_writing
 from xtstore.errors import BlobAlreadyExists, InvalidName
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 from xtstore.store import Store
 
 
@@ -64,7 +64,7 @@ def test_a_failed_write_leaves_nothing(store: Store, tmp_path: Path) -> None:
 
 _KILLED_WRITER = """
 import sys, time
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 class Slow:
     def __init__(self):
@@ -101,7 +101,7 @@ def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path
 _KILLED_REWRITE = """
 import sys, time
 from xtstore.providers import file
-from xtstore.providers.file import FileProvider
+from xtstore.providers.file.store import FileProvider
 
 def stalled_copy(source, dest, total, progress):
     file.write_all(dest, b"partial copy")

@@ -11,8 +11,8 @@ from typing import Any
 
 from xtstore.errors import BlobAlreadyExists
 from xtstore.interface import ProgressCallback, Text
-from xtstore.providers.file import FileProvider
-from xtstore.providers.memory import MemoryProvider
+from xtstore.providers.file.store import FileProvider
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, SnapshotInfo, Support
 
 

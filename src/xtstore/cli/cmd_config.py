@@ -12,6 +12,7 @@ from xtstore.cli.output import emit_json, print_table
 
 if TYPE_CHECKING:
     from xtstore.config import Config
+    from xtstore.describe import ConfigKey
 
 __all__ = ["COMMANDS"]
 
@@ -25,16 +26,16 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _validate(config: Config) -> list[str]:
-    """Expand every ``${NAME}`` and open every storage service's provider class; raises
-    ``ConfigError`` on the first unset variable or broken service and returns the service
+    """Expand every ``${NAME}``, then make every check opening each storage service would
+    (provider class, ``$vault`` secrets, retry section, required keys, types), without
+    contacting a store; raises ``ConfigError`` on the first mistake and returns the service
     names."""
-    from xtstore.registry import load_provider_class, service_origin
+    from xtstore.registry import service_origin
 
     config.expanded()
     names = list(config.storage_services())
     for name in names:
-        origin = service_origin(name, config)
-        load_provider_class(origin.provider.code_path, config)
+        service_origin(name, config).check()
     return names
 
 
@@ -106,16 +107,43 @@ def services_command() -> None:
 
 
 @click.command("providers")
-def providers_command() -> None:
+@click.option("--keys", "keys_of", metavar="NAME",
+              help="Print the config keys of provider NAME (type, default, secret, help).")
+def providers_command(keys_of: str | None) -> None:
     """List the storage providers a service can name, with their code paths."""
-    from xtstore.registry import known_providers
+    from xtstore.registry import known_providers, provider_description
 
     state = get_state()
+    if keys_of is not None:
+        description = provider_description(keys_of, state.config())
+        rows = [_key_row(key) for key in description.keys]
+        if state.json:
+            emit_json({"name": description.name, "aliases": list(description.aliases),
+                       "code_path": description.code_path, "extra": description.extra,
+                       "summary": description.summary, "keys": rows})
+            return
+        click.echo(f"{description.name}: {description.summary}")
+        if not rows:
+            click.echo("(no keys besides type, provider, name and retry)")
+            return
+        print_table([["KEY", "TYPE", "DEFAULT", "SECRET", "HELP"]] + [
+            [row["name"] + (" (required)" if row["required"] else ""), str(row["type"]),
+             _show(row["default"]) if row["default"] is not None else "",
+             "yes" if row["secret"] else "", str(row["help"])]
+            for row in rows
+        ])
+        return
     providers = known_providers(state.config())
     if state.json:
         emit_json(dict(providers))
         return
     print_table([[name, path] for name, path in sorted(providers.items())])
+
+
+def _key_row(key: ConfigKey) -> dict[str, Any]:
+    kind = f"{key.type}: {' | '.join(key.choices)}" if key.choices else key.type
+    return {"name": key.name, "type": kind, "default": key.default, "secret": key.secret,
+            "required": key.required, "help": key.help}
 
 
 COMMANDS = [config_command, services_command, providers_command]

@@ -45,8 +45,8 @@ _workers_option = click.option(
 
 
 def _is_local(store: Store) -> bool:
-    from xtstore.providers.file import FileProvider
-    from xtstore.providers.memory import MemoryProvider
+    from xtstore.providers.file.store import FileProvider
+    from xtstore.providers.memory.store import MemoryProvider
 
     return isinstance(store.provider, (FileProvider, MemoryProvider))
 

@@ -47,6 +47,8 @@ _NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
 def hint_for(error: BaseException) -> str | None:
     """What the user can do about ``error``, or None."""
     if isinstance(error, ConfigError):
+        if error.hint is not None:
+            return error.hint
         from_file = error.file is not None and not error.file.startswith("<")
         if isinstance(error, ProviderLoadError) and not from_file:
             return None  # a code path given directly: the reason already says what is wrong

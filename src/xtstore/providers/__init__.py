@@ -1,0 +1,47 @@
+"""The built-in providers, one package (or module) each, with its description.
+
+Two documented code paths moved: ``xtstore.providers.azure_blob`` is now
+:mod:`xtstore.providers.azure.store` and ``xtstore.providers.fsspec`` (which shadowed the
+``fsspec`` package) is :mod:`xtstore.providers.fsspec_store.store`. Configs and code that name the
+old paths keep working: importing one gives the module at its new place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+_MOVED_MODULES = {
+    "xtstore.providers.azure_blob": "xtstore.providers.azure.store",
+    "xtstore.providers.fsspec": "xtstore.providers.fsspec_store.store",
+}
+
+
+class _MovedModuleLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The module ran at its new place already."""
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        moved_to = _MOVED_MODULES.get(fullname)
+        if moved_to is None:
+            return None
+        return importlib.util.spec_from_loader(fullname, _MovedModuleLoader(moved_to))
+
+
+if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModuleFinder())

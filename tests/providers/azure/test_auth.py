@@ -22,7 +22,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.providers.azure_blob import AzureBlobProvider
+from xtstore.providers.azure.store import AzureBlobProvider
 
 
 def _sas() -> str:

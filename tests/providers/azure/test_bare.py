@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.providers.azure.conftest import SMALL_SIZES
 from tests.providers.bare_contract import check_bare_store, check_builds_one_stack
 from tests.servers.azurite import Azurite
-from xtstore.providers.azure_blob import AzureBlobProvider, AzureBlobStore
+from xtstore.providers.azure.store import AzureBlobProvider, AzureBlobStore
 
 
 def test_bare_azure_blob_store_keeps_the_contract(azurite: Azurite) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from xtstore.errors import BlobNotFound, ContainerNotFound
-from xtstore.providers.azure_blob import APPEND_BLOCK_LIMIT
+from xtstore.providers.azure.store import APPEND_BLOCK_LIMIT
 
 
 @pytest.fixture

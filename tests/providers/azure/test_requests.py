@@ -21,7 +21,7 @@ from xtstore.errors import (
     TransientError,
 )
 from xtstore.providers import azure_blob
-from xtstore.providers.azure_errors import Scrubber, translate
+from xtstore.providers.azure.errors import Scrubber, translate
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.servers.s3_server import MotoServer
-from xtstore.providers.s3 import S3Provider
+from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.providers.bare_contract import check_bare_store, check_builds_one_stack
 from tests.servers.s3_server import MotoServer
-from xtstore.providers.s3 import S3Provider, S3Store
+from xtstore.providers.s3.store import S3Provider, S3Store
 
 
 def test_bare_s3_store_keeps_the_contract(moto_server: MotoServer) -> None:

@@ -29,10 +29,10 @@ from xtstore.errors import (
     TransientError,
 )
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers import s3 as s3_module
-from xtstore.providers.s3 import S3Provider
-from xtstore.providers.s3_keys import RESERVED_PREFIX, snapshot_prefix
-from xtstore.providers.s3_listing import iter_listing
+from xtstore.providers.s3 import store as s3_module
+from xtstore.providers.s3.keys import RESERVED_PREFIX, snapshot_prefix
+from xtstore.providers.s3.listing import iter_listing
+from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
 
 from .helpers import count_requests
@@ -439,7 +439,7 @@ def test_config_mistakes_are_config_errors(moto_server: MotoServer) -> None:
 
 
 def test_wrong_secret_is_access_denied_when_the_server_checks(moto_server: MotoServer) -> None:
-    from xtstore.providers.s3_errors import translate
+    from xtstore.providers.s3.errors import translate
 
     class _Fake(Exception):
         pass

@@ -11,8 +11,8 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
-from xtstore.providers.s3_errors import s3_errors
-from xtstore.providers.s3_keys import RESERVED_PREFIX, is_hidden_key
+from xtstore.providers.s3.errors import s3_errors
+from xtstore.providers.s3.keys import RESERVED_PREFIX, is_hidden_key
 from xtstore.values import BlobInfo, BlobProperties
 
 __all__ = ["PAGE_SIZE", "iter_listing"]

@@ -70,7 +70,13 @@ from xtstore.providers._fileio import (
     unnamed_files,
     write_all,
 )
-from xtstore.providers._filewalk import (
+from xtstore.providers._local import (
+    atomic_local_file,
+    new_snapshot_id,
+    snapshot_created,
+    to_bytes,
+)
+from xtstore.providers.file.walk import (
     children,
     collect_infos,
     collect_names,
@@ -78,12 +84,6 @@ from xtstore.providers._filewalk import (
     listing_entry,
     properties_of,
     walk,
-)
-from xtstore.providers._local import (
-    atomic_local_file,
-    new_snapshot_id,
-    snapshot_created,
-    to_bytes,
 )
 from xtstore.store import ProviderStore
 from xtstore.values import (

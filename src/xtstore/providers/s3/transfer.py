@@ -17,7 +17,7 @@ from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
 from xtstore.interface import ProgressCallback
-from xtstore.providers.s3_errors import s3_errors
+from xtstore.providers.s3.errors import s3_errors
 
 __all__ = ["Transfers"]
 

@@ -14,29 +14,32 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from xtstore.errors import ConfigError
+from xtstore.providers.s3.description import DESCRIPTION, MIN_PART_SIZE
 
 __all__ = ["MIN_PART_SIZE", "S3Settings"]
 
-MIN_PART_SIZE = 5 * 2**20
-"""S3's smallest allowed multipart part (all parts but the last)."""
 
-_MIB = 2**20
-
-
-def _size(config: Mapping[str, Any], key: str, default: int, minimum: int = 1) -> int:
-    value = config.get(key, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"must be a whole number of bytes, not {value!r}",
-                          key_path=key) from None
-    if number < minimum:
-        raise ConfigError(f"must be at least {minimum}, not {number}", key_path=key)
-    return number
+def _checked(config: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key`` (or its described default), checked as the description says:
+    the same check and message as config validation."""
+    described = DESCRIPTION.key(key)
+    if described is None:
+        raise KeyError(key)  # a key this module reads but the description forgot
+    value = config.get(key)
+    if value is None or value == "":
+        return described.default
+    problem = described.problem(value)
+    if problem is not None:
+        raise ConfigError(problem, key_path=key)
+    return value
 
 
-def _seconds(config: Mapping[str, Any], key: str, default: float) -> float:
-    value = config.get(key, default)
+def _size(config: Mapping[str, Any], key: str) -> int:
+    return int(_checked(config, key))
+
+
+def _seconds(config: Mapping[str, Any], key: str) -> float:
+    value = _checked(config, key)
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -73,22 +76,17 @@ class S3Settings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> S3Settings:
         """Read the service dict. Raises ``ConfigError`` naming the bad key."""
-        style = _optional_str(config, "addressing-style")
-        if style not in (None, "path", "virtual", "auto"):
-            raise ConfigError(f"must be 'path' or 'virtual', not {style!r}",
-                              key_path="addressing-style")
         return cls(
             service_name=str(config.get("name") or "s3"),
             endpoint_url=_optional_str(config, "endpoint-url"),
             region=_optional_str(config, "region"),
-            addressing_style=style,
-            multipart_threshold=_size(config, "multipart-threshold", 8 * _MIB, MIN_PART_SIZE),
-            multipart_chunksize=_size(config, "multipart-chunksize", 8 * _MIB, MIN_PART_SIZE),
-            max_concurrency=_size(config, "max-concurrency", 10),
-            append_compose_min_size=_size(config, "append-compose-min-size", MIN_PART_SIZE,
-                                          MIN_PART_SIZE),
-            connect_timeout=_seconds(config, "connect-timeout", 10),
-            read_timeout=_seconds(config, "read-timeout", 60),
+            addressing_style=_checked(config, "addressing-style"),
+            multipart_threshold=_size(config, "multipart-threshold"),
+            multipart_chunksize=_size(config, "multipart-chunksize"),
+            max_concurrency=_size(config, "max-concurrency"),
+            append_compose_min_size=_size(config, "append-compose-min-size"),
+            connect_timeout=_seconds(config, "connect-timeout"),
+            read_timeout=_seconds(config, "read-timeout"),
         )
 
     def transfer_config(self) -> TransferConfig:

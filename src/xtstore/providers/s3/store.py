@@ -4,13 +4,13 @@ Containers are buckets and blobs are objects. What S3 lacks is emulated with the
 observable behaviour (see README.md, "Amazon S3 and S3-compatible stores"):
 
 * create-only writes: ``PutObject`` with ``If-None-Match: *``, atomic on the server;
-* appends: conditional rewrites (:mod:`xtstore.providers.s3_append`);
+* appends: conditional rewrites (:mod:`xtstore.providers.s3.append`);
 * snapshots: server-side copies under a reserved prefix that listings hide
-  (:mod:`xtstore.providers.s3_keys`);
+  (:mod:`xtstore.providers.s3.keys`);
 * container metadata: user metadata of a reserved marker object.
 
 botocore's and s3transfer's own retries are off: the Store's retry layer is the only one.
-Every botocore error becomes a typed error in :mod:`xtstore.providers.s3_errors`.
+Every botocore error becomes a typed error in :mod:`xtstore.providers.s3.errors`.
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
-from xtstore.providers.s3_append import Appender
-from xtstore.providers.s3_config import S3Settings
-from xtstore.providers.s3_errors import error_code, s3_errors, translate
-from xtstore.providers.s3_keys import (
+from xtstore.providers.s3.append import Appender
+from xtstore.providers.s3.config import S3Settings
+from xtstore.providers.s3.errors import error_code, s3_errors, translate
+from xtstore.providers.s3.keys import (
     CONTAINER_MARKER,
     check_blob_key,
     new_snapshot_id,
     snapshot_key,
     snapshot_prefix,
 )
-from xtstore.providers.s3_listing import iter_listing
-from xtstore.providers.s3_transfer import Transfers
+from xtstore.providers.s3.listing import iter_listing
+from xtstore.providers.s3.transfer import Transfers
 from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from xtstore.errors import BlobNotFound, PreconditionFailed, TransientError
-from xtstore.providers.s3_errors import s3_errors
+from xtstore.providers.s3.errors import s3_errors
 
 __all__ = ["MAX_COPY_PART", "Appender"]
 

@@ -6,8 +6,8 @@ etag-conditioned writes, server-side copy, metadata, delimiter listing. Every ca
 fewest requests the SDK allows (one for a small read, an existence check or a listing page of
 5,000). The SDK's retry is off; :mod:`xtstore.layers.retry` is the only retry.
 
-Configuration and credentials: :mod:`xtstore.providers.azure_auth`; error mapping:
-:mod:`xtstore.providers.azure_errors`. The SDK is imported only when this module is.
+Configuration and credentials: :mod:`xtstore.providers.azure.auth`; error mapping:
+:mod:`xtstore.providers.azure.errors`. The SDK is imported only when this module is.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
-from xtstore.providers.azure_auth import build_service_client, client_spec
-from xtstore.providers.azure_errors import (
+from xtstore.providers.azure.auth import build_service_client, client_spec
+from xtstore.providers.azure.errors import (
     Scrubber,
     error_code,
     mapped_errors,
@@ -133,7 +133,7 @@ class _DownloadReader(io.RawIOBase):
 
 class AzureBlobProvider(StoreInterface):
     """Azure Blob Storage provider. Constructed with the service's config dict; see
-    :mod:`xtstore.providers.azure_auth` for the accepted keys. Raises ``ConfigError`` when
+    :mod:`xtstore.providers.azure.auth` for the accepted keys. Raises ``ConfigError`` when
     the config names no usable credential."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:

@@ -1,0 +1,149 @@
+"""What a provider says about itself, without importing its SDK: its names, where its class
+lives, the pip extra that brings its SDK, and every config key it reads.
+
+Each built-in provider declares one :class:`ProviderDescription` in its own package
+(``providers/<name>/description.py``); config validation, secret redaction, the install hint
+for a missing SDK, ``xtstore providers --keys`` and the docs' key tables all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "COMMON_KEYS",
+    "ConfigKey",
+    "KeyType",
+    "ProviderDescription",
+    "Requirement",
+    "shown_value",
+]
+
+KeyType = Literal["string", "integer", "number", "mapping"]
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One key of a service's settings."""
+
+    name: str
+    type: KeyType
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    required: bool = False
+    minimum: float | None = None
+    """The smallest value allowed (numbers only)."""
+
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value`` for this key (``must be ...``), or None. A secret's
+        value is never quoted. Numbers may be given as strings (``${NAME}`` expands to one)."""
+        shown = f"a {type(value).__name__}" if self.secret else shown_value(value)
+        if self.type == "mapping":
+            return None if isinstance(value, Mapping) else f"must be a mapping, not {shown}"
+        if self.type == "string":
+            if not isinstance(value, str):
+                return f"must be a string, not {shown}"
+            if self.choices and value not in self.choices:
+                return f"must be one of {', '.join(self.choices)}, not {shown}"
+            return None
+        number = _number(value, whole=self.type == "integer")
+        if number is None:
+            wanted = "a whole number" if self.type == "integer" else "a number"
+            return f"must be {wanted}, not {shown}"
+        if self.minimum is not None and number < self.minimum:
+            return f"must be at least {_plain(self.minimum)}, not {_plain(number)}"
+        return None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Keys that must be given together as one of several alternatives (e.g. Azure's
+    authentication forms); ``message`` says what is needed when no alternative is met."""
+
+    any_of: tuple[tuple[str, ...], ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class ProviderDescription:
+    """A provider as its package declares it."""
+
+    name: str
+    code_path: str
+    """``package.module.Class`` of the provider, imported only when a service opens it."""
+    summary: str
+    keys: tuple[ConfigKey, ...]
+    aliases: tuple[str, ...] = ()
+    extra: str | None = None
+    """The ``xtstore[...]`` pip extra that installs the SDK, or None when none is needed."""
+    sdk_modules: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False)
+    """SDK module → (the pip package that provides it, the xtstore extra that brings it),
+    for the install hint; a module's submodules match too."""
+    requirements: tuple[Requirement, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Capabilities and limits worth knowing before choosing the provider."""
+    former_code_paths: tuple[str, ...] = ()
+    """Code paths the class had before, which configs may still name."""
+    docs_page: str | None = None
+    """The provider's page in docs/providers/ (scripts/provider_docs.py writes its key
+    table)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def key(self, name: str) -> ConfigKey | None:
+        return next((key for key in (*COMMON_KEYS, *self.keys) if key.name == name), None)
+
+    def install_hint(self, missing_module: str) -> str | None:
+        """``pip install 'xtstore[extra]'`` naming the package, when ``missing_module`` (or a
+        parent of it) is one of this provider's SDK modules."""
+        for module, (package, extra) in self.sdk_modules.items():
+            if missing_module == module or missing_module.startswith(module + "."):
+                return f"needs {package}, which is not installed: pip install 'xtstore[{extra}]'"
+        return None
+
+
+COMMON_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("type", "string", "The service type; storage services say 'storage'.",
+              default="storage"),
+    ConfigKey("provider", "string", "The provider's name or code path package.module.Class.",
+              required=True),
+    ConfigKey("name", "string", "The service's name (set from its key when absent)."),
+    ConfigKey("retry", "mapping", "Retry policy: attempts, initial-delay, max-delay,"
+              " multiplier, deadline."),
+)
+"""Keys every storage service may carry, whatever its provider."""
+
+
+def _number(value: object, whole: bool) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = int(value) if whole and not isinstance(value, float) else float(value)
+    except ValueError:
+        return None
+    if whole and isinstance(value, float) and not value.is_integer():
+        return None
+    return number
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def shown_value(value: object) -> str:
+    """A value as an error message quotes it (``the string 'x'``, ``int 3``, ``a list``)."""
+    if value is None:
+        return "empty"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,57 @@
+"""``azure-blob`` as it describes itself (no import of azure-storage-blob)."""
+
+from __future__ import annotations
+
+from xtstore.describe import ConfigKey, ProviderDescription, Requirement
+
+DESCRIPTION = ProviderDescription(
+    name="azure-blob",
+    aliases=("azure-blob-21", "azure-blob-210"),
+    code_path="xtstore.providers.azure.store.AzureBlobStore",
+    former_code_paths=("xtstore.providers.azure_blob.AzureBlobStore",
+                       "xtstore.providers.azure.AzureBlobStore"),
+    docs_page="azure.md",
+    summary="Azure Blob Storage (or Azurite): containers are containers, blobs block or"
+    " append blobs.",
+    extra="azure",
+    sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
+                 "azure": ("azure-storage-blob", "azure")},
+    keys=(
+        ConfigKey("connection-string", "string", "A full connection string (wins over every"
+                  " other form).", secret=True),
+        ConfigKey("account", "string", "The account name, or an endpoint URL such as"
+                  " http://127.0.0.1:10000/devstoreaccount1."),
+        ConfigKey("key", "string", "The account key (with 'account', or XT's form where"
+                  " 'name' is the account).", secret=True),
+        ConfigKey("sas-token", "string", "A SAS token for 'account'.", secret=True),
+        ConfigKey("credential", "string", "'default' (azure-identity's DefaultAzureCredential)"
+                  " or 'anonymous' (public containers).", choices=("default", "anonymous")),
+        ConfigKey("max-concurrency", "integer", "Parallel requests for one large upload or"
+                  " download.", default=4),
+        ConfigKey("max-single-put-size", "number", "Larger uploads are sent as staged blocks"
+                  " plus one commit (bytes; the SDK's default is 64 MiB)."),
+        ConfigKey("max-block-size", "number", "Size of each staged block (bytes; the SDK's"
+                  " default is 4 MiB)."),
+        ConfigKey("max-single-get-size", "number", "Size of the first GET of a download"
+                  " (bytes; the SDK's default is 32 MiB)."),
+        ConfigKey("max-chunk-get-size", "number", "Size of each later ranged GET (bytes; the"
+                  " SDK's default is 4 MiB)."),
+        ConfigKey("timeout", "number", "Connect and read timeout of one request (seconds;"
+                  " default: the SDK's)."),
+        ConfigKey("client-options", "mapping", "More keyword arguments for BlobServiceClient"
+                  " (from Python, e.g. {'proxies': {...}})."),
+    ),
+    requirements=(
+        Requirement(
+            any_of=(("connection-string",), ("key",), ("account", "sas-token"),
+                    ("account", "credential")),
+            message="azure-blob needs 'connection-string', or 'account' with 'key',"
+            " 'sas-token' or 'credential: default', or XT's form ('name' = account, 'key')",
+        ),
+    ),
+    notes=(
+        "Appends are native append blobs; snapshots, conditional writes, server-side copy"
+        " and metadata are native.",
+        "The SDK's own retries are off: xtstore's retry layer is the only one.",
+    ),
+)

@@ -1,0 +1,21 @@
+"""``store-file`` as it describes itself (no import of the provider's code)."""
+
+from __future__ import annotations
+
+from xtstore.describe import ConfigKey, ProviderDescription
+
+DESCRIPTION = ProviderDescription(
+    name="store-file",
+    code_path="xtstore.providers.file.store.FileStore",
+    former_code_paths=("xtstore.providers.file.FileStore",),
+    docs_page="file.md",
+    summary="A local or shared folder; every container a subfolder, every blob a file.",
+    keys=(
+        ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
+                  " created if missing).", required=True),
+    ),
+    notes=(
+        "Native append, snapshots, conditional writes, server-side copy and metadata.",
+        "Shared between processes and machines that see the same folder.",
+    ),
+)

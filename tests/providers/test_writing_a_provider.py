@@ -1,0 +1,129 @@
+"""docs/writing-a-provider.md, followed word for word: its files are written into a temporary
+folder, registered through a description, and its commands give the output the page shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import xtstore
+from tests.cli.conftest import xtstore_command
+from xtstore import config_providers
+from xtstore.registry import known_providers
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-provider.md"
+BLOCK = re.compile(r"```(?P<lang>\w+)\n(?P<body>.*?)```", re.DOTALL)
+
+
+def page_files() -> dict[str, str]:
+    """Every fenced block of the page that starts with ``# file: PATH``."""
+    files = {}
+    for block in BLOCK.finditer(PAGE.read_text(encoding="utf-8")):
+        first, _, _ = block["body"].partition("\n")
+        if first.startswith("# file: "):
+            files[first.removeprefix("# file: ")] = block["body"]
+    return files
+
+
+def console_block() -> list[str]:
+    """The lines of the page's ``console`` block."""
+    text = PAGE.read_text(encoding="utf-8")
+    block = next(found for found in BLOCK.finditer(text) if found["lang"] == "console")
+    return block["body"].splitlines()
+
+
+def shown_after(command: str) -> list[str]:
+    """What the console block shows after ``$ command`` (up to the next prompt)."""
+    lines = console_block()
+    start = next(index for index, line in enumerate(lines) if line.startswith(f"$ {command}"))
+    shown = []
+    for line in lines[start + 1:]:
+        if line.startswith("$ "):
+            break
+        shown.append(line)
+    return shown
+
+
+@pytest.fixture
+def folder(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    work = tmp_path / "work"
+    for name, body in page_files().items():
+        path = work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    monkeypatch.chdir(work)
+    return work
+
+
+def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*xtstore_command(), *args], capture_output=True, text=True,
+                          cwd=folder, env=dict(os.environ), timeout=120, check=False)
+
+
+def words(lines: list[str]) -> list[list[str]]:
+    return [line.split() for line in lines if line.strip()]
+
+
+def test_the_page_writes_a_provider_package_and_its_config(folder: Path) -> None:
+    assert sorted(page_files()) == [
+        "tiny_store/__init__.py", "tiny_store/description.py", "tiny_store/store.py",
+        "xt_config.yaml",
+    ]
+
+
+def test_config_validate_catches_the_misspelled_key_as_the_page_shows(folder: Path) -> None:
+    config = folder / "xt_config.yaml"
+    config.write_text(config.read_text().replace("label: scratch", "lable: scratch"))
+    result = run(folder, "config", "--validate")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == shown_after("xtstore config --validate          # with")
+
+    config.write_text(config.read_text().replace("lable: scratch", "label: scratch"))
+    result = run(folder, "config", "--validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == shown_after("xtstore config --validate          # fixed")
+
+
+def test_providers_keys_lists_the_keys_as_the_page_shows(folder: Path) -> None:
+    result = run(folder, "providers", "--keys", "store-tiny")
+    assert result.returncode == 0, result.stderr
+    assert words(result.stdout.splitlines()) == words(shown_after("xtstore providers --keys"))
+
+
+def test_the_provider_passes_the_conformance_selection_the_page_runs(folder: Path) -> None:
+    command = next(line for line in console_block() if line.startswith("$ xtstore check-provider"))
+    result = run(folder, *command.removeprefix("$ xtstore ").split())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout), result.stdout
+
+
+def test_one_registration_line_makes_it_a_builtin_provider(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setitem(config_providers.BUILTIN_DESCRIPTIONS, "store-tiny",
+                        "tiny_store.description")
+    config_providers.builtin_descriptions.cache_clear()
+    try:
+        assert "store-tiny" in known_providers({})
+        # A built-in provider's keys are checked when the config is loaded.
+        with pytest.raises(xtstore.ConfigError, match="did you mean 'label'") as raised:
+            xtstore.get_storage("t", {"external-services": {"t": {
+                "provider": "store-tiny", "lable": "x"}}})
+        assert raised.value.key_path == "external-services.t.lable"
+        with pytest.raises(xtstore.ConfigError, match="must be at least 1, not 0"):
+            xtstore.get_storage("t", {"external-services": {"t": {
+                "provider": "store-tiny", "label": "x", "capacity": 0}}})
+        store = xtstore.get_storage("t", {"external-services": {"t": {
+            "provider": "store-tiny", "label": "x"}}})
+        assert type(store.provider).__name__ == "TinyProvider"
+        assert store.provider.label == "x"  # type: ignore[attr-defined]
+    finally:
+        config_providers.builtin_descriptions.cache_clear()
+        for name in [name for name in sys.modules if name.startswith("tiny_store")]:
+            del sys.modules[name]
