@@ -501,13 +501,13 @@ MISTAKES: list[Case] = [
     (
         "missing-vault-secret",
         {"xt_config.yaml": "external-services:\n"
-         "    s: {type: storage, provider: store-memory, key: $vault}\n"},
+         "    s: {type: storage, provider: azure-blob, account: devstoreaccount1, key: $vault}\n"},
         "open", ConfigError, "xt_config.yaml", "external-services.s.key",
     ),
     (
         "missing-env-variable",
         {"top.yaml": "external-services:\n"
-         "    s: {type: storage, provider: store-memory, path: '${XT_TEST_UNSET}/x'}\n"},
+         "    s: {type: storage, provider: store-file, path: '${XT_TEST_UNSET}/x'}\n"},
         "open", ConfigError, "top.yaml", "external-services.s.path",
     ),
     (

@@ -20,8 +20,9 @@ ESCAPING = ["../*", "/../*", "./*", "a/../*", "a/./*", "../runs/*", "..//*"]
 
 
 def via_get_storage(provider: str, root: Path) -> Any:
-    config = {"external-services": {"s": {"type": "storage", "provider": provider,
-                                          "path": str(root)}}}
+    # Only store-file takes a path: an unknown key on a built-in provider is a ConfigError.
+    where = {"path": str(root)} if provider == "store-file" else {}
+    config = {"external-services": {"s": {"type": "storage", "provider": provider, **where}}}
     return xtstore.get_storage("s", config=config)
 
 
