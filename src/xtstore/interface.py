@@ -84,36 +84,74 @@ COPY_CHUNK_SIZE = 4 * 1024 * 1024
 
 
 class StoreInterface(abc.ABC):
-    """The storage provider interface. Subclass it, or simply have every method of
-    :data:`XT_METHODS` (classes written with the ``interface`` package load as they are).
+    """The storage provider interface (docs/contract.md §1). Subclass it, or simply have
+    every method of :data:`XT_METHODS` (classes written with the ``interface`` package load as
+    they are, through :class:`xtstore.adapter.ForeignProvider`).
 
-    A provider class is constructed with one argument: the service's config dict, secrets
-    resolved and ``name`` set to the service's name.
+    A provider class is constructed with one argument: the service's config dict, ``${NAME}``
+    and secrets resolved and ``name`` set to the service's name. It raises
+    ``ConfigError(reason, key_path=...)`` for a bad key; xtstore adds the file and full key path.
+
+    Only XT's container and blob methods are abstract; everything else has a default built from
+    them, so a class implementing only those is a complete provider. Methods receive names that
+    are already valid and canonical (see the module doc), return the library's value types,
+    raise :mod:`xtstore.errors` types and never retry: the ``Store`` around them does that.
     """
 
     # ---- misc ----
 
     def get_retry(self) -> RetrySetting:
-        """What ``set_retry`` was last given (0 if never called)."""
+        """What ``set_retry`` was last given: a number of retries, or the very retry
+        function.
+
+        Returns:
+            The value as it was given (the same object for a function); 0 if never set.
+        """
         setting: RetrySetting = getattr(self, "_xtstore_retry", 0)
         return setting
 
     def set_retry(self, value: RetrySetting) -> None:
-        """Keep ``value`` (a number of retries or XT's retry function) as it is. The store
-        around the provider does the retrying; a provider that retries by itself overrides
-        this to follow ``value`` too, so that attempts are never multiplied."""
+        """Set how often a transient failure (timeout, connection reset, HTTP
+        408/429/5xx) is retried, with exponential backoff and full jitter.
+
+        Non-transient errors are never retried, and a non-idempotent request (append, create-only
+        write, delete, snapshot) is repeated only when it surely never reached the store.
+
+        Args:
+            value: A number of retries (an int >= 0; the policy keeps its delays and time budget),
+                or XT's retry function (what ``xtlib.utils.make_retry_func(n)`` returns), asked
+                before each retry how many seconds to wait, None to stop.
+
+        Raises:
+            ConfigError: ``value`` is neither an int >= 0 nor a callable (checked by ``Store``).
+
+        Notes:
+            The default keeps ``value`` as it is: the ``Store`` around the provider does the
+            retrying. A provider that retries by itself overrides this to follow ``value`` too, so
+            that attempts are never multiplied.
+        """
         self._xtstore_retry = value
 
     def get_service_name(self) -> str:
-        """The name of the service this store was configured as: by default the ``name`` the
-        provider kept from its settings, else its class name."""
+        """The name of the service this store was configured as.
+
+        Returns:
+            By default the ``name`` the provider kept from its settings, else its class name.
+        """
         name = getattr(self, "name", None)
         return name if isinstance(name, str) and name else type(self).__name__
 
     def capabilities(self) -> Capabilities:
-        """What the store does natively, emulates, or cannot do. The default suits a class
-        written for XT: everything emulated from XT's methods, and metadata only if the class
-        has its own setters (XT's interface reads metadata but cannot write it)."""
+        """What the store does natively, emulates, or cannot do.
+
+        A feature reported ``UNSUPPORTED`` raises :class:`Unsupported` when used, never a silent
+        no-op; ``EMULATED`` has the same observable behaviour as ``NATIVE``.
+
+        Returns:
+            A :class:`Capabilities`. The default suits a class written for XT: everything emulated
+            from XT's methods, and metadata only if the class has its own setters (XT's interface
+            reads metadata but cannot write it).
+        """
         cls = type(self)
         has_setters = (
             cls.set_blob_metadata is not StoreInterface.set_blob_metadata
@@ -125,43 +163,115 @@ class StoreInterface(abc.ABC):
 
     @abc.abstractmethod
     def does_container_exist(self, container: str) -> bool:
-        """True if the container exists."""
+        """Whether the container exists.
+
+        Args:
+            container: A valid container name.
+
+        Returns:
+            True if it exists, else False (never ``ContainerNotFound``).
+        """
 
     @abc.abstractmethod
     def create_container(self, container: str) -> bool:
-        """Create an empty container and return True (XT's callers test the result). Raises
-        ``ContainerAlreadyExists``."""
+        """Create an empty container.
+
+        Args:
+            container: A valid container name.
+
+        Returns:
+            True (XT's callers, e.g. ``StoreBlobObjs.create_workspace``, take a falsy result as
+            failure).
+
+        Raises:
+            ContainerAlreadyExists: The container exists.
+        """
 
     @abc.abstractmethod
     def list_containers(self) -> list[str]:
-        """Every container's name, sorted."""
+        """Every container's name, sorted.
+
+        Returns:
+            The names in ascending order; a provider's own bookkeeping is never listed.
+        """
 
     @abc.abstractmethod
     def delete_container(self, container: str) -> bool:
-        """Delete the container with everything in it and return True (XT's callers test the
-        result). Raises ``ContainerNotFound``."""
+        """Delete the container with every blob, snapshot and metadata record in it.
+
+        Args:
+            container: A valid container name.
+
+        Returns:
+            True (XT's callers test the result).
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+        """
 
     @abc.abstractmethod
     def get_container_properties(self, container: str) -> ContainerInfo:
-        """Name, last-modified time and metadata. Raises ``ContainerNotFound``."""
+        """The container's name, last-modified time and metadata.
+
+        Args:
+            container: A valid container name.
+
+        Returns:
+            A :class:`ContainerInfo` (``.last_modified`` timezone-aware UTC; ``.metadata`` a new
+            plain dict on each access).
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+        """
 
     @abc.abstractmethod
     def get_container_metadata(self, container: str) -> dict[str, str]:
-        """The container's metadata. Raises ``ContainerNotFound``."""
+        """The container's metadata.
+
+        Args:
+            container: A valid container name.
+
+        Returns:
+            A plain ``dict`` of str to str (``json.dumps`` accepts it).
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+        """
 
     # ---- blobs ----
 
     @abc.abstractmethod
     def does_blob_exist(self, container: str, blob_path: str) -> bool:
-        """True if the blob exists (False, not an error, when the container does not)."""
+        """Whether the blob exists.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+
+        Returns:
+            True if it exists; False, not an error, when the blob or its container does not.
+        """
 
     @abc.abstractmethod
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
     ) -> None:
-        """Write the whole blob atomically. With ``fail_if_exists``, raise
-        ``BlobAlreadyExists`` if it exists; of N concurrent creators exactly one wins.
-        Raises ``ContainerNotFound``."""
+        """Write the whole blob, replacing any previous content, atomically.
+
+        A reader sees the old content or the new, never a mix. The blob's metadata is cleared (as
+        on Azure) and its etag changes.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            text: The content: ``str`` (stored as UTF-8) or ``bytes`` (stored exactly).
+            fail_if_exists: Create only: fail if the blob exists. Atomic: of N concurrent creators
+                (threads or processes) exactly one succeeds, and the blob holds its content.
+
+        Raises:
+            BlobAlreadyExists: ``fail_if_exists`` and the blob exists.
+            ContainerNotFound: The container does not exist.
+        """
 
     @abc.abstractmethod
     def create_blob_from_path(
@@ -171,16 +281,43 @@ class StoreInterface(abc.ABC):
         source_fn: str,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
-        """Upload a local file with memory bounded independently of its size. Raises
-        ``ContainerNotFound``; ``FileNotFoundError`` if ``source_fn`` is missing."""
+        """Upload a local file as the blob's whole content, atomically, with memory
+        bounded independently of the file's size.
+
+        An upload that fails part-way leaves the old blob as it was. Metadata is cleared, as by
+        ``create_blob``.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            source_fn: The local file to read.
+            progress_callback: Called as ``(current_bytes, total_bytes)`` with non-decreasing values
+                and one constant total, ending at ``(total, total)``.
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+            FileNotFoundError: ``source_fn`` is missing.
+        """
 
     @abc.abstractmethod
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
     ) -> None:
-        """Append to the blob, creating it if missing. Concurrent appends lose nothing and
-        never interleave inside one call's text. ``append_with_rewrite`` asks for
-        read-modify-write under an etag condition."""
+        """Append to the blob, creating it if missing.
+
+        Works on any blob this library created. Concurrent appends from several processes lose
+        nothing and never interleave inside one call's text. The blob's metadata is kept.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            text: What to append: ``str`` (as UTF-8) or ``bytes``.
+            append_with_rewrite: Read-modify-write under an etag condition instead of a native
+                append (for stores with none); just as safe.
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+        """
 
     @abc.abstractmethod
     def list_blobs(
@@ -190,18 +327,56 @@ class StoreInterface(abc.ABC):
         return_names: bool = True,
         recursive: bool = True,
     ) -> list[str] | list[BlobInfo]:
-        """List blobs under ``path`` (see the module doc for the canonical forms), sorted by
-        full name. ``recursive=False`` adds each child folder once as ``"a/b/"``.
-        Raises ``ContainerNotFound``."""
+        """The blobs under ``path``, as full names relative to the container, sorted.
+
+        Args:
+            container: A valid container name.
+            path: ``""`` (the whole container), ``"foo/"`` (the folder ``foo``: never ``foobar``)
+                or ``"foo*"`` (the raw name prefix ``foo``: ``foo/x`` and ``foobar``); the ``Store``
+                turns ``None``, ``"foo"`` and ``"/foo"`` into these forms. An unknown path gives
+                ``[]``.
+            return_names: True for names; False for :class:`BlobInfo` entries with ``.name``,
+                ``.is_dir`` and ``.properties`` (``content_length``, timezone-aware UTC
+                ``last_modified``, ``modified_ns``, ``etag``); folder entries have ``is_dir=True``
+                and ``properties=None``.
+            recursive: True for every blob under the path and no folder entries; False for the
+                blobs directly under it plus each child folder once, as ``"foo/bar/"``.
+
+        Returns:
+            The names or entries, sorted by full name. Snapshots never appear.
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+        """
 
     @abc.abstractmethod
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
-        """Delete the blob and its snapshots, or with ``snapshot`` only that snapshot.
-        Raises ``BlobNotFound``."""
+        """Delete the blob and all its snapshots, or only one snapshot.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            snapshot: None for the blob and every snapshot of it (their ids stop working, also
+                after the blob is created again); a snapshot id for that snapshot only.
+
+        Raises:
+            BlobNotFound: The blob (or the snapshot) does not exist.
+        """
 
     @abc.abstractmethod
     def get_blob_text(self, container: str, blob_path: str) -> str:
-        """The blob's content decoded as UTF-8. Raises ``BlobNotFound``."""
+        """The blob's content decoded as UTF-8.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+
+        Returns:
+            A ``str``.
+
+        Raises:
+            BlobNotFound: The blob does not exist.
+        """
 
     @abc.abstractmethod
     def get_blob_to_path(
@@ -212,16 +387,47 @@ class StoreInterface(abc.ABC):
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
-        """Download to ``dest_fn`` (parent folders created) with bounded memory; never leave a
-        partial ``dest_fn`` after a failure. Raises ``BlobNotFound``."""
+        """Download the blob (or a snapshot) to a local file, whole or nothing, with
+        memory bounded independently of its size.
+
+        The parent folders of ``dest_fn`` are created. After a failure (also a killed process)
+        neither a partial ``dest_fn`` nor a temporary file is left at the destination; an existing
+        ``dest_fn`` is replaced only by the complete content.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            dest_fn: The local file to write.
+            snapshot: A snapshot id from ``snapshot_blob``, to read the content as it was then.
+            progress_callback: As for ``create_blob_from_path``.
+
+        Raises:
+            BlobNotFound: The blob or the snapshot does not exist.
+        """
 
     @abc.abstractmethod
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
-        """The blob's :class:`BlobInfo` with metadata. Raises ``BlobNotFound``."""
+        """The blob's size, last-modified time, etag and metadata.
+
+        Returns:
+            The same :class:`BlobInfo` as its listing entry, with ``.metadata`` filled (a new plain
+            dict on each access). The etag changes on every write of content.
+
+        Raises:
+            BlobNotFound: The blob does not exist.
+        """
 
     @abc.abstractmethod
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
-        """The blob's metadata. Raises ``BlobNotFound``."""
+        """The blob's metadata.
+
+        Returns:
+            A plain ``dict`` of str to str (``json.dumps`` accepts it); empty after a
+            ``create_blob`` or upload.
+
+        Raises:
+            BlobNotFound: The blob does not exist.
+        """
 
     @abc.abstractmethod
     def copy_blob(
@@ -231,26 +437,78 @@ class StoreInterface(abc.ABC):
         dest_container: str,
         dest_blob_path: str,
     ) -> None:
-        """Copy, overwriting the destination; server-side where the store can."""
+        """Copy a blob, overwriting the destination; server-side where the store can.
+
+        Works across containers and within one. The metadata is copied; the source is unchanged,
+        and a later write to the source leaves the copy alone.
+
+        Args:
+            source_container: The source blob's container.
+            source_blob_path: The source blob's canonical path.
+            dest_container: The destination's container.
+            dest_blob_path: The destination's canonical path.
+
+        Raises:
+            BlobNotFound: The source does not exist.
+            ContainerNotFound: A container does not exist.
+        """
 
     @abc.abstractmethod
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
-        """Freeze the blob's current content under a new snapshot id."""
+        """Freeze the blob's current content under a new snapshot id.
+
+        Reading with that id (``get_blob_to_path``, ``get_blob_bytes``, ``open_blob``) gives the
+        content as it was, whatever is written or appended later. Snapshots never appear in
+        ``list_blobs``.
+
+        Returns:
+            A :class:`SnapshotInfo` whose ``.snapshot`` is an opaque string id.
+
+        Raises:
+            BlobNotFound: The blob does not exist.
+        """
 
     # ---- additions, with defaults built from XT's methods ----
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        """The blob's exact bytes (or a snapshot's). Raises ``BlobNotFound``."""
+        """The blob's exact bytes, or a snapshot's.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            snapshot: A snapshot id, or None for the current content.
+
+        Raises:
+            BlobNotFound: The blob or the snapshot does not exist.
+
+        Notes:
+            The default reads through :meth:`open_blob`.
+        """
         with self.open_blob(container, blob_path, snapshot=snapshot) as stream:
             return stream.read()
 
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """A readable binary stream of the blob's content. The default downloads to a
-        temporary file; providers override it to stream. Raises ``BlobNotFound``."""
+        """A readable binary stream of the blob's content, or a snapshot's.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            snapshot: A snapshot id, or None for the current content.
+
+        Returns:
+            A binary file object; the caller closes it.
+
+        Raises:
+            BlobNotFound: The blob or the snapshot does not exist.
+
+        Notes:
+            The default downloads to a temporary file with ``get_blob_to_path``; providers
+            override it to stream.
+        """
         handle, temp_fn = tempfile.mkstemp(prefix="xtstore-")
         os.close(handle)
         try:
@@ -268,8 +526,23 @@ class StoreInterface(abc.ABC):
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
-        """Upload everything ``stream`` yields, atomically, with bounded memory. The default
-        spools to a temporary file; providers override it to stream."""
+        """Upload everything ``stream`` yields as the blob's whole content,
+        atomically, with bounded memory; the same rules as ``create_blob_from_path``.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            stream: A readable binary stream, read to its end.
+            length: The number of bytes, if known (for progress and multipart sizing).
+            progress_callback: As for ``create_blob_from_path``.
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+
+        Notes:
+            The default spools to a temporary file and calls ``create_blob_from_path``; providers
+            override it to stream.
+        """
         with tempfile.NamedTemporaryFile(prefix="xtstore-") as spool:
             shutil.copyfileobj(stream, spool, COPY_CHUNK_SIZE)
             spool.flush()
@@ -280,7 +553,16 @@ class StoreInterface(abc.ABC):
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
-        """``list_blobs(return_names=False)`` as an iterator (providers page lazily)."""
+        """``list_blobs(container, path, return_names=False, recursive=recursive)`` as
+        an iterator of :class:`BlobInfo`, in the same order.
+
+        Raises:
+            ContainerNotFound: The container does not exist (at the call, before iterating).
+
+        Notes:
+            Providers page lazily, so a container of millions of blobs is never held in memory.
+            The default iterates ``list_blobs``.
+        """
         entries = self.list_blobs(container, path, return_names=False, recursive=recursive)
         for entry in entries:
             if isinstance(entry, str):
@@ -291,16 +573,37 @@ class StoreInterface(abc.ABC):
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
-        """Replace the blob's metadata. Raises ``BlobNotFound``."""
+        """Replace the blob's metadata with ``metadata`` (str to str).
+
+        The content is unchanged; whether the etag and last-modified time change depends on the
+        store (see its page in docs/providers/).
+
+        Raises:
+            BlobNotFound: The blob does not exist.
+            Unsupported: The default: XT's interface cannot write metadata.
+        """
         raise Unsupported("this provider cannot set blob metadata", container=container,
                           blob=blob_path)
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
-        """Replace the container's metadata. Raises ``ContainerNotFound``."""
+        """Replace the container's metadata with ``metadata`` (str to str).
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+            Unsupported: The default: XT's interface cannot write metadata.
+        """
         raise Unsupported("this provider cannot set container metadata", container=container)
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
-        """The blob's snapshots, oldest first."""
+        """The blob's snapshots, oldest first.
+
+        Returns:
+            A list of :class:`SnapshotInfo`; empty for a blob with none (or no blob).
+
+        Raises:
+            ContainerNotFound: The container does not exist.
+            Unsupported: The default: XT's interface cannot list snapshots.
+        """
         raise Unsupported("this provider cannot list snapshots", container=container,
                           blob=blob_path)
 
