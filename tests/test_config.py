@@ -1,4 +1,4 @@
-"""Configuration (DESIGN §3): layers merged key by key with per-key sources, ${ENV} and
+"""Configuration (docs/contract.md §3): layers merged key by key with per-key sources, ${ENV} and
 "$vault" resolved when a service is opened, the retry section, and every mistake reported as
 a ConfigError naming the file and the key path, without ever showing a secret."""
 

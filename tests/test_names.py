@@ -1,4 +1,4 @@
-"""Naming rules of DESIGN §1: the same names are accepted or refused on every provider."""
+"""Naming rules of docs/contract.md §1: the same names are accepted or refused on every provider."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration in XT's format (DESIGN §3): YAML layers merged key by key, later wins.
+"""Configuration in XT's format (docs/contract.md §3): YAML layers merged key by key, later wins.
 
 Layers, lowest first: built-in defaults < ``~/.xtstore/config.yaml`` < ``./xt_config.yaml`` <
 the file named by ``--config`` / ``XTSTORE_CONFIG``. :class:`Config` keeps, for every key,
@@ -361,8 +361,8 @@ class Config(Mapping[str, Any]):
 
 
 def load_config(config_file: str | os.PathLike[str] | None = None) -> Config:
-    """Merge the config files (DESIGN §3): built-in defaults < ``~/.xtstore/config.yaml`` <
-    ``./xt_config.yaml`` < ``config_file`` (else the files named by ``XTSTORE_CONFIG``,
+    """Merge the config files (docs/contract.md §3): built-in defaults < ``~/.xtstore/config.yaml``
+    < ``./xt_config.yaml`` < ``config_file`` (else the files named by ``XTSTORE_CONFIG``,
     several separated by ``os.pathsep``, merged in order).
 
     The first two files are optional; the others must exist. ``XTSTORE_SERVICE``, when set,

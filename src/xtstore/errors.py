@@ -1,4 +1,4 @@
-"""The one error hierarchy every provider raises (DESIGN §2).
+"""The one error hierarchy every provider raises (docs/contract.md §2).
 
 Every error carries the service, container and blob it is about, and its message names them,
 so that a failure deep in a batch job still says what to fix. Providers raise these with

@@ -1,4 +1,4 @@
-"""``StoreInterface``: the one abstract class every storage provider implements (DESIGN §1).
+"""``StoreInterface``: the one abstract class every provider implements (docs/contract.md §1).
 
 The abstract methods are XT's storage interface with its names and signatures; ``get_retry``,
 ``set_retry``, ``get_service_name()`` and ``capabilities()`` have defaults, so a class that

@@ -1,4 +1,5 @@
-"""Turn a sorted stream of blob names into a ``list_blobs`` result (DESIGN §1, "list_blobs").
+"""Turn a sorted stream of blob names into a ``list_blobs`` result (docs/contract.md §1,
+"list_blobs").
 
 Providers that can enumerate their blobs in name order (a dict, a folder walk, a flat object
 listing) hand the entries here with the canonical list path, and get back exactly the contract's

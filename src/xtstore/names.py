@@ -1,4 +1,4 @@
-"""Container and blob naming rules (DESIGN §1, "Names"), checked once, before any I/O.
+"""Container and blob naming rules (docs/contract.md §1, "Names"), checked once, before any I/O.
 
 The rules are the intersection of what Azure and S3 accept, so a name that works on one
 provider works on all of them.

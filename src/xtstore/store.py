@@ -66,8 +66,8 @@ def _wrap_progress(callback: ProgressCallback | None) -> _MonotonicProgress | No
 class Store(StoreInterface):
     """A configured store: a provider inside the layer stack.
 
-    Every method is the provider's, with the guarantees of DESIGN §1 enforced here: invalid
-    names raise :class:`~xtstore.errors.InvalidName` before any I/O, transient errors are
+    Every method is the provider's, with the guarantees of docs/contract.md §1 enforced here:
+    invalid names raise :class:`~xtstore.errors.InvalidName` before any I/O, transient errors are
     retried by one policy, and every error names the service, container and blob.
 
     Given another ``Store`` as ``provider``, it wraps that store's provider: one layer stack,

@@ -1,4 +1,4 @@
-"""Plain frozen value types returned by every provider (DESIGN §1, "Value types").
+"""Plain frozen value types returned by every provider (docs/contract.md §1, "Value types").
 
 Listings, properties and snapshots are these objects, never an SDK's, so that code written
 against one provider runs unchanged on another.

@@ -1,6 +1,6 @@
 """Foreign providers' exceptions become ``xtstore.errors`` types naming service, container and
-blob (DESIGN §2): built-in ``OSError``s, ``NotImplementedError``, SDK errors by HTTP status,
-XT's own ``xtlib.errors`` by name and message. A missing destination is never reported as a
+blob (docs/contract.md §2): built-in ``OSError``s, ``NotImplementedError``, SDK errors by HTTP
+status, XT's own ``xtlib.errors`` by name and message. A missing destination is never reported as a
 missing source."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Foreign providers' results become the library's value types (DESIGN §1, "Value types"):
+"""Foreign providers' results become the library's value types (docs/contract.md §1, "Value types"):
 XT's bags, ``os.stat_result``, azure-storage 2.1's models; anything else is a clear
 ``StoreError`` naming the provider class and method, never a raw ``AttributeError``."""
 

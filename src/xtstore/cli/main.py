@@ -1,4 +1,4 @@
-"""``xtstore``: the command line (DESIGN §5).
+"""``xtstore``: the command line (docs/contract.md §5).
 
 Addresses are ``[service:]container[/path]``; the service defaults to ``xt-services.storage``
 or ``--service``. Cloud SDKs are imported only when a command opens a store, so ``--help`` is

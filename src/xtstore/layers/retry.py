@@ -1,6 +1,6 @@
 """The one retry policy: transient errors only, exponential backoff with full jitter, bounded
-by a number of attempts and a total time budget (DESIGN §1, "Retry"), or XT's retry function
-asked before each retry instead."""
+by a number of attempts and a total time budget (docs/contract.md §1, "Retry"), or XT's retry
+function asked before each retry instead."""
 
 from __future__ import annotations
 

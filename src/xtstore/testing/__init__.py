@@ -1,4 +1,4 @@
-"""``xtstore.testing``: the conformance suite, the whole contract of DESIGN §1 as pytest tests.
+"""``xtstore.testing``: the conformance suite, docs/contract.md §1 as pytest tests.
 
 It needs pytest and psutil, the ``testing`` extra: ``pip install 'xtstore[testing]'``.
 

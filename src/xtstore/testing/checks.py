@@ -1,4 +1,4 @@
-"""Assertions that name the clause of DESIGN §1 they check, so a failure reads as
+"""Assertions that name the clause of docs/contract.md §1 they check, so a failure reads as
 ``<clause> — expected ..., got ...`` and the report says which promise broke and how.
 
 They raise ``AssertionError`` themselves (not ``assert``), so they also work under ``python -O``.

@@ -1,4 +1,5 @@
-"""Clause "append_blob" of DESIGN §1, including concurrent appends from several workers."""
+"""Clause "append_blob" of docs/contract.md §1, including concurrent appends from several
+workers."""
 
 from __future__ import annotations
 

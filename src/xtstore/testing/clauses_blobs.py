@@ -1,5 +1,5 @@
 """Clauses "Text and bytes", "fail_if_exists" (single caller), "Properties", "copy_blob" and
-"delete_blob" of DESIGN §1."""
+"delete_blob" of docs/contract.md §1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clause "Containers" of DESIGN §1: create, exist, list sorted, delete with contents,
+"""Clause "Containers" of docs/contract.md §1: create, exist, list sorted, delete with contents,
 properties and metadata."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Clause "list_blobs" of DESIGN §1, edge case by edge case."""
+"""Clause "list_blobs" of docs/contract.md §1, edge case by edge case."""
 
 from __future__ import annotations
 

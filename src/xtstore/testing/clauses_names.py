@@ -1,5 +1,5 @@
-"""Clauses "Names" and "Errors" of DESIGN §1-2: invalid names fail before any I/O, and every
-error names its service, container and blob."""
+"""Clauses "Names" and "Errors" of docs/contract.md §1-2: invalid names fail before any I/O, and
+every error names its service, container and blob."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Clauses that need several workers or look at the store as a whole: the create-only race,
-"Capabilities" and "Moving to a worker" of DESIGN §1."""
+"Capabilities" and "Moving to a worker" of docs/contract.md §1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clauses "snapshot_blob" and "delete_blob" (snapshots) of DESIGN §1."""
+"""Clauses "snapshot_blob" and "delete_blob" (snapshots) of docs/contract.md §1."""
 
 from __future__ import annotations
 

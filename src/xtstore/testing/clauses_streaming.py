@@ -1,4 +1,4 @@
-"""Clauses "Streaming" and "Whole or nothing" of DESIGN §1: bounded memory, progress,
+"""Clauses "Streaming" and "Whole or nothing" of docs/contract.md §1: bounded memory, progress,
 parent folders, zero-byte blobs, no torn reads, no partial downloads."""
 
 from __future__ import annotations

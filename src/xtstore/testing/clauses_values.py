@@ -1,5 +1,5 @@
-"""Clauses "Value types" and "Retry" of DESIGN §1, and the additions every ``Store`` offers
-(bytes, streams, iterator listing): whatever a provider overrides must mean the same."""
+"""Clauses "Value types" and "Retry" of docs/contract.md §1, and the additions every ``Store``
+offers (bytes, streams, iterator listing): whatever a provider overrides must mean the same."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ __all__ = ["ConformanceSuite"]
 
 
 # pytest collects the last base's tests first: listed in reverse, the clauses run in the
-# order of DESIGN §1.
+# order of docs/contract.md §1.
 class ConformanceSuite(
     AdditionClauses,
     ValueClauses,
@@ -32,7 +32,7 @@ class ConformanceSuite(
     ErrorClauses,
     NameClauses,
 ):
-    """The whole contract of DESIGN §1 as pytest tests, one test per clause.
+    """The whole contract of docs/contract.md §1 as pytest tests, one test per clause.
 
     Subclass it in a class whose name starts with ``Test``, set ``options`` if the defaults do
     not suit the store, and define a fixture named ``store`` (any scope) returning the

@@ -1,4 +1,4 @@
-"""Turns an ``azure-blob`` service config into a ``BlobServiceClient`` (DESIGN §4).
+"""Turns an ``azure-blob`` service config into a ``BlobServiceClient`` (docs/contract.md §4).
 
 Accepted forms, first match wins:
 

@@ -1,5 +1,5 @@
 """``azure-blob`` (aliases ``azure-blob-21``, ``azure-blob-210``): Azure Blob Storage through
-azure-storage-blob 12 (DESIGN §4).
+azure-storage-blob 12 (docs/contract.md §4).
 
 Native features are used wherever Azure has them: append blobs, snapshots, create-only and
 etag-conditioned writes, server-side copy, metadata, delimiter listing. Every call makes the

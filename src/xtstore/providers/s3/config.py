@@ -1,4 +1,4 @@
-"""``store-s3`` service keys (DESIGN §4) turned into a boto3 client and a TransferConfig.
+"""``store-s3`` service keys (docs/contract.md §4) turned into a boto3 client and a TransferConfig.
 
 Secrets go straight into the client and are never kept on the provider or put in a message.
 """

@@ -1,7 +1,8 @@
 """The one place where boto3/botocore/s3transfer exceptions become xtstore's typed errors.
 
 Messages are built from the S3 error code and message only, never from the request, so no
-credential can leak into an exception (DESIGN §2; S3 error bodies never echo the secret key).
+credential can leak into an exception (docs/contract.md §2; S3 error bodies never echo the secret
+key).
 """
 
 from __future__ import annotations

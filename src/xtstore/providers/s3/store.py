@@ -1,7 +1,7 @@
 """``store-s3``: Amazon S3 and S3-compatible stores (MinIO, Ceph, moto, ...) on boto3.
 
 Containers are buckets and blobs are objects. What S3 lacks is emulated with the same
-observable behaviour (see README.md, "Amazon S3 and S3-compatible stores"):
+observable behaviour (see docs/providers/s3.md):
 
 * create-only writes: ``PutObject`` with ``If-None-Match: *``, atomic on the server;
 * appends: conditional rewrites (:mod:`xtstore.providers.s3.append`);
