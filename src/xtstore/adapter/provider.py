@@ -13,7 +13,6 @@ so attempts are never multiplied.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
@@ -303,11 +302,10 @@ class ForeignProvider(StoreInterface):
     ) -> None:
         # The contract's download creates dest_fn's folders and never leaves a partial file:
         # the provider writes a temporary file next to it, renamed over it on success.
+        from xtstore.providers._local import atomic_local_path  # not at start-up: it loads libc
+
         dest = os.path.abspath(os.fspath(dest_fn))
-        folder, name = os.path.split(dest)
-        os.makedirs(folder, exist_ok=True)
-        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.xtstore.tmp")
-        try:
+        with atomic_local_path(dest) as temp:
             self._call("get_blob_to_path",
                        lambda: self.inner.get_blob_to_path(
                            container, blob_path, temp, snapshot=snapshot,
@@ -315,11 +313,6 @@ class ForeignProvider(StoreInterface):
                        container, blob_path, snapshot=snapshot, local_paths=(dest, temp))
             if not os.path.isfile(temp):
                 raise StoreError(f"{self._provider}.get_blob_to_path wrote no file")
-            os.replace(temp, dest)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(temp)
-            raise
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         result = self._call("get_blob_properties",

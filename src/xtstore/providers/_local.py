@@ -106,25 +106,34 @@ def _publish_unnamed(fd: int, folder_fd: int, dest: str, large: bool) -> None:
 
 
 @contextmanager
-def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
-    """:func:`atomic_local_file` with a named temporary file next to ``dest``."""
+def atomic_local_path(dest_fn: str, *, large: bool = False) -> Iterator[str]:
+    """Yield a temporary path next to ``dest_fn`` for a writer that needs a path, not a file
+    descriptor (a foreign provider's ``get_blob_to_path``); on success the file written there
+    takes ``dest_fn``'s name in one step, on failure it is removed. Parent folders are
+    created. A process killed meanwhile leaves that named file: use
+    :func:`atomic_local_file` wherever a file descriptor will do."""
+    dest = os.path.abspath(dest_fn)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
     temp = _temp_name(dest)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(temp, flags, 0o666)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        fd = os.open(temp, flags, 0o666)
-    try:
-        try:
-            yield fd
-        finally:
-            os.close(fd)
+        yield temp
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp)
         raise
     _move_into_place(temp, dest, large)
+
+
+@contextmanager
+def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
+    """:func:`atomic_local_file` with a named temporary file next to ``dest``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    with atomic_local_path(dest, large=large) as temp:
+        fd = os.open(temp, flags, 0o666)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
 
 def _move_into_place(temp: str, dest: str, large: bool) -> None:
