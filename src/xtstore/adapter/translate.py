@@ -27,6 +27,7 @@ from xtstore.errors import (
     TransientError,
     Unsupported,
 )
+from xtstore.layers.errors import names_local_path
 
 __all__ = ["FailedCall", "http_status", "translate"]
 
@@ -95,14 +96,7 @@ def _short(error: BaseException) -> str:
 
 
 def _about_local_file(error: OSError, call: FailedCall) -> bool:
-    if error.filename is None:
-        return False
-    failed = os.path.abspath(os.fsdecode(error.filename))
-    for path in call.local_paths:
-        local = os.path.abspath(path)
-        if failed == local or local.startswith(failed.rstrip(os.sep) + os.sep):
-            return True
-    return False
+    return any(names_local_path(error, path) for path in call.local_paths)
 
 
 def _not_found(call: FailedCall, probe: ContainerProbe, detail: str) -> StoreError:

@@ -19,7 +19,7 @@ from xtstore.errors import (
 )
 from xtstore.layers import Call
 
-__all__ = ["ErrorContextLayer", "translate_builtin_error"]
+__all__ = ["ErrorContextLayer", "names_local_path", "translate_builtin_error"]
 
 T = TypeVar("T")
 
@@ -54,15 +54,24 @@ def translate_builtin_error(error: BaseException, call: Call) -> StoreError | No
     return None
 
 
+def names_local_path(error: OSError, local_path: str) -> bool:
+    """True if ``error`` is about ``local_path`` itself or one of the folders above it."""
+    if error.filename is None:
+        return False
+    local = os.path.abspath(local_path)
+    failed = os.path.abspath(os.fsdecode(error.filename))
+    return failed == local or local.startswith(failed.rstrip(os.sep) + os.sep)
+
+
 def _about_local_file(error: BaseException, call: Call) -> bool:
     """True for an OSError about the call's own local file (e.g. a destination folder that
-    cannot be created): that is the caller's file, not a missing blob, so it passes as is."""
+    cannot be created) or a file beside it: that is the caller's file, not a missing blob, so
+    it passes as is."""
     if call.local_path is None or not isinstance(error, OSError) or error.filename is None:
         return False
-    local = os.path.abspath(call.local_path)
-    failed = os.path.abspath(os.fsdecode(error.filename))
-    return failed == local or local.startswith(failed.rstrip(os.sep) + os.sep) or (
-        os.path.dirname(failed) == os.path.dirname(local)
+    return names_local_path(error, call.local_path) or (
+        os.path.dirname(os.path.abspath(os.fsdecode(error.filename)))
+        == os.path.dirname(os.path.abspath(call.local_path))
     )
 
 
