@@ -78,6 +78,13 @@ def xtlib_python() -> Path:
     return python
 
 
+def source_first(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this checkout's ``src`` first on ``PYTHONPATH``, so that a process started
+    with XT's interpreter imports the xtstore under test."""
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
 def run_xt_script(
     python: Path,
     script: str,
@@ -87,14 +94,10 @@ def run_xt_script(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``script`` (dedented) with XT's interpreter in ``cwd``; this checkout's ``src`` comes
     first on the path, so the xtstore under test is the one imported."""
-    environment = dict(os.environ if env is None else env)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO / "src"), *filter(None, [environment.get("PYTHONPATH")])]
-    )
     return subprocess.run(
         [str(python), "-c", textwrap.dedent(script)],
         cwd=cwd,
-        env=environment,
+        env=source_first(dict(os.environ if env is None else env)),
         capture_output=True,
         text=True,
         timeout=timeout,

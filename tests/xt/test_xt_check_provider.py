@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.xt.conftest import REPO
+from tests.xt.conftest import source_first
 
 CODE_PATH = "xtlib.storage.store_file.FileStore"
 # Small enough for CI, large enough that reading the whole blob at once is plain to see.
@@ -34,8 +34,8 @@ RAW = ("Traceback", "raised", "Error:", "could not run", "error in setup")
 
 
 def run_check(xtlib_python: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("XTSTORE")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env = source_first({key: value for key, value in os.environ.items()
+                        if not key.startswith("XTSTORE")})
     return subprocess.run(
         [str(xtlib_python), "-m", "xtstore", "--json", "check-provider", CODE_PATH,
          "-o", f"path={tmp_path / 'xt-store'}", "--large-blob-mib", str(LARGE_BLOB_MIB),
