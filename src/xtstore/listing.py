@@ -13,7 +13,9 @@ is the name cut after the first ``/`` that follows the prefix, as with S3's deli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
+from typing import TypeVar
 
 from xtstore.values import BlobInfo
 
@@ -26,6 +28,8 @@ __all__ = [
     "select",
     "sorted_result",
 ]
+
+_Entry = TypeVar("_Entry")
 
 
 def list_prefix(path: str | None) -> str:
@@ -46,28 +50,7 @@ def iter_names(names: Iterable[str], path: str | None, recursive: bool) -> Itera
     """The names of ``list_blobs(container, path, recursive=recursive)``, given every blob name
     of the container (or at least those under ``path``) in sorted order. Folder entries end
     with ``/``."""
-    prefix = list_prefix(path)
-    if recursive:
-        if not prefix:
-            yield from names
-            return
-        for name in names:
-            if name.startswith(prefix):
-                yield name
-        return
-    start = len(prefix)
-    last_folder = None
-    for name in names:
-        if not name.startswith(prefix):
-            continue
-        cut = name.find("/", start)
-        if cut < 0:
-            yield name
-            continue
-        folder = name[: cut + 1]
-        if folder != last_folder:
-            last_folder = folder
-            yield folder
+    return _under(names, path, recursive, _same_name, _same_name)
 
 
 def iter_infos(
@@ -75,24 +58,44 @@ def iter_infos(
 ) -> Iterator[BlobInfo]:
     """Like :func:`iter_names` for :class:`BlobInfo` entries (sorted by name); folder entries
     are ``BlobInfo(name="a/b/", is_dir=True)``."""
+    return _under(infos, path, recursive, attrgetter("name"), _folder_info)
+
+
+def _under(
+    entries: Iterable[_Entry],
+    path: str | None,
+    recursive: bool,
+    name_of: Callable[[_Entry], str],
+    folder_entry: Callable[[str], _Entry],
+) -> Iterator[_Entry]:
+    """The entries under ``path``, from entries sorted by ``name_of``; for ``recursive=False``
+    the entries inside a child folder give way to one ``folder_entry("a/b/")``."""
     prefix = list_prefix(path)
     start = len(prefix)
     last_folder = None
-    for info in infos:
-        name = info.name
+    for entry in entries:
+        name = name_of(entry)
         if not name.startswith(prefix):
             continue
         if recursive:
-            yield info
+            yield entry
             continue
         cut = name.find("/", start)
         if cut < 0:
-            yield info
+            yield entry
             continue
         folder = name[: cut + 1]
         if folder != last_folder:
             last_folder = folder
-            yield BlobInfo(name=folder, is_dir=True)
+            yield folder_entry(folder)
+
+
+def _same_name(name: str) -> str:
+    return name
+
+
+def _folder_info(folder: str) -> BlobInfo:
+    return BlobInfo(name=folder, is_dir=True)
 
 
 def select(
