@@ -52,11 +52,7 @@ def normalize_blob_path(blob_path: object, *, container: str | None = None) -> s
     1024 bytes of UTF-8.
     """
     if not isinstance(blob_path, str):
-        raise InvalidName(
-            f"blob path must be a str, not {type(blob_path).__name__}",
-            container=container,
-            blob=repr(blob_path),
-        )
+        raise _not_a_str(blob_path, "blob path must be a str", container)
     path = blob_path.lstrip("/")
     problem = _blob_path_problem(path)
     if problem:
@@ -64,17 +60,18 @@ def normalize_blob_path(blob_path: object, *, container: str | None = None) -> s
     return path
 
 
+def _not_a_str(path: object, rule: str, container: str | None) -> InvalidName:
+    # The blob is named by its repr: the error must say what was passed, whatever it is.
+    return InvalidName(f"{rule}, not {type(path).__name__}", container=container, blob=repr(path))
+
+
 def _blob_path_problem(path: str) -> str | None:
     if not path:
         return "it is empty"
-    if "\x00" in path:
-        return "it contains a NUL character"
-    if "\\" in path:
-        return "it contains a backslash (use '/' to separate folders)"
-    try:
-        size = len(path.encode("utf-8"))
-    except UnicodeEncodeError:
-        return "it is not valid UTF-8 (lone surrogate)"
+    problem = _character_problem(path)
+    if problem:
+        return problem
+    size = len(path.encode("utf-8"))
     if size > MAX_BLOB_PATH_BYTES:
         return f"it is {size} bytes of UTF-8, more than {MAX_BLOB_PATH_BYTES}"
     for segment in path.split("/"):
@@ -110,28 +107,20 @@ def parse_list_path(path: object, *, container: str | None = None) -> ListPath:
     if path is None:
         return ListPath("", False)
     if not isinstance(path, str):
-        raise InvalidName(
-            f"list path must be a str or None, not {type(path).__name__}",
-            container=container,
-            blob=repr(path),
-        )
+        raise _not_a_str(path, "list path must be a str or None", container)
     raw = path.lstrip("/")
-    if raw.endswith("*"):
-        prefix = raw[:-1]
-        if "*" in prefix:
-            raise InvalidName(
-                "only one '*', at the end, is allowed in a list path", container=container,
-                blob=path,
-            )
-        _check_prefix(prefix, path, container)
-        return ListPath(prefix, True)
-    folder = raw.rstrip("/")
-    if not folder:
-        return ListPath("", False)
-    if "*" in folder:
+    is_raw_prefix = raw.endswith("*")
+    body = raw[:-1] if is_raw_prefix else raw
+    if "*" in body:
         raise InvalidName(
             "only one '*', at the end, is allowed in a list path", container=container, blob=path
         )
+    if is_raw_prefix:
+        _check_prefix(body, path, container)
+        return ListPath(body, True)
+    folder = body.rstrip("/")
+    if not folder:
+        return ListPath("", False)
     normalize_blob_path(folder, container=container)
     return ListPath(folder + "/", False)
 
@@ -144,18 +133,19 @@ def _check_prefix(prefix: str, original: str, container: str | None) -> None:
     head, _, partial = prefix.rpartition("/")
     problem = _blob_path_problem(head) if head else None
     if problem is None and partial:
-        problem = _partial_segment_problem(partial)
+        problem = _character_problem(partial)
     if problem:
         raise InvalidName(f"invalid list path: {problem}", container=container, blob=original)
 
 
-def _partial_segment_problem(partial: str) -> str | None:
-    if "\x00" in partial:
+def _character_problem(text: str) -> str | None:
+    """What no part of a blob path may hold: NUL, backslash, a lone surrogate."""
+    if "\x00" in text:
         return "it contains a NUL character"
-    if "\\" in partial:
+    if "\\" in text:
         return "it contains a backslash (use '/' to separate folders)"
     try:
-        partial.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         return "it is not valid UTF-8 (lone surrogate)"
     return None
