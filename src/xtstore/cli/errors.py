@@ -44,6 +44,18 @@ _NO_ARGS_IS_HELP: tuple[type[click.UsageError], ...] = tuple(
 )
 
 
+# The first type that matches gives the hint; None where the reason already says what to do.
+_HINTS: tuple[tuple[type[StoreError], str | None], ...] = (
+    (ContainerNotFound, "see 'xtstore containers' for the containers that exist"),
+    (BlobNotFound, "see 'xtstore ls' for the blobs that exist"),
+    (ContainerAlreadyExists, "choose another name or use the existing container"),
+    (InvalidName, None),  # the reason states the rule
+    (AccessDenied, "check the service's credentials in the config"),
+    (TransientError, "the store may be busy or unreachable; try again"),
+    (Unsupported, "this service's provider cannot do it; see its capabilities"),
+)
+
+
 def hint_for(error: BaseException) -> str | None:
     """What the user can do about ``error``, or None."""
     if isinstance(error, ConfigError):
@@ -53,20 +65,9 @@ def hint_for(error: BaseException) -> str | None:
         if isinstance(error, ProviderLoadError) and not from_file:
             return None  # a code path given directly: the reason already says what is wrong
         return "fix the file, then check it with 'xtstore config --validate'"
-    if isinstance(error, ContainerNotFound):
-        return "see 'xtstore containers' for the containers that exist"
-    if isinstance(error, BlobNotFound):
-        return "see 'xtstore ls' for the blobs that exist"
-    if isinstance(error, ContainerAlreadyExists):
-        return "choose another name or use the existing container"
-    if isinstance(error, InvalidName):
-        return None  # the reason already states the rule
-    if isinstance(error, AccessDenied):
-        return "check the service's credentials in the config"
-    if isinstance(error, TransientError):
-        return "the store may be busy or unreachable; try again"
-    if isinstance(error, Unsupported):
-        return "this service's provider cannot do it; see its capabilities"
+    for error_type, hint in _HINTS:
+        if isinstance(error, error_type):
+            return hint
     return None
 
 
