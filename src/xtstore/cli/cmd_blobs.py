@@ -12,7 +12,7 @@ import click
 
 from xtstore.cli.address import Address
 from xtstore.cli.cmd_containers import container_properties
-from xtstore.cli.context import confirm, get_state, parse_address_arg
+from xtstore.cli.context import confirm, get_state, parse_address_arg, parse_key_value
 from xtstore.cli.globbing import split_pattern
 from xtstore.cli.output import emit_json, iso_time, print_table
 from xtstore.cli.resolve import Selection, resolve_remote
@@ -206,13 +206,6 @@ def props_command(address: str) -> None:
     print_table(rows)
 
 
-def _pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="KEY=VALUE")
-    return key, value
-
-
 @click.command("meta")
 @click.argument("address", metavar="[SERVICE:]CONTAINER[/PATH]")
 @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
@@ -236,7 +229,7 @@ def meta_command(address: str, pairs: tuple[str, ...], replace: bool,
             print_table([[f"{key}:", value] for key, value in sorted(current.items())])
         return
     updated = {} if replace else dict(current)
-    updated.update(_pair(text) for text in pairs)
+    updated.update(parse_key_value(text, "KEY=VALUE") for text in pairs)
     for key in deletes:
         updated.pop(key, None)
     if on_blob:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from xtstore.cli.context import get_state
+from xtstore.cli.context import get_state, parse_key_value
 from xtstore.cli.output import emit_json
 
 if TYPE_CHECKING:
@@ -26,13 +26,6 @@ _SERVICE = "check-provider"
 _PLAIN_WIDTH = 160
 _MiB = 1024 * 1024
 _OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
-
-
-def _option(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--option")
-    return key, value
 
 
 def _service_config(code_path: str, options: dict[str, str]) -> dict[str, Any]:
@@ -135,7 +128,7 @@ def check_provider_command(code_path: str, options: tuple[str, ...], select: str
         suite_options = replace(suite_options, memory_limit=memory_limit_mib * _MiB)
     if in_memory:
         suite_options = replace(suite_options, bounded_memory=False)
-    given = dict(_option(text) for text in options)
+    given = dict(parse_key_value(text, "--option") for text in options)
     with _config_file(_service_config(code_path, given)) as config:
         load_provider_class(code_path, config)  # a class that cannot load fails here, clearly
         store = _build_store(code_path, config, given)

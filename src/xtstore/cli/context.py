@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the real imports wait until a command needs them (fast --he
     from xtstore.config import Config
     from xtstore.store import Store
 
-__all__ = ["CliState", "confirm", "get_state", "parse_address_arg"]
+__all__ = ["CliState", "confirm", "get_state", "parse_address_arg", "parse_key_value"]
 
 
 @dataclass
@@ -65,6 +65,15 @@ def parse_address_arg(text: str, param_hint: str = "ADDRESS") -> Address:
         return parse_address(text)
     except AddressError as error:
         raise click.BadParameter(str(error), param_hint=param_hint) from None
+
+
+def parse_key_value(text: str, param_hint: str) -> tuple[str, str]:
+    """Split a ``KEY=VALUE`` argument (the value may be empty or hold '='); anything else is
+    a usage error."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint=param_hint)
+    return key, value
 
 
 def confirm(question: str, assume_yes: bool) -> None:
