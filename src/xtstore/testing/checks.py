@@ -22,6 +22,7 @@ from xtstore.values import BlobProperties, Support
 __all__ = [
     "check",
     "check_equal",
+    "check_is_also",
     "check_raises",
     "describe_failed_call",
     "fail",
@@ -89,6 +90,14 @@ def check_raises(
             f"expected {error_type.__name__}, got {type(error).__name__}: {error}",
         )
     fail(clause, f"expected {error_type.__name__}, but the call returned {short(result)}")
+
+
+def check_is_also(error: BaseException, raised: type[BaseException],
+                  builtin: type[BaseException]) -> None:
+    """Clause "Errors": a ``raised`` error is also the built-in ``builtin``, so code written
+    for the built-in (``except FileNotFoundError``) catches it."""
+    check(isinstance(error, builtin), f"Errors: {raised.__name__} is also {builtin.__name__}",
+          f"{type(error).__mro__} lacks {builtin.__name__}")
 
 
 def properties_of(info: object, clause: str, what: str) -> BlobProperties:

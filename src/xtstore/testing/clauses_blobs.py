@@ -12,6 +12,7 @@ from xtstore.testing.base import SuiteBase, put_bytes
 from xtstore.testing.checks import (
     check,
     check_equal,
+    check_is_also,
     check_raises,
     precondition,
     properties_of,
@@ -102,8 +103,7 @@ class BlobClauses(SuiteBase):
                     "content of the new blob")
         error = check_raises(BlobAlreadyExists, clause, store.create_blob, container,
                              "once.txt", "again", fail_if_exists=True)
-        check(isinstance(error, FileExistsError), "Errors: BlobAlreadyExists is also "
-              "FileExistsError", f"{type(error).__mro__}")
+        check_is_also(error, BlobAlreadyExists, FileExistsError)
         check_equal(store.get_blob_text(container, "once.txt"), "original", clause,
                     "content after the refused create")
 
