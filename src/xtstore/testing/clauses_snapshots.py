@@ -17,9 +17,22 @@ DELETE_ALL = "delete_blob with snapshot=None deletes the blob and all its snapsh
 DELETE_ONE = "delete_blob with a snapshot id deletes only that snapshot"
 
 
+def write_and_snapshot(store: Store, container: str, blob: str, text: str) -> str:
+    """Write ``text`` as ``blob``; return the id of a snapshot of that version."""
+    store.create_blob(container, blob, text)
+    return store.snapshot_blob(container, blob).snapshot
+
+
 def read_snapshot(store: Store, container: str, blob: str, snapshot: str, dest: Path) -> bytes:
     store.get_blob_to_path(container, blob, str(dest), snapshot=snapshot)
     return dest.read_bytes()
+
+
+def check_snapshot_gone(store: Store, container: str, blob: str, snapshot: str, dest: Path,
+                        clause: str) -> None:
+    """Reading ``snapshot`` of ``blob`` (into ``dest``) raises BlobNotFound."""
+    check_raises(BlobNotFound, clause, store.get_blob_to_path, container, blob, str(dest),
+                 snapshot=snapshot)
 
 
 class SnapshotClauses(SuiteBase):
@@ -44,10 +57,8 @@ class SnapshotClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        store.create_blob(container, "m/model.bin", "version one")
-        one = store.snapshot_blob(container, "m/model.bin").snapshot
-        store.create_blob(container, "m/model.bin", "version two, longer")
-        two = store.snapshot_blob(container, "m/model.bin").snapshot
+        one = write_and_snapshot(store, container, "m/model.bin", "version one")
+        two = write_and_snapshot(store, container, "m/model.bin", "version two, longer")
         store.create_blob(container, "m/model.bin", "v3")
         check_equal(read_snapshot(store, container, "m/model.bin", one, tmp_path / "1"),
                     b"version one", AS_IT_WAS, "first snapshot")
@@ -62,8 +73,7 @@ class SnapshotClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        store.create_blob(container, "run.log", "line 1\n")
-        snap = store.snapshot_blob(container, "run.log").snapshot
+        snap = write_and_snapshot(store, container, "run.log", "line 1\n")
         if store.capabilities().append.available:
             store.append_blob(container, "run.log", "line 2\n")
             store.append_blob(container, "run.log", "line 3\n", append_with_rewrite=True)
@@ -99,30 +109,25 @@ class SnapshotClauses(SuiteBase):
         store.delete_blob(container, "gone.txt")
         check(not store.does_blob_exist(container, "gone.txt"), DELETE_ALL, "blob still exists")
         for snap in snaps:
-            check_raises(BlobNotFound, f"{DELETE_ALL} (reading an old snapshot id)",
-                         store.get_blob_to_path, container, "gone.txt", str(tmp_path / "x"),
-                         snapshot=snap)
+            check_snapshot_gone(store, container, "gone.txt", snap, tmp_path / "x",
+                                f"{DELETE_ALL} (reading an old snapshot id)")
         # A new blob of the same name must not bring the old snapshots back.
         store.create_blob(container, "gone.txt", "new")
         for snap in snaps:
-            check_raises(BlobNotFound, f"{DELETE_ALL} (old snapshot id after re-creating the "
-                         "blob)", store.get_blob_to_path, container, "gone.txt",
-                         str(tmp_path / "y"), snapshot=snap)
+            check_snapshot_gone(store, container, "gone.txt", snap, tmp_path / "y",
+                                f"{DELETE_ALL} (old snapshot id after re-creating the blob)")
         check_equal(store.list_blobs(container), ["gone.txt"], DELETE_ALL, "listing")
 
     def test_delete_blob_with_snapshot_id_deletes_only_that_snapshot(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        store.create_blob(container, "keep.txt", "one")
-        first = store.snapshot_blob(container, "keep.txt").snapshot
-        store.create_blob(container, "keep.txt", "two")
-        second = store.snapshot_blob(container, "keep.txt").snapshot
+        first = write_and_snapshot(store, container, "keep.txt", "one")
+        second = write_and_snapshot(store, container, "keep.txt", "two")
         store.create_blob(container, "keep.txt", "three")
         store.delete_blob(container, "keep.txt", snapshot=first)
-        check_raises(BlobNotFound, f"{DELETE_ONE} (the deleted snapshot is gone)",
-                     store.get_blob_to_path, container, "keep.txt", str(tmp_path / "a"),
-                     snapshot=first)
+        check_snapshot_gone(store, container, "keep.txt", first, tmp_path / "a",
+                            f"{DELETE_ONE} (the deleted snapshot is gone)")
         check_equal(read_snapshot(store, container, "keep.txt", second, tmp_path / "b"),
                     b"two", DELETE_ONE, "the other snapshot")
         check_equal(store.get_blob_text(container, "keep.txt"), "three", DELETE_ONE,
