@@ -23,6 +23,16 @@ def write_and_snapshot(store: Store, container: str, blob: str, text: str) -> st
     return store.snapshot_blob(container, blob).snapshot
 
 
+def three_versions(store: Store, container: str, blob: str, texts: tuple[str, str, str]
+                   ) -> tuple[str, str]:
+    """Write the three ``texts`` as ``blob`` in turn, snapshotting the first two, so that
+    both snapshots and the blob itself differ; return the two snapshot ids."""
+    first = write_and_snapshot(store, container, blob, texts[0])
+    second = write_and_snapshot(store, container, blob, texts[1])
+    store.create_blob(container, blob, texts[2])
+    return first, second
+
+
 def read_snapshot(store: Store, container: str, blob: str, snapshot: str, dest: Path) -> bytes:
     store.get_blob_to_path(container, blob, str(dest), snapshot=snapshot)
     return dest.read_bytes()
@@ -57,9 +67,8 @@ class SnapshotClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        one = write_and_snapshot(store, container, "m/model.bin", "version one")
-        two = write_and_snapshot(store, container, "m/model.bin", "version two, longer")
-        store.create_blob(container, "m/model.bin", "v3")
+        one, two = three_versions(store, container, "m/model.bin",
+                                  ("version one", "version two, longer", "v3"))
         check_equal(read_snapshot(store, container, "m/model.bin", one, tmp_path / "1"),
                     b"version one", AS_IT_WAS, "first snapshot")
         check_equal(read_snapshot(store, container, "m/model.bin", two, tmp_path / "2"),
@@ -122,9 +131,7 @@ class SnapshotClauses(SuiteBase):
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
         self._require_snapshots(store, container)
-        first = write_and_snapshot(store, container, "keep.txt", "one")
-        second = write_and_snapshot(store, container, "keep.txt", "two")
-        store.create_blob(container, "keep.txt", "three")
+        first, second = three_versions(store, container, "keep.txt", ("one", "two", "three"))
         store.delete_blob(container, "keep.txt", snapshot=first)
         check_snapshot_gone(store, container, "keep.txt", first, tmp_path / "a",
                             f"{DELETE_ONE} (the deleted snapshot is gone)")

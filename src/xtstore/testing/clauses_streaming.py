@@ -194,21 +194,17 @@ class StreamingClauses(SuiteBase):
         source = tmp_path / "p.bin"
         write_pattern_file(source, size)
         calls, record = recorder()
-        store.create_blob_from_path(container, "p.bin", str(source), progress_callback=record)
-        check_progress(calls, size, "create_blob_from_path")
-        calls.clear()
-        store.get_blob_to_path(container, "p.bin", str(tmp_path / "p.out"),
-                               progress_callback=record)
-        check_progress(calls, size, "get_blob_to_path")
         # Store ends every sequence at (total, total) itself; the provider must report too.
-        provider = provider_of(store)
-        calls.clear()
-        provider.create_blob_from_path(container, "p2.bin", str(source), progress_callback=record)
-        check_progress(calls, size, "the provider's own create_blob_from_path")
-        calls.clear()
-        provider.get_blob_to_path(container, "p.bin", str(tmp_path / "p2.out"),
-                                  progress_callback=record)
-        check_progress(calls, size, "the provider's own get_blob_to_path")
+        for caller, blob, dest, whose in ((store, "p.bin", "p.out", ""),
+                                          (provider_of(store), "p2.bin", "p2.out",
+                                           "the provider's own ")):
+            calls.clear()
+            caller.create_blob_from_path(container, blob, str(source), progress_callback=record)
+            check_progress(calls, size, f"{whose}create_blob_from_path")
+            calls.clear()
+            caller.get_blob_to_path(container, "p.bin", str(tmp_path / dest),
+                                    progress_callback=record)
+            check_progress(calls, size, f"{whose}get_blob_to_path")
         check_equal(file_sha256(tmp_path / "p.out"), file_sha256(source),
                     "Streaming: get_blob_to_path writes the blob's content", "sha256")
 
@@ -249,7 +245,30 @@ class StreamingClauses(SuiteBase):
 
 
 class _Abort(Exception):
-    """Raised by a progress callback to make a download fail part-way."""
+    """Raised by a progress callback to make a transfer fail part-way."""
+
+
+_STOPPED = "stopped by the suite"
+
+
+def _abort_by_progress(transfer: Callable[[Callable[[int, int], None]], object]) -> list[int]:
+    """Run ``transfer(progress_callback)`` with a callback that raises at its first call, and
+    return the currents of the calls the transfer went on after: ``[]`` when it failed with
+    that error (a provider may wrap it in its own) or never called back. Any other error
+    propagates."""
+    calls: list[int] = []
+
+    def abort(current: int, total: int) -> None:
+        calls.append(current)
+        raise _Abort(f"{_STOPPED} at {current}/{total}")
+
+    try:
+        transfer(abort)
+    except Exception as error:
+        if _STOPPED not in str(error):
+            raise
+        return []
+    return calls
 
 
 def _leftovers(folder: Path, allowed: set[str]) -> list[str]:
@@ -257,6 +276,12 @@ def _leftovers(folder: Path, allowed: set[str]) -> list[str]:
 
 
 class WholeOrNothingClauses(SuiteBase):
+    def _part_way_source(self, path: Path, odd: int) -> bytes:
+        """Write a file for a transfer to fail part-way through: up to 3 MiB plus ``odd``
+        bytes, so that its size is no multiple of a chunk; return its content."""
+        write_pattern_file(path, min(self.options.large_blob_size, 3 * MiB) + odd)
+        return path.read_bytes()
+
     def test_reader_never_sees_a_partly_written_blob(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
@@ -316,10 +341,9 @@ class WholeOrNothingClauses(SuiteBase):
     def test_upload_failing_part_way_leaves_the_old_blob(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
-        size = min(self.options.large_blob_size, 3 * MiB) + 555
         source = tmp_path / "new.bin"
-        write_pattern_file(source, size)
-        new = source.read_bytes()
+        new = self._part_way_source(source, 555)
+        size = len(new)
 
         def check_whole(how: str) -> None:
             seen = store.get_blob_bytes(container, "up.bin")
@@ -346,14 +370,9 @@ class WholeOrNothingClauses(SuiteBase):
             with precondition(WHOLE, "writing the old version again"):
                 store.create_blob(container, "up.bin", "old content")
 
-        def abort(current: int, total: int) -> None:
-            raise _Abort(f"stopped by the suite at {current}/{total}")
-
-        try:
-            store.create_blob_from_path(container, "up.bin", str(source), progress_callback=abort)
-        except Exception as error:
-            if "stopped by the suite" not in str(error):
-                raise
+        # Whether or not the upload stops, the blob must be one version or the other.
+        _abort_by_progress(lambda progress: store.create_blob_from_path(
+            container, "up.bin", str(source), progress_callback=progress))
         check_whole("progress_callback raised")
 
     def test_failed_download_of_missing_blob_leaves_nothing(
@@ -370,10 +389,9 @@ class WholeOrNothingClauses(SuiteBase):
     def test_download_failing_part_way_leaves_no_partial_file(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:
-        size = min(self.options.large_blob_size, 3 * MiB) + 777
         source = tmp_path / "big.src"
-        write_pattern_file(source, size)
-        content = source.read_bytes()
+        content = self._part_way_source(source, 777)
+        size = len(content)
         with precondition(NO_PARTIAL, "uploading the blob with create_blob_from_path"):
             store.create_blob_from_path(container, "big.bin", str(source))
         folder = tmp_path / "dl"
@@ -405,21 +423,10 @@ class WholeOrNothingClauses(SuiteBase):
         if limited:
             check_clean(f"no file could grow past {limit} bytes")
 
-        calls: list[int] = []
-
-        def abort(current: int, total: int) -> None:
-            calls.append(current)
-            raise _Abort(f"stopped by the suite at {current}/{total}")
-
-        try:
-            store.get_blob_to_path(container, "big.bin", str(dest), progress_callback=abort)
-        except Exception as error:
-            # A provider may wrap the callback's error; the download must still be clean.
-            if "stopped by the suite" not in str(error):
-                raise
-        else:
-            check(not calls, NO_PARTIAL, "an error raised by progress_callback did not stop "
-                  "the download")
+        went_on = _abort_by_progress(lambda progress: store.get_blob_to_path(
+            container, "big.bin", str(dest), progress_callback=progress))
+        check(not went_on, NO_PARTIAL, "an error raised by progress_callback did not stop the "
+              "download")
         check_clean("progress_callback raised")
 
     def test_failed_download_into_unusable_folder_leaves_nothing(
