@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from importlib.util import resolve_name
+from itertools import pairwise
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -50,7 +51,8 @@ def problems(module: str) -> list[str]:
     if module == "xtstore.interface":
         found += [f"{where}:{line}: imports {target}: the interface imports only xtstore.errors"
                   " and xtstore.values" for line, target in imports(module)
-                  if within(target, "xtstore") and target not in ("xtstore.errors", "xtstore.values")]
+                  if within(target, "xtstore")
+                  and target not in ("xtstore.errors", "xtstore.values")]
     return found
 
 
@@ -78,7 +80,7 @@ def cycles() -> list[str]:
             if state.get(target) == 1:
                 loop = [*path[path.index(target):], target]
                 found.append("; ".join(f"{FILES[a].relative_to(SRC)}:{edges[a][b]} imports {b}"
-                                       for a, b in zip(loop, loop[1:])) + ": an import cycle")
+                                       for a, b in pairwise(loop)) + ": an import cycle")
             elif target not in state:
                 visit([*path, target])
         state[path[-1]] = 2

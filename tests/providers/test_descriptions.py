@@ -15,8 +15,8 @@ import pytest
 
 import xtstore
 from tests.cli.conftest import xtstore_command
+from xtstore.catalog import BUILTIN_DESCRIPTIONS, builtin_description
 from xtstore.config import Config
-from xtstore.config_providers import BUILTIN_DESCRIPTIONS, builtin_description
 from xtstore.describe import ConfigKey, ProviderDescription
 from xtstore.registry import load_provider_class
 
@@ -40,7 +40,7 @@ def test_every_builtin_provider_has_one_description_under_its_own_name() -> None
 
 def test_reading_the_descriptions_imports_no_provider_code_or_sdk() -> None:
     code = (
-        "import sys; from xtstore.config_providers import builtin_descriptions;"
+        "import sys; from xtstore.catalog import builtin_descriptions;"
         "builtin_descriptions();"
         "bad = [m for m in sys.modules if m.startswith(('azure', 'boto3', 'botocore', 'fsspec'))"
         " or (m.startswith('xtstore.providers.') and m.rpartition('.')[2] not in"
