@@ -34,6 +34,7 @@ from xtstore.errors import (
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
 from xtstore.providers._local import atomic_local_file, to_bytes
+from xtstore.providers._public import provider_store_class
 from xtstore.providers.azure.auth import build_service_client, client_spec
 from xtstore.providers.azure.errors import (
     Scrubber,
@@ -41,7 +42,6 @@ from xtstore.providers.azure.errors import (
     mapped_errors,
     redact_transport_logs,
 )
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -576,8 +576,4 @@ class _SnapshotIdErrors:
             raise BlobNotFound(f"snapshot {self._snapshot!r} not found") from None
 
 
-class AzureBlobStore(ProviderStore):
-    """The ``azure-blob`` provider as XT builds it: ``AzureBlobStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`AzureBlobProvider`, which ``store.provider`` is."""
-
-    implementation = AzureBlobProvider
+AzureBlobStore = provider_store_class("AzureBlobStore", AzureBlobProvider, __name__)

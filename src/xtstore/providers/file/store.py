@@ -76,6 +76,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
+from xtstore.providers._public import provider_store_class
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -85,7 +86,6 @@ from xtstore.providers.file.walk import (
     properties_of,
     walk,
 )
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     Capabilities,
@@ -965,8 +965,4 @@ def _is_container_name(name: str) -> bool:
     return True
 
 
-class FileStore(ProviderStore):
-    """The ``store-file`` provider as XT builds it: ``FileStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`FileProvider`, which ``store.provider`` is."""
-
-    implementation = FileProvider
+FileStore = provider_store_class("FileStore", FileProvider, __name__)

@@ -47,7 +47,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
-from xtstore.store import ProviderStore
+from xtstore.providers._public import provider_store_class
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -575,8 +575,4 @@ def _modified_ns(info: Mapping[str, Any]) -> int:
     return time.time_ns()
 
 
-class FsspecStore(ProviderStore):
-    """The ``store-fsspec`` provider as XT builds it: ``FsspecStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`FsspecProvider`, which ``store.provider`` is."""
-
-    implementation = FsspecProvider
+FsspecStore = provider_store_class("FsspecStore", FsspecProvider, __name__)

@@ -32,7 +32,7 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
-from xtstore.store import ProviderStore
+from xtstore.providers._public import provider_store_class
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -390,8 +390,4 @@ def _read_with_progress(
     return b"".join(chunks)
 
 
-class MemoryStore(ProviderStore):
-    """The ``store-memory`` provider as XT builds it: ``MemoryStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`MemoryProvider`, which ``store.provider`` is."""
-
-    implementation = MemoryProvider
+MemoryStore = provider_store_class("MemoryStore", MemoryProvider, __name__)

@@ -32,6 +32,7 @@ from xtstore.errors import (
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
 from xtstore.providers._local import to_bytes
+from xtstore.providers._public import provider_store_class
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
@@ -44,7 +45,6 @@ from xtstore.providers.s3.keys import (
 )
 from xtstore.providers.s3.listing import iter_listing
 from xtstore.providers.s3.transfer import Transfers
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -472,8 +472,4 @@ class S3Provider(StoreInterface):
         return snapshots
 
 
-class S3Store(ProviderStore):
-    """The ``store-s3`` provider as XT builds it: ``S3Store(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`S3Provider`, which ``store.provider`` is."""
-
-    implementation = S3Provider
+S3Store = provider_store_class("S3Store", S3Provider, __name__)
