@@ -36,6 +36,7 @@ from xtstore.listing import sorted_result
 from xtstore.providers._local import atomic_local_file, to_bytes
 from xtstore.providers._public import provider_store_class
 from xtstore.providers.azure.auth import build_service_client, client_spec
+from xtstore.providers.azure.description import DESCRIPTION
 from xtstore.providers.azure.errors import (
     Scrubber,
     error_code,
@@ -48,7 +49,6 @@ from xtstore.values import (
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
 )
 
 __all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobProvider", "AzureBlobStore"]
@@ -181,14 +181,7 @@ class AzureBlobProvider(StoreInterface):
         return self._service_name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.NATIVE,
-            snapshots=Support.NATIVE,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     # ---- containers ----
 

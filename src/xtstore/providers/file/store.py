@@ -77,6 +77,7 @@ from xtstore.providers._local import (
     to_bytes,
 )
 from xtstore.providers._public import provider_store_class
+from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -91,7 +92,6 @@ from xtstore.values import (
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
     datetime_from_ns,
 )
 
@@ -148,14 +148,7 @@ class FileProvider(StoreInterface):
         return self._name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.NATIVE,
-            snapshots=Support.NATIVE,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     @property
     def root(self) -> str:

@@ -35,6 +35,7 @@ from xtstore.providers._local import to_bytes
 from xtstore.providers._public import provider_store_class
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
+from xtstore.providers.s3.description import DESCRIPTION
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
 from xtstore.providers.s3.keys import (
     CONTAINER_MARKER,
@@ -51,7 +52,6 @@ from xtstore.values import (
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
 )
 
 __all__ = ["SINGLE_COPY_LIMIT", "S3Provider", "S3Store"]
@@ -103,14 +103,7 @@ class S3Provider(StoreInterface):
         return self._settings.service_name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.EMULATED,
-            snapshots=Support.EMULATED,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     # ---- containers ----
 
