@@ -76,10 +76,13 @@ def test_providers_keys_prints_every_key_of_the_description(
     assert shown["name"] == name and shown["extra"] == described.extra
     assert [row["name"] for row in shown["keys"]] == [key.name for key in described.keys]
     assert [row["secret"] for row in shown["keys"]] == [key.secret for key in described.keys]
+    assert shown["capabilities"]["local"] is described.capabilities.local
+    assert shown["capabilities"]["append"] == described.capabilities.append.value
     table = subprocess.run([*xtstore_command(), "providers", "--keys", name],
                            capture_output=True, text=True, cwd=tmp_path, timeout=60,
                            check=False)
     assert table.returncode == 0
+    assert f"append {described.capabilities.append.value}," in table.stdout
     for key in described.keys:
         row = next(line for line in table.stdout.splitlines() if line.startswith(key.name))
         assert ("yes" in row.split()) == key.secret
