@@ -1,0 +1,24 @@
+"""The config tests' working directory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh working directory; provider modules imported from it are forgotten after."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield work
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None) or "".join(getattr(module, "__path__", []))
+        if str(tmp_path) in str(location):
+            del sys.modules[name]
+
