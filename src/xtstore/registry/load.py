@@ -117,6 +117,7 @@ def load_provider_class(name_or_path: str, config: ConfigSource = None) -> type:
 
 
 def import_ref(ref: ProviderRef, search_dir: str | None = None) -> tuple[type, str | None]:
+    """:func:`import_provider_class` for ``ref``, its errors naming the config entry."""
     try:
         return import_provider_class(ref.code_path, search_dir)
     except ProviderLoadError as error:
@@ -154,8 +155,6 @@ def import_provider_class(
         raise ProviderLoadError(
             f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from None
-    from xtstore.describe import ProviderDescription  # only now: import xtstore stays light
-
     if isinstance(cls, ProviderDescription):
         # A description registered in place of its class (providers.storage, entry point).
         provider_cls, also_added = import_provider_class(cls.code_path, search_dir)
@@ -175,8 +174,6 @@ def load_description(
     :class:`~xtstore.describe.ProviderDescription` a user's code path names (registered in
     place of its class); None for a code path that names a class. Raises
     :class:`ProviderLoadError` like :func:`import_provider_class`."""
-    from xtstore.describe import ProviderDescription
-
     builtin = builtin_description(code_path)
     if builtin is not None or not is_code_path(code_path):
         return builtin
