@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from xtstore.config_providers import BUILTIN_DESCRIPTIONS, builtin_description
+from xtstore.catalog import BUILTIN_DESCRIPTIONS, builtin_description
 from xtstore.describe import ProviderDescription
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "providers"

@@ -1,11 +1,13 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
 ``~/.xtstore`` and no developer's config, secrets or compute-node variables change a
 result. The local servers' session fixtures (``azurite``, ``moto_server``) are available to
-every test folder."""
+every test folder, and ``cwd`` gives a test a fresh working directory."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,22 @@ def isolated_home(
         if name.startswith("XTSTORE_SECRET_"):
             monkeypatch.delenv(name)
     return home
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh working directory; sys.path and modules imported from tmp_path are restored."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    # Another test may have imported a different extensions/ package (XT's example).
+    for name in [m for m in sys.modules if m == "extensions" or m.startswith("extensions.")]:
+        monkeypatch.delitem(sys.modules, name)
+    yield work
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None) or "".join(getattr(module, "__path__", []))
+        if str(tmp_path) in str(location):
+            del sys.modules[name]
+
+

@@ -240,7 +240,7 @@ def test_a_mapping_without_an_inline_secret_pickles(
 def test_a_store_from_xt_variables_pickles_without_them(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("xtstore.environment._warned", True)  # warned about elsewhere
+    monkeypatch.setattr("xtstore.config.environment._warned", True)  # warned about elsewhere
     creds = base64.b64encode(json.dumps({
         "provider": "store-file", "name": "xtlocked", "path": str(tmp_path / "s"),
         "password": PASSWORD}).encode()).decode()

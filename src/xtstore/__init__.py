@@ -11,7 +11,7 @@ Cloud SDKs are imported only when a service that uses them is opened.
 from __future__ import annotations
 
 from xtstore.config import load_config
-from xtstore.environment import XtCredentialsWarning, node_environment
+from xtstore.config.environment import XtCredentialsWarning
 from xtstore.errors import (
     AccessDenied,
     BlobAlreadyExists,
@@ -27,7 +27,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import StoreInterface
-from xtstore.registry import get_storage
+from xtstore.registry import get_storage, node_environment
 from xtstore.store import Store
 from xtstore.values import (
     BlobInfo,

@@ -1,5 +1,5 @@
 """What a provider says about itself, without importing its SDK: its names, where its class
-lives, the pip extra that brings its SDK, and every config key it reads.
+lives, the pip extra that brings its SDK, every config key it reads, and its capabilities.
 
 Each built-in provider declares one :class:`ProviderDescription` in its own package
 (``providers/<name>/description.py``); config validation, secret redaction, the install hint
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from xtstore.values import Capabilities
 
 __all__ = [
     "COMMON_KEYS",
@@ -77,6 +79,10 @@ class ProviderDescription:
     """``package.module.Class`` of the provider, imported only when a service opens it."""
     summary: str
     keys: tuple[ConfigKey, ...]
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    """What the provider's stores do natively, emulate or cannot do; its ``capabilities()``
+    returns this, or starts from it where they depend on the store opened (store-fsspec's
+    filesystem)."""
     aliases: tuple[str, ...] = ()
     extra: str | None = None
     """The ``xtstore[...]`` pip extra that installs the SDK, or None when none is needed."""

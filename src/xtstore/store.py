@@ -4,8 +4,9 @@ It checks names before any I/O, hands the provider canonical names, and runs eac
 through the layer stack (logging, retry, error context). Providers never repeat this work.
 
 :class:`ProviderStore` is the base of each built-in provider's public class (``FileStore``,
-``MemoryStore``, ...): XT builds the class named by a config's code path itself, with the
-service dict, and calls it directly, so that class is a ``Store`` around its implementation.
+``MemoryStore``, ...), made by :func:`provider_store_class`: XT builds the class named by a
+config's code path itself, with the service dict, and calls it directly, so that class is a
+``Store`` around its implementation.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
 
-__all__ = ["ProviderStore", "Store", "StoreOrigin"]
+__all__ = ["ProviderStore", "Store", "StoreOrigin", "provider_store_class"]
 
 T = TypeVar("T")
 
@@ -568,6 +569,23 @@ class ProviderStore(Store):
         build: Callable[[Mapping[str, Any]], StoreInterface] = self.implementation
         provider = build(settings if settings is not None else {})
         super().__init__(provider, provider.get_service_name())
+
+
+def provider_store_class(
+    name: str, implementation: type[StoreInterface], module: str
+) -> type[ProviderStore]:
+    """The public class ``module.name`` of a built-in provider: a :class:`ProviderStore`
+    around ``implementation``, so that ``name(service_dict)``, as XT builds it, is a whole
+    ``Store`` whose ``.provider`` is an ``implementation``."""
+    namespace = {
+        "__module__": module,
+        "__qualname__": name,
+        "__doc__": f"``{name}(service_dict)``: a :class:`~xtstore.store.Store` around"
+        f" :class:`{implementation.__name__}`, which ``store.provider`` is (the class XT"
+        " builds from the code path).",
+        "implementation": implementation,
+    }
+    return type(name, (ProviderStore,), namespace)
 
 
 def _rebuild_store(

@@ -202,7 +202,10 @@ class Capabilities:
 
     ``shared_between_processes`` says whether two processes that open the same service see the
     same blobs (False for ``store-memory``); the conformance suite runs its concurrency
-    clauses with threads instead of processes where it is False.
+    clauses with threads instead of processes where it is False. ``local`` says whether the
+    blobs live on this machine, in local files or this process's memory (``store-file``,
+    ``store-memory``, ``store-fsspec`` on ``file://`` or ``memory://``): a call costs no
+    network round trip, so the CLI moves many small files with one worker instead of a pool.
     """
 
     append: Support = Support.EMULATED
@@ -211,3 +214,4 @@ class Capabilities:
     server_side_copy: Support = Support.EMULATED
     metadata: Support = Support.EMULATED
     shared_between_processes: bool = True
+    local: bool = False

@@ -4,10 +4,10 @@ work is Python holding the interpreter lock), the usual pool otherwise; --worker
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from xtstore.cli.cmd_transfer import _workers
 from xtstore.providers.file.store import FileProvider
+from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
 from xtstore.transfer import DEFAULT_WORKERS, Transfer
 
@@ -25,7 +25,9 @@ def test_small_files_between_local_stores_take_one_worker(tmp_path: Path) -> Non
 
 def test_a_remote_store_keeps_the_pool(tmp_path: Path) -> None:
     local = Store(FileProvider({"name": "disk", "path": str(tmp_path)}), "disk")
-    remote_provider: Any = object()  # stands for any provider that is not local
-    remote = Store(remote_provider, "cloud")
+    # Built without contacting a store: nothing listens on port 9.
+    remote = Store(S3Provider({"name": "cloud", "endpoint-url": "http://127.0.0.1:9",
+                               "region": "us-east-1", "access-key-id": "id",
+                               "secret-access-key": "not-a-secret"}), "cloud")
     assert _workers(None, [local, remote], batch(4096)) == DEFAULT_WORKERS
     assert _workers(None, [remote], []) == DEFAULT_WORKERS

@@ -15,8 +15,9 @@ import pytest
 
 import xtstore
 from tests.cli.conftest import xtstore_command
+from tests.servers.azurite import KEY as AZURITE_KEY
+from xtstore.catalog import BUILTIN_DESCRIPTIONS, builtin_description
 from xtstore.config import Config
-from xtstore.config_providers import BUILTIN_DESCRIPTIONS, builtin_description
 from xtstore.describe import ConfigKey, ProviderDescription
 from xtstore.registry import load_provider_class
 
@@ -40,7 +41,7 @@ def test_every_builtin_provider_has_one_description_under_its_own_name() -> None
 
 def test_reading_the_descriptions_imports_no_provider_code_or_sdk() -> None:
     code = (
-        "import sys; from xtstore.config_providers import builtin_descriptions;"
+        "import sys; from xtstore.catalog import builtin_descriptions;"
         "builtin_descriptions();"
         "bad = [m for m in sys.modules if m.startswith(('azure', 'boto3', 'botocore', 'fsspec'))"
         " or (m.startswith('xtstore.providers.') and m.rpartition('.')[2] not in"
@@ -75,10 +76,13 @@ def test_providers_keys_prints_every_key_of_the_description(
     assert shown["name"] == name and shown["extra"] == described.extra
     assert [row["name"] for row in shown["keys"]] == [key.name for key in described.keys]
     assert [row["secret"] for row in shown["keys"]] == [key.secret for key in described.keys]
+    assert shown["capabilities"]["local"] is described.capabilities.local
+    assert shown["capabilities"]["append"] == described.capabilities.append.value
     table = subprocess.run([*xtstore_command(), "providers", "--keys", name],
                            capture_output=True, text=True, cwd=tmp_path, timeout=60,
                            check=False)
     assert table.returncode == 0
+    assert f"append {described.capabilities.append.value}," in table.stdout
     for key in described.keys:
         row = next(line for line in table.stdout.splitlines() if line.startswith(key.name))
         assert ("yes" in row.split()) == key.secret
@@ -127,3 +131,42 @@ def test_the_former_code_paths_still_load_the_same_classes(tmp_path: Path) -> No
     assert store.list_containers() == ["runs"]
     # The package no longer has a module named like the fsspec package it builds on.
     assert not (REPO / "src" / "xtstore" / "providers" / "fsspec.py").exists()
+
+
+# Settings that build each provider without contacting a store (nothing listens on port 9).
+OFFLINE_SETTINGS: dict[str, dict[str, Any]] = {
+    "store-file": {"path": "{tmp}"},
+    "store-memory": {},
+    "azure-blob": {"account": "http://127.0.0.1:9/devstoreaccount1", "key": AZURITE_KEY},
+    "store-s3": {"endpoint-url": "http://127.0.0.1:9", "region": "us-east-1",
+                 "access-key-id": "id", "secret-access-key": "not-a-secret"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OFFLINE_SETTINGS))
+def test_each_provider_reports_the_capabilities_its_description_declares(
+    name: str, tmp_path: Path
+) -> None:
+    described = builtin_description(name)
+    assert described is not None
+    settings = {key: value.format(tmp=tmp_path) for key, value in OFFLINE_SETTINGS[name].items()}
+    store = load_provider_class(name, {})({"name": "caps", **settings})
+    assert store.capabilities() == described.capabilities
+    # Blobs on this machine: local files or this process's memory.
+    assert store.capabilities().local is (name in ("store-file", "store-memory"))
+
+
+def test_store_fsspec_starts_from_its_description_and_says_where_its_blobs_live(
+    tmp_path: Path,
+) -> None:
+    described = builtin_description("store-fsspec")
+    assert described is not None and not described.capabilities.local
+    fsspec_store = load_provider_class("store-fsspec", {})
+    in_memory = fsspec_store({"name": "m", "url": f"memory://caps-{tmp_path.name}"}).capabilities()
+    on_disk = fsspec_store({"name": "d", "url": f"file://{tmp_path}"}).capabilities()
+    for found in (in_memory, on_disk):
+        assert (found.snapshots, found.server_side_copy, found.metadata) == (
+            described.capabilities.snapshots, described.capabilities.server_side_copy,
+            described.capabilities.metadata)
+        assert found.local
+    assert (in_memory.shared_between_processes, on_disk.shared_between_processes) == (False, True)

@@ -13,7 +13,7 @@ import pytest
 
 import xtstore
 from tests.cli.conftest import xtstore_command
-from xtstore import config_providers
+from xtstore import catalog
 from xtstore.registry import known_providers
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-provider.md"
@@ -106,9 +106,9 @@ def test_one_registration_line_makes_it_a_builtin_provider(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setitem(config_providers.BUILTIN_DESCRIPTIONS, "store-tiny",
+    monkeypatch.setitem(catalog.BUILTIN_DESCRIPTIONS, "store-tiny",
                         "tiny_store.description")
-    config_providers.builtin_descriptions.cache_clear()
+    catalog.builtin_descriptions.cache_clear()
     try:
         assert "store-tiny" in known_providers({})
         # A built-in provider's keys are checked when the config is loaded.
@@ -124,6 +124,6 @@ def test_one_registration_line_makes_it_a_builtin_provider(
         assert type(store.provider).__name__ == "TinyProvider"
         assert store.provider.label == "x"  # type: ignore[attr-defined]
     finally:
-        config_providers.builtin_descriptions.cache_clear()
+        catalog.builtin_descriptions.cache_clear()
         for name in [name for name in sys.modules if name.startswith("tiny_store")]:
             del sys.modules[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import click
 
 from xtstore.cli.context import get_state
 from xtstore.cli.output import emit_json, print_table
+from xtstore.values import Capabilities, Support
 
 if TYPE_CHECKING:
     from xtstore.config import Config
@@ -117,12 +119,17 @@ def providers_command(keys_of: str | None) -> None:
     if keys_of is not None:
         description = provider_description(keys_of, state.config())
         rows = [_key_row(key) for key in description.keys]
+        capabilities = _capabilities(description.capabilities)
         if state.json:
             emit_json({"name": description.name, "aliases": list(description.aliases),
                        "code_path": description.code_path, "extra": description.extra,
-                       "summary": description.summary, "keys": rows})
+                       "summary": description.summary, "capabilities": capabilities,
+                       "keys": rows})
             return
         click.echo(f"{description.name}: {description.summary}")
+        click.echo("capabilities: " + ", ".join(
+            f"{name} {value}" if isinstance(value, str) else name if value else f"not {name}"
+            for name, value in capabilities.items()))
         if not rows:
             click.echo("(no keys besides type, provider, name and retry)")
             return
@@ -138,6 +145,15 @@ def providers_command(keys_of: str | None) -> None:
         emit_json(dict(providers))
         return
     print_table([[name, path] for name, path in sorted(providers.items())])
+
+
+def _capabilities(capabilities: Capabilities) -> dict[str, str | bool]:
+    """Each capability: how it is supported (``native``, ``emulated``, ...), or a flag."""
+    shown: dict[str, str | bool] = {}
+    for field in dataclasses.fields(capabilities):
+        value = getattr(capabilities, field.name)
+        shown[field.name] = value.value if isinstance(value, Support) else bool(value)
+    return shown
 
 
 def _key_row(key: ConfigKey) -> dict[str, Any]:

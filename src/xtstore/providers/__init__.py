@@ -1,5 +1,8 @@
 """The built-in providers, one package (or module) each, with its description.
 
+Each package names its classes with :func:`lazy_exports`, so that reading its description
+imports nothing more.
+
 Two documented code paths moved: ``xtstore.providers.azure_blob`` is now
 :mod:`xtstore.providers.azure.store` and ``xtstore.providers.fsspec`` (which shadowed the
 ``fsspec`` package) is :mod:`xtstore.providers.fsspec_store.store`. Configs and code that name the
@@ -13,8 +16,11 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
+
+__all__ = ["lazy_exports"]
 
 _MOVED_MODULES = {
     "xtstore.providers.azure_blob": "xtstore.providers.azure.store",
@@ -45,3 +51,16 @@ class _MovedModuleFinder(importlib.abc.MetaPathFinder):
 
 if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
     sys.meta_path.append(_MovedModuleFinder())
+
+
+def lazy_exports(package: str, module: str, names: Sequence[str]) -> Callable[[str], Any]:
+    """A provider package's module ``__getattr__``: each of ``names`` comes from
+    ``package.module``, imported on first use, so that reading the package's description
+    imports no more of it (and never its SDK)."""
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(f"{package}.{module}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -6,17 +6,8 @@ The classes are imported on first use, so that reading the provider's descriptio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from xtstore.providers.azure.store import AzureBlobProvider, AzureBlobStore
+from xtstore.providers import lazy_exports
 
 __all__ = ["AzureBlobProvider", "AzureBlobStore"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from xtstore.providers.azure import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, "store", __all__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xtstore.describe import ConfigKey, ProviderDescription, Requirement
+from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
     name="azure-blob",
@@ -13,6 +14,9 @@ DESCRIPTION = ProviderDescription(
     docs_page="azure.md",
     summary="Azure Blob Storage (or Azurite): containers are containers, blobs block or"
     " append blobs.",
+    capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
+                              conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
+                              metadata=Support.NATIVE),
     extra="azure",
     sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
                  "azure": ("azure-storage-blob", "azure")},

@@ -34,21 +34,21 @@ from xtstore.errors import (
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
 from xtstore.providers._local import atomic_local_file, to_bytes
+from xtstore.providers._public import provider_store_class
 from xtstore.providers.azure.auth import build_service_client, client_spec
+from xtstore.providers.azure.description import DESCRIPTION
 from xtstore.providers.azure.errors import (
     Scrubber,
     error_code,
     mapped_errors,
     redact_transport_logs,
 )
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
 )
 
 __all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobProvider", "AzureBlobStore"]
@@ -181,14 +181,7 @@ class AzureBlobProvider(StoreInterface):
         return self._service_name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.NATIVE,
-            snapshots=Support.NATIVE,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     # ---- containers ----
 
@@ -576,8 +569,4 @@ class _SnapshotIdErrors:
             raise BlobNotFound(f"snapshot {self._snapshot!r} not found") from None
 
 
-class AzureBlobStore(ProviderStore):
-    """The ``azure-blob`` provider as XT builds it: ``AzureBlobStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`AzureBlobProvider`, which ``store.provider`` is."""
-
-    implementation = AzureBlobProvider
+AzureBlobStore = provider_store_class("AzureBlobStore", AzureBlobProvider, __name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xtstore.describe import ConfigKey, ProviderDescription
+from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
     name="store-file",
@@ -10,6 +11,9 @@ DESCRIPTION = ProviderDescription(
     former_code_paths=("xtstore.providers.file.FileStore",),
     docs_page="file.md",
     summary="A local or shared folder; every container a subfolder, every blob a file.",
+    capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
+                              conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
+                              metadata=Support.NATIVE, local=True),
     keys=(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
                   " created if missing).", required=True),

@@ -76,6 +76,8 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
+from xtstore.providers._public import provider_store_class
+from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -85,13 +87,11 @@ from xtstore.providers.file.walk import (
     properties_of,
     walk,
 )
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
     datetime_from_ns,
 )
 
@@ -148,14 +148,7 @@ class FileProvider(StoreInterface):
         return self._name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.NATIVE,
-            snapshots=Support.NATIVE,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     @property
     def root(self) -> str:
@@ -965,8 +958,4 @@ def _is_container_name(name: str) -> bool:
     return True
 
 
-class FileStore(ProviderStore):
-    """The ``store-file`` provider as XT builds it: ``FileStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`FileProvider`, which ``store.provider`` is."""
-
-    implementation = FileProvider
+FileStore = provider_store_class("FileStore", FileProvider, __name__)

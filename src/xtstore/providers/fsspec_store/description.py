@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xtstore.describe import ConfigKey, ProviderDescription
+from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
     name="store-fsspec",
@@ -11,6 +12,9 @@ DESCRIPTION = ProviderDescription(
                        "xtstore.providers.fsspec_store.FsspecStore"),
     docs_page="fsspec.md",
     summary="Any fsspec filesystem URL (memory://, file://, sftp://, gcs://, ...) as a store.",
+    capabilities=Capabilities(append=Support.EMULATED, snapshots=Support.EMULATED,
+                              conditional_writes=Support.EMULATED,
+                              server_side_copy=Support.NATIVE, metadata=Support.EMULATED),
     extra="fsspec",
     sdk_modules={"fsspec": ("fsspec", "fsspec")},
     keys=(

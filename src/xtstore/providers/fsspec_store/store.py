@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import IO, Any
 
@@ -47,7 +48,8 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
-from xtstore.store import ProviderStore
+from xtstore.providers._public import provider_store_class
+from xtstore.providers.fsspec_store.description import DESCRIPTION
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -243,14 +245,17 @@ class FsspecProvider(StoreInterface):
         return self._service
 
     def capabilities(self) -> Capabilities:
+        # Locking needs exclusive create, and where the blobs live depends on the filesystem.
         locking = Support.EMULATED if self._supports_exclusive_create() else Support.UNSUPPORTED
-        return Capabilities(
+        protocol = self.fs.protocol
+        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+        in_memory = "memory" in protocols
+        return replace(
+            DESCRIPTION.capabilities,
             append=locking,
-            snapshots=Support.EMULATED,
             conditional_writes=locking,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.EMULATED,
-            shared_between_processes=self.fs.protocol not in ("memory", ("memory",)),
+            shared_between_processes=not in_memory,
+            local=in_memory or bool(protocols & {"file", "local"}),
         )
 
     # ---- containers ----
@@ -575,8 +580,4 @@ def _modified_ns(info: Mapping[str, Any]) -> int:
     return time.time_ns()
 
 
-class FsspecStore(ProviderStore):
-    """The ``store-fsspec`` provider as XT builds it: ``FsspecStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`FsspecProvider`, which ``store.provider`` is."""
-
-    implementation = FsspecProvider
+FsspecStore = provider_store_class("FsspecStore", FsspecProvider, __name__)

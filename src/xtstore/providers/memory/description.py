@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xtstore.describe import ProviderDescription
+from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
     name="store-memory",
@@ -10,6 +11,10 @@ DESCRIPTION = ProviderDescription(
     former_code_paths=("xtstore.providers.memory.MemoryStore",),
     docs_page="memory.md",
     summary="An in-process store for tests and examples; gone when the process ends.",
+    capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
+                              conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
+                              metadata=Support.NATIVE, shared_between_processes=False,
+                              local=True),
     keys=(),
     notes=("Every capability native; not shared between processes.",),
 )

@@ -32,14 +32,14 @@ from xtstore.providers._local import (
     snapshot_created,
     to_bytes,
 )
-from xtstore.store import ProviderStore
+from xtstore.providers._public import provider_store_class
+from xtstore.providers.memory.description import DESCRIPTION
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
     datetime_from_ns,
 )
 
@@ -97,14 +97,7 @@ class MemoryProvider(StoreInterface):
         return self._name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.NATIVE,
-            snapshots=Support.NATIVE,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=False,
-        )
+        return DESCRIPTION.capabilities
 
     def _new_blob(self, data: bytes, metadata: Mapping[str, str] | None = None) -> _Blob:
         # Called with the lock held: the counter makes every write's etag unique.
@@ -390,8 +383,4 @@ def _read_with_progress(
     return b"".join(chunks)
 
 
-class MemoryStore(ProviderStore):
-    """The ``store-memory`` provider as XT builds it: ``MemoryStore(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`MemoryProvider`, which ``store.provider`` is."""
-
-    implementation = MemoryProvider
+MemoryStore = provider_store_class("MemoryStore", MemoryProvider, __name__)

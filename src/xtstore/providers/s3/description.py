@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xtstore.describe import ConfigKey, ProviderDescription
+from xtstore.values import Capabilities, Support
 
 _MIB = 2**20
 MIN_PART_SIZE = 5 * _MIB
@@ -14,6 +15,9 @@ DESCRIPTION = ProviderDescription(
     former_code_paths=("xtstore.providers.s3.S3Store",),
     docs_page="s3.md",
     summary="Amazon S3 and S3-compatible stores (MinIO, moto, ...): containers are buckets.",
+    capabilities=Capabilities(append=Support.EMULATED, snapshots=Support.EMULATED,
+                              conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
+                              metadata=Support.NATIVE),
     extra="s3",
     sdk_modules={"boto3": ("boto3", "s3"), "botocore": ("boto3", "s3"),
                  "s3transfer": ("boto3", "s3")},

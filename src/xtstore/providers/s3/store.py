@@ -32,8 +32,10 @@ from xtstore.errors import (
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
 from xtstore.providers._local import to_bytes
+from xtstore.providers._public import provider_store_class
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
+from xtstore.providers.s3.description import DESCRIPTION
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
 from xtstore.providers.s3.keys import (
     CONTAINER_MARKER,
@@ -44,14 +46,12 @@ from xtstore.providers.s3.keys import (
 )
 from xtstore.providers.s3.listing import iter_listing
 from xtstore.providers.s3.transfer import Transfers
-from xtstore.store import ProviderStore
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
-    Support,
 )
 
 __all__ = ["SINGLE_COPY_LIMIT", "S3Provider", "S3Store"]
@@ -103,14 +103,7 @@ class S3Provider(StoreInterface):
         return self._settings.service_name
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(
-            append=Support.EMULATED,
-            snapshots=Support.EMULATED,
-            conditional_writes=Support.NATIVE,
-            server_side_copy=Support.NATIVE,
-            metadata=Support.NATIVE,
-            shared_between_processes=True,
-        )
+        return DESCRIPTION.capabilities
 
     # ---- containers ----
 
@@ -472,8 +465,4 @@ class S3Provider(StoreInterface):
         return snapshots
 
 
-class S3Store(ProviderStore):
-    """The ``store-s3`` provider as XT builds it: ``S3Store(service_dict)`` is a
-    :class:`~xtstore.store.Store` around :class:`S3Provider`, which ``store.provider`` is."""
-
-    implementation = S3Provider
+S3Store = provider_store_class("S3Store", S3Provider, __name__)

@@ -72,7 +72,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def warned_never(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in a fresh process: XT's variables have not been warned about yet."""
-    monkeypatch.setattr("xtstore.environment._warned", False)
+    monkeypatch.setattr("xtstore.config.environment._warned", False)
 
 
 def xt_creds(settings: dict[str, Any]) -> str:

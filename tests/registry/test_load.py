@@ -1,24 +1,19 @@
-"""The provider registry: built-in names, code paths from sys.path and from a subdirectory of
-the working directory, entry points, the structural check, missing-SDK messages, and stores
-pickled to a spawned worker process that opens the service again there."""
+"""From a provider name or code path to its class: built-in names, code paths from sys.path and
+from a subdirectory of the working directory, entry points, the structural check and
+missing-SDK messages."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import pickle
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import xtstore
+from tests.registry.helpers import PlainStore, write
 from xtstore.adapter import ForeignProvider
 from xtstore.config import Config
-from xtstore.errors import ConfigError, ProviderLoadError
-from xtstore.interface import XT_METHODS
+from xtstore.errors import ProviderLoadError
 from xtstore.providers.memory.store import MemoryProvider
 from xtstore.registry import (
     BUILTIN_PROVIDERS,
@@ -26,103 +21,6 @@ from xtstore.registry import (
     known_providers,
     load_provider_class,
 )
-
-SECRET = "tok-5d1e0a7c-SECRET"
-
-
-class PlainStore:
-    """XT-style: every interface method, no base class (delegates to a real MemoryProvider)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.inner = MemoryProvider(config)
-
-
-def _delegate(name: str) -> Any:
-    def method(self: PlainStore, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.inner, name)(*args, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
-for _name in XT_METHODS:
-    setattr(PlainStore, _name, _delegate(_name))
-
-
-class HalfStore:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def get_retry(self) -> int:
-        return 0
-
-    def create_blob(self, container: str, blob_path: str, text: str) -> None:
-        pass
-
-
-# A file-backed XT-style provider written into a folder of the working directory, like XT's
-# extensions/my_cloud_storage.py; it insists on receiving its $vault token.
-DIR_STORE = '''
-import os
-from xtstore.interface import XT_METHODS
-
-
-class DirStore:
-    def __init__(self, config):
-        if config.get("token") != os.environ.get("EXPECTED_TOKEN"):
-            raise ValueError("wrong token")
-        self.root = config["path"]
-
-    def create_container(self, container):
-        os.makedirs(os.path.join(self.root, container))
-
-    def does_container_exist(self, container):
-        return os.path.isdir(os.path.join(self.root, container))
-
-    def create_blob(self, container, blob_path, text, fail_if_exists=False):
-        with open(os.path.join(self.root, container, blob_path), "w") as out:
-            out.write(text)
-
-    def get_blob_text(self, container, blob_path):
-        with open(os.path.join(self.root, container, blob_path)) as source:
-            return source.read()
-
-
-def _not_here(self, *args, **kwargs):
-    raise NotImplementedError
-
-
-for _name in XT_METHODS:
-    if not hasattr(DirStore, _name):
-        setattr(DirStore, _name, _not_here)
-'''
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh working directory; sys.path and modules imported from tmp_path are restored."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    # Another test may have imported a different extensions/ package (XT's example).
-    for name in [m for m in sys.modules if m == "extensions" or m.startswith("extensions.")]:
-        monkeypatch.delitem(sys.modules, name)
-    yield work
-    for name, module in list(sys.modules.items()):
-        location = getattr(module, "__file__", None) or "".join(getattr(module, "__path__", []))
-        if str(tmp_path) in str(location):
-            del sys.modules[name]
-
-
-# ---- names ----
 
 
 def test_builtin_names_map_to_lazy_code_paths(cwd: Path) -> None:
@@ -179,9 +77,9 @@ def test_store_memory_by_name(cwd: Path) -> None:
 
 def test_configured_names_win_over_builtins(cwd: Path) -> None:
     config = Config.from_mapping(
-        {"providers": {"storage": {"store-file": "tests.test_registry.PlainStore"}}}
+        {"providers": {"storage": {"store-file": "tests.registry.helpers.PlainStore"}}}
     )
-    assert known_providers(config)["store-file"] == "tests.test_registry.PlainStore"
+    assert known_providers(config)["store-file"] == "tests.registry.helpers.PlainStore"
     assert load_provider_class("store-file", config) is PlainStore
     store = xtstore.get_storage(config=config)
     assert isinstance(store.provider, ForeignProvider)
@@ -273,10 +171,10 @@ def test_entry_point_providers(cwd: Path, tmp_path: Path) -> None:
 
 
 def test_a_plain_class_with_every_method_is_accepted_and_adapted(cwd: Path) -> None:
-    assert load_provider_class("tests.test_registry.PlainStore", {}) is PlainStore
+    assert load_provider_class("tests.registry.helpers.PlainStore", {}) is PlainStore
     store = xtstore.get_storage(
         "plain",
-        {"external-services": {"plain": {"provider": "tests.test_registry.PlainStore"}}},
+        {"external-services": {"plain": {"provider": "tests.registry.helpers.PlainStore"}}},
     )
     assert isinstance(store.provider, ForeignProvider)
     store.create_container("runs")
@@ -287,9 +185,9 @@ def test_a_plain_class_with_every_method_is_accepted_and_adapted(cwd: Path) -> N
 
 def test_a_class_missing_methods_is_refused_naming_them(cwd: Path) -> None:
     with pytest.raises(ProviderLoadError) as raised:
-        load_provider_class("tests.test_registry.HalfStore", {})
+        load_provider_class("tests.registry.helpers.HalfStore", {})
     message = str(raised.value)
-    assert "'tests.test_registry.HalfStore' is not a storage provider: it lacks set_retry," in (
+    assert "'tests.registry.helpers.HalfStore' is not a storage provider: it lacks set_retry," in (
         message
     )
     assert "snapshot_blob" in message
@@ -365,107 +263,3 @@ def test_missing_sdk_of_a_builtin_provider_names_the_service(
     message = str(raised.value)
     assert message.startswith("xt_config.yaml: external-services.s3.provider: "), message
     assert "pip install 'xtstore[s3]'" in message
-
-
-def test_constructor_errors_are_config_errors(
-    cwd: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write(cwd / "extensions" / "dir_store.py", DIR_STORE)
-    monkeypatch.setenv("EXPECTED_TOKEN", "good")
-    with pytest.raises(ConfigError) as missing:
-        xtstore.get_storage(
-            "d",
-            {"external-services": {"d": {"provider": "extensions.dir_store.DirStore",
-                                         "token": "good"}}},
-        )
-    assert str(missing.value) == (
-        "<dict>: external-services.d.path: provider 'extensions.dir_store.DirStore' needs the"
-        " key 'path'"
-    )
-    with pytest.raises(ConfigError, match="rejected the settings: ValueError: wrong token"):
-        xtstore.get_storage(
-            "d",
-            {"external-services": {"d": {"provider": "extensions.dir_store.DirStore",
-                                         "path": str(cwd), "token": "bad"}}},
-        )
-
-
-# ---- moving a store to another process ----
-
-
-def _use_in_child(payload: bytes, forget_dir: str | None) -> tuple[str, str, str]:
-    """Runs in a spawned process: rebuild the store from its pickle, write and read a blob."""
-    if forget_dir is not None:
-        # Prove the child finds the provider through the origin, not through inherited state.
-        os.chdir("/")
-        sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != forget_dir]
-    store = pickle.loads(payload)
-    store.create_blob("runs", "from-child.txt", "written by the worker")
-    return store.service_name, type(store.provider).__name__, store.get_blob_text("runs", "a.txt")
-
-
-def _in_worker(payload: bytes, forget_dir: str | None = None) -> tuple[str, str, str]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        result: tuple[str, str, str] = pool.apply_async(
-            _use_in_child, (payload, forget_dir)
-        ).get(timeout=120)
-    return result
-
-
-@pytest.mark.timeout(180)
-def test_pickled_store_file_store_works_in_a_spawned_process(
-    cwd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("xtstore.providers.file", reason="store-file is not written yet")
-    root = tmp_path / "data"
-    monkeypatch.setenv("XT_TEST_ROOT", str(root))
-    write(
-        cwd / "xt_config.yaml",
-        "external-services:\n"
-        "    files: {type: storage, provider: store-file, path: '${XT_TEST_ROOT}/blobs',"
-        " retry: {attempts: 2}}\n"
-        "xt-services: {storage: files}\n",
-    )
-    store = xtstore.get_storage()
-    store.create_container("runs")
-    store.create_blob("runs", "a.txt", "written by the parent")
-    payload = pickle.dumps(store)
-    assert str(root).encode() not in payload  # ${ENV} is resolved again in the worker
-
-    assert _in_worker(payload) == ("files", "FileProvider", "written by the parent")
-    assert store.get_blob_text("runs", "from-child.txt") == "written by the worker"
-    assert pickle.loads(payload).retry_policy.attempts == 2
-
-
-@pytest.mark.timeout(180)
-def test_pickled_store_from_a_working_directory_extension_resolves_secrets_in_the_worker(
-    cwd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write(cwd / "extensions" / "dir_store.py", DIR_STORE)
-    root = tmp_path / "data"
-    (root / "runs").mkdir(parents=True)
-    (root / "runs" / "a.txt").write_text("written by the parent")
-    monkeypatch.setenv("EXPECTED_TOKEN", SECRET)
-    monkeypatch.setenv("XTSTORE_SECRET_DIRS_TOKEN", SECRET)
-    config = {
-        "providers": {"storage": {"store-dir": "extensions.dir_store.DirStore"}},
-        "external-services": {
-            "dirs": {"type": "storage", "provider": "store-dir", "path": str(root),
-                     "token": "$vault"}
-        },
-    }
-    store = xtstore.get_storage("dirs", config)
-    payload = pickle.dumps(store)
-    assert SECRET.encode() not in payload
-
-    assert _in_worker(payload, forget_dir=str(cwd)) == (
-        "dirs", "ForeignProvider", "written by the parent"
-    )
-    assert (root / "runs" / "from-child.txt").read_text() == "written by the worker"
-
-
-def test_a_store_memory_store_refuses_to_be_pickled(cwd: Path) -> None:
-    store = xtstore.get_storage("m", {"external-services": {"m": {"provider": "store-memory"}}})
-    with pytest.raises(xtstore.Unsupported):
-        pickle.dumps(store)

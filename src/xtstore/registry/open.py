@@ -1,181 +1,55 @@
-"""The provider registry and ``get_storage()``: from a service name to a configured
-:class:`~xtstore.store.Store`.
+"""Opening a service: from its name in the config to a :class:`~xtstore.store.Store`, and
+back again in a worker process.
 
-Provider names are looked up in ``providers.storage`` (the config wins), then the built-in
-names, then the ``xtstore.storage_providers`` entry points; a ``provider:`` value may also be
-a code path itself. Classes are imported only when a service that uses them is opened.
-
-Which service ``get_storage()`` opens: the ``service`` argument, else ``XTSTORE_SERVICE``
-(configs read from files), else XT's ``XT_STORE_CREDS`` (only when neither ``service`` nor
-``config`` is given; see :mod:`xtstore.environment`), else ``xt-services.storage``.
+Which service is opened when none is named: ``XTSTORE_SERVICE`` (configs read from files),
+else XT's ``XT_STORE_CREDS`` (only when neither a service nor a config is given; see
+:mod:`xtstore.config.environment`), else ``xt-services.storage``. Secrets are resolved in the
+process that opens the service, never carried (:class:`ServiceOrigin`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from xtstore.adapter import ForeignProvider
-from xtstore.config import BUILTIN_SOURCE, Config, load_config, redact
-from xtstore.config_providers import (
-    ENTRY_POINT_GROUP,
-    builtin_providers,
-    entry_point_providers,
-    import_provider_class,
-    is_code_path,
-    load_description,
-)
-from xtstore.config_resolve import (
-    ResolvedService,
-    inline_secrets,
-    resolve_service,
-    retry_policy,
-    scrub,
-)
-from xtstore.environment import (
+from xtstore.catalog import is_code_path
+from xtstore.config import BUILTIN_SOURCE, Config, ConfigSource, as_config, redact
+from xtstore.config.environment import (
     XT_CODE_PATH_VARIABLE,
     XT_CREDS_VARIABLE,
-    environment_service,
     read_xt_environment,
     warn_xt_credentials,
 )
+from xtstore.config.redact import inline_secrets
+from xtstore.config.resolve import ResolvedService, resolve_service, retry_policy, scrub
+from xtstore.config.validate import check_service
 from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupported
 from xtstore.interface import StoreInterface
 from xtstore.layers import Layer
 from xtstore.layers.retry import RetryPolicy
+from xtstore.registry.load import ProviderRef, import_ref, load_description, resolve_provider
 from xtstore.store import Store
 
-if TYPE_CHECKING:
-    from xtstore.describe import ProviderDescription
-
 __all__ = [
-    "BUILTIN_PROVIDERS",  # noqa: F822 (module __getattr__, from the descriptions)
-    "ENTRY_POINT_GROUP",
     "ConfigFiles",
     "ConfigOrigin",
-    "ConfigSource",
-    "ProviderRef",
     "ServiceOrigin",
     "XtEnvironment",
-    "as_config",
-    "get_storage",
-    "known_providers",
-    "load_provider_class",
-    "provider_description",
-    "resolve_provider",
     "service_origin",
     "xt_service_origin",
 ]
 
-ConfigSource = Config | Mapping[str, Any] | str | os.PathLike[str] | None
-
 KeyPath = tuple[str, ...]
-
-
-def as_config(config: ConfigSource) -> Config:
-    """``None`` → the config files; a path → those files with it on top (like
-    ``--config``); a mapping → built-in defaults plus the mapping (no file read)."""
-    if config is None:
-        return load_config()
-    if isinstance(config, Config):
-        return config
-    if isinstance(config, (str, os.PathLike)):
-        return load_config(config)
-    if isinstance(config, Mapping):
-        return Config.from_mapping(config)
-    raise TypeError(f"config must be a Config, a mapping or a file path, not {type(config)!r}")
-
-
-def known_providers(config: ConfigSource = None) -> dict[str, str]:
-    """Every provider name → code path: built-ins, entry points, and ``providers.storage``
-    (which wins over both), sorted by name."""
-    found = {**entry_point_providers(), **builtin_providers(), **as_config(config).provider_paths()}
-    return dict(sorted(found.items()))
-
-
-def provider_description(name_or_path: str, config: ConfigSource = None) -> ProviderDescription:
-    """The description of a provider name or code path (``xtstore providers --keys``).
-    Raises :class:`ProviderLoadError` for an unknown name, and for a provider that declares
-    no description (a code path of a class)."""
-    ref = resolve_provider(name_or_path, as_config(config))
-    try:
-        found = load_description(ref.code_path)
-    except ProviderLoadError as error:
-        error.file, error.key_path = error.file or ref.file, error.key_path or ref.key_path
-        raise
-    if found is None:
-        raise ProviderLoadError(
-            f"provider {name_or_path!r} ({ref.code_path}) declares no description of its keys;"
-            " register its ProviderDescription instead of its class (see"
-            " docs/writing-a-provider.md)"
-        )
-    return found
-
-
-@dataclass(frozen=True)
-class ProviderRef:
-    """Where a provider name leads: its code path and the config entry that said so."""
-
-    code_path: str
-    file: str | None = None
-    key_path: str | None = None
-
-
-def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
-    """The code path for a provider name or code path. Raises :class:`ProviderLoadError` for
-    a name that is neither known nor a code path."""
-    key_path = ("providers", "storage", name_or_path)
-    try:
-        configured = config.provider_path(name_or_path)
-    except KeyError:
-        pass
-    else:
-        return ProviderRef(configured, config.file_for(key_path), ".".join(key_path))
-    builtin = builtin_providers()
-    if name_or_path in builtin:
-        return ProviderRef(builtin[name_or_path])
-    entry_points = entry_point_providers()
-    if name_or_path in entry_points:
-        return ProviderRef(entry_points[name_or_path])
-    if is_code_path(name_or_path):
-        return ProviderRef(name_or_path)
-    known = ", ".join(known_providers(config))
-    raise ProviderLoadError(
-        f"{name_or_path!r} is not a known storage provider (known: {known});"
-        " add it under providers.storage or give a code path package.module.Class"
-    )
-
-
-def load_provider_class(name_or_path: str, config: ConfigSource = None) -> type:
-    """Import the provider class for a provider name or code path and check its structure.
-
-    Raises :class:`ProviderLoadError` (with the file and key path of the config entry) when
-    the name is unknown, the code path cannot be imported, the attribute is not a class, the
-    class lacks interface methods, or an optional SDK is missing.
-    """
-    loaded = as_config(config)
-    ref = resolve_provider(name_or_path, loaded)
-    return _import(ref)[0]
-
-
-def _import(ref: ProviderRef, search_dir: str | None = None) -> tuple[type, str | None]:
-    try:
-        return import_provider_class(ref.code_path, search_dir)
-    except ProviderLoadError as error:
-        if error.file is None:
-            error.file = ref.file
-        if error.key_path is None:
-            error.key_path = ref.key_path
-        raise
 
 
 class ConfigOrigin(Protocol):
     """Where a service's settings can be read again, in another process."""
 
     def origin(self, service: str) -> ServiceOrigin: ...
+
 
 
 @dataclass(frozen=True)
@@ -267,7 +141,7 @@ class ServiceOrigin:
         ``retry`` section or a provider constructor that rejects the settings, and
         :class:`ProviderLoadError` if the provider class cannot be loaded.
         """
-        cls, search_dir = _import(self.provider, self.search_dir)
+        cls, search_dir = import_ref(self.provider, self.search_dir)
         resolved, policy = self.resolve()
         settings = resolved.settings
         settings.setdefault("name", self.service)
@@ -313,7 +187,7 @@ class ServiceOrigin:
     def check(self) -> None:
         """Every check :meth:`build` makes before constructing the provider, without
         contacting the store (``xtstore config --validate``). Raises like :meth:`build`."""
-        _import(self.provider, self.search_dir)
+        import_ref(self.provider, self.search_dir)
         self.resolve()
 
     def resolve(self) -> tuple[ResolvedService, RetryPolicy]:
@@ -325,8 +199,6 @@ class ServiceOrigin:
         )
         description = load_description(self.provider.code_path, self.search_dir)
         if description is not None:
-            from xtstore.config_validate import check_service  # import xtstore stays light
-
             # XT writes XT_STORE_CREDS from a service its own providers accepted, extra keys
             # and all: a drop-in opens it as XT would.
             check_service(description, self.service, resolved.settings, self.locate,
@@ -419,7 +291,7 @@ def service_origin(service: str | None = None, config: ConfigSource = None) -> S
 def xt_service_origin() -> ServiceOrigin | None:
     """The service XT's ``XT_STORE_CREDS`` (and ``XT_STORE_CODE_PATH``) describe, or None
     when ``XT_STORE_CREDS`` is unset. Warns once per process
-    (:class:`~xtstore.environment.XtCredentialsWarning`) that they carry secrets unencrypted.
+    (:class:`~xtstore.config.environment.XtCredentialsWarning`) that they carry secrets unencrypted.
 
     The provider is ``XT_STORE_CODE_PATH`` when set (as in XT), else the service's
     ``provider`` looked up among the built-in and entry-point names. Raises
@@ -446,37 +318,3 @@ def xt_service_origin() -> ServiceOrigin | None:
             raise
         provider = ProviderRef(provider.code_path, creds, "provider")
     return ServiceOrigin(xt.name, xt.settings, provider, None, {(): creds}, XtEnvironment())
-
-
-def __getattr__(name: str) -> object:
-    if name == "BUILTIN_PROVIDERS":  # read from the descriptions only when asked for
-        return builtin_providers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def get_storage(
-    service: str | None = None, config: ConfigSource = None, layers: Sequence[Layer] = ()
-) -> Store:
-    """The configured store for ``service``, with ``layers`` (see :mod:`xtstore.layers`)
-    added to its stack between call logging and retry, the first outermost.
-
-    With no ``service``: ``XTSTORE_SERVICE`` if set (and ``config`` is not a mapping), else,
-    when ``config`` is not given either, the service XT's ``XT_STORE_CREDS`` describes (with
-    a warning that it carries secrets unencrypted), else ``xt-services.storage``.
-
-    ``config`` may be None (read the config files), a file path (those files with it on top,
-    like ``--config``), a mapping (built-in defaults plus it; no file is read) or a
-    :class:`~xtstore.config.Config`. The store can be pickled to a worker process, which
-    reads the config files (or XT's variables) again there and resolves the secrets anew; a
-    pickle never holds a secret (see :class:`ServiceOrigin`). The layers go with it by
-    value; pickling a store with a layer that cannot be pickled raises
-    :class:`~xtstore.errors.Unsupported` naming the layer.
-
-    Raises :class:`ConfigError` (file and key path named) for any config mistake, and
-    :class:`ProviderLoadError` when the provider class cannot be loaded.
-    """
-    if service is None and config is None and environment_service() is None:
-        origin = xt_service_origin()
-        if origin is not None:
-            return origin.build(layers)
-    return service_origin(service, config).build(layers)

@@ -3,7 +3,7 @@
 xtstore's own variables carry no secret: ``XTSTORE_CONFIG`` says where the config files are
 and ``XTSTORE_SERVICE`` which service to use; secrets are resolved on the node
 (``XTSTORE_SECRET_<SERVICE>_<KEY>`` or its ``~/.xtstore/secrets.yaml``).
-:func:`node_environment` computes them for a job.
+:func:`xtstore.node_environment` computes them for a job.
 
 XT's own variables are read too: ``XT_STORE_CREDS`` (base64 of the JSON service dict, secrets
 included) and ``XT_STORE_CODE_PATH`` (the provider's code path). They carry the secrets
@@ -18,12 +18,9 @@ import json
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from xtstore.errors import ConfigError, Unsupported
-
-if TYPE_CHECKING:
-    from xtstore.registry import ConfigSource
+from xtstore.errors import ConfigError
 
 __all__ = [
     "CONFIG_VARIABLE",
@@ -34,7 +31,6 @@ __all__ = [
     "XtService",
     "config_files_from_environment",
     "environment_service",
-    "node_environment",
     "read_xt_environment",
     "warn_xt_credentials",
 ]
@@ -140,30 +136,3 @@ def _outside_xtstore() -> int:
     while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("xtstore"):
         level, frame = level + 1, frame.f_back
     return level
-
-
-def node_environment(service: str | None = None, config: ConfigSource = None) -> dict[str, str]:
-    """The environment variables with which a process elsewhere (a compute node, a job)
-    opens the same store with ``xtstore.get_storage()``: ``XTSTORE_SERVICE`` (``service``,
-    else the default storage service) and ``XTSTORE_CONFIG`` (the absolute paths of the
-    config files merged, separated by ``os.pathsep``; absent when there are none).
-
-    No secret is in them: the node resolves ``"$vault"`` and ``${NAME}`` itself, so it needs
-    the same files (at the same paths) and its own ``XTSTORE_SECRET_<SERVICE>_<KEY>``
-    variables or secrets file. Raises :class:`~xtstore.errors.Unsupported` for a config given
-    as a mapping (a node cannot see it), and :class:`ConfigError` for an unknown service.
-    """
-    from xtstore.registry import as_config, service_origin
-
-    loaded = as_config(config)
-    if loaded.files is None:
-        raise Unsupported(
-            "a config given as a mapping cannot be seen by another process; put it in a"
-            " config file (with secrets as \"$vault\" or ${ENV}) and pass its path",
-            service=service,
-        )
-    origin = service_origin(service, loaded)
-    environment = {SERVICE_VARIABLE: origin.service}
-    if loaded.files:
-        environment[CONFIG_VARIABLE] = os.pathsep.join(loaded.files)
-    return environment

@@ -12,41 +12,43 @@ classes waits until a service is opened (:mod:`xtstore.registry`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from xtstore.config_providers import (
+from xtstore.catalog import (
     BUILTIN_DESCRIPTIONS,
     builtin_description,
     builtin_descriptions,
     entry_point_providers,
     is_code_path,
 )
-from xtstore.config_resolve import check_retry_value, has_reference
+from xtstore.config.references import has_reference
+from xtstore.config.resolve import check_retry_value
 from xtstore.describe import COMMON_KEYS, ProviderDescription, shown_value
 from xtstore.errors import ConfigError, ProviderLoadError
 
-if TYPE_CHECKING:
-    from xtstore.config import Config
-
 __all__ = ["check_service", "key_problems", "validate_config"]
 
-def validate_config(config: Config) -> None:
-    """Raise :class:`ConfigError` (file and key path set) for the first mistake found."""
-    _Validator(config).run()
+KeyPath = tuple[str, ...]
+
+
+def validate_config(data: Mapping[str, Any], file_for: Callable[[KeyPath], str | None]) -> None:
+    """Raise :class:`ConfigError` (file and key path set) for the first mistake found in the
+    merged ``data``; ``file_for`` names the file that set a key path (or its nearest parent)."""
+    _Validator(data, file_for).run()
 
 
 class _Validator:
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.data: dict[str, Any] = config.data
+    def __init__(self, data: Mapping[str, Any], file_for: Callable[[KeyPath], str | None]) -> None:
+        self.data = data
+        self.file_for = file_for
         self._known: set[str] | None = None
         self._configured: set[str] = set()
 
     def fail(self, path: tuple[str, ...], reason: str) -> ConfigError:
-        return ConfigError(reason, file=self.config.file_for(path), key_path=".".join(path))
+        return ConfigError(reason, file=self.file_for(path), key_path=".".join(path))
 
     def fail_load(self, path: tuple[str, ...], reason: str) -> ProviderLoadError:
-        return ProviderLoadError(reason, file=self.config.file_for(path), key_path=".".join(path))
+        return ProviderLoadError(reason, file=self.file_for(path), key_path=".".join(path))
 
     def mapping(self, path: tuple[str, ...], value: object) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):

@@ -1,113 +1,131 @@
-"""Finding provider classes: built-in names, entry points, and code paths ``pkg.module.Class``.
+"""From a provider's name or code path to its class or description.
 
-Nothing here knows about config files; :mod:`xtstore.registry` adds the file and key path to
-the :class:`~xtstore.errors.ProviderLoadError` raised here.
+A name is looked up in the config's ``providers.storage`` (which wins), then among the built-in
+names and aliases (:mod:`xtstore.catalog`), then the entry points; a code path
+``pkg.module.Class`` is imported from the Python path, or from a subdirectory of the working
+directory (XT's ``extensions/``). Every :class:`~xtstore.errors.ProviderLoadError` names the
+config file and key path that led to the provider.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 from xtstore.adapter import missing_methods
+from xtstore.catalog import (
+    builtin_description,
+    builtin_descriptions,
+    builtin_providers,
+    entry_point_providers,
+    is_code_path,
+)
+from xtstore.config import Config, ConfigSource, as_config
+from xtstore.describe import ProviderDescription
 from xtstore.errors import ProviderLoadError
 from xtstore.interface import StoreInterface
 
-if TYPE_CHECKING:
-    from xtstore.describe import ProviderDescription
-
 __all__ = [
-    "BUILTIN_DESCRIPTIONS",
-    "BUILTIN_PROVIDERS",  # noqa: F822 (module __getattr__, from the descriptions)
-    "ENTRY_POINT_GROUP",
-    "builtin_description",
-    "builtin_descriptions",
-    "builtin_providers",
+    "ProviderRef",
     "check_provider_class",
-    "entry_point_providers",
     "import_provider_class",
-    "is_code_path",
+    "import_ref",
+    "known_providers",
     "load_description",
+    "load_provider_class",
+    "provider_description",
+    "resolve_provider",
 ]
 
-BUILTIN_DESCRIPTIONS: dict[str, str] = {
-    "store-file": "xtstore.providers.file.description",
-    "store-memory": "xtstore.providers.memory.description",
-    "azure-blob": "xtstore.providers.azure.description",
-    "store-s3": "xtstore.providers.s3.description",
-    "store-fsspec": "xtstore.providers.fsspec_store.description",
-}
-"""The built-in providers: each name and the module whose ``DESCRIPTION`` describes it
-(imported on first use; never an SDK)."""
 
-ENTRY_POINT_GROUP = "xtstore.storage_providers"
+def known_providers(config: ConfigSource = None) -> dict[str, str]:
+    """Every provider name → code path: built-ins, entry points, and ``providers.storage``
+    (which wins over both), sorted by name."""
+    found = {**entry_point_providers(), **builtin_providers(), **as_config(config).provider_paths()}
+    return dict(sorted(found.items()))
 
 
-@functools.cache
-def builtin_descriptions() -> dict[str, ProviderDescription]:
-    """Every built-in provider name and alias → its description."""
-    found: dict[str, ProviderDescription] = {}
-    for module_name in BUILTIN_DESCRIPTIONS.values():
-        description = importlib.import_module(module_name).DESCRIPTION
-        for name in description.names:
-            found[name] = description
+def provider_description(name_or_path: str, config: ConfigSource = None) -> ProviderDescription:
+    """The description of a provider name or code path (``xtstore providers --keys``).
+    Raises :class:`ProviderLoadError` for an unknown name, and for a provider that declares
+    no description (a code path of a class)."""
+    ref = resolve_provider(name_or_path, as_config(config))
+    try:
+        found = load_description(ref.code_path)
+    except ProviderLoadError as error:
+        error.file, error.key_path = error.file or ref.file, error.key_path or ref.key_path
+        raise
+    if found is None:
+        raise ProviderLoadError(
+            f"provider {name_or_path!r} ({ref.code_path}) declares no description of its keys;"
+            " register its ProviderDescription instead of its class (see"
+            " docs/writing-a-provider.md)"
+        )
     return found
 
 
-def builtin_providers() -> dict[str, str]:
-    """Every built-in provider name and alias → the code path of its class."""
-    return {name: found.code_path for name, found in builtin_descriptions().items()}
+@dataclass(frozen=True)
+class ProviderRef:
+    """Where a provider name leads: its code path and the config entry that said so."""
+
+    code_path: str
+    file: str | None = None
+    key_path: str | None = None
 
 
-def builtin_description(name_or_code_path: str) -> ProviderDescription | None:
-    """The description of a built-in provider, by name, alias or code path (current or
-    former); None for any other provider."""
-    module_name = BUILTIN_DESCRIPTIONS.get(name_or_code_path)
-    if module_name is not None:  # a main name: read only its own description
-        found: ProviderDescription = importlib.import_module(module_name).DESCRIPTION
-        return found
-    descriptions = builtin_descriptions()
-    if name_or_code_path in descriptions:
-        return descriptions[name_or_code_path]
-    plain = name_or_code_path.replace(":", ".")
-    return next(
-        (found for found in descriptions.values()
-         if plain == found.code_path or plain in found.former_code_paths),
-        None,
+def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
+    """The code path for a provider name or code path. Raises :class:`ProviderLoadError` for
+    a name that is neither known nor a code path."""
+    key_path = ("providers", "storage", name_or_path)
+    try:
+        configured = config.provider_path(name_or_path)
+    except KeyError:
+        pass
+    else:
+        return ProviderRef(configured, config.file_for(key_path), ".".join(key_path))
+    builtin = builtin_providers()
+    if name_or_path in builtin:
+        return ProviderRef(builtin[name_or_path])
+    entry_points = entry_point_providers()
+    if name_or_path in entry_points:
+        return ProviderRef(entry_points[name_or_path])
+    if is_code_path(name_or_path):
+        return ProviderRef(name_or_path)
+    known = ", ".join(known_providers(config))
+    raise ProviderLoadError(
+        f"{name_or_path!r} is not a known storage provider (known: {known});"
+        " add it under providers.storage or give a code path package.module.Class"
     )
 
 
-def __getattr__(name: str) -> object:
-    # The table of class code paths comes from the descriptions, read only when asked for.
-    if name == "BUILTIN_PROVIDERS":
-        return builtin_providers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def load_provider_class(name_or_path: str, config: ConfigSource = None) -> type:
+    """Import the provider class for a provider name or code path and check its structure.
+
+    Raises :class:`ProviderLoadError` (with the file and key path of the config entry) when
+    the name is unknown, the code path cannot be imported, the attribute is not a class, the
+    class lacks interface methods, or an optional SDK is missing.
+    """
+    loaded = as_config(config)
+    ref = resolve_provider(name_or_path, loaded)
+    return import_ref(ref)[0]
 
 
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-_CODE_PATH = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*[.:]{_IDENTIFIER}")
-
-
-def is_code_path(text: object) -> bool:
-    """True for ``pkg.module.Class`` (or the entry-point form ``pkg.module:Class``)."""
-    return isinstance(text, str) and _CODE_PATH.fullmatch(text) is not None
-
-
-def entry_point_providers() -> dict[str, str]:
-    """Providers that installed packages register under ``xtstore.storage_providers``."""
-    import importlib.metadata  # only here: it costs ~10 ms of start-up, and most runs never ask
-
-    found: dict[str, str] = {}
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(entry.name, f"{entry.module}:{entry.attr}")
-    return found
+def import_ref(ref: ProviderRef, search_dir: str | None = None) -> tuple[type, str | None]:
+    """:func:`import_provider_class` for ``ref``, its errors naming the config entry."""
+    try:
+        return import_provider_class(ref.code_path, search_dir)
+    except ProviderLoadError as error:
+        if error.file is None:
+            error.file = ref.file
+        if error.key_path is None:
+            error.key_path = ref.key_path
+        raise
 
 
 def import_provider_class(
@@ -137,8 +155,6 @@ def import_provider_class(
         raise ProviderLoadError(
             f"cannot load {code_path!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from None
-    from xtstore.describe import ProviderDescription  # only now: import xtstore stays light
-
     if isinstance(cls, ProviderDescription):
         # A description registered in place of its class (providers.storage, entry point).
         provider_cls, also_added = import_provider_class(cls.code_path, search_dir)
@@ -158,8 +174,6 @@ def load_description(
     :class:`~xtstore.describe.ProviderDescription` a user's code path names (registered in
     place of its class); None for a code path that names a class. Raises
     :class:`ProviderLoadError` like :func:`import_provider_class`."""
-    from xtstore.describe import ProviderDescription
-
     builtin = builtin_description(code_path)
     if builtin is not None or not is_code_path(code_path):
         return builtin

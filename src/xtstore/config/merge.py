@@ -1,40 +1,31 @@
-"""Configuration in XT's format (docs/contract.md §3): YAML layers merged key by key, later wins.
+"""The merged configuration (docs/contract.md §3): YAML layers merged key by key, later wins.
 
 Layers, lowest first: built-in defaults < ``~/.xtstore/config.yaml`` < ``./xt_config.yaml`` <
 the file named by ``--config`` / ``XTSTORE_CONFIG``. :class:`Config` keeps, for every key,
 the layer that set it, so that a mistake is reported with the file to fix. Values are stored
 unresolved: ``${NAME}`` is expanded when a value is read (as a mapping, or when a service is
-opened), and ``"$vault"`` only when a service is opened (see :mod:`xtstore.config_resolve`).
+opened), and ``"$vault"`` only when a service is opened (see :mod:`xtstore.config.resolve`).
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from xtstore.config_files import read_layer
-from xtstore.environment import SERVICE_VARIABLE, config_files_from_environment
+from xtstore.catalog import is_code_path
+from xtstore.config.environment import SERVICE_VARIABLE, config_files_from_environment
+from xtstore.config.files import read_layer
+from xtstore.config.redact import redact
+from xtstore.config.references import expand_environment
+from xtstore.config.validate import validate_config
 from xtstore.errors import ConfigError
 
-__all__ = [
-    "BUILTIN_SOURCE",
-    "DEFAULTS",
-    "ENV_REFERENCE",
-    "SECRET_MARKER",
-    "Config",
-    "expand_environment",
-    "is_secret_key",
-    "load_config",
-    "redact",
-]
+__all__ = ["BUILTIN_SOURCE", "DEFAULTS", "Config", "ConfigSource", "as_config", "load_config"]
 
 BUILTIN_SOURCE = "built-in defaults"
-SECRET_MARKER = "$vault"
-REDACTED = "***"
 
 DEFAULTS: dict[str, Any] = {
     "external-services": {
@@ -44,59 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "providers": {"storage": {}},
 }
 
-_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
-_SECRET_NAMES = frozenset(
-    {"sas-token", "connection-string", "secret-access-key", "session-token", "credentials"}
-)
-
 KeyPath = tuple[str, ...]
-
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-"""``${NAME}``: replaced by the environment variable ``NAME``."""
-
-
-def expand_environment(
-    text: str, *, file: str | None, key_path: str, service: str | None = None
-) -> str:
-    """``text`` with every ``${NAME}`` replaced by the environment variable ``NAME``.
-
-    Raises :class:`ConfigError` naming ``file`` and ``key_path`` for an unset variable.
-    """
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        found = os.environ.get(name)
-        if found is None:
-            raise ConfigError(
-                f"environment variable {name!r} is not set",
-                file=file,
-                key_path=key_path,
-                service=service,
-                hint=f"set {name}, then check with 'xtstore config --validate'",
-            )
-        return found
-
-    return ENV_REFERENCE.sub(substitute, text)
-
-
-def is_secret_key(key: object, provider: object = None) -> bool:
-    """True for keys whose values are secrets: they are redacted wherever config is shown.
-
-    A key of a built-in provider's service (``provider`` names it) is a secret when the
-    provider's description says so; any other key when it is named like one (``key``,
-    ``account-key``, ``sas-token``, ``connection-string``, ``password``, ...).
-    """
-    if not isinstance(key, str):
-        return False
-    if isinstance(provider, str):
-        from xtstore.config_providers import builtin_description
-
-        description = builtin_description(provider)
-        described = description.key(key) if description is not None else None
-        if described is not None:
-            return described.secret
-    name = key.lower().replace("_", "-")
-    return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
 
 
 class Config(Mapping[str, Any]):
@@ -132,9 +71,7 @@ class Config(Mapping[str, Any]):
         for source, mapping in layers:
             self._layers.append(source)
             _merge(self._data, mapping, (), source, self._sources)
-        from xtstore.config_validate import validate_config
-
-        validate_config(self)
+        validate_config(self.data, self.file_for)
 
     @classmethod
     def from_files(
@@ -347,8 +284,6 @@ class Config(Mapping[str, Any]):
         Raises ``KeyError`` if it gives none, :class:`ConfigError` for an unset variable or a
         value that is not a code path once expanded.
         """
-        from xtstore.config_providers import is_code_path
-
         path = ("providers", "storage", name)
         code_path = self.expanded_at(path)
         if not is_code_path(code_path):
@@ -381,6 +316,24 @@ def load_config(config_file: str | os.PathLike[str] | None = None) -> Config:
     return Config.from_files(paths, default_service=os.environ.get(SERVICE_VARIABLE) or None)
 
 
+ConfigSource = Config | Mapping[str, Any] | str | os.PathLike[str] | None
+"""What ``get_storage(config=...)`` and the other entry points accept (see :func:`as_config`)."""
+
+
+def as_config(config: ConfigSource) -> Config:
+    """``None`` → the config files; a path → those files with it on top (like
+    ``--config``); a mapping → built-in defaults plus the mapping (no file read)."""
+    if config is None:
+        return load_config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return Config.from_mapping(config)
+    raise TypeError(f"config must be a Config, a mapping or a file path, not {type(config)!r}")
+
+
 def _merge(
     target: dict[str, Any],
     layer: Mapping[str, Any],
@@ -410,17 +363,3 @@ def _forget_below(path: KeyPath, sources: dict[KeyPath, str]) -> None:
     size = len(path)
     for stale in [key for key in sources if len(key) > size and key[:size] == path]:
         del sources[stale]
-
-
-def redact(value: Any, secret: bool = False) -> Any:
-    """``value`` with every secret (``"$vault"``, and whatever sits under a key named like a
-    secret) replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        provider = value.get("provider")  # a service: its provider says which keys are secret
-        return {key: redact(item, secret or is_secret_key(key, provider))
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item, secret) for item in value]
-    if secret or value == SECRET_MARKER:
-        return REDACTED
-    return value

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from xtstore.config import ENV_REFERENCE, SECRET_MARKER, expand_environment, is_secret_key
-from xtstore.config_files import display_path, load_yaml_file
+from xtstore.config.files import display_path, load_yaml_file
+from xtstore.config.redact import is_secret_key
+from xtstore.config.references import SECRET_MARKER, expand_environment, has_reference
 from xtstore.errors import ConfigError
 from xtstore.layers.retry import RetryPolicy
 
@@ -23,8 +24,6 @@ __all__ = [
     "RETRY_KEYS",
     "ResolvedService",
     "check_retry_value",
-    "has_reference",
-    "inline_secrets",
     "resolve_service",
     "retry_policy",
     "scrub",
@@ -57,38 +56,6 @@ def secret_env_name(service: str, key_path: KeyPath) -> str:
     """``XTSTORE_SECRET_<SERVICE>_<KEY>``: upper case, anything but letters and digits → ``_``."""
     raw = "_".join((service, *key_path))
     return "XTSTORE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", raw).upper()
-
-
-def has_reference(value: object) -> bool:
-    """True if ``value`` is resolved only when the service is opened."""
-    return isinstance(value, str) and (
-        value == SECRET_MARKER or ENV_REFERENCE.search(value) is not None
-    )
-
-
-def inline_secrets(settings: Mapping[str, Any]) -> list[KeyPath]:
-    """Key paths in ``settings`` whose value is a secret written out in full: under a key
-    named like a secret (:func:`~xtstore.config.is_secret_key`), neither ``"$vault"`` nor
-    containing ``${NAME}``."""
-    return _inline(settings, (), False)
-
-
-def _inline(value: Any, path: KeyPath, secret: bool) -> list[KeyPath]:
-    if isinstance(value, Mapping):
-        return [
-            found
-            for key, item in value.items()
-            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key))
-        ]
-    if isinstance(value, list):
-        return [
-            found
-            for index, item in enumerate(value)
-            for found in _inline(item, (*path, str(index)), secret)
-        ]
-    if secret and value not in (None, "") and not has_reference(value):
-        return [path]
-    return []
 
 
 class ResolvedService:
