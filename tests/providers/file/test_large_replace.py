@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import xtstore
-from xtstore.providers import _fileio
+from xtstore.localfiles import oscalls
 from xtstore.providers.file.store import _LARGE
 from xtstore.store import Store
 
@@ -17,9 +17,9 @@ from xtstore.store import Store
 @pytest.fixture(params=["unnamed file", "named file"])
 def store(request: pytest.FixtureRequest, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Store:
-    # Both ways a download is built: see tests/providers/test_local_downloads.py.
+    # Both ways a download is built: see tests/localfiles/test_atomic.py.
     if request.param == "named file":
-        monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
+        monkeypatch.setattr(oscalls, "_refusing_devices", {os.stat(tmp_path).st_dev})
     config = {"external-services": {"disk": {"type": "storage", "provider": "store-file",
                                              "path": str(tmp_path / "store")}}}
     opened: Store = xtstore.get_storage("disk", config=config)

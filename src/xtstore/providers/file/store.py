@@ -53,8 +53,8 @@ from xtstore.errors import (
     InvalidName,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.names import validate_container_name
-from xtstore.providers._fileio import (
+from xtstore.localfiles.atomic import atomic_local_file
+from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
     PROC_FD,
@@ -70,12 +70,8 @@ from xtstore.providers._fileio import (
     unnamed_files,
     write_all,
 )
-from xtstore.providers._local import (
-    atomic_local_file,
-    new_snapshot_id,
-    snapshot_created,
-    to_bytes,
-)
+from xtstore.names import validate_container_name
+from xtstore.providers._shared import new_snapshot_id, snapshot_created, to_bytes
 from xtstore.providers.file.walk import (
     children,
     collect_infos,

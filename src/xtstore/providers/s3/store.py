@@ -31,7 +31,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
-from xtstore.providers._local import to_bytes
+from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
