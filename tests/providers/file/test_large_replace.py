@@ -10,7 +10,7 @@ import pytest
 
 import xtstore
 from xtstore.localfiles import oscalls
-from xtstore.providers.file.store import _LARGE
+from xtstore.providers.file.writes import LARGE
 from xtstore.store import Store
 
 
@@ -28,7 +28,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def big_blob(store: Store, tmp_path: Path) -> bytes:
-    data = os.urandom(1024) * (_LARGE // 1024 + 3)
+    data = os.urandom(1024) * (LARGE // 1024 + 3)
     source = tmp_path / "source.bin"
     source.write_bytes(data)
     store.create_blob_from_path("runs", "model.bin", str(source))
