@@ -257,8 +257,8 @@ class CopyIntoPlace(FileProvider):
 
     def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
                               progress_callback: ProgressCallback | None = None) -> None:
-        self._require_container(container)
-        target = self._blob_file(container, blob_path)
+        self._layout.require_container(container)
+        target = self._layout.blob_file(container, blob_path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(source_fn, target)
 

@@ -302,7 +302,7 @@ class ForeignProvider(StoreInterface):
     ) -> None:
         # The contract's download creates dest_fn's folders and never leaves a partial file:
         # the provider writes a temporary file next to it, renamed over it on success.
-        from xtstore.providers._local import atomic_local_path  # not at start-up: it loads libc
+        from xtstore.localfiles.atomic import atomic_local_path  # not at start-up: it loads libc
 
         dest = os.path.abspath(os.fspath(dest_fn))
         with atomic_local_path(dest) as temp:

@@ -15,8 +15,8 @@ import pytest
 
 import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
-from xtstore.providers import _fileio
-from xtstore.providers._local import copy_fd
+from xtstore.localfiles import oscalls
+from xtstore.localfiles.oscalls import copy_fd
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
 from xtstore.values import BlobInfo
@@ -57,7 +57,7 @@ class TestFileConformanceWithoutOpenat2(ConformanceSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        yield from store_with_switch_off(tmp_path_factory, _fileio._syscall, None)
+        yield from store_with_switch_off(tmp_path_factory, oscalls._syscall, None)
 
 
 class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
@@ -67,7 +67,7 @@ class TestFileConformanceWithoutUnnamedFiles(ConformanceSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        yield from store_with_switch_off(tmp_path_factory, _fileio.unnamed_files, False)
+        yield from store_with_switch_off(tmp_path_factory, oscalls.unnamed_files, False)
 
 
 @pytest.fixture
@@ -330,10 +330,10 @@ def how_opened(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """Both ways store-file proves a path stays inside its container: openat2 refusing
     symlinks (where the kernel has it), and open-then-read-back-the-real-path."""
     if request.param == "openat2":
-        if _fileio._syscall[0] is None:
+        if oscalls._syscall[0] is None:
             pytest.skip("this kernel or architecture has no openat2")
     else:
-        monkeypatch.setattr(_fileio, "_syscall", [None])
+        monkeypatch.setattr(oscalls, "_syscall", [None])
     return str(request.param)
 
 

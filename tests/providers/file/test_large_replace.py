@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 import xtstore
-from xtstore.providers import _fileio
-from xtstore.providers.file.store import _LARGE
+from xtstore.localfiles import oscalls
+from xtstore.providers.file.writes import LARGE
 from xtstore.store import Store
 
 
 @pytest.fixture(params=["unnamed file", "named file"])
 def store(request: pytest.FixtureRequest, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Store:
-    # Both ways a download is built: see tests/providers/test_local_downloads.py.
+    # Both ways a download is built: see tests/localfiles/test_atomic.py.
     if request.param == "named file":
-        monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
+        monkeypatch.setattr(oscalls, "_refusing_devices", {os.stat(tmp_path).st_dev})
     config = {"external-services": {"disk": {"type": "storage", "provider": "store-file",
                                              "path": str(tmp_path / "store")}}}
     opened: Store = xtstore.get_storage("disk", config=config)
@@ -28,7 +28,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def big_blob(store: Store, tmp_path: Path) -> bytes:
-    data = os.urandom(1024) * (_LARGE // 1024 + 3)
+    data = os.urandom(1024) * (LARGE // 1024 + 3)
     source = tmp_path / "source.bin"
     source.write_bytes(data)
     store.create_blob_from_path("runs", "model.bin", str(source))

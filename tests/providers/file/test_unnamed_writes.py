@@ -100,7 +100,7 @@ def test_a_large_write_killed_midway_leaves_nothing(store: Store, tmp_path: Path
 
 _KILLED_REWRITE = """
 import sys, time
-from xtstore.providers.file import store as file
+from xtstore.providers.file import writes as file
 from xtstore.providers.file.store import FileProvider
 
 def stalled_copy(source, dest, total, progress):

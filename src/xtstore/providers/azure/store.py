@@ -33,8 +33,9 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
-from xtstore.providers._local import atomic_local_file, to_bytes
+from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.providers._public import provider_store_class
+from xtstore.providers._shared import to_bytes
 from xtstore.providers.azure.auth import build_service_client, client_spec
 from xtstore.providers.azure.description import DESCRIPTION
 from xtstore.providers.azure.errors import (
@@ -453,7 +454,7 @@ class AzureBlobProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         """Parallel ranged download, written whole-or-nothing (see
-        :func:`~xtstore.providers._local.atomic_local_file`). Raises ``BlobNotFound``."""
+        :func:`~xtstore.localfiles.atomic.atomic_local_file`). Raises ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
         with (
             atomic_local_file(dest_fn) as fd,

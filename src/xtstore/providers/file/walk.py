@@ -10,7 +10,7 @@ from operator import attrgetter
 from typing import Any
 
 from xtstore.listing import base_folder, list_prefix
-from xtstore.providers._fileio import O_CLOEXEC, open_without_symlinks, real_path_of
+from xtstore.localfiles.oscalls import O_CLOEXEC, open_without_symlinks, real_path_of
 from xtstore.values import BlobInfo, BlobProperties, datetime_from_ns
 
 __all__ = ["children", "collect_infos", "collect_names", "etag_of", "listing_entry",

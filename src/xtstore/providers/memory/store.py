@@ -25,14 +25,10 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import iter_infos, list_prefix, select
-from xtstore.providers._local import (
-    PROGRESS_CHUNK,
-    atomic_local_file,
-    new_snapshot_id,
-    snapshot_created,
-    to_bytes,
-)
+from xtstore.localfiles.atomic import atomic_local_file
+from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
+from xtstore.providers._shared import new_snapshot_id, snapshot_created, to_bytes
 from xtstore.providers.memory.description import DESCRIPTION
 from xtstore.values import (
     BlobInfo,

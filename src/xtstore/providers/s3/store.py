@@ -31,8 +31,8 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import sorted_result
-from xtstore.providers._local import to_bytes
 from xtstore.providers._public import provider_store_class
+from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.description import DESCRIPTION

@@ -16,7 +16,7 @@ from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
 from xtstore.interface import ProgressCallback
-from xtstore.providers._local import atomic_local_file
+from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.providers.s3.errors import s3_errors
 
 __all__ = ["Transfers"]
@@ -71,7 +71,7 @@ class Transfers:
         self, bucket: str, key: str, dest_fn: str, progress: ProgressCallback | None = None
     ) -> None:
         """Download whole-or-nothing into ``dest_fn`` (see
-        :func:`~xtstore.providers._local.atomic_local_file`): the transfer manager writes the
+        :func:`~xtstore.localfiles.atomic.atomic_local_file`): the transfer manager writes the
         parts into the writer's file object. Raises ``BlobNotFound``."""
         with (
             atomic_local_file(dest_fn) as fd,

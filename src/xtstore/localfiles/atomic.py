@@ -1,58 +1,27 @@
-"""Helpers shared by every provider: blob content as bytes, snapshot ids, and the one
-whole-or-nothing writer of a download to a local file (:func:`atomic_local_file`). The OS
-calls under it are in :mod:`xtstore.providers._fileio`, which imports nothing from here."""
+"""The one whole-or-nothing writer of a local file, used by every provider's downloads and
+by the adapter: new content takes the destination's name in one step, or nothing is left.
+The OS calls under it are in :mod:`xtstore.localfiles.oscalls`."""
 
 from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 
-from xtstore.providers._fileio import (
+from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
-    PROGRESS_CHUNK,
-    copy_fd,
     exchange_regular_file,
     link_open_file,
     open_unnamed_in,
 )
-from xtstore.values import datetime_from_ns
 
-__all__ = [
-    "PROGRESS_CHUNK",
-    "atomic_local_file",
-    "copy_fd",
-    "new_snapshot_id",
-    "snapshot_created",
-    "to_bytes",
-]
+__all__ = ["atomic_local_file", "atomic_local_path"]
 
 _counter = itertools.count()
 _counter_lock = threading.Lock()
-
-
-def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
-    """Blob content as bytes (``str`` is stored as UTF-8)."""
-    if isinstance(text, str):
-        return text.encode("utf-8")
-    return bytes(text)
-
-
-def new_snapshot_id() -> str:
-    """An opaque snapshot id that sorts by creation time: ``<ns since epoch>-<random>``."""
-    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
-
-
-def snapshot_created(snapshot_id: str) -> datetime:
-    """The creation time encoded in an id made by :func:`new_snapshot_id`."""
-    stamp = int(snapshot_id.split("-", 1)[0])
-    return datetime_from_ns(stamp)
 
 
 def _temp_name(path: str) -> str:
@@ -127,7 +96,7 @@ def atomic_local_path(dest_fn: str, *, large: bool = False) -> Iterator[str]:
 @contextmanager
 def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
     """:func:`atomic_local_file` with a named temporary file next to ``dest``."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC
     with atomic_local_path(dest, large=large) as temp:
         fd = os.open(temp, flags, 0o666)
         try:

@@ -1,7 +1,7 @@
 """The OS calls under local files (``O_TMPFILE``, ``openat2``, ``renameat2``,
-``copy_file_range``) with their fallbacks, and file-descriptor helpers built on them: whole
-reads and writes, copies, and the real path of an open file. Imports no other provider
-module (:mod:`xtstore.providers._local` builds on this one)."""
+``copy_file_range``, ``linkat`` of an open file) with their fallbacks, and file-descriptor
+helpers built on them: whole reads and writes, copies, and the real path of an open file.
+Imports only the standard library (:mod:`xtstore.localfiles.atomic` builds on this one)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
-
-from xtstore.interface import ProgressCallback
 
 __all__ = [
     "O_CLOEXEC",
@@ -241,7 +239,8 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def copy_exact(source: int, dest: int, total: int, progress: ProgressCallback | None) -> None:
+def copy_exact(source: int, dest: int, total: int,
+               progress: Callable[[int, int], object] | None) -> None:
     """Copy exactly ``total`` bytes; ``OSError(EIO)`` if ``source`` ends early."""
     if total >= _FADVISE_FROM and hasattr(os, "posix_fadvise"):
         with suppress(OSError):  # a read-ahead hint, as cp gives; pipes refuse it

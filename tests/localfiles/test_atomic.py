@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.providers.killing import kill_while_writing
-from xtstore.providers import _fileio
-from xtstore.providers._local import atomic_local_file
+from xtstore.localfiles import oscalls
+from xtstore.localfiles.atomic import atomic_local_file
 
 _KILLED_DOWNLOAD = """
 import os
 import sys
 import time
-from xtstore.providers._local import atomic_local_file
+from xtstore.localfiles.atomic import atomic_local_file
 
 with atomic_local_file(sys.argv[1], large=True) as fd:
     for _ in range(8):
@@ -45,9 +45,9 @@ def file_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     """Both ways a download is built: an unnamed file (Linux), and a named temporary file
     next to the destination (elsewhere, or a file system without O_TMPFILE)."""
     if request.param == "named":
-        monkeypatch.setattr(_fileio, "_refusing_devices", {os.stat(tmp_path).st_dev})
+        monkeypatch.setattr(oscalls, "_refusing_devices", {os.stat(tmp_path).st_dev})
     else:
-        opened = _fileio.open_unnamed_in(str(tmp_path))
+        opened = oscalls.open_unnamed_in(str(tmp_path))
         if opened is None:
             pytest.skip("this system cannot make unnamed files")
         for fd in opened:

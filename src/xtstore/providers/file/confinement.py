@@ -1,0 +1,149 @@
+"""Opening what a ``store-file`` name leads to, proved to stay inside its container.
+
+Whatever a name leads to must stay inside its container: a symlink leading anywhere else
+raises :class:`AccessDenied`. A path is opened with ``openat2(RESOLVE_NO_SYMLINKS)`` where
+the kernel has it, which proves in the same call that no symlink is on the way; otherwise (or
+when a symlink is on the way) it is opened and its real path checked.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from xtstore.errors import AccessDenied
+from xtstore.localfiles.oscalls import (
+    O_CLOEXEC,
+    O_PATH,
+    PROC_FD,
+    link_open_file,
+    open_without_symlinks,
+    real_path_of,
+)
+from xtstore.providers.file.layout import Layout, name_clash
+
+__all__ = ["Confinement"]
+
+_NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG})
+
+
+class Confinement:
+    """Opens, stats and links blob files and their folders of one :class:`Layout`, never
+    beyond the container a name belongs to."""
+
+    __slots__ = ("_layout", "_real_root")
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._real_root = layout.real_root
+
+    def inside(self, fd: int, path: str, container: str, blob_path: str) -> int:
+        """``fd`` (opened from ``path``) if it leads inside the container; else it is closed
+        and :class:`AccessDenied` raised."""
+        try:
+            real = real_path_of(fd, path)
+            top = f"{self._real_root}/{container}"
+            if real != top and not real.startswith(top + "/"):
+                raise AccessDenied(
+                    "a symlink in the store leads outside the container", container=container,
+                    blob=blob_path,
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def open(self, container: str, blob_path: str, snapshot: str | None = None,
+             flags: int = os.O_RDONLY) -> int:
+        """An fd of whatever the blob's name leads to, checked to be inside its container."""
+        path = (f"{self._real_root}/{container}/{blob_path}" if snapshot is None
+                else self._layout.snapshot_file(container, blob_path, snapshot))
+        try:
+            if snapshot is None:
+                fd = open_without_symlinks(path, flags)
+                if fd is not None:
+                    return fd  # reached without a symlink: inside its container
+            fd = os.open(path, flags | O_CLOEXEC)
+        except OSError as error:
+            if error.errno not in _NOT_THERE:
+                raise
+            what = "blob not found" if snapshot is None else f"snapshot {snapshot!r} not found"
+            raise self._layout.not_found(container, blob_path, what) from None
+        if snapshot is None:
+            return self.inside(fd, path, container, blob_path)
+        return fd
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None,
+                  flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
+        """An fd of the blob's regular file (checked to be inside its container) and its stat."""
+        fd = self.open(container, blob_path, snapshot, flags)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._layout.not_found(container, blob_path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st
+
+    def stat_blob(self, container: str, blob_path: str) -> os.stat_result:
+        """The blob file's stat. Raises :class:`BlobNotFound`, :class:`AccessDenied`."""
+        fd, st = self.open_blob(container, blob_path, flags=O_PATH)
+        os.close(fd)
+        return st
+
+    def is_folder(self, container: str, blob_path: str) -> bool:
+        try:
+            return stat.S_ISDIR(os.lstat(self._layout.blob_file(container, blob_path)).st_mode)
+        except OSError:
+            return False
+
+    def open_parent(self, container: str, blob_path: str, parent: str) -> int:
+        """An fd of the blob's parent folder ``parent``, created if missing, checked to be
+        inside the container. The caller closes it."""
+        try:
+            fd = open_without_symlinks(parent, O_PATH | os.O_DIRECTORY)
+            if fd is not None:
+                return fd
+            fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            self._make_folders(container, blob_path, parent)
+            fd = os.open(parent, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+        return self.inside(fd, parent, container, blob_path)
+
+    def _make_folders(self, container: str, blob_path: str, parent: str) -> None:
+        self._layout.require_container(container)
+        existing = parent
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        real = os.path.realpath(existing)
+        top = f"{self._real_root}/{container}"
+        if real != top and not real.startswith(top + "/"):
+            raise AccessDenied("a symlink in the store leads outside the container",
+                               container=container, blob=blob_path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise name_clash(container, blob_path) from None
+
+    def link_blob(self, fd: int, container: str, blob_path: str, target: str) -> None:
+        """Hard-link the blob's file, open as ``fd``, to ``target``: through the fd where the
+        system allows it, so the file checked is the file linked. Raises :class:`BlobNotFound`
+        if the blob was deleted meanwhile."""
+        folder, name = os.path.split(target)
+        try:
+            if PROC_FD:
+                folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+                try:
+                    link_open_file(fd, name, folder_fd)
+                    return
+                except PermissionError:
+                    pass
+                finally:
+                    os.close(folder_fd)
+            os.link(self._layout.blob_file(container, blob_path), target)
+        except FileNotFoundError:
+            if os.path.isdir(folder):
+                raise self._layout.not_found(container, blob_path) from None
+            raise
