@@ -23,11 +23,13 @@ names that are already valid and canonical:
 from __future__ import annotations
 
 import abc
+import functools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 from xtstore.errors import ContainerNotFound, Unsupported
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
@@ -95,6 +97,38 @@ which would otherwise call itself for ever)."""
 COPY_CHUNK_SIZE = 4 * 1024 * 1024
 
 _Provider = TypeVar("_Provider", bound="StoreInterface")
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+_running_defaults = threading.local()
+
+
+def _built_from(*blocks: str) -> Callable[[_Method], _Method]:
+    """Mark a default as built from the methods ``blocks``. A provider whose own ``blocks``
+    call the method back (e.g. a ``get_container_properties`` that reads
+    ``get_container_metadata``) would recurse until ``RecursionError``; this raises a
+    ``TypeError`` saying which method to implement instead."""
+
+    def decorate(default: _Method) -> _Method:
+        name = default.__name__
+
+        @functools.wraps(default)
+        def guarded(self: StoreInterface, *args: Any, **kwargs: Any) -> Any:
+            running: set[tuple[int, str]] = _running_defaults.__dict__.setdefault("calls", set())
+            call = (id(self), name)
+            if call in running:
+                raise TypeError(
+                    f"{type(self).__qualname__}.{name} has no implementation of its own, and "
+                    f"its default is built from {' and '.join(blocks)}, which called it back: "
+                    f"implement {name} (docs/contract.md §1)")
+            running.add(call)
+            try:
+                return default(self, *args, **kwargs)
+            finally:
+                running.discard(call)
+
+        return cast(_Method, guarded)
+
+    return decorate
 
 
 def unimplemented_methods(cls: type[StoreInterface]) -> list[str]:
@@ -200,6 +234,7 @@ class StoreInterface(abc.ABC):
 
     # ---- containers ----
 
+    @_built_from("get_container_properties")
     def does_container_exist(self, container: str) -> bool:
         """Whether the container exists.
 
@@ -272,6 +307,7 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
         """
 
+    @_built_from("get_container_properties")
     def get_container_metadata(self, container: str) -> dict[str, str]:
         """The container's metadata.
 
@@ -292,6 +328,7 @@ class StoreInterface(abc.ABC):
 
     # ---- blobs ----
 
+    @_built_from("get_blob_properties")
     def does_blob_exist(self, container: str, blob_path: str) -> bool:
         """Whether the blob exists.
 
@@ -335,6 +372,7 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
         """
 
+    @_built_from("create_blob_from_stream")
     def create_blob_from_path(
         self,
         container: str,
@@ -395,6 +433,7 @@ class StoreInterface(abc.ABC):
             read-modify-write from.
         """
 
+    @_built_from("iter_blobs")
     def list_blobs(
         self,
         container: str,
@@ -447,6 +486,7 @@ class StoreInterface(abc.ABC):
             BlobNotFound: The blob (or the snapshot) does not exist.
         """
 
+    @_built_from("get_blob_bytes")
     def get_blob_text(self, container: str, blob_path: str) -> str:
         """The blob's content decoded as UTF-8.
 
@@ -512,6 +552,7 @@ class StoreInterface(abc.ABC):
             BlobNotFound: The blob does not exist.
         """
 
+    @_built_from("get_blob_properties")
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         """The blob's metadata.
 
@@ -573,6 +614,7 @@ class StoreInterface(abc.ABC):
 
     # ---- additions, with defaults built from the methods above ----
 
+    @_built_from("open_blob")
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
@@ -592,6 +634,7 @@ class StoreInterface(abc.ABC):
         with self.open_blob(container, blob_path, snapshot=snapshot) as stream:
             return stream.read()
 
+    @_built_from("get_blob_to_path")
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
@@ -621,6 +664,7 @@ class StoreInterface(abc.ABC):
             os.unlink(temp_fn)
         return stream
 
+    @_built_from("create_blob_from_path")
     def create_blob_from_stream(
         self,
         container: str,
@@ -654,6 +698,7 @@ class StoreInterface(abc.ABC):
                 container, blob_path, spool.name, progress_callback=progress_callback
             )
 
+    @_built_from("list_blobs")
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
