@@ -463,11 +463,14 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
 
         Notes:
-            The default collects :meth:`iter_blobs`; a provider implements at least one of the
-            two (:data:`ONE_OF_EACH`). A provider that pages lazily implements ``iter_blobs``
-            and gets this; override it only where a whole listing is faster in one piece.
+            The default collects :meth:`iter_blobs` and sorts it by name (linear for a sorted
+            stream; a store whose pages give folders and blobs apart needs it); a provider
+            implements at least one of the two (:data:`ONE_OF_EACH`). A provider that pages
+            lazily implements ``iter_blobs`` and gets this; override it only where a whole
+            listing is faster in one piece.
         """
-        entries = list(self.iter_blobs(container, path, recursive=recursive))
+        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
+                         key=lambda entry: entry.name)
         if return_names:
             return [entry.name for entry in entries]
         return entries
