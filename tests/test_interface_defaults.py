@@ -1,18 +1,28 @@
 """User provider classes as XT users write them: a ``StoreInterface`` subclass with only XT's
 methods is complete (every addition has a default), and a provider that delegates to another
-xtstore store reports errors under the service its caller used."""
+xtstore store reports errors under the service its caller used. The defaults of the methods
+that are built from others answer as the built-in providers' own methods do, on a real folder
+and in memory, and a class lacking what a default is built from is refused, naming it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import xtstore
-from xtstore.errors import BlobNotFound, ContainerNotFound, Unsupported
+from xtstore.adapter import missing_methods
+from xtstore.errors import BlobNotFound, ContainerNotFound, ProviderLoadError, Unsupported
 from xtstore.interface import StoreInterface
+from xtstore.providers.file.store import FileProvider
+from xtstore.providers.memory.store import MemoryProvider
+from xtstore.registry.load import check_provider_class
+from xtstore.store import Store
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo, Support
 
 
@@ -254,3 +264,187 @@ def test_errors_from_a_delegated_store_name_the_callers_service() -> None:
     with pytest.raises(ContainerNotFound) as missing_container:
         list(store.iter_blobs("nothing-here"))
     assert missing_container.value.service == "outer"
+
+
+# ---- the defaults of methods built from others ----
+
+BUILT_FROM_OTHERS: tuple[str, ...] = (
+    "does_container_exist", "get_container_metadata", "does_blob_exist", "get_blob_metadata",
+    "get_blob_text", "list_blobs", "create_blob_from_path",
+)
+
+
+def with_defaults(provider: type[StoreInterface], names: tuple[str, ...]) -> type[StoreInterface]:
+    """``provider`` with the interface's defaults in place of its own methods ``names``."""
+    body = {name: getattr(StoreInterface, name) for name in names}
+    return type(f"Defaults{provider.__name__}", (provider,), body)
+
+
+@pytest.fixture(params=[MemoryProvider, FileProvider], ids=["memory", "file"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """The same provider twice, over one store: as built in, and with the defaults."""
+    provider_class = request.param
+    settings = {"name": "own", "path": str(tmp_path / "store")}
+    own = provider_class(settings)
+    defaults = with_defaults(provider_class, BUILT_FROM_OTHERS)(settings)
+    if provider_class is MemoryProvider:
+        defaults._containers = own._containers  # type: ignore[attr-defined]  # one store
+    yield Store(own, "own"), Store(defaults, "defaults")
+
+
+def fill(store: Store) -> None:
+    store.create_container("box")
+    store.set_container_metadata("box", {"team": "ml"})
+    for name in ("a.txt", "d/x.txt", "d/y/z.txt", "dx.txt"):
+        store.create_blob("box", name, f"content of {name}")
+    store.set_blob_metadata("box", "d/x.txt", {"k": "v"})
+    store.create_blob("box", "latin1.bin", "é".encode("latin-1"))
+
+
+def answer(call: Callable[[Store], Any], store: Store) -> Any:
+    """What ``call(store)`` returns, or the type of what it raises."""
+    try:
+        return call(store)
+    except Exception as error:
+        return type(error)
+
+
+def test_each_default_answers_as_the_providers_own_method(stores: tuple[Store, Store]) -> None:
+    own, defaults = stores
+    fill(own)
+    calls: list[Callable[[Store], Any]] = [
+        lambda store: store.does_container_exist("box"),
+        lambda store: store.does_container_exist("nothing-here"),
+        lambda store: store.get_container_metadata("box"),
+        lambda store: store.get_container_metadata("nothing-here"),
+        lambda store: store.does_blob_exist("box", "d/x.txt"),
+        lambda store: store.does_blob_exist("box", "d"),
+        lambda store: store.does_blob_exist("box", "missing.txt"),
+        lambda store: store.does_blob_exist("nothing-here", "a.txt"),
+        lambda store: store.get_blob_metadata("box", "d/x.txt"),
+        lambda store: store.get_blob_metadata("box", "a.txt"),
+        lambda store: store.get_blob_metadata("box", "missing.txt"),
+        lambda store: store.get_blob_text("box", "d/y/z.txt"),
+        lambda store: store.get_blob_text("box", "missing.txt"),
+        lambda store: store.get_blob_text("box", "latin1.bin"),
+        lambda store: store.list_blobs("nothing-here"),
+    ]
+    for path in (None, "d", "d/", "d*", "d/y/", "nope/"):
+        for recursive in (True, False):
+            calls.append(functools.partial(Store.list_blobs, container="box", path=path,
+                                           recursive=recursive))
+            calls.append(functools.partial(Store.list_blobs, container="box", path=path,
+                                           return_names=False, recursive=recursive))
+    for number, call in enumerate(calls):
+        assert answer(call, defaults) == answer(call, own), f"call {number}"
+    assert defaults.get_blob_metadata("box", "d/x.txt") == {"k": "v"}
+    assert defaults.does_blob_exist("box", "d") is False
+    assert answer(lambda store: store.get_blob_text("box", "latin1.bin"),
+                  defaults) is UnicodeDecodeError
+
+
+def test_the_default_upload_from_a_path_keeps_the_streams_contract(
+    stores: tuple[Store, Store], tmp_path: Path
+) -> None:
+    own, defaults = stores
+    fill(own)
+    source = tmp_path / "source.bin"
+    source.write_bytes(bytes(range(256)) * 40_000)
+    calls: list[tuple[int, int]] = []
+    # Through the provider itself: Store would complete a progress sequence it left unfinished.
+    defaults.provider.create_blob_from_path("box", "d/x.txt", str(source),
+                                            progress_callback=lambda *c: calls.append(c))
+    assert own.get_blob_bytes("box", "d/x.txt") == source.read_bytes()
+    assert own.get_blob_metadata("box", "d/x.txt") == {}  # an upload clears metadata
+    size = source.stat().st_size
+    assert calls[-1] == (size, size) and {total for _, total in calls} == {size}
+    assert [current for current, _ in calls] == sorted(current for current, _ in calls)
+    with pytest.raises(FileNotFoundError) as missing_source:
+        defaults.create_blob_from_path("box", "new.bin", str(tmp_path / "absent.bin"))
+    assert not isinstance(missing_source.value, BlobNotFound)  # about the caller's file
+    with pytest.raises(ContainerNotFound):
+        defaults.create_blob_from_path("nothing-here", "new.bin", str(source))
+    assert not own.does_blob_exist("box", "new.bin")
+
+
+def test_the_default_iter_blobs_fails_at_the_call_for_a_missing_container(
+    tmp_path: Path,
+) -> None:
+    provider = FileProvider({"path": str(tmp_path)})
+    with pytest.raises((ContainerNotFound, FileNotFoundError)):
+        StoreInterface.iter_blobs(provider, "nothing-here")  # not iterated
+
+
+# A complete provider to take methods away from: store-memory's methods on a bare subclass.
+MEMORY_METHODS = {key: value for key, value in vars(MemoryProvider).items()
+                  if key not in ("__dict__", "__weakref__", "__slots__")}
+
+
+def lacking(*names: str) -> type[StoreInterface]:
+    """store-memory's provider without the methods ``names`` (inherited defaults stay)."""
+    body = {key: value for key, value in MEMORY_METHODS.items() if key not in names}
+    return type("Lacking", (StoreInterface,), body)
+
+
+@pytest.mark.parametrize(("removed", "to_write"), [
+    (("does_container_exist", "get_container_properties"), "get_container_properties"),
+    (("get_container_metadata", "get_container_properties"), "get_container_properties"),
+    (("does_blob_exist", "get_blob_properties"), "get_blob_properties"),
+    (("get_blob_metadata", "get_blob_properties"), "get_blob_properties"),
+    (("get_blob_bytes", "open_blob", "get_blob_to_path"), "get_blob_to_path"),
+    (("list_blobs", "iter_blobs"), "either list_blobs or iter_blobs"),
+    (("create_blob_from_path", "create_blob_from_stream"),
+     "either create_blob_from_path or create_blob_from_stream"),
+])
+def test_a_default_without_what_it_is_built_from_is_refused_naming_it(
+    removed: tuple[str, ...], to_write: str
+) -> None:
+    cls = lacking(*removed)
+    assert missing_methods(cls) == [to_write]
+    with pytest.raises(TypeError) as construction:
+        cls({"name": "x"})
+    assert str(construction.value) == (
+        f"cannot construct Lacking: it does not implement {to_write} (docs/contract.md §1)")
+    with pytest.raises(ProviderLoadError) as loading:
+        check_provider_class(cls, "ext.Lacking")
+    assert str(loading.value).endswith(
+        f"'ext.Lacking' does not implement StoreInterface: missing {to_write}")
+
+
+def test_one_method_of_each_pair_is_enough() -> None:
+    # XT's way (list_blobs, create_blob_from_path) and the streaming way (store-memory's).
+    assert missing_methods(XtOnlyStore) == []
+    assert "list_blobs" not in vars(MemoryProvider)
+    assert "create_blob_from_path" not in vars(MemoryProvider)
+    assert missing_methods(MemoryProvider) == []
+
+
+class PropertiesFromMetadata(FileProvider):
+    """A provider whose get_container_properties reads its own get_container_metadata, as a
+    user's provider may: with the default in its place, each would call the other until
+    RecursionError."""
+
+    def get_container_properties(self, container: str) -> ContainerInfo:
+        info = super().get_container_properties(container)
+        self.get_container_metadata(container)
+        return info
+
+
+def test_a_building_block_calling_its_default_back_is_a_clear_error(tmp_path: Path) -> None:
+    cls = with_defaults(PropertiesFromMetadata, ("get_container_metadata",))
+    store = Store(cls({"path": str(tmp_path)}), "files")
+    store.create_container("box")
+    with pytest.raises(TypeError, match=r"DefaultsPropertiesFromMetadata.get_container_metadata "
+                       r"has no implementation of its own, and its default is built from "
+                       r"get_container_properties, which called it back: implement "
+                       r"get_container_metadata"):
+        store.get_container_properties("box")
+    with pytest.raises(TypeError, match="implement get_container_metadata"):
+        store.get_container_metadata("box")
+    assert store.list_containers() == ["box"]  # nothing else is affected
+
+
+def test_every_missing_method_is_named_at_once() -> None:
+    cls = lacking("snapshot_blob", "copy_blob", "list_blobs", "iter_blobs")
+    assert missing_methods(cls) == ["copy_blob", "snapshot_blob",
+                                    "either list_blobs or iter_blobs"]

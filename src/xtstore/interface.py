@@ -1,11 +1,11 @@
 """``StoreInterface``: the one abstract class every provider implements (docs/contract.md §1).
 
-The abstract methods are XT's storage interface with its names and signatures; ``get_retry``,
-``set_retry``, ``get_service_name()`` and ``capabilities()`` have defaults, so a class that
-implements only XT's methods is complete. The concrete methods below them are additions
-(bytes, streams, metadata setters, snapshot listing, an iterator form of listing) with default
-implementations built only from XT's methods, so a provider written for XT gets them for free
-and a built-in provider overrides them with something faster.
+The methods are XT's storage interface with its names and signatures, plus additions (bytes,
+streams, metadata setters, snapshot listing, an iterator form of listing). Every method that can
+be built correctly from others has a default built from them (docs/contract.md §1, "What a
+provider must write"), so a provider writes only the abstract methods plus one of each pair in
+:data:`ONE_OF_EACH`, and overrides a default only to be faster. A class written for XT, with all
+of XT's methods, is complete too.
 
 Providers hold only store-specific code: ``get_storage()`` wraps every provider in
 :class:`xtstore.store.Store`, which validates names before any I/O, retries transient errors
@@ -23,22 +23,26 @@ names that are already valid and canonical:
 from __future__ import annotations
 
 import abc
+import functools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
-from xtstore.errors import Unsupported
+from xtstore.errors import ContainerNotFound, Unsupported
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = [
+    "ONE_OF_EACH",
     "XT_METHODS",
     "ProgressCallback",
     "RetryFunction",
     "RetrySetting",
     "StoreInterface",
     "Text",
+    "unimplemented_methods",
 ]
 
 ProgressCallback = Callable[[int, int], Any]
@@ -78,9 +82,67 @@ XT_METHODS: tuple[str, ...] = (
     "copy_blob",
     "snapshot_blob",
 )
-"""The methods a class must have to be accepted as a storage provider (XT's interface)."""
+"""The methods a class with no ``StoreInterface`` base must have to be accepted as a storage
+provider (XT's interface). A ``StoreInterface`` subclass needs fewer: see
+:func:`unimplemented_methods`."""
+
+ONE_OF_EACH: tuple[tuple[str, str], ...] = (
+    ("list_blobs", "iter_blobs"),
+    ("create_blob_from_path", "create_blob_from_stream"),
+)
+"""Pairs of methods whose defaults are built from each other: a provider implements at least one
+of each pair, and gets the other (``StoreInterface`` refuses to construct a class with neither,
+which would otherwise call itself for ever)."""
 
 COPY_CHUNK_SIZE = 4 * 1024 * 1024
+
+_Provider = TypeVar("_Provider", bound="StoreInterface")
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+_running_defaults = threading.local()
+
+
+def _built_from(*blocks: str) -> Callable[[_Method], _Method]:
+    """Mark a default as built from the methods ``blocks``. A provider whose own ``blocks``
+    call the method back (e.g. a ``get_container_properties`` that reads
+    ``get_container_metadata``) would recurse until ``RecursionError``; this raises a
+    ``TypeError`` saying which method to implement instead."""
+
+    def decorate(default: _Method) -> _Method:
+        name = default.__name__
+
+        @functools.wraps(default)
+        def guarded(self: StoreInterface, *args: Any, **kwargs: Any) -> Any:
+            running: set[tuple[int, str]] = _running_defaults.__dict__.setdefault("calls", set())
+            call = (id(self), name)
+            if call in running:
+                raise TypeError(
+                    f"{type(self).__qualname__}.{name} has no implementation of its own, and "
+                    f"its default is built from {' and '.join(blocks)}, which called it back: "
+                    f"implement {name} (docs/contract.md §1)")
+            running.add(call)
+            try:
+                return default(self, *args, **kwargs)
+            finally:
+                running.discard(call)
+
+        return cast(_Method, guarded)
+
+    return decorate
+
+
+def unimplemented_methods(cls: type[StoreInterface]) -> list[str]:
+    """What a ``StoreInterface`` subclass must still implement before it can be constructed.
+
+    Returns:
+        Its abstract methods, sorted, then ``"either A or B"`` for each pair of
+        :data:`ONE_OF_EACH` that it implements neither of; empty for a complete provider.
+    """
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    for pair in ONE_OF_EACH:
+        if all(getattr(cls, name) is getattr(StoreInterface, name) for name in pair):
+            missing.append("either " + " or ".join(pair))
+    return missing
 
 
 class StoreInterface(abc.ABC):
@@ -92,11 +154,22 @@ class StoreInterface(abc.ABC):
     and secrets resolved and ``name`` set to the service's name. It raises
     ``ConfigError(reason, key_path=...)`` for a bad key; xtstore adds the file and full key path.
 
-    Only XT's container and blob methods are abstract; everything else has a default built from
-    them, so a class implementing only those is a complete provider. Methods receive names that
+    A subclass implements the abstract methods and one method of each pair in
+    :data:`ONE_OF_EACH`; every other method has a default built from those (each default's
+    Notes say from what, and when to override it for speed). Constructing a class that misses
+    one raises ``TypeError`` naming every method still to write. Methods receive names that
     are already valid and canonical (see the module doc), return the library's value types,
     raise :mod:`xtstore.errors` types and never retry: the ``Store`` around them does that.
     """
+
+    def __new__(cls: type[_Provider], *args: Any, **kwargs: Any) -> _Provider:
+        # abc's own check cannot say that one method of a pair is enough, nor catch a class
+        # implementing neither (whose defaults would call each other for ever).
+        missing = unimplemented_methods(cls)
+        if missing:
+            raise TypeError(f"cannot construct {cls.__qualname__}: it does not implement "
+                            f"{', '.join(missing)} (docs/contract.md §1)")
+        return super().__new__(cls)
 
     # ---- misc ----
 
@@ -161,7 +234,7 @@ class StoreInterface(abc.ABC):
 
     # ---- containers ----
 
-    @abc.abstractmethod
+    @_built_from("get_container_properties")
     def does_container_exist(self, container: str) -> bool:
         """Whether the container exists.
 
@@ -170,7 +243,17 @@ class StoreInterface(abc.ABC):
 
         Returns:
             True if it exists, else False (never ``ContainerNotFound``).
+
+        Notes:
+            The default asks :meth:`get_container_properties` and answers False when it raises
+            ``ContainerNotFound`` (or the ``FileNotFoundError`` the store translates into it).
+            Override it where the store has a cheaper existence check.
         """
+        try:
+            self.get_container_properties(container)
+        except (ContainerNotFound, FileNotFoundError):
+            return False
+        return True
 
     @abc.abstractmethod
     def create_container(self, container: str) -> bool:
@@ -224,7 +307,7 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
         """
 
-    @abc.abstractmethod
+    @_built_from("get_container_properties")
     def get_container_metadata(self, container: str) -> dict[str, str]:
         """The container's metadata.
 
@@ -236,11 +319,16 @@ class StoreInterface(abc.ABC):
 
         Raises:
             ContainerNotFound: The container does not exist.
+
+        Notes:
+            The default is ``get_container_properties(container).metadata``. Override it where
+            the store reads metadata more cheaply than all the properties.
         """
+        return self.get_container_properties(container).metadata
 
     # ---- blobs ----
 
-    @abc.abstractmethod
+    @_built_from("get_blob_properties")
     def does_blob_exist(self, container: str, blob_path: str) -> bool:
         """Whether the blob exists.
 
@@ -250,7 +338,18 @@ class StoreInterface(abc.ABC):
 
         Returns:
             True if it exists; False, not an error, when the blob or its container does not.
+
+        Notes:
+            The default asks :meth:`get_blob_properties` and answers False when it raises
+            ``BlobNotFound`` or ``ContainerNotFound`` (or a ``FileNotFoundError``, which the
+            store translates into them). Override it where the store has a cheaper existence
+            check than reading the properties and metadata.
         """
+        try:
+            self.get_blob_properties(container, blob_path)
+        except (FileNotFoundError, ContainerNotFound):  # BlobNotFound is a FileNotFoundError
+            return False
+        return True
 
     @abc.abstractmethod
     def create_blob(
@@ -273,7 +372,7 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
         """
 
-    @abc.abstractmethod
+    @_built_from("create_blob_from_stream")
     def create_blob_from_path(
         self,
         container: str,
@@ -297,7 +396,18 @@ class StoreInterface(abc.ABC):
         Raises:
             ContainerNotFound: The container does not exist.
             FileNotFoundError: ``source_fn`` is missing.
+
+        Notes:
+            The default opens ``source_fn`` and hands it to :meth:`create_blob_from_stream`
+            with its size as ``length``, so it keeps that method's atomicity, memory bound and
+            progress reports; a provider implements at least one of the two (:data:`ONE_OF_EACH`).
+            Override it where the store uploads a file faster than a stream (e.g. parts read in
+            parallel).
         """
+        with open(source_fn, "rb") as source:
+            length = os.fstat(source.fileno()).st_size
+            self.create_blob_from_stream(container, blob_path, source, length=length,
+                                         progress_callback=progress_callback)
 
     @abc.abstractmethod
     def append_blob(
@@ -317,9 +427,13 @@ class StoreInterface(abc.ABC):
 
         Raises:
             ContainerNotFound: The container does not exist.
+
+        Notes:
+            No default: the interface has no conditional write to build a safe
+            read-modify-write from.
         """
 
-    @abc.abstractmethod
+    @_built_from("iter_blobs")
     def list_blobs(
         self,
         container: str,
@@ -347,7 +461,19 @@ class StoreInterface(abc.ABC):
 
         Raises:
             ContainerNotFound: The container does not exist.
+
+        Notes:
+            The default collects :meth:`iter_blobs` and sorts it by name (linear for a sorted
+            stream; a store whose pages give folders and blobs apart needs it); a provider
+            implements at least one of the two (:data:`ONE_OF_EACH`). A provider that pages
+            lazily implements ``iter_blobs`` and gets this; override it only where a whole
+            listing is faster in one piece.
         """
+        entries = sorted(self.iter_blobs(container, path, recursive=recursive),
+                         key=lambda entry: entry.name)
+        if return_names:
+            return [entry.name for entry in entries]
+        return entries
 
     @abc.abstractmethod
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
@@ -363,7 +489,7 @@ class StoreInterface(abc.ABC):
             BlobNotFound: The blob (or the snapshot) does not exist.
         """
 
-    @abc.abstractmethod
+    @_built_from("get_blob_bytes")
     def get_blob_text(self, container: str, blob_path: str) -> str:
         """The blob's content decoded as UTF-8.
 
@@ -376,7 +502,14 @@ class StoreInterface(abc.ABC):
 
         Raises:
             BlobNotFound: The blob does not exist.
+            UnicodeDecodeError: The content is not UTF-8.
+
+        Notes:
+            The default decodes :meth:`get_blob_bytes`, which itself defaults to a download
+            through :meth:`get_blob_to_path`: a provider that overrides ``get_blob_bytes``
+            gets a fast ``get_blob_text`` too.
         """
+        return self.get_blob_bytes(container, blob_path).decode("utf-8")
 
     @abc.abstractmethod
     def get_blob_to_path(
@@ -403,6 +536,11 @@ class StoreInterface(abc.ABC):
 
         Raises:
             BlobNotFound: The blob or the snapshot does not exist.
+
+        Notes:
+            No default: whole or nothing, also when the process is killed, needs the core's
+            local-file writer, which the interface cannot use (it imports nothing of the core).
+            ``open_blob``, ``get_blob_bytes`` and ``get_blob_text`` default to this method.
         """
 
     @abc.abstractmethod
@@ -417,7 +555,7 @@ class StoreInterface(abc.ABC):
             BlobNotFound: The blob does not exist.
         """
 
-    @abc.abstractmethod
+    @_built_from("get_blob_properties")
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         """The blob's metadata.
 
@@ -427,7 +565,12 @@ class StoreInterface(abc.ABC):
 
         Raises:
             BlobNotFound: The blob does not exist.
+
+        Notes:
+            The default is ``get_blob_properties(container, blob_path).metadata``. Override it
+            where the store reads metadata more cheaply than all the properties.
         """
+        return self.get_blob_properties(container, blob_path).metadata
 
     @abc.abstractmethod
     def copy_blob(
@@ -451,6 +594,10 @@ class StoreInterface(abc.ABC):
         Raises:
             BlobNotFound: The source does not exist.
             ContainerNotFound: A container does not exist.
+
+        Notes:
+            No default: a copy built from a download and an upload could not write the content
+            and its metadata in one step.
         """
 
     @abc.abstractmethod
@@ -468,8 +615,9 @@ class StoreInterface(abc.ABC):
             BlobNotFound: The blob does not exist.
         """
 
-    # ---- additions, with defaults built from XT's methods ----
+    # ---- additions, with defaults built from the methods above ----
 
+    @_built_from("open_blob")
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
@@ -489,6 +637,7 @@ class StoreInterface(abc.ABC):
         with self.open_blob(container, blob_path, snapshot=snapshot) as stream:
             return stream.read()
 
+    @_built_from("get_blob_to_path")
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
@@ -518,6 +667,7 @@ class StoreInterface(abc.ABC):
             os.unlink(temp_fn)
         return stream
 
+    @_built_from("create_blob_from_path")
     def create_blob_from_stream(
         self,
         container: str,
@@ -540,8 +690,9 @@ class StoreInterface(abc.ABC):
             ContainerNotFound: The container does not exist.
 
         Notes:
-            The default spools to a temporary file and calls ``create_blob_from_path``; providers
-            override it to stream.
+            The default spools to a temporary file and calls ``create_blob_from_path``; a
+            provider implements at least one of the two (:data:`ONE_OF_EACH`), and one that
+            can stream implements this one and gets ``create_blob_from_path``.
         """
         with tempfile.NamedTemporaryFile(prefix="xtstore-") as spool:
             shutil.copyfileobj(stream, spool, COPY_CHUNK_SIZE)
@@ -550,6 +701,7 @@ class StoreInterface(abc.ABC):
                 container, blob_path, spool.name, progress_callback=progress_callback
             )
 
+    @_built_from("list_blobs")
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
@@ -561,14 +713,15 @@ class StoreInterface(abc.ABC):
 
         Notes:
             Providers page lazily, so a container of millions of blobs is never held in memory.
-            The default iterates ``list_blobs``.
+            The default iterates ``list_blobs`` (whole, so a missing container fails at the
+            call); a provider implements at least one of the two (:data:`ONE_OF_EACH`), and
+            one that can page implements this one and gets ``list_blobs``.
         """
         entries = self.list_blobs(container, path, return_names=False, recursive=recursive)
-        for entry in entries:
-            if isinstance(entry, str):
-                yield BlobInfo(name=entry, is_dir=entry.endswith("/"))
-            else:
-                yield entry
+        return iter([
+            BlobInfo(name=entry, is_dir=entry.endswith("/")) if isinstance(entry, str) else entry
+            for entry in entries
+        ])
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]

@@ -3,6 +3,8 @@ folder, registered through a description, and its commands give the output the p
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import re
 import subprocess
@@ -14,7 +16,10 @@ import pytest
 import xtstore
 from tests.cli.conftest import xtstore_command
 from xtstore import catalog
+from xtstore.errors import ProviderLoadError
+from xtstore.interface import ONE_OF_EACH, StoreInterface, unimplemented_methods
 from xtstore.registry import known_providers
+from xtstore.registry.load import check_provider_class
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-provider.md"
 BLOCK = re.compile(r"```(?P<lang>\w+)\n(?P<body>.*?)```", re.DOTALL)
@@ -31,10 +36,17 @@ def page_files() -> dict[str, str]:
 
 
 def console_block() -> list[str]:
-    """The lines of the page's ``console`` block."""
+    """The lines of the page's first ``console`` block (the walkthrough's)."""
     text = PAGE.read_text(encoding="utf-8")
     block = next(found for found in BLOCK.finditer(text) if found["lang"] == "console")
     return block["body"].splitlines()
+
+
+def page_command(start: str) -> list[str]:
+    """The arguments of the page's ``$ xtstore ...`` command that starts with ``start``."""
+    text = PAGE.read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith(f"$ xtstore {start}"))
+    return line.removeprefix("$ xtstore ").split()
 
 
 def shown_after(command: str) -> list[str]:
@@ -71,8 +83,8 @@ def words(lines: list[str]) -> list[list[str]]:
 
 def test_the_page_writes_a_provider_package_and_its_config(folder: Path) -> None:
     assert sorted(page_files()) == [
-        "tiny_store/__init__.py", "tiny_store/description.py", "tiny_store/store.py",
-        "xt_config.yaml",
+        "minimal_store.py", "tiny_store/__init__.py", "tiny_store/description.py",
+        "tiny_store/store.py", "xt_config.yaml",
     ]
 
 
@@ -127,3 +139,68 @@ def test_one_registration_line_makes_it_a_builtin_provider(
         catalog.builtin_descriptions.cache_clear()
         for name in [name for name in sys.modules if name.startswith("tiny_store")]:
             del sys.modules[name]
+
+
+# ---- the minimal provider ----
+
+INTERFACE_METHODS = frozenset(
+    name for name in dir(StoreInterface)
+    if not name.startswith("_") and callable(getattr(StoreInterface, name))
+)
+
+
+def without(cls: type[StoreInterface], names: set[str]) -> type[StoreInterface]:
+    """A copy of ``cls`` (same name) that does not have the methods ``names``."""
+    body = {key: value for key, value in vars(cls).items()
+            if key not in names and key not in ("__dict__", "__weakref__")}
+    return type(cls.__name__, (StoreInterface,), body)
+
+
+@pytest.fixture
+def minimal_store(folder: Path, monkeypatch: pytest.MonkeyPatch) -> type[StoreInterface]:
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module("minimal_store")
+    monkeypatch.delitem(sys.modules, "minimal_store")
+    cls: type[StoreInterface] = module.MinimalStore
+    return cls
+
+
+def test_the_minimal_provider_writes_only_what_the_interface_cannot_build(
+    minimal_store: type[StoreInterface],
+) -> None:
+    written = INTERFACE_METHODS & set(vars(minimal_store))
+    # capabilities() only says what the store is; the rest is the least a provider writes.
+    required = {*StoreInterface.__abstractmethods__, "create_blob_from_stream", "iter_blobs"}
+    assert sorted(written - {"capabilities"}) == sorted(required)
+    assert unimplemented_methods(minimal_store) == []
+    assert minimal_store({"name": "m"}).does_blob_exist("none", "x") is False
+    for name in written - {"capabilities"}:
+        assert unimplemented_methods(without(minimal_store, {name})), (
+            f"{name} has a default: the page need not write it")
+
+
+def test_the_minimal_provider_passes_the_whole_conformance_suite(folder: Path) -> None:
+    result = run(folder, "--json", *page_command("check-provider minimal_store"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    outcomes = {row["clause"]: row["outcome"] for row in report["results"]}
+    assert report["ok"] and len(outcomes) > 60
+    # What the page says is skipped, and why: no metadata setters, blobs held in memory.
+    assert sorted(clause for clause, outcome in outcomes.items() if outcome != "passed") == [
+        "blob_metadata_round_trips", "container_metadata_round_trips",
+        "streaming_uses_bounded_memory"]
+
+
+def test_a_class_missing_methods_is_refused_as_the_page_shows(
+    minimal_store: type[StoreInterface],
+) -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    shown = next(line for line in text.splitlines()
+                 if line.startswith("xtstore: error: 'minimal_store.MinimalStore'"))
+    lacking = without(minimal_store, {"snapshot_blob", *ONE_OF_EACH[0]})
+    with pytest.raises(ProviderLoadError) as raised:
+        check_provider_class(lacking, "minimal_store.MinimalStore")
+    assert f"xtstore: error: {raised.value}" == shown
+    with pytest.raises(TypeError, match="does not implement snapshot_blob, either list_blobs "
+                                        "or iter_blobs"):
+        lacking({"name": "m"})

@@ -36,7 +36,14 @@ from xtstore.errors import (
     StoreError,
     Unsupported,
 )
-from xtstore.interface import XT_METHODS, ProgressCallback, RetrySetting, StoreInterface, Text
+from xtstore.interface import (
+    XT_METHODS,
+    ProgressCallback,
+    RetrySetting,
+    StoreInterface,
+    Text,
+    unimplemented_methods,
+)
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = ["ADDITION_METHODS", "ForeignProvider", "missing_methods", "never_retry"]
@@ -55,7 +62,12 @@ ADDITION_METHODS: tuple[str, ...] = (
 
 
 def missing_methods(cls: type) -> list[str]:
-    """XT's interface methods that ``cls`` does not have as callables."""
+    """What ``cls`` lacks to be a storage provider: for a ``StoreInterface`` subclass, the
+    methods it must still implement (:func:`~xtstore.interface.unimplemented_methods`; the
+    others have defaults); for any other class, XT's interface methods it does not have as
+    callables (the adapter calls each of them)."""
+    if issubclass(cls, StoreInterface):
+        return unimplemented_methods(cls)
     return [name for name in XT_METHODS if not callable(getattr(cls, name, None))]
 
 

@@ -187,7 +187,7 @@ def check_provider_class(cls: type, code_path: str) -> None:
     """Accept a ``StoreInterface`` subclass, or any class with every XT interface method.
     Raises :class:`ProviderLoadError` naming what is missing."""
     if issubclass(cls, StoreInterface):
-        abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+        abstract = missing_methods(cls)
         if abstract:
             raise ProviderLoadError(
                 f"{code_path!r} does not implement StoreInterface: missing "

@@ -24,7 +24,7 @@ from xtstore.errors import (
     ContainerNotFound,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import iter_infos, list_prefix, select
+from xtstore.listing import iter_infos, list_prefix
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
@@ -181,21 +181,6 @@ class MemoryProvider(StoreInterface):
         :class:`BlobAlreadyExists` with ``fail_if_exists``."""
         self._put(container, blob_path, to_bytes(text), fail_if_exists)
 
-    def create_blob_from_path(
-        self,
-        container: str,
-        blob_path: str,
-        source_fn: str,
-        progress_callback: ProgressCallback | None = None,
-    ) -> None:
-        """Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
-        with self._lock:
-            self._container(container)
-        with open(source_fn, "rb") as source:
-            total = os.fstat(source.fileno()).st_size
-            data = _read_with_progress(source, total, progress_callback)
-        self._put(container, blob_path, data, False)
-
     def create_blob_from_stream(
         self,
         container: str,
@@ -281,19 +266,6 @@ class MemoryProvider(StoreInterface):
 
     # ---- blobs: reading ----
 
-    def list_blobs(
-        self,
-        container: str,
-        path: str | None = None,
-        return_names: bool = True,
-        recursive: bool = True,
-    ) -> list[str] | list[BlobInfo]:
-        """Raises :class:`ContainerNotFound`."""
-        return select(
-            self._snapshot_listing(container, path), path, return_names=return_names,
-            recursive=recursive,
-        )
-
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
@@ -319,12 +291,6 @@ class MemoryProvider(StoreInterface):
         """Raises :class:`BlobNotFound`."""
         with self._lock:
             return dict(self._blob(container, blob_path).metadata)
-
-    def get_blob_text(self, container: str, blob_path: str) -> str:
-        """Raises :class:`BlobNotFound`; ``UnicodeDecodeError`` if it is not UTF-8."""
-        with self._lock:
-            data = self._blob(container, blob_path).data
-        return data.decode("utf-8")
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
