@@ -11,7 +11,6 @@ service dict, and calls it directly, so that class is a ``Store`` around its imp
 from __future__ import annotations
 
 import functools
-import io
 import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -612,16 +611,21 @@ def _check_picklable(thing: object, service: str, what: str, hint: str) -> None:
 
 def _own_translation(provider: StoreInterface) -> ProviderTranslation | None:
     """The provider's ``translate_error``; None for the interface's default, which knows no
-    error, so that a failure costs no call to it."""
-    if type(provider).translate_error is StoreInterface.translate_error:
+    error (so that a failure costs no call to it), or a provider that is no StoreInterface."""
+    own = getattr(type(provider), "translate_error", None)
+    if own is None or own is StoreInterface.translate_error:
         return None
-    return provider.translate_error
+    translation: ProviderTranslation = provider.translate_error
+    return translation
 
 
-class _TypedReads(io.IOBase):
+class _TypedReads:
     """A provider's ``open_blob`` stream whose failures are typed and named like the call's.
     Its reads run after ``open_blob`` returned, outside the layers, so the error layer's
-    translation is applied here (once per failure; a read that succeeds costs one call)."""
+    translation is applied here. A plain class with slots, not an ``io.IOBase``: that would
+    cost more than a memory store's whole ``open_blob``."""
+
+    __slots__ = ("_store", "_stream", "_where")
 
     def __init__(self, stream: IO[bytes], store: Store, container: str, blob: str) -> None:
         self._stream = stream
@@ -659,6 +663,15 @@ class _TypedReads(io.IOBase):
     def readlines(self, hint: int | None = -1) -> list[bytes]:
         return self._guarded(self._stream.readlines, -1 if hint is None else hint)
 
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         return self._guarded(self._stream.seek, offset, whence)
 
@@ -675,12 +688,6 @@ class _TypedReads(io.IOBase):
     def writable(self) -> bool:
         return False
 
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    def isatty(self) -> bool:
-        return False
-
     @property
     def closed(self) -> bool:
         return bool(self._stream.closed)
@@ -688,11 +695,15 @@ class _TypedReads(io.IOBase):
     def close(self) -> None:
         self._stream.close()
 
+    def __enter__(self) -> _TypedReads:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stream.close()
+
     def __getattr__(self, name: str) -> Any:
-        # What else the provider's stream offers (a file's ``name``, fsspec's ``size``); a
-        # private name is never the stream's (and is asked before __init__ set _stream).
-        if name.startswith("_"):
-            raise AttributeError(name)
+        # What else the provider's stream offers (a file's ``name`` and ``fileno``, fsspec's
+        # ``size``, BytesIO's ``getvalue``).
         return getattr(self._stream, name)
 
     def _guarded(self, method: Callable[..., T], *args: Any) -> T:
