@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, TypeVar, cast
 
-from xtstore.errors import ContainerNotFound, Unsupported
+from xtstore.errors import ContainerNotFound, StoreError, Unsupported
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
 
 __all__ = [
@@ -760,3 +760,27 @@ class StoreInterface(abc.ABC):
         raise Unsupported("this provider cannot list snapshots", container=container,
                           blob=blob_path)
 
+    def translate_error(self, error: BaseException, *, about_blob: bool) -> StoreError | None:
+        """The typed error for an exception this provider's SDK raised, or None: "not mine".
+
+        The Store's error layer asks this once for every exception a call lets through (and
+        for what a stream from :meth:`open_blob` raises while it is read), before its own
+        translation of the ``OSError`` family, then names the service, container and blob.
+        So a provider wraps no SDK call in error handling of its own, except where it
+        decides what to do next by the kind of error (docs/contract.md §2).
+
+        Args:
+            error: What the call raised; never a :class:`StoreError` (those pass as they are).
+            about_blob: The call names a blob (a bodiless 404 then means the blob is missing,
+                not the container); False for container calls and listings.
+
+        Returns:
+            A new :class:`StoreError` with the reason only (the layer adds the context), or
+            None to leave ``error`` to the built-in translation. The layer raises it without
+            chaining ``error``, whose message may quote a credential (a signed URL), so the
+            returned message must be free of secrets.
+
+        Notes:
+            The default returns None.
+        """
+        return None

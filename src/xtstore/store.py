@@ -15,12 +15,12 @@ import functools
 import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Any, ClassVar, Protocol, TypeVar
+from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
 from xtstore.errors import ConfigError, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, passive_now, run_through
-from xtstore.layers.errors import ErrorContextLayer
+from xtstore.layers.errors import ErrorContextLayer, ProviderTranslation
 from xtstore.layers.logging import LoggingLayer
 from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
@@ -93,7 +93,7 @@ class Store(StoreInterface):
         self.service_name = service_name
         self.origin = origin
         self._retry_layer = RetryLayer(retry or RetryPolicy())
-        self._error_layer = ErrorContextLayer()
+        self._error_layer = ErrorContextLayer(_own_translation(provider))
         self._set_layers(extra_layers)
         self._valid_containers: dict[str, str] = {}
 
@@ -457,12 +457,13 @@ class Store(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
         container, blob = self._blob(container, blob_path)
-        return self._run(
+        stream = self._run(
             "open_blob",
             lambda: self.provider.open_blob(container, blob, snapshot=snapshot),
             container,
             blob,
         )
+        return cast(IO[bytes], _TypedReads(stream, self, container, blob))
 
     def get_blob_to_path(
         self,
@@ -624,6 +625,110 @@ def _check_picklable(thing: object, service: str, what: str, hint: str) -> None:
             f" ({type(error).__name__}: {error}); {hint}",
             service=service,
         ) from None
+
+
+def _own_translation(provider: StoreInterface) -> ProviderTranslation | None:
+    """The provider's ``translate_error``; None for the interface's default, which knows no
+    error (so that a failure costs no call to it), or a provider that is no StoreInterface."""
+    own = getattr(type(provider), "translate_error", None)
+    if own is None or own is StoreInterface.translate_error:
+        return None
+    translation: ProviderTranslation = provider.translate_error
+    return translation
+
+
+class _TypedReads:
+    """A provider's ``open_blob`` stream whose failures are typed and named like the call's.
+    Its reads run after ``open_blob`` returned, outside the layers, so the error layer's
+    translation is applied here. A plain class with slots, not an ``io.IOBase``: that would
+    cost more than a memory store's whole ``open_blob``."""
+
+    __slots__ = ("_store", "_stream", "_where")
+
+    def __init__(self, stream: IO[bytes], store: Store, container: str, blob: str) -> None:
+        self._stream = stream
+        self._store = store
+        self._where = (container, blob)
+
+    def _typed(self, error: Exception) -> Exception:
+        call = Call("open_blob.read", self._store.service_name, *self._where)
+        typed = self._store._error_layer.typed_error(error, call)
+        return error if typed is None else typed
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._stream.read(-1 if size is None else size)
+        except Exception as error:
+            raise self._typed(error)  # noqa: B904 - typed_error set the cause (or hid it)
+
+    def read1(self, size: int = -1) -> bytes:
+        read1: Callable[[int], bytes] = getattr(self._stream, "read1", self._stream.read)
+        return self._guarded(read1, size)
+
+    def readinto(self, buffer: Any) -> int:
+        readinto: Callable[[Any], int] = getattr(self._stream, "readinto", self._readinto)
+        return self._guarded(readinto, buffer)
+
+    def _readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._guarded(self._stream.readline, -1 if size is None else size)
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        return self._guarded(self._stream.readlines, -1 if hint is None else hint)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._guarded(self._stream.seek, offset, whence)
+
+    def tell(self) -> int:
+        return self._guarded(self._stream.tell)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        seekable = getattr(self._stream, "seekable", None)
+        return bool(seekable()) if seekable is not None else False
+
+    def writable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._stream.closed)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _TypedReads:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stream.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # What else the provider's stream offers (a file's ``name`` and ``fileno``, fsspec's
+        # ``size``, BytesIO's ``getvalue``).
+        return getattr(self._stream, name)
+
+    def _guarded(self, method: Callable[..., T], *args: Any) -> T:
+        try:
+            return method(*args)
+        except Exception as error:
+            raise self._typed(error)  # noqa: B904 - typed_error set the cause (or hid it)
 
 
 def _with_service(error: Exception, service: str) -> Exception:

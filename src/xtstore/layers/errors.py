@@ -1,12 +1,14 @@
 """Error context: every error leaving a store names its service, container and blob, and the
-exceptions a provider lets through (``OSError`` family, timeouts) become typed store errors."""
+exceptions a provider lets through become typed store errors: its SDK's by the provider's one
+translation function (``StoreInterface.translate_error``), the ``OSError`` family and timeouts
+by the built-in translation here."""
 
 from __future__ import annotations
 
 import errno
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from xtstore.errors import (
     AccessDenied,
@@ -19,13 +21,28 @@ from xtstore.errors import (
 )
 from xtstore.layers import Call
 
-__all__ = ["ErrorContextLayer", "names_local_path", "translate_builtin_error"]
+__all__ = [
+    "ErrorContextLayer",
+    "ProviderTranslation",
+    "names_local_path",
+    "translate_builtin_error",
+]
 
 T = TypeVar("T")
 
 _TRANSIENT_ERRNOS = frozenset(
     {errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE, errno.EAGAIN}
 )
+
+_LISTINGS = frozenset({"list_blobs", "iter_blobs", "iter_blobs.next", "list_snapshots"})
+"""Calls whose ``blob`` is a path inside the container: their requests are about the
+container, so a bodiless 404 means the container is missing."""
+
+
+class ProviderTranslation(Protocol):
+    """A provider's ``translate_error``: the typed error for its SDK's exception, or None."""
+
+    def __call__(self, error: BaseException, *, about_blob: bool) -> StoreError | None: ...
 
 
 def translate_builtin_error(error: BaseException, call: Call) -> StoreError | None:
@@ -79,19 +96,48 @@ class ErrorContextLayer:
     """Innermost layer: translate, then fill in the call's container and blob, and name the
     call's service. The service is set, not only filled in: a provider that delegates to
     another xtstore store lets through errors naming that inner service, and the caller
-    must see the service it used."""
+    must see the service it used.
+
+    ``provider_translation`` (the provider's ``translate_error``, given once by the Store)
+    is asked first; what it returns is raised without the provider's exception chained,
+    since an SDK message may quote a credential. The built-in translation chains it."""
 
     passive_on_success = True
+
+    def __init__(self, provider_translation: ProviderTranslation | None = None) -> None:
+        self.provider_translation = provider_translation
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         try:
             return proceed()
         except Exception as error:
-            typed = translate_builtin_error(error, call)
-            if typed is None:
+            typed = self.typed_error(error, call)
+            if typed is None or typed is error:
                 raise
+            raise typed  # noqa: B904 - typed_error set the cause (or hid it)
+
+    def typed_error(self, error: Exception, call: Call) -> StoreError | None:
+        """``error`` as the typed error to raise for ``call``, naming its service, container
+        and blob; None when it is not a store failure and passes as it is. Also used for
+        errors raised where no layer runs (reading a stream after ``open_blob`` returned)."""
+        if isinstance(error, StoreError):
+            typed: StoreError | None = error
+        else:
+            typed = self._translate(error, call)
+        if typed is not None:
             typed.service = call.service
             typed.add_context(container=call.container, blob=call.blob)
-            if typed is error:
-                raise
-            raise typed from error
+        return typed
+
+    def _translate(self, error: Exception, call: Call) -> StoreError | None:
+        translation = self.provider_translation
+        if translation is not None:
+            about_blob = call.blob is not None and call.operation not in _LISTINGS
+            typed = translation(error, about_blob=about_blob)
+            if typed is not None:
+                typed.__cause__ = None
+                return typed
+        typed = translate_builtin_error(error, call)
+        if typed is not None:
+            typed.__cause__ = error
+        return typed

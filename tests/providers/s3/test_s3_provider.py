@@ -362,6 +362,44 @@ def slow_down_url() -> Iterator[str]:
         server.server_close()
 
 
+class _TruncatingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the headers of a 100-byte object and then only 10 bytes: the
+    GetObject call succeeds, and reading its body fails."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.send_header("ETag", '"0123"')
+        self.send_header("Last-Modified", "Tue, 01 Dec 2026 12:00:00 GMT")
+        self.end_headers()
+        self.wfile.write(b"x" * 10)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_stream_read_failing_after_open_blob_returned_is_typed_and_named(
+    moto_server: MotoServer,
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TruncatingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        store = _store(moto_server.service_config(**{"endpoint-url": url}), attempts=1)
+        stream = store.open_blob("some-bucket", "cut/short.bin")
+        with stream, pytest.raises(TransientError) as caught:
+            stream.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+    error = caught.value
+    assert (error.service, error.container, error.blob) == ("s3", "some-bucket",
+                                                            "cut/short.bin")
+
+
 def _store(config: dict[str, Any], attempts: int) -> Store:
     policy = RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.002)
     return Store(S3Provider(config), "s3", retry=policy)

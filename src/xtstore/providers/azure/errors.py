@@ -1,4 +1,7 @@
-"""The one place where azure-core / azure-storage-blob exceptions become xtstore errors.
+"""The one place where azure-core / azure-storage-blob exceptions become xtstore errors:
+:func:`translate`, which the Store's error layer calls through
+``AzureBlobProvider.translate_error``; :func:`mapped_errors` only where the provider branches
+on the typed error itself.
 
 Messages are scrubbed of the service's secrets (a SAS token can appear in a URL quoted by
 urllib3) and the SDK exception is not chained, so neither ``str``, ``repr`` nor a traceback of

@@ -43,6 +43,7 @@ from xtstore.providers.azure.errors import (
     error_code,
     mapped_errors,
     redact_transport_logs,
+    translate,
 )
 from xtstore.values import (
     BlobInfo,
@@ -110,18 +111,17 @@ def _progress_hook(callback: ProgressCallback | None, total: int | None
 
 
 class _DownloadReader(io.RawIOBase):
-    """A raw binary stream over an SDK downloader, fetching chunks as they are read."""
+    """A raw binary stream over an SDK downloader, fetching chunks as they are read. What a
+    read raises is translated by the Store's stream (with ``translate_error``)."""
 
-    def __init__(self, downloader: Any, scrub: Scrubber) -> None:
+    def __init__(self, downloader: Any) -> None:
         self._downloader = downloader
-        self._scrub = scrub
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        with mapped_errors(self._scrub):
-            data = self._downloader.read(len(buffer))
+        data = self._downloader.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -173,8 +173,10 @@ class AzureBlobProvider(StoreInterface):
     def _blob_client(self, container: str, blob: str, snapshot: str | None = None) -> Any:
         return self._service.get_blob_client(container, blob, snapshot=snapshot)
 
-    def _errors(self, *, about_blob: bool = True) -> Any:
-        return mapped_errors(self._scrub, about_blob=about_blob)
+    def translate_error(self, error: BaseException, *, about_blob: bool) -> StoreError | None:
+        """azure-core's exceptions as typed errors, scrubbed of this service's secrets (see
+        :func:`~xtstore.providers.azure.errors.translate`)."""
+        return translate(error, self._scrub, about_blob=about_blob)
 
     # ---- misc ----
 
@@ -187,30 +189,25 @@ class AzureBlobProvider(StoreInterface):
     # ---- containers ----
 
     def does_container_exist(self, container: str) -> bool:
-        with self._errors(about_blob=False):
-            return bool(self._container_client(container).exists())
+        return bool(self._container_client(container).exists())
 
     def create_container(self, container: str) -> bool:
         """Raises ``ContainerAlreadyExists``."""
-        with self._errors(about_blob=False):
-            self._service.create_container(container)
+        self._service.create_container(container)
         return True
 
     def list_containers(self) -> list[str]:
-        with self._errors(about_blob=False):
-            return sorted(item.name for item in
-                          self._service.list_containers(results_per_page=PAGE_SIZE))
+        return sorted(item.name for item in
+                      self._service.list_containers(results_per_page=PAGE_SIZE))
 
     def delete_container(self, container: str) -> bool:
         """Raises ``ContainerNotFound``."""
-        with self._errors(about_blob=False):
-            self._container_client(container).delete_container()
+        self._container_client(container).delete_container()
         return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
         """Raises ``ContainerNotFound``."""
-        with self._errors(about_blob=False):
-            props = self._container_client(container).get_container_properties()
+        props = self._container_client(container).get_container_properties()
         last_modified = props.last_modified
         if last_modified.tzinfo is None:
             last_modified = last_modified.replace(tzinfo=timezone.utc)
@@ -223,14 +220,12 @@ class AzureBlobProvider(StoreInterface):
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
         """Raises ``ContainerNotFound``."""
-        with self._errors(about_blob=False):
-            self._container_client(container).set_container_metadata(dict(metadata))
+        self._container_client(container).set_container_metadata(dict(metadata))
 
     # ---- blob writes ----
 
     def does_blob_exist(self, container: str, blob_path: str) -> bool:
-        with self._errors():
-            return bool(self._blob_client(container, blob_path).exists())
+        return bool(self._blob_client(container, blob_path).exists())
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
@@ -239,11 +234,10 @@ class AzureBlobProvider(StoreInterface):
         ``fail_if_exists`` sends ``If-None-Match: *``. Raises ``BlobAlreadyExists``,
         ``ContainerNotFound``."""
         data = to_bytes(text)
-        with self._errors():
-            self._blob_client(container, blob_path).upload_blob(
-                data, length=len(data), overwrite=not fail_if_exists,
-                max_concurrency=self._concurrency,
-            )
+        self._blob_client(container, blob_path).upload_blob(
+            data, length=len(data), overwrite=not fail_if_exists,
+            max_concurrency=self._concurrency,
+        )
 
     def create_blob_from_path(
         self,
@@ -272,11 +266,10 @@ class AzureBlobProvider(StoreInterface):
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
                        length: int | None, progress_callback: ProgressCallback | None) -> None:
-        with self._errors():
-            self._blob_client(container, blob_path).upload_blob(
-                stream, length=length, overwrite=True, max_concurrency=self._concurrency,
-                progress_hook=_progress_hook(progress_callback, length),
-            )
+        self._blob_client(container, blob_path).upload_blob(
+            stream, length=length, overwrite=True, max_concurrency=self._concurrency,
+            progress_hook=_progress_hook(progress_callback, length),
+        )
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -289,16 +282,15 @@ class AzureBlobProvider(StoreInterface):
         data = to_bytes(text)
         client = self._blob_client(container, blob_path)
         key = (container, blob_path)
-        with self._errors():
-            if append_with_rewrite or len(data) > APPEND_BLOCK_LIMIT:
-                self._rewrite_append(client, data, native_ok=False)
-            elif key in self._block_blobs:
-                if not self._rewrite_append(client, data, native_ok=True):
-                    self._block_blobs.discard(key)
-            elif self._native_append(client, data):
-                if len(self._block_blobs) >= BLOCK_BLOB_MEMO_SIZE:
-                    self._block_blobs.clear()
-                self._block_blobs.add(key)
+        if append_with_rewrite or len(data) > APPEND_BLOCK_LIMIT:
+            self._rewrite_append(client, data, native_ok=False)
+        elif key in self._block_blobs:
+            if not self._rewrite_append(client, data, native_ok=True):
+                self._block_blobs.discard(key)
+        elif self._native_append(client, data):
+            if len(self._block_blobs) >= BLOCK_BLOB_MEMO_SIZE:
+                self._block_blobs.clear()
+            self._block_blobs.add(key)
 
     def _native_append(self, client: Any, data: bytes) -> bool:
         """Append with AppendBlock, creating the append blob if missing. True if the blob
@@ -375,7 +367,7 @@ class AzureBlobProvider(StoreInterface):
         source = self._blob_client(source_container, source_blob_path)
         dest = self._blob_client(dest_container, dest_blob_path)
         try:
-            with self._errors():
+            with mapped_errors(self._scrub):
                 result = dest.start_copy_from_url(source.url)
                 status = detail = result.get("copy_status")
                 deadline = time.monotonic() + COPY_POLL_DEADLINE
@@ -399,15 +391,14 @@ class AzureBlobProvider(StoreInterface):
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
         """Raises ``BlobNotFound``."""
-        with self._errors():
-            result = self._blob_client(container, blob_path).create_snapshot()
+        result = self._blob_client(container, blob_path).create_snapshot()
         snapshot = str(result["snapshot"])
         return SnapshotInfo(container=container, blob=blob_path, snapshot=snapshot,
                             created=_snapshot_time(snapshot))
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
         """With no ``snapshot``, the blob and all its snapshots. Raises ``BlobNotFound``."""
-        with self._errors(), _SnapshotIdErrors(snapshot):
+        with _SnapshotIdErrors(snapshot):
             if snapshot is None:
                 self._blob_client(container, blob_path).delete_blob(delete_snapshots="include")
             else:
@@ -417,8 +408,7 @@ class AzureBlobProvider(StoreInterface):
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
         """Raises ``BlobNotFound``."""
-        with self._errors():
-            self._blob_client(container, blob_path).set_blob_metadata(dict(metadata))
+        self._blob_client(container, blob_path).set_blob_metadata(dict(metadata))
 
     # ---- blob reads ----
 
@@ -431,7 +421,7 @@ class AzureBlobProvider(StoreInterface):
     ) -> bytes:
         """Raises ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
-        with self._errors(), _SnapshotIdErrors(snapshot):
+        with _SnapshotIdErrors(snapshot):
             return _restarting_on_change(
                 lambda: bytes(client.download_blob(max_concurrency=self._concurrency).readall())
             )
@@ -441,9 +431,9 @@ class AzureBlobProvider(StoreInterface):
     ) -> IO[bytes]:
         """A stream fetching one chunk (``max-chunk-get-size``) at a time. Raises
         ``BlobNotFound``."""
-        with self._errors(), _SnapshotIdErrors(snapshot):
+        with _SnapshotIdErrors(snapshot):
             downloader = self._blob_client(container, blob_path, snapshot).download_blob()
-        return io.BufferedReader(_DownloadReader(downloader, self._scrub))
+        return io.BufferedReader(_DownloadReader(downloader))
 
     def get_blob_to_path(
         self,
@@ -459,7 +449,6 @@ class AzureBlobProvider(StoreInterface):
         with (
             atomic_local_file(dest_fn) as fd,
             os.fdopen(fd, "wb", closefd=False) as out,
-            self._errors(),
             _SnapshotIdErrors(snapshot),
         ):
 
@@ -476,8 +465,7 @@ class AzureBlobProvider(StoreInterface):
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         """One HEAD. Raises ``BlobNotFound``."""
-        with self._errors():
-            props = self._blob_client(container, blob_path).get_blob_properties()
+        props = self._blob_client(container, blob_path).get_blob_properties()
         return BlobInfo(
             name=blob_path,
             properties=_properties(props.size, props.last_modified, props.etag,
@@ -490,10 +478,9 @@ class AzureBlobProvider(StoreInterface):
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
         """Oldest first. Raises ``ContainerNotFound``."""
-        with self._errors(about_blob=False):
-            items = self._container_client(container).list_blobs(
-                name_starts_with=blob_path, include=["snapshots"], results_per_page=PAGE_SIZE)
-            ids = [item.snapshot for item in items if item.name == blob_path and item.snapshot]
+        items = self._container_client(container).list_blobs(
+            name_starts_with=blob_path, include=["snapshots"], results_per_page=PAGE_SIZE)
+        ids = [item.snapshot for item in items if item.name == blob_path and item.snapshot]
         return [SnapshotInfo(container=container, blob=blob_path, snapshot=s,
                              created=_snapshot_time(s)) for s in sorted(ids)]
 
@@ -517,19 +504,18 @@ class AzureBlobProvider(StoreInterface):
         delimiter, so child folders come from the service, each once."""
         prefix = (path or "").removesuffix("*") or None
         client = self._container_client(container)
-        with self._errors(about_blob=False):
-            if recursive:
-                items = client.list_blobs(name_starts_with=prefix, results_per_page=PAGE_SIZE)
-            else:
-                items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
-                                          results_per_page=PAGE_SIZE)
-            for page in items.by_page():
-                entries = [_entry(item) for item in page]
-                if not recursive:
-                    # The SDK yields a page's folders before its blobs; the service orders
-                    # pages by name, so sorting each page sorts the whole listing.
-                    entries.sort(key=lambda entry: entry.name)
-                yield from entries
+        if recursive:
+            items = client.list_blobs(name_starts_with=prefix, results_per_page=PAGE_SIZE)
+        else:
+            items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
+                                      results_per_page=PAGE_SIZE)
+        for page in items.by_page():
+            entries = [_entry(item) for item in page]
+            if not recursive:
+                # The SDK yields a page's folders before its blobs; the service orders
+                # pages by name, so sorting each page sorts the whole listing.
+                entries.sort(key=lambda entry: entry.name)
+            yield from entries
 
 
 def _entry(item: Any) -> BlobInfo:

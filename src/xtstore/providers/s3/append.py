@@ -131,10 +131,9 @@ class Appender:
         if not data:
             return size
         etag = head["ETag"]
-        with s3_errors():
-            upload_id = self._client.create_multipart_upload(
-                Bucket=bucket, Key=key, **_kept_attributes(head)
-            )["UploadId"]
+        upload_id = self._client.create_multipart_upload(
+            Bucket=bucket, Key=key, **_kept_attributes(head)
+        )["UploadId"]
         try:
             with s3_errors():
                 parts = _copy_parts(self._client, bucket, key, upload_id, etag, size)

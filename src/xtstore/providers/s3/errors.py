@@ -1,4 +1,6 @@
-"""The one place where boto3/botocore/s3transfer exceptions become xtstore's typed errors.
+"""The one place where boto3/botocore/s3transfer exceptions become xtstore's typed errors:
+:func:`translate`, which the Store's error layer calls through ``S3Provider.translate_error``;
+:func:`s3_errors` only where the provider branches on the typed error itself.
 
 Messages are built from the S3 error code and message only, never from the request, so no
 credential can leak into an exception (docs/contract.md §2; S3 error bodies never echo the secret

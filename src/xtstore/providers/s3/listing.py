@@ -11,7 +11,6 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
-from xtstore.providers.s3.errors import s3_errors
 from xtstore.providers.s3.keys import RESERVED_PREFIX, is_hidden_key
 from xtstore.values import BlobInfo, BlobProperties
 
@@ -34,8 +33,7 @@ def iter_listing(
     if not recursive:
         arguments["Delimiter"] = "/"
     pages = iter(client.get_paginator("list_objects_v2").paginate(**arguments))
-    with s3_errors():
-        first = next(pages, None)
+    first = next(pages, None)
     return _entries(first, pages)
 
 
@@ -43,8 +41,7 @@ def _entries(first: dict[str, Any] | None, pages: Iterator[dict[str, Any]]) -> I
     page = first
     while page is not None:
         yield from heapq.merge(_blobs(page), _folders(page), key=lambda entry: entry.name)
-        with s3_errors():
-            page = next(pages, None)
+        page = next(pages, None)
 
 
 def _blobs(page: dict[str, Any]) -> Iterator[BlobInfo]:

@@ -102,6 +102,11 @@ class S3Provider(StoreInterface):
     def get_service_name(self) -> str:
         return self._settings.service_name
 
+    def translate_error(self, error: BaseException, *, about_blob: bool) -> StoreError | None:
+        """boto3's exceptions as typed errors (:func:`~xtstore.providers.s3.errors.translate`;
+        a bodiless 404 is taken as a missing blob wherever it is not branched on here)."""
+        return translate(error)
+
     def capabilities(self) -> Capabilities:
         return DESCRIPTION.capabilities
 
@@ -129,8 +134,7 @@ class S3Provider(StoreInterface):
         region = self._client.meta.region_name
         if region and region not in ("us-east-1", "aws-global"):
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        with s3_errors():
-            self._client.create_bucket(**arguments)
+        self._client.create_bucket(**arguments)
         try:
             with s3_errors(create_only=True):
                 self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
@@ -142,9 +146,8 @@ class S3Provider(StoreInterface):
 
     def list_containers(self) -> list[str]:
         names: list[str] = []
-        with s3_errors():
-            for page in self._client.get_paginator("list_buckets").paginate():
-                names.extend(bucket["Name"] for bucket in page.get("Buckets", ()))
+        for page in self._client.get_paginator("list_buckets").paginate():
+            names.extend(bucket["Name"] for bucket in page.get("Buckets", ()))
         return sorted(names)
 
     def delete_container(self, container: str) -> bool:
@@ -161,31 +164,29 @@ class S3Provider(StoreInterface):
                 if error_code(error) == "BucketNotEmpty" and sweeps < 3:
                     sweeps += 1
                     continue
-                raise translate(error) or error from error
+                raise
 
     def _empty_bucket(self, container: str) -> None:
-        with s3_errors():
-            uploads = self._client.get_paginator("list_multipart_uploads")
-            for page in uploads.paginate(Bucket=container):
-                for upload in page.get("Uploads", ()):
-                    self._client.abort_multipart_upload(
-                        Bucket=container, Key=upload["Key"], UploadId=upload["UploadId"]
-                    )
-            versions = self._client.get_paginator("list_object_versions")
-            for page in versions.paginate(Bucket=container):
-                batch = [
-                    {"Key": item["Key"], "VersionId": item["VersionId"]}
-                    for item in (*page.get("Versions", ()), *page.get("DeleteMarkers", ()))
-                ]
-                self._delete_keys(container, batch)
+        uploads = self._client.get_paginator("list_multipart_uploads")
+        for page in uploads.paginate(Bucket=container):
+            for upload in page.get("Uploads", ()):
+                self._client.abort_multipart_upload(
+                    Bucket=container, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+        versions = self._client.get_paginator("list_object_versions")
+        for page in versions.paginate(Bucket=container):
+            batch = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in (*page.get("Versions", ()), *page.get("DeleteMarkers", ()))
+            ]
+            self._delete_keys(container, batch)
 
     def _delete_keys(self, container: str, objects: list[dict[str, str]]) -> None:
         for start in range(0, len(objects), _DELETE_BATCH):
             batch = objects[start : start + _DELETE_BATCH]
-            with s3_errors():
-                result = self._client.delete_objects(
-                    Bucket=container, Delete={"Objects": batch, "Quiet": True}
-                )
+            result = self._client.delete_objects(
+                Bucket=container, Delete={"Objects": batch, "Quiet": True}
+            )
             failed = result.get("Errors") or []
             if failed:
                 first = failed[0]
@@ -207,20 +208,18 @@ class S3Provider(StoreInterface):
 
     def _bucket_created(self, container: str) -> datetime:
         self._require_container(container)
-        with s3_errors():
-            for page in self._client.get_paginator("list_buckets").paginate(Prefix=container):
-                for bucket in page.get("Buckets", ()):
-                    if bucket["Name"] == container:
-                        return _utc(bucket["CreationDate"])
+        for page in self._client.get_paginator("list_buckets").paginate(Prefix=container):
+            for bucket in page.get("Buckets", ()):
+                if bucket["Name"] == container:
+                    return _utc(bucket["CreationDate"])
         return datetime.now(timezone.utc)
 
     def get_container_metadata(self, container: str) -> dict[str, str]:
         return dict(self.get_container_properties(container).metadata)
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
-        with s3_errors():
-            self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
-                                    Metadata=dict(metadata))
+        self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
+                                Metadata=dict(metadata))
 
     # ---- blobs: writing ----
 
@@ -240,6 +239,8 @@ class S3Provider(StoreInterface):
         Raises ``BlobAlreadyExists``, ``ContainerNotFound``."""
         key = check_blob_key(blob_path)
         condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        # The one translation that depends on the request: a failed If-None-Match means
+        # the blob exists.
         with s3_errors(create_only=fail_if_exists):
             self._client.put_object(Bucket=container, Key=key, Body=to_bytes(text), **condition)
 
@@ -285,14 +286,12 @@ class S3Provider(StoreInterface):
         if snapshot is not None:
             target = snapshot_key(key, snapshot)
             self._head(container, target, missing=f"no snapshot {snapshot!r}")
-            with s3_errors():
-                self._client.delete_object(Bucket=container, Key=target)
+            self._client.delete_object(Bucket=container, Key=target)
             return
         self._head(container, key)
         self._delete_keys(container, [{"Key": item} for item in self._snapshot_keys(container,
                                                                                     key)])
-        with s3_errors():
-            self._client.delete_object(Bucket=container, Key=key)
+        self._client.delete_object(Bucket=container, Key=key)
 
     def copy_blob(
         self,
@@ -330,7 +329,7 @@ class S3Provider(StoreInterface):
             except ClientError as error:
                 message = str(error.response.get("Error", {}).get("Message", ""))
                 if "larger than the maximum" not in message:
-                    raise translate(error) or error from error
+                    raise
         self._transfers.copy(source_container, source, dest_container, dest, arguments)
         return {}
 
@@ -381,19 +380,18 @@ class S3Provider(StoreInterface):
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        with s3_errors():
-            body = self._client.get_object(Bucket=container,
-                                           Key=self._read_key(blob_path, snapshot))["Body"]
-            with body:
-                return cast(bytes, body.read())
+        body = self._client.get_object(Bucket=container,
+                                       Key=self._read_key(blob_path, snapshot))["Body"]
+        with body:
+            return cast(bytes, body.read())
 
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """The GetObject response body, streamed. Raises ``BlobNotFound``."""
-        with s3_errors():
-            response = self._client.get_object(Bucket=container,
-                                               Key=self._read_key(blob_path, snapshot))
+        """The GetObject response body, streamed (the Store's stream translates what a read
+        raises). Raises ``BlobNotFound``."""
+        response = self._client.get_object(Bucket=container,
+                                           Key=self._read_key(blob_path, snapshot))
         return cast(IO[bytes], response["Body"])
 
     def _read_key(self, blob_path: str, snapshot: str | None) -> str:
@@ -412,7 +410,8 @@ class S3Provider(StoreInterface):
         renamed into place only when complete. Raises ``BlobNotFound``."""
         key = self._read_key(blob_path, snapshot)
         try:
-            self._transfers.download_to_path(container, key, dest_fn, progress_callback)
+            with s3_errors():
+                self._transfers.download_to_path(container, key, dest_fn, progress_callback)
         except BlobNotFound:
             self._require_container(container)
             raise
@@ -437,18 +436,16 @@ class S3Provider(StoreInterface):
         key = check_blob_key(blob_path)
         created = datetime.now(timezone.utc)
         snapshot = new_snapshot_id(created)
-        with s3_errors():
-            self._server_copy(container, key, container, snapshot_key(key, snapshot))
+        self._server_copy(container, key, container, snapshot_key(key, snapshot))
         return SnapshotInfo(container=container, blob=key, snapshot=snapshot, created=created)
 
     def _snapshot_keys(self, container: str, key: str) -> list[str]:
         keys: list[str] = []
-        with s3_errors():
-            pages = self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=container, Prefix=snapshot_prefix(key)
-            )
-            for page in pages:
-                keys.extend(item["Key"] for item in page.get("Contents", ()))
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=container, Prefix=snapshot_prefix(key)
+        )
+        for page in pages:
+            keys.extend(item["Key"] for item in page.get("Contents", ()))
         return keys
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:

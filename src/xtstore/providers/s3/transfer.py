@@ -17,7 +17,6 @@ from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped
 
 from xtstore.interface import ProgressCallback
 from xtstore.localfiles.atomic import atomic_local_file
-from xtstore.providers.s3.errors import s3_errors
 
 __all__ = ["Transfers"]
 
@@ -63,7 +62,7 @@ class Transfers:
     ) -> None:
         """Upload a file name or a readable stream; the object appears only when complete
         (a failed multipart upload is aborted). Raises ``ContainerNotFound``."""
-        with s3_errors(), self._manager() as manager:
+        with self._manager() as manager:
             manager.upload(source, bucket, key,
                            subscribers=_subscribers(progress, total)).result()
 
@@ -76,7 +75,6 @@ class Transfers:
         with (
             atomic_local_file(dest_fn) as fd,
             os.fdopen(fd, "wb", closefd=False) as sink,
-            s3_errors(),
             self._manager() as manager,
         ):
             manager.download(bucket, key, sink, subscribers=_subscribers(progress)).result()
@@ -87,6 +85,6 @@ class Transfers:
     ) -> None:
         """Multipart server-side copy (``UploadPartCopy``), for objects beyond CopyObject's
         5 GiB. Raises ``BlobNotFound``, ``ContainerNotFound``."""
-        with s3_errors(), self._manager() as manager:
+        with self._manager() as manager:
             manager.copy({"Bucket": source_bucket, "Key": source_key}, bucket, key,
                          extra_args=dict(extra_args)).result()
