@@ -32,7 +32,13 @@ class StoreError(Exception):
     ``reason`` is the bare description; ``str(error)`` prefixes it with the service, container
     and blob that are known, e.g. ``service 'runs', container 'exp1', blob 'logs/a.txt': blob
     not found``.
+
+    ``from_stream`` is True when reading a stream that ``open_blob`` returned failed: the
+    error names that stream's store and blob, and a store copying from the stream (another
+    service, in a cross-service transfer) passes it on as it is.
     """
+
+    from_stream: bool = False
 
     def __init__(
         self,

@@ -653,7 +653,10 @@ class _TypedReads:
     def _typed(self, error: Exception) -> Exception:
         call = Call("open_blob.read", self._store.service_name, *self._where)
         typed = self._store._error_layer.typed_error(error, call)
-        return error if typed is None else typed
+        if typed is None:
+            return error
+        typed.from_stream = True
+        return typed
 
     def read(self, size: int | None = -1) -> bytes:
         try:
@@ -682,7 +685,11 @@ class _TypedReads:
         return self._guarded(self._stream.readlines, -1 if hint is None else hint)
 
     def __iter__(self) -> Iterator[bytes]:
-        return self
+        # The provider's own line iteration (a file's runs in C), each failure typed.
+        try:
+            yield from self._stream
+        except Exception as error:
+            raise self._typed(error)  # noqa: B904 - typed_error set the cause (or hid it)
 
     def __next__(self) -> bytes:
         line = self.readline()

@@ -207,3 +207,27 @@ def test_the_stream_behaves_like_the_providers_own() -> None:
         assert list(stream) == [b"content"]
         assert not stream.closed
     assert stream.closed
+
+
+def test_a_source_stream_failing_inside_another_stores_write_names_the_source() -> None:
+    # A cross-service copy: the destination's write reads the source's stream, whose read
+    # fails; the error is the source's, not the destination's.
+    source = Store(BrokenReads({"name": "src"}), "src")
+    source.create_container("runs")
+    source.create_blob("runs", "x.bin", b"data")
+    destination = Store(MemoryProvider({"name": "dst"}), "dst")
+    destination.create_container("copies")
+    with source.open_blob("runs", "x.bin") as stream, pytest.raises(TransientError) as raised:
+        destination.create_blob_from_stream("copies", "y.bin", stream)
+    error = raised.value
+    assert (error.service, error.container, error.blob) == ("src", "runs", "x.bin")
+    assert not destination.does_blob_exist("copies", "y.bin")
+
+
+def test_line_iteration_over_the_stream_is_typed_too() -> None:
+    store = Store(BrokenReads({"name": "mem"}), "mem")
+    store.create_container("runs")
+    store.create_blob("runs", "x.bin", b"data")
+    with store.open_blob("runs", "x.bin") as stream, pytest.raises(TransientError) as raised:
+        list(stream)
+    assert (raised.value.service, raised.value.blob) == ("mem", "x.bin")

@@ -96,7 +96,9 @@ class ErrorContextLayer:
     """Innermost layer: translate, then fill in the call's container and blob, and name the
     call's service. The service is set, not only filled in: a provider that delegates to
     another xtstore store lets through errors naming that inner service, and the caller
-    must see the service it used.
+    must see the service it used. An error from reading another store's stream
+    (``StoreError.from_stream``) already names the store and blob that failed and passes as
+    it is.
 
     ``provider_translation`` (the provider's ``translate_error``, given once by the Store)
     is asked first; what it returns is raised without the provider's exception chained,
@@ -124,7 +126,7 @@ class ErrorContextLayer:
             typed: StoreError | None = error
         else:
             typed = self._translate(error, call)
-        if typed is not None:
+        if typed is not None and not typed.from_stream:
             typed.service = call.service
             typed.add_context(container=call.container, blob=call.blob)
         return typed
