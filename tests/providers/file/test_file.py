@@ -168,6 +168,22 @@ def test_an_append_to_a_folder_is_a_name_clash(store: Store, rewrite: bool) -> N
     assert store.list_blobs("box") == ["a/b"]
 
 
+@pytest.mark.timeout(30)  # the rewrite append used to retry this clash for ever
+@pytest.mark.parametrize("rewrite", [False, True])
+def test_writes_below_a_blob_are_a_name_clash(store: Store, rewrite: bool) -> None:
+    store.create_blob("box", "a", "blob")
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.append_blob("box", "a/b", "y", append_with_rewrite=rewrite)
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.append_blob("box", "a/b/c", "y", append_with_rewrite=rewrite)
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.create_blob("box", "a/b", "y", fail_if_exists=True)
+    with pytest.raises(BlobAlreadyExists, match="blob and a folder"):
+        store.copy_blob("box", "a", "box", "a/q")
+    assert store.list_blobs("box") == ["a"]
+    assert store.get_blob_text("box", "a") == "blob"
+
+
 def test_folder_is_not_a_blob(store: Store) -> None:
     store.create_blob("box", "d/x", "1")
     assert not store.does_blob_exist("box", "d")

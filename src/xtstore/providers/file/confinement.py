@@ -93,11 +93,21 @@ class Confinement:
         os.close(fd)
         return st
 
-    def is_folder(self, container: str, blob_path: str) -> bool:
-        try:
-            return stat.S_ISDIR(os.lstat(self._layout.blob_file(container, blob_path)).st_mode)
-        except OSError:
-            return False
+    def clashes(self, container: str, blob_path: str) -> bool:
+        """True if the name is taken in a way a file system cannot share: the blob path is a
+        folder, or one of the folders above it is a blob."""
+        if _is_folder(self._layout.blob_file(container, blob_path)):
+            return True
+        above = self._layout.blob_file(container, "")
+        for segment in blob_path.split("/")[:-1]:
+            above += segment
+            try:
+                if not stat.S_ISDIR(os.lstat(above).st_mode):
+                    return True
+            except OSError:
+                return False  # missing: nothing below it can be in the way
+            above += "/"
+        return False
 
     def open_parent(self, container: str, blob_path: str, parent: str) -> int:
         """An fd of the blob's parent folder ``parent``, created if missing, checked to be
@@ -147,3 +157,10 @@ class Confinement:
             if os.path.isdir(folder):
                 raise self._layout.not_found(container, blob_path) from None
             raise
+
+
+def _is_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False

@@ -228,7 +228,7 @@ class Writer:
     def taken(self, container: str, blob_path: str) -> BlobAlreadyExists:
         """The error for a create-only write that found its name taken: by a blob, or by a
         folder (which a file store cannot hold next to a blob of the same name)."""
-        if self._confined.is_folder(container, blob_path):
+        if self._confined.clashes(container, blob_path):
             return name_clash(container, blob_path)
         return BlobAlreadyExists("blob already exists", container=container, blob=blob_path)
 
@@ -286,8 +286,8 @@ class Writer:
                 try:
                     self.install(temp, container, blob_path, exclusive=True)
                 except BlobAlreadyExists:
-                    if self._confined.is_folder(container, blob_path):
-                        raise  # the name clash; a retry would meet the same folder forever
+                    if self._confined.clashes(container, blob_path):
+                        raise  # a name clash: a retry would meet it for ever
                     continue
                 return
             try:
