@@ -32,7 +32,6 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import sorted_result
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
@@ -214,10 +213,6 @@ class AzureBlobProvider(StoreInterface):
         return ContainerInfo(name=container, last_modified=last_modified,
                              metadata=dict(props.metadata or {}))
 
-    def get_container_metadata(self, container: str) -> dict[str, str]:
-        """Raises ``ContainerNotFound``."""
-        return dict(self.get_container_properties(container).metadata)
-
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
         """Raises ``ContainerNotFound``."""
         self._container_client(container).set_container_metadata(dict(metadata))
@@ -238,19 +233,6 @@ class AzureBlobProvider(StoreInterface):
             data, length=len(data), overwrite=not fail_if_exists,
             max_concurrency=self._concurrency,
         )
-
-    def create_blob_from_path(
-        self,
-        container: str,
-        blob_path: str,
-        source_fn: str,
-        progress_callback: ProgressCallback | None = None,
-    ) -> None:
-        """Parallel block upload straight from the file. Raises ``ContainerNotFound``,
-        ``FileNotFoundError``."""
-        with open(source_fn, "rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            self._upload_stream(container, blob_path, source, size, progress_callback)
 
     def create_blob_from_stream(
         self,
@@ -412,10 +394,6 @@ class AzureBlobProvider(StoreInterface):
 
     # ---- blob reads ----
 
-    def get_blob_text(self, container: str, blob_path: str) -> str:
-        """One GET for blobs up to ``max-single-get-size``. Raises ``BlobNotFound``."""
-        return self.get_blob_bytes(container, blob_path).decode("utf-8")
-
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
@@ -472,10 +450,6 @@ class AzureBlobProvider(StoreInterface):
                                    props.content_settings, props.metadata),
         )
 
-    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
-        """Raises ``BlobNotFound``."""
-        return dict(self.get_blob_properties(container, blob_path).metadata)
-
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
         """Oldest first. Raises ``ContainerNotFound``."""
         items = self._container_client(container).list_blobs(
@@ -485,17 +459,6 @@ class AzureBlobProvider(StoreInterface):
                              created=_snapshot_time(s)) for s in sorted(ids)]
 
     # ---- listing ----
-
-    def list_blobs(
-        self,
-        container: str,
-        path: str | None = None,
-        return_names: bool = True,
-        recursive: bool = True,
-    ) -> list[str] | list[BlobInfo]:
-        """One request per 5,000 entries. Raises ``ContainerNotFound``."""
-        return sorted_result(self.iter_blobs(container, path, recursive=recursive),
-                             return_names=return_names)
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True

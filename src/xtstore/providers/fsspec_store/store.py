@@ -338,18 +338,6 @@ class FsspecProvider(StoreInterface):
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self._meta(container, blob_path))
 
-    def create_blob_from_path(
-        self,
-        container: str,
-        blob_path: str,
-        source_fn: str,
-        progress_callback: ProgressCallback | None = None,
-    ) -> None:
-        with open(source_fn, "rb") as source:
-            self.create_blob_from_stream(container, blob_path, source,
-                                         length=os.fstat(source.fileno()).st_size,
-                                         progress_callback=progress_callback)
-
     def create_blob_from_stream(
         self,
         container: str,
@@ -443,9 +431,6 @@ class FsspecProvider(StoreInterface):
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self._snapshots(container, blob_path), recursive=True)
 
-    def get_blob_text(self, container: str, blob_path: str) -> str:
-        return self.get_blob_bytes(container, blob_path).decode("utf-8")
-
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
@@ -513,9 +498,6 @@ class FsspecProvider(StoreInterface):
 
     def _blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         return dict(self._read_json(self._meta(container, blob_path)) or {})
-
-    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
-        return dict(self.get_blob_properties(container, blob_path).metadata)
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]

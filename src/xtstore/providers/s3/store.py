@@ -30,7 +30,6 @@ from xtstore.errors import (
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import sorted_result
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
@@ -214,9 +213,6 @@ class S3Provider(StoreInterface):
                     return _utc(bucket["CreationDate"])
         return datetime.now(timezone.utc)
 
-    def get_container_metadata(self, container: str) -> dict[str, str]:
-        return dict(self.get_container_properties(container).metadata)
-
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
         self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
                                 Metadata=dict(metadata))
@@ -357,25 +353,11 @@ class S3Provider(StoreInterface):
             self._require_container(container)
             raise BlobNotFound(missing) from None
 
-    def list_blobs(
-        self,
-        container: str,
-        path: str | None = None,
-        return_names: bool = True,
-        recursive: bool = True,
-    ) -> list[str] | list[BlobInfo]:
-        return sorted_result(self.iter_blobs(container, path, recursive=recursive),
-                             return_names=return_names)
-
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
         """Pages of 1000 fetched lazily. Raises ``ContainerNotFound`` at the call."""
         return iter_listing(self._client, container, path or "", recursive)
-
-    def get_blob_text(self, container: str, blob_path: str) -> str:
-        """One GetObject. Raises ``BlobNotFound``, ``ContainerNotFound``."""
-        return self.get_blob_bytes(container, blob_path).decode("utf-8")
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -425,9 +407,6 @@ class S3Provider(StoreInterface):
             content_type=head.get("ContentType"), metadata=head.get("Metadata", {}),
         )
         return BlobInfo(name=key, properties=properties)
-
-    def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
-        return dict(self.get_blob_properties(container, blob_path).metadata)
 
     # ---- snapshots ----
 
