@@ -10,7 +10,7 @@ process that opens the service, never carried (:class:`ServiceOrigin`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -148,7 +148,7 @@ class ServiceOrigin:
         try:
             instance = cls(settings)
         except ConfigError as error:
-            raise self._locate_error(error, settings, resolved.secrets) from None
+            raise self._locate_error(error, resolved.secrets) from None
         except StoreError as error:
             raise error.add_context(service=self.service) from None
         except KeyError as error:
@@ -205,18 +205,12 @@ class ServiceOrigin:
                           unknown_keys=isinstance(self.reopen, XtEnvironment))
         return resolved, policy
 
-    def _locate_error(
-        self, error: ConfigError, settings: Mapping[str, Any], secrets: list[str]
-    ) -> ConfigError:
-        """A provider's ConfigError names a key of its dict (perhaps after the name it was
-        given); name the file and the full key path instead, and never show a secret."""
+    def _locate_error(self, error: ConfigError, secrets: list[str]) -> ConfigError:
+        """A provider's ConfigError names a key of its dict, relative to the service
+        (docs/contract.md §3); name the file and the full key path instead, and never show a
+        secret."""
         prefix = f"external-services.{self.service}"
         relative = error.key_path or ""
-        for own_name in {self.service, str(settings.get("name"))}:
-            if relative == own_name:
-                relative = ""
-            elif relative.startswith(f"{own_name}."):
-                relative = relative[len(own_name) + 1 :]
         if not relative.startswith(prefix):
             path = tuple(relative.split(".")) if relative else ()
             error.key_path = ".".join((prefix, *path))

@@ -48,7 +48,7 @@ def _text(config: Mapping[str, Any], key: str, service: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError("must be a non-empty string", key_path=f"{service}.{key}",
+        raise ConfigError("must be a non-empty string", key_path=key,
                           service=service)
     return value.strip()
 
@@ -63,7 +63,7 @@ def _number(config: Mapping[str, Any], key: str, service: str) -> int | float | 
         number = -1.0
     if number <= 0:
         raise ConfigError(f"must be a positive number, not {value!r}",
-                          key_path=f"{service}.{key}", service=service)
+                          key_path=key, service=service)
     return int(number) if number.is_integer() else number
 
 
@@ -94,7 +94,7 @@ def _default_credential(service: str) -> Any:
     except ImportError:
         raise ConfigError(
             "credential 'default' needs azure-identity: pip install 'xtstore[azure-identity]'",
-            key_path=f"{service}.credential", service=service,
+            key_path="credential", service=service,
         ) from None
     return DefaultAzureCredential()
 
@@ -115,7 +115,7 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
     extra = config.get("client-options") or {}
     if not isinstance(extra, Mapping):
         raise ConfigError("must be a mapping of BlobServiceClient keyword arguments",
-                          key_path=f"{service}.client-options", service=service)
+                          key_path="client-options", service=service)
     kwargs.update(extra)
     kwargs["retry_total"] = 0  # the xtstore retry layer is the only retry
 
@@ -137,7 +137,7 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
         raise ConfigError(
             "azure-blob needs 'connection-string', or 'account' with 'key', 'sas-token' or "
             "'credential: default', or XT's form ('name' = account, 'key')",
-            key_path=service, service=service,
+            service=service,
         )
     url, name = account_url_and_name(account)
     if key is not None:
@@ -158,7 +158,7 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
     else:
         raise ConfigError(
             "azure-blob 'account' needs 'key', 'sas-token' or 'credential' "
-            "('default' or 'anonymous')", key_path=service, service=service,
+            "('default' or 'anonymous')", service=service,
         )
     return AzureClientSpec(account_url=url, credential=credential, secrets=secrets,
                            client_kwargs=kwargs, description=f"{url} ({how})")

@@ -142,13 +142,13 @@ class AzureBlobProvider(StoreInterface):
             self._concurrency = max(1, int(concurrency))
         except (TypeError, ValueError):
             raise ConfigError(f"must be a positive integer, not {concurrency!r}",
-                              key_path=f"{self._service_name}.max-concurrency",
+                              key_path="max-concurrency",
                               service=self._service_name) from None
         try:
             self._service = build_service_client(spec)
         except ValueError as error:
             raise ConfigError(f"invalid Azure settings: {self._scrub(str(error))}",
-                              key_path=self._service_name, service=self._service_name) from None
+                              service=self._service_name) from None
 
     def __repr__(self) -> str:
         return f"<AzureBlobProvider service={self._service_name!r} {self._description}>"
