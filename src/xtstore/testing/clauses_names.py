@@ -171,29 +171,29 @@ class FolderClauses(SuiteBase):
         with precondition(NO_BLOB, "writing the blobs 'a' and 'f/x'"):
             for blob, data in BEFORE.items():
                 put_bytes(store, container, blob, data)
+        downloads = tmp_path / "download"
+        reads: list[tuple[str, Callable[[str], object]]] = [
+            ("get_blob_bytes", lambda name: store.get_blob_bytes(container, name)),
+            ("get_blob_text", lambda name: store.get_blob_text(container, name)),
+            ("open_blob", lambda name: store.open_blob(container, name)),
+            ("get_blob_to_path", lambda name: store.get_blob_to_path(
+                container, name, str(downloads / name))),
+            ("get_blob_properties", lambda name: store.get_blob_properties(container, name)),
+            ("delete_blob", lambda name: store.delete_blob(container, name)),
+        ]
         capabilities = store.capabilities()
+        if capabilities.snapshots.available:
+            reads.append(("snapshot_blob", lambda name: store.snapshot_blob(container, name)))
+        if capabilities.server_side_copy.available:
+            reads.append(("copy_blob from", lambda name: store.copy_blob(
+                container, name, container, "copy")))
         for name in ("f", "a/b"):
-            dest = tmp_path / "download" / name.replace("/", "-")
-            reads: list[tuple[str, Callable[[], object]]] = [
-                ("get_blob_bytes", lambda n=name: store.get_blob_bytes(container, n)),
-                ("get_blob_text", lambda n=name: store.get_blob_text(container, n)),
-                ("open_blob", lambda n=name: store.open_blob(container, n)),
-                ("get_blob_to_path",
-                 lambda n=name, d=dest: store.get_blob_to_path(container, n, str(d))),
-                ("get_blob_properties", lambda n=name: store.get_blob_properties(container, n)),
-                ("delete_blob", lambda n=name: store.delete_blob(container, n)),
-            ]
-            if capabilities.snapshots.available:
-                reads.append(("snapshot_blob", lambda n=name: store.snapshot_blob(container, n)))
-            if capabilities.server_side_copy.available:
-                reads.append(("copy_blob from", lambda n=name: store.copy_blob(
-                    container, n, container, "copy")))
             for call, read in reads:
-                check_raises(BlobNotFound, f"{NO_BLOB} ({call} {name!r})", read)
+                check_raises(BlobNotFound, f"{NO_BLOB} ({call} {name!r})", read, name)
             check(not store.does_blob_exist(container, name), NO_BLOB,
                   f"does_blob_exist({name!r}) is True")
-            check(not dest.exists(), NO_BLOB,
-                  f"the failed download of {name!r} left {short(str(dest))}")
+            check(not (downloads / name).exists(), NO_BLOB,
+                  f"the failed download of {name!r} left {short(str(downloads / name))}")
         check_equal(_state(store, container), (sorted(BEFORE), BEFORE), NO_BLOB,
                     "blobs and content after the refused calls")
 
