@@ -480,6 +480,8 @@ class MyCloudStorage(implements(StoreInterface)):
 
     def get_blob_properties(self, container, blob_path):
         self._need_container(container)
+        if os.path.isdir(self._blob_file(container, blob_path)):  # a folder is not a blob
+            raise BlobNotFound("blob not found", container=container, blob=blob_path)
         try:
             return self._info(container, blob_path, with_metadata=True)
         except (FileNotFoundError, NotADirectoryError):

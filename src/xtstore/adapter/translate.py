@@ -178,7 +178,7 @@ def translate(error: BaseException, call: FailedCall, probe: ContainerProbe
         return _not_found(call, probe, _short(error))
     if isinstance(error, IsADirectoryError):
         if call.writes:
-            return StoreError("a folder by this name is in the way")
+            return BlobAlreadyExists("a folder by this name is in the way")
         return BlobNotFound("no blob by this name: it is a folder")
     if isinstance(error, FileExistsError):
         if call.writes and _is_folder(error.filename):

@@ -1,4 +1,5 @@
-"""What the providers share: blob content as bytes and snapshot ids. The whole-or-nothing
+"""What the providers share: blob content as bytes, snapshot ids and the error for a name
+that a store with real folders cannot hold. The whole-or-nothing
 local-file writer and the OS calls under it are in the core (:mod:`xtstore.localfiles`)."""
 
 from __future__ import annotations
@@ -7,9 +8,10 @@ import secrets
 import time
 from datetime import datetime
 
+from xtstore.errors import BlobAlreadyExists
 from xtstore.values import datetime_from_ns
 
-__all__ = ["new_snapshot_id", "snapshot_created", "to_bytes"]
+__all__ = ["name_clash", "new_snapshot_id", "snapshot_created", "to_bytes"]
 
 
 def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
@@ -28,3 +30,13 @@ def snapshot_created(snapshot_id: str) -> datetime:
     """The creation time encoded in an id made by :func:`new_snapshot_id`."""
     stamp = int(snapshot_id.split("-", 1)[0])
     return datetime_from_ns(stamp)
+
+
+def name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
+    """The error for a name that is needed as both a blob and a folder, on a store whose
+    folders are real (a local disk, fsspec's file:// and memory://)."""
+    return BlobAlreadyExists(
+        "a file store cannot hold a blob and a folder of the same name "
+        "(this blob path or one of its folders is already the other kind)",
+        container=container, blob=blob_path,
+    )

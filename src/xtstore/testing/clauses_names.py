@@ -1,7 +1,11 @@
-"""Clauses "Names" and "Errors" of docs/contract.md §1-2: invalid names fail before any I/O, and
-every error names its service, container and blob."""
+"""Clauses "Names" and "Errors" of docs/contract.md §1-2: invalid names fail before any I/O, a
+name is a blob, a folder, or (on a flat store) both, and every error names its service,
+container and blob."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 from xtstore.errors import (
     BlobAlreadyExists,
@@ -11,10 +15,18 @@ from xtstore.errors import (
     InvalidName,
 )
 from xtstore.store import Store
-from xtstore.testing.base import SuiteBase, new_container_name
-from xtstore.testing.checks import check, check_equal, check_is_also, check_raises
+from xtstore.testing.base import SuiteBase, new_container_name, put_bytes
+from xtstore.testing.checks import (
+    check,
+    check_equal,
+    check_is_also,
+    check_raises,
+    fail,
+    precondition,
+    short,
+)
 
-__all__ = ["ErrorClauses", "NameClauses"]
+__all__ = ["ErrorClauses", "FolderClauses", "NameClauses"]
 
 BAD_CONTAINER_NAMES = (
     "ab", "x" * 64, "Upper", "a--b", "-abc", "abc-", "a_b", "has space", "dots.not.ok", "",
@@ -93,6 +105,97 @@ class NameClauses(SuiteBase):
         check_equal(store.list_blobs(container), names, clause, "listing")
         for name in names:
             check_equal(store.get_blob_text(container, name), name, clause, f"content of {name}")
+
+
+BOTH = ("Names: a write that needs one name as both a blob and a folder either makes both "
+        "(a flat store) or raises BlobAlreadyExists with nothing changed (real folders)")
+NO_BLOB = ("Names: a name that is only a folder, or lies below a blob, holds no blob: reading, "
+           "downloading, properties, snapshot and delete raise BlobNotFound")
+BEFORE = {"a": b"blob a", "f/x": b"blob f/x"}
+"""The blobs each folder clause starts from: ``f`` is only a folder, ``a/b`` lies below a blob."""
+
+Write = Callable[[Store, str], object]
+
+
+def _state(store: Store, container: str) -> tuple[list[str], dict[str, bytes]]:
+    names = [str(name) for name in store.list_blobs(container)]
+    return names, {name: store.get_blob_bytes(container, name) for name in names}
+
+
+class FolderClauses(SuiteBase):
+    def test_a_blob_and_a_folder_of_one_name_are_both_made_or_refused(
+        self, store: Store, make_container: Callable[[], str]
+    ) -> None:
+        capabilities = store.capabilities()
+        writes: list[tuple[str, str, bytes, Write]] = [
+            ("create_blob", "f", b"new f", lambda s, c: s.create_blob(c, "f", "new f")),
+            ("create_blob", "a/b", b"new a/b", lambda s, c: s.create_blob(c, "a/b", "new a/b")),
+            ("create_blob_from_path", "f", b"path f",
+             lambda s, c: put_bytes(s, c, "f", b"path f")),
+        ]
+        if capabilities.conditional_writes.available:
+            writes.append(("create_blob(fail_if_exists=True)", "a/b", b"once",
+                           lambda s, c: s.create_blob(c, "a/b", "once", fail_if_exists=True)))
+        if capabilities.server_side_copy.available:
+            writes.append(("copy_blob a ->", "f", BEFORE["a"],
+                           lambda s, c: s.copy_blob(c, "a", c, "f")))
+        if capabilities.append.available:
+            writes += [
+                ("append_blob", "f", b"more", lambda s, c: s.append_blob(c, "f", "more")),
+                ("append_blob", "a/b", b"more", lambda s, c: s.append_blob(c, "a/b", "more")),
+            ]
+        for call, name, written, write in writes:
+            container = make_container()
+            with precondition(BOTH, "writing the blobs 'a' and 'f/x'"):
+                for blob, data in BEFORE.items():
+                    put_bytes(store, container, blob, data)
+            what = f"{call} {name!r} beside the blobs 'a' and 'f/x'"
+            try:
+                write(store, container)
+            except BlobAlreadyExists:
+                check_equal(_state(store, container), (sorted(BEFORE), BEFORE), BOTH,
+                            f"{what} was refused: blobs and content afterwards")
+                check(not store.does_blob_exist(container, name), BOTH,
+                      f"{what} was refused, yet does_blob_exist({name!r}) is True")
+                continue
+            except Exception as error:
+                fail(BOTH, f"{what}: expected success or BlobAlreadyExists, got "
+                           f"{type(error).__name__}: {error}")
+            check_equal(_state(store, container),
+                        (sorted([*BEFORE, name]), {**BEFORE, name: written}), BOTH,
+                        f"{what} succeeded: blobs and content afterwards")
+
+    def test_a_folder_or_a_name_below_a_blob_holds_no_blob(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        with precondition(NO_BLOB, "writing the blobs 'a' and 'f/x'"):
+            for blob, data in BEFORE.items():
+                put_bytes(store, container, blob, data)
+        downloads = tmp_path / "download"
+        reads: list[tuple[str, Callable[[str], object]]] = [
+            ("get_blob_bytes", lambda name: store.get_blob_bytes(container, name)),
+            ("get_blob_text", lambda name: store.get_blob_text(container, name)),
+            ("open_blob", lambda name: store.open_blob(container, name)),
+            ("get_blob_to_path", lambda name: store.get_blob_to_path(
+                container, name, str(downloads / name))),
+            ("get_blob_properties", lambda name: store.get_blob_properties(container, name)),
+            ("delete_blob", lambda name: store.delete_blob(container, name)),
+        ]
+        capabilities = store.capabilities()
+        if capabilities.snapshots.available:
+            reads.append(("snapshot_blob", lambda name: store.snapshot_blob(container, name)))
+        if capabilities.server_side_copy.available:
+            reads.append(("copy_blob from", lambda name: store.copy_blob(
+                container, name, container, "copy")))
+        for name in ("f", "a/b"):
+            for call, read in reads:
+                check_raises(BlobNotFound, f"{NO_BLOB} ({call} {name!r})", read, name)
+            check(not store.does_blob_exist(container, name), NO_BLOB,
+                  f"does_blob_exist({name!r}) is True")
+            check(not (downloads / name).exists(), NO_BLOB,
+                  f"the failed download of {name!r} left {short(str(downloads / name))}")
+        check_equal(_state(store, container), (sorted(BEFORE), BEFORE), NO_BLOB,
+                    "blobs and content after the refused calls")
 
 
 ERRORS = "Errors: every message names the service, the container and the blob"

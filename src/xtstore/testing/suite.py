@@ -6,7 +6,7 @@ from xtstore.testing.clauses_append import AppendClauses
 from xtstore.testing.clauses_blobs import BlobClauses
 from xtstore.testing.clauses_containers import ContainerClauses
 from xtstore.testing.clauses_listing import ListingClauses
-from xtstore.testing.clauses_names import ErrorClauses, NameClauses
+from xtstore.testing.clauses_names import ErrorClauses, FolderClauses, NameClauses
 from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
 from xtstore.testing.clauses_snapshots import SnapshotClauses
 from xtstore.testing.clauses_streaming import StreamingClauses, WholeOrNothingClauses
@@ -30,6 +30,7 @@ class ConformanceSuite(
     BlobClauses,
     ContainerClauses,
     ErrorClauses,
+    FolderClauses,
     NameClauses,
 ):
     """The whole contract of docs/contract.md §1 as pytest tests, one test per clause.

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from xtstore.errors import (
-    BlobAlreadyExists,
     BlobNotFound,
     ContainerAlreadyExists,
     ContainerNotFound,
@@ -32,6 +31,7 @@ from xtstore.errors import (
 )
 from xtstore.localfiles.oscalls import O_CLOEXEC
 from xtstore.names import validate_container_name
+from xtstore.providers._shared import name_clash
 
 __all__ = ["INTERNAL", "SNAPSHOT_ID", "Layout", "key_of", "name_clash"]
 
@@ -49,15 +49,6 @@ if hasattr(os, "register_at_fork"):
 def key_of(blob_path: str) -> str:
     """The name a blob's records, snapshots and lock file go by under ``.xtstore``."""
     return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-
-def name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
-    """The error for a name that is needed as both a blob and a folder."""
-    return BlobAlreadyExists(
-        "a file store cannot hold a blob and a folder of the same name "
-        "(this blob path or one of its folders is already the other kind)",
-        container=container, blob=blob_path,
-    )
 
 
 class Layout:

@@ -14,11 +14,19 @@ Writes go to a temporary file and are moved into place; create-only writes and a
 a per-blob lock made by exclusive create (broken when older than ``lock-timeout`` seconds, for
 writers that died). A backend without exclusive create
 reports conditional writes and appends ``UNSUPPORTED``, and those calls raise ``Unsupported``.
+
+Where folders are real (``file://``, ``memory://``, SFTP: a file cannot be made below a file,
+which the provider probes once), a name cannot be both a blob and a folder, as on store-file:
+every blob write passes one install step (:meth:`FsspecProvider._install_blob`) that refuses
+a name that is a folder, or lies below a blob, with the name-clash ``BlobAlreadyExists`` and
+nothing changed; reads of such a name are ``BlobNotFound``. Object stores (``s3://``,
+``gcs://``) are flat: ``f`` and ``f/x`` are two keys, both blobs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -44,7 +52,7 @@ from xtstore.listing import iter_infos, list_prefix, select
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import new_snapshot_id, snapshot_created, to_bytes
+from xtstore.providers._shared import name_clash, new_snapshot_id, snapshot_created, to_bytes
 from xtstore.providers.fsspec_store.description import DESCRIPTION
 from xtstore.values import (
     BlobInfo,
@@ -62,10 +70,23 @@ _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
 
 
-_MEMORY_CREATES = threading.Lock()
+_MEMORY_GUARD = threading.Lock()
 """memory:// decides an exclusive create by looking first and adding the file when it is
-closed, so two threads could both create one lock; its files live in this process only, so
-one lock held from open to close makes the create exclusive."""
+closed, so two threads could both create one lock, and the install of a blob looks whether
+its name is free before it moves the file there; its files live in this process only, so
+one lock held over the look and the act makes each atomic."""
+
+_MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+"""What reading a name that holds no blob raises on a filesystem with folders: nothing is
+there, a blob is above it (file://: NotADirectoryError), or it is a folder."""
+
+_IN_THE_WAY = (IsADirectoryError, NotADirectoryError, FileExistsError)
+"""What moving a file to a blob's name raises (file://) when a folder is at the name or a
+blob is above it: making the parent folders finds a blob (FileExistsError, or
+NotADirectoryError further up), the rename finds a folder (IsADirectoryError)."""
+
+_INSTALL_ATTEMPTS = 20
+"""Moves of a blob into place retried when its (empty) folder was removed meanwhile."""
 
 _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
@@ -80,6 +101,7 @@ class FsspecProvider(StoreInterface):
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         import fsspec
+        from fsspec.implementations.local import LocalFileSystem
         from fsspec.implementations.memory import MemoryFileSystem
 
         self._service = str(config.get("name", "fsspec"))
@@ -97,11 +119,15 @@ class FsspecProvider(StoreInterface):
         # memory:// opens a file for reading by handing out the one stored file object,
         # whose position every reader shares: two threads reading at once got empty bytes.
         self._shared_read_handles = isinstance(self.fs, MemoryFileSystem)
-        self._create_guard: contextlib.AbstractContextManager[Any] = (
-            _MEMORY_CREATES if self._shared_read_handles else contextlib.nullcontext()
+        self._memory_guard: contextlib.AbstractContextManager[Any] = (
+            _MEMORY_GUARD if self._shared_read_handles else contextlib.nullcontext()
         )
+        # fsspec's local mv is shutil.move, which moves a file INTO a folder of the blob's
+        # name; os.replace refuses that (and a blob above the name) atomically.
+        self._os_rename = isinstance(self.fs, LocalFileSystem)
         self._lock_timeout = float(config.get("lock-timeout", 60))
         self._exclusive_create: bool | None = None
+        self._folders: bool | None = None
 
     # ---- paths ----
 
@@ -142,17 +168,26 @@ class FsspecProvider(StoreInterface):
         result: dict[str, Any] = json.loads(body)
         return result
 
-    def _write_file(self, path: str, data: bytes) -> None:
-        """Whole-or-nothing: write a temporary file, then move it into place."""
+    def _new_temp(self) -> str:
+        """A new temporary name in ``.xtstore/tmp`` (the folder is made)."""
         temp = self._temp()
         self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
+        return temp
+
+    def _write_temp(self, data: bytes) -> str:
+        """A new temporary file holding ``data``."""
+        temp = self._new_temp()
         with self.fs.open(temp, "wb") as stream:
             stream.write(data)
-        self._move_into_place(temp, path)
+        return temp
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        """Whole-or-nothing write of an internal record: a temporary file moved into place."""
+        self._move_into_place(self._write_temp(data), path)
 
     def _create_exclusive(self, path: str, data: bytes) -> None:
         """Create ``path`` holding ``data``; FileExistsError if it exists."""
-        with self._create_guard, self.fs.open(path, "xb") as stream:
+        with self._memory_guard, self.fs.open(path, "xb") as stream:
             stream.write(data)
 
     def _move_into_place(self, temp: str, path: str) -> None:
@@ -160,9 +195,106 @@ class FsspecProvider(StoreInterface):
         try:
             self.fs.mv(temp, path)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(temp)
+            self._discard(temp)
             raise
+
+    def _discard(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+
+    # ---- the install step of every blob write ----
+
+    def _install_blob(self, temp: str, container: str, blob_path: str) -> None:
+        """Give the finished temporary file ``temp`` the blob's name; ``temp`` is gone
+        afterwards, also on failure. Where folders are real, a name that is a folder (an
+        empty one is removed first) or lies below a blob raises the name clash, with
+        nothing changed."""
+        path = self._blob(container, blob_path)
+        try:
+            for attempt in range(_INSTALL_ATTEMPTS):
+                with self._memory_guard:
+                    if self._has_folders():
+                        self._refuse_name_clash(container, blob_path)
+                    try:
+                        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+                        self._move_blob_file(temp, path)
+                        return
+                    except _IN_THE_WAY:
+                        # Made in the way after the check, by a concurrent writer.
+                        raise name_clash(container, blob_path) from None
+                    except FileNotFoundError:
+                        # A concurrent write of the folder's own name removed it as empty
+                        # between our makedirs and the move: its check then meets ours.
+                        if attempt == _INSTALL_ATTEMPTS - 1 or not self.fs.exists(temp):
+                            raise
+        finally:
+            self._discard(temp)
+
+    def _refuse_name_clash(self, container: str, blob_path: str) -> None:
+        path = self._blob(container, blob_path)
+        if self._kind(path) == "directory" and not self._removed_if_empty(path):
+            raise name_clash(container, blob_path)
+        folder = blob_path
+        while "/" in folder:
+            folder = folder.rpartition("/")[0]
+            kind = self._kind(self._blob(container, folder))
+            if kind == "directory":
+                return  # a folder has no blob above it
+            if kind is not None:
+                raise name_clash(container, blob_path)
+
+    def _kind(self, path: str) -> str | None:
+        """``"directory"``, ``"file"`` (anything else that is there counts as one), or None
+        if nothing is there."""
+        try:
+            kind = self.fs.info(path).get("type")
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return "file"  # a blob above the path: as much in the way as a blob at it
+        return "directory" if kind == "directory" else "file"
+
+    def _removed_if_empty(self, folder: str) -> bool:
+        """Remove ``folder`` if it is empty (deleting a blob leaves its folders behind, and
+        they must not keep the name from a blob); False if it holds anything."""
+        try:
+            self.fs.rmdir(folder)
+        except OSError:
+            return False
+        return True
+
+    def _move_blob_file(self, temp: str, path: str) -> None:
+        if self._os_rename:
+            try:
+                os.replace(temp, path)
+                return
+            except OSError as error:
+                if error.errno != errno.EXDEV:  # a container folder on another device
+                    raise
+        self.fs.mv(temp, path)
+        if self._folders and not self._shared_read_handles and self.fs.isdir(path):
+            # fsspec's mv moves a file into a folder at the target, and one was made at the
+            # blob's name after the check: take the file out again.
+            self._discard(path + "/" + temp.rpartition("/")[2])
+            raise IsADirectoryError(path)
+
+    def _has_folders(self) -> bool:
+        """Whether folders are real here: a file cannot be made below a file (found once,
+        by trying)."""
+        if self._folders is None:
+            probe = self._join(_RESERVED, "tmp", "probe-" + uuid.uuid4().hex)
+            self.fs.makedirs(self.fs._parent(probe), exist_ok=True)
+            with self.fs.open(probe, "wb") as stream:
+                stream.write(b"1")
+            try:
+                with self.fs.open(probe + "/below", "wb") as stream:
+                    stream.write(b"2")
+                self._folders = False
+                self._discard(probe + "/below")
+            except OSError:
+                self._folders = True
+            self._discard(probe)
+        return self._folders
 
     def _supports_exclusive_create(self) -> bool:
         if self._exclusive_create is None:
@@ -331,7 +463,7 @@ class FsspecProvider(StoreInterface):
             self._replace_blob(container, blob_path, data)
 
     def _replace_blob(self, container: str, blob_path: str, data: bytes) -> None:
-        self._write_file(self._blob(container, blob_path), data)
+        self._install_blob(self._write_temp(data), container, blob_path)
         self._clear_metadata(container, blob_path)
 
     def _clear_metadata(self, container: str, blob_path: str) -> None:
@@ -347,8 +479,7 @@ class FsspecProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         self._require_container(container)
-        temp = self._temp()
-        self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
+        temp = self._new_temp()
         done = 0
         try:
             with self.fs.open(temp, "wb") as target:
@@ -358,10 +489,9 @@ class FsspecProvider(StoreInterface):
                     if progress_callback is not None:
                         progress_callback(done, max(done, length or 0))
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(temp)
+            self._discard(temp)
             raise
-        self._move_into_place(temp, self._blob(container, blob_path))
+        self._install_blob(temp, container, blob_path)
         self._clear_metadata(container, blob_path)
         if progress_callback is not None:
             progress_callback(done, done)
@@ -377,9 +507,9 @@ class FsspecProvider(StoreInterface):
         with self._locked(container, blob_path):
             try:
                 old = self.fs.cat_file(path)
-            except FileNotFoundError:
-                old = b""
-            self._write_file(path, old + data)
+            except _MISSING:
+                old = b""  # no blob by this name; a folder in the way is the install's to refuse
+            self._install_blob(self._write_temp(old + data), container, blob_path)
 
     def list_blobs(
         self,
@@ -416,17 +546,13 @@ class FsspecProvider(StoreInterface):
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
         self._require_container(container)
-        if snapshot is not None:
-            try:
-                self.fs.rm(self._source(container, blob_path, snapshot))
-            except FileNotFoundError:
-                raise BlobNotFound(f"snapshot {snapshot!r} not found", container=container,
-                                   blob=blob_path) from None
-            return
         try:
-            self.fs.rm(self._blob(container, blob_path))
-        except FileNotFoundError:
-            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
+            # rm_file, not rm: rm takes a folder for a blob ("Cannot delete directory").
+            self.fs.rm_file(self._source(container, blob_path, snapshot))
+        except _MISSING:
+            raise self._missing(container, blob_path, snapshot) from None
+        if snapshot is not None:
+            return
         self._clear_metadata(container, blob_path)
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self._snapshots(container, blob_path), recursive=True)
@@ -437,7 +563,7 @@ class FsspecProvider(StoreInterface):
         self._require_container(container)
         try:
             data: bytes = self.fs.cat_file(self._source(container, blob_path, snapshot))
-        except FileNotFoundError:
+        except _MISSING:
             raise self._missing(container, blob_path, snapshot) from None
         return data
 
@@ -450,7 +576,7 @@ class FsspecProvider(StoreInterface):
             if self._shared_read_handles:
                 return io.BytesIO(self.fs.cat_file(path))  # the store holds it in memory anyway
             stream: IO[bytes] = self.fs.open(path, "rb")
-        except FileNotFoundError:
+        except _MISSING:
             raise self._missing(container, blob_path, snapshot) from None
         return stream
 
@@ -489,7 +615,7 @@ class FsspecProvider(StoreInterface):
         path = self._blob(container, blob_path)
         try:
             info = self.fs.info(path)
-        except FileNotFoundError:
+        except _MISSING:
             raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
         if info.get("type") != "file":
             raise BlobNotFound("blob not found", container=container, blob=blob_path)
@@ -516,26 +642,29 @@ class FsspecProvider(StoreInterface):
     ) -> None:
         self._require_container(source_container)
         self._require_container(dest_container)
-        source = self._blob(source_container, source_blob_path)
         temp = self._temp()
-        self.fs.makedirs(self.fs._parent(temp), exist_ok=True)
-        try:
-            self.fs.cp_file(source, temp)
-        except FileNotFoundError:
-            raise BlobNotFound("blob not found", container=source_container,
-                               blob=source_blob_path) from None
-        self._move_into_place(temp, self._blob(dest_container, dest_blob_path))
+        self._copy_blob_file(source_container, source_blob_path, temp)
+        self._install_blob(temp, dest_container, dest_blob_path)
         self._clear_metadata(dest_container, dest_blob_path)
+
+    def _copy_blob_file(self, container: str, blob_path: str, target: str) -> None:
+        """Copy the blob's file to ``target`` (its folder is made); BlobNotFound if there is
+        no blob by that name. fsspec's cp_file copies a folder as a new empty folder, so the
+        name is checked first (a blob replaced by a folder between the two is a race left)."""
+        source = self._blob(container, blob_path)
+        if not self.fs.isfile(source):
+            raise BlobNotFound("blob not found", container=container, blob=blob_path)
+        self.fs.makedirs(self.fs._parent(target), exist_ok=True)
+        try:
+            self.fs.cp_file(source, target)
+        except _MISSING:
+            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
         self._require_container(container)
         snapshot = new_snapshot_id()
-        folder = self._snapshots(container, blob_path)
-        self.fs.makedirs(folder, exist_ok=True)
-        try:
-            self.fs.cp_file(self._blob(container, blob_path), folder + "/" + snapshot)
-        except FileNotFoundError:
-            raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
+        self._copy_blob_file(container, blob_path,
+                             self._snapshots(container, blob_path) + "/" + snapshot)
         return SnapshotInfo(container, blob_path, snapshot, snapshot_created(snapshot))
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
