@@ -206,6 +206,24 @@ class BlobClauses(SuiteBase):
                     "copy_blob makes an independent copy: a later write to the source does "
                     "not change it", "destination content")
 
+    def test_copy_blob_carries_the_source_metadata(self, store: Store, container: str) -> None:
+        clause = "Metadata: copy_blob copies it to the destination"
+        store.create_blob(container, "tagged.txt", TEXT)
+        wanted = {"run": "exp-1"}
+        require_feature(store, "metadata",
+                        lambda: store.set_blob_metadata(container, "tagged.txt", wanted))
+        require_feature(store, "server_side_copy", lambda: store.copy_blob(
+            container, "tagged.txt", container, "probe-copy.txt"))
+        store.set_blob_metadata(container, "tagged.txt", wanted)
+        store.create_blob(container, "older.txt", "older")
+        store.set_blob_metadata(container, "older.txt", {"stale": "yes"})
+        store.copy_blob(container, "tagged.txt", container, "older.txt")
+        store.copy_blob(container, "tagged.txt", container, "fresh/copy.txt")
+        check_equal(store.get_blob_metadata(container, "older.txt"), wanted, clause,
+                    "a copy over a blob with metadata of its own")
+        check_equal(store.get_blob_metadata(container, "fresh/copy.txt"), wanted, clause,
+                    "a copy to a new name")
+
     def test_copy_blob_within_one_container(self, store: Store, container: str) -> None:
         clause = "copy_blob copies within a container"
         store.create_blob(container, "a.txt", TEXT)

@@ -642,10 +642,16 @@ class FsspecProvider(StoreInterface):
     ) -> None:
         self._require_container(source_container)
         self._require_container(dest_container)
+        metadata = self._read_json(self._meta(source_container, source_blob_path))
         temp = self._temp()
         self._copy_blob_file(source_container, source_blob_path, temp)
         self._install_blob(temp, dest_container, dest_blob_path)
-        self._clear_metadata(dest_container, dest_blob_path)
+        # The copy carries the source's metadata (docs/contract.md §2, Metadata).
+        if metadata:
+            self._write_file(self._meta(dest_container, dest_blob_path),
+                             json.dumps(metadata).encode())
+        else:
+            self._clear_metadata(dest_container, dest_blob_path)
 
     def _copy_blob_file(self, container: str, blob_path: str, target: str) -> None:
         """Copy the blob's file to ``target`` (its folder is made); BlobNotFound if there is
