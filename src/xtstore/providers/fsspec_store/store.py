@@ -554,8 +554,9 @@ class FsspecProvider(StoreInterface):
         if snapshot is not None:
             return
         self._clear_metadata(container, blob_path)
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm(self._snapshots(container, blob_path), recursive=True)
+        for snapshot_file in self._snapshot_files(container, blob_path):
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm_file(snapshot_file)
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -675,12 +676,17 @@ class FsspecProvider(StoreInterface):
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
         self._require_container(container)
-        try:
-            names = self.fs.ls(self._snapshots(container, blob_path), detail=False)
-        except FileNotFoundError:
-            return []
-        ids = sorted(name.rsplit("/", 1)[-1] for name in names)
+        ids = sorted(path.rsplit("/", 1)[-1] for path in self._snapshot_files(container, blob_path))
         return [SnapshotInfo(container, blob_path, id_, snapshot_created(id_)) for id_ in ids]
+
+    def _snapshot_files(self, container: str, blob_path: str) -> list[str]:
+        """The blob's snapshot files. Only files: the folder also holds the snapshot folders
+        of the blobs below this name (``a/b``'s, beside ``a``'s on a flat store)."""
+        try:
+            entries = self.fs.ls(self._snapshots(container, blob_path), detail=True)
+        except _MISSING:
+            return []
+        return [entry["name"] for entry in entries if entry.get("type") == "file"]
 
 
 def _modified_ns(info: Mapping[str, Any]) -> int:
