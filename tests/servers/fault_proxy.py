@@ -15,7 +15,9 @@ Faults (``Fault.<name>(...)``):
 - ``reset_after``: the request is forwarded and applied, the response is lost (reset).
 - ``status(code, retry_after=None)``: an error response instead of forwarding (S3-style XML
   body, which azure-core reads as well); ``throttle(retry_after)`` is a 429.
-- ``delay(seconds)``: forwarded only after that long (beyond the client's read timeout).
+- ``delay(seconds, forward=True)``: forwarded only after that long (beyond the client's read
+  timeout), so the store may apply it after the client gave up and retried; with
+  ``forward=False`` it is dropped after the delay instead (the store never sees it).
 - ``truncate(after_bytes=None)``: the response head promises the whole body, half of it (or
   ``after_bytes``) is sent, then the connection closes; a bodiless response (HEAD, 204) is cut
   inside its head instead, after the status line and the first header (a client reading up
@@ -60,6 +62,7 @@ class Fault:
     retry_after: str | None = None
     seconds: float | None = None
     after_bytes: int | None = None
+    forward: bool = True
 
     @classmethod
     def reset_before(cls) -> Fault:
@@ -82,8 +85,8 @@ class Fault:
         return cls.error_status(429, retry_after)
 
     @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        return cls("delay", seconds=seconds)
+    def delay(cls, seconds: float, *, forward: bool = True) -> Fault:
+        return cls("delay" if forward else "delay-drop", seconds=seconds, forward=forward)
 
     @classmethod
     def truncate(cls, after_bytes: int | None = None) -> Fault:
@@ -345,9 +348,9 @@ class FaultProxy:
             entry.status = fault.status
             client.sendall(_error_response(fault.status, fault.retry_after))
             raise _Close
-        if kind == "delay":
+        if kind in ("delay", "delay-drop"):
             assert fault is not None
-            if self._stopping.wait(fault.seconds or 0.0):
+            if self._stopping.wait(fault.seconds or 0.0) or not fault.forward:
                 raise _Close
         kept = [(n, v) for n, v in lines if n.lower() != "expect"]
         status, response_head, response_body = self._forward(method, target, version, kept, body)

@@ -197,6 +197,19 @@ def test_delay_outlasts_the_client_timeout(proxy: FaultProxy) -> None:
     assert fetch(proxy) == (200, BLOB)  # the next request is not delayed
 
 
+def test_a_delayed_request_reaches_the_server_late_unless_dropped(
+    proxy: FaultProxy, upstream: Upstream
+) -> None:
+    proxy.inject(Fault.delay(1.0), method="PUT", path="late")
+    proxy.inject(Fault.delay(1.0, forward=False), method="PUT", path="dropped")
+    for path in ("/c/late", "/c/dropped"):
+        with pytest.raises(TimeoutError):
+            fetch(proxy, "PUT", path, body=b"x", timeout=0.3)
+    time.sleep(1.5)
+    assert upstream.received == [("PUT", "/c/late", b"x")]
+    assert [e.fault for e in proxy.log] == ["delay", "delay-drop"]
+
+
 def test_truncated_body_is_shorter_than_its_content_length(proxy: FaultProxy) -> None:
     proxy.inject(Fault.truncate(after_bytes=1000))
     conn = connect(proxy)
