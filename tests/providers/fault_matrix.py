@@ -11,16 +11,25 @@ outcomes table is printed (``pytest -s`` shows it).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tests.servers.fault_proxy import Fault, FaultProxy
-from xtstore.errors import StoreError
+from xtstore.errors import (
+    BlobAlreadyExists,
+    BlobNotFound,
+    ContainerAlreadyExists,
+    ContainerNotFound,
+    StoreError,
+)
 
 READ_TIMEOUT = 0.5
 CALL_BOUND = 20.0
@@ -201,11 +210,158 @@ def run_matrix(
 
 
 def _print_table(
-    label: str, table: dict[str, dict[str, str]], injected: int, seconds: float
+    label: str, table: dict[str, dict[str, str]], injected: int, seconds: float,
+    positions: tuple[int, ...] = POSITIONS,
 ) -> None:
     faults = list(FAULTS)
     lines = ["| call | " + " | ".join(faults) + " |", "|---" * (len(faults) + 1) + "|"]
     for name, row in table.items():
         lines.append(f"| {name} | " + " | ".join(row[f] for f in faults) + " |")
     print(f"\n{label} fault matrix: {injected} faults injected in {seconds:.1f}s "
-          f"(positions {POSITIONS})\n" + "\n".join(lines))
+          f"(requests {positions} of each call)\n" + "\n".join(lines))
+
+
+# -- non-idempotent calls ------------------------------------------------------------------
+
+StateOf = Callable[[Any, str, str], str]
+"""``state(direct_store, container, cell)``: "old", "new", or what else the store holds."""
+
+
+@dataclass(frozen=True)
+class UnsafeCall:
+    """A call that changes the store and must not be repeated blindly: ``setup`` prepares
+    the old state (directly), ``call`` runs through the proxy, ``state`` tells what is left."""
+
+    call: Callable[[Any, str, str], Any]
+    state: StateOf
+    setup: Callable[[Any, str, str], None] = lambda direct, container, cell: None
+
+
+def _blob(cell: str) -> str:
+    return f"x/{cell}"
+
+
+def _container_name(container: str, cell: str) -> str:
+    return f"{container[:20]}-{hashlib.sha256(cell.encode()).hexdigest()[:16]}"
+
+
+def _content_state(old: bytes | None, new: bytes) -> StateOf:
+    def state(direct: Any, container: str, cell: str) -> str:
+        try:
+            data = direct.get_blob_bytes(container, _blob(cell))
+        except BlobNotFound:
+            data = None
+        if data == old:
+            return "old"
+        if data == new:
+            return "new"
+        return "MISSING" if data is None else f"PARTIAL ({len(data)} bytes: {data[:20]!r})"
+
+    return state
+
+
+def _exists_state(direct: Any, container: str, cell: str) -> str:
+    return "old" if direct.does_blob_exist(container, _blob(cell)) else "new"
+
+
+def _snapshots_state(direct: Any, container: str, cell: str) -> str:
+    count = len(direct.list_snapshots(container, _blob(cell)))
+    return {0: "old", 1: "new"}.get(count, f"DUPLICATED ({count} snapshots)")
+
+
+def _container_state(created: bool) -> StateOf:
+    def state(direct: Any, container: str, cell: str) -> str:
+        exists = direct.does_container_exist(_container_name(container, cell))
+        return "new" if exists == created else "old"
+
+    return state
+
+
+def _put(direct: Any, container: str, cell: str) -> None:
+    direct.create_blob(container, _blob(cell), CONTENT)
+
+
+UNSAFE_CALLS: dict[str, UnsafeCall] = {
+    "create_blob(fail_if_exists)": UnsafeCall(
+        lambda s, c, n: s.create_blob(c, _blob(n), CONTENT, fail_if_exists=True),
+        _content_state(None, CONTENT)),
+    "create_blob_from_stream": UnsafeCall(
+        lambda s, c, n: s.create_blob_from_stream(c, _blob(n), io.BytesIO(CONTENT)),
+        _content_state(None, CONTENT)),
+    "append_blob (new blob)": UnsafeCall(
+        lambda s, c, n: s.append_blob(c, _blob(n), "tail"), _content_state(None, b"tail")),
+    "append_blob (existing)": UnsafeCall(
+        lambda s, c, n: s.append_blob(c, _blob(n), "tail"), _content_state(b"head", b"headtail"),
+        setup=lambda d, c, n: d.append_blob(c, _blob(n), "head")),
+    "delete_blob": UnsafeCall(lambda s, c, n: s.delete_blob(c, _blob(n)), _exists_state,
+                              setup=_put),
+    "snapshot_blob": UnsafeCall(lambda s, c, n: s.snapshot_blob(c, _blob(n)), _snapshots_state,
+                                setup=_put),
+    "create_container": UnsafeCall(
+        lambda s, c, n: s.create_container(_container_name(c, n)), _container_state(True)),
+    "delete_container": UnsafeCall(
+        lambda s, c, n: s.delete_container(_container_name(c, n)), _container_state(False),
+        setup=lambda d, c, n: d.create_container(_container_name(c, n))),
+}
+
+_CLAIMS_NOT_DONE = (BlobAlreadyExists, BlobNotFound, ContainerAlreadyExists, ContainerNotFound)
+
+
+def run_unsafe_matrix(
+    label: str, store: Any, direct: Any, container: str, proxy: FaultProxy, *, known: Known
+) -> list[str]:
+    """Each non-idempotent call with each fault once on its first request (also its second
+    and third with ``XTSTORE_FAULT_MATRIX=full``; issue 2.3's "safe
+    retries" are not built yet, so a typed TransientError is allowed here and shown in the
+    table). A problem is a raw exception, a hang, a state that is neither the old nor the new
+    one (partial or duplicated content), or a "not found"/"already exists" error for the
+    caller's own change that the store did apply; ``known`` lists those still seen, by
+    (call, fault) -> cell text."""
+    table: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    injected = 0
+    started = time.monotonic()
+    for name, spec in UNSAFE_CALLS.items():
+        row = table.setdefault(name, {})
+        for fault_name, fault in FAULTS.items():
+            texts = []
+            for position in POSITIONS:
+                text, bad, error, fired = _unsafe_cell(
+                    spec, store, direct, container, proxy, fault,
+                    position, f"{name}-{fault_name}-{position}")
+                injected += fired
+                texts.append(text)
+                if bad and known.get((name, fault_name)) != text:
+                    problems.append(f"{name} x {fault_name}@{position}: {text} ({error!r})")
+            row[fault_name] = " / ".join(texts)
+    _print_table(f"{label} non-idempotent", table, injected, time.monotonic() - started)
+    return problems
+
+
+def _unsafe_cell(
+    spec: UnsafeCall, store: Any, direct: Any, container: str, proxy: FaultProxy, fault: Fault,
+    position: int, label: str,
+) -> tuple[str, bool, BaseException | None, bool]:
+    """(cell text, whether it is a problem, the error, whether the fault fired)."""
+    cell = label.translate(str.maketrans("()+> ", "-----"))
+    spec.setup(direct, container, cell)
+    proxy.clear()
+    proxy.inject(fault, nth=position)
+    status, _, error = _run(partial(spec.call, store, container, cell))
+    fired = any(entry.fault == fault.kind for entry in proxy.log)
+    proxy.clear()
+    state = "?" if status == "hang" else spec.state(direct, container, cell)
+    if status == "ok":
+        text = "ok" if state == "new" else f"ok, but {state}"
+        bad = state != "new"
+        if fired is False and not bad:
+            text = "ok (not reached)"
+    elif status == "hang":
+        text, bad = "HANG", True
+    elif isinstance(error, StoreError):
+        text = f"{type(error).__name__}, {state}"
+        bad = state not in ("old", "new") or (
+            isinstance(error, _CLAIMS_NOT_DONE) and state == "new")
+    else:
+        text, bad = f"RAW {type(error).__name__}, {state}", True
+    return text, bad, error, fired

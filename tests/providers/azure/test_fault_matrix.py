@@ -18,6 +18,7 @@ from tests.providers.fault_matrix import (
     SOURCE,
     Known,
     run_matrix,
+    run_unsafe_matrix,
 )
 from tests.servers.azurite import Azurite
 from tests.servers.fault_proxy import FaultProxy, running_proxy
@@ -64,5 +65,33 @@ def test_every_idempotent_call_under_every_fault(
     problems = run_matrix("Azure", _store(azurite, proxy.endpoint(azurite.endpoint)), direct,
                           container, proxy, tmp_path, known_raw=KNOWN_RAW,
                           known_not_absorbed=KNOWN_NOT_ABSORBED)
+    direct.delete_container(container)
+    assert not problems, "\n".join(problems)
+
+
+# (call, fault) -> the cell still seen where the state or the error is wrong (see the table in
+# docs/reliability.md); nothing else may be.
+KNOWN_UNSAFE: Known = {
+    # A Snapshot Blob response cut in its head has no x-ms-snapshot: the snapshot was made,
+    # the SDK fails parsing its time.
+    ("snapshot_blob", "truncate"): "RAW ValueError, new",
+    # Issue 2.3's "appends under faults": a fault on the Append Block after Create (the third
+    # request, seen with XTSTORE_FAULT_MATRIX=full) leaves an empty blob behind.
+    **{("append_blob (new blob)", fault): "TransientError, PARTIAL (0 bytes: b'')"
+       for fault in FAULTS},
+}
+
+
+def test_every_non_idempotent_call_under_every_fault_leaves_the_old_or_the_new_state(
+    azurite: Azurite, proxy: FaultProxy
+) -> None:
+    direct = _store(azurite, azurite.endpoint)
+    container = f"fu-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    store = _store(azurite, proxy.endpoint(azurite.endpoint))
+    problems = run_unsafe_matrix("Azure", store, direct, container, proxy, known=KNOWN_UNSAFE)
+    for name in direct.list_containers():
+        if name.startswith(container[:20] + "-"):
+            direct.delete_container(name)
     direct.delete_container(container)
     assert not problems, "\n".join(problems)
