@@ -136,3 +136,32 @@ def test_s3_mapping_carries_retry_after(
     typed = translate_s3(make())
     assert isinstance(typed, TransientError)
     assert typed.retry_after == expected
+
+
+@pytest.mark.parametrize(("status", "headers", "expected"), [
+    (429, {"Retry-After": "1"}, 1.0),
+    (503, {"Retry-After": "12"}, 12.0),
+    (503, {}, None),
+])
+def test_azure_mapping_carries_retry_after(
+    status: int, headers: dict[str, str], expected: float | None
+) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    from xtstore.providers.azure.errors import Scrubber
+    from xtstore.providers.azure.errors import translate as translate_azure
+
+    class Response:
+        reason = "busy"
+        status_code = status
+
+        def __init__(self) -> None:
+            self.headers = headers
+
+        def text(self) -> str:
+            return ""
+
+    error = HttpResponseError(message="busy", response=Response())
+    typed = translate_azure(error, Scrubber(), about_blob=True)
+    assert isinstance(typed, TransientError)
+    assert typed.status == status and typed.retry_after == expected

@@ -155,6 +155,18 @@ def test_reset_during_body_after_some_bytes(proxy: FaultProxy, upstream: Upstrea
     assert proxy.log[0].fault == "reset-during-body"
 
 
+def test_the_third_put_fails_after_one_mib(proxy: FaultProxy, upstream: Upstream) -> None:
+    proxy.inject(Fault.reset_during_body(after_bytes=2**20), method="PUT", nth=3)
+    body = b"y" * (2 * 2**20)
+    assert fetch(proxy, "PUT", "/c/1", body=body)[0] == 201
+    assert fetch(proxy, "PUT", "/c/2", body=body)[0] == 201
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
+        fetch(proxy, "PUT", "/c/3", body=body)
+    assert fetch(proxy, "PUT", "/c/4", body=body)[0] == 201
+    assert [path for _, path, _ in upstream.received] == ["/c/1", "/c/2", "/c/4"]
+    assert [e.fault for e in proxy.log] == [None, None, "reset-during-body", None]
+
+
 def test_reset_after_the_server_applied_the_request(
     proxy: FaultProxy, upstream: Upstream
 ) -> None:
