@@ -161,7 +161,8 @@ def test_azure_mapping_carries_retry_after(
         def text(self) -> str:
             return ""
 
-    error = HttpResponseError(message="busy", response=Response())
+    response: Any = Response()  # the attributes azure-core reads of a response
+    error = HttpResponseError(message="busy", response=response)
     typed = translate_azure(error, Scrubber(), about_blob=True)
     assert isinstance(typed, TransientError)
     assert typed.status == status and typed.retry_after == expected
