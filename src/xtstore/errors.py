@@ -142,7 +142,9 @@ class TransientError(StoreError):
     ``request_sent`` is False when the request surely never reached the store (connection
     refused, DNS failure): only then may a non-idempotent call be repeated. ``status`` is the
     HTTP status of the response, None when there was none (XT's retry function reads it as
-    ``context.response.status``).
+    ``context.response.status``). ``retry_after`` is the wait in seconds the store asked for
+    (its ``Retry-After`` header), None when it asked for none; the retry layer never retries
+    sooner.
     """
 
     def __init__(
@@ -154,10 +156,12 @@ class TransientError(StoreError):
         blob: str | None = None,
         request_sent: bool = True,
         status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(reason, service=service, container=container, blob=blob)
         self.request_sent = request_sent
         self.status = status
+        self.retry_after = retry_after
 
 
 class Unsupported(StoreError):

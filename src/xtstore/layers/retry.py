@@ -1,19 +1,21 @@
 """The one retry policy: transient errors only, exponential backoff with full jitter, bounded
 by a number of attempts and a total time budget (docs/contract.md §1, "Retry"), or XT's retry
-function asked before each retry instead."""
+function asked before each retry instead. A store's ``Retry-After`` is honoured either way."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from xtstore.errors import ConfigError, TransientError
 from xtstore.layers import Call
 
-__all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse"]
+__all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse", "retry_after_seconds"]
 
 T = TypeVar("T")
 
@@ -39,6 +41,30 @@ class RetryPolicy:
         """Full-jitter backoff before retry number ``retry_number`` (1-based)."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
         return random.uniform(0, ceiling)
+
+
+def retry_after_seconds(
+    header: str | None, *, now: Callable[[], float] = time.time
+) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (RFC 9110: delay-seconds or an HTTP
+    date, the latter measured from ``now``, wall-clock seconds since the epoch); None when
+    the header is absent or unreadable. A date in the past means 0."""
+    if header is None:
+        return None
+    text = header.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = moment.timestamp() - now()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 class RetryResponse:
@@ -70,7 +96,12 @@ class RetryLayer:
 
     With ``function`` set (XT's retry function), it alone decides: before each retry it is
     asked for the seconds to wait, and None re-raises the failure; the policy's attempts and
-    time budget then do not apply.
+    time budget then do not apply (its ``max_delay`` still bounds a store's ``Retry-After``).
+
+    A failure that carries ``retry_after`` (the store's ``Retry-After``) is retried no sooner:
+    the pause is the longer of the backoff and that wait. When the store asks for more than
+    the policy's ``max_delay``, or for more than the time budget has left, the failure is
+    raised at once rather than retried early.
 
     A call that is not ``repeatable`` runs once."""
 
@@ -105,6 +136,10 @@ class RetryLayer:
                 if not call.idempotent and error.request_sent:
                     raise
                 pause = policy.delay(attempt)
+                if error.retry_after is not None:
+                    if error.retry_after > policy.max_delay:
+                        raise
+                    pause = max(pause, error.retry_after)
                 if self._clock() + pause > deadline:
                     raise
                 self._sleep(pause)
@@ -131,4 +166,10 @@ class RetryLayer:
                         f"the retry function returned {pause!r}, not seconds or None",
                         service=call.service,
                     ) from error
-                self._sleep(max(0.0, float(pause)))
+                wait = max(0.0, float(pause))
+                if error.retry_after is not None:
+                    # Bounded like the policy's own waits: a store asking for longer ends it.
+                    if error.retry_after > self.policy.max_delay:
+                        raise
+                    wait = max(wait, error.retry_after)
+                self._sleep(wait)

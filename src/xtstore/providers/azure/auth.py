@@ -8,8 +8,9 @@ Accepted forms, first match wins:
   ``credential: "default"`` (azure-identity) or ``credential: "anonymous"``;
 * XT's form: no ``account``, ``name`` is the account and ``key`` its key.
 
-The SDK's own retry is switched off (``retry_total=0``): xtstore's retry layer is the only one,
-so attempts never multiply.
+The SDK's own retry is switched off (``retry_total=0``, even over ``client-options``): xtstore's
+retry layer is the only one, so attempts never multiply, except that azure-storage-blob's
+downloader re-reads a broken body up to 3 times, 1 s apart (a fixed loop, not configurable).
 """
 
 from __future__ import annotations

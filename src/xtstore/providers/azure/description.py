@@ -56,6 +56,7 @@ DESCRIPTION = ProviderDescription(
     notes=(
         "Appends are native append blobs; snapshots, conditional writes, server-side copy"
         " and metadata are native.",
-        "The SDK's own retries are off: xtstore's retry layer is the only one.",
+        "The SDK's own retries are off: xtstore's retry layer is the only one (but for the"
+        " SDK's downloader, which re-reads a broken body up to 3 times inside one try).",
     ),
 )

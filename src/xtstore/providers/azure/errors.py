@@ -26,6 +26,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
+from xtstore.layers.retry import retry_after_seconds
 
 __all__ = [
     "TRANSIENT_STATUS",
@@ -107,6 +108,11 @@ def _status(error: BaseException) -> int | None:
     return int(status) if status is not None else None
 
 
+def _retry_after(error: BaseException) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None)
+    return retry_after_seconds(headers.get("Retry-After")) if headers is not None else None
+
+
 def _reason(error: BaseException, scrub: Scrubber) -> str:
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     first_line = str(message).strip().splitlines()[0] if str(message).strip() else ""
@@ -141,7 +147,8 @@ def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> Sto
     code = error_code(error)
     label = f"{status} {code}" if code else f"HTTP {status}"
     if status is None or status in TRANSIENT_STATUS:
-        return TransientError(f"{label}: {reason}", status=status)
+        return TransientError(f"{label}: {reason}", status=status,
+                              retry_after=_retry_after(error))
     if status == 404:
         if code in _CONTAINER_CODES or (code is None and not about_blob):
             return ContainerNotFound("container not found")

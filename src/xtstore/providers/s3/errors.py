@@ -25,6 +25,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
+from xtstore.layers.retry import retry_after_seconds
 
 __all__ = ["error_code", "s3_errors", "translate"]
 
@@ -70,6 +71,11 @@ def _status(error: boto_errors.ClientError) -> int:
     return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
+def _retry_after(error: boto_errors.ClientError) -> float | None:
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return retry_after_seconds(headers.get("retry-after"))
+
+
 def translate(error: BaseException, *, create_only: bool = False) -> StoreError | None:
     """The typed error for an exception raised by boto3, or None if it is not one of its.
 
@@ -98,7 +104,7 @@ def _translate_client_error(error: boto_errors.ClientError, create_only: bool) -
     message = str(error.response.get("Error", {}).get("Message", "")) or code
     reason = f"S3 {code}: {message}" if code and code != str(status) else f"S3 HTTP {status}"
     if code in _TRANSIENT_CODES or status in (408, 429) or status >= 500:
-        return TransientError(reason, status=status or None)
+        return TransientError(reason, status=status or None, retry_after=_retry_after(error))
     if code in _PRECONDITION_CODES or status == 412:
         if create_only:
             return BlobAlreadyExists("blob already exists")

@@ -1,0 +1,97 @@
+"""The fault matrix on Azure (Azurite behind the fault proxy): see
+tests/providers/fault_matrix.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xtstore
+from tests.providers.fault_matrix import (
+    CONTENT,
+    FAULTS,
+    READ_TIMEOUT,
+    SOURCE,
+    Known,
+    run_matrix,
+    run_unsafe_matrix,
+)
+from tests.servers.azurite import Azurite
+from tests.servers.fault_proxy import FaultProxy, running_proxy
+
+# A response cut inside its head (HEAD requests: the truncate fault) has no Last-Modified, and
+# the SDK's deserializer fails on it.
+KNOWN_RAW: Known = {
+    (call, "truncate"): "AttributeError"
+    for call in ("get_container_properties", "get_container_metadata", "get_blob_properties",
+                 "get_blob_metadata")
+}
+KNOWN_NOT_ABSORBED: Known = {
+    # The first listing page is fetched by iter_blobs.next, which the Store runs once (not
+    # repeatable), so no fault on it is retried.
+    **{("iter_blobs", fault): "TransientError" for fault in FAULTS},
+    # A Copy Blob response cut in its head has no x-ms-copy-status: reported as a failed copy.
+    ("copy_blob", "truncate"): "StoreError",
+}
+
+
+@pytest.fixture
+def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
+                       lifetime=600.0) as running:
+        yield running
+
+
+def _store(azurite: Azurite, endpoint: str) -> Any:
+    entry = {
+        "type": "storage", "provider": "azure-blob", "timeout": READ_TIMEOUT,
+        "connection-string": azurite.connection_string.replace(azurite.endpoint, endpoint),
+        "retry": {"attempts": 4, "base-delay": 0.02, "max-delay": 0.1, "total-timeout": 15},
+    }
+    return xtstore.get_storage("matrix", config={"external-services": {"matrix": entry}})
+
+
+def test_every_idempotent_call_under_every_fault(
+    azurite: Azurite, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    direct = _store(azurite, azurite.endpoint)
+    container = f"fm-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    direct.create_blob(container, SOURCE, CONTENT)
+    problems = run_matrix("Azure", _store(azurite, proxy.endpoint(azurite.endpoint)), direct,
+                          container, proxy, tmp_path, known_raw=KNOWN_RAW,
+                          known_not_absorbed=KNOWN_NOT_ABSORBED)
+    direct.delete_container(container)
+    assert not problems, "\n".join(problems)
+
+
+# (call, fault) -> the cell still seen where the state or the error is wrong (see the table in
+# docs/reliability.md); nothing else may be.
+KNOWN_UNSAFE: Known = {
+    # A Snapshot Blob response cut in its head has no x-ms-snapshot: the snapshot was made,
+    # the SDK fails parsing its time.
+    ("snapshot_blob", "truncate"): "RAW ValueError, new",
+    # Issue 2.3's "appends under faults": a fault on the Append Block after Create (the third
+    # request, seen with XTSTORE_FAULT_MATRIX=full) leaves an empty blob behind.
+    **{("append_blob (new blob)", fault): "TransientError, PARTIAL (0 bytes: b'')"
+       for fault in FAULTS},
+}
+
+
+def test_every_non_idempotent_call_under_every_fault_leaves_the_old_or_the_new_state(
+    azurite: Azurite, proxy: FaultProxy
+) -> None:
+    direct = _store(azurite, azurite.endpoint)
+    container = f"fu-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    store = _store(azurite, proxy.endpoint(azurite.endpoint))
+    problems = run_unsafe_matrix("Azure", store, direct, container, proxy, known=KNOWN_UNSAFE)
+    for name in direct.list_containers():
+        if name.startswith(container[:20] + "-"):
+            direct.delete_container(name)
+    direct.delete_container(container)
+    assert not problems, "\n".join(problems)

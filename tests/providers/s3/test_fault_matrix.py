@@ -1,0 +1,85 @@
+"""The fault matrix on S3 (moto behind the fault proxy): see tests/providers/fault_matrix.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xtstore
+from tests.providers.fault_matrix import (
+    CONTENT,
+    READ_TIMEOUT,
+    SOURCE,
+    Known,
+    run_matrix,
+    run_unsafe_matrix,
+)
+from tests.servers.fault_proxy import FaultProxy, running_proxy
+from tests.servers.s3_server import MotoServer
+
+# A response cut inside its head (HEAD requests: the truncate fault) reaches the S3 store's
+# code without the headers it reads (issue 2.3's "KeyError: 'ContentLength'").
+KNOWN_RAW: Known = {
+    ("get_container_properties", "truncate"): "KeyError",
+    ("get_container_metadata", "truncate"): "KeyError",
+    ("get_blob_to_path", "truncate"): "KeyError",
+    ("get_blob_properties", "truncate"): "KeyError",
+    ("get_blob_metadata", "truncate"): "KeyError",
+    ("set_blob_metadata", "truncate"): "KeyError",
+}
+# open_blob's stream is read after the call returned, outside the retry layer, and does not
+# resume a broken body.
+KNOWN_NOT_ABSORBED: Known = {("open_blob.read", "truncate"): "TransientError"}
+
+
+@pytest.fixture
+def proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    with running_proxy(moto_server.endpoint_url, hold_limit=10.0, lifetime=600.0) as running:
+        yield running
+
+
+def _store(moto_server: MotoServer, endpoint: str) -> Any:
+    entry = moto_server.service_config(**{
+        "endpoint-url": endpoint, "connect-timeout": READ_TIMEOUT, "read-timeout": READ_TIMEOUT,
+        "retry": {"attempts": 4, "base-delay": 0.02, "max-delay": 0.1, "total-timeout": 15}})
+    return xtstore.get_storage("matrix", config={"external-services": {"matrix": entry}})
+
+
+def test_every_idempotent_call_under_every_fault(
+    moto_server: MotoServer, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    direct = _store(moto_server, moto_server.endpoint_url)
+    container = f"fm-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    direct.create_blob(container, SOURCE, CONTENT)
+    problems = run_matrix("S3", _store(moto_server, proxy.url), direct, container, proxy,
+                          tmp_path, known_raw=KNOWN_RAW, known_not_absorbed=KNOWN_NOT_ABSORBED)
+    direct.delete_container(container)
+    assert not problems, "\n".join(problems)
+
+
+# (call, fault) -> the cell still seen where the state or the error is wrong (see the table in
+# docs/reliability.md); nothing else may be.
+KNOWN_UNSAFE: Known = {
+    # The truncate fault cuts the head of the HEAD that reads the blob's size first.
+    ("append_blob (existing)", "truncate"): "RAW KeyError, old",
+}
+
+
+def test_every_non_idempotent_call_under_every_fault_leaves_the_old_or_the_new_state(
+    moto_server: MotoServer, proxy: FaultProxy
+) -> None:
+    direct = _store(moto_server, moto_server.endpoint_url)
+    container = f"fu-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    problems = run_unsafe_matrix("S3", _store(moto_server, proxy.url), direct, container, proxy,
+                                 known=KNOWN_UNSAFE)
+    for name in direct.list_containers():
+        if name.startswith(container[:20] + "-"):
+            direct.delete_container(name)
+    direct.delete_container(container)
+    assert not problems, "\n".join(problems)
