@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 from tests.layers.test_retry import Clock, failing, layer
 from xtstore.errors import TransientError
 from xtstore.layers import Call
-from xtstore.layers.retry import RetryPolicy, retry_after_seconds
+from xtstore.layers.retry import RetryPolicy
+from xtstore.providers._shared import retry_after_seconds
 from xtstore.providers.s3.errors import translate as translate_s3
 
 GET = Call("get_blob_text", "s")

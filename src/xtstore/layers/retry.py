@@ -4,18 +4,16 @@ function asked before each retry instead. A store's ``Retry-After`` is honoured 
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from xtstore.errors import ConfigError, TransientError
 from xtstore.layers import Call
 
-__all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse", "retry_after_seconds"]
+__all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse"]
 
 T = TypeVar("T")
 
@@ -41,30 +39,6 @@ class RetryPolicy:
         """Full-jitter backoff before retry number ``retry_number`` (1-based)."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
         return random.uniform(0, ceiling)
-
-
-def retry_after_seconds(
-    header: str | None, *, now: Callable[[], float] = time.time
-) -> float | None:
-    """The seconds a ``Retry-After`` header asks to wait (RFC 9110: delay-seconds or an HTTP
-    date, the latter measured from ``now``, wall-clock seconds since the epoch); None when
-    the header is absent or unreadable. A date in the past means 0."""
-    if header is None:
-        return None
-    text = header.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            return None
-        seconds = moment.timestamp() - now()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 class RetryResponse:

@@ -1,17 +1,21 @@
-"""What the providers share: blob content as bytes, snapshot ids and the error for a name
-that a store with real folders cannot hold. The whole-or-nothing
-local-file writer and the OS calls under it are in the core (:mod:`xtstore.localfiles`)."""
+"""What the providers share: blob content as bytes, snapshot ids, the error for a name
+that a store with real folders cannot hold, and reading an HTTP ``Retry-After``. The
+whole-or-nothing local-file writer and the OS calls under it are in the core
+(:mod:`xtstore.localfiles`)."""
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from xtstore.errors import BlobAlreadyExists
 from xtstore.values import datetime_from_ns
 
-__all__ = ["name_clash", "new_snapshot_id", "snapshot_created", "to_bytes"]
+__all__ = ["name_clash", "new_snapshot_id", "retry_after_seconds", "snapshot_created", "to_bytes"]
 
 
 def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
@@ -40,3 +44,27 @@ def name_clash(container: str, blob_path: str) -> BlobAlreadyExists:
         "(this blob path or one of its folders is already the other kind)",
         container=container, blob=blob_path,
     )
+
+
+def retry_after_seconds(
+    header: str | None, *, now: Callable[[], float] = time.time
+) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (RFC 9110: delay-seconds or an HTTP
+    date, the latter measured from ``now``, wall-clock seconds since the epoch); None when
+    the header is absent or unreadable. A date in the past means 0."""
+    if header is None:
+        return None
+    text = header.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = moment.timestamp() - now()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)

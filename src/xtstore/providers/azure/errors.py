@@ -26,7 +26,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.layers.retry import retry_after_seconds
+from xtstore.providers._shared import retry_after_seconds
 
 __all__ = [
     "TRANSIENT_STATUS",

@@ -25,7 +25,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.layers.retry import retry_after_seconds
+from xtstore.providers._shared import retry_after_seconds
 
 __all__ = ["error_code", "s3_errors", "translate"]
 
