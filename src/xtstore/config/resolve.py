@@ -26,7 +26,6 @@ __all__ = [
     "check_retry_value",
     "resolve_service",
     "retry_policy",
-    "scrub",
     "secret_env_name",
     "secrets_file",
 ]
@@ -60,7 +59,7 @@ def secret_env_name(service: str, key_path: KeyPath) -> str:
 
 class ResolvedService:
     """A service's settings with references resolved, and the secret strings among them
-    (for :func:`scrub`)."""
+    (for :func:`xtstore.secrets.redact`)."""
 
     def __init__(self, settings: dict[str, Any], secrets: list[str]) -> None:
         self.settings = settings
@@ -79,14 +78,6 @@ def resolve_service(service: str, settings: Mapping[str, Any], locate: Locate) -
     resolver = _Resolver(service, locate)
     resolved = resolver.value(settings, ())
     return ResolvedService(resolved, resolver.secrets)
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret replaced by ``***`` (for messages built from errors)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 class _Resolver:

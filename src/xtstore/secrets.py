@@ -1,0 +1,164 @@
+"""Keeping secrets out of text: every log record of xtstore and the SDKs beneath it, error
+messages, and the command line's output.
+
+Two nets, both applied by :func:`redact`:
+
+* by value: every secret an opened service holds (:func:`register`: the config's secret keys,
+  resolved from ``${NAME}`` and ``"$vault"`` too, and the parts of a connection string), as
+  written and in its URL-quoted, URL-unquoted and base64 forms;
+* by pattern, for secrets xtstore was never told (credentials from the environment, request
+  signatures): the values of ``Authorization``, ``x-amz-security-token``, customer-key and
+  similar headers, ``sig=`` / ``X-Amz-Signature=`` / ``X-Amz-Security-Token=`` in URLs, and
+  ``AccountKey=`` / ``SharedAccessSignature=`` in connection strings.
+
+Log records are redacted when they are created (a log record factory installed by
+:func:`install`, which :func:`register` calls), for the loggers in :data:`LOGGERS`, so every
+handler (the user's, pytest's, ``--debug``'s) sees only the redacted text: the message, the
+traceback and the stack. A record that needed no change is left as it was.
+
+This module imports nothing of xtstore: providers, the core and the command line all use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote
+
+__all__ = ["LOGGERS", "REDACTED", "install", "redact", "redact_record", "register", "variants"]
+
+REDACTED = "***"
+
+LOGGERS = (
+    "xtstore", "botocore", "boto3", "s3transfer", "urllib3", "azure", "fsspec", "s3fs",
+    "adlfs", "gcsfs", "aiobotocore", "requests",
+)
+"""Loggers (with their children) whose records are redacted."""
+
+MIN_LENGTH = 4
+"""Shorter values are not redacted by value: replacing every ``abc`` would garble the logs and
+hide nothing."""
+
+# Headers whose whole value is a credential or a signature made with one.
+_HEADERS = (
+    r"authorization|proxy-authorization|x-amz-security-token|x-amz-signature"
+    r"|x-amz-server-side-encryption-customer-key|x-amz-copy-source-server-side-encryption"
+    r"-customer-key|x-ms-encryption-key|x-ms-copy-source-authorization|cookie|set-cookie"
+)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A header in a dict's repr, as botocore logs its requests: 'Name': b'value'
+    (re.compile(rf"""((['"])(?:{_HEADERS})\2\s*:\s*b?)(['"])(?:\\.|(?!\3).)*\3""",
+                re.IGNORECASE), rf"\1\3{REDACTED}\3"),
+    # A header on its own line ("Name: value", "name:value" in botocore's canonical request).
+    (re.compile(rf"(^|\n)(\s*(?:{_HEADERS})\s*[:=]\s*)[^\r\n]*", re.IGNORECASE),
+     rf"\1\2{REDACTED}"),
+    # Query parameters and connection-string parts holding a signature, token or key.
+    (re.compile(r"((?:^|[?&;\s'\"])(?:sig|x-amz-signature|x-amz-security-token|signature"
+                r"|accountkey|sharedaccesssignature|sharedaccesskey|sessiontoken)=)"
+                r"[^&;\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # botocore.auth logs the signature alone on the line after "Signature:".
+    (re.compile(r"(Signature:\s*)[0-9a-f]{64}"), rf"\1{REDACTED}"),
+)
+# The parts of a connection string or SAS token that are secret on their own.
+_SECRET_PART = re.compile(r"^(?:accountkey|sharedaccesssignature|sharedaccesskey|sig)$",
+                          re.IGNORECASE)
+
+_lock = threading.Lock()
+_values: tuple[str, ...] = ()  # every registered variant, longest first
+
+
+def variants(secret: str) -> set[str]:
+    """``secret`` and the forms it may take in a text: URL-quoted (as in a query string),
+    URL-unquoted, base64-encoded, and its secret parts alone (a connection string's
+    ``AccountKey``, a SAS token's ``sig``) in the same forms."""
+    parts = {secret, secret.strip()}
+    for part in re.split(r"[;&]", secret):
+        name, equals, value = part.partition("=")
+        if equals and value and _SECRET_PART.match(name.strip().lstrip("?")):
+            parts.add(value.strip())
+    found: set[str] = set()
+    for part in parts:
+        for form in (part, unquote(part)):
+            found.update((form, quote(form, safe=""), quote(form), quote_plus(form),
+                          base64.b64encode(form.encode("utf-8")).decode("ascii")))
+    return {form for form in found if len(form) >= MIN_LENGTH}
+
+
+def register(secrets: Iterable[str | None]) -> None:
+    """Redact ``secrets`` (and :func:`variants` of each) from every log record and every
+    :func:`redact` from now on, in this process, and install the log redaction."""
+    new = set()
+    for secret in secrets:
+        if isinstance(secret, str) and secret:
+            new.update(variants(secret))
+    global _values
+    with _lock:
+        if not new.issubset(_values):
+            _values = tuple(sorted(new.union(_values), key=len, reverse=True))
+    install()
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every registered secret, each of ``extra``, and every credential the
+    patterns recognise replaced by ``***``."""
+    values = _values
+    more = [form for secret in extra if secret for form in variants(secret)]
+    if more:
+        values = tuple(sorted({*values, *more}, key=len, reverse=True))
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    """Redact a log record in place: its message (formatted with its arguments, which are
+    then dropped), its traceback and its stack. A record needing no change keeps its
+    message and arguments."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record; logging reports it, without the raw arguments
+        message = f"{record.msg} {record.args!r}"
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = clean, ()
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        clean = redact(text)
+        if clean != text:
+            record.exc_text = clean  # formatters use it instead of formatting exc_info
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+def _is_redacted_logger(name: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in LOGGERS)
+
+
+def _redacting(previous: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _is_redacted_logger(record.name):
+            redact_record(record)
+        return record
+
+    factory.redacts_secrets = True  # type: ignore[attr-defined]
+    return factory
+
+
+def install() -> None:
+    """Redact every log record of :data:`LOGGERS` when it is created (once per process;
+    keeps any record factory installed before)."""
+    with _lock:
+        current = logging.getLogRecordFactory()
+        if not getattr(current, "redacts_secrets", False):
+            logging.setLogRecordFactory(_redacting(current))
