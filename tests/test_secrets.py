@@ -1,0 +1,138 @@
+"""xtstore.secrets on its own: the patterns it redacts (as botocore, urllib3 and the Azure SDK
+write them), the forms of a registered secret, and log records redacted when created, for
+every handler, while other loggers' records are left alone."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from xtstore.secrets import REDACTED, install, redact, register, variants
+
+TOKEN = "IQoJb3JpZ2luX2Vj/unit+session/token=="
+KEY = base64.b64encode(b"unit-test account key 7c1d5e9a0b2f4836").decode()
+SIGNATURE = "k1Yb%2Bunit%2Fsignature%3D"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # botocore.endpoint's request repr
+        ("headers={'X-Amz-Date': b'20261201T131205Z', 'X-Amz-Security-Token': b'tok/en+x==',"
+         " 'Authorization': b'AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/s3/aws4_request,"
+         " SignedHeaders=host, Signature=0a1b'}",
+         "headers={'X-Amz-Date': b'20261201T131205Z', 'X-Amz-Security-Token': b'***',"
+         " 'Authorization': b'***'}"),
+        # botocore.auth's canonical request, one header a line
+        ("host:127.0.0.1\nx-amz-security-token:tok/en+x==\nx-amz-date:2026",
+         "host:127.0.0.1\nx-amz-security-token:***\nx-amz-date:2026"),
+        ("Signature:\n" + "ab" * 32, "Signature:\n***"),
+        # urllib3's request line with a SAS token; a presigned S3 URL
+        ('"GET /acct/c/b?sv=2024-01-01&sp=r&sig=abc%2Bdef%3D HTTP/1.1" 200 5',
+         '"GET /acct/c/b?sv=2024-01-01&sp=r&sig=*** HTTP/1.1" 200 5'),
+        ("https://b.s3.amazonaws.com/k?X-Amz-Security-Token=tok&X-Amz-Signature=f00d",
+         "https://b.s3.amazonaws.com/k?X-Amz-Security-Token=***&X-Amz-Signature=***"),
+        # a connection string, and the Azure SDK's network trace
+        ("AccountName=a;AccountKey=c2VjcmV0Cg==;BlobEndpoint=http://x",
+         "AccountName=a;AccountKey=***;BlobEndpoint=http://x"),
+        ("    'Authorization': 'SharedKey devstoreaccount1:c2lnbmF0dXJl'",
+         "    'Authorization': '***'"),
+        ("Authorization: Bearer eyJ0eXAi", "Authorization: ***"),
+        # nothing secret: unchanged
+        ("GET /c/b?comp=list HTTP/1.1 200; x-ms-version: 2024-08-04",
+         "GET /c/b?comp=list HTTP/1.1 200; x-ms-version: 2024-08-04"),
+    ],
+)
+def test_known_credential_patterns_are_redacted(text: str, kept: str) -> None:
+    assert redact(text) == kept
+
+
+def test_a_registered_secret_is_redacted_in_every_form() -> None:
+    register([TOKEN, f"AccountName=a;AccountKey={KEY}", None, ""])
+    forms = [TOKEN, quote(TOKEN, safe=""), quote_plus(TOKEN),
+             base64.b64encode(TOKEN.encode()).decode(), KEY, quote(KEY, safe="")]
+    for form in forms:
+        assert redact(f"<{form}>") == f"<{REDACTED}>"
+    assert {KEY, quote_plus(KEY)} <= variants(f"AccountName=a;AccountKey={KEY}")
+    assert redact("someone else's value 0f3e", extra=["0f3e"]) == f"someone else's value {REDACTED}"
+
+
+def test_a_sas_tokens_signature_alone_is_a_variant() -> None:
+    token = f"sv=2024-01-01&ss=b&sig={SIGNATURE}"
+    assert {token, SIGNATURE, "k1Yb+unit/signature="} <= variants(token)
+
+
+def test_short_values_are_not_redacted_by_value() -> None:
+    register(["abc"])
+    assert redact("abc abcd") == "abc abcd"
+
+
+class Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def kept() -> Iterator[Keep]:
+    root = logging.getLogger()
+    handler, level = Keep(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_records_of_the_sdks_are_redacted_when_created(kept: Keep) -> None:
+    register([TOKEN])
+    # A logger first used after the redaction was installed, as botocore's are.
+    logging.getLogger("botocore.endpoint.unit-new").debug("Sending %s", {"tok": TOKEN})
+    try:
+        raise ValueError(f"quoted {TOKEN}")
+    except ValueError:
+        logging.getLogger("urllib3.connectionpool").exception("failed")
+    formatter = logging.Formatter("%(message)s")
+    sent, failed = kept.records
+    assert sent.getMessage() == "Sending {'tok': '***'}" and sent.args == ()
+    assert TOKEN not in formatter.format(failed)
+    assert "ValueError: quoted ***" in formatter.format(failed)
+
+
+def test_clean_records_and_other_loggers_are_left_as_they_are(kept: Keep) -> None:
+    register([TOKEN])
+    logging.getLogger("xtstore.calls").debug("%s took %.1f ms", "get_blob", 1.0)
+    logging.getLogger("myapp").debug("mine: %s", TOKEN)
+    clean, other = kept.records
+    assert (clean.msg, clean.args) == ("%s took %.1f ms", ("get_blob", 1.0))
+    assert other.args == (TOKEN,)
+
+
+def test_install_keeps_the_factory_before_it_and_installs_once() -> None:
+    previous = logging.getLogRecordFactory()
+    seen: list[str] = []
+
+    def counting(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(record.name)
+        return record
+
+    logging.setLogRecordFactory(counting)
+    try:
+        install()
+        installed = logging.getLogRecordFactory()
+        install()
+        assert logging.getLogRecordFactory() is installed
+        logging.getLogger("azure.unit").warning("x")
+        assert seen == ["azure.unit"]
+    finally:
+        logging.setLogRecordFactory(previous)
