@@ -98,6 +98,11 @@ def forms(azurite: Azurite, moto: MotoServer) -> list[Form]:
              {**s3_literal, "secret-access-key": "$vault", "session-token": "$vault"},
              [S3_SECRET, S3_TOKEN], {"XTSTORE_SECRET_SCAN_SECRET_ACCESS_KEY": S3_SECRET,
                                      "XTSTORE_SECRET_SCAN_SESSION_TOKEN": S3_TOKEN}),
+        # Nothing in the config: the standard chain reads the environment, and only the
+        # patterns (the session-token header, the signature) can keep the token out.
+        Form("s3-standard-chain", "store-s3", s3, [S3_SECRET, S3_TOKEN],
+             {"AWS_ACCESS_KEY_ID": S3_KEY_ID, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+              "AWS_SESSION_TOKEN": S3_TOKEN}),
         Form("fsspec-options-password", "store-fsspec",
              {"url": "memory://scan", "options": {"password": PASSWORD}}, [PASSWORD]),
     ]

@@ -70,6 +70,7 @@ _SECRET_PART = re.compile(r"^(?:accountkey|sharedaccesssignature|sharedaccesskey
 
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # every registered variant, longest first
+_known: frozenset[str] = frozenset()  # the same, to tell a new one quickly
 
 
 def variants(secret: str) -> set[str]:
@@ -96,10 +97,11 @@ def register(secrets: Iterable[str | None]) -> None:
     for secret in secrets:
         if isinstance(secret, str) and secret:
             new.update(variants(secret))
-    global _values
+    global _values, _known
     with _lock:
-        if not new.issubset(_values):
-            _values = tuple(sorted(new.union(_values), key=len, reverse=True))
+        if not new <= _known:
+            _known = _known | new
+            _values = tuple(sorted(_known, key=len, reverse=True))
     install()
 
 
