@@ -287,3 +287,41 @@ def test_the_scan_sees_a_secret_that_is_shown() -> None:
     collected.add("quoted", f"url?sig={quote(S3_TOKEN, safe='')}")
     collected.add("raw", io.BytesIO(base64.b64decode(KEY)).getvalue())
     assert len(collected.leaks([S3_TOKEN, KEY])) == 2
+
+
+QUOTING_STORE = '''
+from xtstore.providers.file.store import FileProvider
+
+
+class QuotingStore(FileProvider):
+    """A user provider that quotes its password in an error no provider translates."""
+
+    def __init__(self, config):
+        self._password = config["password"]
+        super().__init__(config)
+
+    def list_containers(self):
+        raise RuntimeError("login with " + self._password + " refused")
+'''
+
+
+def test_the_cli_never_prints_a_secret_a_user_provider_quotes(tmp_path: Path) -> None:
+    work = tmp_path / "project"
+    (work / "extensions").mkdir(parents=True)
+    (work / "extensions" / "quoting_store.py").write_text(QUOTING_STORE, encoding="utf-8")
+    config = work / "team.yaml"
+    config.write_text(
+        "external-services:\n    quoting: {type: storage, provider:"
+        " extensions.quoting_store.QuotingStore, path: store, password: '${SCAN_PASSWORD}'}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "SCAN_PASSWORD": PASSWORD}
+    collected = Collected()
+    for debug in ((), ("--debug",)):
+        args = [*debug, "--config", str(config), "--service", "quoting", "containers"]
+        result = subprocess.run([sys.executable, "-m", "xtstore", *args], env=env, cwd=work,
+                                capture_output=True, timeout=60, check=False)
+        assert result.returncode == 1
+        assert b"RuntimeError" in result.stderr and b"refused" in result.stderr
+        collected.add(f"xtstore {' '.join(args)}", result.stdout + result.stderr)
+    assert collected.leaks([PASSWORD]) == []
