@@ -11,7 +11,15 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from xtstore.secrets import REDACTED, install, redact, register, variants
+from xtstore.secrets import (
+    REDACTED,
+    install,
+    named_like_secret,
+    redact,
+    register,
+    values_named_secret,
+    variants,
+)
 
 TOKEN = "IQoJb3JpZ2luX2Vj/unit+session/token=="
 KEY = base64.b64encode(b"unit-test account key 7c1d5e9a0b2f4836").decode()
@@ -42,9 +50,12 @@ SIGNATURE = "k1Yb%2Bunit%2Fsignature%3D"
         ("    'Authorization': 'SharedKey devstoreaccount1:c2lnbmF0dXJl'",
          "    'Authorization': '***'"),
         ("Authorization: Bearer eyJ0eXAi", "Authorization: ***"),
+        ("connecting to https://ml:pa55-w0rd@proxy.example:8080/x",
+         "connecting to https://ml:***@proxy.example:8080/x"),
         # nothing secret: unchanged
         ("GET /c/b?comp=list HTTP/1.1 200; x-ms-version: 2024-08-04",
          "GET /c/b?comp=list HTTP/1.1 200; x-ms-version: 2024-08-04"),
+        ("http://127.0.0.1:9000/bucket/key@v2", "http://127.0.0.1:9000/bucket/key@v2"),
     ],
 )
 def test_known_credential_patterns_are_redacted(text: str, kept: str) -> None:
@@ -64,6 +75,22 @@ def test_a_registered_secret_is_redacted_in_every_form() -> None:
 def test_a_sas_tokens_signature_alone_is_a_variant() -> None:
     token = f"sv=2024-01-01&ss=b&sig={SIGNATURE}"
     assert {token, SIGNATURE, "k1Yb+unit/signature="} <= variants(token)
+
+
+def test_values_under_keys_named_like_secrets() -> None:
+    options = {"account_key": "k-1", "anon": False, "client_kwargs": {"region": "r",
+               "aws_secret_access_key": "k-2"}, "credentials": ["k-3"], "token": ""}
+    assert values_named_secret(options) == ["k-1", "k-2", "k-3"]
+    assert [named_like_secret(key) for key in ("sas_token", "Password", "keys", 3)] == [
+        True, True, False, False]
+
+
+def test_a_bare_fsspec_provider_registers_its_options_secrets() -> None:
+    pytest.importorskip("fsspec")
+    from xtstore.providers.fsspec_store.store import FsspecProvider
+
+    FsspecProvider({"url": "memory://unit-secrets", "options": {"password": "pw-unit-5a0e1c"}})
+    assert redact("login pw-unit-5a0e1c") == f"login {REDACTED}"
 
 
 def test_short_values_are_not_redacted_by_value() -> None:

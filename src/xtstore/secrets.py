@@ -26,11 +26,21 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
-__all__ = ["LOGGERS", "REDACTED", "install", "redact", "redact_record", "register", "variants"]
+__all__ = [
+    "LOGGERS",
+    "REDACTED",
+    "install",
+    "named_like_secret",
+    "redact",
+    "redact_record",
+    "register",
+    "values_named_secret",
+    "variants",
+]
 
 REDACTED = "***"
 
@@ -43,6 +53,11 @@ LOGGERS = (
 MIN_LENGTH = 4
 """Shorter values are not redacted by value: replacing every ``abc`` would garble the logs and
 hide nothing."""
+
+_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
+_SECRET_NAMES = frozenset(
+    {"sas-token", "connection-string", "secret-access-key", "session-token", "credentials"}
+)
 
 # Headers whose whole value is a credential or a signature made with one.
 _HEADERS = (
@@ -61,6 +76,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"((?:^|[?&;\s'\"])(?:sig|x-amz-signature|x-amz-security-token|signature"
                 r"|accountkey|sharedaccesssignature|sharedaccesskey|sessiontoken)=)"
                 r"[^&;\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # A password in a URL's user part: scheme://user:password@host
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]+@", re.IGNORECASE),
+     rf"\1{REDACTED}@"),
     # botocore.auth logs the signature alone on the line after "Signature:".
     (re.compile(r"(Signature:\s*)[0-9a-f]{64}"), rf"\1{REDACTED}"),
 )
@@ -71,6 +89,25 @@ _SECRET_PART = re.compile(r"^(?:accountkey|sharedaccesssignature|sharedaccesskey
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # every registered variant, longest first
 _known: frozenset[str] = frozenset()  # the same, to tell a new one quickly
+
+
+def named_like_secret(key: object) -> bool:
+    """True for a key named like a secret: ``key``, ``account-key``, ``account_key``,
+    ``sas-token``, ``connection-string``, ``password``, ``client_secret``, ``credentials``..."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("_", "-")
+    return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
+
+
+def values_named_secret(value: Any, secret: bool = False) -> list[str]:
+    """Every string in ``value`` (nested mappings and lists) under a key named like a secret."""
+    if isinstance(value, Mapping):
+        return [found for key, item in value.items()
+                for found in values_named_secret(item, secret or named_like_secret(key))]
+    if isinstance(value, list):
+        return [found for item in value for found in values_named_secret(item, secret)]
+    return [value] if secret and isinstance(value, str) and value else []
 
 
 def variants(secret: str) -> set[str]:

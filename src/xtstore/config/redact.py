@@ -7,15 +7,11 @@ from typing import Any
 
 from xtstore.catalog import builtin_description
 from xtstore.config.references import SECRET_MARKER, has_reference
+from xtstore.secrets import named_like_secret
 
 __all__ = ["REDACTED", "inline_secrets", "is_secret_key", "redact"]
 
 REDACTED = "***"
-
-_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
-_SECRET_NAMES = frozenset(
-    {"sas-token", "connection-string", "secret-access-key", "session-token", "credentials"}
-)
 
 KeyPath = tuple[str, ...]
 
@@ -34,8 +30,7 @@ def is_secret_key(key: object, provider: object = None) -> bool:
         described = description.key(key) if description is not None else None
         if described is not None:
             return described.secret
-    name = key.lower().replace("_", "-")
-    return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
+    return named_like_secret(key)
 
 
 def redact(value: Any, secret: bool = False) -> Any:
