@@ -69,7 +69,6 @@ def test_a_registered_secret_is_redacted_in_every_form() -> None:
     for form in forms:
         assert redact(f"<{form}>") == f"<{REDACTED}>"
     assert {KEY, quote_plus(KEY)} <= variants(f"AccountName=a;AccountKey={KEY}")
-    assert redact("someone else's value 0f3e", extra=["0f3e"]) == f"someone else's value {REDACTED}"
 
 
 def test_a_sas_tokens_signature_alone_is_a_variant() -> None:
@@ -94,8 +93,9 @@ def test_a_bare_fsspec_provider_registers_its_options_secrets() -> None:
 
 
 def test_short_values_are_not_redacted_by_value() -> None:
-    register(["abc"])
-    assert redact("abc abcd") == "abc abcd"
+    register(["test", "abc"])
+    assert redact("tests/abc") == "tests/abc"
+    assert redact("tests/abc", extra=["abc"]) == f"tests/{REDACTED}"
 
 
 class Keep(logging.Handler):

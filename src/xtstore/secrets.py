@@ -50,9 +50,11 @@ LOGGERS = (
 )
 """Loggers (with their children) whose records are redacted."""
 
-MIN_LENGTH = 4
-"""Shorter values are not redacted by value: replacing every ``abc`` would garble the logs and
-hide nothing."""
+MIN_LENGTH = 8
+"""Shorter registered values are not redacted by value (only by pattern): replacing every
+``test`` (moto's customary key) in every log line and message of the process would garble
+them and hide nothing. A message built from one service's own secrets (``extra``) is
+redacted of them whatever their length."""
 
 _SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
 _SECRET_NAMES = frozenset(
@@ -110,7 +112,7 @@ def values_named_secret(value: Any, secret: bool = False) -> list[str]:
     return [value] if secret and isinstance(value, str) and value else []
 
 
-def variants(secret: str) -> set[str]:
+def variants(secret: str, min_length: int = MIN_LENGTH) -> set[str]:
     """``secret`` and the forms it may take in a text: URL-quoted (as in a query string),
     URL-unquoted, base64-encoded, and its secret parts alone (a connection string's
     ``AccountKey``, a SAS token's ``sig``) in the same forms."""
@@ -124,7 +126,7 @@ def variants(secret: str) -> set[str]:
         for form in (part, unquote(part)):
             found.update((form, quote(form, safe=""), quote(form), quote_plus(form),
                           base64.b64encode(form.encode("utf-8")).decode("ascii")))
-    return {form for form in found if len(form) >= MIN_LENGTH}
+    return {form for form in found if len(form) >= max(min_length, 1)}
 
 
 def register(secrets: Iterable[str | None]) -> None:
@@ -146,7 +148,7 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every registered secret, each of ``extra``, and every credential the
     patterns recognise replaced by ``***``."""
     values = _values
-    more = [form for secret in extra if secret for form in variants(secret)]
+    more = [form for secret in extra if secret for form in variants(secret, min_length=1)]
     if more:
         values = tuple(sorted({*values, *more}, key=len, reverse=True))
     for value in values:

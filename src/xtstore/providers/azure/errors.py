@@ -46,14 +46,14 @@ class Scrubber:
     lines with a SAS token in the URL among them) and every other secret it knows."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._count = len(set(secrets))
-        register_secrets(secrets)
+        self._secrets = tuple(secrets)
+        register_secrets(self._secrets)
 
     def __call__(self, text: str) -> str:
-        return redact(text)
+        return redact(text, self._secrets)
 
     def __repr__(self) -> str:
-        return f"<Scrubber of {self._count} secrets>"
+        return f"<Scrubber of {len(self._secrets)} secrets>"
 
 
 def error_code(error: BaseException) -> str | None:
