@@ -1,6 +1,7 @@
 """The secret scan (issue 2.3, must-show 6): for every provider with secrets and every
-credential form (written in the config, ``${ENV}``, ``"$vault"``; Azure connection string,
-account key, SAS token; S3 access key + secret key + session token), against Azurite and moto,
+credential form (written in the config, ``${ENV}``, ``"$vault"``, XT's ``XT_STORE_CREDS``;
+Azure connection string, account key, SAS token; S3 access key + secret key + session token,
+and S3 credentials from the environment), against Azurite and moto,
 everything the library and the command line log, print, raise, repr and pickle is collected
 while operations run (failing ones too: a missing blob, a missing container, a wrong key),
 with DEBUG logging on at the root logger and ``--debug``; no configured secret may appear in
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import os
 import pickle
@@ -325,3 +327,22 @@ def test_the_cli_never_prints_a_secret_a_user_provider_quotes(tmp_path: Path) ->
         assert b"RuntimeError" in result.stderr and b"refused" in result.stderr
         collected.add(f"xtstore {' '.join(args)}", result.stdout + result.stderr)
     assert collected.leaks([PASSWORD]) == []
+
+
+def test_no_secret_of_xt_store_creds_in_logs_errors_reprs_or_pickles(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, debug_logging: Records
+) -> None:
+    """XT's form: the whole service dict, secrets and all, base64-encoded in the environment."""
+    pytest.importorskip("boto3")
+    service = {**moto_server.service_config(), "name": "xtscan", "access-key-id": S3_KEY_ID,
+               "secret-access-key": S3_SECRET, "session-token": S3_TOKEN}
+    creds = base64.b64encode(json.dumps(service).encode()).decode()
+    monkeypatch.setenv("XT_STORE_CREDS", creds)
+    monkeypatch.delenv("XTSTORE_CONFIG", raising=False)
+    monkeypatch.setattr("xtstore.config.environment._warned", True)  # warned about elsewhere
+    collected = Collected()
+    operations(xtstore.get_storage(), collected, works=True)
+    for where, text in debug_logging.texts():
+        collected.add(where, text)
+    assert len(debug_logging.records) > 10
+    assert collected.leaks([S3_SECRET, S3_TOKEN, creds]) == []
