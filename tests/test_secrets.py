@@ -133,6 +133,7 @@ def test_records_of_the_sdks_are_redacted_when_created(kept: Keep) -> None:
     assert sent.getMessage() == "Sending {'tok': '***'}" and sent.args == ()
     assert TOKEN not in formatter.format(failed)
     assert "ValueError: quoted ***" in formatter.format(failed)
+    assert failed.exc_info is None  # the exception itself, quoting the token, is not kept
 
 
 def test_clean_records_and_other_loggers_are_left_as_they_are(kept: Keep) -> None:

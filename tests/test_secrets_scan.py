@@ -164,6 +164,9 @@ class Records(logging.Handler):
         for record in self.records:
             yield f"log {record.name}", self.format(record)
             yield f"log {record.name} (raw)", f"{record.msg!r} {record.args!r}"
+            if record.exc_info and record.exc_info[1] is not None:
+                yield f"log {record.name} (exception)", "".join(
+                    traceback.format_exception(record.exc_info[1]))
 
 
 @pytest.fixture

@@ -161,11 +161,11 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
 
 def redact_record(record: logging.LogRecord) -> None:
     """Redact a log record in place: its message (formatted with its arguments, which are
-    then dropped), its traceback and its stack. A record needing no change keeps its
-    message and arguments."""
+    then dropped), its traceback (the exception object then dropped) and its stack. A record
+    needing no change keeps its message, arguments and exception."""
     try:
         message = record.getMessage()
-    except Exception:  # a malformed record; logging reports it, without the raw arguments
+    except Exception:  # a malformed record: redact what logging would print of it
         message = f"{record.msg} {record.args!r}"
     clean = redact(message)
     if clean != message:
@@ -174,7 +174,9 @@ def redact_record(record: logging.LogRecord) -> None:
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         clean = redact(text)
         if clean != text:
-            record.exc_text = clean  # formatters use it instead of formatting exc_info
+            # Formatters print exc_text without exc_info; a handler that reads the exception
+            # itself (an error tracker) must not get the unredacted one.
+            record.exc_text, record.exc_info = clean, None
     if record.exc_text:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
