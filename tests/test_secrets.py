@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import base64
 import logging
+import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
 
+import xtstore
+from xtstore.errors import Unsupported
 from xtstore.secrets import (
     REDACTED,
     install,
@@ -164,3 +168,15 @@ def test_install_keeps_the_factory_before_it_and_installs_once() -> None:
         assert seen == ["azure.unit"]
     finally:
         logging.setLogRecordFactory(previous)
+
+
+def test_a_mapping_with_an_inline_credential_option_refuses_to_pickle(tmp_path: Path) -> None:
+    pytest.importorskip("fsspec")
+    credential = "inline-credential-3b8e0f5d"
+    store = xtstore.get_storage("opts", {"external-services": {"opts": {
+        "type": "storage", "provider": "store-fsspec", "url": f"file://{tmp_path / 's'}",
+        "options": {"credential": credential}}}})
+    with pytest.raises(Unsupported, match=r"options\.credential is a secret") as raised:
+        pickle.dumps(store)
+    assert credential not in str(raised.value)
+    assert redact(f"using {credential}") == f"using {REDACTED}"

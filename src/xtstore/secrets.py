@@ -58,7 +58,8 @@ redacted of them whatever their length."""
 
 _SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
 _SECRET_NAMES = frozenset(
-    {"sas-token", "connection-string", "secret-access-key", "session-token", "credentials"}
+    {"sas-token", "connection-string", "secret-access-key", "session-token", "credential",
+     "credentials"}
 )
 
 # Headers whose whole value is a credential or a signature made with one.
