@@ -180,3 +180,14 @@ def test_a_mapping_with_an_inline_credential_option_refuses_to_pickle(tmp_path: 
         pickle.dumps(store)
     assert credential not in str(raised.value)
     assert redact(f"using {credential}") == f"using {REDACTED}"
+
+
+def test_a_described_key_that_is_not_secret_stays_shown_and_pickled() -> None:
+    """azure-blob's own 'credential' ('default' or 'anonymous') is not a secret, although a
+    'credential' anywhere else is."""
+    pytest.importorskip("azure.storage.blob")
+    store = xtstore.get_storage("anon", {"external-services": {"anon": {
+        "type": "storage", "provider": "azure-blob", "credential": "anonymous",
+        "account": "http://127.0.0.1:9/devstoreaccount1"}}})
+    assert pickle.loads(pickle.dumps(store)).service_name == "anon"
+    assert redact("credential anonymous") == "credential anonymous"

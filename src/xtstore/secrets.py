@@ -16,6 +16,10 @@ Log records are redacted when they are created (a log record factory installed b
 handler (the user's, pytest's, ``--debug``'s) sees only the redacted text: the message, the
 traceback and the stack. A record that needed no change is left as it was.
 
+Which keys hold secrets by their name (:func:`named_like_secret`) is decided here too, for the
+config (which asks the providers' descriptions first) and for providers reading nested
+options.
+
 This module imports nothing of xtstore: providers, the core and the command line all use it.
 """
 

@@ -7,11 +7,9 @@ from typing import Any
 
 from xtstore.catalog import builtin_description
 from xtstore.config.references import SECRET_MARKER, has_reference
-from xtstore.secrets import named_like_secret
+from xtstore.secrets import REDACTED, named_like_secret
 
 __all__ = ["REDACTED", "inline_secrets", "is_secret_key", "redact"]
-
-REDACTED = "***"
 
 KeyPath = tuple[str, ...]
 
@@ -49,17 +47,17 @@ def redact(value: Any, secret: bool = False) -> Any:
 
 def inline_secrets(settings: Mapping[str, Any]) -> list[KeyPath]:
     """Key paths in ``settings`` whose value is a secret written out in full: under a key
-    named like a secret (:func:`is_secret_key`), neither ``"$vault"`` nor
-    containing ``${NAME}``."""
-    return _inline(settings, (), False)
+    named like a secret (:func:`is_secret_key`; the service's own keys as its provider's
+    description says), neither ``"$vault"`` nor containing ``${NAME}``."""
+    return _inline(settings, (), False, settings.get("provider"))
 
 
-def _inline(value: Any, path: KeyPath, secret: bool) -> list[KeyPath]:
+def _inline(value: Any, path: KeyPath, secret: bool, provider: object = None) -> list[KeyPath]:
     if isinstance(value, Mapping):
         return [
             found
             for key, item in value.items()
-            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key))
+            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key, provider))
         ]
     if isinstance(value, list):
         return [
