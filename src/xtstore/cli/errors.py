@@ -22,6 +22,7 @@ from xtstore.errors import (
     TransientError,
     Unsupported,
 )
+from xtstore.secrets import redact
 
 __all__ = [
     "EXIT_ERROR",
@@ -76,8 +77,9 @@ def _one_line(text: str) -> str:
 
 
 def report(message: str, hint: str | None = None) -> None:
-    """Write ``xtstore: error: message (hint)`` on stderr."""
-    line = _one_line(message)
+    """Write ``xtstore: error: message (hint)`` on stderr, without a secret (the last net
+    for an exception that no provider translated)."""
+    line = _one_line(redact(message))
     if hint:
         line = f"{line} ({hint})"
     click.echo(f"xtstore: error: {line}", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ from xtstore.cli import (
     errors,
 )
 from xtstore.cli.context import CliState
+from xtstore.secrets import install as redact_logs
+from xtstore.secrets import redact
 
 __all__ = ["cli", "main"]
 
@@ -71,6 +74,7 @@ def cli(
     ctx.obj = CliState(config_file=config_file, service=service, debug=debug, json=as_json,
                        quiet=quiet)
     if debug:
+        redact_logs()  # botocore logs request headers at DEBUG, a session token among them
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
@@ -115,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return errors.interrupted()
     except Exception as error:
         if debug and not isinstance(error, click.ClickException):
-            raise
+            # The traceback, as Python would print it, with every secret redacted: a chained
+            # SDK exception may quote a signed URL or a header.
+            sys.stderr.write(redact("".join(traceback.format_exception(error))))
+            sys.stderr.flush()
+            return errors.EXIT_ERROR
         return errors.exit_for(error)
     return code if isinstance(code, int) else 0
 

@@ -7,15 +7,9 @@ from typing import Any
 
 from xtstore.catalog import builtin_description
 from xtstore.config.references import SECRET_MARKER, has_reference
+from xtstore.secrets import REDACTED, named_like_secret
 
 __all__ = ["REDACTED", "inline_secrets", "is_secret_key", "redact"]
-
-REDACTED = "***"
-
-_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
-_SECRET_NAMES = frozenset(
-    {"sas-token", "connection-string", "secret-access-key", "session-token", "credentials"}
-)
 
 KeyPath = tuple[str, ...]
 
@@ -34,8 +28,7 @@ def is_secret_key(key: object, provider: object = None) -> bool:
         described = description.key(key) if description is not None else None
         if described is not None:
             return described.secret
-    name = key.lower().replace("_", "-")
-    return name in _SECRET_NAMES or name.rsplit("-", 1)[-1] in _SECRET_WORDS
+    return named_like_secret(key)
 
 
 def redact(value: Any, secret: bool = False) -> Any:
@@ -54,17 +47,17 @@ def redact(value: Any, secret: bool = False) -> Any:
 
 def inline_secrets(settings: Mapping[str, Any]) -> list[KeyPath]:
     """Key paths in ``settings`` whose value is a secret written out in full: under a key
-    named like a secret (:func:`is_secret_key`), neither ``"$vault"`` nor
-    containing ``${NAME}``."""
-    return _inline(settings, (), False)
+    named like a secret (:func:`is_secret_key`; the service's own keys as its provider's
+    description says), neither ``"$vault"`` nor containing ``${NAME}``."""
+    return _inline(settings, (), False, settings.get("provider"))
 
 
-def _inline(value: Any, path: KeyPath, secret: bool) -> list[KeyPath]:
+def _inline(value: Any, path: KeyPath, secret: bool, provider: object = None) -> list[KeyPath]:
     if isinstance(value, Mapping):
         return [
             found
             for key, item in value.items()
-            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key))
+            for found in _inline(item, (*path, str(key)), secret or is_secret_key(key, provider))
         ]
     if isinstance(value, list):
         return [

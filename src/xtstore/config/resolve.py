@@ -26,7 +26,6 @@ __all__ = [
     "check_retry_value",
     "resolve_service",
     "retry_policy",
-    "scrub",
     "secret_env_name",
     "secrets_file",
 ]
@@ -60,7 +59,7 @@ def secret_env_name(service: str, key_path: KeyPath) -> str:
 
 class ResolvedService:
     """A service's settings with references resolved, and the secret strings among them
-    (for :func:`scrub`)."""
+    (for :func:`xtstore.secrets.redact`)."""
 
     def __init__(self, settings: dict[str, Any], secrets: list[str]) -> None:
         self.settings = settings
@@ -76,28 +75,24 @@ def resolve_service(service: str, settings: Mapping[str, Any], locate: Locate) -
     Raises :class:`ConfigError` naming the file and key path for an unset environment variable
     or a secret found nowhere, and naming the secrets file if it is readable by others.
     """
-    resolver = _Resolver(service, locate)
+    resolver = _Resolver(service, locate, settings.get("provider"))
     resolved = resolver.value(settings, ())
     return ResolvedService(resolved, resolver.secrets)
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret replaced by ``***`` (for messages built from errors)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 class _Resolver:
-    def __init__(self, service: str, locate: Locate) -> None:
+    def __init__(self, service: str, locate: Locate, provider: object = None) -> None:
         self.service = service
         self.locate = locate
+        self.provider = provider  # its description says which of the service's keys are secret
         self.secrets: list[str] = []
         self._vault: dict[str, Any] | None = None
 
     def key_path(self, path: KeyPath) -> str:
         return ".".join(("external-services", self.service, *path))
+
+    def is_secret(self, path: KeyPath) -> bool:
+        return bool(path) and is_secret_key(path[-1], self.provider if len(path) == 1 else None)
 
     def value(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, Mapping):
@@ -112,10 +107,10 @@ class _Resolver:
             resolved = expand_environment(
                 value, file=self.locate(path), key_path=self.key_path(path), service=self.service
             )
-            if path and is_secret_key(path[-1]):
+            if self.is_secret(path):
                 self.keep_secret(resolved)
             return resolved
-        if path and is_secret_key(path[-1]) and isinstance(value, str):
+        if self.is_secret(path) and isinstance(value, str):
             self.keep_secret(value)
         return value
 

@@ -24,13 +24,15 @@ from xtstore.config.environment import (
     warn_xt_credentials,
 )
 from xtstore.config.redact import inline_secrets
-from xtstore.config.resolve import ResolvedService, resolve_service, retry_policy, scrub
+from xtstore.config.resolve import ResolvedService, resolve_service, retry_policy
 from xtstore.config.validate import check_service
 from xtstore.errors import ConfigError, ProviderLoadError, StoreError, Unsupported
 from xtstore.interface import StoreInterface
 from xtstore.layers import Layer
 from xtstore.layers.retry import RetryPolicy
 from xtstore.registry.load import ProviderRef, import_ref, load_description, resolve_provider
+from xtstore.secrets import redact as redact_text
+from xtstore.secrets import register as register_secrets
 from xtstore.store import Store
 
 __all__ = [
@@ -143,6 +145,8 @@ class ServiceOrigin:
         """
         cls, search_dir = import_ref(self.provider, self.search_dir)
         resolved, policy = self.resolve()
+        # Before the provider runs: what it and its SDK log while connecting is redacted too.
+        register_secrets(resolved.secrets)
         settings = resolved.settings
         settings.setdefault("name", self.service)
         try:
@@ -162,7 +166,7 @@ class ServiceOrigin:
         except (ValueError, TypeError, LookupError) as error:
             # What a constructor raises for settings it cannot use; anything else (a network
             # failure, a bug) propagates as it is.
-            reason = scrub(f"{type(error).__name__}: {error}", resolved.secrets)
+            reason = redact_text(f"{type(error).__name__}: {error}", resolved.secrets)
             raise ConfigError(
                 f"provider {self.provider.code_path!r} rejected the settings: {reason}",
                 file=self.locate(()),
@@ -217,7 +221,7 @@ class ServiceOrigin:
             if error.file is None:
                 error.file = self.locate(path)
         error.file = error.file or self.locate(())
-        error.reason = scrub(error.reason, secrets)
+        error.reason = redact_text(error.reason, secrets)
         error.args = (error.reason,)
         error.add_context(service=self.service)
         return error

@@ -80,15 +80,6 @@ def account_url_and_name(account: str) -> tuple[str, str]:
     return account.rstrip("/"), name
 
 
-def _connection_string_secrets(connection_string: str) -> list[str]:
-    secrets = [connection_string]
-    for part in connection_string.split(";"):
-        key, _, value = part.partition("=")
-        if key.strip().lower() in ("accountkey", "sharedaccesssignature") and value:
-            secrets.append(value.strip())
-    return secrets
-
-
 def _default_credential(service: str) -> Any:
     try:
         from azure.identity import DefaultAzureCredential
@@ -124,7 +115,7 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
     if connection_string is not None:
         return AzureClientSpec(
             account_url=None, connection_string=connection_string,
-            secrets=tuple(_connection_string_secrets(connection_string)),
+            secrets=(connection_string,),  # its AccountKey / signature: secrets.variants
             client_kwargs=kwargs, description="connection string",
         )
 

@@ -10,11 +10,8 @@ an xtstore error shows a key.
 
 from __future__ import annotations
 
-import logging
-import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from urllib.parse import unquote
 
 from xtstore.errors import (
     AccessDenied,
@@ -27,13 +24,14 @@ from xtstore.errors import (
     TransientError,
 )
 from xtstore.providers._shared import retry_after_seconds
+from xtstore.secrets import redact
+from xtstore.secrets import register as register_secrets
 
 __all__ = [
     "TRANSIENT_STATUS",
     "Scrubber",
     "error_code",
     "mapped_errors",
-    "redact_transport_logs",
     "translate",
 ]
 
@@ -44,52 +42,19 @@ _BLOB_MISSING_CODES = frozenset({"BlobNotFound", "CannotVerifyCopySource"})
 
 
 class Scrubber:
-    """Replaces every secret value in a text by ``***``: each secret as given and URL-decoded,
-    and the signature alone of a SAS token (the only part of it that is secret)."""
+    """Replaces every secret in a text by ``***``: this service's secrets (registered with
+    :mod:`xtstore.secrets`, which redacts them from every log record too, urllib3's request
+    lines with a SAS token in the URL among them) and every other secret it knows."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        variants: set[str] = set()
-        for secret in secrets:
-            variants.update((secret, unquote(secret)))
-            for part in secret.split("&"):
-                name, _, value = part.partition("=")
-                if name.lstrip("?") == "sig" and value:
-                    variants.update((value, unquote(value)))
-        self._secrets = sorted((v for v in variants if len(v) >= 4), key=len, reverse=True)
+        self._secrets = tuple(secrets)
+        register_secrets(self._secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def __repr__(self) -> str:
         return f"<Scrubber of {len(self._secrets)} secrets>"
-
-
-class _TransportLogRedactor(logging.Filter):
-    """urllib3 logs each request line at DEBUG, and a SAS token travels in the URL."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scrubbers: weakref.WeakSet[Scrubber] = weakref.WeakSet()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = message
-        for scrub in list(self.scrubbers):
-            clean = scrub(clean)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_REDACTOR = _TransportLogRedactor()
-logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
-
-
-def redact_transport_logs(scrub: Scrubber) -> None:
-    """Keep ``scrub``'s secrets out of urllib3's request log for as long as it lives."""
-    _REDACTOR.scrubbers.add(scrub)
 
 
 def error_code(error: BaseException) -> str | None:

@@ -41,7 +41,6 @@ from xtstore.providers.azure.errors import (
     Scrubber,
     error_code,
     mapped_errors,
-    redact_transport_logs,
     translate,
 )
 from xtstore.values import (
@@ -135,7 +134,6 @@ class AzureBlobProvider(StoreInterface):
         spec = client_spec(config)
         self._block_blobs: set[tuple[str, str]] = set()
         self._scrub = Scrubber(spec.secrets)
-        redact_transport_logs(self._scrub)
         self._description = spec.description
         concurrency = config.get("max-concurrency", DEFAULT_MAX_CONCURRENCY)
         try:

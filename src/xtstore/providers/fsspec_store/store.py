@@ -54,6 +54,8 @@ from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import name_clash, new_snapshot_id, snapshot_created, to_bytes
 from xtstore.providers.fsspec_store.description import DESCRIPTION
+from xtstore.secrets import redact, values_named_secret
+from xtstore.secrets import register as register_secrets
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -110,11 +112,13 @@ class FsspecProvider(StoreInterface):
             raise ConfigError("store-fsspec needs a 'url' (e.g. 'memory://base')",
                               key_path="url", service=self._service)
         options = dict(config.get("options") or {})
+        # The filesystem's SDK (s3fs, adlfs, ...) may log them; a used-bare provider too.
+        register_secrets(values_named_secret(options))
         try:
             self.fs, base = fsspec.core.url_to_fs(url, **options)
         except (ImportError, ValueError) as error:
-            raise ConfigError(f"cannot open {url!r}: {error}", key_path="url",
-                              service=self._service) from None
+            raise ConfigError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
+                              key_path="url", service=self._service) from None
         self._base = base.rstrip("/")
         # memory:// opens a file for reading by handing out the one stored file object,
         # whose position every reader shares: two threads reading at once got empty bytes.

@@ -1,6 +1,7 @@
 """``store-s3`` service keys (docs/contract.md §4) turned into a boto3 client and a TransferConfig.
 
-Secrets go straight into the client and are never kept on the provider or put in a message.
+Secrets go straight into the client and are never kept on the provider or put in a message;
+they are registered with :mod:`xtstore.secrets`, which redacts them from every log record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from botocore.config import Config
 
 from xtstore.errors import ConfigError
 from xtstore.providers.s3.description import DESCRIPTION, MIN_PART_SIZE
+from xtstore.secrets import register as register_secrets
 
 __all__ = ["MIN_PART_SIZE", "S3Settings"]
 
@@ -127,10 +129,13 @@ class S3Settings:
                 key_path="access-key-id" if key_id is None else "secret-access-key",
                 service=self.service_name,
             )
+        token = _optional_str(config, "session-token")
+        # botocore logs every request's headers (the session token among them) at DEBUG.
+        register_secrets((secret, token))
         session = boto3.session.Session(
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
-            aws_session_token=_optional_str(config, "session-token"),
+            aws_session_token=token,
             region_name=self.region,
         )
         return session.client("s3", endpoint_url=self.endpoint_url,
