@@ -131,6 +131,8 @@ class _BoundedLoader(
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # ``<<: *defaults``: the base class merges, keys given here win
             key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
@@ -142,6 +144,9 @@ class _BoundedLoader(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
         return super().construct_mapping(node, deep=deep)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _BadValue(yaml.constructor.ConstructorError):
