@@ -9,6 +9,7 @@ Each case writes ``hostile.yaml`` in the working folder, so the file is named
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+import xtstore
 from tests.cli.bounded import BUDGET_SECONDS, clean_env, limit_memory, one_line, run_bounded
 from xtstore.config.files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from xtstore.errors import ConfigError
 
 FILE = "hostile.yaml"
 
@@ -300,3 +303,34 @@ def test_files_within_the_limits_still_load(work: Path, tmp_path: Path,
     (work / FILE).write_text(body, encoding="utf-8")
     result = run_bounded(["--config", FILE, "containers"], clean_env(isolated_home), work)
     assert result.returncode == 0, result.stderr.decode()
+
+
+@pytest.mark.parametrize("depth", [500, 20_000])
+def test_deep_xt_store_creds(depth: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """XT's ``XT_STORE_CREDS`` (base64 of JSON) nested deeply: a ConfigError naming the
+    variable (was a raw RecursionError, from json at 20,000 levels, from reading the
+    settings at 500)."""
+    settings = '{"provider": "store-memory", "x": ' + "[" * depth + "]" * depth + "}"
+    monkeypatch.setenv("XT_STORE_CREDS", base64.b64encode(settings.encode()).decode())
+    with pytest.raises(ConfigError) as raised:
+        xtstore.get_storage()
+    assert str(raised.value) == (
+        f"environment variable XT_STORE_CREDS: is nested more than {MAX_DEPTH} levels deep")
+
+
+def test_merge_keys_share_settings(work: Path) -> None:
+    """``<<: *defaults`` merges (keys given beside it win); a key given twice beside it is
+    still a duplicate."""
+    config = work / FILE
+    config.write_text(
+        "defaults: &defaults {provider: store-memory, retry: {attempts: 3}}\n"
+        "external-services:\n"
+        "    a: {<<: *defaults}\n"
+        "    b: {<<: *defaults, retry: {attempts: 7}}\n"
+        "xt-services: {storage: a}\n", encoding="utf-8")
+    services = xtstore.load_config(config).services()
+    assert services["a"] == {"provider": "store-memory", "retry": {"attempts": 3}}
+    assert services["b"] == {"provider": "store-memory", "retry": {"attempts": 7}}
+    config.write_text("d: &d {x: 1}\ne: {<<: *d, y: 1, y: 2}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 2: invalid YAML: duplicate key 'y'"):
+        xtstore.load_config(config)
