@@ -22,6 +22,7 @@ import pytest
 
 import xtstore
 from tests.cli.bounded import BUDGET_SECONDS, clean_env, limit_memory, one_line, run_bounded
+from xtstore.config import files
 from xtstore.config.files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 from xtstore.errors import ConfigError
 
@@ -334,3 +335,35 @@ def test_merge_keys_share_settings(work: Path) -> None:
     config.write_text("d: &d {x: 1}\ne: {<<: *d, y: 1, y: 2}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 2: invalid YAML: duplicate key 'y'"):
         xtstore.load_config(config)
+
+
+PARSER_CASES = {
+    "alias-bomb": alias_bomb(),
+    "alias-cycle": "a: &a [x, *a]\n",
+    "deep-nesting": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+    "impossible-date": "a: 1\nb: 2001-13-14\n",
+    "control-character": "a: 1\nb: \x01\n",
+    "duplicate-key": "a: 1\nb: {c: 1, c: 2}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARSER_CASES))
+def test_both_parsers_give_the_same_answer(name: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits are checked while composing, so PyYAML's own parser (used where PyYAML
+    lacks libyaml) refuses the same files with the same messages as libyaml's."""
+    path = tmp_path / FILE
+    path.write_text(PARSER_CASES[name], encoding="utf-8")
+    messages = []
+    loaders = [files._PythonLoader] + ([files._new_loader]
+                                       if files._new_loader is not files._PythonLoader else [])
+    valid = tmp_path / "valid.yaml"
+    valid.write_text("d: &d {a: 1, b: 2}\ne: {<<: *d, b: 3}\n", encoding="utf-8")
+    for loader in loaders:
+        monkeypatch.setattr(files, "_new_loader", loader)
+        with pytest.raises(ConfigError) as raised:
+            files.load_yaml_file(path, FILE)
+        messages.append(str(raised.value))
+        assert files.load_yaml_file(valid, "valid.yaml") == {
+            "d": {"a": 1, "b": 2}, "e": {"a": 1, "b": 3}}
+    assert messages[0].startswith(f"{FILE}: line ") and len(set(messages)) == 1, messages

@@ -14,6 +14,7 @@ bounds only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,22 +65,16 @@ class _PythonParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
         yaml.parser.Parser.__init__(self)
 
 
-# libyaml's parser where PyYAML was built with it (about 5 times faster than PyYAML's own);
-# composing stays in Python either way, for the checks below.
-_Parser: type[Any] = yaml._yaml.CParser if yaml.__with_libyaml__ else _PythonParser
-
-
-class _BoundedLoader(
-    yaml.composer.Composer,
-    _Parser,  # type: ignore[misc]  # one of two classes, chosen above
-    yaml.constructor.SafeConstructor,
-    yaml.resolver.Resolver,
-):
+class _Bounded(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
     """Safe loading (plain data only) within the bounds above, refusing a key given twice in
-    one mapping (YAML would silently keep the last, hiding e.g. a service defined twice)."""
+    one mapping (YAML would silently keep the last, hiding e.g. a service defined twice).
+    Composing is done here, in Python, over the events of either parser."""
 
-    def __init__(self, stream: str) -> None:
-        _Parser.__init__(self, stream)
+    # Provided by the parser class each loader below adds.
+    peek_event: Callable[[], yaml.Event]
+    dispose: Callable[[], None]
+
+    def __init__(self) -> None:
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
@@ -156,6 +151,23 @@ class _BadValue(yaml.constructor.ConstructorError):
         super().__init__(None, None, f"cannot read the value ({reason})", mark)
 
 
+class _PythonLoader(_Bounded, _PythonParser):
+    def __init__(self, stream: str) -> None:
+        _PythonParser.__init__(self, stream)
+        _Bounded.__init__(self)
+
+
+_new_loader: Callable[[str], _Bounded] = _PythonLoader
+if yaml.__with_libyaml__:
+    # libyaml's parser, where PyYAML was built with it: about 5 times faster.
+    class _LibyamlLoader(_Bounded, yaml._yaml.CParser):
+        def __init__(self, stream: str) -> None:
+            yaml._yaml.CParser.__init__(self, stream)
+            _Bounded.__init__(self)
+
+    _new_loader = _LibyamlLoader
+
+
 def _code_point(character: int | str | bytes) -> int:
     return character if isinstance(character, int) else ord(character)
 
@@ -175,7 +187,11 @@ def load_yaml_file(path: Path, label: str, *, quote_source: bool = True) -> Any:
     problem."""
     text = _read_text(path, label)
     try:
-        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader: builds plain data only
+        loader = _new_loader(text)
+        try:
+            return loader.get_single_data()  # a safe constructor: builds plain data only
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f"line {mark.line + 1}" if mark is not None else None
