@@ -343,6 +343,7 @@ PARSER_CASES = {
     "deep-nesting": "a: " + "[" * 5000 + "]" * 5000 + "\n",
     "impossible-date": "a: 1\nb: 2001-13-14\n",
     "control-character": "a: 1\nb: \x01\n",
+    "control-character-after-non-ascii": "a: " + "é" * 50 + "\nb: 1\nc: \x01\n",
     "duplicate-key": "a: 1\nb: {c: 1, c: 2}\n",
 }
 
@@ -367,3 +368,5 @@ def test_both_parsers_give_the_same_answer(name: str, tmp_path: Path,
         assert files.load_yaml_file(valid, "valid.yaml") == {
             "d": {"a": 1, "b": 2}, "e": {"a": 1, "b": 3}}
     assert messages[0].startswith(f"{FILE}: line ") and len(set(messages)) == 1, messages
+    if name == "control-character-after-non-ascii":
+        assert messages[0].startswith(f"{FILE}: line 3: "), messages

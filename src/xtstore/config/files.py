@@ -202,8 +202,11 @@ def load_yaml_file(path: Path, label: str, *, quote_source: bool = True) -> Any:
             problem = f"{error.context}, {problem}"
         raise ConfigError(f"invalid YAML: {problem}", file=label, key_path=line) from None
     except yaml.reader.ReaderError as error:
-        line = f"line {text.count(chr(10), 0, error.position) + 1}"
         character = _code_point(error.character)
+        # The reader stops at the first character it refuses; its position is a byte offset
+        # for libyaml and a character offset for PyYAML, so find the character instead.
+        at = text.find(chr(character))
+        line = f"line {text.count(chr(10), 0, at) + 1}" if at >= 0 else None
         raise ConfigError(f"invalid YAML: character U+{character:04X} is not allowed",
                           file=label, key_path=line) from None
     except yaml.YAMLError as error:
