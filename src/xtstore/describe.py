@@ -8,6 +8,7 @@ for a missing SDK, ``xtstore providers --keys`` and the docs' key tables all rea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -56,6 +57,9 @@ class ConfigKey:
         if number is None:
             wanted = "a whole number" if self.type == "integer" else "a number"
             return f"must be {wanted}, not {shown}"
+        if not math.isfinite(number):
+            # NaN passes every comparison with a minimum, and infinity is no size or time.
+            return f"must be a finite number, not {shown}"
         if self.minimum is not None and number < self.minimum:
             return f"must be at least {_plain(self.minimum)}, not {_plain(number)}"
         return None

@@ -77,7 +77,7 @@ def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
 
 
 @click.command("upload")
-@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=click.Path())
 @click.argument("dest", metavar="DEST")
 @_workers_option
 def upload_command(sources: tuple[str, ...], dest: str, workers: int | None) -> None:

@@ -13,7 +13,16 @@ if TYPE_CHECKING:  # the real imports wait until a command needs them (fast --he
     from xtstore.config import Config
     from xtstore.store import Store
 
-__all__ = ["CliState", "confirm", "get_state", "parse_address_arg", "parse_key_value"]
+__all__ = [
+    "TEXT",
+    "CliState",
+    "Utf8Text",
+    "confirm",
+    "get_state",
+    "parse_address_arg",
+    "parse_key_value",
+    "require_utf8",
+]
 
 
 @dataclass
@@ -50,6 +59,53 @@ class CliState:
 
     def store_for(self, address: Address) -> Store:
         return self.store(address.service)
+
+
+class Utf8Text(click.types.StringParamType):
+    """Text that must be valid UTF-8: names, addresses, values and text to store. Python
+    decodes argv bytes that are not UTF-8 to lone surrogates, which no store can hold and
+    which would fail later as a raw ``UnicodeEncodeError``; refuse them while parsing (a
+    usage error naming the argument, before any I/O)."""
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            byte = _escaped_byte(text[error.start])
+            detail = f" (byte 0x{byte:02x})" if byte is not None else ""
+            self.fail(f"'{_shown(text)}' is not valid UTF-8{detail}", param, ctx)
+        return text
+
+
+def _escaped_byte(char: str) -> int | None:
+    """The argv byte that surrogateescape decoded to ``char``, if it is one."""
+    code = ord(char)
+    return code - 0xDC00 if 0xDC80 <= code <= 0xDCFF else None
+
+
+def _shown(text: str) -> str:
+    """``text`` printable: each undecodable byte as ``\\xNN``, other surrogates escaped."""
+    return "".join(
+        f"\\x{byte:02x}" if (byte := _escaped_byte(char)) is not None
+        else char.encode("utf-8", "backslashreplace").decode("utf-8")
+        for char in text
+    )
+
+
+TEXT = Utf8Text()
+
+
+def require_utf8(command: click.Command) -> None:
+    """Make every plain-text parameter of ``command`` and its subcommands :data:`TEXT`
+    (local paths are ``click.Path`` and keep any bytes the file system allows)."""
+    for param in command.params:
+        if type(param.type) is click.types.StringParamType:
+            param.type = TEXT
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            require_utf8(sub)
 
 
 def get_state() -> CliState:

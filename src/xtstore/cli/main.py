@@ -24,7 +24,7 @@ from xtstore.cli import (
     cmd_transfer,
     errors,
 )
-from xtstore.cli.context import CliState
+from xtstore.cli.context import CliState, require_utf8
 from xtstore.secrets import install as redact_logs
 from xtstore.secrets import redact
 
@@ -81,6 +81,7 @@ def cli(
 for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
                  *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
     cli.add_command(_command)
+require_utf8(cli)
 
 
 _VALUED_OPTIONS = frozenset({"--config", "--service"})

@@ -20,6 +20,7 @@ import sys
 import warnings
 from typing import Any
 
+from xtstore.config.files import MAX_DEPTH
 from xtstore.errors import ConfigError
 
 __all__ = [
@@ -96,6 +97,10 @@ def read_xt_environment() -> XtService | None:
             f"is not base64 of JSON (invalid JSON at character {getattr(error, 'pos', '?')})",
             file=source,
         ) from None
+    except RecursionError:
+        raise ConfigError(f"is nested more than {MAX_DEPTH} levels deep", file=source) from None
+    if _depth(settings) > MAX_DEPTH:
+        raise ConfigError(f"is nested more than {MAX_DEPTH} levels deep", file=source)
     if not isinstance(settings, dict):
         raise ConfigError(
             f"must be base64 of a JSON object (the service's settings), not of a"
@@ -110,6 +115,18 @@ def read_xt_environment() -> XtService | None:
             file=source,
         )
     return XtService(settings, code_path)
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests lists and dicts (iteratively: any depth is measured)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 _warned = False

@@ -7,6 +7,7 @@ so resolved secrets are never stored in a :class:`~xtstore.config.Config` or a p
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -191,8 +192,10 @@ def check_retry_value(key: str, value: object) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return f"must be a positive integer, not {_shown(value)}"
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return f"must be a number of seconds >= 0, not {_shown(value)}"
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value < 0):
+        # NaN would pass "< 0", and an infinite delay or timeout is a hang.
+        return f"must be a finite number of seconds >= 0, not {_shown(value)}"
     if key == "total-timeout" and value == 0:
         return "must be more than 0 seconds"
     return None

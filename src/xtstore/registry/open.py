@@ -10,7 +10,8 @@ process that opens the service, never carried (:class:`ServiceOrigin`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -163,6 +164,20 @@ class ServiceOrigin:
                 key_path=f"external-services.{self.service}.{key}",
                 service=self.service,
             ) from None
+        except OSError as error:
+            if error.filename is None:
+                raise  # a network failure, not a path the settings name
+            # A local path in the settings that cannot be a folder: through a file, a file
+            # itself, not writable.
+            named = _key_naming(settings, os.fsdecode(error.filename))
+            where = f".{named}" if named is not None else ""
+            raise ConfigError(
+                f"cannot use {os.fsdecode(error.filename)!r}:"
+                f" {error.strerror or type(error).__name__}",
+                file=self.locate((named,) if named is not None else ()),
+                key_path=f"external-services.{self.service}{where}",
+                service=self.service,
+            ) from None
         except (ValueError, TypeError, LookupError) as error:
             # What a constructor raises for settings it cannot use; anything else (a network
             # failure, a bug) propagates as it is.
@@ -225,6 +240,17 @@ class ServiceOrigin:
         error.args = (error.reason,)
         error.add_context(service=self.service)
         return error
+
+
+def _key_naming(settings: Mapping[str, Any], filename: str) -> str | None:
+    """The key whose value is ``filename`` or a folder above or below it (for messages)."""
+    for key, value in settings.items():
+        if isinstance(value, str) and value:
+            path = os.path.abspath(os.path.expanduser(value))
+            if path == filename or path.startswith(filename + os.sep) \
+                    or filename.startswith(path + os.sep):
+                return str(key)
+    return None
 
 
 def _with_dir(origin: ServiceOrigin, search_dir: str | None) -> ServiceOrigin:
