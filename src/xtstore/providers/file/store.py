@@ -70,6 +70,8 @@ class FileProvider(StoreInterface):
         if not path:
             raise ConfigError("store-file needs a 'path'", key_path="path", service=self._name)
         self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))))
+        # What a process killed while writing left behind goes now (docs/providers/file.md).
+        self._layout.remove_abandoned_temps()
         self._root = self._layout.root
         self._confined = Confinement(self._layout)
         self._writer = Writer(self._layout, self._confined)

@@ -48,7 +48,7 @@ from xtstore.localfiles.oscalls import (
 )
 from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
-from xtstore.providers.file.layout import Layout, name_clash
+from xtstore.providers.file.layout import Layout, claim, name_clash
 from xtstore.providers.file.walk import etag_of
 
 __all__ = ["LARGE", "Fill", "Writer"]
@@ -79,8 +79,11 @@ class Writer:
         ``large`` version replaces an existing blob by a swap (see :meth:`install`)."""
         if not (unnamed_files[0]
                 and self._write_beside(container, blob_path, fill, exclusive, large)):
-            temp = self.new_version(fill)
-            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            temp, held = self.new_version(fill)
+            try:
+                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            finally:
+                os.close(held)
         self.clear_metadata(container, blob_path)
 
     def _write_beside(self, container: str, blob_path: str, fill: Fill, exclusive: bool,
@@ -102,8 +105,13 @@ class Writer:
             return False  # e.g. a folder name too long: install reports it
         try:
             fd = _filled_unnamed_file(parent, fill)
-            if fd is None:
-                return False
+        except BaseException:
+            os.close(parent)
+            raise
+        if fd is None:
+            os.close(parent)
+            return False
+        try:
             try:
                 try:
                     link_open_file(fd, name, parent)
@@ -114,49 +122,51 @@ class Writer:
                 except OSError:
                     pass  # e.g. a folder there: install below retries and reports it
                 temp = self._layout.temp_path()
+                claim(fd)  # held until the temporary name is gone (fd is closed last)
                 try:
                     link_open_file(fd, temp, parent)  # temp is absolute
                 except FileNotFoundError:
                     os.makedirs(self._layout.tmp, exist_ok=True)
                     link_open_file(fd, temp, parent)
+                if not exclusive:
+                    try:
+                        if large and exchange_regular_file(temp, parent, name):
+                            unlink_quietly(temp)  # now the old version
+                        else:
+                            os.replace(temp, name, dst_dir_fd=parent)
+                        return True
+                    except OSError:
+                        pass  # e.g. the folder was pruned meanwhile: install retries, reports
             finally:
-                os.close(fd)
-            if not exclusive:
-                try:
-                    if large and exchange_regular_file(temp, parent, name):
-                        unlink_quietly(temp)  # now the old version
-                    else:
-                        os.replace(temp, name, dst_dir_fd=parent)
-                    return True
-                except OSError:
-                    pass  # e.g. the folder was pruned meanwhile: install retries and reports
+                os.close(parent)
+            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            return True
         finally:
-            os.close(parent)
-        self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-        return True
+            os.close(fd)
 
-    def new_version(self, fill: Fill) -> str:
+    def new_version(self, fill: Fill) -> tuple[str, int]:
         """Step 2 of the write path: a finished file in ``.xtstore/tmp`` whose content
-        ``fill(fd)`` wrote, stamped. Where the file system allows, the file is unnamed while
+        ``fill(fd)`` wrote, stamped, and an fd that claims it (see
+        :func:`~xtstore.providers.file.layout.claim`): the caller closes it once the
+        temporary name is gone. Where the file system allows, the file is unnamed while
         ``fill`` runs and gets its temporary name only when complete, so a process killed
-        meanwhile leaves nothing."""
+        meanwhile leaves nothing; a named one left by a killed process is removed by the
+        next open of the store."""
         if unnamed_files[0]:
-            temp = self._unnamed_version(fill)
-            if temp is not None:
-                return temp
+            made = self._unnamed_version(fill)
+            if made is not None:
+                return made
         fd, temp = self._named_temp()
         try:
-            try:
-                fill(fd)
-                _stamp(fd)
-            finally:
-                os.close(fd)
+            fill(fd)
+            _stamp(fd)
         except BaseException:
             unlink_quietly(temp)
+            os.close(fd)
             raise
-        return temp
+        return temp, fd
 
-    def _unnamed_version(self, fill: Fill) -> str | None:
+    def _unnamed_version(self, fill: Fill) -> tuple[str, int] | None:
         opened = open_unnamed_in(self._layout.tmp)
         if opened is None:
             return None
@@ -165,20 +175,35 @@ class Writer:
             fill(fd)
             _stamp(fd)
             temp = self._layout.temp_path()
+            claim(fd)
             link_open_file(fd, temp, folder)
-            return temp
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        finally:
             os.close(folder)
+        return temp, fd
 
     def _named_temp(self) -> tuple[int, str]:
-        temp = self._layout.temp_path()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileNotFoundError:
-            os.makedirs(self._layout.tmp, exist_ok=True)
-            return os.open(temp, flags, 0o666), temp
+        """A new named file in ``.xtstore/tmp``, claimed (read-write: a lock emulated by NFS
+        needs read access)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | O_CLOEXEC
+        while True:
+            temp = self._layout.temp_path()
+            try:
+                fd = os.open(temp, flags, 0o666)
+            except FileNotFoundError:
+                os.makedirs(self._layout.tmp, exist_ok=True)
+                fd = os.open(temp, flags, 0o666)
+            try:
+                claim(fd)
+                if os.fstat(fd).st_nlink:
+                    return fd, temp
+            except BaseException:
+                os.close(fd)
+                raise
+            # A cleaner took it in the moment before the claim (and removed it): a new one.
+            os.close(fd)
 
     def install(self, temp: str, container: str, blob_path: str, *, exclusive: bool,
                 large: bool = False) -> None:
@@ -246,7 +271,7 @@ class Writer:
     def replace_record(self, target: str, document: bytes) -> None:
         """Replace the internal file ``target`` (a metadata record) by ``document``, whole,
         through the write path's :meth:`new_version`; its folder is made if missing."""
-        temp = self.new_version(lambda fd: write_all(fd, document))
+        temp, held = self.new_version(lambda fd: write_all(fd, document))
         try:
             try:
                 os.replace(temp, target)
@@ -255,6 +280,7 @@ class Writer:
                 os.replace(temp, target)
         finally:
             unlink_quietly(temp)
+            os.close(held)
 
     # ---- appends (the caller holds the blob's lock) ----
 
@@ -281,39 +307,43 @@ class Writer:
         # The lock keeps appenders out; the etag check catches writers that take no lock
         # (create_blob) and starts over, so no conflict ever reaches the caller.
         while True:
-            temp, before = self._appended_copy(container, blob_path, data)
-            if before is None:
-                try:
-                    self.install(temp, container, blob_path, exclusive=True)
-                except BlobAlreadyExists:
-                    if self._confined.clashes(container, blob_path):
-                        raise  # a name clash: a retry would meet it for ever
-                    continue
-                return
+            temp, held, before = self._appended_copy(container, blob_path, data)
             try:
-                now: str | None = etag_of(self._confined.stat_blob(container, blob_path))
-            except BlobNotFound:
-                now = None
-            if now != etag_of(before):
-                unlink_quietly(temp)
-                continue
-            self.install(temp, container, blob_path, exclusive=False)
-            return
+                if before is None:
+                    try:
+                        self.install(temp, container, blob_path, exclusive=True)
+                    except BlobAlreadyExists:
+                        if self._confined.clashes(container, blob_path):
+                            raise  # a name clash: a retry would meet it for ever
+                        continue
+                    return
+                try:
+                    now: str | None = etag_of(self._confined.stat_blob(container, blob_path))
+                except BlobNotFound:
+                    now = None
+                if now != etag_of(before):
+                    unlink_quietly(temp)
+                    continue
+                self.install(temp, container, blob_path, exclusive=False)
+                return
+            finally:
+                os.close(held)
 
     def _appended_copy(self, container: str, blob_path: str,
-                       data: bytes) -> tuple[str, os.stat_result | None]:
-        """A new version holding the blob's content plus ``data``, and the stat of the
-        version it copied (None if the blob did not exist)."""
+                       data: bytes) -> tuple[str, int, os.stat_result | None]:
+        """A new version holding the blob's content plus ``data``, the fd claiming it (see
+        :meth:`new_version`), and the stat of the version it copied (None if the blob did not
+        exist)."""
         try:
             source, st = self._confined.open_blob(container, blob_path)
         except BlobNotFound:
-            return self.new_version(lambda fd: write_all(fd, data)), None
+            return *self.new_version(lambda fd: write_all(fd, data)), None
         try:
             def fill(fd: int) -> None:
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
 
-            return self.new_version(fill), st
+            return *self.new_version(fill), st
         finally:
             os.close(source)
 
@@ -323,16 +353,18 @@ class Writer:
              dest_blob_path: str) -> None:
         """Hard-link the source blob's file to the destination's name, replacing it. The
         caller holds the source's lock."""
-        fd, _ = self._confined.open_blob(source_container, source_blob_path, flags=O_PATH)
+        # Opened to read, not O_PATH: the temporary link is claimed through this fd.
+        fd, _ = self._confined.open_blob(source_container, source_blob_path)
         try:
             temp = self._layout.temp_path()
             os.makedirs(self._layout.tmp, exist_ok=True)
+            claim(fd)
             self._confined.link_blob(fd, source_container, source_blob_path, temp)
+            self.install(temp, dest_container, dest_blob_path, exclusive=False)
+            # Renaming a link onto another link of the same file leaves both names in place.
+            unlink_quietly(temp)
         finally:
             os.close(fd)
-        self.install(temp, dest_container, dest_blob_path, exclusive=False)
-        # Renaming a link onto another link of the same file leaves both names in place.
-        unlink_quietly(temp)
 
     def snapshot(self, container: str, blob_path: str) -> str:
         """Hard-link the blob's current file under a new snapshot id, which is returned.
