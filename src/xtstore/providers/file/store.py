@@ -171,9 +171,10 @@ class FileProvider(StoreInterface):
         copy the metadata. Raises :class:`BlobNotFound` / :class:`ContainerNotFound`."""
         self._layout.require_container(dest_container)
         with self._layout.blob_lock(source_container, source_blob_path):
+            # Read first: the copy clears the destination's record, which may be this one.
+            metadata = self._records.blob_metadata(source_container, source_blob_path)
             self._writer.copy(source_container, source_blob_path, dest_container,
                               dest_blob_path)
-            metadata = self._records.blob_metadata(source_container, source_blob_path)
         self._records.copy_blob_metadata(dest_container, dest_blob_path, metadata)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:

@@ -76,15 +76,23 @@ class Writer:
     def write(self, container: str, blob_path: str, fill: Fill, *,
               exclusive: bool = False, large: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata. A
-        ``large`` version replaces an existing blob by a swap (see :meth:`install`)."""
+        ``large`` version replaces an existing blob by a swap (see :meth:`install`).
+
+        A replacing write clears the metadata once the new version is complete but before it
+        takes the blob's name, so a process killed in between leaves the old version without
+        its record, never the new one with the old record; a create-only write clears it
+        after (the name was free, so a record there is a stale one)."""
         if not (unnamed_files[0]
                 and self._write_beside(container, blob_path, fill, exclusive, large)):
             temp, held = self.new_version(fill)
             try:
+                if not exclusive:
+                    self.clear_metadata(container, blob_path)
                 self.install(temp, container, blob_path, exclusive=exclusive, large=large)
             finally:
                 os.close(held)
-        self.clear_metadata(container, blob_path)
+        if exclusive:
+            self.clear_metadata(container, blob_path)
 
     def _write_beside(self, container: str, blob_path: str, fill: Fill, exclusive: bool,
                       large: bool) -> bool:
@@ -113,6 +121,8 @@ class Writer:
             return False
         try:
             try:
+                if not exclusive:
+                    self.clear_metadata(container, blob_path)  # see write
                 try:
                     link_open_file(fd, name, parent)
                     return True
@@ -351,8 +361,10 @@ class Writer:
 
     def copy(self, source_container: str, source_blob_path: str, dest_container: str,
              dest_blob_path: str) -> None:
-        """Hard-link the source blob's file to the destination's name, replacing it. The
-        caller holds the source's lock."""
+        """Hard-link the source blob's file to the destination's name, replacing it, and
+        clear the destination's metadata first (the caller then writes the source's, so a
+        process killed in between leaves a copy without metadata, never with the old
+        destination's). The caller holds the source's lock."""
         # Opened to read, not O_PATH: the temporary link is claimed through this fd.
         fd, _ = self._confined.open_blob(source_container, source_blob_path)
         try:
@@ -360,6 +372,7 @@ class Writer:
             os.makedirs(self._layout.tmp, exist_ok=True)
             claim(fd)
             self._confined.link_blob(fd, source_container, source_blob_path, temp)
+            self.clear_metadata(dest_container, dest_blob_path)
             self.install(temp, dest_container, dest_blob_path, exclusive=False)
             # Renaming a link onto another link of the same file leaves both names in place.
             unlink_quietly(temp)
@@ -386,21 +399,53 @@ class Writer:
                 os.close(fd)
 
     def delete(self, container: str, blob_path: str) -> None:
-        """Delete the blob with its snapshots and metadata. Raises :class:`BlobNotFound`."""
+        """Delete the blob with its snapshots and metadata. Raises :class:`BlobNotFound`.
+
+        The snapshots go first (their folder renamed away at once), then the metadata, then
+        the blob: a process killed part way leaves the blob without some of its records,
+        which the next delete removes, but never a record or snapshot outliving its blob
+        (which a blob created again under that name would show)."""
         path = self._layout.blob_file(container, blob_path)
-        with self._layout.blob_lock(container, blob_path) as lock_path:
-            try:
-                self._confined.stat_blob(container, blob_path)  # refuses a symlink leading out
-                # Metadata goes first, so that no record outlives its blob.
-                unlink_quietly(self._layout.meta_file(container, blob_path))
+        doomed: tuple[str, int] | None = None
+        try:
+            with self._layout.blob_lock(container, blob_path) as lock_path:
                 try:
-                    os.unlink(path)
-                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                    raise self._layout.not_found(container, blob_path) from None
-            finally:
-                os.unlink(lock_path)
-        shutil.rmtree(self._layout.snapshot_folder(container, blob_path), ignore_errors=True)
+                    self._confined.stat_blob(container, blob_path)  # refuses a symlink out
+                    doomed = self._move_away(self._layout.snapshot_folder(container,
+                                                                          blob_path))
+                    unlink_quietly(self._layout.meta_file(container, blob_path))
+                    try:
+                        os.unlink(path)
+                    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                        raise self._layout.not_found(container, blob_path) from None
+                finally:
+                    os.unlink(lock_path)
+        finally:
+            if doomed is not None:
+                shutil.rmtree(doomed[0], ignore_errors=True)
+                os.close(doomed[1])
         self._layout.prune_folders(container, os.path.dirname(path))
+
+    def _move_away(self, folder: str) -> tuple[str, int] | None:
+        """Rename ``folder`` to a new name in ``.xtstore/tmp``, claimed (see
+        :func:`~xtstore.providers.file.layout.claim`): its path and the claiming fd. None if
+        there is no such folder."""
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            claim(fd)
+            temp = self._layout.temp_path()
+            try:
+                os.rename(folder, temp)
+            except FileNotFoundError:
+                os.makedirs(self._layout.tmp, exist_ok=True)
+                os.rename(folder, temp)
+        except BaseException:
+            os.close(fd)
+            raise
+        return temp, fd
 
     def delete_snapshot(self, container: str, blob_path: str, snapshot: str) -> None:
         """Raises :class:`BlobNotFound`."""
