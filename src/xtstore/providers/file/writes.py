@@ -18,6 +18,14 @@ new inode. It and all of its fallbacks live in :class:`Writer`:
    when a concurrent delete prunes the blob's folder meanwhile, and reports every failure
    as the contract says (a taken name, a blob/folder clash, a name too long).
 
+Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by the writer
+(:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
+next open of the store can tell a killed writer's leftovers, which it removes
+(:meth:`~xtstore.providers.file.layout.Layout.remove_abandoned_temps`), from a live one's.
+Records go in an order that a kill at any point leaves no version with another's record:
+a replacing write and a copy clear the old metadata before the new version takes the name,
+and a delete removes the snapshots, then the metadata, then the blob.
+
 Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
 in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
 ``flock`` lock when the file has no other link; a shared file is copied and replaced
