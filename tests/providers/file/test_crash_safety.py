@@ -431,7 +431,8 @@ def test_opening_the_store_never_removes_a_live_writers_temporary_file(
 def test_leftovers_of_killed_writers_go_on_the_next_open(tmp_path: Path) -> None:
     # What SIGKILL leaves in .xtstore/tmp at each step of the write path: a named temporary
     # file being filled, one complete but not yet renamed, a link made by a copy, a container
-    # renamed away to be removed. None is claimed any more.
+    # renamed away to be removed. None is claimed any more. Names without .tmp (an older
+    # version's, which claimed none) are left alone.
     root = tmp_path / "store"
     store = FileProvider({"path": str(root)})
     store.create_container("box")
@@ -441,6 +442,8 @@ def test_leftovers_of_killed_writers_go_on_the_next_open(tmp_path: Path) -> None
     (tmp_area / "1f00-1.tmp").write_bytes(b"partial")
     (tmp_area / "1f00-2.tmp").write_bytes(b"complete")
     os.link(root / "box" / "a", tmp_area / "1f00-3.tmp")
+    # A dead process that had this one's pid (pids come round again, often in containers).
+    (tmp_area / f"{os.getpid():x}.00000000-5.tmp").write_bytes(b"complete")
     (tmp_area / "1f00-4.tmp" / "blobs").mkdir(parents=True)
     (tmp_area / "1f00-4.tmp" / "blobs" / "x").write_bytes(b"doomed")
     (tmp_area / "not-ours").write_bytes(b"left alone")

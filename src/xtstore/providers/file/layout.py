@@ -43,10 +43,19 @@ SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
 
 _temp_numbers = itertools.count(1)
 """Numbers temporary files, shared by every instance in the process (``next`` is atomic)."""
-_pid = [os.getpid()]
-"""This process's id, kept so that naming a temporary file makes no system call."""
+
+
+def _owner_prefix() -> str:
+    # The pid with a random tag: a later process given the same pid (common in containers)
+    # must not take a dead one's names for its own (see remove_abandoned_temps).
+    return f"{os.getpid():x}.{os.urandom(4).hex()}-"
+
+
+_owner = [_owner_prefix()]
+"""Begins every temporary name of this process, kept so that naming one makes no system
+call."""
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+    os.register_at_fork(after_in_child=lambda: _owner.__setitem__(0, _owner_prefix()))
 
 
 TEMP_SUFFIX = ".tmp"
@@ -135,7 +144,7 @@ class Layout:
     def temp_path(self) -> str:
         """A new name in ``.xtstore/tmp`` (the folder may not exist yet); whoever gives a file
         this name claims it first (see :func:`claim`)."""
-        return f"{self.tmp}/{_pid[0]:x}-{next(_temp_numbers):x}{TEMP_SUFFIX}"
+        return f"{self.tmp}/{_owner[0]}{next(_temp_numbers):x}{TEMP_SUFFIX}"
 
     def remove_abandoned_temps(self) -> None:
         """Remove the temporary files (and folders) in ``.xtstore/tmp`` that no live writer
@@ -151,7 +160,7 @@ class Layout:
             names = os.listdir(self.tmp)
         except OSError:
             return  # no temporary file was ever made here, or the store is not ours to clean
-        own = f"{_pid[0]:x}-"
+        own = _owner[0]
         for name in names:
             if name.endswith(TEMP_SUFFIX) and not name.startswith(own):
                 _remove_if_abandoned(f"{self.tmp}/{name}")
