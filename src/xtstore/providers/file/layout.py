@@ -15,7 +15,6 @@ Layout (``root`` is the service's ``path``)::
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import itertools
@@ -24,7 +23,7 @@ import re
 import shutil
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from xtstore.errors import (
     BlobAlreadyExists,
@@ -71,12 +70,9 @@ def claim(fd: int) -> None:
     for a temporary file whose writer is dead, however the writer ended. Where the file
     system has no such locks, nothing is claimed, and the cleaner, meeting the same refusal,
     removes nothing."""
-    try:
+    # A file system without flock (or without its lock manager) refuses it: the write goes on.
+    with suppress(OSError):
         fcntl.flock(fd, fcntl.LOCK_SH)
-    except OSError as error:
-        if error.errno in (errno.EINTR, errno.EAGAIN):
-            raise
-    # Some file systems (or a lock manager not running) refuse flock: the write goes on.
 
 
 def key_of(blob_path: str) -> str:
@@ -148,8 +144,8 @@ class Layout:
 
     def remove_abandoned_temps(self) -> None:
         """Remove the temporary files (and folders) in ``.xtstore/tmp`` that no live writer
-        claims: those a process killed while writing left behind. Costs one failing ``open``
-        (or one listing of an empty folder) where nothing is left over.
+        claims: those a process killed while writing left behind. Costs one listing of a
+        missing or empty folder where nothing is left over.
 
         A live writer's file is never removed: the exclusive lock taken here, without
         waiting, fails while its writer holds its shared one, and a file taken before its
