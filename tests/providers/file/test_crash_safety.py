@@ -428,6 +428,57 @@ def test_opening_the_store_never_removes_a_live_writers_temporary_file(
     assert os.listdir(tmp_area) == []
 
 
+_UNCLAIMED_WRITER = """
+import sys
+from xtstore.localfiles import oscalls
+from xtstore.providers.file import writes
+from xtstore.providers.file.store import FileProvider
+
+real_claim = writes.claim
+paused = []
+
+def late_claim(fd):
+    if not paused:  # the named temporary file exists, not yet claimed: let a cleaner in
+        paused.append(fd)
+        print("unclaimed", flush=True)
+        sys.stdin.readline()
+    real_claim(fd)
+
+writes.claim = late_claim
+oscalls.unnamed_files[0] = False
+store = FileProvider({"name": "disk", "path": sys.argv[1]})
+store.create_blob("box", "a", b"new")
+print("done", flush=True)
+"""
+
+
+@pytest.mark.usefixtures("child_imports_this_xtstore")
+def test_a_temporary_file_removed_before_its_writer_claimed_it_is_made_again(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "store"
+    store = FileProvider({"path": str(root)})
+    store.create_container("box")
+    store.create_blob("box", "a", b"old")
+    writer = subprocess.Popen([sys.executable, "-c", _UNCLAIMED_WRITER, str(root)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdin is not None
+        assert writer.stdout.readline() == "unclaimed\n"
+        tmp_area = root / ".xtstore" / "tmp"
+        assert len(os.listdir(tmp_area)) == 1
+        FileProvider({"path": str(root)})  # takes the unclaimed file for a dead one's
+        assert os.listdir(tmp_area) == []
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline() == "done\n"
+    finally:
+        writer.wait(timeout=30)
+    assert writer.returncode == 0
+    assert store.get_blob_bytes("box", "a") == b"new"
+    assert os.listdir(tmp_area) == []
+
+
 def test_leftovers_of_killed_writers_go_on_the_next_open(tmp_path: Path) -> None:
     # What SIGKILL leaves in .xtstore/tmp at each step of the write path: a named temporary
     # file being filled, one complete but not yet renamed, a link made by a copy, a container
