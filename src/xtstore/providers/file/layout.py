@@ -4,6 +4,7 @@ Layout (``root`` is the service's ``path``)::
 
     <root>/<container>/<blob path>                 the blobs, nothing else
     <root>/.xtstore/tmp/                           temporary files, renamed into place
+                                                   (each claimed while in use: see claim)
     <root>/.xtstore/snapshots/<container>/<key>/<snapshot id>
     <root>/.xtstore/meta/<container>/<key>.json    blob metadata; container.json for the container
     <root>/.xtstore/locks/<container>/<key>        per-blob append locks
@@ -20,8 +21,9 @@ import itertools
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from xtstore.errors import (
     BlobNotFound,
@@ -33,17 +35,44 @@ from xtstore.localfiles.oscalls import O_CLOEXEC
 from xtstore.names import validate_container_name
 from xtstore.providers._shared import name_clash
 
-__all__ = ["INTERNAL", "SNAPSHOT_ID", "Layout", "key_of", "name_clash"]
+__all__ = ["INTERNAL", "SNAPSHOT_ID", "Layout", "claim", "key_of", "name_clash"]
 
 INTERNAL = ".xtstore"
 SNAPSHOT_ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
 
 _temp_numbers = itertools.count(1)
 """Numbers temporary files, shared by every instance in the process (``next`` is atomic)."""
-_pid = [os.getpid()]
-"""This process's id, kept so that naming a temporary file makes no system call."""
+
+
+def _owner_prefix() -> str:
+    # The pid with a random tag: a later process given the same pid (common in containers)
+    # must not take a dead one's names for its own (see remove_abandoned_temps).
+    return f"{os.getpid():x}.{os.urandom(4).hex()}-"
+
+
+_owner = [_owner_prefix()]
+"""Begins every temporary name of this process, kept so that naming one makes no system
+call."""
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+    os.register_at_fork(after_in_child=lambda: _owner.__setitem__(0, _owner_prefix()))
+
+
+TEMP_SUFFIX = ".tmp"
+"""Ends every name in ``.xtstore/tmp`` that this version makes, and only those are cleaned
+up (a name without it may be a live temporary file of an older version, which claims none)."""
+
+
+def claim(fd: int) -> None:
+    """Claim a temporary file (or folder), open as ``fd``, for as long as ``fd`` stays open: a
+    shared ``flock``, which every writer takes on its temporary file before it has a name in
+    ``.xtstore/tmp`` (or at once after, then checking it still has that name) and holds until
+    the name is gone. The cleaner takes an exclusive one without waiting, so it gets it only
+    for a temporary file whose writer is dead, however the writer ended. Where the file
+    system has no such locks, nothing is claimed, and the cleaner, meeting the same refusal,
+    removes nothing."""
+    # A file system without flock (or without its lock manager) refuses it: the write goes on.
+    with suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_SH)
 
 
 def key_of(blob_path: str) -> str:
@@ -100,8 +129,28 @@ class Layout:
         return self.area("meta", container, "container.json")
 
     def temp_path(self) -> str:
-        """A new name in ``.xtstore/tmp`` (the folder may not exist yet)."""
-        return f"{self.tmp}/{_pid[0]:x}-{next(_temp_numbers):x}"
+        """A new name in ``.xtstore/tmp`` (the folder may not exist yet); whoever gives a file
+        this name claims it first (see :func:`claim`)."""
+        return f"{self.tmp}/{_owner[0]}{next(_temp_numbers):x}{TEMP_SUFFIX}"
+
+    def remove_abandoned_temps(self) -> None:
+        """Remove the temporary files (and folders) in ``.xtstore/tmp`` that no live writer
+        claims: those a process killed while writing left behind. Costs one listing of a
+        missing or empty folder where nothing is left over.
+
+        A live writer's file is never removed: the exclusive lock taken here, without
+        waiting, fails while its writer holds its shared one, and a file taken before its
+        writer claimed it is one the writer finds unlinked once it has, and replaces. Names
+        of this process are skipped, since where locks are emulated per process (NFS) a lock
+        would not keep this process's own writers out."""
+        try:
+            names = os.listdir(self.tmp)
+        except OSError:
+            return  # no temporary file was ever made here, or the store is not ours to clean
+        own = _owner[0]
+        for name in names:
+            if name.endswith(TEMP_SUFFIX) and not name.startswith(own):
+                _remove_if_abandoned(f"{self.tmp}/{name}")
 
     # ---- container folders ----
 
@@ -142,16 +191,24 @@ class Layout:
         """Remove the container with its blobs, snapshots, metadata and locks. Raises
         :class:`ContainerNotFound`."""
         doomed = self.temp_path()
-        self.require_container(container)
-        os.makedirs(self.tmp, exist_ok=True)
-        # Metadata goes first, as in a blob's delete.
-        shutil.rmtree(self.area("meta", container), ignore_errors=True)
         try:
-            # One rename makes the whole container disappear at once; removal follows.
-            os.rename(self.container_dir(container), doomed)
-        except FileNotFoundError:
+            folder = os.open(self.container_dir(container),
+                             os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
             raise ContainerNotFound("container not found", container=container) from None
-        shutil.rmtree(doomed, ignore_errors=True)
+        try:
+            claim(folder)  # before it is renamed into .xtstore/tmp: see claim
+            os.makedirs(self.tmp, exist_ok=True)
+            # Metadata goes first, as in a blob's delete.
+            shutil.rmtree(self.area("meta", container), ignore_errors=True)
+            try:
+                # One rename makes the whole container disappear at once; removal follows.
+                os.rename(self.container_dir(container), doomed)
+            except FileNotFoundError:
+                raise ContainerNotFound("container not found", container=container) from None
+            shutil.rmtree(doomed, ignore_errors=True)
+        finally:
+            os.close(folder)
         for area in ("snapshots", "locks"):
             shutil.rmtree(self.area(area, container), ignore_errors=True)
 
@@ -191,6 +248,39 @@ class Layout:
             yield lock_path
         finally:
             os.close(fd)
+
+
+def _remove_if_abandoned(path: str) -> None:
+    """Remove the temporary file or folder ``path`` if no live writer claims it."""
+    # Read-write where allowed: an exclusive lock emulated by NFS needs it.
+    fd = -1
+    for flags in (os.O_RDWR, os.O_RDONLY, os.O_RDONLY | os.O_DIRECTORY):
+        try:
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC)
+            break
+        except (PermissionError, IsADirectoryError):
+            continue
+        except OSError:
+            return  # gone meanwhile, or not a file this store makes
+    if fd < 0:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # claimed by a live writer, or no locks here: never remove unproved
+        # Still the file we locked under that name (a writer may have renamed it away).
+        opened, named = os.fstat(fd), os.lstat(path)
+        if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
+            return
+        if stat.S_ISDIR(named.st_mode):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def _is_container_name(name: str) -> bool:

@@ -70,6 +70,8 @@ class FileProvider(StoreInterface):
         if not path:
             raise ConfigError("store-file needs a 'path'", key_path="path", service=self._name)
         self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))))
+        # What a process killed while writing left behind goes now (docs/providers/file.md).
+        self._layout.remove_abandoned_temps()
         self._root = self._layout.root
         self._confined = Confinement(self._layout)
         self._writer = Writer(self._layout, self._confined)
@@ -169,9 +171,10 @@ class FileProvider(StoreInterface):
         copy the metadata. Raises :class:`BlobNotFound` / :class:`ContainerNotFound`."""
         self._layout.require_container(dest_container)
         with self._layout.blob_lock(source_container, source_blob_path):
+            # Read first: the copy clears the destination's record, which may be this one.
+            metadata = self._records.blob_metadata(source_container, source_blob_path)
             self._writer.copy(source_container, source_blob_path, dest_container,
                               dest_blob_path)
-            metadata = self._records.blob_metadata(source_container, source_blob_path)
         self._records.copy_blob_metadata(dest_container, dest_blob_path, metadata)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:

@@ -18,6 +18,14 @@ new inode. It and all of its fallbacks live in :class:`Writer`:
    when a concurrent delete prunes the blob's folder meanwhile, and reports every failure
    as the contract says (a taken name, a blob/folder clash, a name too long).
 
+Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by the writer
+(:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
+next open of the store can tell a killed writer's leftovers, which it removes
+(:meth:`~xtstore.providers.file.layout.Layout.remove_abandoned_temps`), from a live one's.
+Records go in an order that a kill at any point leaves no version with another's record:
+a replacing write and a copy clear the old metadata before the new version takes the name,
+and a delete removes the snapshots, then the metadata, then the blob.
+
 Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
 in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
 ``flock`` lock when the file has no other link; a shared file is copied and replaced
@@ -48,7 +56,7 @@ from xtstore.localfiles.oscalls import (
 )
 from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
-from xtstore.providers.file.layout import Layout, name_clash
+from xtstore.providers.file.layout import Layout, claim, name_clash
 from xtstore.providers.file.walk import etag_of
 
 __all__ = ["LARGE", "Fill", "Writer"]
@@ -76,12 +84,23 @@ class Writer:
     def write(self, container: str, blob_path: str, fill: Fill, *,
               exclusive: bool = False, large: bool = False) -> None:
         """Write a whole new version of the blob (a new inode) and clear its metadata. A
-        ``large`` version replaces an existing blob by a swap (see :meth:`install`)."""
+        ``large`` version replaces an existing blob by a swap (see :meth:`install`).
+
+        A replacing write clears the metadata once the new version is complete but before it
+        takes the blob's name, so a process killed in between leaves the old version without
+        its record, never the new one with the old record; a create-only write clears it
+        after (the name was free, so a record there is a stale one)."""
         if not (unnamed_files[0]
                 and self._write_beside(container, blob_path, fill, exclusive, large)):
-            temp = self.new_version(fill)
-            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-        self.clear_metadata(container, blob_path)
+            temp, held = self.new_version(fill)
+            try:
+                if not exclusive:
+                    self.clear_metadata(container, blob_path)
+                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            finally:
+                os.close(held)
+        if exclusive:
+            self.clear_metadata(container, blob_path)
 
     def _write_beside(self, container: str, blob_path: str, fill: Fill, exclusive: bool,
                       large: bool) -> bool:
@@ -102,9 +121,16 @@ class Writer:
             return False  # e.g. a folder name too long: install reports it
         try:
             fd = _filled_unnamed_file(parent, fill)
-            if fd is None:
-                return False
+        except BaseException:
+            os.close(parent)
+            raise
+        if fd is None:
+            os.close(parent)
+            return False
+        try:
             try:
+                if not exclusive:
+                    self.clear_metadata(container, blob_path)  # see write
                 try:
                     link_open_file(fd, name, parent)
                     return True
@@ -114,49 +140,51 @@ class Writer:
                 except OSError:
                     pass  # e.g. a folder there: install below retries and reports it
                 temp = self._layout.temp_path()
+                claim(fd)  # held until the temporary name is gone (fd is closed last)
                 try:
                     link_open_file(fd, temp, parent)  # temp is absolute
                 except FileNotFoundError:
                     os.makedirs(self._layout.tmp, exist_ok=True)
                     link_open_file(fd, temp, parent)
+                if not exclusive:
+                    try:
+                        if large and exchange_regular_file(temp, parent, name):
+                            unlink_quietly(temp)  # now the old version
+                        else:
+                            os.replace(temp, name, dst_dir_fd=parent)
+                        return True
+                    except OSError:
+                        pass  # e.g. the folder was pruned meanwhile: install retries, reports
             finally:
-                os.close(fd)
-            if not exclusive:
-                try:
-                    if large and exchange_regular_file(temp, parent, name):
-                        unlink_quietly(temp)  # now the old version
-                    else:
-                        os.replace(temp, name, dst_dir_fd=parent)
-                    return True
-                except OSError:
-                    pass  # e.g. the folder was pruned meanwhile: install retries and reports
+                os.close(parent)
+            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            return True
         finally:
-            os.close(parent)
-        self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-        return True
+            os.close(fd)
 
-    def new_version(self, fill: Fill) -> str:
+    def new_version(self, fill: Fill) -> tuple[str, int]:
         """Step 2 of the write path: a finished file in ``.xtstore/tmp`` whose content
-        ``fill(fd)`` wrote, stamped. Where the file system allows, the file is unnamed while
+        ``fill(fd)`` wrote, stamped, and an fd that claims it (see
+        :func:`~xtstore.providers.file.layout.claim`): the caller closes it once the
+        temporary name is gone. Where the file system allows, the file is unnamed while
         ``fill`` runs and gets its temporary name only when complete, so a process killed
-        meanwhile leaves nothing."""
+        meanwhile leaves nothing; a named one left by a killed process is removed by the
+        next open of the store."""
         if unnamed_files[0]:
-            temp = self._unnamed_version(fill)
-            if temp is not None:
-                return temp
+            made = self._unnamed_version(fill)
+            if made is not None:
+                return made
         fd, temp = self._named_temp()
         try:
-            try:
-                fill(fd)
-                _stamp(fd)
-            finally:
-                os.close(fd)
+            fill(fd)
+            _stamp(fd)
         except BaseException:
             unlink_quietly(temp)
+            os.close(fd)
             raise
-        return temp
+        return temp, fd
 
-    def _unnamed_version(self, fill: Fill) -> str | None:
+    def _unnamed_version(self, fill: Fill) -> tuple[str, int] | None:
         opened = open_unnamed_in(self._layout.tmp)
         if opened is None:
             return None
@@ -165,20 +193,35 @@ class Writer:
             fill(fd)
             _stamp(fd)
             temp = self._layout.temp_path()
+            claim(fd)
             link_open_file(fd, temp, folder)
-            return temp
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        finally:
             os.close(folder)
+        return temp, fd
 
     def _named_temp(self) -> tuple[int, str]:
-        temp = self._layout.temp_path()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileNotFoundError:
-            os.makedirs(self._layout.tmp, exist_ok=True)
-            return os.open(temp, flags, 0o666), temp
+        """A new named file in ``.xtstore/tmp``, claimed (read-write: a lock emulated by NFS
+        needs read access)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | O_CLOEXEC
+        while True:
+            temp = self._layout.temp_path()
+            try:
+                fd = os.open(temp, flags, 0o666)
+            except FileNotFoundError:
+                os.makedirs(self._layout.tmp, exist_ok=True)
+                fd = os.open(temp, flags, 0o666)
+            try:
+                claim(fd)
+                if os.fstat(fd).st_nlink:
+                    return fd, temp
+            except BaseException:
+                os.close(fd)
+                raise
+            # A cleaner took it in the moment before the claim (and removed it): a new one.
+            os.close(fd)
 
     def install(self, temp: str, container: str, blob_path: str, *, exclusive: bool,
                 large: bool = False) -> None:
@@ -246,7 +289,7 @@ class Writer:
     def replace_record(self, target: str, document: bytes) -> None:
         """Replace the internal file ``target`` (a metadata record) by ``document``, whole,
         through the write path's :meth:`new_version`; its folder is made if missing."""
-        temp = self.new_version(lambda fd: write_all(fd, document))
+        temp, held = self.new_version(lambda fd: write_all(fd, document))
         try:
             try:
                 os.replace(temp, target)
@@ -255,6 +298,7 @@ class Writer:
                 os.replace(temp, target)
         finally:
             unlink_quietly(temp)
+            os.close(held)
 
     # ---- appends (the caller holds the blob's lock) ----
 
@@ -281,39 +325,43 @@ class Writer:
         # The lock keeps appenders out; the etag check catches writers that take no lock
         # (create_blob) and starts over, so no conflict ever reaches the caller.
         while True:
-            temp, before = self._appended_copy(container, blob_path, data)
-            if before is None:
-                try:
-                    self.install(temp, container, blob_path, exclusive=True)
-                except BlobAlreadyExists:
-                    if self._confined.clashes(container, blob_path):
-                        raise  # a name clash: a retry would meet it for ever
-                    continue
-                return
+            temp, held, before = self._appended_copy(container, blob_path, data)
             try:
-                now: str | None = etag_of(self._confined.stat_blob(container, blob_path))
-            except BlobNotFound:
-                now = None
-            if now != etag_of(before):
-                unlink_quietly(temp)
-                continue
-            self.install(temp, container, blob_path, exclusive=False)
-            return
+                if before is None:
+                    try:
+                        self.install(temp, container, blob_path, exclusive=True)
+                    except BlobAlreadyExists:
+                        if self._confined.clashes(container, blob_path):
+                            raise  # a name clash: a retry would meet it for ever
+                        continue
+                    return
+                try:
+                    now: str | None = etag_of(self._confined.stat_blob(container, blob_path))
+                except BlobNotFound:
+                    now = None
+                if now != etag_of(before):
+                    unlink_quietly(temp)
+                    continue
+                self.install(temp, container, blob_path, exclusive=False)
+                return
+            finally:
+                os.close(held)
 
     def _appended_copy(self, container: str, blob_path: str,
-                       data: bytes) -> tuple[str, os.stat_result | None]:
-        """A new version holding the blob's content plus ``data``, and the stat of the
-        version it copied (None if the blob did not exist)."""
+                       data: bytes) -> tuple[str, int, os.stat_result | None]:
+        """A new version holding the blob's content plus ``data``, the fd claiming it (see
+        :meth:`new_version`), and the stat of the version it copied (None if the blob did not
+        exist)."""
         try:
             source, st = self._confined.open_blob(container, blob_path)
         except BlobNotFound:
-            return self.new_version(lambda fd: write_all(fd, data)), None
+            return *self.new_version(lambda fd: write_all(fd, data)), None
         try:
             def fill(fd: int) -> None:
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
 
-            return self.new_version(fill), st
+            return *self.new_version(fill), st
         finally:
             os.close(source)
 
@@ -321,18 +369,23 @@ class Writer:
 
     def copy(self, source_container: str, source_blob_path: str, dest_container: str,
              dest_blob_path: str) -> None:
-        """Hard-link the source blob's file to the destination's name, replacing it. The
-        caller holds the source's lock."""
-        fd, _ = self._confined.open_blob(source_container, source_blob_path, flags=O_PATH)
+        """Hard-link the source blob's file to the destination's name, replacing it, and
+        clear the destination's metadata first (the caller then writes the source's, so a
+        process killed in between leaves a copy without metadata, never with the old
+        destination's). The caller holds the source's lock."""
+        # Opened to read, not O_PATH: the temporary link is claimed through this fd.
+        fd, _ = self._confined.open_blob(source_container, source_blob_path)
         try:
             temp = self._layout.temp_path()
             os.makedirs(self._layout.tmp, exist_ok=True)
+            claim(fd)
             self._confined.link_blob(fd, source_container, source_blob_path, temp)
+            self.clear_metadata(dest_container, dest_blob_path)
+            self.install(temp, dest_container, dest_blob_path, exclusive=False)
+            # Renaming a link onto another link of the same file leaves both names in place.
+            unlink_quietly(temp)
         finally:
             os.close(fd)
-        self.install(temp, dest_container, dest_blob_path, exclusive=False)
-        # Renaming a link onto another link of the same file leaves both names in place.
-        unlink_quietly(temp)
 
     def snapshot(self, container: str, blob_path: str) -> str:
         """Hard-link the blob's current file under a new snapshot id, which is returned.
@@ -354,21 +407,53 @@ class Writer:
                 os.close(fd)
 
     def delete(self, container: str, blob_path: str) -> None:
-        """Delete the blob with its snapshots and metadata. Raises :class:`BlobNotFound`."""
+        """Delete the blob with its snapshots and metadata. Raises :class:`BlobNotFound`.
+
+        The snapshots go first (their folder renamed away at once), then the metadata, then
+        the blob: a process killed part way leaves the blob without some of its records,
+        which the next delete removes, but never a record or snapshot outliving its blob
+        (which a blob created again under that name would show)."""
         path = self._layout.blob_file(container, blob_path)
-        with self._layout.blob_lock(container, blob_path) as lock_path:
-            try:
-                self._confined.stat_blob(container, blob_path)  # refuses a symlink leading out
-                # Metadata goes first, so that no record outlives its blob.
-                unlink_quietly(self._layout.meta_file(container, blob_path))
+        doomed: tuple[str, int] | None = None
+        try:
+            with self._layout.blob_lock(container, blob_path) as lock_path:
                 try:
-                    os.unlink(path)
-                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                    raise self._layout.not_found(container, blob_path) from None
-            finally:
-                os.unlink(lock_path)
-        shutil.rmtree(self._layout.snapshot_folder(container, blob_path), ignore_errors=True)
+                    self._confined.stat_blob(container, blob_path)  # refuses a symlink out
+                    doomed = self._move_away(self._layout.snapshot_folder(container,
+                                                                          blob_path))
+                    unlink_quietly(self._layout.meta_file(container, blob_path))
+                    try:
+                        os.unlink(path)
+                    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                        raise self._layout.not_found(container, blob_path) from None
+                finally:
+                    os.unlink(lock_path)
+        finally:
+            if doomed is not None:
+                shutil.rmtree(doomed[0], ignore_errors=True)
+                os.close(doomed[1])
         self._layout.prune_folders(container, os.path.dirname(path))
+
+    def _move_away(self, folder: str) -> tuple[str, int] | None:
+        """Rename ``folder`` to a new name in ``.xtstore/tmp``, claimed (see
+        :func:`~xtstore.providers.file.layout.claim`): its path and the claiming fd. None if
+        there is no such folder."""
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            claim(fd)
+            temp = self._layout.temp_path()
+            try:
+                os.rename(folder, temp)
+            except FileNotFoundError:
+                os.makedirs(self._layout.tmp, exist_ok=True)
+                os.rename(folder, temp)
+        except BaseException:
+            os.close(fd)
+            raise
+        return temp, fd
 
     def delete_snapshot(self, container: str, blob_path: str, snapshot: str) -> None:
         """Raises :class:`BlobNotFound`."""
