@@ -48,6 +48,8 @@ def test_blob_paths_are_canonical(given: str, canonical: str) -> None:
         ("new\nline", "control character \\(U\\+000A\\)"),
         ("unit\x1fsep", "control character \\(U\\+001F\\)"),
         ("del\x7f", "control character \\(U\\+007F\\)"),
+        ("x\ufffe", "noncharacter \\(U\\+FFFE\\)"),
+        ("x\uffff", "noncharacter \\(U\\+FFFF\\)"),
         ("a" * 1025, "1025 bytes"),
         ("\u00e9" * 513, "1026 bytes"),
         ("bad\ud800", "UTF-8"),

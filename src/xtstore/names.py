@@ -49,7 +49,7 @@ def normalize_blob_path(blob_path: object, *, container: str | None = None) -> s
     :class:`InvalidName`.
 
     Valid: ``/``-separated segments, none empty, ``.`` or ``..``; no control character
-    (U+0000-U+001F, U+007F) or backslash; at most 1024 bytes of UTF-8.
+    (U+0000-U+001F, U+007F), U+FFFE, U+FFFF or backslash; at most 1024 bytes of UTF-8.
     """
     if not isinstance(blob_path, str):
         raise _not_a_str(blob_path, "blob path must be a str", container)
@@ -141,16 +141,19 @@ def _check_prefix(prefix: str, original: str, container: str | None) -> None:
         raise InvalidName(f"invalid list path: {problem}", container=container, blob=original)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_UNLISTABLE = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 def _character_problem(text: str) -> str | None:
-    """What no part of a blob path may hold: a control character (U+0000-U+001F, U+007F),
-    backslash, a lone surrogate. Control characters are refused because Azure's XML
-    listings cannot carry them: one such name makes every listing of its container fail."""
-    control = _CONTROL.search(text)
-    if control:
-        return f"it contains a control character (U+{ord(control.group()):04X})"
+    """What no part of a blob path may hold: a control character (U+0000-U+001F, U+007F), the
+    noncharacters U+FFFE and U+FFFF, backslash, a lone surrogate. The first two are refused
+    because XML listings (Azure's) cannot carry them: one such name makes every listing of
+    its container fail."""
+    unlistable = _UNLISTABLE.search(text)
+    if unlistable:
+        code = ord(unlistable.group())
+        kind = "noncharacter" if code > 0x7F else "control character"
+        return f"it contains a {kind} (U+{code:04X}), which listings cannot carry"
     if "\\" in text:
         return "it contains a backslash (use '/' to separate folders)"
     try:
