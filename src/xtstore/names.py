@@ -48,8 +48,8 @@ def normalize_blob_path(blob_path: object, *, container: str | None = None) -> s
     """Return the canonical form of a blob path (leading ``/`` dropped) or raise
     :class:`InvalidName`.
 
-    Valid: ``/``-separated segments, none empty, ``.`` or ``..``; no NUL or backslash; at most
-    1024 bytes of UTF-8.
+    Valid: ``/``-separated segments, none empty, ``.`` or ``..``; no control character
+    (U+0000-U+001F, U+007F), U+FFFE, U+FFFF or backslash; at most 1024 bytes of UTF-8.
     """
     if not isinstance(blob_path, str):
         raise _not_a_str(blob_path, "blob path must be a str", container)
@@ -118,18 +118,21 @@ def parse_list_path(path: object, *, container: str | None = None) -> ListPath:
     if is_raw_prefix:
         _check_prefix(body, path, container)
         return ListPath(body, True)
-    folder = body.rstrip("/")
+    # One trailing '/' marks a folder; a second one would be an empty segment.
+    folder = body[:-1] if body.endswith("/") else body
     if not folder:
         return ListPath("", False)
-    normalize_blob_path(folder, container=container)
+    problem = _blob_path_problem(folder)
+    if problem:
+        raise InvalidName(f"invalid list path: {problem}", container=container, blob=path)
     return ListPath(folder + "/", False)
 
 
 def _check_prefix(prefix: str, original: str, container: str | None) -> None:
     # Every complete segment (one followed by '/') follows the blob-name rules, the last one
     # included: "../*" or "a/../*" would otherwise list outside the folder or the container.
-    # Only the partial last segment may be anything ("..*" matches "..foo"), short of NUL,
-    # backslash or a lone surrogate.
+    # Only the partial last segment may be anything ("..*" matches "..foo"), short of a
+    # control character, backslash or a lone surrogate.
     head, _, partial = prefix.rpartition("/")
     problem = _blob_path_problem(head) if head else None
     if problem is None and partial:
@@ -138,10 +141,19 @@ def _check_prefix(prefix: str, original: str, container: str | None) -> None:
         raise InvalidName(f"invalid list path: {problem}", container=container, blob=original)
 
 
+_UNLISTABLE = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
+
+
 def _character_problem(text: str) -> str | None:
-    """What no part of a blob path may hold: NUL, backslash, a lone surrogate."""
-    if "\x00" in text:
-        return "it contains a NUL character"
+    """What no part of a blob path may hold: a control character (U+0000-U+001F, U+007F), the
+    noncharacters U+FFFE and U+FFFF, backslash, a lone surrogate. The first two are refused
+    because XML listings (Azure's) cannot carry them: one such name makes every listing of
+    its container fail."""
+    unlistable = _UNLISTABLE.search(text)
+    if unlistable:
+        code = ord(unlistable.group())
+        kind = "noncharacter" if code > 0x7F else "control character"
+        return f"it contains a {kind} (U+{code:04X}), which listings cannot carry"
     if "\\" in text:
         return "it contains a backslash (use '/' to separate folders)"
     try:

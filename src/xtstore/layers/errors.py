@@ -16,6 +16,7 @@ from xtstore.errors import (
     BlobNotFound,
     ContainerAlreadyExists,
     ContainerNotFound,
+    InvalidName,
     StoreError,
     TransientError,
 )
@@ -66,6 +67,12 @@ def translate_builtin_error(error: BaseException, call: Call) -> StoreError | No
         return ContainerAlreadyExists("container already exists")
     if isinstance(error, PermissionError):
         return AccessDenied(f"access denied: {error}")
+    if isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG and names_blob:
+        # A valid name a file-system store cannot hold: refused, never a raw OSError.
+        return InvalidName(
+            "a segment of this blob path is longer than the file system allows for one name"
+            " (usually 255 bytes)"
+        )
     if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
         return TransientError(f"{type(error).__name__}: {error}")
     return None

@@ -33,7 +33,8 @@ BAD_CONTAINER_NAMES = (
 )
 BAD_BLOB_PATHS = (
     "", "/", "a//b", "a/", "a/./b", "a/../b", "..", ".", "a\\b", "a\x00b", "x" * 1025,
-    "é" * 513,
+    "é" * 513, "a\x01b", "tab\tname", "line\nbreak", "a\x1fb", "a\x7fb",
+    "a\ufffeb", "a\uffffb",
 )
 NAMES = "Names: anything else raises InvalidName before any I/O"
 

@@ -1,0 +1,130 @@
+"""Hypothesis runs of docs/contract.md §1 "Names" on the local providers (store-file,
+store-memory, store-fsspec on ``memory://`` and ``file://``): valid names round-trip exactly
+and never collide, invalid ones are ``InvalidName`` before any I/O, and nothing outside the
+container (other containers, the file system around the store's root) changes.
+
+CI size: ``CI_LOCAL_EXAMPLES`` examples per property and provider; the full size is
+``XTSTORE_NAME_EXAMPLES=10000`` (docs/reliability.md, "Names")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xtstore
+from tests.names.properties import (
+    CI_LOCAL_EXAMPLES,
+    GLOB_CHARACTERS,
+    check_invalid_names,
+    check_valid_names,
+    decoys_untouched,
+    example_count,
+    plant_decoys,
+    tree_outside,
+)
+from xtstore.providers.file.store import FileStore
+from xtstore.store import Store
+
+EXAMPLES = example_count("XTSTORE_NAME_EXAMPLES", CI_LOCAL_EXAMPLES)
+
+
+def configured(provider: str, **keys: Any) -> Store:
+    config = {"external-services": {"s": {"type": "storage", "provider": provider, **keys}}}
+    store: Store = xtstore.get_storage("s", config=config)
+    return store
+
+
+# Each maker gets the test's folder and returns the store and the folders it may write in
+# for the container "runs" (empty for stores that keep nothing in files).
+MAKERS: dict[str, Callable[[Path], tuple[Store, list[Path]]]] = {
+    "store-file": lambda tmp: (
+        configured("store-file", path=str(tmp / "root")), _file_areas(tmp / "root")),
+    "FileStore bare": lambda tmp: (
+        FileStore({"name": "s", "path": str(tmp / "root")}), _file_areas(tmp / "root")),
+    "store-memory": lambda tmp: (configured("store-memory"), []),
+    "store-fsspec memory://": lambda tmp: (
+        configured("store-fsspec", url=f"memory://{tmp.name}-names"), []),
+    "store-fsspec file://": lambda tmp: (
+        configured("store-fsspec", url=f"file://{tmp / 'root'}"), _fsspec_areas(tmp / "root")),
+}
+
+
+def _file_areas(root: Path) -> list[Path]:
+    internal = root / ".xtstore"
+    return [root / "runs", internal / "tmp",
+            *(internal / area / "runs" for area in ("meta", "locks", "snapshots"))]
+
+
+def _fsspec_areas(root: Path) -> list[Path]:
+    return [root / "runs", root / ".xtstore"]
+
+
+GLOB_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="store-fsspec memory:// removes files with fsspec's rm, which expands glob"
+    " characters: deleting 'e/*' deletes the metadata of 'e/*.' and the others (and, before"
+    " its blob deletes used rm_file, their blobs)",
+)
+
+
+@pytest.fixture(params=sorted(MAKERS))
+def made(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, list[Path], Path, str]:
+    store, areas = MAKERS[request.param](tmp_path)
+    plant_decoys(store, tmp_path)
+    store.create_container("runs")
+    store.create_blob("runs", "source", "a blob to copy from")
+    return store, areas, tmp_path, request.param
+
+
+def test_valid_names_round_trip_exactly_and_never_collide(
+    made: tuple[Store, list[Path], Path, str],
+) -> None:
+    store, areas, tmp, provider = made
+    before = tree_outside(tmp, *areas)
+    # store-fsspec memory://'s glob bug is shown by the last test; here its names hold none.
+    glob_bug = provider == "store-fsspec memory://"
+    written = check_valid_names(
+        store, "runs", EXAMPLES, without=GLOB_CHARACTERS if glob_bug else frozenset())
+    assert written >= EXAMPLES
+    assert tree_outside(tmp, *areas) == before
+    decoys_untouched(store)
+    assert store.list_blobs("runs") == ["source"]
+    assert store.list_containers() == ["other", "runs"]
+
+
+def test_invalid_names_are_invalid_name_before_any_io(
+    made: tuple[Store, list[Path], Path, str],
+) -> None:
+    store, _, tmp, _ = made
+    work = tmp / "work"
+    work.mkdir()
+    before = tree_outside(tmp, work)
+    checked = check_invalid_names(store, "runs", work, EXAMPLES)
+    assert checked >= EXAMPLES * 40
+    assert tree_outside(tmp, work) == before
+    decoys_untouched(store)
+    assert store.list_blobs("runs") == ["source"]
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [pytest.param(name, marks=GLOB_BUG) if name == "store-fsspec memory://" else name
+     for name in sorted(MAKERS)],
+)
+def test_glob_characters_in_a_name_touch_only_that_blob(provider: str, tmp_path: Path) -> None:
+    store, _ = MAKERS[provider](tmp_path)
+    store.create_container("runs")
+    names = ["e/*", "e/*.", "e/* ", "e/?", "e/a", "e/[a]"]
+    for name in names:
+        store.create_blob("runs", name, name)
+        store.set_blob_metadata("runs", name, {"name": name})
+    for gone in ("e/*", "e/?", "e/[a]"):
+        store.delete_blob("runs", gone)
+        names.remove(gone)
+        assert store.list_blobs("runs") == sorted(names)
+        assert [store.get_blob_text("runs", name) for name in names] == names
+        assert [store.get_blob_metadata("runs", name) for name in names] == [
+            {"name": name} for name in names]
