@@ -17,7 +17,6 @@ import pytest
 import xtstore
 from tests.names.properties import (
     CI_LOCAL_EXAMPLES,
-    GLOB_CHARACTERS,
     check_invalid_names,
     check_valid_names,
     decoys_untouched,
@@ -62,14 +61,6 @@ def _fsspec_areas(root: Path) -> list[Path]:
     return [root / "runs", root / ".xtstore"]
 
 
-GLOB_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="store-fsspec memory:// removes files with fsspec's rm, which expands glob"
-    " characters: deleting 'e/*' deletes the metadata of 'e/*.' and the others (and, before"
-    " its blob deletes used rm_file, their blobs)",
-)
-
-
 @pytest.fixture(params=sorted(MAKERS))
 def made(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, list[Path], Path, str]:
     store, areas = MAKERS[request.param](tmp_path)
@@ -82,12 +73,9 @@ def made(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, list[Pa
 def test_valid_names_round_trip_exactly_and_never_collide(
     made: tuple[Store, list[Path], Path, str],
 ) -> None:
-    store, areas, tmp, provider = made
+    store, areas, tmp, _ = made
     before = tree_outside(tmp, *areas)
-    # store-fsspec memory://'s glob bug is shown by the last test; here its names hold none.
-    glob_bug = provider == "store-fsspec memory://"
-    written = check_valid_names(
-        store, "runs", EXAMPLES, without=GLOB_CHARACTERS if glob_bug else frozenset())
+    written = check_valid_names(store, "runs", EXAMPLES)
     assert written >= EXAMPLES
     assert tree_outside(tmp, *areas) == before
     decoys_untouched(store)
@@ -109,11 +97,7 @@ def test_invalid_names_are_invalid_name_before_any_io(
     assert store.list_blobs("runs") == ["source"]
 
 
-@pytest.mark.parametrize(
-    "provider",
-    [pytest.param(name, marks=GLOB_BUG) if name == "store-fsspec memory://" else name
-     for name in sorted(MAKERS)],
-)
+@pytest.mark.parametrize("provider", sorted(MAKERS))
 def test_glob_characters_in_a_name_touch_only_that_blob(provider: str, tmp_path: Path) -> None:
     store, _ = MAKERS[provider](tmp_path)
     store.create_container("runs")

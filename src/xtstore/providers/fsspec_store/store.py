@@ -342,7 +342,7 @@ class FsspecProvider(StoreInterface):
             yield
         finally:
             with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(lock)
+                self.fs.rm_file(lock)
 
     def _break_stale_lock(self, lock: str) -> None:
         # Age from the lock file's own timestamp: its content may not be written yet.
@@ -352,7 +352,7 @@ class FsspecProvider(StoreInterface):
             return
         if time.time_ns() - taken_ns > self._lock_timeout * 1e9:
             with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(lock)
+                self.fs.rm_file(lock)
 
     def _require_container(self, container: str) -> dict[str, Any]:
         record = self._read_json(self._record(container))
@@ -471,8 +471,10 @@ class FsspecProvider(StoreInterface):
         self._clear_metadata(container, blob_path)
 
     def _clear_metadata(self, container: str, blob_path: str) -> None:
+        # rm_file, never rm, for a path that holds a blob name: rm expands glob characters,
+        # so clearing 'e/*''s record would clear every record in 'e/'.
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm(self._meta(container, blob_path))
+            self.fs.rm_file(self._meta(container, blob_path))
 
     def create_blob_from_stream(
         self,
