@@ -43,6 +43,8 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 _PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+_ALWAYS_ANSWERED = frozenset({"ContentLength", "LastModified", "ETag"})
+"""Fields of HeadObject / GetObject that S3 sends with every object."""
 _DENIED_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled",
      "ExpiredToken", "InvalidToken"}
@@ -95,6 +97,10 @@ def translate(error: BaseException, *, create_only: bool = False) -> StoreError 
         return TransientError(f"S3 connection failed: {type(error).__name__}")
     if isinstance(error, (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError)):
         return AccessDenied(f"no usable S3 credentials: {type(error).__name__}")
+    if isinstance(error, KeyError) and error.args and error.args[0] in _ALWAYS_ANSWERED:
+        # A response cut inside its headers parses as one without them; botocore raises
+        # nothing, and whoever reads the field (s3transfer, or this provider) meets a KeyError.
+        return TransientError(f"incomplete S3 response: no {error.args[0]}")
     return None
 
 
