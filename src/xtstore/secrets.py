@@ -89,9 +89,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # botocore.auth logs the signature alone on the line after "Signature:".
     (re.compile(r"(Signature:\s*)[0-9a-f]{64}"), rf"\1{REDACTED}"),
 )
-# The parts of a connection string or SAS token that are secret on their own.
-_SECRET_PART = re.compile(r"^(?:accountkey|sharedaccesssignature|sharedaccesskey|sig)$",
-                          re.IGNORECASE)
+# The parts of a connection string or SAS token that are secret on their own (AccountKey,
+# SharedAccessSignature, SharedAccessKey, a SAS token's sig, and any *key, *secret, *token or
+# *password part of another connection string).
+_SECRET_PART = re.compile(r"(?:key|signature|secret|token|password)$|^sig$", re.IGNORECASE)
 
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # every registered variant, longest first
@@ -124,7 +125,7 @@ def variants(secret: str, min_length: int = MIN_LENGTH) -> set[str]:
     parts = {secret, secret.strip()}
     for part in re.split(r"[;&]", secret):
         name, equals, value = part.partition("=")
-        if equals and value and _SECRET_PART.match(name.strip().lstrip("?")):
+        if equals and value and _SECRET_PART.search(name.strip().lstrip("?")):
             parts.add(value.strip())
     found: set[str] = set()
     for part in parts:

@@ -35,10 +35,6 @@ KeyPath = tuple[str, ...]
 Locate = Callable[[KeyPath], str | None]
 """Maps a key path inside the service to the file that set it (for messages)."""
 
-# The secret parts of a connection string (Azure's AccountKey, SharedAccessSignature, ...),
-# scrubbed on their own too: an SDK may quote one without the rest.
-_SECRET_PART = re.compile(r"(?:key|signature|secret|token|password)$", re.IGNORECASE)
-
 RETRY_KEYS: dict[str, str] = {
     "attempts": "attempts",
     "base-delay": "base_delay",
@@ -116,11 +112,9 @@ class _Resolver:
         return value
 
     def keep_secret(self, secret: str) -> None:
+        # Its secret parts (a connection string's AccountKey, ...) and encodings are found
+        # where it is redacted: xtstore.secrets.variants.
         self.secrets.append(secret)
-        for part in secret.split(";"):
-            name, equals, value = part.partition("=")
-            if equals and value and _SECRET_PART.search(name.strip()):
-                self.secrets.append(value)
 
     def secret(self, path: KeyPath) -> str:
         variable = secret_env_name(self.service, path)
