@@ -2,18 +2,26 @@
 
 A batch is a list of :class:`Transfer` items, each a single-blob operation (an upload, a
 download, a copy) that reports progress through a callback. :func:`run_transfers` runs them on a
-thread pool. On Ctrl-C (``KeyboardInterrupt`` in the calling thread) or the first failure it
-stops submitting, makes every running transfer's next progress call raise
-:class:`TransferCancelled` and waits for them: the stores write blobs and downloaded files
-whole-or-nothing (temporary name, then rename), so nothing partial is left behind.
+thread pool. On Ctrl-C or the first failure it stops submitting, makes every running
+transfer's next progress call raise :class:`TransferCancelled` and waits for them: the stores
+write blobs and downloaded files whole-or-nothing (temporary name, then rename), so nothing
+partial is left behind.
+
+Ctrl-C is taken as a flag while a batch runs in the main thread (under Python's default
+handler): a ``KeyboardInterrupt`` raised at an arbitrary point of the waiting thread can land
+between a lock's acquire and its ``with`` block (``concurrent.futures.wait`` takes each future's
+lock that way), leave the lock held and hang every worker that finishes. The batch raises
+``KeyboardInterrupt`` itself once everything stopped.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -140,7 +148,10 @@ class _CountingReader:
 class _Batch:
     def __init__(self, sink: ProgressSink | None) -> None:
         self.sink = sink
-        self.cancelled = threading.Event()
+        # Plain flags, no lock: the Ctrl-C handler sets one, and a handler must not take a
+        # lock the interrupted thread may hold.
+        self.cancelled = False
+        self.interrupted = False
         self.lock = threading.Lock()
         self.summary = TransferSummary()
 
@@ -149,7 +160,7 @@ class _Batch:
 
         def progress(current: int, total: int) -> None:
             nonlocal done
-            if self.cancelled.is_set():
+            if self.cancelled or self.interrupted:
                 raise TransferCancelled("transfer stopped")
             if current > done:
                 self._advance(current - done)
@@ -168,7 +179,7 @@ class _Batch:
             self.run_one(transfer)
 
     def run_one(self, transfer: Transfer) -> None:
-        if self.cancelled.is_set():
+        if self.cancelled or self.interrupted:
             raise TransferCancelled("transfer stopped")
         progress, done = self.callback()
         transfer.action(progress)
@@ -194,6 +205,15 @@ def run_transfers(
     and ``KeyboardInterrupt`` after stopping every transfer when interrupted.
     """
     batch = _Batch(progress)
+    with _ctrl_c_as_flag(batch):
+        summary = _run(batch, transfers, workers, progress)
+    if batch.interrupted:
+        raise KeyboardInterrupt
+    return summary
+
+
+def _run(batch: _Batch, transfers: Sequence[Transfer], workers: int,
+         progress: ProgressSink | None) -> TransferSummary:
     started = time.monotonic()
     completed = False
     executor = concurrent.futures.ThreadPoolExecutor(
@@ -206,24 +226,47 @@ def run_transfers(
         pending = {executor.submit(batch.run_many, group)
                    for group in _groups(transfers, max(1, workers))}
         while pending:
-            # A timeout keeps the calling thread responsive to Ctrl-C.
+            if batch.interrupted:
+                raise KeyboardInterrupt
+            # A timeout keeps the calling thread checking for Ctrl-C.
             done, pending = concurrent.futures.wait(
                 pending, timeout=_POLL_SECONDS, return_when=concurrent.futures.FIRST_EXCEPTION
             )
             for future in done:
                 error = future.exception()
                 if error is not None:
-                    raise error
+                    # A worker may see the Ctrl-C flag (and stop) before this thread does.
+                    raise KeyboardInterrupt if batch.interrupted else error
         completed = True
     finally:
         if not completed:
-            batch.cancelled.set()
+            batch.cancelled = True
         _uninterrupted(lambda: executor.shutdown(wait=True, cancel_futures=True))
         if progress is not None:
             sink = progress
             _uninterrupted(lambda: sink.close(completed))
     batch.summary.seconds = time.monotonic() - started
     return batch.summary
+
+
+@contextlib.contextmanager
+def _ctrl_c_as_flag(batch: _Batch) -> Iterator[None]:
+    """While the batch runs, Ctrl-C sets ``batch.interrupted`` instead of raising: only in the
+    main thread (the one Python delivers signals to) and only over the default handler, so an
+    application's own SIGINT handler is left alone."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        batch.interrupted = True
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _groups(transfers: Sequence[Transfer], workers: int) -> list[Sequence[Transfer]]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pexpect
 import pyte
+import pytest
 
 from tests.cli.conftest import Runner, Services, xtstore_command
 from tests.cli.helpers import ok
 
 COLUMNS, ROWS = 120, 30
 FILES, SIZE = 8, 32 * 1024 * 1024
+END_SECONDS = 90
 
 
 def _big_files(folder: Path) -> None:
@@ -24,6 +27,27 @@ def _big_files(folder: Path) -> None:
         with open(folder / f"part{index}.bin", "wb") as out:
             for _ in range(SIZE // len(block)):
                 out.write(block)
+
+
+def _read_to_the_end(child: pexpect.spawn, raw: bytearray) -> bytearray:
+    """Everything the child draws until it exits; a child still drawing (a live bar) after
+    ``END_SECONDS`` fails here, not at the suite's per-test timeout."""
+    deadline = time.monotonic() + END_SECONDS
+    while True:
+        try:
+            raw += child.read_nonblocking(65536, timeout=max(0.1, deadline - time.monotonic()))
+        except pexpect.EOF:
+            break
+        except pexpect.TIMEOUT:
+            break
+        if time.monotonic() > deadline:
+            break
+    if child.isalive():
+        child.kill(9)
+        pytest.fail(f"still running after {END_SECONDS}s: "
+                    + raw.decode(errors="replace")[-2000:])
+    child.close()
+    return raw
 
 
 def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
@@ -38,13 +62,7 @@ def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
                                        "runs/big"],
                           cwd=str(services.work), env=env, dimensions=(ROWS, COLUMNS),
                           timeout=120)
-    raw = bytearray()
-    while True:
-        try:
-            raw += child.read_nonblocking(65536, timeout=120)
-        except pexpect.EOF:
-            break
-    child.close()
+    raw = _read_to_the_end(child, bytearray())
     assert child.exitstatus == 0, raw.decode(errors="replace")
 
     text = raw.decode("utf-8", errors="replace")
@@ -109,12 +127,7 @@ def test_ctrl_c_on_a_terminal_erases_the_bar_and_says_interrupted(
     child.expect("━".encode())  # the bar is on screen: the upload is running
     raw = bytearray(child.before + child.after)
     child.sendintr()
-    while True:
-        try:
-            raw += child.read_nonblocking(65536, timeout=120)
-        except pexpect.EOF:
-            break
-    child.close()
+    raw = _read_to_the_end(child, raw)
     assert child.exitstatus == 130, raw.decode(errors="replace")
     screen = pyte.Screen(COLUMNS, ROWS)
     pyte.ByteStream(screen).feed(bytes(raw))

@@ -1,0 +1,131 @@
+"""Ctrl-C during a batch (xtstore.transfer): a flag while the batch runs, never an exception
+in the middle of the thread pool's locking, then one ``KeyboardInterrupt`` after every transfer
+stopped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+import pytest
+
+from xtstore.interface import ProgressCallback
+from xtstore.transfer import Transfer, TransferCancelled, run_transfers
+
+STEPS = 400
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _steps(record: list[str], name: str, on_step: Callable[[int], None] = lambda step: None
+           ) -> Transfer:
+    def action(progress: ProgressCallback) -> None:
+        try:
+            for step in range(STEPS):
+                on_step(step)
+                time.sleep(0.001)
+                progress(step, STEPS)
+        except TransferCancelled:
+            record.append(f"{name} stopped")
+            raise
+        record.append(f"{name} done")
+
+    return Transfer(name, STEPS, action)
+
+
+def _ctrl_c() -> None:
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+def test_ctrl_c_stops_every_transfer_then_raises_keyboard_interrupt(default_sigint: None
+                                                                    ) -> None:
+    record: list[str] = []
+    handlers: list[object] = []
+
+    def first_step(step: int) -> None:
+        if step == 10:
+            handlers.append(signal.getsignal(signal.SIGINT))
+            _ctrl_c()
+
+    transfers = [_steps(record, "first", first_step),
+                 *(_steps(record, f"other{index}") for index in range(5))]
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_transfers(transfers, workers=2)
+    assert time.monotonic() - started < 10
+    # While the batch ran, Ctrl-C went to the batch's own handler, not Python's raising one.
+    assert handlers and handlers[0] is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert "first stopped" in record and "first done" not in record
+    assert not any(line.endswith("done") for line in record), record
+
+
+def test_ctrl_c_after_the_last_transfer_still_interrupts(default_sigint: None) -> None:
+    record: list[str] = []
+
+    def whole_then_ctrl_c(progress: ProgressCallback) -> None:
+        progress(STEPS, STEPS)
+        record.append("only done")
+        _ctrl_c()
+
+    with pytest.raises(KeyboardInterrupt):
+        run_transfers([Transfer("only", STEPS, whole_then_ctrl_c)], workers=1)
+    assert record == ["only done"]
+
+
+def test_many_ctrl_c_at_random_moments_never_hang(default_sigint: None) -> None:
+    for attempt in range(40):
+        record: list[str] = []
+        timers: list[threading.Timer] = []
+
+        def arm(step: int, delay: float = 0.002 * (attempt % 20),
+                timers: list[threading.Timer] = timers) -> None:
+            if step == 0:  # the batch is running: Ctrl-C some moments later
+                timers.append(threading.Timer(delay, _ctrl_c))
+                timers[0].start()
+
+        transfers = [_steps(record, "t0", arm),
+                     *(_steps(record, f"t{index}") for index in range(1, 8))]
+        with pytest.raises(KeyboardInterrupt):
+            run_transfers(transfers, workers=4)
+        timers[0].join()
+        assert not any(line.endswith("done") for line in record), (attempt, record)
+
+
+def test_an_applications_own_sigint_handler_is_left_in_place() -> None:
+    calls: list[int] = []
+
+    def own(signum: int, frame: FrameType | None) -> None:
+        calls.append(signum)
+
+    previous = signal.signal(signal.SIGINT, own)
+    try:
+        seen: list[object] = []
+        record: list[str] = []
+        run_transfers([_steps(record, "one", lambda step: seen.append(
+            signal.getsignal(signal.SIGINT)) if step == 0 else None)], workers=1)
+        assert seen == [own] and record == ["one done"]
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_outside_the_main_thread_the_batch_runs_without_a_handler() -> None:
+    outcome: list[str] = []
+
+    def in_thread() -> None:
+        summary = run_transfers([_steps(outcome, "one")], workers=1)
+        outcome.append(f"files={summary.files}")
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(30)
+    assert outcome == ["one done", "files=1"]
