@@ -144,7 +144,9 @@ class TransientError(StoreError):
     HTTP status of the response, None when there was none (XT's retry function reads it as
     ``context.response.status``). ``retry_after`` is the wait in seconds the store asked for
     (its ``Retry-After`` header), None when it asked for none; the retry layer never retries
-    sooner.
+    sooner. ``may_have_applied`` is set when a non-idempotent call (append, create-only write,
+    snapshot, delete) gives up: True when its change may have reached the store (the message
+    says so too), False when it surely did not; None on idempotent calls.
     """
 
     def __init__(
@@ -162,6 +164,7 @@ class TransientError(StoreError):
         self.request_sent = request_sent
         self.status = status
         self.retry_after = retry_after
+        self.may_have_applied: bool | None = None
 
 
 class Unsupported(StoreError):

@@ -188,7 +188,8 @@ class StoreInterface(abc.ABC):
         408/429/5xx) is retried, with exponential backoff and full jitter.
 
         Non-transient errors are never retried, and a non-idempotent request (append, create-only
-        write, delete, snapshot) is repeated only when it surely never reached the store.
+        write, delete, snapshot) is repeated only when it surely never reached the store or its
+        provider made the repeat harmless (``xtstore.attempts``, docs/contract.md §1 "Retry").
 
         Args:
             value: A number of retries (an int >= 0; the policy keeps its delays and time budget),

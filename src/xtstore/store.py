@@ -17,6 +17,7 @@ import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
+from xtstore.attempts import begin_call, end_call
 from xtstore.errors import ConfigError, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, passive_now, run_through
@@ -143,6 +144,28 @@ class Store(StoreInterface):
         idempotent: bool = True,
         local_path: str | None = None,
         repeatable: bool = True,
+    ) -> T:
+        if not idempotent and repeatable:
+            # The provider's memo of this call's attempts (xtstore.attempts): what lets it
+            # make a repeat harmless, and tell the retry layer so.
+            _, token = begin_call()
+            try:
+                return self._run_once_or_more(
+                    operation, action, container, blob, idempotent, local_path, repeatable)
+            finally:
+                end_call(token)
+        return self._run_once_or_more(
+            operation, action, container, blob, idempotent, local_path, repeatable)
+
+    def _run_once_or_more(
+        self,
+        operation: str,
+        action: Callable[[], T],
+        container: str | None,
+        blob: str | None,
+        idempotent: bool,
+        local_path: str | None,
+        repeatable: bool,
     ) -> T:
         passive = self._passive
         if passive is not None and passive():

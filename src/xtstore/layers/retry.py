@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from xtstore.attempts import current_attempt
 from xtstore.errors import ConfigError, TransientError
 from xtstore.layers import Call
 
@@ -66,7 +67,10 @@ class RetryContext:
 
 class RetryLayer:
     """Retries :class:`TransientError`; a non-idempotent call only when its request was never
-    sent. ``sleep`` and ``clock`` are parameters so that tests can run without waiting.
+    sent or its provider made a repeat harmless (``xtstore.attempts``). A non-idempotent
+    call's final ``TransientError`` says whether its change may have been applied
+    (``may_have_applied``, and in its message). ``sleep`` and ``clock`` are parameters so
+    that tests can run without waiting.
 
     With ``function`` set (XT's retry function), it alone decides: before each retry it is
     asked for the seconds to wait, and None re-raises the failure; the policy's attempts and
@@ -105,16 +109,17 @@ class RetryLayer:
             try:
                 return proceed()
             except TransientError as error:
-                if attempt >= policy.attempts:
-                    raise
-                if not call.idempotent and error.request_sent:
+                if attempt >= policy.attempts or not _may_repeat(call, error):
+                    _say_whether_applied(call, error)
                     raise
                 pause = policy.delay(attempt)
                 if error.retry_after is not None:
                     if error.retry_after > policy.max_delay:
+                        _say_whether_applied(call, error)
                         raise
                     pause = max(pause, error.retry_after)
                 if self._clock() + pause > deadline:
+                    _say_whether_applied(call, error)
                     raise
                 self._sleep(pause)
                 attempt += 1
@@ -127,13 +132,15 @@ class RetryLayer:
             try:
                 return proceed()
             except TransientError as error:
-                if not call.idempotent and error.request_sent:
+                if not _may_repeat(call, error):
+                    _say_whether_applied(call, error)
                     raise
                 context.exception = error
                 context.response = None if error.status is None else RetryResponse(error.status)
                 # Asked inside the except block: XT's function logs sys.exc_info().
                 pause = function(context)
                 if pause is None:
+                    _say_whether_applied(call, error)
                     raise
                 if isinstance(pause, bool) or not isinstance(pause, (int, float)):
                     raise ConfigError(
@@ -144,6 +151,20 @@ class RetryLayer:
                 if error.retry_after is not None:
                     # Bounded like the policy's own waits: a store asking for longer ends it.
                     if error.retry_after > self.policy.max_delay:
+                        _say_whether_applied(call, error)
                         raise
                     wait = max(wait, error.retry_after)
                 self._sleep(wait)
+
+
+def _may_repeat(call: Call, error: TransientError) -> bool:
+    return call.idempotent or not error.request_sent or current_attempt().repeat_safe
+
+
+def _say_whether_applied(call: Call, error: TransientError) -> None:
+    """A non-idempotent call gives up: tell the caller whether to look before repeating it."""
+    if call.idempotent or error.may_have_applied is not None:
+        return
+    error.may_have_applied = error.request_sent
+    if error.request_sent:
+        error.reason += " (the change may have been applied: check before repeating it)"
