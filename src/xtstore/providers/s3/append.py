@@ -14,21 +14,28 @@ contiguously because each round writes old content + the whole new text at once.
   part is the new text, completed with ``If-Match``. Only the appended bytes cross the network.
 
 Conflicts (HTTP 412, 409) are not transient errors: they are retried here with jittered
-backoff under a time budget, not by the retry layer. Network failures are left to the layer;
-one that happens while reading, before this call has sent any write, is marked
-``request_sent=False`` so that the layer may repeat the (otherwise non-idempotent) append.
+backoff under a time budget, not by the retry layer. Network failures are left to the layer,
+which may repeat the append (``repeat_safe``, :mod:`xtstore.attempts`): before each write the
+call's memo records the state the write is conditional on (ETag and size before) and the ETag
+it would leave; a repeat that finds neither that state nor that ETag reads the range the
+write would have filled, and takes the append as applied if it holds this call's bytes, so a
+write whose response was lost is never applied twice. A failure before any write was sent is
+marked ``request_sent=False`` (nothing of the append can have been applied).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from xtstore.attempts import current_attempt
 from xtstore.errors import BlobNotFound, PreconditionFailed, TransientError
 from xtstore.providers.s3.errors import s3_errors
 
@@ -57,11 +64,13 @@ class Appender:
         ``rewrite=True`` always uses GetObject + PutObject (never the compose path). Raises
         ``ContainerNotFound``; ``PreconditionFailed`` if contention outlasts the budget.
         """
+        attempt = current_attempt()
+        attempt.repeat_safe = True
         deadline = time.monotonic() + self._budget
         round_number = 0
         while True:
             try:
-                size = self._append_once(bucket, key, data, rewrite)
+                size = self._append_once(bucket, key, data, rewrite, attempt.memo)
                 self._remember(bucket, key, size)
                 return
             except PreconditionFailed:
@@ -83,50 +92,118 @@ class Appender:
             size = self._hints.get((bucket, key))
         return size is not None and size < self._compose_min_size
 
-    def _append_once(self, bucket: str, key: str, data: bytes, rewrite: bool) -> int:
+    def _append_once(
+        self, bucket: str, key: str, data: bytes, rewrite: bool, memo: dict[str, Any]
+    ) -> int:
         """One conditional round; returns the blob's new size."""
         try:
-            return self._round(bucket, key, data, rewrite)
-        except _ReadFailed as failed:
-            failed.error.request_sent = False  # only reads were sent: nothing was written
-            raise failed.error from failed.error.__cause__
+            with s3_errors():
+                return self._round(bucket, key, data, rewrite, memo)
+        except TransientError as error:
+            if not memo.get(_PENDING):
+                error.request_sent = False  # no write of this call can have been applied
+            raise
 
-    def _round(self, bucket: str, key: str, data: bytes, rewrite: bool) -> int:
+    def _round(
+        self, bucket: str, key: str, data: bytes, rewrite: bool, memo: dict[str, Any]
+    ) -> int:
         if rewrite or self._known_small(bucket, key):
-            return self._read_then_write(bucket, key, data, may_compose=not rewrite)
+            return self._read_then_write(bucket, key, data, memo, may_compose=not rewrite)
         try:
-            with _reading():
+            with s3_errors():
                 head = self._client.head_object(Bucket=bucket, Key=key)
         except BlobNotFound:
-            return self._create(bucket, key, data)
-        if head["ContentLength"] >= self._compose_min_size:
-            return self._compose(bucket, key, data, head)
-        return self._read_then_write(bucket, key, data, may_compose=True)
+            return self._create(bucket, key, data, memo)
+        size = int(head["ContentLength"])
+        if self._applied_before(bucket, key, data, memo, head["ETag"], size, None):
+            return size
+        if size >= self._compose_min_size:
+            return self._compose(bucket, key, data, head, memo)
+        return self._read_then_write(bucket, key, data, memo, may_compose=True)
 
-    def _create(self, bucket: str, key: str, data: bytes) -> int:
-        with s3_errors():
-            self._client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+    def _applied_before(
+        self, bucket: str, key: str, data: bytes, memo: dict[str, Any], etag: str, size: int,
+        body: bytes | None,
+    ) -> bool:
+        """Whether one of this call's earlier writes whose outcome is unknown was applied:
+        the blob, now at ``etag``/``size`` (``body`` if read), is the state that write leaves,
+        or holds this call's bytes where it put them. A write is forgotten once the blob moved
+        past the state it was conditional on without it (it can never apply then)."""
+        undecided = []
+        for write in memo.get(_PENDING, ()):
+            before_etag, before_size, after_etag = write
+            end = before_size + len(data)
+            if etag == after_etag:
+                return True
+            if etag == before_etag:
+                # Not applied yet; a late copy of it still competes with the next write,
+                # which is conditional on the same state, so at most one of them applies.
+                undecided.append(write)
+            elif size >= end and self._range(bucket, key, etag, before_size, end, body) == data:
+                return True
+        memo[_PENDING] = undecided
+        return False
+
+    def _range(
+        self, bucket: str, key: str, etag: str, start: int, end: int, body: bytes | None
+    ) -> bytes:
+        if body is not None:
+            return body[start:end]
+        if start == end:
+            return b""
+        ranged = self._client.get_object(Bucket=bucket, Key=key, IfMatch=etag,
+                                         Range=f"bytes={start}-{end - 1}")["Body"]
+        with ranged:
+            return bytes(ranged.read())
+
+    @staticmethod
+    def _conditional_write(
+        memo: dict[str, Any], write: tuple[str | None, int, str | None], send: Callable[[], Any]
+    ) -> None:
+        """Send a write conditional on the state ``write`` records, remembered until known
+        not to have been applied."""
+        memo.setdefault(_PENDING, []).append(write)
+        try:
+            with s3_errors():
+                send()
+        except PreconditionFailed:
+            memo[_PENDING].remove(write)  # refused: not applied
+            raise
+
+    def _create(self, bucket: str, key: str, data: bytes, memo: dict[str, Any]) -> int:
+        self._conditional_write(memo, (None, 0, _md5_etag(data)), partial(
+            self._client.put_object, Bucket=bucket, Key=key, Body=data, IfNoneMatch="*"))
         return len(data)
 
-    def _read_then_write(self, bucket: str, key: str, data: bytes, may_compose: bool) -> int:
+    def _read_then_write(
+        self, bucket: str, key: str, data: bytes, memo: dict[str, Any], may_compose: bool
+    ) -> int:
         try:
-            with _reading():
+            with s3_errors():
                 current = self._client.get_object(Bucket=bucket, Key=key)
         except BlobNotFound:
-            return self._create(bucket, key, data)
+            return self._create(bucket, key, data, memo)
         size = int(current["ContentLength"])
         if may_compose and size >= self._compose_min_size:
             current["Body"].close()  # grew past the hint: compose instead of downloading it
-            return self._compose(bucket, key, data, current)
-        with _reading():
-            old = current["Body"].read()
-        with s3_errors():
-            if data:
-                self._client.put_object(Bucket=bucket, Key=key, Body=old + data,
-                                        IfMatch=current["ETag"], **_kept_attributes(current))
+            if self._applied_before(bucket, key, data, memo, current["ETag"], size, None):
+                return size
+            return self._compose(bucket, key, data, current, memo)
+        body = current["Body"]
+        with body:  # (botocore's body enters as its raw stream: read the body itself)
+            old = body.read()
+        if self._applied_before(bucket, key, data, memo, current["ETag"], size, old):
+            return size
+        if data:
+            new = old + data
+            self._conditional_write(memo, (current["ETag"], size, _md5_etag(new)), partial(
+                self._client.put_object, Bucket=bucket, Key=key, Body=new,
+                IfMatch=current["ETag"], **_kept_attributes(current)))
         return size + len(data)
 
-    def _compose(self, bucket: str, key: str, data: bytes, head: dict[str, Any]) -> int:
+    def _compose(
+        self, bucket: str, key: str, data: bytes, head: dict[str, Any], memo: dict[str, Any]
+    ) -> int:
         size = int(head["ContentLength"])
         if not data:
             return size
@@ -135,36 +212,28 @@ class Appender:
             Bucket=bucket, Key=key, **_kept_attributes(head)
         )["UploadId"]
         try:
-            with s3_errors():
-                parts = _copy_parts(self._client, bucket, key, upload_id, etag, size)
-                tail = self._client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                                PartNumber=len(parts) + 1, Body=data)
-                parts.append({"PartNumber": len(parts) + 1, "ETag": tail["ETag"]})
-                self._client.complete_multipart_upload(
-                    Bucket=bucket, Key=key, UploadId=upload_id,
-                    MultipartUpload={"Parts": parts}, IfMatch=etag,
-                )
+            parts = _copy_parts(self._client, bucket, key, upload_id, etag, size)
+            tail = self._client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
+                                            PartNumber=len(parts) + 1, Body=data)
+            parts.append({"PartNumber": len(parts) + 1, "ETag": tail["ETag"]})
+            # Only the completion can apply the append; a multipart ETag is not predicted.
+            self._conditional_write(memo, (etag, size, None), partial(
+                self._client.complete_multipart_upload, Bucket=bucket, Key=key,
+                UploadId=upload_id, MultipartUpload={"Parts": parts}, IfMatch=etag))
         except BaseException:
             _abort_quietly(self._client, bucket, key, upload_id)
             raise
         return size + len(data)
 
 
-class _ReadFailed(Exception):
-    """A transient failure of a read made before this round sent any write."""
-
-    def __init__(self, error: TransientError) -> None:
-        super().__init__(str(error))
-        self.error = error
+_PENDING = "writes"
+"""memo key: the writes sent whose outcome is unknown, each (ETag before or None if the blob
+was missing, size before, ETag after if predictable)."""
 
 
-@contextlib.contextmanager
-def _reading() -> Iterator[None]:
-    try:
-        with s3_errors():
-            yield
-    except TransientError as error:
-        raise _ReadFailed(error) from error
+def _md5_etag(data: bytes) -> str:
+    """The ETag S3 gives a single-part upload of ``data`` (without KMS encryption)."""
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
 
 def _kept_attributes(head: dict[str, Any]) -> dict[str, Any]:

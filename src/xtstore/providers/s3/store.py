@@ -10,18 +10,26 @@ observable behaviour (see docs/providers/s3.md):
 * container metadata: user metadata of a reserved marker object.
 
 botocore's and s3transfer's own retries are off: the Store's retry layer is the only one.
-Every botocore error becomes a typed error in :mod:`xtstore.providers.s3.errors`.
+Every botocore error becomes a typed error in :mod:`xtstore.providers.s3.errors`. Each
+non-idempotent call makes its repeats harmless (:mod:`xtstore.attempts`; docs/reliability.md,
+"S3: safe repeats"): its writes are conditional or idempotent, and a repeat that meets "not
+found" / "already exists" after this call's own sent attempt checks whether that attempt
+applied.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import secrets
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
 
+from xtstore.attempts import Attempt, current_attempt
 from xtstore.errors import (
     BlobAlreadyExists,
     BlobNotFound,
@@ -126,22 +134,41 @@ class S3Provider(StoreInterface):
     def create_container(self, container: str) -> bool:
         """Create the bucket and its marker. Raises ``ContainerAlreadyExists``: the marker is
         written with ``If-None-Match: *``, so of N concurrent creators exactly one wins even
-        where CreateBucket succeeds for a bucket its owner already has (us-east-1)."""
+        where CreateBucket succeeds for a bucket its owner already has (us-east-1).
+
+        Safe to repeat: the marker's body is a token of this call, so a repeat that finds a
+        marker tells this call's own (its response lost) from another creator's."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        token: bytes = attempt.memo.setdefault("marker", secrets.token_hex(16).encode())
         if self.does_container_exist(container):
-            raise ContainerAlreadyExists("container already exists", container=container)
+            if not attempt.memo.get("sent"):
+                raise ContainerAlreadyExists("container already exists", container=container)
+        else:
+            attempt.memo["sent"] = True
+            self._create_bucket(container)
+        repeat = attempt.memo.get("marker_sent", False)
+        attempt.memo["marker_sent"] = True
+        try:
+            with s3_errors(create_only=True):
+                self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=token,
+                                        IfNoneMatch="*")
+        except BlobAlreadyExists:
+            if not (repeat and self._holds(container, CONTAINER_MARKER, token)):
+                raise ContainerAlreadyExists("container already exists",
+                                             container=container) from None
+        return True
+
+    def _create_bucket(self, container: str) -> None:
         arguments: dict[str, Any] = {"Bucket": container}
         region = self._client.meta.region_name
         if region and region not in ("us-east-1", "aws-global"):
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        self._client.create_bucket(**arguments)
         try:
-            with s3_errors(create_only=True):
-                self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
-                                        IfNoneMatch="*")
-        except BlobAlreadyExists:
-            raise ContainerAlreadyExists("container already exists",
-                                         container=container) from None
-        return True
+            with s3_errors():
+                self._client.create_bucket(**arguments)
+        except ContainerAlreadyExists:
+            pass  # owned already (outside us-east-1): the marker decides who created it
 
     def list_containers(self) -> list[str]:
         names: list[str] = []
@@ -151,13 +178,28 @@ class S3Provider(StoreInterface):
 
     def delete_container(self, container: str) -> bool:
         """Delete every object version, unfinished upload and the bucket. Raises
-        ``ContainerNotFound``."""
+        ``ContainerNotFound``.
+
+        Safe to repeat: emptying is idempotent, and a repeat that finds no bucket after this
+        call sent its DeleteBucket succeeds (the bucket is gone, as asked)."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        try:
+            with s3_errors():
+                self._delete_bucket(container, attempt)
+        except (ContainerNotFound, BlobNotFound):
+            if not attempt.memo.get("sent"):
+                raise
+        return True
+
+    def _delete_bucket(self, container: str, attempt: Attempt) -> None:
         sweeps = 1
         while True:
             self._empty_bucket(container)
             try:
+                attempt.memo["sent"] = True
                 self._client.delete_bucket(Bucket=container)
-                return True
+                return
             except ClientError as error:
                 # Another client wrote meanwhile: sweep again, a bounded number of times.
                 if error_code(error) == "BucketNotEmpty" and sweeps < 3:
@@ -232,13 +274,45 @@ class S3Provider(StoreInterface):
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
     ) -> None:
         """One PutObject; with ``fail_if_exists`` conditional on ``If-None-Match: *``.
-        Raises ``BlobAlreadyExists``, ``ContainerNotFound``."""
+        Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
+
+        A create-only write is safe to repeat: a repeat that finds the blob compares it with
+        this call's bytes, and one holding them is this call's own write (its response lost),
+        not a ``BlobAlreadyExists``."""
         key = check_blob_key(blob_path)
+        data = to_bytes(text)
         condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
-        # The one translation that depends on the request: a failed If-None-Match means
-        # the blob exists.
-        with s3_errors(create_only=fail_if_exists):
-            self._client.put_object(Bucket=container, Key=key, Body=to_bytes(text), **condition)
+        repeat = False
+        if fail_if_exists:
+            attempt = current_attempt()
+            attempt.repeat_safe = True
+            repeat = attempt.memo.get("sent", False)
+            attempt.memo["sent"] = True
+        try:
+            # The one translation that depends on the request: a failed If-None-Match means
+            # the blob exists.
+            with s3_errors(create_only=fail_if_exists):
+                self._client.put_object(Bucket=container, Key=key, Body=data, **condition)
+        except BlobAlreadyExists:
+            if not (repeat and self._holds(container, key, data)):
+                raise
+
+    def _holds(self, container: str, key: str, data: bytes) -> bool:
+        """Whether the object holds exactly ``data``: its ETag is their MD5 (a single-part
+        upload without KMS encryption), else the bytes are read and compared."""
+        try:
+            head = self._head(container, key)
+        except BlobNotFound:
+            return False  # deleted meanwhile: whatever it held, it is not this call's now
+        etag = str(head.get("ETag", "")).strip('"')
+        if etag == hashlib.md5(data, usedforsecurity=False).hexdigest():
+            return True
+        if int(head["ContentLength"]) != len(data) or _is_plain_md5(etag):
+            return False
+        with s3_errors():
+            body = self._client.get_object(Bucket=container, Key=key, IfMatch=head["ETag"])["Body"]
+            with body:
+                return bool(body.read() == data)
 
     def create_blob_from_path(
         self,
@@ -262,9 +336,22 @@ class S3Provider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
-        ``max-concurrency`` parts). Raises ``ContainerNotFound``."""
+        ``max-concurrency`` parts). Raises ``ContainerNotFound``.
+
+        Safe to repeat when ``stream`` is seekable: a repeat starts again from where the first
+        attempt did (the upload replaces the whole object, so writing it twice is harmless)."""
         key = check_blob_key(blob_path)
-        self._transfers.upload(stream, container, key, progress_callback, length)
+        attempt = current_attempt()
+        start = attempt.memo.get("stream_start")
+        if start is None:
+            start = _stream_position(stream)
+            if start is not None:
+                attempt.memo["stream_start"] = start
+                attempt.repeat_safe = True
+        else:
+            stream.seek(start)
+        source: IO[bytes] = stream if start is None else cast(IO[bytes], _Lent(stream))
+        self._transfers.upload(source, container, key, progress_callback, length)
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -277,17 +364,36 @@ class S3Provider(StoreInterface):
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
         """Delete one snapshot, or the blob with all its snapshots. Raises ``BlobNotFound``
-        (also for an unknown snapshot id), ``ContainerNotFound``."""
+        (also for an unknown snapshot id), ``ContainerNotFound``.
+
+        The blob goes first, its snapshots (listed before) after it, so an interrupted delete
+        never leaves the blob without its snapshots; snapshots left by a delete that gave up
+        are removed by the next ``delete_blob`` of that name. Safe to repeat: once the first
+        attempt found the blob, a repeat only repeats the deletes (S3 deletes are idempotent),
+        so a repeat never reports the blob this call deleted as not found."""
         key = check_blob_key(blob_path)
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        memo = attempt.memo
         if snapshot is not None:
             target = snapshot_key(key, snapshot)
-            self._head(container, target, missing=f"no snapshot {snapshot!r}")
+            if not memo.get("found"):
+                self._head(container, target, missing=f"no snapshot {snapshot!r}")
+                memo["found"] = True
             self._client.delete_object(Bucket=container, Key=target)
             return
-        self._head(container, key)
-        self._delete_keys(container, [{"Key": item} for item in self._snapshot_keys(container,
-                                                                                    key)])
+        if "snapshots" not in memo:
+            try:
+                self._head(container, key)
+            except BlobNotFound:
+                self._delete_keys(container, self._snapshot_objects(container, key))
+                raise
+            memo["snapshots"] = self._snapshot_objects(container, key)
         self._client.delete_object(Bucket=container, Key=key)
+        self._delete_keys(container, memo["snapshots"])
+
+    def _snapshot_objects(self, container: str, key: str) -> list[dict[str, str]]:
+        return [{"Key": item} for item in self._snapshot_keys(container, key)]
 
     def copy_blob(
         self,
@@ -411,10 +517,17 @@ class S3Provider(StoreInterface):
     # ---- snapshots ----
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
-        """A server-side copy under the reserved snapshot prefix. Raises ``BlobNotFound``."""
+        """A server-side copy under the reserved snapshot prefix. Raises ``BlobNotFound``.
+
+        Safe to repeat: every attempt copies to the snapshot id the first one chose, so a
+        repeat rewrites that one snapshot instead of adding another."""
         key = check_blob_key(blob_path)
-        created = datetime.now(timezone.utc)
-        snapshot = new_snapshot_id(created)
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        if "snapshot" not in attempt.memo:
+            created = datetime.now(timezone.utc)
+            attempt.memo["snapshot"] = (new_snapshot_id(created), created)
+        snapshot, created = attempt.memo["snapshot"]
         self._server_copy(container, key, container, snapshot_key(key, snapshot))
         return SnapshotInfo(container=container, blob=key, snapshot=snapshot, created=created)
 
@@ -439,6 +552,48 @@ class S3Provider(StoreInterface):
             snapshots.append(SnapshotInfo(container=container, blob=key, snapshot=snapshot,
                                           created=created))
         return snapshots
+
+
+class _Lent(io.RawIOBase):
+    """A seekable stream of the caller's as s3transfer is given it: s3transfer closes what it
+    uploads in one request, and the caller's stream must stay open (for the caller, and for a
+    repeat that rewinds it)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+
+def _is_plain_md5(etag: str) -> bool:
+    return len(etag) == 32 and all(char in "0123456789abcdef" for char in etag)
+
+
+def _stream_position(stream: IO[bytes]) -> int | None:
+    """Where a seekable stream stands now, or None if it cannot be rewound."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 S3Store = provider_store_class("S3Store", S3Provider, __name__)
