@@ -216,8 +216,8 @@ class Appender:
             tail = self._client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
                                             PartNumber=len(parts) + 1, Body=data)
             parts.append({"PartNumber": len(parts) + 1, "ETag": tail["ETag"]})
-            # Only the completion can apply the append; a multipart ETag is not predicted.
-            self._conditional_write(memo, (etag, size, None), partial(
+            # Only the completion can apply the append.
+            self._conditional_write(memo, (etag, size, _multipart_etag(parts)), partial(
                 self._client.complete_multipart_upload, Bucket=bucket, Key=key,
                 UploadId=upload_id, MultipartUpload={"Parts": parts}, IfMatch=etag))
         except BaseException:
@@ -228,7 +228,17 @@ class Appender:
 
 _PENDING = "writes"
 """memo key: the writes sent whose outcome is unknown, each (ETag before or None if the blob
-was missing, size before, ETag after if predictable)."""
+was missing, size before, ETag after or None if not predictable)."""
+
+
+def _multipart_etag(parts: list[dict[str, Any]]) -> str | None:
+    """The ETag S3 gives a completed multipart upload of these parts (the MD5 of their MD5s,
+    then the part count), or None where a part's ETag is not an MD5."""
+    try:
+        digests = b"".join(bytes.fromhex(str(part["ETag"]).strip('"')) for part in parts)
+    except ValueError:
+        return None
+    return f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"'
 
 
 def _md5_etag(data: bytes) -> str:
