@@ -5,6 +5,7 @@ object, what a delete that gives up leaves, and what each call costs in requests
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import uuid
@@ -240,3 +241,15 @@ def test_first_attempts_cost_what_they_did(
         "delete_container": ["ListMultipartUploads", "ListObjectVersions", "DeleteObjects",
                              "DeleteBucket"],
     }
+
+
+def test_a_stream_upload_is_repeated_from_where_it_started_and_left_open(
+    moto_server: MotoServer, proxy: FaultProxy, direct: Any, container: str
+) -> None:
+    store = _store(moto_server, proxy.url)
+    stream = io.BytesIO(b"skipped|" + b"payload" * 100)
+    stream.seek(len(b"skipped|"))
+    proxy.inject(Fault.reset_during_body(after_bytes=100), method="PUT")
+    store.create_blob_from_stream(container, "stream.bin", stream)
+    assert direct.get_blob_bytes(container, "stream.bin") == b"payload" * 100
+    assert not stream.closed  # s3transfer's one-request upload used to close it
