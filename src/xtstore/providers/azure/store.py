@@ -402,24 +402,23 @@ class AzureBlobProvider(StoreInterface):
                     self._append_positions.pop(key, None)
                     self._rewrite_append(client, data, memo, native_ok=False)
                     return True
-                if code == "BlobNotFound":
-                    self._append_positions.pop(key, None)
+                if code not in ("BlobNotFound", "AppendPositionConditionNotMet"):
+                    self._undo_own_create(client, memo)
+                    raise
+                self._append_positions.pop(key, None)
+                if time.monotonic() > deadline:
+                    raise PreconditionFailed("append kept losing to concurrent writers; "
+                                             "gave up") from None
+                if code == "BlobNotFound":  # deleted since the position was learned
                     memo.pop("pending", None)  # nothing of ours can be in a missing blob
                     self._create_append_blob(client, memo)
                     memo["position"] = 0
                     continue
-                if code != "AppendPositionConditionNotMet":
-                    self._undo_own_create(client, memo)
-                    raise
                 size = int(client.get_blob_properties().size)
                 if memo.pop("pending", False) and \
                         self._holds_at(client, position, data, size):
                     break  # a lost attempt of this call appended them
-                self._append_positions.pop(key, None)
                 memo["position"] = size  # another writer appended first
-                if time.monotonic() > deadline:
-                    raise PreconditionFailed("append kept losing to concurrent writers; "
-                                             "gave up") from None
             except Exception:
                 self._undo_own_create(client, memo)
                 raise
