@@ -78,6 +78,22 @@ def test_a_rewrite_append_creating_the_blob_is_applied_once(
     assert direct.get_blob_text(container, "new.txt") == "only\n"
 
 
+@pytest.mark.parametrize("fault", [Fault.reset_after(), Fault.error_status(503),
+                                   Fault.truncate()], ids=["reset-after", "503", "truncate"])
+@pytest.mark.parametrize("existing", [True, False], ids=["existing", "new-blob"])
+def test_one_fault_on_the_append_block_itself_ends_in_one_append(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, fault: Fault, existing: bool
+) -> None:
+    # The fault matrix's first request of an append is its HEAD; this is the Append Block.
+    store, direct, container = stores
+    if existing:
+        direct.append_blob(container, "log.txt", "1\n")
+    proxy.inject(fault, method="PUT", path="comp=appendblock")
+    store.append_blob(container, "log.txt", "2\n")
+    assert _fired(proxy, fault) == 1
+    assert direct.get_blob_text(container, "log.txt") == ("1\n2\n" if existing else "2\n")
+
+
 def test_a_lost_append_found_under_another_writers_append_is_not_repeated(
     azurite: Azurite, stores: tuple[Any, Any, str], proxy: FaultProxy
 ) -> None:
