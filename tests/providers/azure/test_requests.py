@@ -49,7 +49,8 @@ def test_one_request_for_each_simple_call(
     assert _requests(counter, lambda: store.get_blob_properties(container, "a.txt")) == 1
     assert _requests(counter, lambda: store.get_blob_metadata(container, "a.txt")) == 1
     assert _requests(counter, lambda: store.set_blob_metadata(container, "a.txt", {"k": "v"})) == 1
-    assert _requests(counter, lambda: store.snapshot_blob(container, "a.txt")) == 1
+    # The snapshots before, so that a repeat after a lost response finds the one it made.
+    assert _requests(counter, lambda: store.snapshot_blob(container, "a.txt")) == 2
     assert _requests(counter, lambda: store.copy_blob(container, "a.txt", container, "b.txt")) == 1
     assert _requests(counter, lambda: store.delete_blob(container, "b.txt")) == 1
     assert _requests(counter, lambda: store.create_blob(container, "a.txt", "x",
@@ -64,12 +65,30 @@ def test_appends_to_an_append_blob_take_one_request(
     counted: tuple[Any, RequestCounter], container: str
 ) -> None:
     store, counter = counted
-    # The first append finds no blob, creates an append blob and appends: three requests.
+    # The first append finds no blob (HEAD), creates an append blob and appends at 0: three
+    # requests; each later one appends at the position the previous append ended: one.
     assert _requests(counter, lambda: store.append_blob(container, "log.txt", "1\n")) == 3
     for line in range(2, 5):
         assert _requests(counter, lambda n=line: store.append_blob(container, "log.txt",
                                                                     f"{n}\n")) == 1
+    assert counter.methods == ["PUT comp=appendblock"]
     assert store.get_blob_text(container, "log.txt") == "1\n2\n3\n4\n"
+
+
+def test_the_first_append_of_a_process_learns_the_position_with_a_head(
+    make_store: Callable[..., Any], container: str
+) -> None:
+    make_store().append_blob(container, "log.txt", "1\n")
+    counter = RequestCounter()
+    store = make_store(**{"client-options": {"raw_request_hook": counter}})
+    assert _requests(counter, lambda: store.append_blob(container, "log.txt", "2\n")) == 2
+    assert counter.methods == ["HEAD", "PUT comp=appendblock"]
+    assert _requests(counter, lambda: store.append_blob(container, "log.txt", "3\n")) == 1
+    # Another writer moved the end: the stale position is refused, learned again, used.
+    make_store().append_blob(container, "log.txt", "x\n")
+    assert _requests(counter, lambda: store.append_blob(container, "log.txt", "4\n")) == 3
+    assert counter.methods == ["PUT comp=appendblock", "HEAD", "PUT comp=appendblock"]
+    assert store.get_blob_text(container, "log.txt") == "1\n2\n3\nx\n4\n"
 
 
 def test_appends_to_a_block_blob_take_a_read_and_a_conditional_write(
@@ -77,8 +96,8 @@ def test_appends_to_a_block_blob_take_a_read_and_a_conditional_write(
 ) -> None:
     store, counter = counted
     store.create_blob(container, "made.txt", "0\n")
-    # The first append learns that the blob is a block blob (refused AppendBlock), then
-    # rewrites it; later appends go straight to the read and the If-Match write.
+    # The first append learns that the blob is a block blob (HEAD), then rewrites it; later
+    # appends go straight to the read and the If-Match write.
     assert _requests(counter, lambda: store.append_blob(container, "made.txt", "1\n")) == 3
     assert _requests(counter, lambda: store.append_blob(container, "made.txt", "2\n")) == 2
     # Another process replaces it with an append blob: the stale memo costs no correctness.
@@ -100,8 +119,9 @@ def test_listing_takes_one_request_per_page(
     assert _requests(counter, lambda: store.list_blobs(container)) == 3
     counter.reset()
     entries = store.iter_blobs(container, "d")
+    assert counter.count == 1  # the first page by the call (so that it is retried)
     next(entries)
-    assert counter.count == 1  # pages are fetched while iterating
+    assert counter.count == 1  # the others while iterating
     assert len(list(entries)) == 9
     assert counter.count == 3
 

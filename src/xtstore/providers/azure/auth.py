@@ -156,14 +156,23 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
                            client_kwargs=kwargs, description=f"{url} ({how})")
 
 
-def build_service_client(spec: AzureClientSpec) -> Any:
-    """The ``BlobServiceClient`` for ``spec``."""
+_SDK_TRANSPORT_DEFAULTS = {
+    # azure-storage-blob's own defaults for the transport it would build itself.
+    "connection_timeout": 20,
+    "read_timeout": 60,
+    "connection_data_block_size": 256 * 1024,
+}
+
+
+def build_service_client(spec: AzureClientSpec, transport_class: Any = None) -> Any:
+    """The ``BlobServiceClient`` for ``spec``; its transport is a ``transport_class`` (a
+    ``RequestsTransport``) built as the SDK would build its own, unless ``client-options``
+    name a ``transport``."""
     from azure.storage.blob import BlobServiceClient
 
+    kwargs = dict(spec.client_kwargs)
+    if transport_class is not None and "transport" not in kwargs:
+        kwargs["transport"] = transport_class(**{**_SDK_TRANSPORT_DEFAULTS, **kwargs})
     if spec.connection_string is not None:
-        return BlobServiceClient.from_connection_string(
-            spec.connection_string, **spec.client_kwargs
-        )
-    return BlobServiceClient(
-        spec.account_url or "", credential=spec.credential, **spec.client_kwargs
-    )
+        return BlobServiceClient.from_connection_string(spec.connection_string, **kwargs)
+    return BlobServiceClient(spec.account_url or "", credential=spec.credential, **kwargs)

@@ -12,18 +12,22 @@ Configuration and credentials: :mod:`xtstore.providers.azure.auth`; error mappin
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import IO, Any, NoReturn, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobPrefix, BlobType
 
+from xtstore.attempts import current_attempt
 from xtstore.errors import (
     BlobNotFound,
     ConfigError,
@@ -69,7 +73,9 @@ COPY_POLL_DEADLINE = 3600.0
 
 BLOCK_BLOB_MEMO_SIZE = 4096
 """How many blobs this process remembers as block blobs, so that appending to them again skips
-the AppendBlock that would be refused (a stale entry costs nothing: the rewrite checks)."""
+the AppendBlock that would be refused (a stale entry costs nothing: the rewrite checks), and
+how many append blobs' next append positions it remembers (a stale one costs a refused
+AppendBlock and a HEAD)."""
 
 _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
 """Append-block refusals that mean "not an append blob (or a full one)": rewrite instead."""
@@ -78,6 +84,61 @@ _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
 def _status(error: HttpResponseError) -> int | None:
     status = getattr(error, "status_code", None)
     return int(status) if status is not None else None
+
+
+_CHECKED_STATUSES = frozenset({404, 409, 412})
+"""Refusals whose meaning a call acts on ("not found", "exists", "condition not met")."""
+
+
+class _WholeHeadTransport(RequestsTransport):  # type: ignore[misc]
+    """The SDK's transport, refusing a response cut inside its head: every Azure Storage
+    response carries ``x-ms-request-id`` (a refusal at least ``x-ms-error-code``), so one
+    without is the start of a response whose connection broke, not a success or a refusal
+    to act on (the SDK would parse it into a missing time or snapshot id)."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        response = super().send(request, **kwargs)
+        status = response.status_code
+        headers = response.headers
+        if (status < 300 or status in _CHECKED_STATUSES) and \
+                "x-ms-request-id" not in headers and "x-ms-error-code" not in headers:
+            response.close()
+            raise ServiceResponseError(
+                f"HTTP {status} response cut inside its head (no x-ms-request-id)")
+        return response
+
+
+def _may_have_applied(error: BaseException) -> bool:
+    """Whether a request that failed with ``error`` may have reached the store and changed it:
+    everything but a request never sent and a refusal (4xx other than 408)."""
+    if isinstance(error, ServiceRequestError):
+        return False
+    if isinstance(error, HttpResponseError):
+        status = _status(error)
+        return status is None or status >= 500 or status == 408
+    return True
+
+
+@contextmanager
+def _noting_sent(memo: dict[str, Any], key: str = "sent") -> Iterator[None]:
+    """Run a change request; if it fails in a way that may have applied it, say so in the
+    call's memo (``xtstore.attempts``), for the repeat to check."""
+    try:
+        yield
+    except Exception as error:
+        if _may_have_applied(error):
+            memo[key] = True
+        raise
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _bounded_add(memory: set[tuple[str, str]], key: tuple[str, str]) -> None:
+    if len(memory) >= BLOCK_BLOB_MEMO_SIZE:
+        memory.clear()
+    memory.add(key)
 
 
 def _snapshot_time(snapshot: str) -> datetime:
@@ -133,6 +194,7 @@ class AzureBlobProvider(StoreInterface):
         self._service_name = str(config.get("name") or "azure-blob")
         spec = client_spec(config)
         self._block_blobs: set[tuple[str, str]] = set()
+        self._append_positions: dict[tuple[str, str], int] = {}
         self._scrub = Scrubber(spec.secrets)
         self._description = spec.description
         concurrency = config.get("max-concurrency", DEFAULT_MAX_CONCURRENCY)
@@ -143,7 +205,7 @@ class AzureBlobProvider(StoreInterface):
                               key_path="max-concurrency",
                               service=self._service_name) from None
         try:
-            self._service = build_service_client(spec)
+            self._service = build_service_client(spec, _WholeHeadTransport)
         except ValueError as error:
             raise ConfigError(f"invalid Azure settings: {self._scrub(str(error))}",
                               service=self._service_name) from None
@@ -189,8 +251,17 @@ class AzureBlobProvider(StoreInterface):
         return bool(self._container_client(container).exists())
 
     def create_container(self, container: str) -> bool:
-        """Raises ``ContainerAlreadyExists``."""
-        self._service.create_container(container)
+        """Raises ``ContainerAlreadyExists``. Safe to repeat: a repeat that finds the
+        container after a lost attempt of this call takes it as that attempt's."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        after_sent = attempt.memo.get("sent", False)
+        try:
+            with _noting_sent(attempt.memo):
+                self._service.create_container(container)
+        except HttpResponseError as error:
+            if not (after_sent and error_code(error) == "ContainerAlreadyExists"):
+                raise
         return True
 
     def list_containers(self) -> list[str]:
@@ -198,8 +269,18 @@ class AzureBlobProvider(StoreInterface):
                       self._service.list_containers(results_per_page=PAGE_SIZE))
 
     def delete_container(self, container: str) -> bool:
-        """Raises ``ContainerNotFound``."""
-        self._container_client(container).delete_container()
+        """Raises ``ContainerNotFound``. Safe to repeat: a repeat that finds the container
+        gone (or being deleted) after a lost attempt of this call takes it as that attempt's."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        after_sent = attempt.memo.get("sent", False)
+        try:
+            with _noting_sent(attempt.memo):
+                self._container_client(container).delete_container()
+        except HttpResponseError as error:
+            if not (after_sent and error_code(error) in ("ContainerNotFound",
+                                                         "ContainerBeingDeleted")):
+                raise
         return True
 
     def get_container_properties(self, container: str) -> ContainerInfo:
@@ -224,13 +305,24 @@ class AzureBlobProvider(StoreInterface):
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
     ) -> None:
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
-        ``fail_if_exists`` sends ``If-None-Match: *``. Raises ``BlobAlreadyExists``,
+        ``fail_if_exists`` sends ``If-None-Match: *``, and a repeat that meets the blob after
+        a lost attempt of this call compares it with ``text``. Raises ``BlobAlreadyExists``,
         ``ContainerNotFound``."""
         data = to_bytes(text)
-        self._blob_client(container, blob_path).upload_blob(
-            data, length=len(data), overwrite=not fail_if_exists,
-            max_concurrency=self._concurrency,
-        )
+        client = self._blob_client(container, blob_path)
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        after_sent = fail_if_exists and attempt.memo.get("sent", False)
+        try:
+            with _noting_sent(attempt.memo):
+                client.upload_blob(
+                    data, length=len(data), overwrite=not fail_if_exists,
+                    max_concurrency=self._concurrency,
+                )
+        except HttpResponseError as error:
+            if not (after_sent and error_code(error) == "BlobAlreadyExists"
+                    and self._holds(client, data)):
+                raise
 
     def create_blob_from_stream(
         self,
@@ -255,85 +347,180 @@ class AzureBlobProvider(StoreInterface):
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
     ) -> None:
         """Texts up to 4 MiB go in one AppendBlock (atomic, so concurrent appends never
-        interleave). Larger texts, ``append_with_rewrite`` and blobs that are not append blobs
-        (e.g. made by ``create_blob``) use read-modify-write under ``If-Match``, retried when
-        another writer got in first. Raises ``ContainerNotFound``, ``PreconditionFailed``
-        (still losing etag races after two minutes)."""
+        interleave) at the position this process learned from its last append to the blob
+        (else from a HEAD). Larger texts, ``append_with_rewrite`` and blobs that are not
+        append blobs (e.g. made by ``create_blob``) use read-modify-write under ``If-Match``,
+        retried when another writer got in first. Safe to repeat: every write is conditional
+        (append position, ``If-Match``, ``If-None-Match: *``) and a repeat after a lost
+        attempt checks whether that attempt's bytes are there. Raises ``ContainerNotFound``,
+        ``PreconditionFailed`` (still losing races after two minutes)."""
         data = to_bytes(text)
         client = self._blob_client(container, blob_path)
         key = (container, blob_path)
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        memo = attempt.memo
         if append_with_rewrite or len(data) > APPEND_BLOCK_LIMIT:
-            self._rewrite_append(client, data, native_ok=False)
-        elif key in self._block_blobs:
-            if not self._rewrite_append(client, data, native_ok=True):
-                self._block_blobs.discard(key)
-        elif self._native_append(client, data):
-            if len(self._block_blobs) >= BLOCK_BLOB_MEMO_SIZE:
-                self._block_blobs.clear()
-            self._block_blobs.add(key)
+            self._rewrite_append(client, data, memo, native_ok=False)
+            return
+        if key in self._block_blobs:
+            size = self._rewrite_append(client, data, memo, native_ok=True)
+            if size is None:
+                return
+            self._block_blobs.discard(key)  # an append blob now
+            memo.setdefault("position", size)
+        if self._native_append(client, key, data, memo):
+            _bounded_add(self._block_blobs, key)
 
-    def _native_append(self, client: Any, data: bytes) -> bool:
-        """Append with AppendBlock, creating the append blob if missing. True if the blob
-        turned out not to be an append blob and was rewritten instead."""
-        for attempt in range(3):
+    def _native_append(self, client: Any, key: tuple[str, str], data: bytes,
+                       memo: dict[str, Any]) -> bool:
+        """AppendBlock at the known position, creating the append blob if missing. True if
+        the blob turned out not to be an append blob and was rewritten instead.
+
+        ``memo`` (this call's, across its attempts): ``position``, where this call appends;
+        ``pending``, set when an AppendBlock failed after it may have reached the store (a
+        refusal of that position then checks whether those bytes are ours); ``created``,
+        the etag of the empty append blob this call created."""
+        if not data:
+            self._create_append_blob(client, memo)
+            return False
+        deadline = time.monotonic() + REWRITE_DEADLINE
+        while True:
+            position = memo.get("position", self._append_positions.get(key))
+            if position is None:
+                position = self._append_position_of(client, memo)
+                if position is None:  # not an append blob
+                    self._rewrite_append(client, data, memo, native_ok=False)
+                    return True
+            memo["position"] = position
             try:
-                if data:
-                    client.append_block(data)
-                else:
-                    self._create_append_blob(client)
-                return False
+                with _noting_sent(memo, "pending"):
+                    client.append_block(data, appendpos_condition=position)
             except HttpResponseError as error:
                 code = error_code(error)
                 if code in _REWRITE_CODES:
-                    return self._rewrite_append(client, data, native_ok=False)
-                if code != "BlobNotFound" or attempt == 2:
+                    self._append_positions.pop(key, None)
+                    self._rewrite_append(client, data, memo, native_ok=False)
+                    return True
+                if code not in ("BlobNotFound", "AppendPositionConditionNotMet"):
+                    self._undo_own_create(client, memo)
                     raise
-            self._create_append_blob(client)
+                self._append_positions.pop(key, None)
+                if time.monotonic() > deadline:
+                    raise PreconditionFailed("append kept losing to concurrent writers; "
+                                             "gave up") from None
+                if code == "BlobNotFound":  # deleted since the position was learned
+                    memo.pop("pending", None)  # nothing of ours can be in a missing blob
+                    self._create_append_blob(client, memo)
+                    memo["position"] = 0
+                    continue
+                size = int(client.get_blob_properties().size)
+                if memo.pop("pending", False) and \
+                        self._holds_at(client, position, data, size):
+                    break  # a lost attempt of this call appended them
+                memo["position"] = size  # another writer appended first
+            except Exception:
+                self._undo_own_create(client, memo)
+                raise
+            else:
+                break
+        if len(self._append_positions) >= BLOCK_BLOB_MEMO_SIZE:
+            self._append_positions.clear()
+        self._append_positions[key] = position + len(data)
         return False
 
-    @staticmethod
-    def _create_append_blob(client: Any) -> None:
+    def _append_position_of(self, client: Any, memo: dict[str, Any]) -> int | None:
+        """The append blob's length (one HEAD), 0 after creating it if it is missing, None
+        if the blob is not an append blob."""
         try:
-            client.create_append_blob(match_condition=MatchConditions.IfMissing)
+            props = client.get_blob_properties()
         except HttpResponseError as error:
-            if _status(error) not in (409, 412):  # another appender created it first: fine
+            if _status(error) != 404 or error_code(error) not in (None, "BlobNotFound"):
                 raise
+            self._create_append_blob(client, memo)
+            return 0
+        if props.blob_type != BlobType.APPENDBLOB:
+            return None
+        return int(props.size)
 
-    def _rewrite_append(self, client: Any, data: bytes, *, native_ok: bool) -> bool:
-        """Read-modify-write until it wins; with ``native_ok``, an append blob found on the
-        way gets an AppendBlock instead. True if the blob was rewritten."""
+    @staticmethod
+    def _create_append_blob(client: Any, memo: dict[str, Any]) -> None:
+        try:
+            result = client.create_append_blob(match_condition=MatchConditions.IfMissing)
+        except HttpResponseError as error:
+            # Another appender, or a lost attempt of this call, created it first: fine.
+            if _status(error) not in (409, 412):
+                raise
+        else:
+            memo["created"] = result.get("etag")
+
+    @staticmethod
+    def _undo_own_create(client: Any, memo: dict[str, Any]) -> None:
+        """The AppendBlock after this call's own create failed: delete the blob while it is
+        still the empty one created (``If-Match`` its etag), so that giving up leaves the old
+        state (no blob), not an empty blob. A repeat starts again from the create."""
+        created = memo.pop("created", None)
+        if created is None:
+            return
+        try:
+            client.delete_blob(etag=created, match_condition=MatchConditions.IfNotModified)
+        except Exception:  # changed since (our append landed, or another's) or unreachable
+            return
+        memo.pop("position", None)
+        memo.pop("pending", None)
+
+    def _holds_at(self, client: Any, position: int, data: bytes, size: int) -> bool:
+        """Whether the blob holds ``data`` at ``position`` (one ranged read)."""
+        if size < position + len(data):
+            return False
+        found = client.download_blob(offset=position, length=len(data)).readall()
+        return bool(found == data)
+
+    def _rewrite_append(self, client: Any, data: bytes, memo: dict[str, Any], *,
+                        native_ok: bool) -> int | None:
+        """Read-modify-write until it wins. With ``native_ok``, an append blob found on the
+        way is left alone and its length returned (for an AppendBlock); else None."""
         deadline = time.monotonic() + REWRITE_DEADLINE
         delay = 0.01
         while True:
             try:
-                return self._rewrite_once(client, data, native_ok)
+                return self._rewrite_once(client, data, memo, native_ok)
             except HttpResponseError as error:
                 if _status(error) not in (409, 412):
                     raise
+                memo.pop("expect", None)  # refused: that write is not in the blob
             if time.monotonic() > deadline:
                 raise PreconditionFailed("append kept losing to concurrent writers; gave up")
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, 0.5)
 
-    def _rewrite_once(self, client: Any, data: bytes, native_ok: bool) -> bool:
-        """One read-modify-write; raises a 409/412 error when another writer got in first."""
+    def _rewrite_once(self, client: Any, data: bytes, memo: dict[str, Any],
+                      native_ok: bool) -> int | None:
+        """One read-modify-write; raises a 409/412 error when another writer got in first.
+        ``memo["expect"]`` is the length and hash of the content a write of this call sent:
+        a repeat that finds the blob starting with it takes that write as applied."""
         try:
             downloader = client.download_blob(max_concurrency=self._concurrency)
         except HttpResponseError as error:
             if error_code(error) != "BlobNotFound":
                 raise
+            memo["expect"] = (len(data), _digest(data))
             client.upload_blob(data, length=len(data), overwrite=False)  # If-None-Match: *
-            return True
+            return None
         if native_ok and downloader.properties.blob_type == BlobType.APPENDBLOB:
-            if data:
-                client.append_block(data)
-            return False
-        content = downloader.readall() + data
+            return int(downloader.properties.size)
+        old = downloader.readall()
+        expected = memo.get("expect")
+        if expected is not None and len(old) >= expected[0] and \
+                _digest(old[: expected[0]]) == expected[1]:
+            return None  # a lost attempt of this call wrote it
+        content = old + data
+        memo["expect"] = (len(content), _digest(content))
         client.upload_blob(
             content, length=len(content), overwrite=True, max_concurrency=self._concurrency,
             etag=downloader.properties.etag, match_condition=MatchConditions.IfNotModified,
         )
-        return True
+        return None
 
     def copy_blob(
         self,
@@ -369,20 +556,57 @@ class AzureBlobProvider(StoreInterface):
             raise StoreError(f"server-side copy did not succeed: {detail}",
                              container=dest_container, blob=dest_blob_path)
 
+    def _holds(self, client: Any, data: bytes) -> bool:
+        """Whether the blob's content is ``data``: by size and the Content-MD5 the service
+        keeps, else (a blob committed from blocks has none) by reading it back."""
+        props = client.get_blob_properties()
+        if int(props.size) != len(data):
+            return False
+        md5 = getattr(props.content_settings, "content_md5", None)
+        if md5:
+            return bytes(md5) == hashlib.md5(data, usedforsecurity=False).digest()
+        return bool(client.download_blob(max_concurrency=self._concurrency).readall() == data)
+
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
-        """Raises ``BlobNotFound``."""
-        result = self._blob_client(container, blob_path).create_snapshot()
-        snapshot = str(result["snapshot"])
+        """Lists the blob's snapshots, then takes one. Safe to repeat: a repeat after a lost
+        attempt returns the snapshot that attempt made (one not in the first listing) rather
+        than take another. Raises ``BlobNotFound``."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        memo = attempt.memo
+        if "before" not in memo:
+            memo["before"] = frozenset(self._snapshot_ids(container, blob_path))
+        elif memo.get("sent"):
+            made = sorted(set(self._snapshot_ids(container, blob_path)) - memo["before"])
+            if made:
+                return self._snapshot_info(container, blob_path, made[0])
+        with _noting_sent(memo):
+            result = self._blob_client(container, blob_path).create_snapshot()
+        return self._snapshot_info(container, blob_path, str(result["snapshot"]))
+
+    @staticmethod
+    def _snapshot_info(container: str, blob_path: str, snapshot: str) -> SnapshotInfo:
         return SnapshotInfo(container=container, blob=blob_path, snapshot=snapshot,
                             created=_snapshot_time(snapshot))
 
     def delete_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> None:
-        """With no ``snapshot``, the blob and all its snapshots. Raises ``BlobNotFound``."""
-        with _SnapshotIdErrors(snapshot):
-            if snapshot is None:
-                self._blob_client(container, blob_path).delete_blob(delete_snapshots="include")
-            else:
-                self._blob_client(container, blob_path, snapshot).delete_blob()
+        """With no ``snapshot``, the blob and all its snapshots, in one request. Safe to
+        repeat: a repeat that finds no blob after a lost attempt of this call takes it as that
+        attempt's. Raises ``BlobNotFound``."""
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        after_sent = attempt.memo.get("sent", False)
+        try:
+            with _SnapshotIdErrors(snapshot), _noting_sent(attempt.memo):
+                if snapshot is None:
+                    self._blob_client(container, blob_path).delete_blob(
+                        delete_snapshots="include")
+                else:
+                    self._blob_client(container, blob_path, snapshot).delete_blob()
+        except HttpResponseError as error:
+            if not (after_sent and _status(error) == 404
+                    and error_code(error) in (None, "BlobNotFound")):
+                raise
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
@@ -450,19 +674,23 @@ class AzureBlobProvider(StoreInterface):
 
     def list_snapshots(self, container: str, blob_path: str) -> list[SnapshotInfo]:
         """Oldest first. Raises ``ContainerNotFound``."""
+        return [self._snapshot_info(container, blob_path, snapshot)
+                for snapshot in sorted(self._snapshot_ids(container, blob_path))]
+
+    def _snapshot_ids(self, container: str, blob_path: str) -> list[str]:
         items = self._container_client(container).list_blobs(
             name_starts_with=blob_path, include=["snapshots"], results_per_page=PAGE_SIZE)
-        ids = [item.snapshot for item in items if item.name == blob_path and item.snapshot]
-        return [SnapshotInfo(container=container, blob=blob_path, snapshot=s,
-                             created=_snapshot_time(s)) for s in sorted(ids)]
+        return [item.snapshot for item in items if item.name == blob_path and item.snapshot]
 
     # ---- listing ----
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
-        """Pages of 5,000 fetched while iterating; ``recursive=False`` uses the ``/``
-        delimiter, so child folders come from the service, each once."""
+        """Pages of 5,000: the first fetched by this call (so that the Store's retry covers
+        it, and a missing container fails here), the others while iterating;
+        ``recursive=False`` uses the ``/`` delimiter, so child folders come from the
+        service, each once."""
         prefix = (path or "").removesuffix("*") or None
         client = self._container_client(container)
         if recursive:
@@ -470,13 +698,25 @@ class AzureBlobProvider(StoreInterface):
         else:
             items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
                                       results_per_page=PAGE_SIZE)
-        for page in items.by_page():
-            entries = [_entry(item) for item in page]
-            if not recursive:
-                # The SDK yields a page's folders before its blobs; the service orders
-                # pages by name, so sorting each page sorts the whole listing.
-                entries.sort(key=lambda entry: entry.name)
-            yield from entries
+        pages = items.by_page()
+        first = _page_entries(next(pages, ()), recursive)
+        return _listing(first, pages, recursive)
+
+
+def _page_entries(page: Any, recursive: bool) -> list[BlobInfo]:
+    entries = [_entry(item) for item in page]
+    if not recursive:
+        # The SDK yields a page's folders before its blobs; the service orders pages by
+        # name, so sorting each page sorts the whole listing.
+        entries.sort(key=lambda entry: entry.name)
+    return entries
+
+
+def _listing(first: list[BlobInfo], pages: Iterator[Any], recursive: bool
+             ) -> Iterator[BlobInfo]:
+    yield from first
+    for page in pages:
+        yield from _page_entries(page, recursive)
 
 
 def _entry(item: Any) -> BlobInfo:
