@@ -146,8 +146,9 @@ COMMON_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("provider", "string", "The provider's name or code path package.module.Class.",
               required=True),
     ConfigKey("name", "string", "The service's name (set from its key when absent)."),
-    ConfigKey("retry", "mapping", "Retry policy: attempts, initial-delay, max-delay,"
-              " multiplier, deadline."),
+    ConfigKey("retry", "mapping", "Retry policy {attempts, base-delay, max-delay,"
+              " total-timeout}: tries in all, the first pause's and the longest pause's"
+              " seconds, and the seconds after which no retry starts."),
 )
 """Keys every storage service may carry, whatever its provider."""
 
