@@ -147,6 +147,8 @@ class FsspecProvider(StoreInterface):
             raise ConfigError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
                               key_path="url", service=self._service) from None
         except OSError as error:
+            if error.filename is not None:
+                raise  # a local path the settings name: the registry says which key
             # A filesystem that connects when it is made (ftp://): unreachable, or too slow.
             raise TransientError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
                                  service=self._service) from None
