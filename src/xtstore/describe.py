@@ -169,13 +169,14 @@ class Timeouts:
         ``timeout.read``, else :data:`DEFAULT_TIMEOUTS`. Raises ``ConfigError`` naming the key
         for a value that is no finite number of seconds above 0 (as config validation does,
         for a provider used bare)."""
-        for key in (TIMEOUT_KEY, *description.keys):
-            if (key is TIMEOUT_KEY or key.alias_of is not None) and \
-                    settings.get(key.name) not in (None, ""):
-                found = key.problem_at(settings[key.name])
-                if found is not None:
-                    raise ConfigError(found[1], key_path=".".join((key.name, *found[0])),
-                                      service=str(settings.get("name") or description.name))
+        aliases = [key for key in description.keys if key.alias_of is not None]
+        for key in (TIMEOUT_KEY, *aliases):
+            if settings.get(key.name) in (None, ""):
+                continue
+            found = key.problem_at(settings[key.name])
+            if found is not None:
+                raise ConfigError(found[1], key_path=".".join((key.name, *found[0])),
+                                  service=str(settings.get("name") or description.name))
         given: dict[str, float] = {}
         value = settings.get(TIMEOUT_KEY.name)
         if isinstance(value, Mapping):
@@ -183,23 +184,22 @@ class Timeouts:
                      if value.get(part) not in (None, "")}
         elif value not in (None, ""):
             given = dict.fromkeys(_TIMEOUT_PARTS, float(value))
-        for key in description.keys:
-            if key.alias_of is None or settings.get(key.name) in (None, ""):
-                continue
-            part = key.alias_of.removeprefix(TIMEOUT_KEY.name + ".")
-            given.setdefault(part, float(settings[key.name]))
+        for key in aliases:
+            if settings.get(key.name) not in (None, "") and key.alias_of is not None:
+                part = key.alias_of.removeprefix(TIMEOUT_KEY.name + ".")
+                given.setdefault(part, float(settings[key.name]))
         return replace(DEFAULT_TIMEOUTS, **given)
 
 
 _TIMEOUT_PARTS = ("connect", "read")
 
-DEFAULT_TIMEOUTS = Timeouts(connect=10.0, read=60.0)
+DEFAULT_TIMEOUTS = Timeouts(connect=10, read=60)
 
 TIMEOUT_KEY = ConfigKey(
     "timeout", "timeouts",
     "Seconds to wait on every request: {connect: <connection>, read: <each read of a"
     " response>}, or one number for both.",
-    default={"connect": DEFAULT_TIMEOUTS.connect, "read": DEFAULT_TIMEOUTS.read},
+    default={"connect": 10, "read": 60},
 )
 """The timeouts of a provider that talks to its store over the network, declared once here
 and listed in the keys of each such provider (not a common key: store-file and store-memory

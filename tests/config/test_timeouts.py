@@ -125,3 +125,8 @@ def test_the_sdk_clients_get_the_timeouts() -> None:
                         "timeout": {"connect": 4}})
     assert (spec.client_kwargs["connection_timeout"], spec.client_kwargs["read_timeout"]) == (
         4, DEFAULT_TIMEOUTS.read)
+
+
+def test_the_documented_default_is_the_one_applied() -> None:
+    assert TIMEOUT_KEY.default == {"connect": DEFAULT_TIMEOUTS.connect,
+                                   "read": DEFAULT_TIMEOUTS.read}
