@@ -6,16 +6,19 @@ the configured timeouts times the attempts, plus the retry pauses."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import xtstore
+from tests.providers.azure.conftest import SMALL_SIZES
 from tests.servers.azurite import Azurite
 from tests.servers.fault_proxy import Fault, running_proxy
 from tests.servers.s3_server import MotoServer
@@ -43,7 +46,7 @@ CALLS: dict[str, tuple[str, Call]] = {
 
 
 def _azure(azurite: Azurite, endpoint: str, **keys: Any) -> Any:
-    entry = {"type": "storage", "provider": "azure-blob", "retry": RETRY, **keys,
+    entry = {"type": "storage", "provider": "azure-blob", "retry": RETRY, **SMALL_SIZES, **keys,
              "connection-string": azurite.connection_string.replace(azurite.endpoint, endpoint)}
     return xtstore.get_storage("az", config={"external-services": {"az": entry}})
 
@@ -78,6 +81,50 @@ def container(upstream: tuple[str, Callable[..., Any]]) -> Iterator[str]:
     direct.create_blob(name, "seed.txt", "seed")
     yield name
     direct.delete_container(name)
+
+
+# A transfer of several requests: Azure's staged blocks and ranged GETs (SMALL_SIZES), S3's
+# multipart upload and ranged download (from 5 MiB on).
+LARGE = {"azure-blob": 600 * 1024, "store-s3": 6 * 2**20}
+# (request kind) -> provider -> (method, target regex, which matching request is held)
+PARTS: dict[str, dict[str, tuple[str, str, int]]] = {
+    "upload part": {"azure-blob": ("PUT", r"comp=block(&|$)", 2),
+                    "store-s3": ("PUT", r"partNumber=2", 1)},
+    "upload start / commit": {"azure-blob": ("PUT", r"comp=blocklist", 1),
+                              "store-s3": ("POST", r"uploads", 1)},
+    "download range": {"azure-blob": ("GET", r"large\.bin", 2),
+                       "store-s3": ("GET", r"large\.bin", 2)},
+}
+# azure-storage-blob's downloader reads a broken chunk again up to 3 times, 1 s apart, inside
+# one try (docs/reliability.md "Retries").
+DOWNLOADER_REREADS = {"azure-blob": 3 * READ + 2 * 1.0, "store-s3": READ}
+
+
+@pytest.mark.parametrize("kind", PARTS)
+def test_the_read_timeout_ends_a_black_holed_part_of_a_large_transfer(
+    provider: str, upstream: tuple[str, Callable[..., Any]], container: str, kind: str,
+    tmp_path: Path,
+) -> None:
+    endpoint, make = upstream
+    method, target, nth = PARTS[kind][provider]
+    source = tmp_path / "large.bin"
+    source.write_bytes(os.urandom(LARGE[provider]))
+    make(endpoint).create_blob_from_path(container, "large.bin", str(source))
+    with running_proxy(f"http://127.0.0.1:{_port_of(endpoint)}", hold_limit=10.0,
+                       lifetime=120.0) as proxy:
+        store = make(proxy.endpoint(endpoint), timeout={"connect": 5, "read": READ})
+        proxy.inject(Fault.black_hole(10.0), method=method, path=target, nth=nth, times=None)
+        downloading = kind == "download range"
+
+        def call() -> object:
+            if downloading:
+                return store.get_blob_to_path(container, "large.bin", str(tmp_path / "out.bin"))
+            return store.create_blob_from_path(container, "large.bin", str(source))
+
+        per_try = DOWNLOADER_REREADS[provider] if downloading else READ
+        _ends_transient_within(call, ATTEMPTS * (per_try + SLACK))
+        assert any(entry.fault == "black-hole" for entry in proxy.log), proxy.log
+    assert not (tmp_path / "out.bin").exists()
 
 
 def _port_of(url: str) -> int:
