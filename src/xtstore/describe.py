@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from xtstore.errors import ConfigError
 from xtstore.values import Capabilities
 
 __all__ = [
     "COMMON_KEYS",
+    "DEFAULT_TIMEOUTS",
+    "TIMEOUT_KEY",
     "ConfigKey",
     "KeyType",
     "ProviderDescription",
     "Requirement",
+    "Timeouts",
     "shown_value",
 ]
 
-KeyType = Literal["string", "integer", "number", "mapping"]
+KeyType = Literal["string", "integer", "number", "mapping", "seconds", "timeouts"]
+"""``seconds``: a finite number above 0; ``timeouts``: seconds for both, or a mapping
+``{connect, read}`` of seconds (:data:`TIMEOUT_KEY`)."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,27 @@ class ConfigKey:
     required: bool = False
     minimum: float | None = None
     """The smallest value allowed (numbers only)."""
+    alias_of: str | None = None
+    """The key (``timeout.connect``) this earlier spelling of it stands for."""
 
     def problem(self, value: object) -> str | None:
         """What is wrong with ``value`` for this key (``must be ...``), or None. A secret's
         value is never quoted. Numbers may be given as strings (``${NAME}`` expands to one)."""
+        found = self.problem_at(value)
+        return None if found is None else found[1]
+
+    def problem_at(self, value: object) -> tuple[tuple[str, ...], str] | None:
+        """Like :meth:`problem`, with the path inside the key's value where it is wrong
+        (``("read",)`` for ``timeout: {read: .nan}``, ``()`` for the value itself)."""
+        if self.type == "timeouts":
+            return _timeouts_problem(value)
+        problem = self._value_problem(value)
+        return None if problem is None else ((), problem)
+
+    def _value_problem(self, value: object) -> str | None:
         shown = f"a {type(value).__name__}" if self.secret else shown_value(value)
+        if self.type == "seconds":
+            return _seconds_problem(value)
         if self.type == "mapping":
             return None if isinstance(value, Mapping) else f"must be a mapping, not {shown}"
         if self.type == "string":
@@ -124,10 +146,88 @@ COMMON_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("provider", "string", "The provider's name or code path package.module.Class.",
               required=True),
     ConfigKey("name", "string", "The service's name (set from its key when absent)."),
-    ConfigKey("retry", "mapping", "Retry policy: attempts, initial-delay, max-delay,"
-              " multiplier, deadline."),
+    ConfigKey("retry", "mapping", "Retry policy {attempts, base-delay, max-delay,"
+              " total-timeout}: tries in all, the first pause's and the longest pause's"
+              " seconds, and the seconds after which no retry starts."),
 )
 """Keys every storage service may carry, whatever its provider."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds a network provider waits for a connection, and for each read of a response,
+    on every request it sends."""
+
+    connect: float
+    read: float
+
+    @classmethod
+    def of_service(cls, description: ProviderDescription, settings: Mapping[str, Any],
+                   ) -> Timeouts:
+        """The service's timeouts: ``timeout`` (one number for both, or ``{connect, read}``),
+        else the earlier keys the description declares as aliases of ``timeout.connect`` /
+        ``timeout.read``, else :data:`DEFAULT_TIMEOUTS`. Raises ``ConfigError`` naming the key
+        for a value that is no finite number of seconds above 0 (as config validation does,
+        for a provider used bare)."""
+        aliases = [key for key in description.keys if key.alias_of is not None]
+        for key in (TIMEOUT_KEY, *aliases):
+            if settings.get(key.name) in (None, ""):
+                continue
+            found = key.problem_at(settings[key.name])
+            if found is not None:
+                raise ConfigError(found[1], key_path=".".join((key.name, *found[0])),
+                                  service=str(settings.get("name") or description.name))
+        given: dict[str, float] = {}
+        value = settings.get(TIMEOUT_KEY.name)
+        if isinstance(value, Mapping):
+            given = {part: float(value[part]) for part in _TIMEOUT_PARTS
+                     if value.get(part) not in (None, "")}
+        elif value not in (None, ""):
+            given = dict.fromkeys(_TIMEOUT_PARTS, float(value))
+        for key in aliases:
+            if settings.get(key.name) not in (None, "") and key.alias_of is not None:
+                part = key.alias_of.removeprefix(TIMEOUT_KEY.name + ".")
+                given.setdefault(part, float(settings[key.name]))
+        return replace(DEFAULT_TIMEOUTS, **given)
+
+
+_TIMEOUT_PARTS = ("connect", "read")
+
+DEFAULT_TIMEOUTS = Timeouts(connect=10, read=60)
+
+TIMEOUT_KEY = ConfigKey(
+    "timeout", "timeouts",
+    "Seconds to wait on every request: {connect: <connection>, read: <each read of a"
+    " response>}, or one number for both.",
+    default={"connect": 10, "read": 60},
+)
+"""The timeouts of a provider that talks to its store over the network, declared once here
+and listed in the keys of each such provider (not a common key: store-file and store-memory
+send no requests)."""
+
+
+def _seconds_problem(value: object) -> str | None:
+    number = _number(value, whole=False)
+    if number is None or not math.isfinite(number) or number <= 0:
+        # NaN passes every comparison, an infinite wait is a hang, and 0 means no wait at
+        # all to some clients and "never time out" to others.
+        return f"must be a finite number of seconds above 0, not {shown_value(value)}"
+    return None
+
+
+def _timeouts_problem(value: object) -> tuple[tuple[str, ...], str] | None:
+    if not isinstance(value, Mapping):
+        problem = _seconds_problem(value)
+        if problem is None:
+            return None
+        return (), f"{problem} (or a mapping {{connect, read}})"
+    for part, item in value.items():
+        if part not in _TIMEOUT_PARTS:
+            return (str(part),), f"is not a timeout (known: {', '.join(_TIMEOUT_PARTS)})"
+        problem = _seconds_problem(item)
+        if problem is not None:
+            return (part,), problem
+    return None
 
 
 def _number(value: object, whole: bool) -> float | None:

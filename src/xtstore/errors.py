@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ContainerAlreadyExists",
     "ContainerNotFound",
+    "InvalidContent",
     "InvalidName",
     "PreconditionFailed",
     "ProviderLoadError",
@@ -126,6 +127,11 @@ class BlobAlreadyExists(StoreError, FileExistsError):
 
 class InvalidName(StoreError, ValueError):
     """A container name or blob path breaks the naming rules; raised before any I/O."""
+
+
+class InvalidContent(StoreError, ValueError):
+    """Content that cannot be stored as given, such as text that has no UTF-8 form (a lone
+    surrogate); raised before any write."""
 
 
 class PreconditionFailed(StoreError):

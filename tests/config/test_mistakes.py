@@ -62,7 +62,7 @@ MISTAKES: list[tuple[str, str, str, str]] = [
     ("s3-timeout-not-a-number",
      "{provider: store-s3, read-timeout: soon}",
      "external-services.s.read-timeout",
-     "must be a number, not the string 'soon'"),
+     "must be a finite number of seconds above 0, not the string 'soon'"),
     ("azure-concurrency-not-a-number",
      "{provider: azure-blob, connection-string: x, max-concurrency: many}",
      "external-services.s.max-concurrency",

@@ -90,8 +90,8 @@ def test_providers_keys_prints_every_key_of_the_description(
 
 
 def _sample(key: ConfigKey) -> Any:
-    return {"mapping": {}, "integer": 8388608, "number": 30}.get(key.type, key.choices[0]
-                                                                 if key.choices else "x-value")
+    samples = {"mapping": {}, "integer": 8388608, "number": 30, "seconds": 30, "timeouts": 30}
+    return samples.get(key.type, key.choices[0] if key.choices else "x-value")
 
 
 def test_redaction_follows_the_descriptions() -> None:

@@ -115,8 +115,8 @@ class _Validator:
         if "retry" in settings:
             self.retry((*path, "retry"), settings["retry"])
         if description is not None:
-            for key, reason in key_problems(description, settings, skip_references=True):
-                raise self.fail((*path, key), reason)
+            for key_path, reason in key_problems(description, settings, skip_references=True):
+                raise self.fail((*path, *key_path), reason)
             return
         for common in COMMON_KEYS:
             value = settings.get(common.name)
@@ -165,18 +165,21 @@ class _Validator:
 
 def key_problems(
     description: ProviderDescription, settings: Mapping[str, Any], skip_references: bool = False
-) -> Iterator[tuple[str, str]]:
-    """``(key, reason)`` for each key of ``settings`` that ``description`` does not know (with
-    the nearest known key suggested) or whose value it rejects. ``skip_references``: leave
-    ``${NAME}`` and ``"$vault"`` values for after resolution."""
+) -> Iterator[tuple[KeyPath, str]]:
+    """``(key path, reason)`` for each key of ``settings`` that ``description`` does not know
+    (with the nearest known key suggested) or whose value it rejects; the path goes inside a
+    mapping value where the mistake is there (``("timeout", "read")``). ``skip_references``:
+    leave ``${NAME}`` and ``"$vault"`` values for after resolution."""
     for key, value in settings.items():
         known = description.key(key)
         if known is None:
-            yield key, _unknown_key(description, key)
-        elif not (skip_references and has_reference(value)):
-            problem = None if key == "retry" else known.problem(value)
-            if problem is not None:
-                yield key, problem
+            yield (key,), _unknown_key(description, key)
+        elif key != "retry" and not (skip_references and has_reference(value)):
+            if skip_references and isinstance(value, Mapping):
+                value = {part: item for part, item in value.items() if not has_reference(item)}
+            found = known.problem_at(value)
+            if found is not None:
+                yield (key, *found[0]), found[1]
 
 
 def check_service(
@@ -196,9 +199,9 @@ def check_service(
         return ConfigError(reason, file=locate(path), key_path=".".join((*prefix, *path)),
                            service=service)
 
-    for key, reason in key_problems(description, settings):
-        if not (unknown_keys and description.key(key) is None):
-            raise fail((key,), reason)
+    for key_path, reason in key_problems(description, settings):
+        if not (unknown_keys and description.key(key_path[0]) is None):
+            raise fail(key_path, reason)
     for wanted in description.keys:
         if wanted.required and settings.get(wanted.name) in (None, ""):
             raise fail((wanted.name,), f"{description.name} needs {wanted.name!r}: {wanted.help}")

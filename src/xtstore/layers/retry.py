@@ -4,6 +4,7 @@ function asked before each retry instead. A store's ``Retry-After`` is honoured 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -142,12 +143,15 @@ class RetryLayer:
                 if pause is None:
                     _say_whether_applied(call, error)
                     raise
-                if isinstance(pause, bool) or not isinstance(pause, (int, float)):
+                if (isinstance(pause, bool) or not isinstance(pause, (int, float))
+                        or not math.isfinite(pause) or pause < 0):
+                    # NaN made time.sleep raise ValueError, infinity sleep forever.
                     raise ConfigError(
-                        f"the retry function returned {pause!r}, not seconds or None",
+                        f"the retry function returned {pause!r}, not seconds or None"
+                        " (seconds: a finite number >= 0)",
                         service=call.service,
                     ) from error
-                wait = max(0.0, float(pause))
+                wait = float(pause)
                 if error.retry_after is not None:
                     # Bounded like the policy's own waits: a store asking for longer ends it.
                     if error.retry_after > self.policy.max_delay:

@@ -12,16 +12,25 @@ from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from xtstore.errors import BlobAlreadyExists
+from xtstore.errors import BlobAlreadyExists, InvalidContent
 from xtstore.values import datetime_from_ns
 
 __all__ = ["name_clash", "new_snapshot_id", "retry_after_seconds", "snapshot_created", "to_bytes"]
 
 
 def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
-    """Blob content as bytes (``str`` is stored as UTF-8)."""
+    """Blob content as bytes (``str`` is stored as UTF-8). Raises :class:`InvalidContent` for
+    text with no UTF-8 form (a lone surrogate, as ``os.fsdecode`` makes of undecodable bytes);
+    the Store adds the service, container and blob."""
     if isinstance(text, str):
-        return text.encode("utf-8")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            where = text[error.start:error.end]
+            raise InvalidContent(
+                f"the text cannot be stored as UTF-8: {error.reason} {where!r} at character"
+                f" {error.start}"
+            ) from None
     return bytes(text)
 
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from xtstore.describe import Timeouts
 from xtstore.errors import ConfigError
+from xtstore.providers.azure.description import DESCRIPTION
 
 __all__ = ["AzureClientSpec", "build_service_client", "client_spec"]
 
@@ -100,10 +102,9 @@ def client_spec(config: Mapping[str, Any]) -> AzureClientSpec:
         number = _number(config, option, service)
         if number is not None:
             kwargs[argument] = int(number)
-    timeout = _number(config, "timeout", service)
-    if timeout is not None:
-        kwargs["connection_timeout"] = timeout
-        kwargs["read_timeout"] = timeout
+    timeouts = Timeouts.of_service(DESCRIPTION, config)
+    kwargs["connection_timeout"] = timeouts.connect
+    kwargs["read_timeout"] = timeouts.read
     extra = config.get("client-options") or {}
     if not isinstance(extra, Mapping):
         raise ConfigError("must be a mapping of BlobServiceClient keyword arguments",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xtstore.describe import ConfigKey, ProviderDescription, Requirement
+from xtstore.describe import TIMEOUT_KEY, ConfigKey, ProviderDescription, Requirement
 from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
@@ -40,8 +40,7 @@ DESCRIPTION = ProviderDescription(
                   " (bytes; the SDK's default is 32 MiB)."),
         ConfigKey("max-chunk-get-size", "number", "Size of each later ranged GET (bytes; the"
                   " SDK's default is 4 MiB)."),
-        ConfigKey("timeout", "number", "Connect and read timeout of one request (seconds;"
-                  " default: the SDK's)."),
+        TIMEOUT_KEY,
         ConfigKey("client-options", "mapping", "More keyword arguments for BlobServiceClient"
                   " (from Python, e.g. {'proxies': {...}})."),
     ),

@@ -7,7 +7,7 @@ Layout (``root`` is the service's ``path``)::
                                                    (each claimed while in use: see claim)
     <root>/.xtstore/snapshots/<container>/<key>/<snapshot id>
     <root>/.xtstore/meta/<container>/<key>.json    blob metadata; container.json for the container
-    <root>/.xtstore/locks/<container>/<key>        per-blob append locks
+    <root>/.xtstore/locks/<container>/<key>        per-blob locks, there while one is held
 
 ``<key>`` is a hash of the blob path. Container names never start with ``.``, so the
 ``.xtstore`` folder can never collide with a container and nothing in it is ever listed.
@@ -227,7 +227,11 @@ class Layout:
     @contextmanager
     def blob_lock(self, container: str, blob_path: str) -> Iterator[str]:
         """An exclusive ``flock`` on the blob's lock file, shared by every process; yields the
-        lock file's path (only its holder may unlink it)."""
+        lock file's path (only its holder may unlink it).
+
+        The holder unlinks the file when it releases the lock, so no lock file outlives its
+        use: a process waiting on the unlinked file finds it has no name once it gets the
+        lock, and takes the lock of the file now at the name instead."""
         lock_path = f"{self.internal}/locks/{container}/{key_of(blob_path)}"
         while True:
             try:
@@ -247,7 +251,60 @@ class Layout:
         try:
             yield lock_path
         finally:
-            os.close(fd)
+            try:
+                _unlink_held_lock(fd, lock_path)
+            finally:
+                os.close(fd)
+
+    def remove_unused_locks(self) -> None:
+        """Remove the lock files no process holds (left by a process killed holding one, or
+        by a version that kept them), and the empty lock folders of containers. A held lock
+        is never broken: the file is removed only by whoever gets its exclusive lock without
+        waiting, as a holder releasing it would."""
+        top = f"{self.internal}/locks"
+        try:
+            containers = os.listdir(top)
+        except OSError:
+            return  # no lock was ever taken here, or the store is not ours to clean
+        for container in containers:
+            folder = f"{top}/{container}"
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for name in names:
+                _remove_if_unheld(f"{folder}/{name}")
+            with suppress(OSError):
+                # Only while empty; a writer meeting the missing folder makes it again.
+                os.rmdir(folder)
+
+
+def _unlink_held_lock(fd: int, lock_path: str) -> None:
+    """Unlink the lock file ``fd`` (held exclusively) if it still has the name ``lock_path``
+    (a delete may have unlinked it already)."""
+    try:
+        held, named = os.fstat(fd), os.lstat(lock_path)
+    except OSError:
+        return
+    if held.st_nlink and (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
+        with suppress(FileNotFoundError):
+            os.unlink(lock_path)
+
+
+def _remove_if_unheld(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC)
+    except OSError:
+        return  # gone meanwhile, or not a lock file this store makes
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # held by a live process, or no locks here: never remove unproved
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            _unlink_held_lock(fd, path)
+    finally:
+        os.close(fd)
 
 
 def _remove_if_abandoned(path: str) -> None:

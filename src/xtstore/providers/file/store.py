@@ -72,6 +72,7 @@ class FileProvider(StoreInterface):
         self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))))
         # What a process killed while writing left behind goes now (docs/providers/file.md).
         self._layout.remove_abandoned_temps()
+        self._layout.remove_unused_locks()
         self._root = self._layout.root
         self._confined = Confinement(self._layout)
         self._writer = Writer(self._layout, self._confined)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xtstore.describe import ConfigKey, ProviderDescription
+from xtstore.describe import TIMEOUT_KEY, ConfigKey, ProviderDescription
 from xtstore.values import Capabilities, Support
 
 DESCRIPTION = ProviderDescription(
@@ -24,9 +24,12 @@ DESCRIPTION = ProviderDescription(
                   " (storage options)."),
         ConfigKey("lock-timeout", "number", "Seconds after which a lock left by a dead"
                   " writer is broken.", default=60),
+        TIMEOUT_KEY,
     ),
     notes=(
         "Conditional writes and appends need exclusive create; a backend without it reports"
         " them UNSUPPORTED.",
+        "'timeout' is given to the filesystems that take one (ftp://); elsewhere give the"
+        " filesystem's own option under 'options'.",
     ),
 )

@@ -33,11 +33,12 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import IO, Any
 
+from xtstore.describe import Timeouts
 from xtstore.errors import (
     BlobAlreadyExists,
     BlobNotFound,
@@ -94,9 +95,33 @@ _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
 
 
+_TIMEOUT_OPTIONS: dict[str, Callable[[Timeouts], dict[str, Any]]] = {
+    # ftplib has one socket timeout, for connecting and for every read.
+    "ftp": lambda timeouts: {"timeout": max(timeouts.connect, timeouts.read)},
+}
+"""The filesystem options that carry the service's timeouts, per URL protocol."""
+
+
+def _timeout_options(url: str, config: Mapping[str, Any], service: str) -> dict[str, Any]:
+    """The options that give the filesystem of ``url`` the service's ``timeout``. Raises
+    ``ConfigError`` for a ``timeout`` given to a filesystem that takes none from here."""
+    timeouts = Timeouts.of_service(DESCRIPTION, config)
+    protocol = url.split("://", 1)[0] if "://" in url and "::" not in url else None
+    make = _TIMEOUT_OPTIONS.get(protocol or "")
+    if make is not None:
+        return make(timeouts)
+    if config.get("timeout") not in (None, ""):
+        raise ConfigError(
+            f"store-fsspec gives 'timeout' only to {', '.join(_TIMEOUT_OPTIONS)}:// filesystems;"
+            " for this one, give its own timeout option under 'options'",
+            key_path="timeout", service=service)
+    return {}
+
+
 class FsspecProvider(StoreInterface):
     """Config keys: ``url`` (required), ``options`` (a mapping passed to the filesystem),
-    ``lock-timeout`` (seconds after which a lock left by a dead writer is broken; default 60).
+    ``lock-timeout`` (seconds after which a lock left by a dead writer is broken; default 60),
+    ``timeout`` (``{connect, read}``, for the filesystems in ``_TIMEOUT_OPTIONS``).
 
     Raises :class:`ConfigError` for a missing ``url`` or an unknown protocol.
     """
@@ -114,11 +139,19 @@ class FsspecProvider(StoreInterface):
         options = dict(config.get("options") or {})
         # The filesystem's SDK (s3fs, adlfs, ...) may log them; a used-bare provider too.
         register_secrets(values_named_secret(options))
+        for option, value in _timeout_options(url, config, self._service).items():
+            options.setdefault(option, value)  # the filesystem's own option, if given, wins
         try:
             self.fs, base = fsspec.core.url_to_fs(url, **options)
         except (ImportError, ValueError) as error:
             raise ConfigError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
                               key_path="url", service=self._service) from None
+        except OSError as error:
+            if error.filename is not None:
+                raise  # a local path the settings name: the registry says which key
+            # A filesystem that connects when it is made (ftp://): unreachable, or too slow.
+            raise TransientError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
+                                 service=self._service) from None
         self._base = base.rstrip("/")
         # memory:// opens a file for reading by handing out the one stored file object,
         # whose position every reader shares: two threads reading at once got empty bytes.

@@ -14,6 +14,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
+from xtstore.describe import Timeouts
 from xtstore.errors import ConfigError
 from xtstore.providers.s3.description import DESCRIPTION, MIN_PART_SIZE
 from xtstore.secrets import register as register_secrets
@@ -40,17 +41,6 @@ def _size(config: Mapping[str, Any], key: str) -> int:
     return int(_checked(config, key))
 
 
-def _seconds(config: Mapping[str, Any], key: str) -> float:
-    value = _checked(config, key)
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"must be a number of seconds, not {value!r}", key_path=key) from None
-    if seconds <= 0:
-        raise ConfigError(f"must be more than 0 seconds, not {seconds}", key_path=key)
-    return seconds
-
-
 def _optional_str(config: Mapping[str, Any], key: str) -> str | None:
     value = config.get(key)
     if value is None or value == "":
@@ -72,8 +62,7 @@ class S3Settings:
     multipart_chunksize: int
     max_concurrency: int
     append_compose_min_size: int
-    connect_timeout: float
-    read_timeout: float
+    timeouts: Timeouts
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> S3Settings:
@@ -87,8 +76,7 @@ class S3Settings:
             multipart_chunksize=_size(config, "multipart-chunksize"),
             max_concurrency=_size(config, "max-concurrency"),
             append_compose_min_size=_size(config, "append-compose-min-size"),
-            connect_timeout=_seconds(config, "connect-timeout"),
-            read_timeout=_seconds(config, "read-timeout"),
+            timeouts=Timeouts.of_service(DESCRIPTION, config),
         )
 
     def transfer_config(self) -> TransferConfig:
@@ -113,8 +101,8 @@ class S3Settings:
             # One attempt in total: xtstore's RetryLayer is the only retry, so attempts never
             # multiply (botocore's "total_max_attempts" counts the first try).
             retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
+            connect_timeout=self.timeouts.connect,
+            read_timeout=self.timeouts.read,
             max_pool_connections=max(10, self.max_concurrency + 2),
             s3=s3_options or None,
         )

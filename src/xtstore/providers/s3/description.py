@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xtstore.describe import ConfigKey, ProviderDescription
+from xtstore.describe import TIMEOUT_KEY, ConfigKey, ProviderDescription
 from xtstore.values import Capabilities, Support
 
 _MIB = 2**20
@@ -44,8 +44,11 @@ DESCRIPTION = ProviderDescription(
         ConfigKey("append-compose-min-size", "integer", "Appends to blobs from this size on"
                   " copy parts server-side instead of rewriting (bytes).",
                   default=MIN_PART_SIZE, minimum=MIN_PART_SIZE),
-        ConfigKey("connect-timeout", "number", "Connection timeout (seconds).", default=10),
-        ConfigKey("read-timeout", "number", "Read timeout (seconds).", default=60),
+        TIMEOUT_KEY,
+        ConfigKey("connect-timeout", "seconds", "The earlier spelling of timeout.connect.",
+                  alias_of="timeout.connect"),
+        ConfigKey("read-timeout", "seconds", "The earlier spelling of timeout.read.",
+                  alias_of="timeout.read"),
     ),
     notes=(
         "Appends are conditional rewrites (or server-side part copies for large blobs);"
