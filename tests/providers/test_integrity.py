@@ -152,10 +152,9 @@ def test_the_shared_check_compares_length_and_digest(tmp_path: Path) -> None:
     assert Expected.from_base64(3, "crc32", "not base64!") == Expected(3)
 
     dest = tmp_path / "dest.bin"
-    with pytest.raises(IntegrityError):
-        with verified_local_file(str(dest)) as local:
-            local.expect(Expected(3, "crc32", zlib.crc32(b"abc").to_bytes(4, "big")))
-            local.file.write(b"abd")
+    with pytest.raises(IntegrityError), verified_local_file(str(dest)) as local:
+        local.expect(Expected(3, "crc32", zlib.crc32(b"abc").to_bytes(4, "big")))
+        local.file.write(b"abd")
     assert list(tmp_path.iterdir()) == []
     with verified_local_file(str(dest)) as local:
         local.expect(Expected(3, "crc32", zlib.crc32(b"abc").to_bytes(4, "big")))

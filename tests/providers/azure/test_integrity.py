@@ -171,3 +171,17 @@ def test_one_damaged_upload_is_sent_again(
                  path="comp=block&", nth=3)
     store.create_blob(container, "again-blocks.bin", LARGE)
     assert direct.get_blob_bytes(container, "again-blocks.bin") == LARGE
+
+
+
+def test_a_refused_create_only_upload_is_not_repeated_and_creates_nothing(
+    stores: tuple[Any, Any, str], proxy: FaultProxy
+) -> None:
+    # A create-only write is not idempotent: the retry layer does not repeat it after a sent
+    # request, even one the store refused.
+    store, direct, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=1000, request=True), method="PUT")
+    with pytest.raises(IntegrityError):
+        store.create_blob(container, "once.bin", SMALL, fail_if_exists=True)
+    assert [e.status for e in proxy.requests("PUT")] == [400]
+    assert not direct.does_blob_exist(container, "once.bin")
