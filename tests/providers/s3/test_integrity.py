@@ -22,6 +22,8 @@ import xtstore
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from tests.servers.s3_server import MiB, MotoServer
 from xtstore.errors import IntegrityError, TransientError
+from xtstore.providers.s3.store import S3Provider
+from xtstore.providers.s3.transfer import verifies_checksums
 
 SMALL = os.urandom(200 * 1024)
 """Below the multipart threshold: one PutObject, one GetObject."""
@@ -170,3 +172,11 @@ def test_one_damaged_upload_is_sent_again(
     proxy.inject(Fault.corrupt(after_bytes=MiB, request=True), method="PUT", path="partNumber=3")
     store.create_blob_from_path(container, "again-multi.bin", str(source))
     assert direct.get_blob_bytes(container, "again-multi.bin") == LARGE
+
+
+
+def test_only_stores_other_than_aws_pay_for_the_etag_check(moto_server: MotoServer) -> None:
+    # AWS S3 verifies the CRC32 botocore sends with every upload, so the MD5 pass is skipped.
+    aws = S3Provider({"access-key-id": "a", "secret-access-key": "b", "region": "eu-west-1"})
+    assert verifies_checksums(aws.client)
+    assert not verifies_checksums(S3Provider(moto_server.service_config()).client)
