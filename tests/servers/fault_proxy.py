@@ -352,6 +352,10 @@ class FaultProxy:
             _read_body(reader, headers, limit=fault.after_bytes or 0)
             raise _Reset
         body = _read_body(reader, headers)
+        if _cut_short(body, headers):
+            # The client gave up mid-body (e.g. a cancelled part upload): forwarding the rest
+            # would leave the server waiting for bytes that never come.
+            raise _Close
         if kind == "corrupt-request":
             assert fault is not None
             body = _flip_byte(body, fault.after_bytes or 0)
@@ -449,6 +453,13 @@ def _read_body(reader: BinaryIO, headers: dict[str, str], *, limit: int | None =
         return bytes(raw if limit is None else raw[:limit])
     length = int(headers.get("content-length", "0") or 0)
     return reader.read(length if limit is None else min(length, limit))
+
+
+def _cut_short(body: bytes, headers: dict[str, str]) -> bool:
+    """Whether a Content-Length body ended before its length."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return False
+    return len(body) < int(headers.get("content-length", "0") or 0)
 
 
 def _flip_byte(data: bytes, offset: int) -> bytes:

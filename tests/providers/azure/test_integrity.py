@@ -43,7 +43,7 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
 
 def _store(azurite: Azurite, endpoint: str) -> Any:
     entry = {
-        "type": "storage", "provider": "azure-blob", "timeout": 5, **SMALL_SIZES,
+        "type": "storage", "provider": "azure-blob", "timeout": 30, **SMALL_SIZES,
         "connection-string": azurite.connection_string.replace(azurite.endpoint, endpoint),
         "retry": {"attempts": ATTEMPTS, "base-delay": 0.01, "max-delay": 0.05},
     }

@@ -40,7 +40,7 @@ def proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
 
 def _store(moto_server: MotoServer, endpoint: str) -> Any:
     entry = moto_server.service_config(**{
-        "endpoint-url": endpoint, "connect-timeout": 2, "read-timeout": 5,
+        "endpoint-url": endpoint, "connect-timeout": 5, "read-timeout": 30,
         "retry": {"attempts": ATTEMPTS, "base-delay": 0.01, "max-delay": 0.05}})
     return xtstore.get_storage("integrity", config={"external-services": {"integrity": entry}})
 
