@@ -1,7 +1,10 @@
 """The fault proxy's ``corrupt`` fault (integrity tests, issue 2.3): exactly one byte of the
-response or request body is flipped, at the offset given, with lengths and headers kept."""
+response or request body is flipped, at the offset given, with lengths and headers kept; and
+a request body the client cut short is never forwarded."""
 
 from __future__ import annotations
+
+import socket
 
 from tests.servers.fault_proxy import Fault, FaultProxy
 from tests.servers.test_fault_proxy import BLOB, Upstream, fetch, proxy, upstream
@@ -33,3 +36,15 @@ def test_an_offset_beyond_the_body_flips_its_last_byte(proxy: FaultProxy) -> Non
     proxy.inject(Fault.corrupt(after_bytes=10 * len(BLOB)), method="GET")
     _, body = fetch(proxy)
     assert _differences(body, BLOB) == [len(BLOB) - 1]
+
+
+def test_a_body_cut_short_by_the_client_is_not_forwarded(
+    proxy: FaultProxy, upstream: Upstream
+) -> None:
+    # Forwarded, it would leave the server waiting for the missing bytes.
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as client:
+        client.sendall(b"PUT /c/blob HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        client.shutdown(socket.SHUT_WR)
+        assert client.recv(100) == b""  # closed without an answer
+    assert upstream.received == []
+    assert fetch(proxy, "PUT", body=b"whole") == (201, b"")
