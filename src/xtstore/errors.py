@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ContainerAlreadyExists",
     "ContainerNotFound",
+    "IntegrityError",
     "InvalidContent",
     "InvalidName",
     "PreconditionFailed",
@@ -171,6 +172,32 @@ class TransientError(StoreError):
         self.status = status
         self.retry_after = retry_after
         self.may_have_applied: bool | None = None
+
+
+class IntegrityError(TransientError):
+    """The bytes that crossed the wire (or were read from disk) do not match the store's
+    checksum or length for them: a download or read whose content failed its check (nothing
+    is installed at the destination), or an upload the store refused as damaged.
+
+    A ``TransientError``, so the retry layer reads or sends the bytes again: damage on the
+    way goes away on a repeat. Content damaged at rest fails every attempt and surfaces after
+    the configured retries. ``algorithm`` names the check that failed (``"md5"``,
+    ``"crc32"``, ``"length"``, ...), None when the store did not say.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        service: str | None = None,
+        container: str | None = None,
+        blob: str | None = None,
+        algorithm: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(reason, service=service, container=container, blob=blob,
+                         request_sent=request_sent)
+        self.algorithm = algorithm
 
 
 class Unsupported(StoreError):

@@ -24,6 +24,10 @@ Faults (``Fault.<name>(...)``):
   to the end of the connection sees a response without the rest of its headers).
 - ``black_hole(seconds=None)``: the request is accepted and never answered; the connection is
   dropped after ``seconds`` (default: the proxy's ``hold_limit``) so nothing waits forever.
+- ``corrupt(after_bytes=0, request=False)``: one byte of the response body (or, with
+  ``request``, of the request body as sent, framing included) is flipped at offset
+  ``after_bytes`` (the last byte if the body is shorter); lengths and headers are unchanged,
+  so only a checksum can tell. An empty body passes unchanged.
 
 Bounded: at most ``max_requests`` requests and ``lifetime`` seconds (after either, every
 request is reset), each connection idle for at most ``idle_timeout``, every wait cut short by
@@ -95,6 +99,10 @@ class Fault:
     @classmethod
     def black_hole(cls, seconds: float | None = None) -> Fault:
         return cls("black-hole", seconds=seconds)
+
+    @classmethod
+    def corrupt(cls, after_bytes: int = 0, *, request: bool = False) -> Fault:
+        return cls("corrupt-request" if request else "corrupt-response", after_bytes=after_bytes)
 
 
 @dataclass
@@ -344,6 +352,13 @@ class FaultProxy:
             _read_body(reader, headers, limit=fault.after_bytes or 0)
             raise _Reset
         body = _read_body(reader, headers)
+        if _cut_short(body, headers):
+            # The client gave up mid-body (e.g. a cancelled part upload): forwarding the rest
+            # would leave the server waiting for bytes that never come.
+            raise _Close
+        if kind == "corrupt-request":
+            assert fault is not None
+            body = _flip_byte(body, fault.after_bytes or 0)
         if fault is not None and fault.status:
             entry.status = fault.status
             client.sendall(_error_response(fault.status, fault.retry_after))
@@ -368,6 +383,9 @@ class FaultProxy:
                 status_line, first_header, _ = response_head.split(b"\r\n", 2)
                 client.sendall(status_line + b"\r\n" + first_header + b"\r\n")
             raise _Close
+        if kind == "corrupt-response":
+            assert fault is not None
+            response_body = _flip_byte(response_body, fault.after_bytes or 0)
         client.sendall(response_head + response_body)
         return headers.get("connection", "").lower() != "close"
 
@@ -435,6 +453,21 @@ def _read_body(reader: BinaryIO, headers: dict[str, str], *, limit: int | None =
         return bytes(raw if limit is None else raw[:limit])
     length = int(headers.get("content-length", "0") or 0)
     return reader.read(length if limit is None else min(length, limit))
+
+
+def _cut_short(body: bytes, headers: dict[str, str]) -> bool:
+    """Whether a Content-Length body ended before its length."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return False
+    return len(body) < int(headers.get("content-length", "0") or 0)
+
+
+def _flip_byte(data: bytes, offset: int) -> bytes:
+    """``data`` with the byte at ``offset`` (or its last byte) inverted."""
+    if not data:
+        return data
+    at = min(offset, len(data) - 1)
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
 
 
 def _error_response(status: int, retry_after: str | None) -> bytes:

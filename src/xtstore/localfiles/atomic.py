@@ -33,9 +33,9 @@ def _temp_name(path: str) -> str:
 
 @contextmanager
 def atomic_local_file(dest_fn: str, *, large: bool = False) -> Iterator[int]:
-    """Yield a file descriptor to write ``dest_fn``'s new content into; on success it takes
-    ``dest_fn``'s name in one step, on failure nothing is left behind. Parent folders are
-    created.
+    """Yield a file descriptor (open for reading too) to write ``dest_fn``'s new content
+    into; on success it takes ``dest_fn``'s name in one step, on failure nothing is left
+    behind. Parent folders are created.
 
     On Linux the new content goes to an unnamed file (``O_TMPFILE``) in ``dest_fn``'s folder,
     so even a process killed by ``SIGKILL`` leaves nothing; it is linked to ``dest_fn`` if
@@ -96,7 +96,7 @@ def atomic_local_path(dest_fn: str, *, large: bool = False) -> Iterator[str]:
 @contextmanager
 def _named_local_file(dest: str, *, large: bool) -> Iterator[int]:
     """:func:`atomic_local_file` with a named temporary file next to ``dest``."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | O_CLOEXEC  # read back by integrity checks
     with atomic_local_path(dest, large=large) as temp:
         fd = os.open(temp, flags, 0o666)
         try:

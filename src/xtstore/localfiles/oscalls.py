@@ -161,7 +161,8 @@ _NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENO
 
 
 def open_unnamed(folder_fd: int) -> int | None:
-    """A new unnamed file (``O_TMPFILE``), open for writing, in the folder ``folder_fd``; give
+    """A new unnamed file (``O_TMPFILE``), open for writing and reading back (a download's
+    integrity check reads it before it is named), in the folder ``folder_fd``; give
     it a name with :func:`link_open_file`, or close it to make it vanish. None, with nothing
     done, where the system or that folder's file system cannot make one."""
     if not unnamed_files[0]:
@@ -170,7 +171,7 @@ def open_unnamed(folder_fd: int) -> int | None:
     if _refusing_devices and os.fstat(folder_fd).st_dev in _refusing_devices:
         return None
     try:
-        return os.open(".", os.O_TMPFILE | os.O_WRONLY | O_CLOEXEC, 0o666, dir_fd=folder_fd)
+        return os.open(".", os.O_TMPFILE | os.O_RDWR | O_CLOEXEC, 0o666, dir_fd=folder_fd)
     except OSError as error:
         if error.errno not in _NO_TMPFILE:
             raise

@@ -1,21 +1,42 @@
 """What the providers share: blob content as bytes, snapshot ids, the error for a name
-that a store with real folders cannot hold, and reading an HTTP ``Retry-After``. The
-whole-or-nothing local-file writer and the OS calls under it are in the core
-(:mod:`xtstore.localfiles`)."""
+that a store with real folders cannot hold, reading an HTTP ``Retry-After``, and the one
+integrity check of downloaded content (:class:`Expected`, :func:`check_bytes`,
+:func:`verified_local_file`). The whole-or-nothing local-file writer and the OS calls under
+it are in the core (:mod:`xtstore.localfiles`)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import math
+import os
 import secrets
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO, Protocol
 
-from xtstore.errors import BlobAlreadyExists, InvalidContent
+from xtstore.errors import BlobAlreadyExists, IntegrityError, InvalidContent
+from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.values import datetime_from_ns
 
-__all__ = ["name_clash", "new_snapshot_id", "retry_after_seconds", "snapshot_created", "to_bytes"]
+__all__ = [
+    "CHECKSUMS",
+    "Expected",
+    "VerifiedFile",
+    "check_bytes",
+    "name_clash",
+    "new_snapshot_id",
+    "retry_after_seconds",
+    "snapshot_created",
+    "to_bytes",
+    "verified_local_file",
+]
 
 
 def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
@@ -77,3 +98,130 @@ def retry_after_seconds(
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes | memoryview, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+class _Crc32:
+    """zlib's CRC-32 as a hasher; the digest is big-endian, as S3 sends it."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def update(self, data: bytes | memoryview, /) -> None:
+        self._value = zlib.crc32(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(4, "big")
+
+
+CHECKSUMS: dict[str, Callable[[], _Hasher]] = {
+    "md5": hashlib.md5,
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "crc32": _Crc32,
+}
+"""The digests xtstore computes itself (the standard library's); a store's other checksums
+(CRC32C, CRC64) are left to its SDK or not checked."""
+
+_CHECK_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What downloaded content must be: ``size`` bytes long and, when the store keeps a
+    checksum of the whole blob, hashing to ``digest`` under ``algorithm`` (a key of
+    :data:`CHECKSUMS`). None means "not known": that part is not checked."""
+
+    size: int | None = None
+    algorithm: str | None = None
+    digest: bytes | None = None
+
+    @classmethod
+    def from_base64(cls, size: int | None, algorithm: str | None,
+                    encoded: str | None) -> Expected:
+        """With a base64 digest as HTTP headers carry it; an unreadable one is not checked."""
+        if algorithm is None or not encoded:
+            return cls(size)
+        try:
+            digest = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return cls(size)
+        return cls(size, algorithm, digest)
+
+    @property
+    def checks_content(self) -> bool:
+        return self.algorithm in CHECKSUMS and self.digest is not None
+
+    def hasher(self) -> _Hasher | None:
+        return CHECKSUMS[self.algorithm]() if self.checks_content and self.algorithm else None
+
+    def verify(self, size: int, digest: bytes | None) -> None:
+        """Raise :class:`IntegrityError` unless ``size`` (and ``digest``, if computed) match."""
+        if self.size is not None and size != self.size:
+            raise IntegrityError(f"got {size} bytes where the store has {self.size}",
+                                 algorithm="length")
+        if digest is not None and self.digest is not None and digest != self.digest:
+            raise IntegrityError(
+                f"content does not match the store's {self.algorithm} checksum "
+                f"(expected {self.digest.hex()}, got {digest.hex()})",
+                algorithm=self.algorithm)
+
+
+def check_bytes(data: bytes, expected: Expected) -> bytes:
+    """``data`` if it matches ``expected``; else :class:`IntegrityError`."""
+    hasher = expected.hasher()
+    if hasher is not None:
+        hasher.update(data)
+    expected.verify(len(data), hasher.digest() if hasher is not None else None)
+    return data
+
+
+def _check_file(fd: int, expected: Expected) -> None:
+    size = os.fstat(fd).st_size
+    hasher = expected.hasher()
+    if hasher is not None:
+        buffer = bytearray(_CHECK_CHUNK)
+        view = memoryview(buffer)
+        offset = 0
+        while (count := os.preadv(fd, [view], offset)) > 0:
+            hasher.update(view[:count])
+            offset += count
+    expected.verify(size, hasher.digest() if hasher is not None else None)
+
+
+class VerifiedFile:
+    """The download in progress of :func:`verified_local_file`: write to :attr:`file`, and
+    say what the content must be with :meth:`expect` once the store has told."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.expected = Expected()
+
+    def expect(self, expected: Expected) -> None:
+        self.expected = expected
+
+    def restart(self) -> None:
+        """Start the content again (a download restarted from its first byte)."""
+        if self.file.tell():  # never truncate a fresh file: on ext4 that makes close()
+            self.file.seek(0)  # flush the whole download synchronously
+            self.file.truncate()
+
+
+@contextmanager
+def verified_local_file(dest_fn: str, *, large: bool = False) -> Iterator[VerifiedFile]:
+    """The one way a provider downloads into a local file: verify, then install, else
+    remove. Like :func:`~xtstore.localfiles.atomic.atomic_local_file`, but before the new
+    file takes ``dest_fn``'s name its length and, where the store gave one, its checksum are
+    checked against what the block set with :meth:`VerifiedFile.expect`; on a mismatch
+    :class:`IntegrityError` is raised and nothing is left at ``dest_fn``."""
+    with atomic_local_file(dest_fn, large=large) as fd, \
+            os.fdopen(fd, "wb", closefd=False) as out:
+        download = VerifiedFile(out)
+        yield download
+        out.flush()
+        if download.expected != Expected():
+            _check_file(fd, download.expected)

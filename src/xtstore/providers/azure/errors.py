@@ -19,6 +19,7 @@ from xtstore.errors import (
     BlobNotFound,
     ContainerAlreadyExists,
     ContainerNotFound,
+    IntegrityError,
     PreconditionFailed,
     StoreError,
     TransientError,
@@ -39,6 +40,11 @@ TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 _CONTAINER_CODES = frozenset({"ContainerNotFound"})
 _BLOB_MISSING_CODES = frozenset({"BlobNotFound", "CannotVerifyCopySource"})
+_DAMAGED_CODES = frozenset({"Md5Mismatch", "Crc64Mismatch"})
+"""Azure refusing a body that does not match the MD5 / CRC64 sent with it (Azurite says
+``InvalidOperation: Provided contentMD5 doesn't match``)."""
+_DAMAGED_MESSAGES = ("MD5 mismatch", "CRC64 mismatch", "Provided contentMD5 doesn't match")
+"""The SDK's own check of a response body (``validate_content``), and Azurite's refusal."""
 
 
 class Scrubber:
@@ -106,11 +112,16 @@ def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> Sto
         return TransientError(f"request not sent: {reason}", request_sent=False)
     if isinstance(error, ServiceResponseError):
         return TransientError(f"no response: {reason}")
+    damaged = any(reason.startswith(message) for message in _DAMAGED_MESSAGES)
     if not isinstance(error, HttpResponseError):
+        if damaged:
+            return IntegrityError(f"Azure content failed its check: {reason}", algorithm="md5")
         return StoreError(f"Azure error: {reason}")
     status = _status(error)
     code = error_code(error)
     label = f"{status} {code}" if code else f"HTTP {status}"
+    if status == 400 and (code in _DAMAGED_CODES or damaged):
+        return IntegrityError(f"the store refused the upload as damaged ({label}: {reason})")
     if status is None or status in TRANSIENT_STATUS:
         return TransientError(f"{label}: {reason}", status=status,
                               retry_after=_retry_after(error))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +24,7 @@ from typing import IO, Any, NoReturn, TypeVar
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobPrefix, BlobType
+from azure.storage.blob import BlobPrefix, BlobType, ContentSettings
 
 from xtstore.attempts import current_attempt
 from xtstore.errors import (
@@ -36,9 +35,8 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import to_bytes
+from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.azure.auth import build_service_client, client_spec
 from xtstore.providers.azure.description import DESCRIPTION
 from xtstore.providers.azure.errors import (
@@ -169,12 +167,26 @@ def _progress_hook(callback: ProgressCallback | None, total: int | None
     return hook
 
 
+def _expected(properties: Any) -> Expected:
+    """What a download's content must be: the blob's size and, where it has one, its stored
+    Content-MD5 (set by Put Blob, and by xtstore on every ``create_blob``)."""
+    md5 = getattr(properties.content_settings, "content_md5", None)
+    size = int(properties.size)
+    return Expected(size, "md5", bytes(md5)) if md5 else Expected(size)
+
+
 class _DownloadReader(io.RawIOBase):
-    """A raw binary stream over an SDK downloader, fetching chunks as they are read. What a
-    read raises is translated by the Store's stream (with ``translate_error``)."""
+    """A raw binary stream over an SDK downloader, fetching chunks as they are read and
+    checking the content against :func:`_expected` once its end is read
+    (``IntegrityError``). What a read raises is translated by the Store's stream (with
+    ``translate_error``)."""
 
     def __init__(self, downloader: Any) -> None:
         self._downloader = downloader
+        self._expected = _expected(downloader.properties)
+        self._hasher = self._expected.hasher()
+        self._count = 0
+        self._checked = False
 
     def readable(self) -> bool:
         return True
@@ -182,7 +194,40 @@ class _DownloadReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         data = self._downloader.read(len(buffer))
         buffer[: len(data)] = data
+        self._count += len(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+        ended = not data or self._count == self._expected.size
+        if ended and len(buffer) and not self._checked:
+            self._checked = True
+            self._expected.verify(
+                self._count, self._hasher.digest() if self._hasher is not None else None)
         return len(data)
+
+
+class _HashingStream:
+    """The stream of an upload, read once in order by the SDK (``validate_content`` makes it
+    read sequentially), computing the MD5 of the whole on the way. :attr:`md5` is the
+    ``content_md5`` handed to the upload: the SDK keeps that very bytearray in the headers it
+    sends with the final request (Put Blob, or the block list after every block is read), and
+    it is filled in once the last byte has been read. Put Blob's is checked by Azure."""
+
+    def __init__(self, stream: IO[bytes], length: int | None) -> None:
+        self._stream = stream
+        self._length = length
+        self._hasher = hashlib.md5()
+        self._count = 0
+        self.md5 = bytearray(16)
+        if length == 0:
+            self.md5[:] = self._hasher.digest()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._hasher.update(data)
+        self._count += len(data)
+        if (self._length is not None and self._count >= self._length) or (not data and size):
+            self.md5[:] = self._hasher.digest()
+        return data
 
 
 class AzureBlobProvider(StoreInterface):
@@ -306,8 +351,9 @@ class AzureBlobProvider(StoreInterface):
     ) -> None:
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
         ``fail_if_exists`` sends ``If-None-Match: *``, and a repeat that meets the blob after
-        a lost attempt of this call compares it with ``text``. Raises ``BlobAlreadyExists``,
-        ``ContainerNotFound``."""
+        a lost attempt of this call compares it with ``text``. Every request carries the MD5
+        of its body and the blob keeps the MD5 of the whole (Azure refuses damaged bytes:
+        ``IntegrityError``). Raises ``BlobAlreadyExists``, ``ContainerNotFound``."""
         data = to_bytes(text)
         client = self._blob_client(container, blob_path)
         attempt = current_attempt()
@@ -317,7 +363,9 @@ class AzureBlobProvider(StoreInterface):
             with _noting_sent(attempt.memo):
                 client.upload_blob(
                     data, length=len(data), overwrite=not fail_if_exists,
-                    max_concurrency=self._concurrency,
+                    max_concurrency=self._concurrency, validate_content=True,
+                    content_settings=ContentSettings(
+                        content_md5=bytearray(hashlib.md5(data).digest())),
                 )
         except HttpResponseError as error:
             if not (after_sent and error_code(error) == "BlobAlreadyExists"
@@ -333,14 +381,18 @@ class AzureBlobProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         """Block upload from ``stream`` (read one block per worker at a time); the blob appears
-        only when the block list is committed. Raises ``ContainerNotFound``."""
+        only when the block list is committed. Every request carries the MD5 of its body,
+        which Azure checks (``IntegrityError``), and the blob keeps the MD5 of the whole.
+        Raises ``ContainerNotFound``."""
         self._upload_stream(container, blob_path, stream, length, progress_callback)
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
                        length: int | None, progress_callback: ProgressCallback | None) -> None:
+        hashing = _HashingStream(stream, length)
         self._blob_client(container, blob_path).upload_blob(
-            stream, length=length, overwrite=True, max_concurrency=self._concurrency,
-            progress_hook=_progress_hook(progress_callback, length),
+            hashing, length=length, overwrite=True, max_concurrency=self._concurrency,
+            progress_hook=_progress_hook(progress_callback, length), validate_content=True,
+            content_settings=ContentSettings(content_md5=hashing.md5),
         )
 
     def append_blob(
@@ -619,18 +671,22 @@ class AzureBlobProvider(StoreInterface):
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        """Raises ``BlobNotFound``."""
+        """Checked against the blob's size and stored MD5 (``IntegrityError``). Raises
+        ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
+
+        def download() -> bytes:
+            downloader = client.download_blob(max_concurrency=self._concurrency)
+            return check_bytes(bytes(downloader.readall()), _expected(downloader.properties))
+
         with _SnapshotIdErrors(snapshot):
-            return _restarting_on_change(
-                lambda: bytes(client.download_blob(max_concurrency=self._concurrency).readall())
-            )
+            return _restarting_on_change(download)
 
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """A stream fetching one chunk (``max-chunk-get-size``) at a time. Raises
-        ``BlobNotFound``."""
+        """A stream fetching one chunk (``max-chunk-get-size``) at a time, checked against the
+        blob's size and stored MD5 when its end is read. Raises ``BlobNotFound``."""
         with _SnapshotIdErrors(snapshot):
             downloader = self._blob_client(container, blob_path, snapshot).download_blob()
         return io.BufferedReader(_DownloadReader(downloader))
@@ -643,23 +699,21 @@ class AzureBlobProvider(StoreInterface):
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
-        """Parallel ranged download, written whole-or-nothing (see
-        :func:`~xtstore.localfiles.atomic.atomic_local_file`). Raises ``BlobNotFound``."""
+        """Parallel ranged download, checked against the blob's size and stored MD5 before it
+        takes ``dest_fn``'s name, else nothing is left (see
+        :func:`~xtstore.providers._shared.verified_local_file`). Raises ``BlobNotFound``,
+        ``IntegrityError``."""
         client = self._blob_client(container, blob_path, snapshot)
-        with (
-            atomic_local_file(dest_fn) as fd,
-            os.fdopen(fd, "wb", closefd=False) as out,
-            _SnapshotIdErrors(snapshot),
-        ):
+        with verified_local_file(dest_fn) as local, _SnapshotIdErrors(snapshot):
 
             def download() -> None:
-                if out.tell():  # a restart; never truncate a fresh file: on ext4 that
-                    out.seek(0)  # makes close() flush the whole download synchronously
-                    out.truncate()
-                client.download_blob(
+                local.restart()
+                downloader = client.download_blob(
                     max_concurrency=self._concurrency,
                     progress_hook=_progress_hook(progress_callback, None),
-                ).readinto(out)
+                )
+                local.expect(_expected(downloader.properties))
+                downloader.readinto(local.file)
 
             _restarting_on_change(download)
 

@@ -12,7 +12,8 @@
   only when complete) and the writes built on it: appends, copies and snapshots as hard
   links, deletes;
 * :mod:`~xtstore.providers.file.records`: the metadata and snapshot records;
-* :mod:`~xtstore.providers.file.walk`: listings.
+* :mod:`~xtstore.providers.file.walk`: listings;
+* :mod:`~xtstore.providers.file.checksums`: the optional CRC-32 of each blob (``checksum``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import O_CLOEXEC, copy_exact, read_all, write_all
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import to_bytes
+from xtstore.providers._shared import check_bytes, to_bytes, verified_local_file
+from xtstore.providers.file import checksums
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
@@ -69,6 +71,11 @@ class FileProvider(StoreInterface):
         path = config.get("path")
         if not path:
             raise ConfigError("store-file needs a 'path'", key_path="path", service=self._name)
+        checksum = config.get("checksum", "none")
+        if checksum not in ("none", "crc32"):
+            raise ConfigError(f"must be one of none, crc32, not {checksum!r}",
+                              key_path="checksum", service=self._name)
+        self._checksums = checksum == "crc32"
         self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))))
         # What a process killed while writing left behind goes now (docs/providers/file.md).
         self._layout.remove_abandoned_temps()
@@ -100,8 +107,18 @@ class FileProvider(StoreInterface):
         """Replace the blob atomically (clearing its metadata). Raises
         :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
         data = to_bytes(text)
-        self._writer.write(container, blob_path, lambda fd: write_all(fd, data),
-                           exclusive=fail_if_exists)
+        if not self._checksums:
+            self._writer.write(container, blob_path, lambda fd: write_all(fd, data),
+                               exclusive=fail_if_exists)
+            return
+
+        def fill(fd: int) -> None:
+            write_all(fd, data)
+            crc = checksums.Crc32()
+            crc.update(data)
+            checksums.record(fd, crc)
+
+        self._writer.write(container, blob_path, fill, exclusive=fail_if_exists)
 
     def create_blob_from_path(
         self,
@@ -119,9 +136,15 @@ class FileProvider(StoreInterface):
                 # Fail before copying much; a small write finds a missing container anyway
                 # when it installs the file (open_parent), so it saves the stat.
                 self._layout.require_container(container)
-            self._writer.write(container, blob_path,
-                               lambda fd: copy_exact(source, fd, total, progress_callback),
-                               large=total >= LARGE)
+
+            def fill(fd: int) -> None:
+                copy_exact(source, fd, total, progress_callback)
+                if self._checksums:  # of the source: the copy went through the kernel
+                    crc = checksums.Crc32()
+                    crc.update_from(source, total)
+                    checksums.record(fd, crc)
+
+            self._writer.write(container, blob_path, fill, large=total >= LARGE)
         finally:
             os.close(source)
 
@@ -139,13 +162,18 @@ class FileProvider(StoreInterface):
 
         def fill(fd: int) -> None:
             done = 0
+            crc = checksums.Crc32() if self._checksums else None
             if progress_callback is not None and length is not None:
                 progress_callback(0, length)
             while chunk := stream.read(_STREAM_CHUNK):
                 write_all(fd, chunk)
+                if crc is not None:
+                    crc.update(chunk)
                 done += len(chunk)
                 if progress_callback is not None:
                     progress_callback(done, max(done, length or 0))
+            if crc is not None:
+                checksums.record(fd, crc)
 
         self._writer.write(container, blob_path, fill, large=(length or 0) >= LARGE)
 
@@ -257,10 +285,14 @@ class FileProvider(StoreInterface):
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        """Raises :class:`BlobNotFound` (also for an unknown snapshot)."""
+        """Raises :class:`BlobNotFound` (also for an unknown snapshot); with ``checksum``,
+        :class:`IntegrityError` if the content does not match its recorded CRC-32."""
         fd = self._confined.open(container, blob_path, snapshot)
         try:
-            return read_all(fd)
+            data = read_all(fd)
+            if self._checksums:
+                check_bytes(data, checksums.expected_of(fd, os.fstat(fd).st_size))
+            return data
         except IsADirectoryError:
             raise self._layout.not_found(container, blob_path) from None
         finally:
@@ -287,11 +319,19 @@ class FileProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         """Copy with the kernel's copy path into a new file next to ``dest_fn``, which takes
-        its name when complete (the one local writer). Raises :class:`BlobNotFound`."""
+        its name when complete (the one local writer); with ``checksum``, only if it matches
+        its recorded CRC-32 (:class:`IntegrityError`, nothing left). Raises
+        :class:`BlobNotFound`."""
         fd, st = self._confined.open_blob(container, blob_path, snapshot)
+        large = st.st_size >= LARGE
         try:
-            with atomic_local_file(dest_fn, large=st.st_size >= LARGE) as dest:
-                copy_exact(fd, dest, st.st_size, progress_callback)
+            if not self._checksums:
+                with atomic_local_file(dest_fn, large=large) as dest:
+                    copy_exact(fd, dest, st.st_size, progress_callback)
+                return
+            with verified_local_file(dest_fn, large=large) as local:
+                local.expect(checksums.expected_of(fd, st.st_size))
+                copy_exact(fd, local.file.fileno(), st.st_size, progress_callback)
         finally:
             os.close(fd)
 

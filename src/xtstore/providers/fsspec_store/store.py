@@ -50,10 +50,16 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.listing import iter_infos, list_prefix, select
-from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import name_clash, new_snapshot_id, snapshot_created, to_bytes
+from xtstore.providers._shared import (
+    Expected,
+    name_clash,
+    new_snapshot_id,
+    snapshot_created,
+    to_bytes,
+    verified_local_file,
+)
 from xtstore.providers.fsspec_store.description import DESCRIPTION
 from xtstore.secrets import redact, values_named_secret
 from xtstore.secrets import register as register_secrets
@@ -638,12 +644,17 @@ class FsspecProvider(StoreInterface):
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
     ) -> None:
+        """Copied chunk by chunk; the file takes ``dest_fn``'s name only if it has the size
+        the filesystem gave when it was opened (a stream that ends early is no download:
+        ``IntegrityError``). fsspec has no content checksum common to its filesystems."""
         with self.open_blob(container, blob_path, snapshot) as source:
-            total = int(getattr(source, "size", 0) or 0)
+            size = getattr(source, "size", None)
+            total = int(size or 0)
             done = 0
-            with atomic_local_file(dest_fn) as fd, os.fdopen(fd, "wb", closefd=False) as dest:
+            with verified_local_file(dest_fn) as local:
+                local.expect(Expected(int(size) if size is not None else None))
                 while chunk := source.read(PROGRESS_CHUNK):
-                    dest.write(chunk)
+                    local.file.write(chunk)
                     done += len(chunk)
                     if progress_callback is not None:
                         progress_callback(done, max(total, done))

@@ -104,6 +104,10 @@ class S3Settings:
             connect_timeout=self.timeouts.connect,
             read_timeout=self.timeouts.read,
             max_pool_connections=max(10, self.max_concurrency + 2),
+            # botocore's defaults, pinned so that no environment variable turns them off:
+            # a CRC32 with every upload for S3 to verify, and whole-object reads checked.
+            request_checksum_calculation="when_supported",
+            response_checksum_validation="when_supported",
             s3=s3_options or None,
         )
 

@@ -21,6 +21,7 @@ from xtstore.errors import (
     BlobNotFound,
     ContainerAlreadyExists,
     ContainerNotFound,
+    IntegrityError,
     PreconditionFailed,
     StoreError,
     TransientError,
@@ -42,6 +43,9 @@ _TRANSIENT_CODES = frozenset(
         "OperationAborted",
     }
 )
+_DAMAGED_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"})
+"""S3 refusing a request body that does not match the checksum (or MD5, or signed SHA-256)
+sent with it."""
 _PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _ALWAYS_ANSWERED = frozenset({"ContentLength", "LastModified", "ETag"})
 """Fields of HeadObject / GetObject that S3 sends with every object."""
@@ -90,6 +94,8 @@ def translate(error: BaseException, *, create_only: bool = False) -> StoreError 
         return translate(error.last_exception, create_only=create_only)
     if isinstance(error, boto_errors.ClientError):
         return _translate_client_error(error, create_only)
+    if isinstance(error, boto_errors.FlexibleChecksumError):
+        return IntegrityError(f"S3 response failed its checksum: {error}")
     if isinstance(error, _NOT_SENT):
         return TransientError(f"cannot reach the S3 endpoint: {type(error).__name__}",
                               request_sent=False)
@@ -109,6 +115,8 @@ def _translate_client_error(error: boto_errors.ClientError, create_only: bool) -
     status = _status(error)
     message = str(error.response.get("Error", {}).get("Message", "")) or code
     reason = f"S3 {code}: {message}" if code and code != str(status) else f"S3 HTTP {status}"
+    if code in _DAMAGED_CODES:
+        return IntegrityError(f"the store refused the upload as damaged ({reason})")
     if code in _TRANSIENT_CODES or status in (408, 429) or status >= 500:
         return TransientError(reason, status=status or None, retry_after=_retry_after(error))
     if code in _PRECONDITION_CODES or status == 412:

@@ -52,7 +52,7 @@ from xtstore.providers.s3.keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3.listing import iter_listing
-from xtstore.providers.s3.transfer import Transfers
+from xtstore.providers.s3.transfer import CheckedBody, Transfers
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -477,10 +477,11 @@ class S3Provider(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
         """The GetObject response body, streamed (the Store's stream translates what a read
-        raises). Raises ``BlobNotFound``."""
+        raises); its length and checksum are checked when its end is read (``IntegrityError``).
+        Raises ``BlobNotFound``."""
         response = self._client.get_object(Bucket=container,
                                            Key=self._read_key(blob_path, snapshot))
-        return cast(IO[bytes], response["Body"])
+        return io.BufferedReader(CheckedBody(response["Body"]))
 
     def _read_key(self, blob_path: str, snapshot: str | None) -> str:
         key = check_blob_key(blob_path)

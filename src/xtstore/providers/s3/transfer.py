@@ -1,5 +1,6 @@
 """Managed S3 transfers (s3transfer, the engine of boto3's ``upload_file``/``download_file``):
-multipart uploads, ranged concurrent downloads and multipart copies with bounded memory.
+multipart uploads, ranged concurrent downloads and multipart copies with bounded memory; and
+the integrity checks of every upload and download (docs/reliability.md, "Integrity").
 
 s3transfer's own download retries are off (``num_download_attempts=1`` in the config), so the
 Store's retry layer is the only one.
@@ -7,18 +8,154 @@ Store's retry layer is the only one.
 
 from __future__ import annotations
 
-import os
+import hashlib
+import io
+import re
 import threading
 from collections.abc import Mapping
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
+from xtstore.errors import IntegrityError
 from xtstore.interface import ProgressCallback
-from xtstore.localfiles.atomic import atomic_local_file
+from xtstore.providers._shared import Expected, verified_local_file
 
-__all__ = ["Transfers"]
+__all__ = [
+    "CheckedBody",
+    "Transfers",
+    "expected_content",
+    "verifies_checksums",
+    "watch_upload_digests",
+]
+
+_FULL_OBJECT_CHECKSUMS = (("ChecksumSHA256", "sha256"), ("ChecksumSHA1", "sha1"),
+                          ("ChecksumCRC32", "crc32"))
+"""The S3 checksums xtstore can compute itself, best first (CRC32C and CRC64NVME need awscrt;
+botocore checks those on whole-object reads when it can)."""
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}")
+_ETAG_NOT_MD5 = frozenset({"aws:kms", "aws:kms:dsse"})
+"""Server-side encryptions whose ETags are not the MD5 of the content (S3's documented rule;
+SSE-C is told by ``SSECustomerAlgorithm``)."""
+_HASH_CHUNK = 1024 * 1024
+_MD5_KEY = "xtstore-body-md5"
+
+
+def expected_content(head: Mapping[str, Any]) -> Expected:
+    """What an object's content must be, from its HeadObject (asked with
+    ``ChecksumMode=ENABLED``): its length, and its checksum where S3 keeps one of the whole
+    object that xtstore can compute (a multipart upload's composite checksum is one of its
+    parts' checksums, so only the length is checked)."""
+    size = int(head["ContentLength"])
+    kind = head.get("ChecksumType")
+    if kind == "FULL_OBJECT" or (kind is None and "-" not in str(head.get("ETag", ""))):
+        for field, algorithm in _FULL_OBJECT_CHECKSUMS:
+            value = head.get(field)
+            if value and "-" not in str(value):
+                return Expected.from_base64(size, algorithm, str(value))
+    return Expected(size)
+
+
+def _body_md5(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Before PutObject / UploadPart: the MD5 of the body about to be sent (read, then
+    rewound, without reporting progress)."""
+    body: Any = params.get("body")
+    digest = hashlib.md5()
+    if isinstance(body, (bytes, bytearray)):
+        digest.update(body)
+    elif hasattr(body, "read") and hasattr(body, "seek") and hasattr(body, "tell"):
+        start = body.tell()
+        callbacks = getattr(body, "_callbacks_enabled", None)  # s3transfer's ReadFileChunk
+        if callbacks:
+            body.disable_callback()
+        try:
+            while chunk := body.read(_HASH_CHUNK):
+                digest.update(chunk)
+        finally:
+            body.seek(start)
+            if callbacks:
+                body.enable_callback()
+    else:
+        return
+    context[_MD5_KEY] = digest.hexdigest()
+
+
+def _check_etag(parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """After PutObject / UploadPart: where S3's ETag is the MD5 of what it stored (plain or
+    SSE-S3 objects), it must be the MD5 of what was sent; a store that does not verify the
+    request's checksum itself (moto, some S3-compatible servers) is caught here."""
+    sent = context.get(_MD5_KEY)
+    etag = str(parsed.get("ETag", "")).strip('"')
+    if sent is None or parsed.get("Error") or not _MD5_ETAG.fullmatch(etag):
+        return
+    if parsed.get("ServerSideEncryption") in _ETAG_NOT_MD5 or parsed.get("SSECustomerAlgorithm"):
+        return
+    if etag != sent:
+        raise IntegrityError(
+            f"S3 stored other bytes than were sent (ETag {etag}, MD5 sent {sent})",
+            algorithm="md5")
+
+
+def watch_upload_digests(client: Any) -> None:
+    """Check every PutObject and UploadPart of ``client`` against the MD5 that the store
+    reports (its ETag), on top of the CRC32 botocore sends with them for the store to verify
+    (costs one MD5 pass over every byte uploaded, about 1.5 ms per MiB)."""
+    for operation in ("PutObject", "UploadPart"):
+        client.meta.events.register(f"before-call.s3.{operation}", _body_md5,
+                                    unique_id=f"xtstore-md5-{operation}")
+        client.meta.events.register(f"after-call.s3.{operation}", _check_etag,
+                                    unique_id=f"xtstore-etag-{operation}")
+
+
+class CheckedBody(io.RawIOBase):
+    """A GetObject body as a raw stream that is checked once its last byte is read, however
+    it is read: botocore checks the length and the checksum only when a read meets the end,
+    and never on ``read(-1)``."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self._left = body._content_length  # None when the response gave no length
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = int(self._body.readinto(buffer))
+        if self._left is not None:
+            self._left = int(self._left) - count
+        if not self._checked and (count == 0 or self._left == 0) and len(buffer):
+            self._checked = True
+            if count:  # the last byte arrived: the end-of-stream read that checks it
+                self._body.readinto(bytearray(1))
+        return count
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+def verifies_checksums(client: Any) -> bool:
+    """Whether the endpoint is AWS S3's, which checks the CRC32 of every upload itself (and
+    refuses a mismatch): the MD5 of :func:`watch_upload_digests` is only for the others."""
+    host = urlsplit(str(client.meta.endpoint_url)).hostname or ""
+    return host == "amazonaws.com" or host.endswith(".amazonaws.com")
+
+
+class _KnownObject(BaseSubscriber):  # type: ignore[misc]
+    """Gives s3transfer the size and ETag already read, so it sends no HeadObject of its own
+    (and pins its ranged reads to that ETag)."""
+
+    def __init__(self, size: int, etag: str | None) -> None:
+        self._size = size
+        self._etag = etag
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        future.meta.provide_transfer_size(self._size)
+        if self._etag is not None:
+            future.meta.provide_object_etag(self._etag)
 
 
 class _Progress(BaseSubscriber):  # type: ignore[misc]
@@ -48,6 +185,8 @@ class Transfers:
     def __init__(self, client: Any, config: Any) -> None:
         self.client = client
         self.config = config
+        if not verifies_checksums(client):
+            watch_upload_digests(client)  # every upload of the client, managed or not
 
     def _manager(self) -> TransferManager:
         return TransferManager(self.client, self.config)
@@ -69,15 +208,17 @@ class Transfers:
     def download_to_path(
         self, bucket: str, key: str, dest_fn: str, progress: ProgressCallback | None = None
     ) -> None:
-        """Download whole-or-nothing into ``dest_fn`` (see
-        :func:`~xtstore.localfiles.atomic.atomic_local_file`): the transfer manager writes the
-        parts into the writer's file object. Raises ``BlobNotFound``."""
-        with (
-            atomic_local_file(dest_fn) as fd,
-            os.fdopen(fd, "wb", closefd=False) as sink,
-            self._manager() as manager,
-        ):
-            manager.download(bucket, key, sink, subscribers=_subscribers(progress)).result()
+        """Download whole-or-nothing into ``dest_fn``, verified (see
+        :func:`~xtstore.providers._shared.verified_local_file`): one HeadObject gives the size,
+        ETag and checksum; the transfer manager writes the parts into the file; its length and
+        checksum are checked before it takes ``dest_fn``'s name. Raises ``BlobNotFound``,
+        ``IntegrityError``."""
+        head = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        known = _KnownObject(int(head["ContentLength"]), head.get("ETag"))
+        with verified_local_file(dest_fn) as download, self._manager() as manager:
+            download.expect(expected_content(head))
+            manager.download(bucket, key, download.file,
+                             subscribers=[known, *_subscribers(progress)]).result()
 
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str,

@@ -1,0 +1,182 @@
+"""Integrity end to end on store-s3 (issue 2.3), with real damage: the fault proxy flips one
+byte of a response or request body between the provider and moto, or cuts a body short.
+
+A damaged download raises ``IntegrityError`` and leaves nothing at the destination (no file,
+no temporary file); one damaged response is read again by the retry layer (the error is
+transient); a damaged upload is refused (S3 verifies the CRC32 botocore sends; moto does not,
+so the provider compares S3's ETag with the MD5 of what it sent) and a truncated body is never
+taken as complete.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xtstore
+from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
+from tests.servers.s3_server import MiB, MotoServer
+from xtstore.errors import IntegrityError, TransientError
+from xtstore.providers.s3.store import S3Provider
+from xtstore.providers.s3.transfer import verifies_checksums
+
+SMALL = os.urandom(200 * 1024)
+"""Below the multipart threshold: one PutObject, one GetObject."""
+LARGE = os.urandom(11 * MiB)
+"""Three 5 MiB parts up, three ranged GETs down."""
+ATTEMPTS = 3
+
+
+@pytest.fixture
+def proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    with running_proxy(moto_server.endpoint_url, hold_limit=5.0, lifetime=300.0) as running:
+        yield running
+
+
+def _store(moto_server: MotoServer, endpoint: str) -> Any:
+    entry = moto_server.service_config(**{
+        "endpoint-url": endpoint, "connect-timeout": 5, "read-timeout": 30,
+        "retry": {"attempts": ATTEMPTS, "base-delay": 0.01, "max-delay": 0.05}})
+    return xtstore.get_storage("integrity", config={"external-services": {"integrity": entry}})
+
+
+@pytest.fixture
+def stores(moto_server: MotoServer, proxy: FaultProxy) -> Iterator[tuple[Any, Any, str]]:
+    """(store through the proxy, store direct to moto, container holding small and large)."""
+    direct = _store(moto_server, moto_server.endpoint_url)
+    container = f"in-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    direct.create_blob(container, "small.bin", SMALL)
+    direct.create_blob(container, "large.bin", LARGE)
+    yield _store(moto_server, proxy.url), direct, container
+    direct.delete_container(container)
+
+
+def _gets(proxy: FaultProxy, name: str) -> int:
+    return len(proxy.requests("GET", rf"/{name}"))
+
+
+@pytest.mark.parametrize("name", ["small.bin", "large.bin"])
+def test_a_damaged_download_is_refused_and_leaves_nothing(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, name: str
+) -> None:
+    store, _, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=4096), method="GET", path=name, times=None)
+    dest = tmp_path / "out" / name
+    with pytest.raises(IntegrityError) as raised:
+        store.get_blob_to_path(container, name, str(dest))
+    assert raised.value.container == container and raised.value.blob == name
+    assert list((tmp_path / "out").iterdir()) == []  # no file, no temporary file
+    assert isinstance(raised.value, TransientError)  # retried: every attempt was damaged
+    assert proxy.requests("GET") and all(
+        entry.fault == "corrupt-response" for entry in proxy.requests("GET"))
+
+
+def test_a_damaged_download_does_not_replace_an_existing_file(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path
+) -> None:
+    store, _, container = stores
+    dest = tmp_path / "kept.bin"
+    dest.write_bytes(b"the old content")
+    proxy.inject(Fault.corrupt(after_bytes=10), method="GET", times=None)
+    with pytest.raises(IntegrityError):
+        store.get_blob_to_path(container, "small.bin", str(dest))
+    assert dest.read_bytes() == b"the old content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.bin"]
+
+
+@pytest.mark.parametrize("name", ["small.bin", "large.bin"])
+def test_one_damaged_response_is_read_again(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, name: str
+) -> None:
+    store, _, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=100), method="GET", path=name)
+    dest = tmp_path / name
+    store.get_blob_to_path(container, name, str(dest))
+    assert dest.read_bytes() == (SMALL if name == "small.bin" else LARGE)
+    assert [e.fault for e in proxy.requests("GET")].count("corrupt-response") == 1
+
+
+def test_damaged_whole_reads_are_refused(
+    stores: tuple[Any, Any, str], proxy: FaultProxy
+) -> None:
+    store, _, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=500), method="GET", times=None)
+    with pytest.raises(IntegrityError):
+        store.get_blob_bytes(container, "small.bin")
+    stream = store.open_blob(container, "small.bin")
+    with pytest.raises(IntegrityError):
+        stream.read()
+    stream.close()
+
+
+@pytest.mark.parametrize("name", ["small.bin", "large.bin"])
+def test_a_truncated_body_is_never_taken_as_complete(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, name: str
+) -> None:
+    store, _, container = stores
+    proxy.inject(Fault.truncate(), method="GET", times=None)
+    with pytest.raises(TransientError):
+        store.get_blob_to_path(container, name, str(tmp_path / name))
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TransientError):
+        store.get_blob_bytes(container, name)
+
+
+def test_a_damaged_single_upload_is_refused_and_never_read_as_good(
+    stores: tuple[Any, Any, str], proxy: FaultProxy
+) -> None:
+    store, direct, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=1000, request=True), method="PUT", times=None)
+    with pytest.raises(IntegrityError) as raised:
+        store.create_blob(container, "up.bin", SMALL)
+    assert raised.value.blob == "up.bin"
+    # moto (which verifies nothing) kept the damaged bytes under the CRC32 of the good ones,
+    # so no read serves them as good either.
+    with pytest.raises(IntegrityError):
+        direct.get_blob_bytes(container, "up.bin")
+
+
+@pytest.mark.parametrize("how", ["path", "stream"])
+def test_a_damaged_part_fails_the_multipart_upload(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, how: str
+) -> None:
+    store, direct, container = stores
+    source = tmp_path / "source.bin"
+    source.write_bytes(LARGE)
+    proxy.inject(Fault.corrupt(after_bytes=MiB, request=True), method="PUT",
+                 path=r"partNumber=2", times=None)
+    with pytest.raises(IntegrityError):
+        if how == "path":
+            store.create_blob_from_path(container, "multi.bin", str(source))
+        else:
+            with open(source, "rb") as stream:
+                store.create_blob_from_stream(container, "multi.bin", stream, len(LARGE))
+    assert not direct.does_blob_exist(container, "multi.bin")
+
+
+def test_one_damaged_upload_is_sent_again(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path
+) -> None:
+    store, direct, container = stores
+    proxy.inject(Fault.corrupt(after_bytes=1000, request=True), method="PUT")
+    store.create_blob(container, "again.bin", SMALL)
+    assert direct.get_blob_bytes(container, "again.bin") == SMALL
+    source = tmp_path / "source.bin"
+    source.write_bytes(LARGE)
+    proxy.inject(Fault.corrupt(after_bytes=MiB, request=True), method="PUT", path="partNumber=3")
+    store.create_blob_from_path(container, "again-multi.bin", str(source))
+    assert direct.get_blob_bytes(container, "again-multi.bin") == LARGE
+
+
+
+def test_only_stores_other_than_aws_pay_for_the_etag_check(moto_server: MotoServer) -> None:
+    # AWS S3 verifies the CRC32 botocore sends with every upload, so the MD5 pass is skipped.
+    aws = S3Provider({"access-key-id": "a", "secret-access-key": "b", "region": "eu-west-1"})
+    assert verifies_checksums(aws.client)
+    assert not verifies_checksums(S3Provider(moto_server.service_config()).client)
