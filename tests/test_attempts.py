@@ -4,8 +4,9 @@ does not gets a TransientError saying the change may have been applied."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -117,3 +118,54 @@ def test_idempotent_calls_leave_may_have_applied_unset() -> None:
 def test_outside_a_store_each_call_is_its_own_attempt() -> None:
     first, second = current_attempt(), current_attempt()
     assert first is not second and first.memo == {} and not first.repeat_safe
+
+
+class BrokenOffUploads(MemoryProvider):
+    """Each stream upload reads part of the stream, then the first ``failures`` lose their
+    connection before their last request left (``request_sent=False``)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__({"name": "mem"})
+        self.failures = failures
+
+    def create_blob_from_stream(self, container: str, blob_path: str, stream: Any,
+                                length: int | None = None,
+                                progress_callback: Any = None) -> None:
+        if self.failures:
+            self.failures -= 1
+            stream.read(5)
+            raise ConnectionRefusedError("refused")
+        super().create_blob_from_stream(container, blob_path, stream, length=length)
+
+
+class OneWay(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("full_stack", [False, True])
+def test_a_seekable_stream_is_uploaded_again_from_where_it_started(full_stack: bool) -> None:
+    store = _store(BrokenOffUploads(2), full_stack)
+    store.create_container("runs")
+    stream = io.BytesIO(b"skip|0123456789")
+    stream.seek(5)
+    store.create_blob_from_stream("runs", "s.bin", stream)
+    assert store.get_blob_bytes("runs", "s.bin") == b"0123456789"
+
+
+@pytest.mark.parametrize("full_stack", [False, True])
+def test_a_stream_that_cannot_seek_is_never_uploaded_again(full_stack: bool) -> None:
+    # Before: the refused connection was repeated and the blob got the stream's rest only.
+    store = _store(BrokenOffUploads(1), full_stack)
+    store.create_container("runs")
+    with pytest.raises(TransientError):
+        store.create_blob_from_stream("runs", "s.bin", OneWay(b"0123456789"))
+    assert not store.does_blob_exist("runs", "s.bin")

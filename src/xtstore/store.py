@@ -384,14 +384,29 @@ class Store(StoreInterface):
     ) -> None:
         container, blob = self._blob(container, blob_path)
         progress = _wrap_progress(progress_callback)
+        start = _stream_position(stream)
+        tries = 0
+
+        def upload() -> None:
+            # A repeat starts the stream again where the first attempt did: the upload then
+            # writes the same whole blob again, which is harmless.
+            nonlocal tries
+            tries += 1
+            if tries > 1 and start is not None:
+                stream.seek(start)
+            self.provider.create_blob_from_stream(
+                container, blob, stream, length=length, progress_callback=progress
+            )
+
         self._run(
             "create_blob_from_stream",
-            lambda: self.provider.create_blob_from_stream(
-                container, blob, stream, length=length, progress_callback=progress
-            ),
+            upload,
             container,
             blob,
-            idempotent=False,  # the stream is consumed by the first attempt
+            # A stream that cannot seek was partly read by a failed attempt (even one whose
+            # last request never left): it is never uploaded again.
+            idempotent=start is not None,
+            repeatable=start is not None,
         )
         if progress is not None and length is not None:
             progress.finish(length)
@@ -778,6 +793,14 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
         )
 
 
+def _stream_position(stream: IO[bytes]) -> int | None:
+    """Where a seekable stream stands now, or None if it cannot be rewound."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def _guarded_iterator(
     entries: Iterator[BlobInfo], store: Store, container: str, path: str | None
 ) -> Iterator[BlobInfo]:
@@ -787,7 +810,7 @@ def _guarded_iterator(
     step = functools.partial(next, iter(entries), None)
     run = store._run
     while True:
-        entry = run("iter_blobs.next", step, container, path, idempotent=False, repeatable=False)
+        entry = run("iter_blobs.next", step, container, path, repeatable=False)
         if entry is None:
             return
         yield entry

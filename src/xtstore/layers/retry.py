@@ -100,7 +100,11 @@ class RetryLayer:
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
         if not call.repeatable:
-            return proceed()
+            try:
+                return proceed()
+            except TransientError as error:
+                _say_whether_applied(call, error)
+                raise
         if self.function is not None:
             return self._as_function_says(self.function, call, proceed)
         policy = self.policy

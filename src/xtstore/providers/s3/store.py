@@ -336,21 +336,11 @@ class S3Provider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
     ) -> None:
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
-        ``max-concurrency`` parts). Raises ``ContainerNotFound``.
-
-        Safe to repeat when ``stream`` is seekable: a repeat starts again from where the first
-        attempt did (the upload replaces the whole object, so writing it twice is harmless)."""
+        ``max-concurrency`` parts). Raises ``ContainerNotFound``. The Store rewinds a
+        seekable stream for a repeat; s3transfer is lent it, never given it to close."""
         key = check_blob_key(blob_path)
-        attempt = current_attempt()
-        start = attempt.memo.get("stream_start")
-        if start is None:
-            start = _stream_position(stream)
-            if start is not None:
-                attempt.memo["stream_start"] = start
-                attempt.repeat_safe = True
-        else:
-            stream.seek(start)
-        source: IO[bytes] = stream if start is None else cast(IO[bytes], _Lent(stream))
+        source: IO[bytes] = (cast(IO[bytes], _Lent(stream)) if _seekable(stream)
+                             else stream)
         self._transfers.upload(source, container, key, progress_callback, length)
 
     def append_blob(
@@ -589,12 +579,11 @@ def _is_plain_md5(etag: str) -> bool:
     return len(etag) == 32 and all(char in "0123456789abcdef" for char in etag)
 
 
-def _stream_position(stream: IO[bytes]) -> int | None:
-    """Where a seekable stream stands now, or None if it cannot be rewound."""
+def _seekable(stream: IO[bytes]) -> bool:
     try:
-        return stream.tell() if stream.seekable() else None
+        return bool(stream.seekable())
     except (AttributeError, OSError, ValueError):
-        return None
+        return False
 
 
 S3Store = provider_store_class("S3Store", S3Provider, __name__)
