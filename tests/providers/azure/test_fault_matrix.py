@@ -36,6 +36,14 @@ KNOWN_NOT_ABSORBED: Known = {
     **{("iter_blobs", fault): "TransientError" for fault in FAULTS},
     # A Copy Blob response cut in its head has no x-ms-copy-status: reported as a failed copy.
     ("copy_blob", "truncate"): "StoreError",
+    # iter_blobs fetches every page after the first while the caller iterates, outside the
+    # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
+    **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},
+    # open_blob's stream fetches each chunk (a ranged GET) while the caller reads, outside the
+    # retry layer: a fault on a later chunk's request ends the read (the SDK's downloader
+    # re-reads only a body broken off mid-way: truncate and reset-in-response end in ok).
+    **{("open_blob (range read)", fault): "TransientError" for fault in FAULTS
+       if fault not in ("truncate", "reset-in-response")},
 }
 
 
