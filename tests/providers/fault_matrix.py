@@ -492,6 +492,7 @@ class _IdempotentCells:
         if status != "ok":
             raise AssertionError(f"{name} fails without a fault: {status} {error!r}")
         row.check(result, self.direct, self.container, cell)
+        _delete_quietly(self.direct, self.container, f"w/{cell}")
         return log
 
     def cell(
