@@ -8,13 +8,14 @@ Each provider's test runs, through the fault proxy (counts and times in docs/rel
 - the calls that make many requests, on a store with small parts and listing pages
   (SMALL_PARTS): a multipart / staged-block upload, ranged downloads, a ranged read through
   ``open_blob``, listings of several pages; each fault on the 2nd or the last request of the
-  call, alternately (the delays and black holes on the last; full: on every request);
+  call, alternately (one of the delay and the black hole, on the last; full: every fault on
+  every request);
 - two faults on one call, on its 1st and 2nd request (the try and its retry): PAIRS on a few
   calls (full: every ordered pair of FAULTS on every call);
 - faults scripted after N bytes of a body ("reset the kth PUT after N bytes"): inside a part
   of the multipart upload, and a ranged GET's response cut or reset after N bytes;
 - every non-idempotent call (run_unsafe_matrix) likewise, with the append rewrite and compose
-  paths and multipart creates, and PAIRS of faults.
+  paths and multipart creates, and UNSAFE_PAIRS of faults.
 
 An idempotent cell must end in success (checked: the value read, or what was written read back
 from a store that bypasses the proxy) or in a typed ``xtstore.errors`` exception, never in a
