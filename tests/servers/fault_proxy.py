@@ -22,6 +22,10 @@ Faults (``Fault.<name>(...)``):
   ``after_bytes``) is sent, then the connection closes; a bodiless response (HEAD, 204) is cut
   inside its head instead, after the status line and the first header (a client reading up
   to the end of the connection sees a response without the rest of its headers).
+- ``reset_in_response(after_bytes=None)``: like ``truncate`` (the server applied the request,
+  the head promises the whole body), but the connection is reset after the first half of the
+  body (or ``after_bytes`` of it) instead of closed: a download broken mid-way (a response
+  without a body is reset before its head, as ``reset_after``).
 - ``black_hole(seconds=None)``: the request is accepted and never answered; the connection is
   dropped after ``seconds`` (default: the proxy's ``hold_limit``) so nothing waits forever.
 - ``corrupt(after_bytes=0, request=False)``: one byte of the response body (or, with
@@ -30,10 +34,11 @@ Faults (``Fault.<name>(...)``):
   so only a checksum can tell. An empty body passes unchanged.
 
 Bounded: at most ``max_requests`` requests and ``lifetime`` seconds (after either, every
-request is reset), each connection idle for at most ``idle_timeout``, every wait cut short by
-:meth:`FaultProxy.stop`, which the context manager calls and which joins all threads. It only
-ever listens on and connects to 127.0.0.1. Request bodies and responses are buffered whole,
-which is fine for test-sized blobs.
+request is reset; :meth:`FaultProxy.keep_alive` lets a runner of many bounded cells extend
+the lifetime cell by cell), each connection idle for at most ``idle_timeout``, every wait
+cut short by :meth:`FaultProxy.stop`, which the context manager calls and which joins all
+threads. It only ever listens on and connects to 127.0.0.1. Request bodies and responses are
+buffered whole, which is fine for test-sized blobs.
 """
 
 from __future__ import annotations
@@ -95,6 +100,10 @@ class Fault:
     @classmethod
     def truncate(cls, after_bytes: int | None = None) -> Fault:
         return cls("truncate", after_bytes=after_bytes)
+
+    @classmethod
+    def reset_in_response(cls, after_bytes: int | None = None) -> Fault:
+        return cls("reset-in-response", after_bytes=after_bytes)
 
     @classmethod
     def black_hole(cls, seconds: float | None = None) -> Fault:
@@ -253,6 +262,13 @@ class FaultProxy:
                     chosen = rule.fault
         return chosen
 
+    def keep_alive(self, seconds: float) -> None:
+        """Let the proxy live at least ``seconds`` more (never less than its ``lifetime``):
+        a runner of many cells, each bounded in time, calls it before each one, so a long
+        run is bounded by its cells rather than by one lifetime fixed in advance."""
+        with self._lock:
+            self.lifetime = max(self.lifetime, time.monotonic() - self._started + seconds)
+
     # -- running ---------------------------------------------------------------------------
 
     def start(self) -> FaultProxy:
@@ -373,12 +389,17 @@ class FaultProxy:
         if kind == "reset-after":
             raise _Reset
         entry.status = status
+        if kind == "reset-in-response":
+            assert fault is not None
+            if not response_body:
+                entry.status = None
+                raise _Reset
+            client.sendall(response_head + response_body[: _cut(fault, response_body)])
+            raise _Reset
         if kind == "truncate":
             assert fault is not None
             if response_body:
-                half = len(response_body) // 2
-                cut = half if fault.after_bytes is None else fault.after_bytes
-                client.sendall(response_head + response_body[: min(cut, len(response_body) - 1)])
+                client.sendall(response_head + response_body[: _cut(fault, response_body)])
             else:
                 status_line, first_header, _ = response_head.split(b"\r\n", 2)
                 client.sendall(status_line + b"\r\n" + first_header + b"\r\n")
@@ -412,6 +433,13 @@ class FaultProxy:
                 out.append(f"Content-Length: {len(data)}\r\n")
             out.append("\r\n")
             return response.status, "".join(out).encode("latin-1"), data
+
+
+def _cut(fault: Fault, body: bytes) -> int:
+    """How much of a non-empty response body a cutting fault sends: half, or ``after_bytes``,
+    never all of it."""
+    cut = len(body) // 2 if fault.after_bytes is None else fault.after_bytes
+    return min(cut, len(body) - 1)
 
 
 def _read_head(reader: BinaryIO) -> tuple[str, str, str, list[tuple[str, str]]] | None:

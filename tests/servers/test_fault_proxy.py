@@ -306,3 +306,34 @@ def test_only_loopback_upstreams() -> None:
         FaultProxy("http://192.0.2.1:80")
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         FaultProxy("https://127.0.0.1:443")
+
+
+def test_reset_in_response_breaks_the_body_off_with_a_reset(
+    proxy: FaultProxy, upstream: Upstream
+) -> None:
+    proxy.inject(Fault.reset_in_response(after_bytes=1000), method="GET")
+    proxy.inject(Fault.reset_in_response(), method="PUT")
+    conn = connect(proxy)
+    conn.request("GET", "/c/blob")
+    response = conn.getresponse()
+    assert response.getheader("Content-Length") == str(len(BLOB))
+    with pytest.raises((http.client.IncompleteRead, ConnectionResetError)) as raised:
+        response.read()
+    if isinstance(raised.value, http.client.IncompleteRead):
+        assert len(raised.value.partial) <= 1000
+    conn.close()
+    # A response without a body: the request was applied, the client gets no response.
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected)):
+        fetch(proxy, "PUT", body=b"applied")
+    assert upstream.received == [("GET", "/c/blob", b""), ("PUT", "/c/blob", b"applied")]
+    assert [(e.fault, e.status, e.upstream_status) for e in proxy.log] == [
+        ("reset-in-response", 200, 200), ("reset-in-response", None, 201)]
+
+
+def test_keep_alive_extends_the_lifetime_from_now(upstream: Upstream) -> None:
+    with running_proxy(upstream.url, lifetime=0.5) as proxy:
+        proxy.keep_alive(5.0)
+        time.sleep(0.7)
+        assert fetch(proxy)[0] == 200
+        proxy.keep_alive(0.1)  # never shortens it
+        assert fetch(proxy)[0] == 200

@@ -12,6 +12,7 @@ import pytest
 import xtstore
 from tests.providers.fault_matrix import (
     CONTENT,
+    FAULTS,
     READ_TIMEOUT,
     SOURCE,
     Known,
@@ -27,7 +28,17 @@ from tests.servers.s3_server import MotoServer
 KNOWN_RAW: Known = {}
 # open_blob's stream is read after the call returned, outside the retry layer, and does not
 # resume a broken body.
-KNOWN_NOT_ABSORBED: Known = {("open_blob.read", "truncate"): "TransientError"}
+KNOWN_NOT_ABSORBED: Known = {
+    ("open_blob.read", "truncate"): "TransientError",
+    # The same for a body reset mid-way (botocore's ResponseStreamingError), and for both on
+    # a read of a range of a large blob.
+    ("open_blob.read", "reset-in-response"): "TransientError",
+    ("open_blob (range read)", "truncate"): "TransientError",
+    ("open_blob (range read)", "reset-in-response"): "TransientError",
+    # iter_blobs fetches every page after the first while the caller iterates, outside the
+    # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
+    **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},
+}
 
 
 @pytest.fixture
