@@ -18,8 +18,8 @@ DESCRIPTION = ProviderDescription(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
                   " created if missing).", required=True),
         ConfigKey("checksum", "string", "crc32: keep a CRC-32 of every blob written whole"
-                  " (with its file, in an extended attribute) and check it on whole-blob reads"
-                  " and downloads; none: the file system's own integrity only.",
+                  " (with its file, in an extended attribute) and check it on reads of the whole"
+                  " blob and on downloads; none: the file system's own integrity only.",
                   default="none", choices=("none", "crc32")),
     ),
     notes=(
