@@ -10,6 +10,7 @@ test run; elsewhere a registry that cannot be reached skips these tests, saying 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import textwrap
@@ -71,10 +72,14 @@ def _install(env_dir: Path) -> None:
 def xtlib_python() -> Path:
     """The interpreter of a virtual environment holding XT's own ``xtlib`` 1.0.0."""
     python = _python(ENV_DIR)
-    if not _works(python):
-        _install(ENV_DIR)
+    ENV_DIR.parent.mkdir(parents=True, exist_ok=True)
+    # Test processes run side by side (pytest-xdist): one installs, the others wait for it.
+    with open(ENV_DIR.parent / "xtlib-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not _works(python):
-            raise RuntimeError(f"xtlib was installed in {ENV_DIR} but does not import")
+            _install(ENV_DIR)
+            if not _works(python):
+                raise RuntimeError(f"xtlib was installed in {ENV_DIR} but does not import")
     return python
 
 
