@@ -99,14 +99,18 @@ class RetryLayer:
         self._clock = clock
 
     def __call__(self, call: Call, proceed: Callable[[], T]) -> T:
-        if not call.repeatable:
-            try:
+        try:
+            if not call.repeatable:
                 return proceed()
-            except TransientError as error:
-                _say_whether_applied(call, error)
-                raise
-        if self.function is not None:
-            return self._as_function_says(self.function, call, proceed)
+            if self.function is not None:
+                return self._as_function_says(self.function, call, proceed)
+            return self._as_policy_says(call, proceed)
+        except TransientError as error:
+            # In one place, whichever way the call gave up.
+            _say_whether_applied(call, error)
+            raise
+
+    def _as_policy_says(self, call: Call, proceed: Callable[[], T]) -> T:
         policy = self.policy
         deadline = self._clock() + policy.total_timeout
         attempt = 1
@@ -115,16 +119,13 @@ class RetryLayer:
                 return proceed()
             except TransientError as error:
                 if attempt >= policy.attempts or not _may_repeat(call, error):
-                    _say_whether_applied(call, error)
                     raise
                 pause = policy.delay(attempt)
                 if error.retry_after is not None:
                     if error.retry_after > policy.max_delay:
-                        _say_whether_applied(call, error)
                         raise
                     pause = max(pause, error.retry_after)
                 if self._clock() + pause > deadline:
-                    _say_whether_applied(call, error)
                     raise
                 self._sleep(pause)
                 attempt += 1
@@ -138,14 +139,12 @@ class RetryLayer:
                 return proceed()
             except TransientError as error:
                 if not _may_repeat(call, error):
-                    _say_whether_applied(call, error)
                     raise
                 context.exception = error
                 context.response = None if error.status is None else RetryResponse(error.status)
                 # Asked inside the except block: XT's function logs sys.exc_info().
                 pause = function(context)
                 if pause is None:
-                    _say_whether_applied(call, error)
                     raise
                 if (isinstance(pause, bool) or not isinstance(pause, (int, float))
                         or not math.isfinite(pause) or pause < 0):
@@ -159,7 +158,6 @@ class RetryLayer:
                 if error.retry_after is not None:
                     # Bounded like the policy's own waits: a store asking for longer ends it.
                     if error.retry_after > self.policy.max_delay:
-                        _say_whether_applied(call, error)
                         raise
                     wait = max(wait, error.retry_after)
                 self._sleep(wait)
