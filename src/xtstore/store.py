@@ -145,44 +145,27 @@ class Store(StoreInterface):
         local_path: str | None = None,
         repeatable: bool = True,
     ) -> T:
-        if not idempotent and repeatable:
-            # The provider's memo of this call's attempts (xtstore.attempts): what lets it
-            # make a repeat harmless, and tell the retry layer so.
-            _, token = begin_call()
-            try:
-                return self._run_once_or_more(
-                    operation, action, container, blob, idempotent, local_path, repeatable)
-            finally:
+        # A non-idempotent call's attempts share one memo (xtstore.attempts): what lets its
+        # provider make a repeat harmless, and tell the retry layer so.
+        token = begin_call()[1] if not idempotent and repeatable else None
+        try:
+            passive = self._passive
+            if passive is not None and passive():
+                # Every layer is passive on success: try the call directly, and run the
+                # stack only if it fails.
+                try:
+                    return action()
+                except Exception as error:
+                    failure = error
+                call = Call(operation, self.service_name, container, blob, idempotent,
+                            local_path, repeatable)
+                return self._after_failure(call, action, failure)
+            call = Call(operation, self.service_name, container, blob, idempotent, local_path,
+                        repeatable)
+            return run_through(self._layers, call, action)
+        finally:
+            if token is not None:
                 end_call(token)
-        return self._run_once_or_more(
-            operation, action, container, blob, idempotent, local_path, repeatable)
-
-    def _run_once_or_more(
-        self,
-        operation: str,
-        action: Callable[[], T],
-        container: str | None,
-        blob: str | None,
-        idempotent: bool,
-        local_path: str | None,
-        repeatable: bool,
-    ) -> T:
-        passive = self._passive
-        if passive is not None and passive():
-            # Every layer is passive on success: try the call directly, and run the stack
-            # only if it fails.
-            try:
-                return action()
-            except Exception as error:
-                failure = error
-            call = Call(
-                operation, self.service_name, container, blob, idempotent, local_path, repeatable
-            )
-            return self._after_failure(call, action, failure)
-        call = Call(
-            operation, self.service_name, container, blob, idempotent, local_path, repeatable
-        )
-        return run_through(self._layers, call, action)
 
     def _after_failure(self, call: Call, action: Callable[[], T], failure: Exception) -> T:
         """Finish a call whose direct first attempt raised ``failure``: the whole stack sees
