@@ -33,6 +33,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
@@ -587,6 +588,28 @@ def run_matrix(
     label: str,
     store: Any,
     direct: Any,
+    proxy: FaultProxy,
+    tmp: Path,
+    *,
+    known_raw: Known,
+    known_not_absorbed: Known,
+) -> list[str]:
+    """Run every cell on ``store`` (through ``proxy``) in a new container holding SOURCE,
+    made and removed through ``direct``; print the tables; the problems found."""
+    container = f"fm-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    direct.create_blob(container, SOURCE, CONTENT)
+    try:
+        return _idempotent_cells(label, store, direct, container, proxy, tmp,
+                                 known_raw=known_raw, known_not_absorbed=known_not_absorbed)
+    finally:
+        direct.delete_container(container)
+
+
+def _idempotent_cells(
+    label: str,
+    store: Any,
+    direct: Any,
     container: str,
     proxy: FaultProxy,
     tmp: Path,
@@ -594,8 +617,6 @@ def run_matrix(
     known_raw: Known,
     known_not_absorbed: Known,
 ) -> list[str]:
-    """Run every cell on ``store`` (through ``proxy``) in ``container``, which holds SOURCE;
-    print the tables; the problems found."""
     small = _small_parts(store)
     large = _large_content(small.large)
     direct.create_blob(container, LARGE_SOURCE, large)
@@ -758,6 +779,24 @@ _CLAIMS_NOT_DONE = (BlobAlreadyExists, BlobNotFound, ContainerAlreadyExists, Con
 
 
 def run_unsafe_matrix(
+    label: str, store: Any, direct: Any, proxy: FaultProxy, *, known: Known,
+    made_safe: frozenset[str] = frozenset(),
+) -> list[str]:
+    """:func:`_non_idempotent_cells` in a new container, made and removed (with the
+    containers its cells create) through ``direct``."""
+    container = f"fu-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    try:
+        return _non_idempotent_cells(label, store, direct, container, proxy, known=known,
+                                     made_safe=made_safe)
+    finally:
+        for name in direct.list_containers():
+            if name.startswith(container[:20] + "-"):  # see _container_name
+                direct.delete_container(name)
+        direct.delete_container(container)
+
+
+def _non_idempotent_cells(
     label: str, store: Any, direct: Any, container: str, proxy: FaultProxy, *, known: Known,
     made_safe: frozenset[str] = frozenset(),
 ) -> list[str]:

@@ -3,7 +3,6 @@ tests/providers/fault_matrix.py."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,8 @@ import pytest
 
 import xtstore
 from tests.providers.fault_matrix import (
-    CONTENT,
     FAULTS,
     READ_TIMEOUT,
-    SOURCE,
     Known,
     run_matrix,
     run_unsafe_matrix,
@@ -57,14 +54,9 @@ def _store(azurite: Azurite, endpoint: str) -> Any:
 def test_every_idempotent_call_under_every_fault(
     azurite: Azurite, proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    direct = _store(azurite, azurite.endpoint)
-    container = f"fm-{uuid.uuid4().hex[:12]}"
-    direct.create_container(container)
-    direct.create_blob(container, SOURCE, CONTENT)
-    problems = run_matrix("Azure", _store(azurite, proxy.endpoint(azurite.endpoint)), direct,
-                          container, proxy, tmp_path, known_raw=KNOWN_RAW,
-                          known_not_absorbed=KNOWN_NOT_ABSORBED)
-    direct.delete_container(container)
+    problems = run_matrix("Azure", _store(azurite, proxy.endpoint(azurite.endpoint)),
+                          _store(azurite, azurite.endpoint), proxy, tmp_path,
+                          known_raw=KNOWN_RAW, known_not_absorbed=KNOWN_NOT_ABSORBED)
     assert not problems, "\n".join(problems)
 
 
@@ -85,14 +77,7 @@ MADE_SAFE = frozenset({
 def test_every_non_idempotent_call_under_every_fault_leaves_the_old_or_the_new_state(
     azurite: Azurite, proxy: FaultProxy
 ) -> None:
-    direct = _store(azurite, azurite.endpoint)
-    container = f"fu-{uuid.uuid4().hex[:12]}"
-    direct.create_container(container)
-    store = _store(azurite, proxy.endpoint(azurite.endpoint))
-    problems = run_unsafe_matrix("Azure", store, direct, container, proxy, known=KNOWN_UNSAFE,
+    problems = run_unsafe_matrix("Azure", _store(azurite, proxy.endpoint(azurite.endpoint)),
+                                 _store(azurite, azurite.endpoint), proxy, known=KNOWN_UNSAFE,
                                  made_safe=MADE_SAFE)
-    for name in direct.list_containers():
-        if name.startswith(container[:20] + "-"):
-            direct.delete_container(name)
-    direct.delete_container(container)
     assert not problems, "\n".join(problems)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,8 @@ import pytest
 
 import xtstore
 from tests.providers.fault_matrix import (
-    CONTENT,
     FAULTS,
     READ_TIMEOUT,
-    SOURCE,
     Known,
     run_matrix,
     run_unsafe_matrix,
@@ -57,13 +54,9 @@ def _store(moto_server: MotoServer, endpoint: str) -> Any:
 def test_every_idempotent_call_under_every_fault(
     moto_server: MotoServer, proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    direct = _store(moto_server, moto_server.endpoint_url)
-    container = f"fm-{uuid.uuid4().hex[:12]}"
-    direct.create_container(container)
-    direct.create_blob(container, SOURCE, CONTENT)
-    problems = run_matrix("S3", _store(moto_server, proxy.url), direct, container, proxy,
-                          tmp_path, known_raw=KNOWN_RAW, known_not_absorbed=KNOWN_NOT_ABSORBED)
-    direct.delete_container(container)
+    problems = run_matrix("S3", _store(moto_server, proxy.url),
+                          _store(moto_server, moto_server.endpoint_url), proxy, tmp_path,
+                          known_raw=KNOWN_RAW, known_not_absorbed=KNOWN_NOT_ABSORBED)
     assert not problems, "\n".join(problems)
 
 
@@ -82,13 +75,7 @@ MADE_SAFE = frozenset({
 def test_every_non_idempotent_call_under_every_fault_leaves_the_old_or_the_new_state(
     moto_server: MotoServer, proxy: FaultProxy
 ) -> None:
-    direct = _store(moto_server, moto_server.endpoint_url)
-    container = f"fu-{uuid.uuid4().hex[:12]}"
-    direct.create_container(container)
-    problems = run_unsafe_matrix("S3", _store(moto_server, proxy.url), direct, container, proxy,
+    problems = run_unsafe_matrix("S3", _store(moto_server, proxy.url),
+                                 _store(moto_server, moto_server.endpoint_url), proxy,
                                  known=KNOWN_UNSAFE, made_safe=MADE_SAFE)
-    for name in direct.list_containers():
-        if name.startswith(container[:20] + "-"):
-            direct.delete_container(name)
-    direct.delete_container(container)
     assert not problems, "\n".join(problems)
