@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
 from xtstore.attempts import begin_call, end_call
+from xtstore.continuation import Continuing
 from xtstore.errors import ConfigError, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, passive_now, run_through
@@ -166,6 +167,16 @@ class Store(StoreInterface):
         finally:
             if token is not None:
                 end_call(token)
+
+    def _steps_of(self, result: object, container: str, blob: str | None) -> None:
+        """Hand a result that makes requests after its call returned (``xtstore.continuation``)
+        a runner that puts each later step inside the layers, as a repeatable call."""
+        if isinstance(result, Continuing):
+
+            def run(step: str, body: Callable[[], T]) -> T:
+                return self._run(step, body, container, blob)
+
+            result.continue_under(run)
 
     def _after_failure(self, call: Call, action: Callable[[], T], failure: Exception) -> T:
         """Finish a call whose direct first attempt raised ``failure``: the whole stack sees
