@@ -19,7 +19,8 @@ DESCRIPTION = ProviderDescription(
                   " created if missing).", required=True),
         ConfigKey("checksum", "string", "crc32: keep a CRC-32 of every blob written whole"
                   " (with its file, in an extended attribute) and check it on reads of the whole"
-                  " blob and on downloads; none: the file system's own integrity only.",
+                  " blob, on downloads and on open_blob streams read in order to their end;"
+                  " none: the file system's own integrity only.",
                   default="none", choices=("none", "crc32")),
     ),
     notes=(

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
@@ -306,8 +307,23 @@ class FileProvider(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
         """The blob's file opened for reading (a later write replaces the file, so the
-        stream keeps reading the version it opened). Raises :class:`BlobNotFound`."""
-        fd, _ = self._confined.open_blob(container, blob_path, snapshot)
+        stream keeps reading the version it opened). Raises :class:`BlobNotFound`.
+
+        With ``checksum``, a blob with a current CRC-32 record is read through a
+        :class:`~xtstore.providers.file.checksums.CheckedFile`: reading it in order from the
+        start to its end checks it, and the read that reaches the end raises
+        :class:`IntegrityError` on a mismatch; a seek elsewhere turns the check off (a seek
+        back to the start begins it again). Otherwise the stream is the plain file."""
+        fd, st = self._confined.open_blob(container, blob_path, snapshot)
+        if self._checksums and st.st_size:
+            try:
+                expected = checksums.expected_of(fd, st.st_size)
+            except BaseException:
+                os.close(fd)
+                raise
+            if expected.checks_content:
+                return io.BufferedReader(checksums.CheckedFile(fd, expected),
+                                         max(io.DEFAULT_BUFFER_SIZE, st.st_blksize))
         return os.fdopen(fd, "rb")
 
     def get_blob_to_path(
