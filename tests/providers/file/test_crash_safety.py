@@ -10,8 +10,13 @@ What is checked after every kill:
 * ``list_blobs`` shows exactly the blobs that exist (no temporary or lock names);
 * once the store has been opened again, nothing is left in ``.xtstore/tmp``.
 
+A second test kills the child before each system call, one after another, of every write
+that meets a blob's metadata (overwrites, uploads, copies, appends by rewrite, metadata
+writes, deletes): each version must keep its own metadata at every point.
+
 Sizes: ``XTSTORE_KILLS`` kills (default 100, the CI size, ~10 s; the documented full size is
-``XTSTORE_KILLS=1000 python -m pytest tests/providers/file/test_crash_safety.py``), and
+``XTSTORE_KILLS=1000 python -m pytest tests/providers/file/test_crash_safety.py``, which also
+runs every write of the second test both with and without ``O_TMPFILE``), and
 ``XTSTORE_CLI_KILLS`` kills of the CLI (default 10).
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import os
 import random
 import re
@@ -77,66 +83,85 @@ class Script:
     states: list[dict[str, Blob]] = field(default_factory=lambda: [{}])
     """``states[k]``: every blob after the first ``k`` operations."""
 
+    def add(self, operation: tuple[Any, ...]) -> None:
+        self.operations.append(operation)
+        self.states.append(after(self.states[-1], operation))
+
 
 def script(seed: int) -> Script:
     rng = random.Random(seed)
     made = Script()
     for index in range(OPERATIONS):
-        blobs = dict(made.states[-1])
-        existing = sorted(blobs)
-        version = f"{seed}.{index}"
-        kinds = ["create", "create", "from_path", "stream", "append", "append"]
-        if not set(NAMES) <= set(existing):
-            kinds.append("create_new")
-        if existing:
-            kinds += ["copy", "snapshot", "metadata", "delete", "container_metadata"]
-        if any(blobs[name].snapshots for name in existing):
-            kinds.append("delete_snapshot")
-        kind = rng.choice(kinds)
-        name = rng.choice(existing) if existing and kind in {
-            "copy", "snapshot", "metadata", "delete"} else rng.choice(NAMES)
-        size = rng.choice([64, 300, 5000, 70_000, LARGE + 4096, 3 * LARGE])
-        old = blobs.get(name)
-        if kind in {"create", "from_path", "stream"}:
-            operation: tuple[Any, ...] = (kind, name, version, size)
-            blobs[name] = Blob(((version, size),), (), old.snapshots if old else ())
-        elif kind == "create_new":
-            name = rng.choice([n for n in NAMES if n not in blobs])
-            operation = (kind, name, version, size)
-            blobs[name] = Blob(((version, size),))
-        elif kind == "append":
-            rewrite = rng.random() < 0.5
-            size = rng.choice([64, 700, 20_000])
-            operation = (kind, name, version, size, rewrite)
-            blobs[name] = (replace(old, chunks=(*old.chunks, (version, size))) if old
-                           else Blob(((version, size),)))
-        elif kind == "copy":
-            dest = rng.choice([n for n in NAMES if n != name])
-            operation = (kind, name, dest)
-            target = blobs.get(dest)
-            blobs[dest] = Blob(blobs[name].chunks, blobs[name].metadata,
-                               target.snapshots if target else ())
-        elif kind == "snapshot":
-            operation = (kind, name)
-            blobs[name] = replace(old, snapshots=(*old.snapshots, old.chunks))
-        elif kind == "metadata":
-            operation = (kind, name, version)
-            blobs[name] = replace(old, metadata=(("version", version),))
-        elif kind == "delete":
-            operation = (kind, name)
-            del blobs[name]
-        elif kind == "delete_snapshot":
-            name = rng.choice([n for n in existing if blobs[n].snapshots])
-            position = rng.randrange(len(blobs[name].snapshots))
-            operation = (kind, name, position)
-            snapshots = list(blobs[name].snapshots)
-            del snapshots[position]
-            blobs[name] = replace(blobs[name], snapshots=tuple(snapshots))
-        else:
-            operation = (kind, version)
-        made.operations.append(operation)
-        made.states.append(blobs)
+        made.add(choose(rng, made.states[-1], f"{seed}.{index}"))
     return made
+
+
+def choose(rng: random.Random, blobs: dict[str, Blob], version: str) -> tuple[Any, ...]:
+    """A random operation on the store holding ``blobs``, writing ``version``."""
+    existing = sorted(blobs)
+    kinds = ["create", "create", "from_path", "stream", "append", "append"]
+    if not set(NAMES) <= set(existing):
+        kinds.append("create_new")
+    if existing:
+        kinds += ["copy", "snapshot", "metadata", "delete", "container_metadata"]
+    if any(blobs[name].snapshots for name in existing):
+        kinds.append("delete_snapshot")
+    kind = rng.choice(kinds)
+    name = rng.choice(existing) if existing and kind in {
+        "copy", "snapshot", "metadata", "delete"} else rng.choice(NAMES)
+    size = rng.choice([64, 300, 5000, 70_000, LARGE + 4096, 3 * LARGE])
+    if kind in {"create", "from_path", "stream"}:
+        return (kind, name, version, size)
+    if kind == "create_new":
+        return (kind, rng.choice([n for n in NAMES if n not in blobs]), version, size)
+    if kind == "append":
+        rewrite = rng.random() < 0.5
+        return (kind, name, version, rng.choice([64, 700, 20_000]), rewrite)
+    if kind == "copy":
+        return (kind, name, rng.choice([n for n in NAMES if n != name]))
+    if kind in {"snapshot", "delete"}:
+        return (kind, name)
+    if kind == "metadata":
+        return (kind, name, version)
+    if kind == "delete_snapshot":
+        name = rng.choice([n for n in existing if blobs[n].snapshots])
+        return (kind, name, rng.randrange(len(blobs[name].snapshots)))
+    return (kind, version)
+
+
+def after(before: dict[str, Blob], operation: tuple[Any, ...]) -> dict[str, Blob]:
+    """Every blob once ``operation`` is done on a store holding ``before``."""
+    blobs = dict(before)
+    kind, name = operation[0], operation[1]
+    old = blobs.get(name)
+    if kind in {"create", "from_path", "stream"}:
+        _, _, version, size = operation
+        blobs[name] = Blob(((version, size),), (), old.snapshots if old else ())
+    elif kind == "create_new":
+        _, _, version, size = operation
+        blobs[name] = Blob(((version, size),))
+    elif kind == "append":
+        _, _, version, size, _ = operation
+        blobs[name] = (replace(old, chunks=(*old.chunks, (version, size))) if old
+                       else Blob(((version, size),)))
+    elif kind == "copy":
+        target = blobs.get(operation[2])
+        blobs[operation[2]] = Blob(blobs[name].chunks, blobs[name].metadata,
+                                   target.snapshots if target else ())
+    elif kind == "snapshot":
+        assert old is not None
+        blobs[name] = replace(old, snapshots=(*old.snapshots, old.chunks))
+    elif kind == "metadata":
+        assert old is not None
+        blobs[name] = replace(old, metadata=(("version", operation[2]),))
+    elif kind == "delete":
+        del blobs[name]
+    elif kind == "delete_snapshot":
+        assert old is not None
+        snapshots = list(old.snapshots)
+        del snapshots[operation[2]]
+        blobs[name] = replace(old, snapshots=tuple(snapshots))
+    return blobs
 
 
 # ---- the child ----
@@ -254,21 +279,11 @@ def blob_state(store: FileProvider, name: str) -> Blob | None:
 def allowed_states(before: Blob | None, after: Blob | None,
                    in_flight: tuple[Any, ...] | None, name: str) -> list[Blob | None]:
     """The states ``name`` may be found in when ``in_flight`` was killed: the one before
-    it or the one after it, and for a delete or a copy (several files change, with no one
-    rename making them change together) the blob without the records the operation was
-    about to remove or replace (a replacing write too: it clears the metadata just before
-    the new version takes the name), but never with another version's records."""
+    it or the one after it, each with its own metadata, and for a delete the blob without
+    its snapshots (renamed away first, so that none can outlive the blob)."""
     allowed = [before, after]
-    kind = in_flight[0] if in_flight else None
-    if kind in {"create", "from_path", "stream"} and in_flight is not None \
-            and in_flight[1] == name and before:
-        allowed.append(replace(before, metadata=()))
-    if kind == "delete" and in_flight is not None and in_flight[1] == name and before:
-        allowed += [replace(before, snapshots=()), replace(before, snapshots=(), metadata=())]
-    if kind == "copy" and in_flight is not None and in_flight[2] == name and after:
-        allowed.append(replace(after, metadata=()))
-        if before:
-            allowed.append(replace(before, metadata=()))
+    if in_flight is not None and in_flight[:2] == ("delete", name) and before:
+        allowed.append(replace(before, snapshots=()))
     return allowed
 
 
@@ -281,24 +296,19 @@ class Tally:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def kill_once(tmp_path: Path, seed: int, tally: Tally) -> None:
-    rng = random.Random(seed)
-    made = script(seed)
-    root, scratch = tmp_path / f"store{seed}", tmp_path / f"scratch{seed}"
-    scratch.mkdir()
-    FileProvider({"path": str(root)}).create_container(CONTAINER)
-    target = rng.randrange(OPERATIONS)
-    # Half the kills stop before a chosen system call of the target operation (exact points,
-    # where a few microseconds decide), half land a random few hundred microseconds after
-    # it started (anywhere, also inside a long copy).
-    stop = (target, 1 + rng.randrange(40)) if seed % 4 < 2 else None
-    delay_ns = 0 if stop else rng.randrange(800_000)
+def kill_during(root: Path, scratch: Path, made: Script, unnamed: bool, target: int,
+                call: int | None, delay_ns: int, tally: Tally) -> int:
+    """Run ``made`` in a forked child on the store at ``root`` and SIGKILL it while it runs
+    operation ``target``: stopped before that operation's ``call``-th hooked system call, or
+    without ``call``, ``delay_ns`` after the operation began (it may finish first). The
+    number of operations the child finished."""
+    stop = None if call is None else (target, call)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             os.close(read_end)
-            child(root, scratch, made, seed % 2 == 0, stop, write_end)
+            child(root, scratch, made, unnamed, stop, write_end)
         finally:
             os._exit(0)
     os.close(write_end)
@@ -321,25 +331,48 @@ def kill_once(tmp_path: Path, seed: int, tally: Tally) -> None:
         tally.finished += 1
     else:
         tally.kills += 1
-        if done < OPERATIONS:
+        if done < len(made.operations):
             kind = made.operations[done][0]
             tally.by_kind[kind] = tally.by_kind.get(kind, 0) + 1
     tmp_area = root / ".xtstore" / "tmp"
     tally.leftovers += len(os.listdir(tmp_area)) if tmp_area.exists() else 0
+    return done
 
+
+def check_after_kill(root: Path, made: Script, done: int, label: str) -> None:
+    """Open the store at ``root`` again, as the next process would, and check it holds what
+    ``made`` wrote before or after the operation in flight after ``done`` operations."""
     store = FileProvider({"name": "disk", "path": str(root)})  # the next open cleans up
-    assert not tmp_area.exists() or os.listdir(tmp_area) == [], (seed, os.listdir(tmp_area))
+    tmp_area = root / ".xtstore" / "tmp"
+    assert not tmp_area.exists() or os.listdir(tmp_area) == [], (label, os.listdir(tmp_area))
+    count = len(made.operations)
     before = made.states[done]
-    after = made.states[min(done + 1, OPERATIONS)]
-    in_flight = made.operations[done] if done < OPERATIONS else None
+    after = made.states[min(done + 1, count)]
+    in_flight = made.operations[done] if done < count else None
     for name in NAMES:
         found = blob_state(store, name)
         assert found in allowed_states(before.get(name), after.get(name), in_flight, name), (
-            f"seed {seed}: {name!r} after {done} operations, in flight {in_flight}: "
+            f"{label}: {name!r} after {done} operations, in flight {in_flight}: "
             f"{found} where {before.get(name)} or {after.get(name)} was written")
     assert store.list_blobs(CONTAINER) == sorted(
         name for name in NAMES if blob_state(store, name) is not None)
     assert store.list_containers() == [CONTAINER]
+
+
+def kill_once(tmp_path: Path, seed: int, tally: Tally) -> None:
+    rng = random.Random(seed)
+    made = script(seed)
+    root, scratch = tmp_path / f"store{seed}", tmp_path / f"scratch{seed}"
+    scratch.mkdir()
+    FileProvider({"path": str(root)}).create_container(CONTAINER)
+    target = rng.randrange(OPERATIONS)
+    # Half the kills stop before a chosen system call of the target operation (exact points,
+    # where a few microseconds decide), half land a random few hundred microseconds after
+    # it started (anywhere, also inside a long copy).
+    call = 1 + rng.randrange(40) if seed % 4 < 2 else None
+    delay_ns = 0 if call else rng.randrange(800_000)
+    done = kill_during(root, scratch, made, seed % 2 == 0, target, call, delay_ns, tally)
+    check_after_kill(root, made, done, f"seed {seed}")
 
 
 def test_sigkill_at_chosen_points_leaves_whole_versions_and_no_temporary_files(
@@ -352,6 +385,60 @@ def test_sigkill_at_chosen_points_leaves_whole_versions_and_no_temporary_files(
           f"{tally.leftovers} leftovers removed on the next open, in flight: "
           f"{dict(sorted(tally.by_kind.items()))}")
     assert tally.kills >= KILLS * 3 // 4
+
+
+# ---- every kill point of the writes that meet a blob's metadata ----
+
+_BOUND_SETUP = (("create", "a", "1.0", 300), ("metadata", "a", "1.1"),
+                ("create", "d/b", "1.2", 5000), ("metadata", "d/b", "1.3"),
+                ("snapshot", "d/b"))
+"""Two blobs with metadata, ``d/b`` with a snapshot (so an append to it rewrites)."""
+_OVER_METADATA = {
+    "overwrite": ("create", "a", "2.0", 300),
+    "overwrite-large": ("from_path", "a", "2.0", LARGE + 4096),
+    "from-path": ("from_path", "a", "2.0", 70_000),
+    "stream": ("stream", "a", "2.0", 300),
+    "copy": ("copy", "d/b", "a"),
+    "copy-to-new": ("copy", "a", "log"),
+    "copy-back": ("copy", "a", "d/b"),
+    "append-by-rewrite": ("append", "a", "2.0", 700, True),
+    "append-to-shared": ("append", "d/b", "2.0", 700, False),
+    "metadata": ("metadata", "a", "2.0"),
+    "delete": ("delete", "a"),
+}
+"""Each a write of a blob that has metadata, or of a name given a blob's metadata."""
+
+
+_CASES = [pytest.param(operation, unnamed,
+                       id=f"{operation}-{'tmpfile' if unnamed else 'named-temp'}")
+          for index, operation in enumerate(sorted(_OVER_METADATA))
+          for unnamed in (True, False) if KILLS >= 1000 or unnamed == (index % 2 == 0)]
+"""Each operation with O_TMPFILE or with named temporary files, in turn (both at the full
+size, ``XTSTORE_KILLS=1000``)."""
+
+
+@pytest.mark.parametrize(("operation", "unnamed"), _CASES)
+def test_sigkill_before_every_call_keeps_each_version_with_its_own_metadata(
+    tmp_path: Path, operation: str, unnamed: bool,
+) -> None:
+    # Before 2.3 a replacing write cleared the metadata before the new version took the
+    # name, and a copy wrote the source's after: killed in between, the old version was
+    # left without its metadata, or the copy without the source's.
+    made = Script()
+    for step in (*_BOUND_SETUP, _OVER_METADATA[operation]):
+        made.add(step)
+    target = len(_BOUND_SETUP)
+    tally = Tally()
+    for call in itertools.count(1):
+        root, scratch = tmp_path / f"store{call}", tmp_path / f"scratch{call}"
+        scratch.mkdir()
+        FileProvider({"path": str(root)}).create_container(CONTAINER)
+        done = kill_during(root, scratch, made, unnamed, target, call, 0, tally)
+        check_after_kill(root, made, done, f"{operation} stopped before call {call}")
+        if done > target:
+            break  # it finished: no call of it was left to stop before
+    print(f"\n{operation}: {tally.kills} kill points")
+    assert tally.kills == call - 1 >= 8
 
 
 # ---- a live writer's temporary file is never removed ----

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import os
 import threading
@@ -17,6 +18,7 @@ import xtstore
 from xtstore.errors import AccessDenied, BlobAlreadyExists, BlobNotFound
 from xtstore.localfiles import oscalls
 from xtstore.localfiles.oscalls import copy_fd
+from xtstore.providers.file import records
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite
 from xtstore.values import BlobInfo
@@ -323,13 +325,129 @@ def test_metadata_is_seen_throughout_appends_by_rewrite(store: Store) -> None:
     assert seen and all(metadata == {"k": "v"} for metadata in seen)
 
 
+@pytest.fixture(params=["file-ids", "no-attributes"])
+def file_ids(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """With ids in extended attributes, and as on a file system that keeps none (a file
+    known by its device and inode only)."""
+    if request.param == "no-attributes":
+        monkeypatch.setattr(records, "_ATTRIBUTES", False)
+    return bool(request.param == "file-ids")
+
+
+def test_metadata_follows_its_file_through_every_write(store: Store, root: Path,
+                                                       file_ids: bool) -> None:
+    def metadata() -> dict[str, dict[str, str]]:
+        return {name: store.get_blob_metadata("box", name)
+                for name in store.list_blobs("box")}
+
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "a"})
+    store.append_blob("box", "a", "2")  # in place: the same file
+    store.append_blob("box", "a", "3", append_with_rewrite=True)  # a new file
+    assert metadata() == {"a": {"k": "a"}}
+    store.copy_blob("box", "a", "box", "b")
+    store.set_blob_metadata("box", "b", {"k": "b"})  # b is a's file, with its own record
+    assert metadata() == {"a": {"k": "a"}, "b": {"k": "b"}}
+    store.copy_blob("box", "b", "box", "a")
+    assert metadata() == {"a": {"k": "b"}, "b": {"k": "b"}}
+    store.create_blob("box", "c", "plain")
+    store.copy_blob("box", "c", "box", "b")  # a source without metadata
+    assert metadata() == {"a": {"k": "b"}, "b": {}, "c": {}}
+    store.snapshot_blob("box", "a")
+    store.append_blob("box", "a", "4")  # shared with its snapshot: rewritten
+    assert store.get_blob_text("box", "a") == "1234" and metadata()["a"] == {"k": "b"}
+    store.create_blob("box", "a", "new")
+    assert metadata() == {"a": {}, "b": {}, "c": {}}
+    store.set_blob_metadata("box", "c", {"k": "c"})
+    store.delete_blob("box", "c")
+    store.create_blob("box", "c", "again")
+    assert metadata() == {"a": {}, "b": {}, "c": {}}
+    assert not [p for p in (root / ".xtstore/meta").rglob("*") if p.is_file()]
+    # A file is given an id only when a record first names it: not by writes.
+    assert records.FILE_ID not in os.listxattr(root / "box" / "a")
+
+
+def test_a_record_names_the_file_it_describes(store: Store, root: Path) -> None:
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    (record,) = (root / ".xtstore/meta/box").glob("*.json")
+    st = os.stat(root / "box" / "a")
+    file_id = os.getxattr(root / "box" / "a", records.FILE_ID).decode()
+    assert len(file_id) == 16
+    assert json.loads(record.read_bytes()) == {
+        "blob": "a", "files": {f"{st.st_dev:x}:{st.st_ino:x}:{file_id}": {"k": "v"}}}
+
+
+@pytest.mark.parametrize("how", ["other-id", "no-id"])
+def test_metadata_of_an_earlier_file_with_the_same_inode_number_is_not_taken(
+    store: Store, root: Path, how: str
+) -> None:
+    # What a file made later with a reused inode number looks like: its own id, or none.
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    if how == "other-id":
+        os.setxattr(root / "box" / "a", records.FILE_ID, b"0123456789abcdef")
+    else:
+        os.removexattr(root / "box" / "a", records.FILE_ID)
+    assert store.get_blob_metadata("box", "a") == {}
+    assert store.get_blob_properties("box", "a").metadata == {}
+
+
+def test_a_record_left_for_a_replaced_file_is_ignored_then_dropped(
+    store: Store, root: Path
+) -> None:
+    # A write killed after its new version took the name, before the old one's entry went.
+    store.create_blob("box", "a", "old")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    (root / "new").write_bytes(b"new")
+    os.replace(root / "new", root / "box" / "a")
+    (record,) = (root / ".xtstore/meta/box").glob("*.json")
+    assert store.get_blob_metadata("box", "a") == {}
+    assert record.exists()
+    store.create_blob("box", "a", "newer")
+    assert not record.exists()
+    assert store.get_blob_metadata("box", "a") == {}
+
+
+def test_a_record_written_before_2_3_is_read_then_bound_to_its_file(
+    store: Store, root: Path
+) -> None:
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    (record,) = (root / ".xtstore/meta/box").glob("*.json")
+    record.write_text(json.dumps({"blob": "a", "metadata": {"k": "old"}}))  # 2.2's form
+    assert store.get_blob_metadata("box", "a") == {"k": "old"}
+    store.append_blob("box", "a", "2", append_with_rewrite=True)
+    assert store.get_blob_metadata("box", "a") == {"k": "old"}
+    assert "files" in json.loads(record.read_bytes())
+    store.create_blob("box", "a", "new")
+    assert store.get_blob_metadata("box", "a") == {}
+
+
+def test_opening_a_store_reads_no_record(root: Path, store: Store,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Records left for files no longer there are ignored, and dropped by the next write of
+    # their name: no walk of .xtstore/meta when a store is opened.
+    for index in range(50):
+        store.create_blob("box", f"b{index}", "x")
+        store.set_blob_metadata("box", f"b{index}", {"k": "v"})
+        (root / "box" / f"b{index}").unlink()  # behind the store's back
+    listed: list[str] = []
+    for name in ("listdir", "scandir", "walk"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda path=".", *a, _real=real, **k: (
+            listed.append(str(path)), _real(path, *a, **k))[1])
+    file_store(root)
+    assert listed and not [path for path in listed if "meta" in path]
+
+
 def test_setting_metadata_of_a_missing_blob_leaves_nothing(store: Store, root: Path) -> None:
     with pytest.raises(BlobNotFound):
         store.set_blob_metadata("box", "missing", {"k": "v"})
     assert not [p for p in (root / ".xtstore").rglob("*") if p.is_file()]
 
 
-def test_deleting_a_blob_removes_its_metadata_first(store: Store, root: Path) -> None:
+def test_deleting_a_blob_removes_its_metadata(store: Store, root: Path) -> None:
     store.create_blob("box", "a", "1")
     store.set_blob_metadata("box", "a", {"k": "v"})
     store.delete_blob("box", "a")

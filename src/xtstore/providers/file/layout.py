@@ -23,7 +23,7 @@ import re
 import shutil
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 
 from xtstore.errors import (
     BlobNotFound,
@@ -255,6 +255,17 @@ class Layout:
                 _unlink_held_lock(fd, lock_path)
             finally:
                 os.close(fd)
+
+    @contextmanager
+    def blob_locks(self, *blobs: tuple[str, str]) -> Iterator[None]:
+        """The locks of several blobs (``(container, blob_path)``), each taken once, in an
+        order every process shares, so that two holders of overlapping sets never wait on
+        each other."""
+        with ExitStack() as held:
+            for container, blob_path in sorted(set(blobs),
+                                               key=lambda b: (b[0], key_of(b[1]))):
+                held.enter_context(self.blob_lock(container, blob_path))
+            yield
 
     def remove_unused_locks(self) -> None:
         """Remove the lock files no process holds (left by a process killed holding one, or

@@ -2,74 +2,223 @@
 container metadata (JSON files under ``.xtstore/meta``) and the snapshots under
 ``.xtstore/snapshots`` (hard links named by snapshot id, which encodes when each was made).
 
-Setting a blob's metadata changes neither its etag nor its last-modified time. A record is
-rewritten whole through the write path (:meth:`~xtstore.providers.file.writes.Writer
-.replace_record`), and a blob's record is set under the lock that deleting the blob takes,
-so no record outlives its blob."""
+A blob's metadata record is bound to the file it describes: it maps the identity of each
+file it gives metadata to (device, inode and a random id kept with the file in the extended
+attribute ``user.xtstore.id``, which tells a file from a later one given the same inode
+number) to that file's metadata, and a reader takes only the entry of the file that has the
+blob's name. So no write ever has to clear a record before its new version takes the name:
+
+* a replacing write leaves the record alone until the new version has the name (the old
+  version keeps its metadata until then), and the new version, unknown to the record, has
+  none; the entry of the old version is dropped afterwards (:meth:`Records.settle`);
+* a write that gives a new file metadata (an append by rewrite, a copy) adds the new file's
+  entry to the record before the file takes the name, and drops the old file's after.
+
+A process killed at any point thus leaves either the old version with its metadata or the new
+one with its own. An entry that matches no file at the name is ignored by readers, and every
+write of the name, and every metadata write, drops it: nothing walks the records on open.
+
+Setting a blob's metadata changes neither its etag nor its last-modified time (the id is an
+extended attribute). A record is rewritten whole, through the write path's new-version file,
+and only under the blob's lock, which deleting the blob takes too. A record written by a
+version before 2.3 (metadata without identities) is taken as the metadata of whatever file
+has the name, and bound to that file on its next rewrite. Where the file system keeps no user
+extended attributes, a file's identity is its device and inode only.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
-from xtstore.errors import BlobNotFound
-from xtstore.localfiles.oscalls import unlink_quietly
+from xtstore.errors import AccessDenied, BlobNotFound
+from xtstore.localfiles.oscalls import unlink_quietly, write_all
 from xtstore.providers._shared import snapshot_created
+from xtstore.providers.file.checksums import NO_ATTRIBUTES
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import SNAPSHOT_ID, Layout
-from xtstore.providers.file.writes import Writer
 from xtstore.values import SnapshotInfo
 
-__all__ = ["Records"]
+__all__ = ["FILE_ID", "Records"]
+
+FILE_ID = "user.xtstore.id"
+"""The extended attribute holding a blob file's random id (16 hex digits), given to a file
+the first time a record names it."""
+_READ_ATTEMPTS = 8
+"""Reads of a record retried while the blob's file keeps changing under them."""
+_ATTRIBUTES = hasattr(os, "getxattr")
+
+NewVersion = Callable[[Callable[[int], None]], tuple[str, int]]
+"""The write path's :meth:`~xtstore.providers.file.writes.Writer.new_version`."""
+Files = dict[str, dict[str, str]]
+"""A record's entries: a file's identity (see :func:`identity`) to its metadata."""
 
 
 class Records:
     """The metadata and snapshot records of one store."""
 
-    __slots__ = ("_confined", "_layout", "_writer")
+    __slots__ = ("_confined", "_layout", "_new_version")
 
-    def __init__(self, layout: Layout, confined: Confinement, writer: Writer) -> None:
+    def __init__(self, layout: Layout, confined: Confinement, new_version: NewVersion) -> None:
         self._layout = layout
         self._confined = confined
-        self._writer = writer
+        self._new_version = new_version
 
-    # ---- blob metadata ----
+    # ---- blob metadata: reading ----
 
-    def blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
-        """The blob's metadata record (empty if it has none); the blob is not checked."""
-        try:
-            with open(self._layout.meta_file(container, blob_path), "rb") as handle:
-                return dict(json.loads(handle.read())["metadata"])
-        except FileNotFoundError:
+    def blob_state(self, container: str, blob_path: str) -> tuple[os.stat_result,
+                                                                  dict[str, str]]:
+        """The stat of the blob's file and that file's metadata, as one pair: a record read
+        while the file was being replaced is read again with the new file's stat. Raises
+        :class:`BlobNotFound`."""
+        st = self._confined.stat_blob(container, blob_path)
+        path = self._layout.blob_file(container, blob_path)
+        for _ in range(_READ_ATTEMPTS):
+            files = self._entries(container, blob_path)
+            if files is None:
+                return st, {}
+            metadata = _entry_of(files, st, lambda: _read_id(path))
+            if metadata is not None:
+                return st, metadata
+            again = self._confined.stat_blob(container, blob_path)
+            if _same_version(again, st):
+                return st, {}  # the file has no entry: no metadata
+            st = again
+        return st, {}
+
+    def metadata_of_open(self, container: str, blob_path: str, fd: int,
+                         st: os.stat_result) -> dict[str, str]:
+        """The metadata the blob's record gives the blob file open as ``fd`` (the caller
+        holds the blob's lock)."""
+        files = self._entries(container, blob_path)
+        if files is None:
             return {}
+        return _entry_of(files, st, lambda: _read_id(fd)) or {}
 
-    def copy_blob_metadata(self, container: str, blob_path: str,
-                           metadata: Mapping[str, str]) -> None:
-        """Give a copy its source's ``metadata``: a record, or none if it is empty. The copy
-        is not checked."""
-        if metadata:
-            self._replace_blob_record(container, blob_path, metadata)
-        else:
-            unlink_quietly(self._layout.meta_file(container, blob_path))
+    # ---- blob metadata: writing (the caller holds the blob's lock unless it says not) ----
 
     def set_blob_metadata(self, container: str, blob_path: str,
                           metadata: Mapping[str, str]) -> None:
-        """Replace the blob's metadata. Raises :class:`BlobNotFound`."""
-        # Under the lock that deleting a blob takes, so no record is written for a blob that
-        # a concurrent delete has just removed.
+        """Replace the metadata of the blob's file. Raises :class:`BlobNotFound`."""
         with self._layout.blob_lock(container, blob_path) as lock_path:
             try:
-                self._confined.stat_blob(container, blob_path)
+                fd, st = self._confined.open_blob(container, blob_path)
             except BlobNotFound:
                 os.unlink(lock_path)  # leave no lock file for a blob that is not there
                 raise
-            self._replace_blob_record(container, blob_path, metadata)
+            try:
+                incoming = identity(fd, st, give=bool(metadata)), dict(metadata)
+                self._rebind(container, blob_path, incoming, (fd, st))
+            finally:
+                os.close(fd)
 
-    def _replace_blob_record(self, container: str, blob_path: str,
-                             metadata: Mapping[str, str]) -> None:
-        document = json.dumps({"blob": blob_path, "metadata": dict(metadata)}).encode()
-        self._writer.replace_record(self._layout.meta_file(container, blob_path), document)
+    def prepare(self, container: str, blob_path: str,
+                incoming: tuple[str, dict[str, str]] | None = None, *,
+                locked: bool = False) -> bool:
+        """Before a new file takes the blob's name: keep only the entry of the file there
+        now (dropping stale ones, so none can fall to the new file), and add ``incoming``
+        (the new file's identity and metadata; empty metadata gives it none). True if a
+        record is left, which :meth:`settle` must then see to once the new file has the
+        name. Costs one ``access`` where the container has no metadata at all."""
+        if (incoming is None or not incoming[1]) and self._entries(container,
+                                                                   blob_path) is None:
+            return False
+        with self._lock_unless(locked, container, blob_path):
+            return self._rebind(container, blob_path, incoming)
+
+    def settle(self, container: str, blob_path: str, *, locked: bool = False) -> None:
+        """After a new file took the blob's name: keep only that file's entry."""
+        with self._lock_unless(locked, container, blob_path):
+            self._rebind(container, blob_path)
+
+    def _rebind(self, container: str, blob_path: str,
+                incoming: tuple[str, dict[str, str]] | None = None,
+                current: tuple[int, os.stat_result] | None = None) -> bool:
+        """Rewrite the record as the entry of the file now at the name (``current`` if the
+        caller has it open) plus ``incoming``; remove it if nothing is left. True if a
+        record is left. Under the blob's lock."""
+        files = self._entries(container, blob_path)
+        kept: Files = {}
+        if files is not None:
+            with self._current(container, blob_path, current) as now:
+                if now is not None:
+                    kept = _bound_entry(files, *now)
+        if incoming is not None:
+            key, metadata = incoming
+            if metadata:
+                kept[key] = metadata
+            else:
+                kept.pop(key, None)
+        record = self._layout.meta_file(container, blob_path)
+        if not kept:
+            if files is not None:
+                unlink_quietly(record)
+            return False
+        if kept != files:
+            self._replace_record(record, json.dumps({"blob": blob_path, "files": kept}))
+        return True
+
+    @contextmanager
+    def _current(self, container: str, blob_path: str,
+                 current: tuple[int, os.stat_result] | None
+                 ) -> Iterator[tuple[int, os.stat_result] | None]:
+        if current is not None:
+            yield current
+            return
+        try:
+            fd, st = self._confined.open_blob(container, blob_path)
+        except (BlobNotFound, AccessDenied):
+            yield None
+            return
+        try:
+            yield fd, st
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def _lock_unless(self, locked: bool, container: str, blob_path: str) -> Iterator[None]:
+        if locked:
+            yield
+        else:
+            with self._layout.blob_lock(container, blob_path):
+                yield
+
+    def _entries(self, container: str, blob_path: str) -> Files | None:
+        """The record's entries (None: no record). A record written before 2.3 is one entry
+        under the key ``""``, which stands for whatever file has the name."""
+        # Most containers never get metadata: one access() of the container's metadata
+        # folder settles it for them, with no hash to compute and no exception raised.
+        if not os.access(self._layout.meta_folder(container), os.F_OK):
+            return None
+        try:
+            with open(self._layout.meta_file(container, blob_path), "rb") as handle:
+                document: dict[str, Any] = json.loads(handle.read())
+        except FileNotFoundError:
+            return None
+        if "files" in document:
+            return {str(key): dict(value) for key, value in document["files"].items()}
+        return {"": dict(document["metadata"])}
+
+    def _replace_record(self, target: str, document: str) -> None:
+        self.replace_record(target, document.encode())
+
+    def replace_record(self, target: str, document: bytes) -> None:
+        """Replace the internal file ``target`` (a metadata record) by ``document``, whole,
+        through the write path's new-version file; its folder is made if missing."""
+        temp, held = self._new_version(lambda fd: write_all(fd, document))
+        try:
+            try:
+                os.replace(temp, target)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(temp, target)
+        finally:
+            unlink_quietly(temp)
+            os.close(held)
 
     # ---- container metadata ----
 
@@ -86,7 +235,7 @@ class Records:
         """Raises :class:`ContainerNotFound`."""
         self._layout.require_container(container)
         document = json.dumps(dict(metadata)).encode()
-        self._writer.replace_record(self._layout.container_meta_file(container), document)
+        self.replace_record(self._layout.container_meta_file(container), document)
 
     # ---- snapshots ----
 
@@ -102,3 +251,83 @@ class Records:
         except FileNotFoundError:
             ids = []
         return [self.snapshot_info(container, blob_path, i) for i in ids]
+
+
+def identity(fd: int, st: os.stat_result, *, give: bool) -> str:
+    """The identity of the blob file open as ``fd`` (``st`` its stat) as a record names it:
+    ``<device>:<inode>:<id>`` in hex. With ``give``, a file without an id is given one first
+    (where the file system keeps none: an empty id)."""
+    return f"{st.st_dev:x}:{st.st_ino:x}:{_given_file_id(fd) if give else _read_id(fd)}"
+
+
+def _bound_entry(files: Files, fd: int, st: os.stat_result) -> Files:
+    """The entry of ``files`` for the file open as ``fd``, keyed by its identity (a record
+    from before 2.3 is bound to it, which gives it an id); empty if it has none."""
+    legacy = files.get("")
+    if legacy is not None:
+        return {identity(fd, st, give=True): legacy}
+    prefix = f"{st.st_dev:x}:{st.st_ino:x}:"
+    file_id: str | None = None
+    for key, metadata in files.items():
+        if key.startswith(prefix):
+            if file_id is None:
+                file_id = _read_id(fd)
+            if key[len(prefix):] in ("", file_id):
+                return {key: metadata}
+    return {}
+
+
+def _entry_of(files: Files, st: os.stat_result,
+              file_id: Callable[[], str]) -> dict[str, str] | None:
+    """The metadata ``files`` gives the file of stat ``st`` whose id ``file_id()`` reads (only
+    when an entry's device and inode match); None if there is no entry for it."""
+    legacy = files.get("")
+    if legacy is not None:
+        return legacy
+    prefix = f"{st.st_dev:x}:{st.st_ino:x}:"
+    known: str | None = None
+    for key, metadata in files.items():
+        if key.startswith(prefix):
+            recorded = key[len(prefix):]
+            if recorded and known is None:
+                known = file_id()
+            if recorded in ("", known):
+                return metadata
+    return None
+
+
+def _same_version(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_mtime_ns, a.st_size) == (
+        b.st_dev, b.st_ino, b.st_mtime_ns, b.st_size)
+
+
+def _read_id(target: int | str) -> str:
+    """The id of the file open as ``target`` (an fd) or that the path ``target`` leads to;
+    empty if it has none, or is gone."""
+    if not _ATTRIBUTES:
+        return ""
+    try:
+        return os.getxattr(target, FILE_ID).decode("ascii", "replace")
+    except OSError:
+        return ""  # none given (ENODATA), no attributes here, or the file is gone
+
+
+def _given_file_id(fd: int) -> str:
+    """The id of the file open as ``fd``, given a new one if it has none; empty where the file
+    system keeps no attributes. Two processes giving one file an id at once agree on it: only
+    the first ``XATTR_CREATE`` succeeds, and the other reads it."""
+    if not _ATTRIBUTES:
+        return ""
+    existing = _read_id(fd)
+    if existing:
+        return existing
+    new = os.urandom(8).hex()
+    try:
+        os.setxattr(fd, FILE_ID, new.encode("ascii"), os.XATTR_CREATE)
+    except OSError as error:
+        if error.errno == errno.EEXIST:
+            return _read_id(fd)
+        if error.errno in NO_ATTRIBUTES or error.errno == errno.EACCES:
+            return ""  # e.g. a read-only file: known by its device and inode only
+        raise
+    return new

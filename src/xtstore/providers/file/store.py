@@ -11,7 +11,8 @@
 * :mod:`~xtstore.providers.file.writes`: the one write path (a new file, given the blob's name
   only when complete) and the writes built on it: appends, copies and snapshots as hard
   links, deletes;
-* :mod:`~xtstore.providers.file.records`: the metadata and snapshot records;
+* :mod:`~xtstore.providers.file.records`: the metadata records, each bound to the file it
+  describes, and the snapshot records;
 * :mod:`~xtstore.providers.file.walk`: listings;
 * :mod:`~xtstore.providers.file.checksums`: the optional CRC-32 of each blob (``checksum``).
 """
@@ -33,7 +34,6 @@ from xtstore.providers.file import checksums
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
-from xtstore.providers.file.records import Records
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -84,7 +84,7 @@ class FileProvider(StoreInterface):
         self._root = self._layout.root
         self._confined = Confinement(self._layout)
         self._writer = Writer(self._layout, self._confined)
-        self._records = Records(self._layout, self._confined, self._writer)
+        self._records = self._writer.records
 
     # ---- misc ----
 
@@ -105,7 +105,7 @@ class FileProvider(StoreInterface):
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
     ) -> None:
-        """Replace the blob atomically (clearing its metadata). Raises
+        """Replace the blob atomically (the new version has no metadata). Raises
         :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
         data = to_bytes(text)
         if not self._checksums:
@@ -200,12 +200,7 @@ class FileProvider(StoreInterface):
         """Hard-link the source's file to the destination name (O(1)), overwriting it, and
         copy the metadata. Raises :class:`BlobNotFound` / :class:`ContainerNotFound`."""
         self._layout.require_container(dest_container)
-        with self._layout.blob_lock(source_container, source_blob_path):
-            # Read first: the copy clears the destination's record, which may be this one.
-            metadata = self._records.blob_metadata(source_container, source_blob_path)
-            self._writer.copy(source_container, source_blob_path, dest_container,
-                              dest_blob_path)
-        self._records.copy_blob_metadata(dest_container, dest_blob_path, metadata)
+        self._writer.copy(source_container, source_blob_path, dest_container, dest_blob_path)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
         """Hard-link the blob's current file under a new snapshot id (O(1)). Raises
@@ -235,8 +230,7 @@ class FileProvider(StoreInterface):
 
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         """Raises :class:`BlobNotFound`."""
-        self._confined.stat_blob(container, blob_path)
-        return self._records.blob_metadata(container, blob_path)
+        return self._records.blob_state(container, blob_path)[1]
 
     def get_container_metadata(self, container: str) -> dict[str, str]:
         """Raises :class:`ContainerNotFound`."""
@@ -353,8 +347,7 @@ class FileProvider(StoreInterface):
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         """Raises :class:`BlobNotFound`."""
-        st = self._confined.stat_blob(container, blob_path)
-        metadata = self._records.blob_metadata(container, blob_path)
+        st, metadata = self._records.blob_state(container, blob_path)
         return BlobInfo(name=blob_path, properties=properties_of(st, metadata))
 
     # ---- listing ----

@@ -22,9 +22,11 @@ Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by th
 (:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
 next open of the store can tell a killed writer's leftovers, which it removes
 (:meth:`~xtstore.providers.file.layout.Layout.remove_abandoned_temps`), from a live one's.
-Records go in an order that a kill at any point leaves no version with another's record:
-a replacing write and a copy clear the old metadata before the new version takes the name,
-and a delete removes the snapshots, then the metadata, then the blob.
+Metadata records are bound to the file they describe (:mod:`~xtstore.providers.file
+.records`): before a new file takes the blob's name its record keeps only the entry of the
+file there now (plus the new file's, when the write carries metadata over), and afterwards
+only the new file's, so a kill at any point leaves each version with its own metadata. A
+delete removes the snapshots, then the blob, then its record.
 
 Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
 in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
@@ -57,6 +59,7 @@ from xtstore.localfiles.oscalls import (
 from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import Layout, claim, name_clash
+from xtstore.providers.file.records import Records, identity
 from xtstore.providers.file.walk import etag_of
 
 __all__ = ["LARGE", "Fill", "Writer"]
@@ -73,40 +76,45 @@ Fill = Callable[[int], None]
 class Writer:
     """The writes of one store: see the module's documentation for the write path."""
 
-    __slots__ = ("_confined", "_layout")
+    __slots__ = ("_confined", "_layout", "records")
 
     def __init__(self, layout: Layout, confined: Confinement) -> None:
         self._layout = layout
         self._confined = confined
+        self.records = Records(layout, confined, self.new_version)
+        """The store's metadata and snapshot records, written through :meth:`new_version`."""
 
     # ---- the write path ----
 
     def write(self, container: str, blob_path: str, fill: Fill, *,
               exclusive: bool = False, large: bool = False) -> None:
-        """Write a whole new version of the blob (a new inode) and clear its metadata. A
+        """Write a whole new version of the blob (a new inode), without metadata. A
         ``large`` version replaces an existing blob by a swap (see :meth:`install`).
 
-        A replacing write clears the metadata once the new version is complete but before it
-        takes the blob's name, so a process killed in between leaves the old version without
-        its record, never the new one with the old record; a create-only write clears it
-        after (the name was free, so a record there is a stale one)."""
-        if not (unnamed_files[0]
-                and self._write_beside(container, blob_path, fill, exclusive, large)):
-            temp, held = self.new_version(fill)
-            try:
-                if not exclusive:
-                    self.clear_metadata(container, blob_path)
-                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-            finally:
-                os.close(held)
-        if exclusive:
-            self.clear_metadata(container, blob_path)
+        The blob's metadata record is seen to once the new version is complete, before it
+        takes the name (:meth:`Records.prepare`: the old version keeps its metadata) and
+        after (:meth:`Records.settle`: the old version's entry goes)."""
+        if unnamed_files[0]:
+            done = self._write_beside(container, blob_path, fill, exclusive, large)
+            if done is not None:
+                if done:
+                    self.records.settle(container, blob_path)
+                return
+        temp, held = self.new_version(fill)
+        try:
+            bound = self.records.prepare(container, blob_path)
+            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+        finally:
+            os.close(held)
+        if bound:
+            self.records.settle(container, blob_path)
 
     def _write_beside(self, container: str, blob_path: str, fill: Fill, exclusive: bool,
-                      large: bool) -> bool:
+                      large: bool) -> bool | None:
         """Step 1 of the write path: an unnamed file in the blob's own folder, linked to the
-        blob's name, or else through a temporary name. False, with nothing done, where the
-        folder cannot be opened or its file system cannot make unnamed files.
+        blob's name, or else through a temporary name. None, with nothing done, where the
+        folder cannot be opened or its file system cannot make unnamed files; else whether
+        the blob's record needs :meth:`Records.settle` (see :meth:`write`).
 
         Why: the file system places a new inode near its folder. Made in ``.xtstore/tmp``,
         every blob's inode lands in that one folder's area, and on ext4 without a journal
@@ -118,7 +126,7 @@ class Writer:
         try:
             parent = self._confined.open_parent(container, blob_path, parent_path)
         except OSError:
-            return False  # e.g. a folder name too long: install reports it
+            return None  # e.g. a folder name too long: install reports it
         try:
             fd = _filled_unnamed_file(parent, fill)
         except BaseException:
@@ -126,14 +134,13 @@ class Writer:
             raise
         if fd is None:
             os.close(parent)
-            return False
+            return None
         try:
             try:
-                if not exclusive:
-                    self.clear_metadata(container, blob_path)  # see write
+                bound = self.records.prepare(container, blob_path)  # see write
                 try:
                     link_open_file(fd, name, parent)
-                    return True
+                    return bound
                 except FileExistsError:
                     if exclusive:
                         raise self.taken(container, blob_path) from None
@@ -152,13 +159,13 @@ class Writer:
                             unlink_quietly(temp)  # now the old version
                         else:
                             os.replace(temp, name, dst_dir_fd=parent)
-                        return True
+                        return bound
                     except OSError:
                         pass  # e.g. the folder was pruned meanwhile: install retries, reports
             finally:
                 os.close(parent)
             self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-            return True
+            return bound
         finally:
             os.close(fd)
 
@@ -275,31 +282,6 @@ class Writer:
             return name_clash(container, blob_path)
         return BlobAlreadyExists("blob already exists", container=container, blob=blob_path)
 
-    def clear_metadata(self, container: str, blob_path: str) -> None:
-        """Remove the blob's metadata record, if there is one.
-
-        Also after a write to a new name: a record may be left by a blob file removed by
-        other means (say ``rm`` in the store's folder), and inode numbers are reused at
-        once, so nothing cheaper tells a stale record from a current one."""
-        # Most containers never get metadata: one access() of the container's metadata
-        # folder settles it for them, with no hash to compute and no exception raised.
-        if os.access(self._layout.meta_folder(container), os.F_OK):
-            unlink_quietly(self._layout.meta_file(container, blob_path))
-
-    def replace_record(self, target: str, document: bytes) -> None:
-        """Replace the internal file ``target`` (a metadata record) by ``document``, whole,
-        through the write path's :meth:`new_version`; its folder is made if missing."""
-        temp, held = self.new_version(lambda fd: write_all(fd, document))
-        try:
-            try:
-                os.replace(temp, target)
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.replace(temp, target)
-        finally:
-            unlink_quietly(temp)
-            os.close(held)
-
     # ---- appends (the caller holds the blob's lock) ----
 
     def append_in_place(self, container: str, blob_path: str, data: bytes) -> bool:
@@ -321,47 +303,57 @@ class Writer:
             os.close(fd)
 
     def append_by_rewrite(self, container: str, blob_path: str, data: bytes) -> None:
-        """Replace the blob by a new version holding its content plus ``data``."""
+        """Replace the blob by a new version holding its content plus ``data``, and the old
+        version's metadata: the record names the new file before it takes the name."""
         # The lock keeps appenders out; the etag check catches writers that take no lock
         # (create_blob) and starts over, so no conflict ever reaches the caller.
+        records = self.records
         while True:
-            temp, held, before = self._appended_copy(container, blob_path, data)
+            temp, held, before, metadata = self._appended_copy(container, blob_path, data)
             try:
                 if before is None:
+                    bound = records.prepare(container, blob_path, locked=True)
                     try:
                         self.install(temp, container, blob_path, exclusive=True)
                     except BlobAlreadyExists:
                         if self._confined.clashes(container, blob_path):
                             raise  # a name clash: a retry would meet it for ever
                         continue
-                    return
-                try:
-                    now: str | None = etag_of(self._confined.stat_blob(container, blob_path))
-                except BlobNotFound:
-                    now = None
-                if now != etag_of(before):
-                    unlink_quietly(temp)
-                    continue
-                self.install(temp, container, blob_path, exclusive=False)
-                return
+                else:
+                    try:
+                        now: str | None = etag_of(self._confined.stat_blob(container,
+                                                                           blob_path))
+                    except BlobNotFound:
+                        now = None
+                    if now != etag_of(before):
+                        unlink_quietly(temp)
+                        continue
+                    incoming = (identity(held, os.fstat(held), give=True), metadata
+                                ) if metadata else None
+                    bound = records.prepare(container, blob_path, incoming, locked=True)
+                    self.install(temp, container, blob_path, exclusive=False)
             finally:
                 os.close(held)
+            if bound:
+                records.settle(container, blob_path, locked=True)
+            return
 
-    def _appended_copy(self, container: str, blob_path: str,
-                       data: bytes) -> tuple[str, int, os.stat_result | None]:
+    def _appended_copy(self, container: str, blob_path: str, data: bytes
+                       ) -> tuple[str, int, os.stat_result | None, dict[str, str]]:
         """A new version holding the blob's content plus ``data``, the fd claiming it (see
-        :meth:`new_version`), and the stat of the version it copied (None if the blob did not
-        exist)."""
+        :meth:`new_version`), the stat of the version it copied (None if the blob did not
+        exist) and that version's metadata. The caller holds the blob's lock."""
         try:
             source, st = self._confined.open_blob(container, blob_path)
         except BlobNotFound:
-            return *self.new_version(lambda fd: write_all(fd, data)), None
+            return *self.new_version(lambda fd: write_all(fd, data)), None, {}
         try:
             def fill(fd: int) -> None:
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
 
-            return *self.new_version(fill), st
+            metadata = self.records.metadata_of_open(container, blob_path, source, st)
+            return *self.new_version(fill), st, metadata
         finally:
             os.close(source)
 
@@ -369,23 +361,31 @@ class Writer:
 
     def copy(self, source_container: str, source_blob_path: str, dest_container: str,
              dest_blob_path: str) -> None:
-        """Hard-link the source blob's file to the destination's name, replacing it, and
-        clear the destination's metadata first (the caller then writes the source's, so a
-        process killed in between leaves a copy without metadata, never with the old
-        destination's). The caller holds the source's lock."""
-        # Opened to read, not O_PATH: the temporary link is claimed through this fd.
-        fd, _ = self._confined.open_blob(source_container, source_blob_path)
-        try:
-            temp = self._layout.temp_path()
-            os.makedirs(self._layout.tmp, exist_ok=True)
-            claim(fd)
-            self._confined.link_blob(fd, source_container, source_blob_path, temp)
-            self.clear_metadata(dest_container, dest_blob_path)
-            self.install(temp, dest_container, dest_blob_path, exclusive=False)
-            # Renaming a link onto another link of the same file leaves both names in place.
-            unlink_quietly(temp)
-        finally:
-            os.close(fd)
+        """Hard-link the source blob's file to the destination's name, replacing it, with the
+        source's metadata: the destination's record names the source's file before the link
+        takes the name, so a process killed at any point leaves the destination as it was or
+        as the copy makes it. Under the locks of both blobs (taken in a fixed order, so
+        opposite copies never wait on each other)."""
+        records = self.records
+        with self._layout.blob_locks((source_container, source_blob_path),
+                                     (dest_container, dest_blob_path)):
+            # Opened to read, not O_PATH: the temporary link is claimed through this fd.
+            fd, st = self._confined.open_blob(source_container, source_blob_path)
+            try:
+                metadata = records.metadata_of_open(source_container, source_blob_path, fd, st)
+                incoming = identity(fd, st, give=bool(metadata)), metadata
+                temp = self._layout.temp_path()
+                os.makedirs(self._layout.tmp, exist_ok=True)
+                claim(fd)
+                self._confined.link_blob(fd, source_container, source_blob_path, temp)
+                bound = records.prepare(dest_container, dest_blob_path, incoming, locked=True)
+                self.install(temp, dest_container, dest_blob_path, exclusive=False)
+                # Renaming a link onto another link of the same file leaves both names.
+                unlink_quietly(temp)
+            finally:
+                os.close(fd)
+            if bound:
+                records.settle(dest_container, dest_blob_path, locked=True)
 
     def snapshot(self, container: str, blob_path: str) -> str:
         """Hard-link the blob's current file under a new snapshot id, which is returned.
@@ -409,9 +409,10 @@ class Writer:
     def delete(self, container: str, blob_path: str) -> None:
         """Delete the blob with its snapshots and metadata. Raises :class:`BlobNotFound`.
 
-        The snapshots go first (their folder renamed away at once), then the metadata, then
-        the blob: a process killed part way leaves the blob without some of its records,
-        which the next delete removes, but never a record or snapshot outliving its blob
+        The snapshots go first (their folder renamed away at once), then the blob, then its
+        record: a process killed part way leaves the blob without its snapshots, which the
+        next delete finishes, or a record of a file no longer there, which no reader takes
+        and the next write of the name removes, but never a snapshot outliving its blob
         (which a blob created again under that name would show)."""
         path = self._layout.blob_file(container, blob_path)
         doomed: tuple[str, int] | None = None
@@ -421,11 +422,11 @@ class Writer:
                     self._confined.stat_blob(container, blob_path)  # refuses a symlink out
                     doomed = self._move_away(self._layout.snapshot_folder(container,
                                                                           blob_path))
-                    unlink_quietly(self._layout.meta_file(container, blob_path))
                     try:
                         os.unlink(path)
                     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                         raise self._layout.not_found(container, blob_path) from None
+                    unlink_quietly(self._layout.meta_file(container, blob_path))
                 finally:
                     os.unlink(lock_path)
         finally:
