@@ -10,13 +10,14 @@ blob's name. So no write ever has to clear a record before its new version takes
 
 * a replacing write leaves the record alone until the new version has the name (the old
   version keeps its metadata until then), and the new version, unknown to the record, has
-  none; the entry of the old version is dropped afterwards (:meth:`Records.settle`);
+  none; the record is removed afterwards (:meth:`Records.settle`);
 * a write that gives a new file metadata (an append by rewrite, a copy) adds the new file's
-  entry to the record before the file takes the name, and drops the old file's after.
+  entry to the record before the file takes the name.
 
 A process killed at any point thus leaves either the old version with its metadata or the new
-one with its own. An entry that matches no file at the name is ignored by readers, and every
-write of the name, and every metadata write, drops it: nothing walks the records on open.
+one with its own. An entry that matches no file at the name (the old version's, or one left
+by a killed write) is ignored by readers, and the next write of the name, or of its metadata,
+drops it, so a record holds two entries at most: nothing walks the records on open.
 
 Setting a blob's metadata changes neither its etag nor its last-modified time (the id is an
 extended attribute). A record is rewritten whole, through the write path's new-version file,
@@ -36,7 +37,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from xtstore.errors import AccessDenied, BlobNotFound
-from xtstore.localfiles.oscalls import unlink_quietly, write_all
+from xtstore.localfiles.oscalls import O_CLOEXEC, read_all, unlink_quietly, write_all
 from xtstore.providers._shared import snapshot_created
 from xtstore.providers.file.checksums import NO_ATTRIBUTES
 from xtstore.providers.file.confinement import Confinement
@@ -51,6 +52,8 @@ the first time a record names it."""
 _READ_ATTEMPTS = 8
 """Reads of a record retried while the blob's file keeps changing under them."""
 _ATTRIBUTES = hasattr(os, "getxattr")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK
+"""How a blob file is opened to read or give its id: never waiting on a FIFO put there."""
 
 NewVersion = Callable[[Callable[[int], None]], tuple[str, int]]
 """The write path's :meth:`~xtstore.providers.file.writes.Writer.new_version`."""
@@ -106,13 +109,18 @@ class Records:
         """Replace the metadata of the blob's file. Raises :class:`BlobNotFound`."""
         with self._layout.blob_lock(container, blob_path) as lock_path:
             try:
-                fd, st = self._confined.open_blob(container, blob_path)
+                fd, st = self._confined.open_blob(container, blob_path, flags=_OPEN_FLAGS)
             except BlobNotFound:
                 os.unlink(lock_path)  # leave no lock file for a blob that is not there
                 raise
             try:
-                incoming = identity(fd, st, give=bool(metadata)), dict(metadata)
-                self._rebind(container, blob_path, incoming, (fd, st))
+                record = self._layout.meta_file(container, blob_path)
+                if not metadata:
+                    unlink_quietly(record)
+                    return
+                # The file's own entry, and nothing else: no need to read the record first.
+                files = {identity(fd, st, give=True): dict(metadata)}
+                self._replace_record(record, json.dumps({"blob": blob_path, "files": files}))
             finally:
                 os.close(fd)
 
@@ -122,31 +130,42 @@ class Records:
         """Before a new file takes the blob's name: keep only the entry of the file there
         now (dropping stale ones, so none can fall to the new file), and add ``incoming``
         (the new file's identity and metadata; empty metadata gives it none). True if a
-        record is left, which :meth:`settle` must then see to once the new file has the
-        name. Costs one ``access`` where the container has no metadata at all."""
-        if (incoming is None or not incoming[1]) and self._entries(container,
-                                                                   blob_path) is None:
-            return False
+        record is left that gives the new file nothing: :meth:`settle` removes it once the
+        new file has the name. Costs one ``access`` where the container has no metadata."""
+        gives = incoming is not None and bool(incoming[1])
+        if not gives:
+            files = self._entries(container, blob_path)
+            if files is None:
+                return False
+            if incoming is None and all(_names_an_id(key) for key in files):
+                # Entries of files that have ids can never fall to the new file, which has
+                # none yet: nothing to drop before it takes the name.
+                return True
         with self._lock_unless(locked, container, blob_path):
-            return self._rebind(container, blob_path, incoming)
+            return self._rebind(container, blob_path, incoming) and not gives
 
     def settle(self, container: str, blob_path: str, *, locked: bool = False) -> None:
-        """After a new file took the blob's name: keep only that file's entry."""
+        """After a new file without metadata took the blob's name: remove the record if it
+        gives that file nothing (its entries are of files no longer at the name)."""
         with self._lock_unless(locked, container, blob_path):
-            self._rebind(container, blob_path)
+            files = self._entries(container, blob_path)
+            if files is None:
+                return
+            with self._current(container, blob_path) as now:
+                if now is not None and _bound_entry(files, *now, give=False):
+                    return  # a concurrent write gave it metadata meanwhile
+            unlink_quietly(self._layout.meta_file(container, blob_path))
 
     def _rebind(self, container: str, blob_path: str,
-                incoming: tuple[str, dict[str, str]] | None = None,
-                current: tuple[int, os.stat_result] | None = None) -> bool:
-        """Rewrite the record as the entry of the file now at the name (``current`` if the
-        caller has it open) plus ``incoming``; remove it if nothing is left. True if a
-        record is left. Under the blob's lock."""
+                incoming: tuple[str, dict[str, str]] | None = None) -> bool:
+        """Rewrite the record as the entry of the file now at the name plus ``incoming``;
+        remove it if nothing is left. True if a record is left. Under the blob's lock."""
         files = self._entries(container, blob_path)
         kept: Files = {}
         if files is not None:
-            with self._current(container, blob_path, current) as now:
+            with self._current(container, blob_path) as now:
                 if now is not None:
-                    kept = _bound_entry(files, *now)
+                    kept = _bound_entry(files, *now, give=True)
         if incoming is not None:
             key, metadata = incoming
             if metadata:
@@ -163,14 +182,11 @@ class Records:
         return True
 
     @contextmanager
-    def _current(self, container: str, blob_path: str,
-                 current: tuple[int, os.stat_result] | None
-                 ) -> Iterator[tuple[int, os.stat_result] | None]:
-        if current is not None:
-            yield current
-            return
+    def _current(self, container: str,
+                 blob_path: str) -> Iterator[tuple[int, os.stat_result] | None]:
+        """The blob's file, open, and its stat; None if there is none."""
         try:
-            fd, st = self._confined.open_blob(container, blob_path)
+            fd, st = self._confined.open_blob(container, blob_path, flags=_OPEN_FLAGS)
         except (BlobNotFound, AccessDenied):
             yield None
             return
@@ -195,10 +211,13 @@ class Records:
         if not os.access(self._layout.meta_folder(container), os.F_OK):
             return None
         try:
-            with open(self._layout.meta_file(container, blob_path), "rb") as handle:
-                document: dict[str, Any] = json.loads(handle.read())
+            fd = os.open(self._layout.meta_file(container, blob_path), os.O_RDONLY | O_CLOEXEC)
         except FileNotFoundError:
             return None
+        try:
+            document: dict[str, Any] = json.loads(read_all(fd))
+        finally:
+            os.close(fd)
         if "files" in document:
             return {str(key): dict(value) for key, value in document["files"].items()}
         return {"": dict(document["metadata"])}
@@ -260,12 +279,19 @@ def identity(fd: int, st: os.stat_result, *, give: bool) -> str:
     return f"{st.st_dev:x}:{st.st_ino:x}:{_given_file_id(fd) if give else _read_id(fd)}"
 
 
-def _bound_entry(files: Files, fd: int, st: os.stat_result) -> Files:
+def _names_an_id(key: str) -> bool:
+    """Whether the record key ``key`` names a file by its id (not by device and inode alone,
+    nor a record from before 2.3)."""
+    return not key.endswith(":")
+
+
+def _bound_entry(files: Files, fd: int, st: os.stat_result, *, give: bool) -> Files:
     """The entry of ``files`` for the file open as ``fd``, keyed by its identity (a record
-    from before 2.3 is bound to it, which gives it an id); empty if it has none."""
+    from before 2.3 is bound to it, which with ``give`` gives the file an id); empty if it
+    has none."""
     legacy = files.get("")
     if legacy is not None:
-        return {identity(fd, st, give=True): legacy}
+        return {identity(fd, st, give=give): legacy}
     prefix = f"{st.st_dev:x}:{st.st_ino:x}:"
     file_id: str | None = None
     for key, metadata in files.items():

@@ -304,7 +304,8 @@ class Writer:
 
     def append_by_rewrite(self, container: str, blob_path: str, data: bytes) -> None:
         """Replace the blob by a new version holding its content plus ``data``, and the old
-        version's metadata: the record names the new file before it takes the name."""
+        version's metadata: the record names the new file before it takes the name (the old
+        version's entry is left for the next write to drop)."""
         # The lock keeps appenders out; the etag check catches writers that take no lock
         # (create_blob) and starts over, so no conflict ever reaches the caller.
         records = self.records
@@ -334,7 +335,7 @@ class Writer:
                     self.install(temp, container, blob_path, exclusive=False)
             finally:
                 os.close(held)
-            if bound:
+            if bound:  # only when it has no metadata to carry over
                 records.settle(container, blob_path, locked=True)
             return
 
