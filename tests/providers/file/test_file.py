@@ -409,6 +409,23 @@ def test_a_record_left_for_a_replaced_file_is_ignored_then_dropped(
     assert store.get_blob_metadata("box", "a") == {}
 
 
+@pytest.mark.parametrize("unnamed", [True, False], ids=["tmpfile", "named-temp"])
+def test_a_record_written_before_2_3_does_not_reach_a_new_version(
+    store: Store, root: Path, unnamed: bool
+) -> None:
+    store.create_blob("box", "a", "1")
+    store.set_blob_metadata("box", "a", {"k": "v"})
+    (record,) = (root / ".xtstore/meta/box").glob("*.json")
+    record.write_text(json.dumps({"blob": "a", "metadata": {"k": "old"}}))  # 2.2's form
+    saved, oscalls.unnamed_files[0] = oscalls.unnamed_files[0], unnamed
+    try:
+        store.create_blob("box", "a", "new")
+    finally:
+        oscalls.unnamed_files[0] = saved
+    assert store.get_blob_metadata("box", "a") == {}
+    assert not record.exists()
+
+
 def test_a_record_written_before_2_3_is_read_then_bound_to_its_file(
     store: Store, root: Path
 ) -> None:

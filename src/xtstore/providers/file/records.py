@@ -282,7 +282,7 @@ def identity(fd: int, st: os.stat_result, *, give: bool) -> str:
 def _names_an_id(key: str) -> bool:
     """Whether the record key ``key`` names a file by its id (not by device and inode alone,
     nor a record from before 2.3)."""
-    return not key.endswith(":")
+    return bool(key) and not key.endswith(":")
 
 
 def _bound_entry(files: Files, fd: int, st: os.stat_result, *, give: bool) -> Files:
