@@ -24,9 +24,10 @@ next open of the store can tell a killed writer's leftovers, which it removes
 (:meth:`~xtstore.providers.file.layout.Layout.remove_abandoned_temps`), from a live one's.
 Metadata records are bound to the file they describe (:mod:`~xtstore.providers.file
 .records`): before a new file takes the blob's name its record keeps only the entry of the
-file there now (plus the new file's, when the write carries metadata over), and afterwards
-only the new file's, so a kill at any point leaves each version with its own metadata. A
-delete removes the snapshots, then the blob, then its record.
+file there now (plus the new file's, when the write carries metadata over), and a record
+that gives the new file nothing is removed once the file has the name, so a kill at any
+point leaves each version with its own metadata. A delete removes the snapshots, then the
+blob, then its record.
 
 Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
 in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
@@ -93,7 +94,8 @@ class Writer:
 
         The blob's metadata record is seen to once the new version is complete, before it
         takes the name (:meth:`Records.prepare`: the old version keeps its metadata) and
-        after (:meth:`Records.settle`: the old version's entry goes)."""
+        after (:meth:`Records.settle`: the record, which gives the new version nothing,
+        goes)."""
         if unnamed_files[0]:
             done = self._write_beside(container, blob_path, fill, exclusive, large)
             if done is not None:
