@@ -203,7 +203,7 @@ def run_operation(store: FileProvider, operation: tuple[Any, ...], scratch: Path
 
 _HOOKED_CALLS = ("open", "close", "write", "link", "unlink", "replace", "rename", "rmdir",
                  "mkdir", "utime", "fstat", "lstat", "stat", "copy_file_range", "sendfile",
-                 "ftruncate", "scandir", "listdir")
+                 "ftruncate", "scandir", "listdir", "setxattr")
 """The system calls (``os`` functions) before any of which the child can stop to be killed."""
 
 

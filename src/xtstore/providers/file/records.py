@@ -184,10 +184,11 @@ class Records:
     @contextmanager
     def _current(self, container: str,
                  blob_path: str) -> Iterator[tuple[int, os.stat_result] | None]:
-        """The blob's file, open, and its stat; None if there is none."""
+        """The blob's file, open, and its stat; None if there is none (or none this process
+        may read: its entry is then dropped, as one no reader here could check)."""
         try:
             fd, st = self._confined.open_blob(container, blob_path, flags=_OPEN_FLAGS)
-        except (BlobNotFound, AccessDenied):
+        except (BlobNotFound, AccessDenied, PermissionError):
             yield None
             return
         try:
