@@ -16,7 +16,8 @@ writes, deletes): each version must keep its own metadata at every point.
 
 Sizes: ``XTSTORE_KILLS`` kills (default 100, the CI size, ~10 s; the documented full size is
 ``XTSTORE_KILLS=1000 python -m pytest tests/providers/file/test_crash_safety.py``, which also
-runs every write of the second test both with and without ``O_TMPFILE``), and
+runs every write of the second test with and without ``O_TMPFILE`` and without extended
+attributes), and
 ``XTSTORE_CLI_KILLS`` kills of the CLI (default 10).
 """
 
@@ -42,8 +43,8 @@ import xtstore
 from tests.cli.conftest import write_config, xtstore_command
 from xtstore.errors import BlobNotFound
 from xtstore.localfiles import oscalls
+from xtstore.providers.file import records, writes
 from xtstore.providers.file import store as file_store
-from xtstore.providers.file import writes
 from xtstore.providers.file.store import FileProvider
 
 KILLS = int(os.environ.get("XTSTORE_KILLS", "100"))
@@ -409,21 +410,30 @@ _OVER_METADATA = {
 """Each a write of a blob that has metadata, or of a name given a blob's metadata."""
 
 
-_CASES = [pytest.param(operation, unnamed,
-                       id=f"{operation}-{'tmpfile' if unnamed else 'named-temp'}")
-          for index, operation in enumerate(sorted(_OVER_METADATA))
-          for unnamed in (True, False) if KILLS >= 1000 or unnamed == (index % 2 == 0)]
-"""Each operation with O_TMPFILE or with named temporary files, in turn (both at the full
-size, ``XTSTORE_KILLS=1000``)."""
+_CASES = [
+    *(pytest.param(operation, unnamed, True,
+                   id=f"{operation}-{'tmpfile' if unnamed else 'named-temp'}")
+      for index, operation in enumerate(sorted(_OVER_METADATA))
+      for unnamed in (True, False) if KILLS >= 1000 or unnamed == (index % 2 == 0)),
+    *(pytest.param(operation, True, False, id=f"{operation}-no-attributes")
+      for operation in sorted(_OVER_METADATA)
+      if KILLS >= 1000 or operation in {"overwrite", "copy", "append-by-rewrite"}),
+]
+"""Each operation with O_TMPFILE or with named temporary files, in turn, and a few where the
+file system keeps no extended attributes (a file known by device and inode alone); every
+operation each way at the full size, ``XTSTORE_KILLS=1000``."""
 
 
-@pytest.mark.parametrize(("operation", "unnamed"), _CASES)
+@pytest.mark.parametrize(("operation", "unnamed", "attributes"), _CASES)
 def test_sigkill_before_every_call_keeps_each_version_with_its_own_metadata(
-    tmp_path: Path, operation: str, unnamed: bool,
+    tmp_path: Path, operation: str, unnamed: bool, attributes: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Before 2.3 a replacing write cleared the metadata before the new version took the
     # name, and a copy wrote the source's after: killed in between, the old version was
     # left without its metadata, or the copy without the source's.
+    if not attributes:
+        monkeypatch.setattr(records, "_ATTRIBUTES", False)  # the forked child inherits it
     made = Script()
     for step in (*_BOUND_SETUP, _OVER_METADATA[operation]):
         made.add(step)
