@@ -180,3 +180,32 @@ def test_only_stores_other_than_aws_pay_for_the_etag_check(moto_server: MotoServ
     aws = S3Provider({"access-key-id": "a", "secret-access-key": "b", "region": "eu-west-1"})
     assert verifies_checksums(aws.client)
     assert not verifies_checksums(S3Provider(moto_server.service_config()).client)
+
+
+@pytest.mark.parametrize("how", ["path", "stream"])
+def test_a_multipart_object_keeps_a_whole_object_checksum_that_downloads_check(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, how: str
+) -> None:
+    store, direct, container = stores
+    source = tmp_path / "source.bin"
+    source.write_bytes(LARGE)
+    if how == "path":
+        direct.create_blob_from_path(container, "multi.bin", str(source))
+    else:
+        with open(source, "rb") as stream:
+            direct.create_blob_from_stream(container, "multi.bin", stream, len(LARGE))
+    head = direct.provider.client.head_object(Bucket=container, Key="multi.bin",
+                                              ChecksumMode="ENABLED")
+    assert head["ETag"].endswith('-3"')  # three parts
+    assert head["ChecksumType"] == "FULL_OBJECT" and "-" not in head["ChecksumCRC32"]
+    proxy.inject(Fault.corrupt(after_bytes=4096), method="GET", path="multi.bin", times=None)
+    dest = tmp_path / "out" / "multi.bin"
+    with pytest.raises(IntegrityError) as raised:
+        store.get_blob_to_path(container, "multi.bin", str(dest))
+    assert raised.value.algorithm == "crc32"
+    assert list((tmp_path / "out").iterdir()) == []
+    with pytest.raises(IntegrityError):
+        store.get_blob_bytes(container, "multi.bin")
+    proxy.clear()
+    store.get_blob_to_path(container, "multi.bin", str(dest))
+    assert dest.read_bytes() == LARGE

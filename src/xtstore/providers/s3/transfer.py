@@ -24,6 +24,7 @@ from xtstore.interface import ProgressCallback
 from xtstore.providers._shared import Expected, verified_local_file
 
 __all__ = [
+    "UPLOAD_CHECKSUM",
     "CheckedBody",
     "Transfers",
     "expected_content",
@@ -41,6 +42,12 @@ _ETAG_NOT_MD5 = frozenset({"aws:kms", "aws:kms:dsse"})
 SSE-C is told by ``SSECustomerAlgorithm``)."""
 _HASH_CHUNK = 1024 * 1024
 _MD5_KEY = "xtstore-body-md5"
+UPLOAD_CHECKSUM = {"ChecksumAlgorithm": "CRC32", "ChecksumType": "FULL_OBJECT"}
+"""What every managed upload asks for: a CRC32 with each request, which S3 verifies, and for a
+multipart upload a CRC32 of the whole object (S3 combines the parts' CRC32s into it) instead
+of the default composite one (a CRC32 of the parts' CRC32s), so that a download of any
+object xtstore wrote can be checked in one pass over its bytes. s3transfer sends
+``ChecksumType`` only with CreateMultipartUpload and CompleteMultipartUpload."""
 
 
 def expected_content(head: Mapping[str, Any]) -> Expected:
@@ -200,9 +207,10 @@ class Transfers:
         total: int | None = None,
     ) -> None:
         """Upload a file name or a readable stream; the object appears only when complete
-        (a failed multipart upload is aborted). Raises ``ContainerNotFound``."""
+        (a failed multipart upload is aborted), with a full-object CRC32
+        (:data:`UPLOAD_CHECKSUM`). Raises ``ContainerNotFound``."""
         with self._manager() as manager:
-            manager.upload(source, bucket, key,
+            manager.upload(source, bucket, key, extra_args=dict(UPLOAD_CHECKSUM),
                            subscribers=_subscribers(progress, total)).result()
 
     def download_to_path(
