@@ -21,7 +21,7 @@ import pytest
 import xtstore
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from tests.servers.s3_server import MiB, MotoServer
-from xtstore.errors import IntegrityError, TransientError
+from xtstore.errors import BlobAlreadyExists, IntegrityError, TransientError
 from xtstore.providers.s3.store import S3Provider
 from xtstore.providers.s3.transfer import verifies_checksums
 
@@ -209,3 +209,37 @@ def test_a_multipart_object_keeps_a_whole_object_checksum_that_downloads_check(
     proxy.clear()
     store.get_blob_to_path(container, "multi.bin", str(dest))
     assert dest.read_bytes() == LARGE
+
+
+def _kms_bucket(direct: Any, container: str, proxy: FaultProxy, name: str) -> None:
+    """Objects of ``container`` encrypted with SSE-KMS by default (moto does that), and their
+    HEADs through the proxy answered with an ETag that is not their MD5, as S3's are for
+    KMS-encrypted objects (moto's stay MD5s)."""
+    direct.provider.client.put_bucket_encryption(
+        Bucket=container, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    proxy.inject(Fault.response_headers({"ETag": f'"{uuid.uuid4().hex}"'}), method="HEAD",
+                 path=name, times=None)
+
+
+def test_a_kms_objects_etag_is_not_taken_for_its_md5(
+    stores: tuple[Any, Any, str], proxy: FaultProxy
+) -> None:
+    # A create-only write whose response was lost meets its own blob on the repeat: with
+    # SSE-KMS its ETag says nothing of its content, so it is read back, not refused.
+    store, direct, container = stores
+    _kms_bucket(direct, container, proxy, "kms.bin")
+    proxy.inject(Fault.reset_after(), method="PUT", path="kms.bin")
+    store.create_blob(container, "kms.bin", SMALL, fail_if_exists=True)
+    assert direct.get_blob_bytes(container, "kms.bin") == SMALL
+    head = direct.provider.client.head_object(Bucket=container, Key="kms.bin")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert [e.upstream_status for e in proxy.requests("PUT")] == [200, 412]
+    # Another writer's content of the same length is still told apart.
+    other = bytes(byte ^ 1 for byte in SMALL)
+    direct.create_blob(container, "taken.bin", other)
+    _kms_bucket(direct, container, proxy, "taken.bin")
+    proxy.inject(Fault.reset_before(), method="PUT", path="taken.bin")
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob(container, "taken.bin", SMALL, fail_if_exists=True)
+    assert direct.get_blob_bytes(container, "taken.bin") == other

@@ -27,6 +27,7 @@ __all__ = [
     "UPLOAD_CHECKSUM",
     "CheckedBody",
     "Transfers",
+    "etag_md5",
     "expected_content",
     "verifies_checksums",
     "watch_upload_digests",
@@ -65,6 +66,20 @@ def expected_content(head: Mapping[str, Any]) -> Expected:
     return Expected(size)
 
 
+def etag_md5(response: Mapping[str, Any]) -> str | None:
+    """The MD5 (hex) of an object's content that its ETag is, from a response's parsed
+    headers (PutObject, UploadPart, HeadObject, GetObject); None where the ETag is not one:
+    a multipart object's (``<hex>-<parts>``), an SSE-KMS (or DSSE-KMS) or SSE-C object's
+    (S3's documented rule), or anything but 32 hex digits."""
+    etag = str(response.get("ETag", "")).strip('"')
+    if not _MD5_ETAG.fullmatch(etag):
+        return None
+    if response.get("ServerSideEncryption") in _ETAG_NOT_MD5 or \
+            response.get("SSECustomerAlgorithm"):
+        return None
+    return etag
+
+
 def _body_md5(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     """Before PutObject / UploadPart: the MD5 of the body about to be sent (read, then
     rewound, without reporting progress)."""
@@ -94,10 +109,8 @@ def _check_etag(parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) ->
     SSE-S3 objects), it must be the MD5 of what was sent; a store that does not verify the
     request's checksum itself (moto, some S3-compatible servers) is caught here."""
     sent = context.get(_MD5_KEY)
-    etag = str(parsed.get("ETag", "")).strip('"')
-    if sent is None or parsed.get("Error") or not _MD5_ETAG.fullmatch(etag):
-        return
-    if parsed.get("ServerSideEncryption") in _ETAG_NOT_MD5 or parsed.get("SSECustomerAlgorithm"):
+    etag = etag_md5(parsed)
+    if sent is None or parsed.get("Error") or etag is None:
         return
     if etag != sent:
         raise IntegrityError(
