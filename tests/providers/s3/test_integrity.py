@@ -243,3 +243,50 @@ def test_a_kms_objects_etag_is_not_taken_for_its_md5(
     with pytest.raises(BlobAlreadyExists):
         store.create_blob(container, "taken.bin", SMALL, fail_if_exists=True)
     assert direct.get_blob_bytes(container, "taken.bin") == other
+
+
+def _raw_multipart(client: Any, container: str, key: str, parts: list[bytes],
+                   kind: str | None) -> None:
+    """A multipart upload as other tools make them: each part with its CRC32, and S3's
+    default composite checksum of the object (a CRC32 of the parts' CRC32s)."""
+    extra = {"ChecksumType": kind} if kind else {}
+    upload = client.create_multipart_upload(Bucket=container, Key=key,
+                                            ChecksumAlgorithm="CRC32", **extra)
+    done = []
+    for number, part in enumerate(parts, 1):
+        sent = client.upload_part(Bucket=container, Key=key, UploadId=upload["UploadId"],
+                                  PartNumber=number, Body=part, ChecksumAlgorithm="CRC32")
+        done.append({"PartNumber": number, "ETag": sent["ETag"],
+                     "ChecksumCRC32": sent["ChecksumCRC32"]})
+    client.complete_multipart_upload(Bucket=container, Key=key, UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": done}, **extra)
+
+
+@pytest.mark.parametrize(("kind", "sizes"), [
+    ("COMPOSITE", (5, 5, 1)),  # parts of the first one's size but the last: one more HEAD
+    (None, (5, 5, 1)),  # uploaded without a ChecksumType: composite all the same
+    ("COMPOSITE", (5, 6, 1)),  # parts of other sizes: each one's size asked for
+])
+def test_a_composite_checksum_is_checked_part_by_part(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, kind: str | None,
+    sizes: tuple[int, ...]
+) -> None:
+    store, direct, container = stores
+    parts = [os.urandom(size * MiB) for size in sizes]
+    _raw_multipart(direct.provider.client, container, "other.bin", parts, kind)
+    head = direct.provider.client.head_object(Bucket=container, Key="other.bin",
+                                              ChecksumMode="ENABLED")
+    assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE" and "ChecksumCRC32" in head
+    dest = tmp_path / "out" / "other.bin"
+    store.get_blob_to_path(container, "other.bin", str(dest))
+    assert dest.read_bytes() == b"".join(parts)  # never falsely refused
+    heads = [entry.target for entry in proxy.requests("HEAD")]
+    assert len(heads) == (2 if sizes == (5, 5, 1) else 1 + len(sizes))
+    proxy.clear()
+    dest.unlink()
+    proxy.inject(Fault.corrupt(after_bytes=6 * MiB), method="GET", path="other.bin",
+                 times=None)
+    with pytest.raises(IntegrityError) as raised:
+        store.get_blob_to_path(container, "other.bin", str(dest))
+    assert raised.value.algorithm == "crc32" and "composite" in str(raised.value)
+    assert list((tmp_path / "out").iterdir()) == []
