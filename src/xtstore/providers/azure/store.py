@@ -726,7 +726,7 @@ class AzureBlobProvider(StoreInterface):
             return False
         md5 = getattr(props.content_settings, "content_md5", None)
         if md5:
-            return bytes(md5) == hashlib.md5(data, usedforsecurity=False).digest()
+            return bytes(md5) == _md5(data)
         return bool(client.download_blob(max_concurrency=self._concurrency).readall() == data)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
