@@ -1,15 +1,21 @@
 """Benchmark of the azure-blob provider against Azurite, next to the raw SDK.
 
     python benchmarks/bench_azure.py [--size-mib 256] [--list-blobs 12000] [--repeats 3]
+    python benchmarks/bench_azure.py --checksums [--repeats 5]
 
-Prints two Markdown tables:
+Prints two Markdown tables (with ``--checksums``, the third only):
 
 1. HTTP requests per interface call, xtstore vs the raw azure-storage-blob SDK doing the same
    operation, counted with the clients' ``raw_request_hook`` (called for every request sent);
 2. client CPU time (this process's user+system time, all threads; Azurite runs in another
    process) and wall time for uploading and downloading one large file, both with the same
    concurrency and block sizes; the median of ``--repeats`` runs each, alternating which
-   goes first, each starting after ``os.sync()`` with no earlier output file to free.
+   goes first, each starting after ``os.sync()`` with no earlier output file to free;
+3. the cost of upload checksums: client CPU and wall time of ``create_blob`` (bytes in
+   memory) and ``create_blob_from_path`` of 1 MiB, 64 MiB (one Put Blob at the SDK's
+   default 64 MiB ``max_single_put_size``) and 128 MiB (32 blocks of 4 MiB), next to the raw
+   SDK doing the same work (the whole MD5 computed for ``content_settings.content_md5``, and
+   ``upload_blob(validate_content=True)``) and the raw SDK without any checksum.
 
 It starts and stops its own Azurite (see tests/servers/azurite.py).
 """
@@ -17,6 +23,7 @@ It starts and stops its own Azurite (see tests/servers/azurite.py).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import sys
@@ -30,7 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from azure.storage.blob import BlobServiceClient  # noqa: E402
+from azure.storage.blob import BlobServiceClient, ContentSettings  # noqa: E402
 from tests.providers.azure.counting import RequestCounter  # noqa: E402
 from tests.servers.azurite import Azurite, running_azurite  # noqa: E402
 
@@ -249,15 +256,119 @@ def _check_and_drop(store: Any, c: str, source: Path, work: Path) -> None:
     store.delete_container(c)
 
 
+CHECKSUM_SIZES_MIB = (1, 64, 128)
+
+
+def checksum_table(azurite: Azurite, repeats: int, work: Path) -> list[tuple[str, ...]]:
+    """CPU and wall seconds (medians of ``repeats``, the three runs of a round in rotating
+    order) of xtstore's uploads against the raw SDK with and without checksums."""
+    store = _store(azurite)
+    # The SDK's own retries on (they cost nothing unless a request fails): Azurite closes
+    # connections left idle during os.sync(), and the store's retry layer repeats those too.
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    c = "bench-checksums"
+    store.create_container(c)
+
+    def raw(name: str, data: bytes | Any, length: int, md5: bytes | None) -> None:
+        extra: dict[str, Any] = {}
+        if md5 is not None:
+            extra = {"validate_content": True,
+                     "content_settings": ContentSettings(content_md5=bytearray(md5))}
+        service.get_blob_client(c, name).upload_blob(
+            data, length=length, overwrite=True, max_concurrency=CONCURRENCY, **extra)
+
+    def file_md5(path: Path) -> bytes:
+        digest = hashlib.md5()
+        with open(path, "rb") as source:
+            while chunk := source.read(4 * 1024 * 1024):
+                digest.update(chunk)
+        return digest.digest()
+
+    def raw_file(path: Path, checked: bool) -> None:
+        md5 = file_md5(path) if checked else None
+        with open(path, "rb") as source:
+            raw("raw.bin", source, path.stat().st_size, md5)
+
+    def cases_for(data: bytes, path: Path) -> dict[str, dict[str, Callable[[], object]]]:
+        return {
+            "create_blob": {
+                "xtstore": lambda: store.create_blob(c, "ours.bin", data),
+                "checked": lambda: raw("raw.bin", data, len(data), hashlib.md5(data).digest()),
+                "unchecked": lambda: raw("raw.bin", data, len(data), None),
+            },
+            "create_blob_from_path": {
+                "xtstore": lambda: store.create_blob_from_path(c, "ours.bin", str(path)),
+                "checked": lambda: raw_file(path, True),
+                "unchecked": lambda: raw_file(path, False),
+            },
+        }
+
+    rows = []
+    try:
+        for size_mib in CHECKSUM_SIZES_MIB:
+            data = os.urandom(size_mib * 1024 * 1024)
+            path = work / f"source-{size_mib}.bin"
+            path.write_bytes(data)
+            cases = cases_for(data, path)
+            for name, runs in cases.items():
+                timings: dict[str, list[tuple[float, float]]] = {label: [] for label in runs}
+                labels = list(runs)
+                for round_number in range(repeats):
+                    shift = round_number % len(labels)
+                    for label in labels[shift:] + labels[:shift]:
+                        _settle(work)
+                        cpu, wall = time.process_time(), time.perf_counter()
+                        runs[label]()
+                        timings[label].append(
+                            (time.process_time() - cpu, time.perf_counter() - wall))
+                cpu_of = {label: statistics.median(t[0] for t in timings[label])
+                          for label in labels}
+                wall_of = {label: statistics.median(t[1] for t in timings[label])
+                           for label in labels}
+                rows.append((
+                    f"{name} {size_mib} MiB",
+                    f"{cpu_of['xtstore']:.3f}", f"{cpu_of['checked']:.3f}",
+                    f"{cpu_of['unchecked']:.3f}",
+                    f"{cpu_of['xtstore'] / cpu_of['checked']:.2f}x",
+                    f"{cpu_of['xtstore'] / cpu_of['unchecked']:.2f}x",
+                    f"{wall_of['xtstore']:.2f}", f"{wall_of['checked']:.2f}",
+                    f"{wall_of['unchecked']:.2f}",
+                ))
+            assert store.get_blob_bytes(c, "ours.bin") == data
+            path.unlink()
+    finally:
+        store.delete_container(c)
+    return rows
+
+
+def print_checksum_table(rows: list[tuple[str, ...]], repeats: int) -> None:
+    load = " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"Concurrency {CONCURRENCY}, SDK default sizes (64 MiB single put, 4 MiB blocks), "
+          f"median of {repeats} runs each, rotating which goes first, each after os.sync(); "
+          f"load average after the runs {load}.")
+    print()
+    print("| upload | xtstore CPU s | raw SDK, same checks, CPU s | raw SDK, no checks, CPU s "
+          "| CPU vs same checks | CPU vs no checks | xtstore wall s | same checks wall s "
+          "| no checks wall s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--list-blobs", type=int, default=12_000)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--checksums", action="store_true",
+                        help="only the table of upload checksum costs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-azure-") as temp:
         work = Path(temp)
         with running_azurite(work / "azurite") as azurite:
+            if args.checksums:
+                print_checksum_table(checksum_table(azurite, args.repeats, work), args.repeats)
+                return
             requests = request_table(azurite, args.list_blobs, work)
             transfers = cpu_table(azurite, args.size_mib, args.repeats, work)
     print("| interface call | xtstore requests | raw SDK requests |")

@@ -160,3 +160,32 @@ def test_the_shared_check_compares_length_and_digest(tmp_path: Path) -> None:
         local.expect(Expected(3, "crc32", zlib.crc32(b"abc").to_bytes(4, "big")))
         local.file.write(b"abc")
     assert dest.read_bytes() == b"abc"
+
+
+def _crc32(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+@pytest.mark.parametrize("piece", [1, 777, 4096, 10**6])
+def test_the_shared_check_computes_a_composite_checksum_part_by_part(piece: int) -> None:
+    # S3's checksum of a multipart object: the checksum of its parts' checksums, concatenated;
+    # the content may arrive in pieces that do not follow the parts.
+    parts = [os.urandom(5000), os.urandom(5000), os.urandom(123)]
+    data = b"".join(parts)
+    sizes = tuple(len(part) for part in parts)
+    for algorithm, digest in (("crc32", _crc32), ("sha256", lambda d: hashlib.sha256(d).digest())):
+        composite = digest(b"".join(digest(part) for part in parts))
+        expected = Expected(len(data), algorithm, composite, sizes)
+        hasher = expected.hasher()
+        assert hasher is not None
+        for start in range(0, len(data), piece):
+            hasher.update(data[start:start + piece])
+        assert hasher.digest() == composite
+        assert check_bytes(data, expected) == data
+        damaged = bytearray(data)
+        damaged[6000] ^= 1
+        with pytest.raises(IntegrityError, match=f"composite {algorithm}"):
+            check_bytes(bytes(damaged), expected)
+        # The same bytes split at other part boundaries have another composite checksum.
+        with pytest.raises(IntegrityError):
+            check_bytes(data, Expected(len(data), algorithm, composite, (5000, 5123)))

@@ -32,6 +32,9 @@ Faults (``Fault.<name>(...)``):
   ``request``, of the request body as sent, framing included) is flipped at offset
   ``after_bytes`` (the last byte if the body is shorter); lengths and headers are unchanged,
   so only a checksum can tell. An empty body passes unchanged.
+- ``response_headers(headers)``: forwarded, and the response is sent with these headers
+  set (replacing the server's of the same names): a server that answers as another would
+  (e.g. S3's ETags of KMS-encrypted objects, which are not MD5s of the content).
 
 Bounded: at most ``max_requests`` requests and ``lifetime`` seconds (after either, every
 request is reset; :meth:`FaultProxy.keep_alive` lets a runner of many bounded cells extend
@@ -72,6 +75,7 @@ class Fault:
     seconds: float | None = None
     after_bytes: int | None = None
     forward: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def reset_before(cls) -> Fault:
@@ -112,6 +116,10 @@ class Fault:
     @classmethod
     def corrupt(cls, after_bytes: int = 0, *, request: bool = False) -> Fault:
         return cls("corrupt-request" if request else "corrupt-response", after_bytes=after_bytes)
+
+    @classmethod
+    def response_headers(cls, headers: dict[str, str]) -> Fault:
+        return cls("response-headers", headers=tuple(headers.items()))
 
 
 @dataclass
@@ -407,6 +415,9 @@ class FaultProxy:
         if kind == "corrupt-response":
             assert fault is not None
             response_body = _flip_byte(response_body, fault.after_bytes or 0)
+        if kind == "response-headers":
+            assert fault is not None
+            response_head = _with_headers(response_head, fault.headers)
         client.sendall(response_head + response_body)
         return headers.get("connection", "").lower() != "close"
 
@@ -496,6 +507,16 @@ def _flip_byte(data: bytes, offset: int) -> bytes:
         return data
     at = min(offset, len(data) - 1)
     return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+def _with_headers(head: bytes, headers: tuple[tuple[str, str], ...]) -> bytes:
+    """A response head with ``headers`` set, replacing those of the same names."""
+    names = {name.lower() for name, _ in headers}
+    lines = head.decode("latin-1").split("\r\n")[:-2]  # the head ends with an empty line
+    kept = [lines[0], *(line for line in lines[1:]
+                        if line.split(":", 1)[0].strip().lower() not in names)]
+    kept.extend(f"{name}: {value}" for name, value in headers)
+    return ("\r\n".join(kept) + "\r\n\r\n").encode("latin-1")
 
 
 def _error_response(status: int, retry_after: str | None) -> bytes:

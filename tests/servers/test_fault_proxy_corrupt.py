@@ -1,13 +1,14 @@
 """The fault proxy's ``corrupt`` fault (integrity tests, issue 2.3): exactly one byte of the
 response or request body is flipped, at the offset given, with lengths and headers kept; and
-a request body the client cut short is never forwarded."""
+a request body the client cut short is never forwarded. And ``response_headers``, which makes
+a response say what another server would (a header set or replaced, the body kept)."""
 
 from __future__ import annotations
 
 import socket
 
 from tests.servers.fault_proxy import Fault, FaultProxy
-from tests.servers.test_fault_proxy import BLOB, Upstream, fetch, proxy, upstream
+from tests.servers.test_fault_proxy import BLOB, Upstream, connect, fetch, proxy, upstream
 
 __all__ = ["proxy", "upstream"]  # the fixtures, shared with the proxy's own tests
 
@@ -48,3 +49,20 @@ def test_a_body_cut_short_by_the_client_is_not_forwarded(
         assert client.recv(100) == b""  # closed without an answer
     assert upstream.received == []
     assert fetch(proxy, "PUT", body=b"whole") == (201, b"")
+
+
+def test_response_headers_are_set_or_replaced(proxy: FaultProxy) -> None:
+    proxy.inject(Fault.response_headers({"Server": "another", "ETag": '"e1"'}),
+                 method="GET")
+    conn = connect(proxy)
+    try:
+        conn.request("GET", "/c/blob")
+        response = conn.getresponse()
+        assert response.read() == BLOB
+        assert response.getheader("Server") == "another"  # replaced
+        assert response.getheader("ETag") == '"e1"'  # set
+        assert len(response.getheaders()) == len({n.lower() for n, _ in response.getheaders()})
+    finally:
+        conn.close()
+    assert fetch(proxy) == (200, BLOB)
+    assert [e.fault for e in proxy.log] == ["response-headers", None]

@@ -30,6 +30,7 @@ __all__ = [
     "Expected",
     "VerifiedFile",
     "check_bytes",
+    "check_file",
     "name_clash",
     "new_snapshot_id",
     "retry_after_seconds",
@@ -118,6 +119,48 @@ class _Crc32:
         return self._value.to_bytes(4, "big")
 
 
+class _Composite:
+    """A checksum of checksums, as S3 keeps for a multipart object: each part (of the sizes
+    given) hashed on its own, then the concatenation of their digests hashed. Bytes beyond
+    the parts' total go into a digest of their own (the length check refuses them anyway)."""
+
+    def __init__(self, factory: Callable[[], _Hasher], parts: tuple[int, ...]) -> None:
+        self._factory = factory
+        self._parts = parts
+        self._index = 0  # the part being hashed; len(parts) once beyond them
+        self._left = parts[0] if parts else 0
+        self._current = factory()
+        self._started = False
+        self._digests: list[bytes] = []
+
+    def _close_full_parts(self) -> None:
+        while self._index < len(self._parts) and self._left == 0:
+            self._digests.append(self._current.digest())
+            self._current = self._factory()
+            self._started = False
+            self._index += 1
+            self._left = self._parts[self._index] if self._index < len(self._parts) else 0
+
+    def update(self, data: bytes | memoryview, /) -> None:
+        view = memoryview(data).cast("B")
+        while len(view):
+            self._close_full_parts()
+            beyond = self._index >= len(self._parts)
+            take = len(view) if beyond else min(self._left, len(view))
+            self._current.update(view[:take])
+            self._started = True
+            view = view[take:]
+            if not beyond:
+                self._left -= take
+
+    def digest(self) -> bytes:
+        self._close_full_parts()
+        digests = [*self._digests, *([self._current.digest()] if self._started else [])]
+        whole = self._factory()
+        whole.update(b"".join(digests))
+        return whole.digest()
+
+
 CHECKSUMS: dict[str, Callable[[], _Hasher]] = {
     "md5": hashlib.md5,
     "sha1": hashlib.sha1,
@@ -139,10 +182,13 @@ class Expected:
     size: int | None = None
     algorithm: str | None = None
     digest: bytes | None = None
+    parts: tuple[int, ...] = ()
+    """Where ``digest`` is a composite checksum (S3's of a multipart object): the sizes of
+    the parts, in order; ``digest`` is then the checksum of their checksums concatenated."""
 
     @classmethod
     def from_base64(cls, size: int | None, algorithm: str | None,
-                    encoded: str | None) -> Expected:
+                    encoded: str | None, parts: tuple[int, ...] = ()) -> Expected:
         """With a base64 digest as HTTP headers carry it; an unreadable one is not checked."""
         if algorithm is None or not encoded:
             return cls(size)
@@ -150,14 +196,17 @@ class Expected:
             digest = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             return cls(size)
-        return cls(size, algorithm, digest)
+        return cls(size, algorithm, digest, parts)
 
     @property
     def checks_content(self) -> bool:
         return self.algorithm in CHECKSUMS and self.digest is not None
 
     def hasher(self) -> _Hasher | None:
-        return CHECKSUMS[self.algorithm]() if self.checks_content and self.algorithm else None
+        if not (self.checks_content and self.algorithm):
+            return None
+        factory = CHECKSUMS[self.algorithm]
+        return _Composite(factory, self.parts) if self.parts else factory()
 
     def verify(self, size: int, digest: bytes | None) -> None:
         """Raise :class:`IntegrityError` unless ``size`` (and ``digest``, if computed) match."""
@@ -165,8 +214,9 @@ class Expected:
             raise IntegrityError(f"got {size} bytes where the store has {self.size}",
                                  algorithm="length")
         if digest is not None and self.digest is not None and digest != self.digest:
+            kind = f"composite {self.algorithm}" if self.parts else self.algorithm
             raise IntegrityError(
-                f"content does not match the store's {self.algorithm} checksum "
+                f"content does not match the store's {kind} checksum "
                 f"(expected {self.digest.hex()}, got {digest.hex()})",
                 algorithm=self.algorithm)
 
@@ -180,7 +230,8 @@ def check_bytes(data: bytes, expected: Expected) -> bytes:
     return data
 
 
-def _check_file(fd: int, expected: Expected) -> None:
+def check_file(fd: int, expected: Expected) -> None:
+    """Raise :class:`IntegrityError` unless the open file ``fd`` matches ``expected``."""
     size = os.fstat(fd).st_size
     hasher = expected.hasher()
     if hasher is not None:
@@ -224,4 +275,4 @@ def verified_local_file(dest_fn: str, *, large: bool = False) -> Iterator[Verifi
         yield download
         out.flush()
         if download.expected != Expected():
-            _check_file(fd, download.expected)
+            check_file(fd, download.expected)

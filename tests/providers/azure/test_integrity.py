@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 
 import xtstore
 from tests.providers.azure.conftest import SMALL_SIZES
+from tests.providers.azure.counting import RequestCounter
 from tests.servers.azurite import Azurite
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from xtstore.errors import IntegrityError, TransientError
@@ -41,11 +43,11 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
         yield running
 
 
-def _store(azurite: Azurite, endpoint: str) -> Any:
+def _store(azurite: Azurite, endpoint: str, **keys: Any) -> Any:
     entry = {
         "type": "storage", "provider": "azure-blob", "timeout": 30, **SMALL_SIZES,
         "connection-string": azurite.connection_string.replace(azurite.endpoint, endpoint),
-        "retry": {"attempts": ATTEMPTS, "base-delay": 0.01, "max-delay": 0.05},
+        "retry": {"attempts": ATTEMPTS, "base-delay": 0.01, "max-delay": 0.05}, **keys,
     }
     return xtstore.get_storage("integrity", config={"external-services": {"integrity": entry}})
 
@@ -183,3 +185,69 @@ def test_a_refused_create_only_upload_is_sent_again_and_made_once(
     store.create_blob(container, "once.bin", SMALL, fail_if_exists=True)
     assert [e.status for e in proxy.requests("PUT")] == [400, 201]
     assert direct.get_blob_bytes(container, "once.bin") == SMALL
+
+
+def _count_md5(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Count the bytes every MD5 computed from now on hashes (xtstore's and the SDK's both
+    call ``hashlib.md5``); returns the counter."""
+    real = hashlib.md5
+    lock = threading.Lock()
+    hashed = [0]
+
+    class Counting:
+        def __init__(self, data: bytes = b"", **options: Any) -> None:
+            self._digest = real(**options)
+            self.update(data)
+
+        def update(self, data: Any) -> None:
+            with lock:
+                hashed[0] += memoryview(data).nbytes
+            self._digest.update(data)
+
+        def digest(self) -> bytes:
+            return self._digest.digest()
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(hashlib, "md5", Counting)
+    return lambda: hashed[0]
+
+
+@pytest.mark.parametrize(("how", "digests"), [
+    ("put blob", 1), ("stream, one put blob", 1), ("blocks", 2), ("stream of blocks", 2)])
+def test_each_checksum_of_an_upload_is_computed_once(
+    stores: tuple[Any, Any, str], monkeypatch: pytest.MonkeyPatch, how: str, digests: int
+) -> None:
+    # One Put Blob: its body's MD5 is the blob's, so one pass over the bytes. Staged blocks:
+    # each block's MD5 and the whole's, each computed once (Azure keeps no MD5 of its own
+    # for a blob committed from blocks), and the MD5 of the block list sent.
+    _, direct, container = stores
+    data = LARGE if "blocks" in how else SMALL
+    hashed = _count_md5(monkeypatch)
+    if how.startswith("stream"):
+        direct.create_blob_from_stream(container, "once.bin", io.BytesIO(data), len(data))
+    else:
+        direct.create_blob(container, "once.bin", data)
+    block_list = 200 * len(data) // SMALL_SIZES["max-block-size"] if "blocks" in how else 0
+    assert digests * len(data) <= hashed() <= digests * len(data) + block_list
+    monkeypatch.undo()
+    client = direct.provider.service_client.get_blob_client(container, "once.bin")
+    assert bytes(client.get_blob_properties().content_settings.content_md5) == \
+        hashlib.md5(data).digest()
+    assert direct.get_blob_bytes(container, "once.bin") == data
+
+
+def test_a_short_stream_of_unknown_length_is_one_put_blob(
+    azurite: Azurite, stores: tuple[Any, Any, str]
+) -> None:
+    _, _, container = stores
+    counter = RequestCounter()
+    store = _store(azurite, azurite.endpoint, **{"client-options": {"raw_request_hook": counter}})
+    store.create_blob_from_stream(container, "short.bin", io.BytesIO(SMALL[:1000]))
+    assert counter.methods == ["PUT"]  # not a Put Block and a Put Block List
+    assert store.get_blob_bytes(container, "short.bin") == SMALL[:1000]
+    counter.reset()
+    store.create_blob_from_stream(container, "long.bin", io.BytesIO(LARGE))
+    assert counter.methods == ["PUT comp=block"] * 5 + ["PUT comp=blocklist"]  # 128 KiB blocks
+    assert store.get_blob_bytes(container, "long.bin") == LARGE

@@ -21,7 +21,7 @@ import pytest
 import xtstore
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from tests.servers.s3_server import MiB, MotoServer
-from xtstore.errors import IntegrityError, TransientError
+from xtstore.errors import BlobAlreadyExists, IntegrityError, TransientError
 from xtstore.providers.s3.store import S3Provider
 from xtstore.providers.s3.transfer import verifies_checksums
 
@@ -180,3 +180,113 @@ def test_only_stores_other_than_aws_pay_for_the_etag_check(moto_server: MotoServ
     aws = S3Provider({"access-key-id": "a", "secret-access-key": "b", "region": "eu-west-1"})
     assert verifies_checksums(aws.client)
     assert not verifies_checksums(S3Provider(moto_server.service_config()).client)
+
+
+@pytest.mark.parametrize("how", ["path", "stream"])
+def test_a_multipart_object_keeps_a_whole_object_checksum_that_downloads_check(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, how: str
+) -> None:
+    store, direct, container = stores
+    source = tmp_path / "source.bin"
+    source.write_bytes(LARGE)
+    if how == "path":
+        direct.create_blob_from_path(container, "multi.bin", str(source))
+    else:
+        with open(source, "rb") as stream:
+            direct.create_blob_from_stream(container, "multi.bin", stream, len(LARGE))
+    head = direct.provider.client.head_object(Bucket=container, Key="multi.bin",
+                                              ChecksumMode="ENABLED")
+    assert head["ETag"].endswith('-3"')  # three parts
+    assert head["ChecksumType"] == "FULL_OBJECT" and "-" not in head["ChecksumCRC32"]
+    proxy.inject(Fault.corrupt(after_bytes=4096), method="GET", path="multi.bin", times=None)
+    dest = tmp_path / "out" / "multi.bin"
+    with pytest.raises(IntegrityError) as raised:
+        store.get_blob_to_path(container, "multi.bin", str(dest))
+    assert raised.value.algorithm == "crc32"
+    assert list((tmp_path / "out").iterdir()) == []
+    with pytest.raises(IntegrityError):
+        store.get_blob_bytes(container, "multi.bin")
+    proxy.clear()
+    store.get_blob_to_path(container, "multi.bin", str(dest))
+    assert dest.read_bytes() == LARGE
+
+
+def _kms_bucket(direct: Any, container: str, proxy: FaultProxy, name: str) -> None:
+    """Objects of ``container`` encrypted with SSE-KMS by default (moto does that), and their
+    HEADs through the proxy answered with an ETag that is not their MD5, as S3's are for
+    KMS-encrypted objects (moto's stay MD5s)."""
+    direct.provider.client.put_bucket_encryption(
+        Bucket=container, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    proxy.inject(Fault.response_headers({"ETag": f'"{uuid.uuid4().hex}"'}), method="HEAD",
+                 path=name, times=None)
+
+
+def test_a_kms_objects_etag_is_not_taken_for_its_md5(
+    stores: tuple[Any, Any, str], proxy: FaultProxy
+) -> None:
+    # A create-only write whose response was lost meets its own blob on the repeat: with
+    # SSE-KMS its ETag says nothing of its content, so it is read back, not refused.
+    store, direct, container = stores
+    _kms_bucket(direct, container, proxy, "kms.bin")
+    proxy.inject(Fault.reset_after(), method="PUT", path="kms.bin")
+    store.create_blob(container, "kms.bin", SMALL, fail_if_exists=True)
+    assert direct.get_blob_bytes(container, "kms.bin") == SMALL
+    head = direct.provider.client.head_object(Bucket=container, Key="kms.bin")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert [e.upstream_status for e in proxy.requests("PUT")] == [200, 412]
+    # Another writer's content of the same length is still told apart.
+    other = bytes(byte ^ 1 for byte in SMALL)
+    direct.create_blob(container, "taken.bin", other)
+    _kms_bucket(direct, container, proxy, "taken.bin")
+    proxy.inject(Fault.reset_before(), method="PUT", path="taken.bin")
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob(container, "taken.bin", SMALL, fail_if_exists=True)
+    assert direct.get_blob_bytes(container, "taken.bin") == other
+
+
+def _raw_multipart(client: Any, container: str, key: str, parts: list[bytes],
+                   kind: str | None) -> None:
+    """A multipart upload as other tools make them: each part with its CRC32, and S3's
+    default composite checksum of the object (a CRC32 of the parts' CRC32s)."""
+    extra = {"ChecksumType": kind} if kind else {}
+    upload = client.create_multipart_upload(Bucket=container, Key=key,
+                                            ChecksumAlgorithm="CRC32", **extra)
+    done = []
+    for number, part in enumerate(parts, 1):
+        sent = client.upload_part(Bucket=container, Key=key, UploadId=upload["UploadId"],
+                                  PartNumber=number, Body=part, ChecksumAlgorithm="CRC32")
+        done.append({"PartNumber": number, "ETag": sent["ETag"],
+                     "ChecksumCRC32": sent["ChecksumCRC32"]})
+    client.complete_multipart_upload(Bucket=container, Key=key, UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": done}, **extra)
+
+
+@pytest.mark.parametrize(("kind", "sizes"), [
+    ("COMPOSITE", (5, 5, 1)),  # parts of the first one's size but the last: one more HEAD
+    (None, (5, 5, 1)),  # uploaded without a ChecksumType: composite all the same
+    ("COMPOSITE", (5, 6, 1)),  # parts of other sizes: each one's size asked for
+])
+def test_a_composite_checksum_is_checked_part_by_part(
+    stores: tuple[Any, Any, str], proxy: FaultProxy, tmp_path: Path, kind: str | None,
+    sizes: tuple[int, ...]
+) -> None:
+    store, direct, container = stores
+    parts = [os.urandom(size * MiB) for size in sizes]
+    _raw_multipart(direct.provider.client, container, "other.bin", parts, kind)
+    head = direct.provider.client.head_object(Bucket=container, Key="other.bin",
+                                              ChecksumMode="ENABLED")
+    assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE" and "ChecksumCRC32" in head
+    dest = tmp_path / "out" / "other.bin"
+    store.get_blob_to_path(container, "other.bin", str(dest))
+    assert dest.read_bytes() == b"".join(parts)  # never falsely refused
+    heads = [entry.target for entry in proxy.requests("HEAD")]
+    assert len(heads) == (2 if sizes == (5, 5, 1) else 1 + len(sizes))
+    proxy.clear()
+    dest.unlink()
+    proxy.inject(Fault.corrupt(after_bytes=6 * MiB), method="GET", path="other.bin",
+                 times=None)
+    with pytest.raises(IntegrityError) as raised:
+        store.get_blob_to_path(container, "other.bin", str(dest))
+    assert raised.value.algorithm == "crc32" and "composite" in str(raised.value)
+    assert list((tmp_path / "out").iterdir()) == []

@@ -12,19 +12,29 @@ Configuration and credentials: :mod:`xtstore.providers.azure.auth`; error mappin
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import random
+import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import IO, Any, NoReturn, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobPrefix, BlobType, ContentSettings
+from azure.storage.blob import BlobBlock, BlobPrefix, BlobType, ContentSettings
 
 from xtstore.attempts import current_attempt
 from xtstore.errors import (
@@ -205,29 +215,138 @@ class _DownloadReader(io.RawIOBase):
         return len(data)
 
 
-class _HashingStream:
-    """The stream of an upload, read once in order by the SDK (``validate_content`` makes it
-    read sequentially), computing the MD5 of the whole on the way. :attr:`md5` is the
-    ``content_md5`` handed to the upload: the SDK keeps that very bytearray in the headers it
-    sends with the final request (Put Blob, or the block list after every block is read), and
-    it is filled in once the last byte has been read. Put Blob's is checked by Azure."""
+def _md5(data: bytes) -> bytes:
+    return hashlib.md5(data, usedforsecurity=False).digest()
 
-    def __init__(self, stream: IO[bytes], length: int | None) -> None:
-        self._stream = stream
-        self._length = length
-        self._hasher = hashlib.md5()
-        self._count = 0
-        self.md5 = bytearray(16)
-        if length == 0:
-            self.md5[:] = self._hasher.digest()
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        self._hasher.update(data)
-        self._count += len(data)
-        if (self._length is not None and self._count >= self._length) or (not data and size):
-            self.md5[:] = self._hasher.digest()
+def _read_block(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream``; fewer only at its end."""
+    data = stream.read(size)
+    if len(data) == size or not data:
         return data
+    parts = [data]
+    count = len(data)
+    while count < size and (more := stream.read(size - count)):
+        parts.append(more)
+        count += len(more)
+    return b"".join(parts)
+
+
+class _Upload:
+    """One block blob written whole, by one Put Blob or by Put Blocks and a Put Block List.
+    Every request carries the MD5 of its body (``Content-MD5``), which Azure checks (a
+    mismatch is refused, ``IntegrityError``, and nothing is committed), and the blob keeps
+    the MD5 of the whole (``x-ms-blob-content-md5``) for downloads to check.
+
+    Each digest is computed once: a Put Blob's body is the whole, so its MD5 is both; a
+    block's MD5 is computed by the worker that sends it, while the reading thread adds the
+    block to the whole's MD5 (hashlib leaves the GIL for both). The SDK's
+    ``validate_content`` would hash every body again, and would send blocks through its
+    copying upload path."""
+
+    def __init__(self, client: Any, concurrency: int, *, fail_if_exists: bool = False,
+                 progress: Callable[[int, int | None], None] | None = None) -> None:
+        self._client = client
+        self._concurrency = concurrency
+        self._fail_if_exists = fail_if_exists
+        self._progress = progress
+        self.single_put_size = int(client._config.max_single_put_size)
+        self.block_size = int(client._config.max_block_size)
+
+    def put(self, data: bytes) -> None:
+        """One Put Blob of ``data``."""
+        md5 = _md5(data)
+        self._client.upload_blob(
+            data, length=len(data), overwrite=not self._fail_if_exists,
+            transactional_content_md5=md5,
+            content_settings=ContentSettings(content_md5=bytearray(md5)),
+        )
+        if self._progress is not None:
+            self._progress(len(data), len(data))
+
+    def from_bytes(self, data: bytes) -> None:
+        if len(data) <= self.single_put_size:
+            self.put(data)
+        else:
+            self.blocks((data[start:start + self.block_size]
+                         for start in range(0, len(data), self.block_size)), len(data))
+
+    def from_stream(self, stream: IO[bytes], length: int | None) -> None:
+        """Everything ``stream`` yields (at most ``length`` bytes, where given), holding at
+        most one block per worker, and one more being read, in memory."""
+        if length is not None and length <= self.single_put_size:
+            self.put(_read_block(stream, length))
+            return
+        first = _read_block(stream, self._next_size(0, length))
+        if length is None and len(first) < self.block_size:
+            self.put(first)  # the whole stream, and it ended within one block
+            return
+
+        def blocks() -> Iterator[bytes]:
+            block, count = first, 0
+            while block:
+                yield block
+                count += len(block)
+                size = self._next_size(count, length)
+                block = _read_block(stream, size) if size else b""
+
+        self.blocks(blocks(), length)
+
+    def _next_size(self, count: int, length: int | None) -> int:
+        return self.block_size if length is None else min(self.block_size, length - count)
+
+    def blocks(self, blocks: Iterable[bytes], total: int | None) -> None:
+        """Stage ``blocks`` (``concurrency`` at a time), then commit them with the MD5 of
+        their whole. The block ids are new for every upload, so concurrent uploads of one
+        blob never commit each other's blocks."""
+        whole = hashlib.md5(usedforsecurity=False)
+        upload_id = secrets.token_hex(8)
+        ids: list[str] = []
+        sent = 0
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="xtstore-block") as pool:
+            pending: deque[Future[int]] = deque()
+            try:
+                for block in blocks:
+                    block_id = base64.b64encode(f"{upload_id}-{len(ids):05d}".encode()).decode()
+                    ids.append(block_id)
+                    pending.append(pool.submit(self._stage, block_id, block))
+                    whole.update(block)
+                    while len(pending) >= self._concurrency or (pending and pending[0].done()):
+                        sent = self._staged(pending.popleft(), sent, total)
+                while pending:
+                    sent = self._staged(pending.popleft(), sent, total)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        conditions: dict[str, Any] = (
+            {"match_condition": MatchConditions.IfMissing} if self._fail_if_exists else {})
+        try:
+            self._client.commit_block_list(
+                [BlobBlock(block_id) for block_id in ids],
+                content_settings=ContentSettings(content_md5=bytearray(whole.digest())),
+                validate_content=True, **conditions)  # the block list's own MD5 (a few KiB)
+        except ResourceModifiedError as error:
+            if not self._fail_if_exists:
+                raise
+            # A commit under If-None-Match: * that met a blob, answered 412 ConditionNotMet
+            # instead of 409 BlobAlreadyExists (Azurite says 409): the SDK's own upload
+            # reports that as BlobAlreadyExists too.
+            exists: Any = ResourceExistsError(message="The specified blob already exists.",
+                                              response=error.response)
+            exists.error_code = "BlobAlreadyExists"
+            raise exists from None
+
+    def _stage(self, block_id: str, block: bytes) -> int:
+        self._client.stage_block(block_id, block, length=len(block),
+                                 transactional_content_md5=_md5(block))
+        return len(block)
+
+    def _staged(self, future: Future[int], sent: int, total: int | None) -> int:
+        sent += future.result()
+        if self._progress is not None:
+            self._progress(sent, total)
+        return sent
 
 
 class AzureBlobProvider(StoreInterface):
@@ -361,12 +480,7 @@ class AzureBlobProvider(StoreInterface):
         after_sent = fail_if_exists and attempt.memo.get("sent", False)
         try:
             with _noting_sent(attempt.memo):
-                client.upload_blob(
-                    data, length=len(data), overwrite=not fail_if_exists,
-                    max_concurrency=self._concurrency, validate_content=True,
-                    content_settings=ContentSettings(
-                        content_md5=bytearray(hashlib.md5(data).digest())),
-                )
+                _Upload(client, self._concurrency, fail_if_exists=fail_if_exists).from_bytes(data)
         except HttpResponseError as error:
             if not (after_sent and error_code(error) == "BlobAlreadyExists"
                     and self._holds(client, data)):
@@ -388,12 +502,8 @@ class AzureBlobProvider(StoreInterface):
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
                        length: int | None, progress_callback: ProgressCallback | None) -> None:
-        hashing = _HashingStream(stream, length)
-        self._blob_client(container, blob_path).upload_blob(
-            hashing, length=length, overwrite=True, max_concurrency=self._concurrency,
-            progress_hook=_progress_hook(progress_callback, length), validate_content=True,
-            content_settings=ContentSettings(content_md5=hashing.md5),
-        )
+        _Upload(self._blob_client(container, blob_path), self._concurrency,
+                progress=_progress_hook(progress_callback, length)).from_stream(stream, length)
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -616,7 +726,7 @@ class AzureBlobProvider(StoreInterface):
             return False
         md5 = getattr(props.content_settings, "content_md5", None)
         if md5:
-            return bytes(md5) == hashlib.md5(data, usedforsecurity=False).digest()
+            return bytes(md5) == _md5(data)
         return bool(client.download_blob(max_concurrency=self._concurrency).readall() == data)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:

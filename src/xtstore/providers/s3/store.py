@@ -52,7 +52,7 @@ from xtstore.providers.s3.keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3.listing import iter_listing
-from xtstore.providers.s3.transfer import CheckedBody, Transfers
+from xtstore.providers.s3.transfer import CheckedBody, Transfers, etag_md5
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -298,19 +298,20 @@ class S3Provider(StoreInterface):
                 raise
 
     def _holds(self, container: str, key: str, data: bytes) -> bool:
-        """Whether the object holds exactly ``data``: its ETag is their MD5 (a single-part
-        upload without KMS encryption), else the bytes are read and compared."""
+        """Whether the object holds exactly ``data``: by its length, then by its ETag where
+        that is the MD5 of its content (:func:`~xtstore.providers.s3.transfer.etag_md5`: a
+        single-part object without KMS or customer-key encryption), else by reading it."""
         try:
             head = self._head(container, key)
         except BlobNotFound:
             return False  # deleted meanwhile: whatever it held, it is not this call's now
-        etag = str(head.get("ETag", "")).strip('"')
-        if etag == hashlib.md5(data, usedforsecurity=False).hexdigest():
-            return True
-        if int(head["ContentLength"]) != len(data) or _is_plain_md5(etag):
+        if int(head["ContentLength"]) != len(data):
             return False
+        md5 = etag_md5(head)
+        if md5 is not None:
+            return md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
         with s3_errors():
-            body = self._client.get_object(Bucket=container, Key=key, IfMatch=head["ETag"])["Body"]
+            body = self._client.get_object(Bucket=container, Key=key)["Body"]
             with body:
                 return bool(body.read() == data)
 
@@ -573,10 +574,6 @@ class _Lent(io.RawIOBase):
 
     def tell(self) -> int:
         return self._stream.tell()
-
-
-def _is_plain_md5(etag: str) -> bool:
-    return len(etag) == 32 and all(char in "0123456789abcdef" for char in etag)
 
 
 def _seekable(stream: IO[bytes]) -> bool:

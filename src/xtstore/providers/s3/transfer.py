@@ -21,11 +21,14 @@ from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped
 
 from xtstore.errors import IntegrityError
 from xtstore.interface import ProgressCallback
-from xtstore.providers._shared import Expected, verified_local_file
+from xtstore.providers._shared import Expected, check_file, verified_local_file
 
 __all__ = [
+    "UPLOAD_CHECKSUM",
     "CheckedBody",
     "Transfers",
+    "composite_checksum",
+    "etag_md5",
     "expected_content",
     "verifies_checksums",
     "watch_upload_digests",
@@ -35,12 +38,21 @@ _FULL_OBJECT_CHECKSUMS = (("ChecksumSHA256", "sha256"), ("ChecksumSHA1", "sha1")
                           ("ChecksumCRC32", "crc32"))
 """The S3 checksums xtstore can compute itself, best first (CRC32C and CRC64NVME need awscrt;
 botocore checks those on whole-object reads when it can)."""
+MAX_PART_LOOKUPS = 1000
+"""The most parts whose sizes a download asks for one by one (HeadObject ``PartNumber``),
+when they are not all of the first part's size but the last; beyond, length only."""
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}")
 _ETAG_NOT_MD5 = frozenset({"aws:kms", "aws:kms:dsse"})
 """Server-side encryptions whose ETags are not the MD5 of the content (S3's documented rule;
 SSE-C is told by ``SSECustomerAlgorithm``)."""
 _HASH_CHUNK = 1024 * 1024
 _MD5_KEY = "xtstore-body-md5"
+UPLOAD_CHECKSUM = {"ChecksumAlgorithm": "CRC32", "ChecksumType": "FULL_OBJECT"}
+"""What every managed upload asks for: a CRC32 with each request, which S3 verifies, and for a
+multipart upload a CRC32 of the whole object (S3 combines the parts' CRC32s into it) instead
+of the default composite one (a CRC32 of the parts' CRC32s), so that a download of any
+object xtstore wrote can be checked in one pass over its bytes. s3transfer sends
+``ChecksumType`` only with CreateMultipartUpload and CompleteMultipartUpload."""
 
 
 def expected_content(head: Mapping[str, Any]) -> Expected:
@@ -56,6 +68,34 @@ def expected_content(head: Mapping[str, Any]) -> Expected:
             if value and "-" not in str(value):
                 return Expected.from_base64(size, algorithm, str(value))
     return Expected(size)
+
+
+def composite_checksum(head: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The algorithm and base64 digest of a multipart object's composite checksum (the
+    checksum of its parts' checksums) that xtstore can compute, from its HeadObject; None for
+    any other object. S3 says ``<digest>-<parts>`` (moto leaves the suffix out)."""
+    kind = head.get("ChecksumType")
+    if not (kind == "COMPOSITE" or (kind is None and "-" in str(head.get("ETag", "")))):
+        return None
+    for field, algorithm in _FULL_OBJECT_CHECKSUMS:
+        value = head.get(field)
+        if value:
+            return algorithm, str(value).split("-", 1)[0]
+    return None
+
+
+def etag_md5(response: Mapping[str, Any]) -> str | None:
+    """The MD5 (hex) of an object's content that its ETag is, from a response's parsed
+    headers (PutObject, UploadPart, HeadObject, GetObject); None where the ETag is not one:
+    a multipart object's (``<hex>-<parts>``), an SSE-KMS (or DSSE-KMS) or SSE-C object's
+    (S3's documented rule), or anything but 32 hex digits."""
+    etag = str(response.get("ETag", "")).strip('"')
+    if not _MD5_ETAG.fullmatch(etag):
+        return None
+    if response.get("ServerSideEncryption") in _ETAG_NOT_MD5 or \
+            response.get("SSECustomerAlgorithm"):
+        return None
+    return etag
 
 
 def _body_md5(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -87,10 +127,8 @@ def _check_etag(parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) ->
     SSE-S3 objects), it must be the MD5 of what was sent; a store that does not verify the
     request's checksum itself (moto, some S3-compatible servers) is caught here."""
     sent = context.get(_MD5_KEY)
-    etag = str(parsed.get("ETag", "")).strip('"')
-    if sent is None or parsed.get("Error") or not _MD5_ETAG.fullmatch(etag):
-        return
-    if parsed.get("ServerSideEncryption") in _ETAG_NOT_MD5 or parsed.get("SSECustomerAlgorithm"):
+    etag = etag_md5(parsed)
+    if sent is None or parsed.get("Error") or etag is None:
         return
     if etag != sent:
         raise IntegrityError(
@@ -200,9 +238,10 @@ class Transfers:
         total: int | None = None,
     ) -> None:
         """Upload a file name or a readable stream; the object appears only when complete
-        (a failed multipart upload is aborted). Raises ``ContainerNotFound``."""
+        (a failed multipart upload is aborted), with a full-object CRC32
+        (:data:`UPLOAD_CHECKSUM`). Raises ``ContainerNotFound``."""
         with self._manager() as manager:
-            manager.upload(source, bucket, key,
+            manager.upload(source, bucket, key, extra_args=dict(UPLOAD_CHECKSUM),
                            subscribers=_subscribers(progress, total)).result()
 
     def download_to_path(
@@ -214,11 +253,47 @@ class Transfers:
         checksum are checked before it takes ``dest_fn``'s name. Raises ``BlobNotFound``,
         ``IntegrityError``."""
         head = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        known = _KnownObject(int(head["ContentLength"]), head.get("ETag"))
+        size = int(head["ContentLength"])
+        known = _KnownObject(size, head.get("ETag"))
+        composite = composite_checksum(head)
         with verified_local_file(dest_fn) as download, self._manager() as manager:
             download.expect(expected_content(head))
             manager.download(bucket, key, download.file,
                              subscribers=[known, *_subscribers(progress)]).result()
+            if composite is not None:
+                download.file.flush()
+                self._check_parts(download.file.fileno(), bucket, key, head, composite)
+
+    def _check_parts(self, fd: int, bucket: str, key: str, head: Mapping[str, Any],
+                     composite: tuple[str, str]) -> None:
+        """Check a downloaded multipart object against its composite checksum, part by
+        part. One HeadObject of part 1 gives its size and the part count; the parts are
+        taken to be of that size but the last, as every uploader makes them; where they are
+        not (or the check fails), each part's size is asked for, and the check decides on
+        those. Raises ``IntegrityError``."""
+        size = int(head["ContentLength"])
+        # Not pinned with If-Match: moto compares it with the part's own ETag. An object
+        # replaced meanwhile fails the check, which is transient: read again.
+        first = self.client.head_object(Bucket=bucket, Key=key, PartNumber=1)
+        count, part = int(first.get("PartsCount") or 0), int(first["ContentLength"])
+        if count < 1 or part < 1:
+            return
+        last = size - (count - 1) * part
+        guessed = (part,) * (count - 1) + (last,) if 0 < last <= part else None
+        if guessed is not None:
+            try:
+                check_file(fd, Expected.from_base64(size, *composite, guessed))
+                return
+            except IntegrityError:
+                if count > MAX_PART_LOOKUPS:
+                    raise
+        if count > MAX_PART_LOOKUPS:
+            return
+        exact = (part, *(
+            int(self.client.head_object(Bucket=bucket, Key=key, PartNumber=number)
+                ["ContentLength"])
+            for number in range(2, count + 1)))
+        check_file(fd, Expected.from_base64(size, *composite, exact))
 
     def copy(
         self, source_bucket: str, source_key: str, bucket: str, key: str,
