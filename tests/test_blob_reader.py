@@ -327,3 +327,27 @@ def test_a_stream_that_does_not_resume_is_still_typed_and_not_retried() -> None:
     assert isinstance(caught.value, TransientError)
     assert (caught.value.container, caught.value.blob) == ("box", "a.bin")
     assert Failing.reads == 1
+
+
+@pytest.mark.parametrize("how", ["for line in stream", "next(stream)", "readline()"])
+def test_line_reads_that_raise_leave_the_stream_at_the_line_they_started(how: str) -> None:
+    lines = b"".join(b"line %05d\n" % number for number in range(5000))
+    blob = Blob(lines, chunk=1000)
+    blob.faults = {0: (20_000, TransientError("reset")), 1: (7_000, TransientError("reset"))}
+    stream = open_resuming(blob.open_at, blob.expected(), blob.open_at(0))
+    got: list[bytes] = []
+    failures = 0
+    while True:
+        try:
+            if how == "for line in stream":
+                got.extend(stream)
+                break
+            line = next(stream, b"") if how == "next(stream)" else stream.readline()
+        except TransientError:
+            failures += 1
+            continue
+        if not line:
+            break
+        got.append(line)
+    assert failures == 2
+    assert b"".join(got) == lines

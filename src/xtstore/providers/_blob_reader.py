@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import partial
 from typing import Any, Protocol
@@ -79,7 +79,7 @@ class ResumingReader(io.RawIOBase):
         return True
 
     def tell(self) -> int:
-        self._checkClosed()
+        # Unchecked: the BufferedReader above asks before every read it may have to undo.
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -178,12 +178,92 @@ class ResumingReader(io.RawIOBase):
 
 class BlobStream(io.BufferedReader):
     """What ``open_blob`` returns: a buffered :class:`ResumingReader`, whose steps the Store
-    runs in its layers (it is :class:`~xtstore.continuation.Continuing`)."""
+    runs in its layers (it is :class:`~xtstore.continuation.Continuing`).
+
+    A read that raises leaves the stream where it stood before: CPython's ``BufferedReader``
+    drops the buffered bytes it had taken for a read whose raw read then failed, so a
+    caller that went on after the error would miss them; here the stream seeks back."""
 
     raw: ResumingReader
 
     def continue_under(self, run: StepRunner) -> None:
         self.raw.continue_under(run)
+
+    # Each read written out (no helper taking the method): the wrapper is paid on every
+    # read, also those the buffer answers.
+
+    def read(self, size: int | None = -1) -> bytes:
+        position = self.tell()
+        try:
+            return io.BufferedReader.read(self, size)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def read1(self, size: int = -1) -> bytes:
+        position = self.tell()
+        try:
+            return io.BufferedReader.read1(self, size)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def readinto(self, buffer: Any) -> int:
+        position = self.tell()
+        try:
+            return io.BufferedReader.readinto(self, buffer)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def readinto1(self, buffer: Any) -> int:
+        position = self.tell()
+        try:
+            return io.BufferedReader.readinto1(self, buffer)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def readline(self, size: int | None = -1) -> bytes:
+        position = self.tell()
+        try:
+            return io.BufferedReader.readline(self, size)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def peek(self, size: int = 0) -> bytes:
+        position = self.tell()
+        try:
+            return io.BufferedReader.peek(self, size)
+        except BaseException:
+            self._back_to(position)
+            raise
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __iter__(self) -> Iterator[bytes]:
+        # Lines kept one by one, each read with the C type's readline (its own iteration
+        # would call the readline above: two wrappers a line).
+        readline = io.BufferedReader.readline
+        while True:
+            position = self.tell()
+            try:
+                line = readline(self)
+            except BaseException:
+                self._back_to(position)
+                raise
+            if not line:
+                return
+            yield line
+
+    def _back_to(self, position: int) -> None:
+        with suppress(Exception):
+            self.seek(position)
 
 
 def open_resuming(open_at: OpenAt, expected: Expected, first: Body | None = None

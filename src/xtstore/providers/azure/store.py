@@ -220,6 +220,9 @@ def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, M
                 "the blob changed while it was read (it was written after open_blob"
                 " returned); open it again to read the new content") from None
         raise
+    if headers.get("ETag") is None or headers.get("Content-Length") is None:
+        response.close()
+        raise ServiceResponseError("Get Blob response without its ETag or Content-Length")
     return _Chunks(chunks, response), headers
 
 
