@@ -10,9 +10,11 @@ one step of the call: run inside the Store's layers, it may be repeated, so it s
 bytes already delivered. A body that fails, or ends before the blob's size, is dropped, and
 the repeat opens another at that offset. The position moves only when a read returns: CPython's
 ``BufferedReader`` drops what a raw read gave before it raised, so the resuming has to be
-here, below it. The checksum is computed over the bytes delivered in order, across bodies,
-and checked once the last byte is delivered; a seek drops the body, and the next read opens
-one at the new offset. Memory is bounded by the reads, never the blob.
+here, below it (and :class:`BlobStream` seeks back after a read that raised). The checksum is
+computed over the bytes delivered in order, across bodies, and checked by the read that
+delivers the last byte, before it returns (a failed check repeats that read); a seek drops the
+body, and the next read opens one at the new offset. Memory is bounded by the reads, never the
+blob.
 """
 
 from __future__ import annotations
