@@ -301,8 +301,8 @@ def _read_exactly(stream: Any, size: int) -> bytes:
 
 
 def _read_range(stream: Any, offset: int, length: int) -> bytes:
-    """``length`` bytes from ``offset``: by seeking where the stream can, else by reading up to
-    it (neither Azure's nor S3's ``open_blob`` stream seeks)."""
+    """``length`` bytes from ``offset``: by seeking where the stream can (Azure's and S3's:
+    a ranged GET from there), else by reading up to it."""
     if stream.seekable():
         stream.seek(offset)
     else:

@@ -23,15 +23,9 @@ from tests.servers.s3_server import MotoServer
 # store's code without the headers it reads (issue 2.3's "KeyError: 'ContentLength'"); it is
 # a TransientError now, retried where the call is idempotent. No raw exception is known.
 KNOWN_RAW: Known = {}
-# open_blob's stream is read after the call returned, outside the retry layer, and does not
-# resume a broken body.
+# open_blob's reads resume a broken body under the retry layer (providers/_blob_reader.py):
+# none is known.
 KNOWN_NOT_ABSORBED: Known = {
-    ("open_blob.read", "truncate"): "TransientError",
-    # The same for a body reset mid-way (botocore's ResponseStreamingError), and for both on
-    # a read of a range of a large blob.
-    ("open_blob.read", "reset-in-response"): "TransientError",
-    ("open_blob (range read)", "truncate"): "TransientError",
-    ("open_blob (range read)", "reset-in-response"): "TransientError",
     # iter_blobs fetches every page after the first while the caller iterates, outside the
     # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
     **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},

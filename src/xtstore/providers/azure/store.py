@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import random
 import secrets
 import time
@@ -35,6 +34,7 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobBlock, BlobPrefix, BlobType, ContentSettings
+from azure.storage.blob._generated.models import ModifiedAccessConditions
 
 from xtstore.attempts import current_attempt
 from xtstore.errors import (
@@ -45,6 +45,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.providers._blob_reader import open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.azure.auth import build_service_client, client_spec
@@ -185,34 +186,62 @@ def _expected(properties: Any) -> Expected:
     return Expected(size, "md5", bytes(md5)) if md5 else Expected(size)
 
 
-class _DownloadReader(io.RawIOBase):
-    """A raw binary stream over an SDK downloader, fetching chunks as they are read and
-    checking the content against :func:`_expected` once its end is read
-    (``IntegrityError``). What a read raises is translated by the Store's stream (with
-    ``translate_error``)."""
+class _Chunks:
+    """A streamed Get Blob response as a :class:`~xtstore.providers._blob_reader.Body`: the
+    chunks azure-core reads (``connection_data_block_size``), copied out as they are asked
+    for. What a read raises is azure-core's, translated by the Store's layers."""
 
-    def __init__(self, downloader: Any) -> None:
-        self._downloader = downloader
-        self._expected = _expected(downloader.properties)
-        self._hasher = self._expected.hasher()
-        self._count = 0
-        self._checked = False
+    def __init__(self, chunks: Iterator[bytes], response: Any) -> None:
+        self._chunks = chunks
+        self._response = response
+        self._pending = memoryview(b"")
 
-    def readable(self) -> bool:
-        return True
+    def readinto(self, buffer: memoryview, /) -> int:
+        if not self._pending:
+            self._pending = memoryview(next(self._chunks, b""))
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._downloader.read(len(buffer))
-        buffer[: len(data)] = data
-        self._count += len(data)
-        if self._hasher is not None:
-            self._hasher.update(data)
-        ended = not data or self._count == self._expected.size
-        if ended and len(buffer) and not self._checked:
-            self._checked = True
-            self._expected.verify(
-                self._count, self._hasher.digest() if self._hasher is not None else None)
-        return len(data)
+    def close(self) -> None:
+        self._response.close()
+
+
+def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, Mapping[str, Any]]:
+    """One Get Blob streamed from ``offset`` to the end, and its deserialized headers: the
+    whole blob and unconditional for the first (an empty blob takes no range), pinned to
+    ``etag`` for the others (``PreconditionFailed`` when the blob changed since).
+
+    The SDK's ``download_blob`` reads its first range (``max-single-get-size``) whole and
+    then one request per chunk; the generated operation under it streams one response."""
+    conditions = ModifiedAccessConditions(if_match=etag) if etag is not None else None
+    try:
+        chunks, headers, response = client._client.blob.download(
+            range=f"bytes={offset}-" if offset else None,
+            modified_access_conditions=conditions,
+            decompress=False,
+            cls=lambda pipeline_response, chunks, headers: (
+                chunks, headers, pipeline_response.http_response.internal_response),
+        )
+    except HttpResponseError as error:
+        if etag is not None and _status(error) == 412:
+            raise PreconditionFailed(
+                "the blob changed while it was read (it was written after open_blob"
+                " returned); open it again to read the new content") from None
+        raise
+    if headers.get("ETag") is None or headers.get("Content-Length") is None:
+        response.close()
+        raise ServiceResponseError("Get Blob response without its ETag or Content-Length")
+    return _Chunks(chunks, response), headers
+
+
+def _expected_of(headers: Mapping[str, Any]) -> Expected:
+    """What a whole-blob Get Blob's content must be: its length and, where the blob has one,
+    its stored MD5 (``Content-MD5`` answers a whole read with it)."""
+    size = int(headers["Content-Length"])
+    md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
+    return Expected(size, "md5", bytes(md5)) if md5 else Expected(size)
 
 
 def _md5(data: bytes) -> bytes:
@@ -795,11 +824,20 @@ class AzureBlobProvider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """A stream fetching one chunk (``max-chunk-get-size``) at a time, checked against the
-        blob's size and stored MD5 when its end is read. Raises ``BlobNotFound``."""
+        """One Get Blob, streamed as it is read; after a failure the next read resumes where
+        it broke off (a ranged Get Blob pinned to the first one's etag: ``PreconditionFailed``
+        if the blob was overwritten meanwhile), under the Store's retry. Seekable; checked
+        against the blob's size and stored MD5 once read through in order
+        (:mod:`xtstore.providers._blob_reader`). Raises ``BlobNotFound``."""
+        client = self._blob_client(container, blob_path, snapshot)
         with _SnapshotIdErrors(snapshot):
-            downloader = self._blob_client(container, blob_path, snapshot).download_blob()
-        return io.BufferedReader(_DownloadReader(downloader))
+            first, headers = _stream_from(client, 0, None)
+        etag = str(headers["ETag"])
+
+        def open_at(offset: int) -> _Chunks:
+            return _stream_from(client, offset, etag)[0]
+
+        return open_resuming(open_at, _expected_of(headers), first)
 
     def get_blob_to_path(
         self,

@@ -35,9 +35,11 @@ from xtstore.errors import (
     BlobNotFound,
     ContainerAlreadyExists,
     ContainerNotFound,
+    PreconditionFailed,
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.providers._blob_reader import open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
@@ -52,7 +54,7 @@ from xtstore.providers.s3.keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3.listing import iter_listing
-from xtstore.providers.s3.transfer import CheckedBody, Transfers, etag_md5
+from xtstore.providers.s3.transfer import CheckedBody, Transfers, etag_md5, expected_content
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -467,12 +469,29 @@ class S3Provider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """The GetObject response body, streamed (the Store's stream translates what a read
-        raises); its length and checksum are checked when its end is read (``IntegrityError``).
-        Raises ``BlobNotFound``."""
-        response = self._client.get_object(Bucket=container,
-                                           Key=self._read_key(blob_path, snapshot))
-        return io.BufferedReader(CheckedBody(response["Body"]))
+        """One GetObject, its body streamed as it is read; after a failure the next read
+        resumes where it broke off (a ranged GetObject with ``If-Match`` the first one's ETag:
+        ``PreconditionFailed`` if the object was overwritten meanwhile), under the Store's
+        retry. Seekable; its length and whole-object checksum are checked once it is read
+        through in order (``IntegrityError``; :mod:`xtstore.providers._blob_reader`). Raises
+        ``BlobNotFound``."""
+        key = self._read_key(blob_path, snapshot)
+        response = self._client.get_object(Bucket=container, Key=key)
+        etag = response["ETag"]
+        expected = expected_content(response)
+
+        def open_at(offset: int) -> CheckedBody:
+            try:
+                with s3_errors():
+                    resumed = self._client.get_object(Bucket=container, Key=key, IfMatch=etag,
+                                                      Range=f"bytes={offset}-")
+            except PreconditionFailed:
+                raise PreconditionFailed(
+                    "the blob changed while it was read (it was written after open_blob"
+                    " returned); open it again to read the new content") from None
+            return CheckedBody(resumed["Body"])
+
+        return open_resuming(open_at, expected, CheckedBody(response["Body"]))
 
     def _read_key(self, blob_path: str, snapshot: str | None) -> str:
         key = check_blob_key(blob_path)

@@ -9,13 +9,13 @@ Store's retry layer is the only one.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import threading
 from collections.abc import Mapping
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from botocore.response import StreamingBody
 from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
@@ -144,32 +144,21 @@ def watch_upload_digests(client: Any) -> None:
                                     unique_id=f"xtstore-etag-{operation}")
 
 
-class CheckedBody(io.RawIOBase):
-    """A GetObject body as a raw stream that is checked once its last byte is read, however
-    it is read: botocore checks the length and the checksum only when a read meets the end,
-    and never on ``read(-1)``."""
+class CheckedBody:
+    """A GetObject body as a :class:`~xtstore.providers._blob_reader.Body`, checked by the
+    reader above it (the length, and the whole-object checksum of :func:`expected_content`
+    over the bytes of every resumed body): botocore's ``StreamingBody`` reads, which turn
+    urllib3's errors into botocore's, without the checksum botocore would compute again on
+    a whole-object read (a second pass over every byte)."""
 
     def __init__(self, body: Any) -> None:
         self._body = body
-        self._left = body._content_length  # None when the response gave no length
-        self._checked = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = int(self._body.readinto(buffer))
-        if self._left is not None:
-            self._left = int(self._left) - count
-        if not self._checked and (count == 0 or self._left == 0) and len(buffer):
-            self._checked = True
-            if count:  # the last byte arrived: the end-of-stream read that checks it
-                self._body.readinto(bytearray(1))
-        return count
+    def readinto(self, buffer: memoryview, /) -> int:
+        return int(StreamingBody.readinto(self._body, buffer))
 
     def close(self) -> None:
         self._body.close()
-        super().close()
 
 
 def verifies_checksums(client: Any) -> bool:

@@ -1,0 +1,181 @@
+"""open_blob streams that resume under the one retry policy, on Azurite and moto through the
+fault proxy (issue 2.3; the reader itself: tests/test_blob_reader.py).
+
+A body cut or reset mid-way is resumed where it broke off (a ranged GET from the bytes
+delivered), a 503 on that resume is retried, a blob overwritten mid-read ends in
+``PreconditionFailed`` (never mixed bytes), a snapshot's read resumes on the snapshot, and a
+seekable stream reads the bytes at every offset; a sequential read makes one GET.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import xtstore
+from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
+from xtstore.errors import PreconditionFailed, TransientError
+
+KiB = 1024
+CONTENT = random.Random(7).randbytes(1024 * KiB)
+CUT = 300 * KiB
+"""Where a first body breaks off: beyond a few 8 KiB reads, short of the end."""
+SMALL_GETS = {
+    # Azure's chunked download at these sizes is 7 GETs for CONTENT; S3's is one GetObject.
+    "max-single-get-size": 256 * KiB, "max-chunk-get-size": 128 * KiB,
+}
+RETRY = {"attempts": 4, "base-delay": 0.01, "max-delay": 0.05}
+
+
+@dataclass
+class Setup:
+    store: Any
+    """Through the proxy."""
+    direct: Any
+    container: str
+    proxy: FaultProxy
+    range_header: str
+    """The request header a ranged GET names its offset in."""
+
+    def gets(self, name: str) -> int:
+        return len(self.proxy.requests("GET", name))
+
+
+@dataclass(frozen=True)
+class Provider:
+    make: Callable[[str], Any]
+    """The store with this endpoint."""
+    endpoint: str
+    """The server's endpoint, as the store names it."""
+    upstream: str
+    """Where the proxy forwards to."""
+    range_header: str
+
+
+def _azure(request: pytest.FixtureRequest) -> Provider:
+    azurite = request.getfixturevalue("azurite")
+
+    def make(endpoint: str) -> Any:
+        entry = {"type": "storage", "provider": "azure-blob", "timeout": 10, **SMALL_GETS,
+                 "retry": RETRY, "connection-string":
+                 azurite.connection_string.replace(azurite.endpoint, endpoint)}
+        return xtstore.get_storage("resumed", config={"external-services": {"resumed": entry}})
+
+    return Provider(make, azurite.endpoint, f"http://127.0.0.1:{azurite.port}", "x-ms-range")
+
+
+def _s3(request: pytest.FixtureRequest) -> Provider:
+    moto = request.getfixturevalue("moto_server")
+
+    def make(endpoint: str) -> Any:
+        entry = moto.service_config(**{"endpoint-url": endpoint, "connect-timeout": 5,
+                                       "read-timeout": 10, "retry": RETRY})
+        return xtstore.get_storage("resumed", config={"external-services": {"resumed": entry}})
+
+    return Provider(make, moto.endpoint_url, moto.endpoint_url, "range")
+
+
+@pytest.fixture(params=["azure", "s3"])
+def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
+    provider = (_azure if request.param == "azure" else _s3)(request)
+    direct = provider.make(provider.endpoint)
+    container = f"rr-{uuid.uuid4().hex[:12]}"
+    direct.create_container(container)
+    direct.create_blob(container, "blob.bin", CONTENT)
+    with running_proxy(provider.upstream, hold_limit=5.0, lifetime=120.0) as proxy:
+        yield Setup(provider.make(proxy.endpoint(provider.endpoint)), direct, container, proxy,
+                    provider.range_header)
+    direct.delete_container(container)
+
+
+def _read_all(stream: Any) -> bytes:
+    pieces = []
+    while piece := stream.read(64 * KiB):
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def test_a_sequential_read_makes_one_get(setup: Setup) -> None:
+    with setup.store.open_blob(setup.container, "blob.bin") as stream:
+        assert _read_all(stream) == CONTENT
+    assert setup.gets("blob.bin") == 1
+
+
+def test_a_body_cut_short_is_resumed_where_it_broke_off_and_a_503_there_is_retried(
+    setup: Setup,
+) -> None:
+    setup.proxy.inject(Fault.truncate(CUT), method="GET", path="blob.bin")
+    resume = setup.proxy.inject(Fault.error_status(503), method="GET", path="blob.bin",
+                                header=(setup.range_header, f"^bytes={CUT}-$"))
+    with setup.store.open_blob(setup.container, "blob.bin") as stream:
+        assert _read_all(stream) == CONTENT
+    assert resume.fired == 1  # the resume asked for the bytes from the cut on
+    assert setup.gets("blob.bin") == 3
+
+
+@pytest.mark.parametrize("how", ["read()", "read(64 KiB)"])
+def test_a_body_reset_mid_way_is_resumed(setup: Setup, how: str) -> None:
+    setup.proxy.inject(Fault.reset_in_response(CUT), method="GET", path="blob.bin")
+    with setup.store.open_blob(setup.container, "blob.bin") as stream:
+        data = stream.read() if how == "read()" else _read_all(stream)
+    assert data == CONTENT
+    assert setup.gets("blob.bin") == 2
+
+
+def test_a_blob_overwritten_mid_read_is_a_precondition_failure(setup: Setup) -> None:
+    # The first body ends early (an orderly close, so the bytes before it all arrive); the
+    # resume asks for the version first read, which is gone.
+    setup.proxy.inject(Fault.truncate(CUT), method="GET", path="blob.bin")
+    stream = setup.store.open_blob(setup.container, "blob.bin")
+    head = stream.read(64 * KiB)
+    assert head == CONTENT[:64 * KiB]
+    setup.direct.create_blob(setup.container, "blob.bin", b"new content")
+    with pytest.raises(PreconditionFailed) as caught:
+        stream.read()
+    stream.close()
+    error = caught.value
+    assert (error.service, error.container, error.blob) == ("resumed", setup.container,
+                                                            "blob.bin")
+    assert "changed while it was read" in str(error)
+    with setup.store.open_blob(setup.container, "blob.bin") as stream:
+        assert stream.read() == b"new content"
+
+
+def test_a_snapshot_read_resumes_on_the_snapshot(setup: Setup) -> None:
+    snapshot = setup.direct.snapshot_blob(setup.container, "blob.bin").snapshot
+    setup.direct.create_blob(setup.container, "blob.bin", b"new content")
+    setup.proxy.inject(Fault.truncate(CUT), method="GET")
+    with setup.store.open_blob(setup.container, "blob.bin", snapshot=snapshot) as stream:
+        assert _read_all(stream) == CONTENT
+
+
+def test_seek_and_read_give_the_bytes_at_every_offset(setup: Setup) -> None:
+    offsets = [(700 * KiB, 10_000), (5, 100), (len(CONTENT) - 3, 10), (CUT, 200 * KiB)]
+    with setup.store.open_blob(setup.container, "blob.bin") as stream:
+        assert stream.seekable()
+        for offset, length in offsets:
+            assert stream.seek(offset) == offset
+            assert stream.read(length) == CONTENT[offset:offset + length]
+            assert stream.tell() == min(len(CONTENT), offset + length)
+        stream.seek(0)
+        assert _read_all(stream) == CONTENT
+    # The first body, one from each offset, and one from the start again.
+    assert setup.gets("blob.bin") == 1 + len(offsets) + 1
+
+
+def test_when_the_retries_run_out_the_error_is_typed_and_names_the_blob(setup: Setup) -> None:
+    stream = setup.store.open_blob(setup.container, "blob.bin")
+    setup.proxy.inject(Fault.error_status(503), method="GET", times=None)
+    stream.seek(CUT)
+    with pytest.raises(TransientError) as caught:
+        stream.read(10)
+    error = caught.value
+    assert (error.service, error.container, error.blob) == ("resumed", setup.container,
+                                                            "blob.bin")
+    assert setup.gets("blob.bin") == 1 + RETRY["attempts"]
+    stream.close()
