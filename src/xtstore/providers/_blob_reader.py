@@ -27,10 +27,11 @@ from functools import partial
 from typing import Any, Protocol
 
 from xtstore.continuation import StepRunner, run_directly
-from xtstore.errors import StoreError, TransientError
+from xtstore.errors import PreconditionFailed, StoreError, TransientError
 from xtstore.providers._shared import Expected
 
-__all__ = ["READ_STEP", "BlobStream", "Body", "ResumingReader", "open_resuming"]
+__all__ = ["READ_STEP", "BlobStream", "Body", "ResumingReader", "changed_while_read",
+           "open_resuming"]
 
 READ_STEP = "open_blob.read"
 """The name of each read's step in logs and errors."""
@@ -51,6 +52,12 @@ class Body(Protocol):
 OpenAt = Callable[[int], Body]
 """``open_at(offset)``: a body from ``offset`` (less than the size) to the end, of the version
 first read; raises ``PreconditionFailed`` if that version is gone."""
+
+
+def changed_while_read() -> PreconditionFailed:
+    """What ``open_at`` raises when the version first read is gone."""
+    return PreconditionFailed("the blob changed while it was read (it was written after"
+                              " open_blob returned); open it again to read the new content")
 
 
 class ResumingReader(io.RawIOBase):

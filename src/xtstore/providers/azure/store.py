@@ -45,7 +45,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.providers._blob_reader import open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.azure.auth import build_service_client, client_spec
@@ -226,9 +226,7 @@ def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, M
         )
     except HttpResponseError as error:
         if etag is not None and _status(error) == 412:
-            raise PreconditionFailed(
-                "the blob changed while it was read (it was written after open_blob"
-                " returned); open it again to read the new content") from None
+            raise changed_while_read() from None
         raise
     if headers.get("ETag") is None or headers.get("Content-Length") is None:
         response.close()

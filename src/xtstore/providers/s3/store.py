@@ -39,7 +39,7 @@ from xtstore.errors import (
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.providers._blob_reader import open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
@@ -486,9 +486,7 @@ class S3Provider(StoreInterface):
                     resumed = self._client.get_object(Bucket=container, Key=key, IfMatch=etag,
                                                       Range=f"bytes={offset}-")
             except PreconditionFailed:
-                raise PreconditionFailed(
-                    "the blob changed while it was read (it was written after open_blob"
-                    " returned); open it again to read the new content") from None
+                raise changed_while_read() from None
             return CheckedBody(resumed["Body"])
 
         return open_resuming(open_at, expected, CheckedBody(response["Body"]))
