@@ -602,6 +602,26 @@ class FsspecProvider(StoreInterface):
         for snapshot_file in self._snapshot_files(container, blob_path):
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(snapshot_file)
+        self._prune_folders(container, blob_path)
+
+    def _prune_folders(self, container: str, blob_path: str) -> None:
+        """Remove the folders above a deleted blob that it left empty, deepest first, up to
+        the container's, as store-file does. Left behind, they piled up: memory:// keeps
+        every folder in one list that most of its calls read through, so each call got
+        slower with every folder name ever deleted. A writer whose folder is removed between
+        its makedirs and its move makes it again (:meth:`_install_blob`)."""
+        if "/" not in blob_path or not self._has_folders():
+            return
+        folder = blob_path.rpartition("/")[0]
+        with self._memory_guard:
+            while folder:
+                try:
+                    self.fs.rmdir(self._blob(container, folder))
+                except FileNotFoundError:
+                    pass  # gone already, or (memory://) there only by the files below it
+                except OSError:
+                    return  # not empty
+                folder = folder.rpartition("/")[0]
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
