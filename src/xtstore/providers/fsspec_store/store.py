@@ -298,8 +298,9 @@ class FsspecProvider(StoreInterface):
         return "directory" if kind == "directory" else "file"
 
     def _removed_if_empty(self, folder: str) -> bool:
-        """Remove ``folder`` if it is empty (deleting a blob leaves its folders behind, and
-        they must not keep the name from a blob); False if it holds anything."""
+        """Remove ``folder`` if it is empty (one made by another tool, or left by a delete
+        that stopped before removing it, must not keep the name from a blob); False if it
+        holds anything."""
         try:
             self.fs.rmdir(folder)
         except OSError:
