@@ -95,7 +95,8 @@ blob is above it: making the parent folders finds a blob (FileExistsError, or
 NotADirectoryError further up), the rename finds a folder (IsADirectoryError)."""
 
 _INSTALL_ATTEMPTS = 20
-"""Moves of a blob into place retried when its (empty) folder was removed meanwhile."""
+"""Moves of a file into place (a blob, a record, a lock, a snapshot) made again when a delete
+removed its folder, empty, meanwhile."""
 
 _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
@@ -234,12 +235,45 @@ class FsspecProvider(StoreInterface):
             stream.write(data)
 
     def _move_into_place(self, temp: str, path: str) -> None:
-        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
         try:
-            self.fs.mv(temp, path)
+            self._into_folder(path, lambda: self.fs.mv(temp, path),
+                              still_there=lambda: bool(self.fs.exists(temp)))
         except BaseException:
             self._discard(temp)
             raise
+
+    def _into_folder(self, path: str, put: Callable[[], object],
+                     still_there: Callable[[], bool]) -> None:
+        """Make ``path``'s folder and ``put`` a file at ``path``; again if either finds a
+        folder missing while ``put``'s source is ``still_there``: a delete of a blob beside
+        it removed the folder, empty, in between (:meth:`_prune`)."""
+        for attempt in range(_INSTALL_ATTEMPTS):
+            try:
+                self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+                put()
+                return
+            except FileNotFoundError:
+                if attempt == _INSTALL_ATTEMPTS - 1 or not still_there():
+                    raise
+
+    def _prune(self, top: str, folder: str) -> None:
+        """Remove ``folder`` and the folders above it, deepest first, while they are empty,
+        up to ``top`` (kept), where folders are real (as store-file does). A delete leaving
+        them behind made them pile up: memory:// keeps every folder in one list that most of
+        its calls read through, so each call got slower with every folder name ever
+        deleted. Writers make a removed folder again (:meth:`_into_folder`,
+        :meth:`_install_blob`)."""
+        if not self._has_folders():
+            return
+        with self._memory_guard:
+            while folder.startswith(top + "/"):
+                try:
+                    self.fs.rmdir(folder)
+                except FileNotFoundError:
+                    pass  # gone already, or (memory://) there only by the files below it
+                except OSError:
+                    return  # not empty
+                folder = folder.rpartition("/")[0]
 
     def _discard(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -365,11 +399,11 @@ class FsspecProvider(StoreInterface):
             raise Unsupported("this fsspec filesystem has no exclusive create, so it cannot "
                               "lock a blob", container=container, blob=blob_path)
         lock = self._lock(container, blob_path)
-        self.fs.makedirs(self.fs._parent(lock), exist_ok=True)
         deadline = time.monotonic() + self._lock_timeout * 2
         while True:
             try:
-                self._create_exclusive(lock, b"")
+                self._into_folder(lock, lambda: self._create_exclusive(lock, b""),
+                                  still_there=lambda: True)
                 break
             except FileExistsError:
                 self._break_stale_lock(lock)
@@ -383,6 +417,7 @@ class FsspecProvider(StoreInterface):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(lock)
+            self._prune(self._join(_RESERVED, "locks", container), lock.rpartition("/")[0])
 
     def _break_stale_lock(self, lock: str) -> None:
         # Age from the lock file's own timestamp: its content may not be written yet.
@@ -597,32 +632,17 @@ class FsspecProvider(StoreInterface):
             self.fs.rm_file(self._source(container, blob_path, snapshot))
         except _MISSING:
             raise self._missing(container, blob_path, snapshot) from None
-        if snapshot is not None:
-            return
-        self._clear_metadata(container, blob_path)
-        for snapshot_file in self._snapshot_files(container, blob_path):
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm_file(snapshot_file)
-        self._prune_folders(container, blob_path)
-
-    def _prune_folders(self, container: str, blob_path: str) -> None:
-        """Remove the folders above a deleted blob that it left empty, deepest first, up to
-        the container's, as store-file does. Left behind, they piled up: memory:// keeps
-        every folder in one list that most of its calls read through, so each call got
-        slower with every folder name ever deleted. A writer whose folder is removed between
-        its makedirs and its move makes it again (:meth:`_install_blob`)."""
-        if "/" not in blob_path or not self._has_folders():
-            return
-        folder = blob_path.rpartition("/")[0]
-        with self._memory_guard:
-            while folder:
-                try:
-                    self.fs.rmdir(self._blob(container, folder))
-                except FileNotFoundError:
-                    pass  # gone already, or (memory://) there only by the files below it
-                except OSError:
-                    return  # not empty
-                folder = folder.rpartition("/")[0]
+        snapshots = self._snapshots(container, blob_path)
+        if snapshot is None:
+            self._clear_metadata(container, blob_path)
+            for snapshot_file in self._snapshot_files(container, blob_path):
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(snapshot_file)
+            self._prune(self._join(container),
+                        self._blob(container, blob_path).rpartition("/")[0])
+            self._prune(self._join(_RESERVED, "meta", container),
+                        self._meta(container, blob_path).rpartition("/")[0])
+        self._prune(self._join(_RESERVED, "snapshots", container), snapshots)
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -732,9 +752,9 @@ class FsspecProvider(StoreInterface):
         source = self._blob(container, blob_path)
         if not self.fs.isfile(source):
             raise BlobNotFound("blob not found", container=container, blob=blob_path)
-        self.fs.makedirs(self.fs._parent(target), exist_ok=True)
         try:
-            self.fs.cp_file(source, target)
+            self._into_folder(target, lambda: self.fs.cp_file(source, target),
+                              still_there=lambda: bool(self.fs.isfile(source)))
         except _MISSING:
             raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
 
