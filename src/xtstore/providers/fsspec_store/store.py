@@ -249,11 +249,26 @@ class FsspecProvider(StoreInterface):
         it removed the folder, empty, in between (:meth:`_prune`)."""
         for attempt in range(_INSTALL_ATTEMPTS):
             try:
-                self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+                self._make_folder(self.fs._parent(path))
                 put()
                 return
             except FileNotFoundError:
                 if attempt == _INSTALL_ATTEMPTS - 1 or not still_there():
+                    raise
+
+    def _make_folder(self, folder: str) -> None:
+        """``fs.makedirs(folder, exist_ok=True)``, again when it raises FileExistsError with
+        no file in the way: os.makedirs does if a delete removes the folder between its
+        mkdir's EEXIST and its look at what is there. A file at or above ``folder`` raises."""
+        for attempt in range(_INSTALL_ATTEMPTS):
+            try:
+                self.fs.makedirs(folder, exist_ok=True)
+                return
+            except FileExistsError:
+                kind = self._kind(folder)
+                if kind == "directory":
+                    return
+                if kind == "file" or attempt == _INSTALL_ATTEMPTS - 1:
                     raise
 
     def _prune(self, top: str, folder: str) -> None:
@@ -293,7 +308,7 @@ class FsspecProvider(StoreInterface):
                     if self._has_folders():
                         self._refuse_name_clash(container, blob_path)
                     try:
-                        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+                        self._make_folder(self.fs._parent(path))
                         self._move_blob_file(temp, path)
                         return
                     except _IN_THE_WAY:
