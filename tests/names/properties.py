@@ -260,6 +260,9 @@ def check_valid_names(store: Store, container: str, examples: int) -> int:
         assert store.list_blobs(container, folder + "*") == []
 
     valid_name_round_trips()
+    # Seen with pytest -s: what a full-size run did (docs/reliability.md, "Names").
+    print(f"\nvalid-name property on {store.service_name}: {next(numbers)} examples, "
+          f"{written[0]} names written")
     return written[0]
 
 
@@ -375,6 +378,7 @@ def check_invalid_names(store: Store, container: str, tmp: Path, examples: int) 
     Path(source).write_bytes(b"source")
     dest = str(tmp / "never" / "dest.bin")
     checked = [0]
+    examples_run = itertools.count()
 
     def refused(label: str, call: Callable[[], object], argument: object) -> None:
         try:
@@ -397,6 +401,7 @@ def check_invalid_names(store: Store, container: str, tmp: Path, examples: int) 
     def invalid_names_are_refused_before_any_io(
         blob: object, list_path: Any, bad_container: Any
     ) -> None:
+        next(examples_run)
         recorder.calls.clear()
         for label, call in blob_calls(recorded, container, blob, source, dest):
             refused(label, call, blob)
@@ -407,6 +412,8 @@ def check_invalid_names(store: Store, container: str, tmp: Path, examples: int) 
         assert not os.path.lexists(dest)
 
     invalid_names_are_refused_before_any_io()
+    print(f"\ninvalid-name property on {store.service_name}: {next(examples_run)} examples, "
+          f"{checked[0]} calls refused")
     return checked[0]
 
 

@@ -8,10 +8,13 @@ CI size: ``CI_LOCAL_EXAMPLES`` examples per property and provider; the full size
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pytest
 
 import xtstore
@@ -49,6 +52,18 @@ MAKERS: dict[str, Callable[[Path], tuple[Store, list[Path]]]] = {
     "store-fsspec file://": lambda tmp: (
         configured("store-fsspec", url=f"file://{tmp / 'root'}"), _fsspec_areas(tmp / "root")),
 }
+
+
+def _entries(provider: str, tmp: Path, folder: str = "runs") -> list[str]:
+    """Every file and folder in ``folder`` (the container "runs", or "" for all) of the
+    store ``MAKERS[provider]`` made in ``tmp``, relative to ``folder``."""
+    if provider == "store-fsspec memory://":
+        top = f"/{tmp.name}-names" + (f"/{folder}" if folder else "")
+        found = fsspec.filesystem("memory").find(top, withdirs=True)
+        return sorted(path[len(top) + 1:] for path in found if path != top)
+    top = str(tmp / "root" / folder)
+    return sorted(os.path.relpath(os.path.join(folder, name), top)
+                  for folder, dirs, files in os.walk(top) for name in dirs + files)
 
 
 def _file_areas(root: Path) -> list[Path]:
@@ -112,3 +127,90 @@ def test_glob_characters_in_a_name_touch_only_that_blob(provider: str, tmp_path:
         assert [store.get_blob_text("runs", name) for name in names] == names
         assert [store.get_blob_metadata("runs", name) for name in names] == [
             {"name": name} for name in names]
+
+
+@pytest.mark.parametrize("provider", [name for name in sorted(MAKERS) if name != "store-memory"])
+def test_deleted_names_leave_no_folders_behind(provider: str, tmp_path: Path) -> None:
+    """Each example of the valid-name property writes names in folders of their own and
+    deletes them; the folders must go with them, so that nothing piles up over 10,000
+    examples (store-fsspec left them, and memory:// reads through every folder it holds in
+    most calls: the full-size run got slower with each example and never finished). Nor
+    may the store's own folders for the names' locks, metadata and snapshots pile up."""
+    store, _ = MAKERS[provider](tmp_path)
+    store.create_container("runs")
+    store.create_blob("runs", "kept/a", "stays")
+    whole_store = []
+    for number in range(3):
+        names = [f"e{number}/x", f"e{number}/deep/er/y", f"kept/e{number}/z"]
+        for name in names:
+            store.create_blob("runs", name, name, fail_if_exists=True)
+            store.append_blob("runs", name, "+")
+            store.set_blob_metadata("runs", name, {"name": name})
+            store.snapshot_blob("runs", name)
+        snapshot = store.snapshot_blob("runs", names[0]).snapshot
+        store.delete_blob("runs", names[0], snapshot=snapshot)
+        for name in names:
+            store.delete_blob("runs", name)
+        assert _entries(provider, tmp_path) == ["kept", "kept/a"]
+        whole_store.append(_entries(provider, tmp_path, ""))
+    assert whole_store[2] == whole_store[1] == whole_store[0]
+    assert store.list_blobs("runs") == ["kept/a"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("provider", ["store-fsspec file://", "store-fsspec memory://"])
+def test_a_delete_removing_its_folders_never_fails_a_writer_beside_it(
+    provider: str, tmp_path: Path
+) -> None:
+    """Two threads write and delete blobs, one in ``d/`` and one in ``d/b/``: each delete
+    removes ``d`` (and the store's own ``d`` folders for locks, metadata and snapshots) when
+    it is empty, also between the other's making of it and its move into it, and every
+    write still lands whole."""
+    store, _ = MAKERS[provider](tmp_path)
+    store.create_container("runs")
+    barrier = threading.Barrier(2)
+    failures: list[str] = []
+
+    def write_and_delete(folder: str) -> None:
+        barrier.wait()
+        for number in range(150):
+            name = f"{folder}{number % 3}"
+            try:
+                store.create_blob("runs", name, f"{folder}{number}", fail_if_exists=True)
+                store.set_blob_metadata("runs", name, {"n": str(number)})
+                snapshot = store.snapshot_blob("runs", name).snapshot
+                if (store.get_blob_text("runs", name) != f"{folder}{number}"
+                        or store.get_blob_metadata("runs", name) != {"n": str(number)}
+                        or [s.snapshot for s in store.list_snapshots("runs", name)]
+                        != [snapshot]):
+                    failures.append(f"{name} #{number} read back wrong")
+                store.delete_blob("runs", name)
+            except Exception as error:
+                failures.append(f"{name} #{number}: {error!r}")
+
+    threads = [threading.Thread(target=write_and_delete, args=(f,)) for f in ("d/", "d/b/")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert _entries(provider, tmp_path) == []
+    assert [entry for entry in _entries(provider, tmp_path, ".xtstore")
+            if "/runs/" in entry] == []
+
+
+@pytest.mark.parametrize("provider", ["store-fsspec file://", "store-fsspec memory://"])
+def test_an_empty_folder_made_by_another_tool_does_not_keep_the_name(
+    provider: str, tmp_path: Path
+) -> None:
+    """Deletes remove the folders they empty; one made some other way is removed by the
+    write of its name (store-fsspec's install step), as one left by a delete used to be."""
+    store, _ = MAKERS[provider](tmp_path)
+    store.create_container("runs")
+    if provider == "store-fsspec memory://":
+        fsspec.filesystem("memory").makedirs(f"/{tmp_path.name}-names/runs/f/g")
+    else:
+        (tmp_path / "root" / "runs" / "f" / "g").mkdir(parents=True)
+    store.create_blob("runs", "f/g", "now a blob")
+    assert store.get_blob_text("runs", "f/g") == "now a blob"
+    assert _entries(provider, tmp_path) == ["f", "f/g"]

@@ -95,7 +95,8 @@ blob is above it: making the parent folders finds a blob (FileExistsError, or
 NotADirectoryError further up), the rename finds a folder (IsADirectoryError)."""
 
 _INSTALL_ATTEMPTS = 20
-"""Moves of a blob into place retried when its (empty) folder was removed meanwhile."""
+"""Moves of a file into place (a blob, a record, a lock, a snapshot) made again when a delete
+removed its folder, empty, meanwhile."""
 
 _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
@@ -234,12 +235,60 @@ class FsspecProvider(StoreInterface):
             stream.write(data)
 
     def _move_into_place(self, temp: str, path: str) -> None:
-        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
         try:
-            self.fs.mv(temp, path)
+            self._into_folder(path, lambda: self.fs.mv(temp, path),
+                              still_there=lambda: bool(self.fs.exists(temp)))
         except BaseException:
             self._discard(temp)
             raise
+
+    def _into_folder(self, path: str, put: Callable[[], object],
+                     still_there: Callable[[], bool]) -> None:
+        """Make ``path``'s folder and ``put`` a file at ``path``; again if either finds a
+        folder missing while ``put``'s source is ``still_there``: a delete of a blob beside
+        it removed the folder, empty, in between (:meth:`_prune`)."""
+        for attempt in range(_INSTALL_ATTEMPTS):
+            try:
+                self._make_folder(self.fs._parent(path))
+                put()
+                return
+            except FileNotFoundError:
+                if attempt == _INSTALL_ATTEMPTS - 1 or not still_there():
+                    raise
+
+    def _make_folder(self, folder: str) -> None:
+        """``fs.makedirs(folder, exist_ok=True)``, again when it raises FileExistsError with
+        no file in the way: os.makedirs does if a delete removes the folder between its
+        mkdir's EEXIST and its look at what is there. A file at or above ``folder`` raises."""
+        for attempt in range(_INSTALL_ATTEMPTS):
+            try:
+                self.fs.makedirs(folder, exist_ok=True)
+                return
+            except FileExistsError:
+                kind = self._kind(folder)
+                if kind == "directory":
+                    return
+                if kind == "file" or attempt == _INSTALL_ATTEMPTS - 1:
+                    raise
+
+    def _prune(self, top: str, folder: str) -> None:
+        """Remove ``folder`` and the folders above it, deepest first, while they are empty,
+        up to ``top`` (kept), where folders are real (as store-file does). A delete leaving
+        them behind made them pile up: memory:// keeps every folder in one list that most of
+        its calls read through, so each call got slower with every folder name ever
+        deleted. Writers make a removed folder again (:meth:`_into_folder`,
+        :meth:`_install_blob`)."""
+        if not self._has_folders():
+            return
+        with self._memory_guard:
+            while folder.startswith(top + "/"):
+                try:
+                    self.fs.rmdir(folder)
+                except FileNotFoundError:
+                    pass  # gone already, or (memory://) there only by the files below it
+                except OSError:
+                    return  # not empty
+                folder = folder.rpartition("/")[0]
 
     def _discard(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -259,7 +308,7 @@ class FsspecProvider(StoreInterface):
                     if self._has_folders():
                         self._refuse_name_clash(container, blob_path)
                     try:
-                        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+                        self._make_folder(self.fs._parent(path))
                         self._move_blob_file(temp, path)
                         return
                     except _IN_THE_WAY:
@@ -298,8 +347,9 @@ class FsspecProvider(StoreInterface):
         return "directory" if kind == "directory" else "file"
 
     def _removed_if_empty(self, folder: str) -> bool:
-        """Remove ``folder`` if it is empty (deleting a blob leaves its folders behind, and
-        they must not keep the name from a blob); False if it holds anything."""
+        """Remove ``folder`` if it is empty (one made by another tool, or left by a delete
+        that stopped before removing it, must not keep the name from a blob); False if it
+        holds anything."""
         try:
             self.fs.rmdir(folder)
         except OSError:
@@ -364,11 +414,11 @@ class FsspecProvider(StoreInterface):
             raise Unsupported("this fsspec filesystem has no exclusive create, so it cannot "
                               "lock a blob", container=container, blob=blob_path)
         lock = self._lock(container, blob_path)
-        self.fs.makedirs(self.fs._parent(lock), exist_ok=True)
         deadline = time.monotonic() + self._lock_timeout * 2
         while True:
             try:
-                self._create_exclusive(lock, b"")
+                self._into_folder(lock, lambda: self._create_exclusive(lock, b""),
+                                  still_there=lambda: True)
                 break
             except FileExistsError:
                 self._break_stale_lock(lock)
@@ -382,6 +432,7 @@ class FsspecProvider(StoreInterface):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(lock)
+            self._prune(self._join(_RESERVED, "locks", container), lock.rpartition("/")[0])
 
     def _break_stale_lock(self, lock: str) -> None:
         # Age from the lock file's own timestamp: its content may not be written yet.
@@ -596,12 +647,17 @@ class FsspecProvider(StoreInterface):
             self.fs.rm_file(self._source(container, blob_path, snapshot))
         except _MISSING:
             raise self._missing(container, blob_path, snapshot) from None
-        if snapshot is not None:
-            return
-        self._clear_metadata(container, blob_path)
-        for snapshot_file in self._snapshot_files(container, blob_path):
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm_file(snapshot_file)
+        snapshots = self._snapshots(container, blob_path)
+        if snapshot is None:
+            self._clear_metadata(container, blob_path)
+            for snapshot_file in self._snapshot_files(container, blob_path):
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(snapshot_file)
+            self._prune(self._join(container),
+                        self._blob(container, blob_path).rpartition("/")[0])
+            self._prune(self._join(_RESERVED, "meta", container),
+                        self._meta(container, blob_path).rpartition("/")[0])
+        self._prune(self._join(_RESERVED, "snapshots", container), snapshots)
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
@@ -711,9 +767,9 @@ class FsspecProvider(StoreInterface):
         source = self._blob(container, blob_path)
         if not self.fs.isfile(source):
             raise BlobNotFound("blob not found", container=container, blob=blob_path)
-        self.fs.makedirs(self.fs._parent(target), exist_ok=True)
         try:
-            self.fs.cp_file(source, target)
+            self._into_folder(target, lambda: self.fs.cp_file(source, target),
+                              still_there=lambda: bool(self.fs.isfile(source)))
         except _MISSING:
             raise BlobNotFound("blob not found", container=container, blob=blob_path) from None
 
