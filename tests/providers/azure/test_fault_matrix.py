@@ -20,13 +20,11 @@ from tests.providers.fault_matrix import (
 from tests.servers.azurite import Azurite
 from tests.servers.fault_proxy import FaultProxy, running_proxy
 
-# Every single-request call absorbs every fault; what is left is reading on after the call
-# returned (later listing pages, later chunks of a stream), outside the retry layer.
+# Every single-request call absorbs every fault, and so does iter_blobs on its later pages
+# (each a step the Store retries from its continuation token); what is left is reading on
+# after the call returned (later chunks of a stream), outside the retry layer.
 KNOWN_RAW: Known = {}
 KNOWN_NOT_ABSORBED: Known = {
-    # iter_blobs fetches every page after the first while the caller iterates, outside the
-    # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
-    **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},
     # open_blob's stream fetches each chunk (a ranged GET) while the caller reads, outside the
     # retry layer: a fault on a later chunk's request ends the read (the SDK's downloader
     # re-reads only a body broken off mid-way: truncate and reset-in-response end in ok).

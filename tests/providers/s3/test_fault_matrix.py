@@ -10,7 +10,6 @@ import pytest
 
 import xtstore
 from tests.providers.fault_matrix import (
-    FAULTS,
     READ_TIMEOUT,
     Known,
     run_matrix,
@@ -32,9 +31,6 @@ KNOWN_NOT_ABSORBED: Known = {
     ("open_blob.read", "reset-in-response"): "TransientError",
     ("open_blob (range read)", "truncate"): "TransientError",
     ("open_blob (range read)", "reset-in-response"): "TransientError",
-    # iter_blobs fetches every page after the first while the caller iterates, outside the
-    # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
-    **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},
 }
 
 
