@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from xtstore.continuation import Continuing
-from xtstore.errors import TransientError
+from xtstore.errors import BlobNotFound, ContainerNotFound, TransientError
 from xtstore.layers import Call
 from xtstore.layers.retry import RetryPolicy
 from xtstore.paging import PAGE_STEP, PagedListing, list_pages
@@ -194,3 +194,30 @@ def test_list_pages_used_bare_is_the_sorted_listing() -> None:
     assert provider.list_blobs("runs") == NAMES
     assert provider.list_blobs("runs", "n1*") == ["n1"]
     assert sum(provider.pages[0].fetched.values()) == 3
+
+
+class VanishingContainer(PagedMemory):
+    """Its later pages fail as a container deleted mid-listing does on a store whose 404 has
+    no body: the provider's translation can tell it from a missing blob only by whether the
+    call is about a blob."""
+
+    def iter_blobs(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[BlobInfo]:
+        listing = super().iter_blobs(container, path, recursive=recursive)
+        self.pages[-1].fail = {"3": 99}
+        return listing
+
+    def translate_error(self, error: BaseException, *, about_blob: bool) -> Any:
+        if isinstance(error, ConnectionResetError):
+            return BlobNotFound("404") if about_blob else ContainerNotFound("404")
+        return None
+
+
+@pytest.mark.parametrize("call", ["iter_blobs", "list_blobs"])
+def test_a_later_page_is_about_the_container_not_a_blob(
+    counter: CallCounter, call: str
+) -> None:
+    store = _store(VanishingContainer(), counter)
+    with pytest.raises(ContainerNotFound, match="container 'runs'"):
+        list(getattr(store, call)("runs", "d/"))
