@@ -221,3 +221,27 @@ def test_a_later_page_is_about_the_container_not_a_blob(
     store = _store(VanishingContainer(), counter)
     with pytest.raises(ContainerNotFound, match="container 'runs'"):
         list(getattr(store, call)("runs", "d/"))
+
+
+def test_list_pages_over_an_iter_blobs_that_does_not_page_is_collected_in_the_call(
+    counter: CallCounter,
+) -> None:
+    class Generated(PagedMemory):
+        """list_pages inherited, over a generator of its own that fails once mid-way."""
+
+        failed = False
+
+        def iter_blobs(
+            self, container: str, path: str | None = None, recursive: bool = True
+        ) -> Iterator[BlobInfo]:
+            for index, entry in enumerate(MemoryProvider.iter_blobs(self, container, path)):
+                if index == 4 and not Generated.failed:
+                    Generated.failed = True
+                    raise ConnectionResetError("listing reset")
+                yield entry
+
+    store = _store(Generated(), counter)
+    assert store.list_blobs("runs", "d/") == [f"d/{name}" for name in NAMES]
+    assert Generated.failed
+    assert counter.calls["list_blobs"] == 1
+    assert "list_blobs.page" not in counter.calls  # the call repeated whole, inside retry

@@ -442,9 +442,10 @@ class Store(StoreInterface):
                 path,
             )
 
-        # The provider's list_blobs collects its iter_blobs' pages (xtstore.paging): collected
-        # here instead, each later page a step of its own, a fault on page 7 repeats page 7,
-        # not the whole listing. An iter_blobs of another kind is collected inside the call.
+        # This provider's list_blobs is its iter_blobs' pages collected (xtstore.paging): the
+        # Store collects them itself, each later page a step of its own, so that a fault on
+        # page 7 repeats page 7, not the whole listing. An iter_blobs of another kind (a
+        # subclass's) is collected inside the call, as that list_blobs would.
         def first_page() -> list[str] | list[BlobInfo] | Iterator[BlobInfo]:
             entries = provider.iter_blobs(container, canonical, recursive=recursive)
             if hasattr(entries, "continue_under"):
