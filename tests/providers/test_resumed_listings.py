@@ -31,6 +31,7 @@ FAULTS = {
     "503": Fault.error_status(503),
     "truncate": Fault.truncate(),
 }
+READ_TIMEOUT = 5.0
 RETRY = {"attempts": 3, "base-delay": 0.01, "max-delay": 0.05, "total-timeout": 10}
 
 
@@ -50,20 +51,23 @@ def proxy(provider: str, request: pytest.FixtureRequest) -> Iterator[FaultProxy]
 
 
 def _store(provider: str, request: pytest.FixtureRequest, endpoint: str | None) -> Any:
-    """A store of ``provider``, through ``endpoint`` (the proxy) or straight to the server."""
+    """A store of ``provider`` through ``endpoint`` (the proxy), with RETRY and a bounded
+    read timeout (none of FAULTS makes the client wait for one); or, with no endpoint,
+    straight to the server with the default settings (setting up, whatever the load)."""
     entry: dict[str, Any]
     if provider == "s3":
         moto: MotoServer = request.getfixturevalue("moto_server")
-        entry = moto.service_config(**{"endpoint-url": endpoint or moto.endpoint_url,
-                                       "connect-timeout": 1.0, "read-timeout": 1.0})
+        entry = moto.service_config(**{"endpoint-url": endpoint or moto.endpoint_url})
     else:
         azurite: Azurite = request.getfixturevalue("azurite")
         connection = azurite.connection_string
         if endpoint is not None:
             connection = connection.replace(azurite.endpoint, endpoint)
-        entry = {"type": "storage", "provider": "azure-blob", "timeout": 1.0,
-                 "connection-string": connection}
-    entry["retry"] = RETRY
+        entry = {"type": "storage", "provider": "azure-blob", "connection-string": connection}
+    if endpoint is not None:
+        entry.update({"timeout": READ_TIMEOUT, "retry": RETRY} if provider == "azure" else
+                     {"connect-timeout": READ_TIMEOUT, "read-timeout": READ_TIMEOUT,
+                      "retry": RETRY})
     return xtstore.get_storage("paged", config={"external-services": {"paged": entry}})
 
 
