@@ -35,9 +35,11 @@ _TRANSIENT_ERRNOS = frozenset(
     {errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE, errno.EAGAIN}
 )
 
-_LISTINGS = frozenset({"list_blobs", "iter_blobs", "iter_blobs.next", "list_snapshots"})
-"""Calls whose ``blob`` is a path inside the container: their requests are about the
-container, so a bodiless 404 means the container is missing."""
+_LISTINGS = frozenset({"list_blobs", "iter_blobs", "iter_blobs.next", "list_snapshots",
+                       "iter_blobs.page", "list_blobs.page"})
+"""Calls whose ``blob`` is a path inside the container (and the later pages of listings,
+xtstore.paging): their requests are about the container, so a bodiless 404 means the
+container is missing."""
 
 
 class ProviderTranslation(Protocol):

@@ -10,7 +10,6 @@ import pytest
 
 import xtstore
 from tests.providers.fault_matrix import (
-    FAULTS,
     READ_TIMEOUT,
     Known,
     run_matrix,
@@ -23,13 +22,9 @@ from tests.servers.s3_server import MotoServer
 # store's code without the headers it reads (issue 2.3's "KeyError: 'ContentLength'"); it is
 # a TransientError now, retried where the call is idempotent. No raw exception is known.
 KNOWN_RAW: Known = {}
-# open_blob's reads resume a broken body under the retry layer (providers/_blob_reader.py):
-# none is known.
-KNOWN_NOT_ABSORBED: Known = {
-    # iter_blobs fetches every page after the first while the caller iterates, outside the
-    # retry layer, so any fault on a later page (2nd or 3rd of 3) ends the iteration.
-    **{("iter_blobs (pages)", fault): "TransientError" for fault in FAULTS},
-}
+# Every fault is absorbed, also on the requests made after the call returned: iter_blobs'
+# later pages (xtstore/paging.py) and open_blob's reads (providers/_blob_reader.py).
+KNOWN_NOT_ABSORBED: Known = {}
 
 
 @pytest.fixture

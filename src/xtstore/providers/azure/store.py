@@ -45,6 +45,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.paging import PagedListing, list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
@@ -888,7 +889,8 @@ class AzureBlobProvider(StoreInterface):
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
         """Pages of 5,000: the first fetched by this call (so that the Store's retry covers
-        it, and a missing container fails here), the others while iterating;
+        it, and a missing container fails here), each later one from its continuation
+        token while iterating (a step the Store retries: :mod:`xtstore.paging`);
         ``recursive=False`` uses the ``/`` delimiter, so child folders come from the
         service, each once."""
         prefix = (path or "").removesuffix("*") or None
@@ -898,9 +900,15 @@ class AzureBlobProvider(StoreInterface):
         else:
             items = client.walk_blobs(name_starts_with=prefix, delimiter="/",
                                       results_per_page=PAGE_SIZE)
-        pages = items.by_page()
-        first = _page_entries(next(pages, ()), recursive)
-        return _listing(first, pages, recursive)
+
+        def fetch_page(token: str | None) -> tuple[list[BlobInfo], str | None]:
+            pages = items.by_page(continuation_token=token)
+            entries = _page_entries(next(pages, ()), recursive)
+            return entries, pages.continuation_token
+
+        return PagedListing(fetch_page)
+
+    list_blobs = list_pages
 
 
 def _page_entries(page: Any, recursive: bool) -> list[BlobInfo]:
@@ -910,13 +918,6 @@ def _page_entries(page: Any, recursive: bool) -> list[BlobInfo]:
         # name, so sorting each page sorts the whole listing.
         entries.sort(key=lambda entry: entry.name)
     return entries
-
-
-def _listing(first: list[BlobInfo], pages: Iterator[Any], recursive: bool
-             ) -> Iterator[BlobInfo]:
-    yield from first
-    for page in pages:
-        yield from _page_entries(page, recursive)
 
 
 def _entry(item: Any) -> BlobInfo:

@@ -11,37 +11,39 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
+from xtstore.paging import PagedListing
 from xtstore.providers.s3.keys import RESERVED_PREFIX, is_hidden_key
 from xtstore.values import BlobInfo, BlobProperties
 
 __all__ = ["PAGE_SIZE", "iter_listing"]
 
 PAGE_SIZE = 1000
+"""S3's maximum ListObjectsV2 page (``MaxKeys``), read at each listing (tests lower it)."""
 
 
 def iter_listing(
-    client: Any, bucket: str, path: str, recursive: bool, page_size: int = PAGE_SIZE
-) -> Iterator[BlobInfo]:
-    """Entries under the canonical list ``path`` (``""``, ``"foo/"`` or ``"foo*"``).
+    client: Any, bucket: str, path: str, recursive: bool, page_size: int | None = None
+) -> PagedListing:
+    """Entries under the canonical list ``path`` (``""``, ``"foo/"`` or ``"foo*"``), in pages
+    of ``page_size`` (default :data:`PAGE_SIZE`).
 
     The first page is fetched now, so a missing bucket raises ``ContainerNotFound`` at the
-    call; later pages are fetched while iterating.
+    call; each later page is one ListObjectsV2 from its ``ContinuationToken`` while iterating
+    (a step of :class:`~xtstore.paging.PagedListing`, which the Store retries).
     """
     prefix = path[:-1] if path.endswith("*") else path
     arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
-                                 "PaginationConfig": {"PageSize": page_size}}
+                                 "MaxKeys": page_size or PAGE_SIZE}
     if not recursive:
         arguments["Delimiter"] = "/"
-    pages = iter(client.get_paginator("list_objects_v2").paginate(**arguments))
-    first = next(pages, None)
-    return _entries(first, pages)
 
+    def fetch_page(token: str | None) -> tuple[list[BlobInfo], str | None]:
+        resume = {"ContinuationToken": token} if token else {}
+        page = client.list_objects_v2(**arguments, **resume)
+        entries = list(heapq.merge(_blobs(page), _folders(page), key=lambda entry: entry.name))
+        return entries, page.get("NextContinuationToken") if page.get("IsTruncated") else None
 
-def _entries(first: dict[str, Any] | None, pages: Iterator[dict[str, Any]]) -> Iterator[BlobInfo]:
-    page = first
-    while page is not None:
-        yield from heapq.merge(_blobs(page), _folders(page), key=lambda entry: entry.name)
-        page = next(pages, None)
+    return PagedListing(fetch_page)
 
 
 def _blobs(page: dict[str, Any]) -> Iterator[BlobInfo]:

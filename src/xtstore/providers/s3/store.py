@@ -39,6 +39,7 @@ from xtstore.errors import (
     StoreError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
+from xtstore.paging import list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_resuming
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
@@ -455,8 +456,12 @@ class S3Provider(StoreInterface):
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
-        """Pages of 1000 fetched lazily. Raises ``ContainerNotFound`` at the call."""
+        """Pages of 1000, the first fetched by this call, each later one from its
+        continuation token while iterating (under the Store's retry). Raises
+        ``ContainerNotFound`` at the call."""
         return iter_listing(self._client, container, path or "", recursive)
+
+    list_blobs = list_pages
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
