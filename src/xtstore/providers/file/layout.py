@@ -84,7 +84,7 @@ class Layout:
     """The paths of one store's blobs, containers and internal files, the container folders
     themselves, and the per-blob locks."""
 
-    __slots__ = ("internal", "real_root", "root", "tmp")
+    __slots__ = ("_held", "internal", "real_root", "root", "tmp")
 
     def __init__(self, root: str) -> None:
         self.root = root
@@ -95,6 +95,8 @@ class Layout:
         os.makedirs(root, exist_ok=True)
         self.real_root = os.path.realpath(root)
         """The root with every symlink resolved: the top of every path checked to stay inside."""
+        self._held: dict[str, int] = {}
+        """The fd of each lock file this process holds, by path (a lock has one holder)."""
 
     # ---- paths ----
 
@@ -242,19 +244,54 @@ class Layout:
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                if os.fstat(fd).st_nlink:
+                held = os.fstat(fd)
+                if held.st_nlink:
+                    if held.st_size:
+                        self._undo_killed_append(fd, container)
                     break
             except BaseException:
                 os.close(fd)
                 raise
             os.close(fd)  # a delete unlinked this lock file while we waited: take the new one
+        self._held[lock_path] = fd
         try:
             yield lock_path
         finally:
+            del self._held[lock_path]
             try:
                 _unlink_held_lock(fd, lock_path)
             finally:
                 os.close(fd)
+
+    def note_append(self, lock_path: str, blob_path: str, size: int, identity: str) -> None:
+        """Write in the held lock file, before an append in place, what undoes it: the blob's
+        file (``identity``, as :func:`~xtstore.providers.file.records.identity` gives it) and
+        its ``size``. A ``write()`` killed part way leaves part of its bytes (Linux checks
+        for a fatal signal between pages), so the next holder of the lock, or the next open
+        of the store, cuts the file back to that size; the holder's release unlinks the lock
+        file and the note with it."""
+        os.pwrite(self._held[lock_path],
+                  f"{size} {identity} {blob_path}".encode("utf-8", "surrogateescape"), 0)
+
+    def _undo_killed_append(self, lock_fd: int, container: str) -> None:
+        """Undo the append in place whose holder died with the lock (``lock_fd``, held) noted
+        (see :meth:`note_append`): the file, if it is still the one noted (not a later file
+        given the name, even one reusing its inode number: its id tells), is cut back to its
+        size before the append; then the note is cleared."""
+        from xtstore.providers.file.records import identity  # records builds on the layout
+
+        note = os.pread(lock_fd, 65536, 0).decode("utf-8", "surrogateescape")
+        size, noted, blob_path = note.split(" ", 2)
+        with suppress(OSError):
+            fd = os.open(self.blob_file(container, blob_path),
+                         os.O_WRONLY | os.O_NOFOLLOW | O_CLOEXEC)
+            try:
+                st = os.fstat(fd)
+                if identity(fd, st, give=False) == noted and st.st_size > int(size):
+                    os.ftruncate(fd, int(size))
+            finally:
+                os.close(fd)
+        os.ftruncate(lock_fd, 0)
 
     @contextmanager
     def blob_locks(self, *blobs: tuple[str, str]) -> Iterator[None]:
@@ -284,10 +321,29 @@ class Layout:
             except OSError:
                 continue
             for name in names:
-                _remove_if_unheld(f"{folder}/{name}")
+                self._remove_if_unheld(f"{folder}/{name}", container)
             with suppress(OSError):
                 # Only while empty; a writer meeting the missing folder makes it again.
                 os.rmdir(folder)
+
+
+    def _remove_if_unheld(self, path: str, container: str) -> None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC)
+        except OSError:
+            return  # gone meanwhile, or not a lock file this store makes
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # held by a live process, or no locks here: never remove unproved
+            held = os.fstat(fd)
+            if stat.S_ISREG(held.st_mode):
+                if held.st_size and held.st_nlink:
+                    self._undo_killed_append(fd, container)
+                _unlink_held_lock(fd, path)
+        finally:
+            os.close(fd)
 
 
 def _unlink_held_lock(fd: int, lock_path: str) -> None:
@@ -302,20 +358,6 @@ def _unlink_held_lock(fd: int, lock_path: str) -> None:
             os.unlink(lock_path)
 
 
-def _remove_if_unheld(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC)
-    except OSError:
-        return  # gone meanwhile, or not a lock file this store makes
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return  # held by a live process, or no locks here: never remove unproved
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            _unlink_held_lock(fd, path)
-    finally:
-        os.close(fd)
 
 
 def _remove_if_abandoned(path: str) -> None:

@@ -185,9 +185,9 @@ class FileProvider(StoreInterface):
         always with ``append_with_rewrite``) by copying into a new file that replaces it. Keeps
         the blob's metadata. Raises :class:`ContainerNotFound`."""
         data = to_bytes(text)
-        with self._layout.blob_lock(container, blob_path):
+        with self._layout.blob_lock(container, blob_path) as lock_path:
             if append_with_rewrite or not self._writer.append_in_place(container, blob_path,
-                                                                       data):
+                                                                       data, lock_path):
                 self._writer.append_by_rewrite(container, blob_path, data)
 
     def copy_blob(

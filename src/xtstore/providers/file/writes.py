@@ -31,8 +31,10 @@ blob, then its record.
 
 Copies and snapshots are hard links (O(1)), which is safe because no write changes an inode
 in place, with one exception: an append writes in place (``O_APPEND``) under the blob's
-``flock`` lock when the file has no other link; a shared file is copied and replaced
-instead. Copies and snapshots take the same lock, so they never race with an in-place append.
+``flock`` lock when the file has no other link (noting in the lock file first what cuts
+a killed append back: :meth:`~xtstore.providers.file.layout.Layout.note_append`); a shared
+file is copied and replaced instead. Copies and snapshots take the same lock, so they
+never race with an in-place append.
 """
 
 from __future__ import annotations
@@ -286,8 +288,10 @@ class Writer:
 
     # ---- appends (the caller holds the blob's lock) ----
 
-    def append_in_place(self, container: str, blob_path: str, data: bytes) -> bool:
-        """Append ``data`` to the blob's file itself (``O_APPEND``). False, with nothing
+    def append_in_place(self, container: str, blob_path: str, data: bytes,
+                        lock_path: str) -> bool:
+        """Append ``data`` to the blob's file itself (``O_APPEND``), under the blob's lock
+        (``lock_path``, in which it notes what undoes a killed append). False, with nothing
         done, if there is no blob or its file has another link (a copy or a snapshot)."""
         try:
             fd, st = self._confined.open_blob(container, blob_path,
@@ -299,7 +303,13 @@ class Writer:
         try:
             if st.st_nlink != 1:
                 return False
-            write_all(fd, data)
+            self._layout.note_append(lock_path, blob_path, st.st_size,
+                                     identity(fd, st, give=True))
+            try:
+                write_all(fd, data)
+            except BaseException:
+                os.ftruncate(fd, st.st_size)  # a full disk took part of it: none or all
+                raise
             return True
         finally:
             os.close(fd)
