@@ -122,6 +122,14 @@ def translate(error: BaseException, scrub: Scrubber, *, about_blob: bool) -> Sto
     label = f"{status} {code}" if code else f"HTTP {status}"
     if status == 400 and (code in _DAMAGED_CODES or damaged):
         return IntegrityError(f"the store refused the upload as damaged ({label}: {reason})")
+    if status == 400 and code == "InvalidBlockList":
+        # Another writer's commit of the same blob dropped the blocks this upload staged (Azure
+        # keeps uncommitted blocks only until the blob's next commit). The refused commit
+        # changed nothing, so the upload may be made again whole: concurrent overwrites end
+        # last-writer-wins, as on every other store.
+        return TransientError(f"{label}: another upload of this blob committed first and"
+                              " dropped the blocks this one staged", status=status,
+                              request_sent=False)
     if status is None or status in TRANSIENT_STATUS:
         return TransientError(f"{label}: {reason}", status=status,
                               retry_after=_retry_after(error))
