@@ -30,6 +30,7 @@ __all__ = [
     "link_open_file",
     "make_folders",
     "open_folder",
+    "open_new_folder",
     "open_unnamed",
     "open_unnamed_in",
     "open_without_symlinks",
@@ -224,6 +225,18 @@ def open_folder(path: str) -> int:
     except FileNotFoundError:
         make_folders(path)
         return os.open(path, flags)
+
+
+def open_new_folder(path: str) -> int:
+    """:func:`open_folder` for a folder that is often not there yet: a ``mkdir`` first, which
+    fails if it is, spares the failed open."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        make_folders(path)
+    return os.open(path, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
 
 
 def make_folders(path: str) -> None:

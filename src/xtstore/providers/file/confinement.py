@@ -22,6 +22,7 @@ from xtstore.localfiles.oscalls import (
     link_open_file,
     make_folders,
     open_folder,
+    open_new_folder,
     open_without_symlinks,
     real_path_of,
 )
@@ -147,11 +148,12 @@ class Confinement:
         except (FileExistsError, NotADirectoryError):
             raise name_clash(container, blob_path) from None
 
-    def link_blob(self, fd: int, container: str, blob_path: str, target: str) -> None:
+    def link_blob(self, fd: int, container: str, blob_path: str, target: str, *,
+                  new_folder: bool = False) -> None:
         """Hard-link the blob's file, open as ``fd``, to ``target`` (its folder made if
-        missing, and again if a concurrent delete removes it meanwhile): through the fd where
-        the system allows it, so the file checked is the file linked. Raises
-        :class:`BlobNotFound` if the blob was deleted meanwhile."""
+        missing, and again if a concurrent delete removes it meanwhile; ``new_folder``: it is
+        often missing): through the fd where the system allows it, so the file checked is the
+        file linked. Raises :class:`BlobNotFound` if the blob was deleted meanwhile."""
         folder, name = os.path.split(target)
 
         def link(folder_fd: int) -> None:
@@ -165,7 +167,8 @@ class Confinement:
                     follow_symlinks=False)
 
         try:
-            with LiveFolder(partial(open_folder, folder), partial(make_folders, folder)) as live:
+            opener = open_new_folder if new_folder else open_folder
+            with LiveFolder(partial(opener, folder), partial(make_folders, folder)) as live:
                 live.run(link)
         except FileNotFoundError:
             if os.path.isdir(folder):

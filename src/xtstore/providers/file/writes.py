@@ -395,7 +395,8 @@ class Writer:
                     snapshot_id = new_snapshot_id()
                     try:
                         self._confined.link_blob(fd, container, blob_path,
-                                                 os.path.join(folder, snapshot_id))
+                                                 os.path.join(folder, snapshot_id),
+                                                 new_folder=True)
                         return snapshot_id
                     except FileExistsError:
                         continue
