@@ -8,15 +8,18 @@ new inode. It and all of its fallbacks live in :class:`Writer`:
 1. :meth:`Writer.write` first makes an unnamed ``O_TMPFILE`` file in the blob's own folder
    and, once complete, links it straight to the blob's name. A name that is taken (and may
    be replaced), or a link that fails otherwise, makes it link the file to a name in
-   ``.xtstore/tmp`` and rename (large files: swap) that over the blob.
+   ``.xtstore/tmp`` and rename (large files: swap) that over the blob. The unnamed file
+   and the link are made again in the folder made again when a concurrent delete, pruning
+   the folders it empties, removes it meanwhile
+   (:class:`~xtstore.localfiles.oscalls.LiveFolder`).
 2. Where the blob's folder cannot be opened, or its file system (or the system) makes no
    unnamed files, :meth:`Writer.new_version` builds the content in ``.xtstore/tmp``: an
    unnamed file there linked to a temporary name when complete, else a named file there.
 3. :meth:`Writer.install` then moves that file to the blob's name: a rename, a swap for a
    large file over an existing blob, or for a create-only write a hard link (``link`` fails
    if the name exists, so of concurrent create-only writes exactly one wins). It retries
-   when a concurrent delete prunes the blob's folder meanwhile, and reports every failure
-   as the contract says (a taken name, a blob/folder clash, a name too long).
+   when a concurrent delete prunes the blob's folder meanwhile (the same way), and reports
+   every failure as the contract says (a taken name, a blob/folder clash, a name too long).
 
 Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by the writer
 (:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
