@@ -252,10 +252,18 @@ def make_folders(path: str) -> None:
             os.makedirs(path, exist_ok=True)
             return
         except (FileExistsError, FileNotFoundError):
-            if os.path.isdir(path):
-                return  # made again by someone else meanwhile
+            # One stat: two checks (is it there, is it a folder) could straddle another
+            # removal or making of it.
+            try:
+                found = os.stat(path).st_mode
+            except FileNotFoundError:
+                found = None  # removed again: make it again
+            if found is not None:
+                if stat.S_ISDIR(found):
+                    return  # made again by someone else meanwhile
+                raise
             rounds -= 1
-            if not rounds or os.path.lexists(path):
+            if not rounds:
                 raise
 
 
