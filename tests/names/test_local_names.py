@@ -158,14 +158,16 @@ def test_deleted_names_leave_no_folders_behind(provider: str, tmp_path: Path) ->
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("provider", ["store-fsspec file://", "store-fsspec memory://"])
+@pytest.mark.parametrize("provider", ["store-file", "store-fsspec file://",
+                                      "store-fsspec memory://"])
 def test_a_delete_removing_its_folders_never_fails_a_writer_beside_it(
     provider: str, tmp_path: Path
 ) -> None:
     """Two threads write and delete blobs, one in ``d/`` and one in ``d/b/``: each delete
     removes ``d`` (and the store's own ``d`` folders for locks, metadata and snapshots) when
     it is empty, also between the other's making of it and its move into it, and every
-    write still lands whole."""
+    write still lands whole. (store-file's other write kinds, and snapshots beside deletes
+    of snapshots: tests/providers/file/test_concurrent_deletes.py.)"""
     store, _ = MAKERS[provider](tmp_path)
     store.create_container("runs")
     barrier = threading.Barrier(2)

@@ -13,17 +13,24 @@ import stat
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from functools import partial
+from types import TracebackType
+from typing import Any, TypeVar
 
 __all__ = [
+    "FOLDER_ROUNDS",
     "O_CLOEXEC",
     "O_PATH",
     "PROC_FD",
     "PROGRESS_CHUNK",
+    "LiveFolder",
     "copy_exact",
     "copy_fd",
     "exchange_regular_file",
     "link_open_file",
+    "make_folders",
+    "open_folder",
+    "open_new_folder",
     "open_unnamed",
     "open_unnamed_in",
     "open_without_symlinks",
@@ -181,24 +188,147 @@ def open_unnamed(folder_fd: int) -> int | None:
 
 def open_unnamed_in(folder: str) -> tuple[int, int] | None:
     """An fd of ``folder`` (created if missing) and of a new unnamed file in it (see
-    :func:`open_unnamed`); the caller closes both. None, with nothing open, where the system
-    cannot make one."""
+    :func:`open_unnamed`), made in the folder made again if a concurrent delete removes it
+    meanwhile (see :class:`LiveFolder`); the caller closes both. None, with nothing open,
+    where the system cannot make one."""
     if not unnamed_files[0]:
         return None
+    live = LiveFolder(partial(open_folder, folder), partial(make_folders, folder))
     try:
-        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
-    try:
-        fd = open_unnamed(folder_fd)
+        fd = live.run(open_unnamed)
     except BaseException:
-        os.close(folder_fd)
+        live.close()
         raise
     if fd is None:
-        os.close(folder_fd)
+        live.close()
         return None
-    return folder_fd, fd
+    return live.fd, fd
+
+
+FOLDER_ROUNDS = 16
+"""How many times a step is tried in a folder that concurrent deletes keep removing (see
+:class:`LiveFolder`, :func:`make_folders`): each round needs a new removal within a few
+system calls, so this many in a row means something else is wrong."""
+_REMOVED_FOLDER = frozenset({errno.ENOENT, errno.EPERM})
+"""What a new name in a removed folder fails with (``linkat``, ``renameat``, ``openat``
+with ``O_CREAT``, ``mkdirat``: ENOENT), and an ``O_TMPFILE`` open there on ext4 (EPERM)."""
+
+_T = TypeVar("_T")
+
+
+def open_folder(path: str) -> int:
+    """An ``O_PATH`` fd of the folder ``path``, made first if missing (see
+    :func:`make_folders`)."""
+    flags = O_PATH | os.O_DIRECTORY | O_CLOEXEC
+    try:
+        return os.open(path, flags)
+    except FileNotFoundError:
+        make_folders(path)
+        return os.open(path, flags)
+
+
+def open_new_folder(path: str) -> int:
+    """:func:`open_folder` for a folder that is often not there yet: a ``mkdir`` first, which
+    fails if it is, spares the failed open."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        make_folders(path)
+    return os.open(path, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
+
+
+def make_folders(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` that a concurrent removal of the folders it
+    makes does not fail: ``makedirs`` raises ``FileExistsError`` for a folder removed
+    between its ``mkdir`` and its check that a folder is there, and ``FileNotFoundError``
+    when one is removed before it makes the next one below it; the folders are made again
+    then, :data:`FOLDER_ROUNDS` times at most. A file in the way raises as with
+    ``makedirs``."""
+    rounds = FOLDER_ROUNDS
+    while True:
+        try:
+            os.makedirs(path, exist_ok=True)
+            return
+        except (FileExistsError, FileNotFoundError):
+            # One stat: two checks (is it there, is it a folder) could straddle another
+            # removal or making of it.
+            try:
+                found = os.stat(path).st_mode
+            except FileNotFoundError:
+                found = None  # removed again: make it again
+            if found is not None:
+                if stat.S_ISDIR(found):
+                    return  # made again by someone else meanwhile
+                raise
+            rounds -= 1
+            if not rounds:
+                raise
+
+
+class LiveFolder:
+    """An open folder (``fd``) in which a concurrent delete may remove every folder it leaves
+    empty, for steps that each make one new name in it (a link, a rename, a new file).
+
+    A step that fails because the folder was removed under it (the kernel refuses every new
+    entry in a removed folder, so such a step did nothing) is repeated in the folder made and
+    opened again, :data:`FOLDER_ROUNDS` times at most. Only a failure costs a check
+    (``fstat``: a removed folder has no links), so a step without a race costs nothing more
+    than the step itself."""
+
+    __slots__ = ("_make", "_open", "fd")
+
+    def __init__(self, open_: Callable[[], int], make: Callable[[], None]) -> None:
+        """``open_()`` opens the folder, making it (and the folders above it) if missing;
+        ``make()`` makes them. Raises what ``open_`` raises."""
+        self._open = open_
+        self._make = make
+        self.fd = -1
+        self._reopen()
+
+    def _reopen(self) -> None:
+        rounds = FOLDER_ROUNDS
+        while True:
+            try:
+                self.fd = self._open()
+                return
+            except FileNotFoundError:
+                # Made, then removed before it was opened.
+                rounds -= 1
+                if not rounds:
+                    raise
+
+    def run(self, step: Callable[[int], _T]) -> _T:
+        """``step(fd)``, repeated in the folder made again while a removal of the folder
+        makes it fail. Raises what the step raises otherwise."""
+        rounds = FOLDER_ROUNDS
+        while True:
+            try:
+                return step(self.fd)
+            except OSError as error:
+                rounds -= 1
+                if (not rounds or error.errno not in _REMOVED_FOLDER
+                        or os.fstat(self.fd).st_nlink):
+                    raise
+            self.close()
+            # Made before it is opened: while the removal is still under way, the removed
+            # folder can still be found (and opened) at its path; a mkdir waits for the
+            # removal to end, then makes a new one.
+            self._make()
+            self._reopen()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> LiveFolder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
 
 
 def link_open_file(fd: int, name: str, dir_fd: int) -> None:

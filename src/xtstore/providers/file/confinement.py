@@ -11,13 +11,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from functools import partial
 
 from xtstore.errors import AccessDenied
 from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
     PROC_FD,
+    LiveFolder,
     link_open_file,
+    make_folders,
+    open_folder,
+    open_new_folder,
     open_without_symlinks,
     real_path_of,
 )
@@ -109,6 +114,12 @@ class Confinement:
             above += "/"
         return False
 
+    def parent_of(self, container: str, blob_path: str, parent: str) -> LiveFolder:
+        """The blob's parent folder ``parent`` (see :meth:`open_parent`), open for steps that
+        a delete removing the folder meanwhile does not fail. The caller closes it."""
+        return LiveFolder(partial(self.open_parent, container, blob_path, parent),
+                          partial(self._make_folders, container, blob_path, parent))
+
     def open_parent(self, container: str, blob_path: str, parent: str) -> int:
         """An fd of the blob's parent folder ``parent``, created if missing, checked to be
         inside the container. The caller closes it."""
@@ -133,26 +144,32 @@ class Confinement:
             raise AccessDenied("a symlink in the store leads outside the container",
                                container=container, blob=blob_path)
         try:
-            os.makedirs(parent, exist_ok=True)
+            make_folders(parent)
         except (FileExistsError, NotADirectoryError):
             raise name_clash(container, blob_path) from None
 
-    def link_blob(self, fd: int, container: str, blob_path: str, target: str) -> None:
-        """Hard-link the blob's file, open as ``fd``, to ``target``: through the fd where the
-        system allows it, so the file checked is the file linked. Raises :class:`BlobNotFound`
-        if the blob was deleted meanwhile."""
+    def link_blob(self, fd: int, container: str, blob_path: str, target: str, *,
+                  new_folder: bool = False) -> None:
+        """Hard-link the blob's file, open as ``fd``, to ``target`` (its folder made if
+        missing, and again if a concurrent delete removes it meanwhile; ``new_folder``: it is
+        often missing): through the fd where the system allows it, so the file checked is the
+        file linked. Raises :class:`BlobNotFound` if the blob was deleted meanwhile."""
         folder, name = os.path.split(target)
-        try:
+
+        def link(folder_fd: int) -> None:
             if PROC_FD:
-                folder_fd = os.open(folder, O_PATH | os.O_DIRECTORY | O_CLOEXEC)
                 try:
                     link_open_file(fd, name, folder_fd)
                     return
                 except PermissionError:
                     pass
-                finally:
-                    os.close(folder_fd)
-            os.link(self._layout.blob_file(container, blob_path), target)
+            os.link(self._layout.blob_file(container, blob_path), name, dst_dir_fd=folder_fd,
+                    follow_symlinks=False)
+
+        try:
+            opener = open_new_folder if new_folder else open_folder
+            with LiveFolder(partial(opener, folder), partial(make_folders, folder)) as live:
+                live.run(link)
         except FileNotFoundError:
             if os.path.isdir(folder):
                 raise self._layout.not_found(container, blob_path) from None

@@ -31,7 +31,7 @@ from xtstore.errors import (
     ContainerNotFound,
     InvalidName,
 )
-from xtstore.localfiles.oscalls import O_CLOEXEC
+from xtstore.localfiles.oscalls import O_CLOEXEC, make_folders
 from xtstore.names import validate_container_name
 from xtstore.providers._shared import name_clash
 
@@ -240,7 +240,7 @@ class Layout:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | O_CLOEXEC, 0o666)
             except FileNotFoundError:
                 self.require_container(container)
-                os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+                make_folders(os.path.dirname(lock_path))
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

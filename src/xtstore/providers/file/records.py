@@ -37,7 +37,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from xtstore.errors import AccessDenied, BlobNotFound
-from xtstore.localfiles.oscalls import O_CLOEXEC, read_all, unlink_quietly, write_all
+from xtstore.localfiles.oscalls import (
+    O_CLOEXEC,
+    make_folders,
+    read_all,
+    unlink_quietly,
+    write_all,
+)
 from xtstore.providers._shared import snapshot_created
 from xtstore.providers.file.checksums import NO_ATTRIBUTES
 from xtstore.providers.file.confinement import Confinement
@@ -234,7 +240,7 @@ class Records:
             try:
                 os.replace(temp, target)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
+                make_folders(os.path.dirname(target))
                 os.replace(temp, target)
         finally:
             unlink_quietly(temp)

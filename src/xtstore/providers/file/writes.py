@@ -8,15 +8,18 @@ new inode. It and all of its fallbacks live in :class:`Writer`:
 1. :meth:`Writer.write` first makes an unnamed ``O_TMPFILE`` file in the blob's own folder
    and, once complete, links it straight to the blob's name. A name that is taken (and may
    be replaced), or a link that fails otherwise, makes it link the file to a name in
-   ``.xtstore/tmp`` and rename (large files: swap) that over the blob.
+   ``.xtstore/tmp`` and rename (large files: swap) that over the blob. The unnamed file
+   and the link are made again in the folder made again when a concurrent delete, pruning
+   the folders it empties, removes it meanwhile
+   (:class:`~xtstore.localfiles.oscalls.LiveFolder`).
 2. Where the blob's folder cannot be opened, or its file system (or the system) makes no
    unnamed files, :meth:`Writer.new_version` builds the content in ``.xtstore/tmp``: an
    unnamed file there linked to a temporary name when complete, else a named file there.
 3. :meth:`Writer.install` then moves that file to the blob's name: a rename, a swap for a
    large file over an existing blob, or for a create-only write a hard link (``link`` fails
    if the name exists, so of concurrent create-only writes exactly one wins). It retries
-   when a concurrent delete prunes the blob's folder meanwhile, and reports every failure
-   as the contract says (a taken name, a blob/folder clash, a name too long).
+   when a concurrent delete prunes the blob's folder meanwhile (the same way), and reports
+   every failure as the contract says (a taken name, a blob/folder clash, a name too long).
 
 Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by the writer
 (:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
@@ -45,6 +48,7 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 
 from xtstore.errors import BlobAlreadyExists, BlobNotFound, InvalidName
 from xtstore.localfiles.oscalls import (
@@ -53,6 +57,7 @@ from xtstore.localfiles.oscalls import (
     copy_exact,
     exchange_regular_file,
     link_open_file,
+    make_folders,
     open_unnamed,
     open_unnamed_in,
     unlink_quietly,
@@ -69,8 +74,6 @@ __all__ = ["LARGE", "Fill", "Writer"]
 
 LARGE = 32 * 1024 * 1024
 """Uploads from this size replace an existing blob by swap + unlink (see Writer.install)."""
-_WRITE_ATTEMPTS = 20
-"""Renames retried when a concurrent delete removed the (empty) parent folder meanwhile."""
 
 Fill = Callable[[int], None]
 """Writes a new version's whole content into the file descriptor it is given."""
@@ -128,22 +131,19 @@ class Writer:
         behind if the process dies while writing, which matters most for large uploads."""
         parent_path, _, name = self._layout.blob_file(container, blob_path).rpartition("/")
         try:
-            parent = self._confined.open_parent(container, blob_path, parent_path)
+            parent = self._confined.parent_of(container, blob_path, parent_path)
         except OSError:
             return None  # e.g. a folder name too long: install reports it
         try:
-            fd = _filled_unnamed_file(parent, fill)
-        except BaseException:
-            os.close(parent)
-            raise
-        if fd is None:
-            os.close(parent)
-            return None
-        try:
+            fd = parent.run(open_unnamed)
+            if fd is None:
+                return None
             try:
+                fill(fd)
+                _stamp(fd)
                 bound = self.records.prepare(container, blob_path)  # see write
                 try:
-                    link_open_file(fd, name, parent)
+                    parent.run(partial(link_open_file, fd, name))
                     return bound
                 except FileExistsError:
                     if exclusive:
@@ -153,25 +153,26 @@ class Writer:
                 temp = self._layout.temp_path()
                 claim(fd)  # held until the temporary name is gone (fd is closed last)
                 try:
-                    link_open_file(fd, temp, parent)  # temp is absolute
+                    link_open_file(fd, temp, parent.fd)  # temp is absolute
                 except FileNotFoundError:
-                    os.makedirs(self._layout.tmp, exist_ok=True)
-                    link_open_file(fd, temp, parent)
-                if not exclusive:
+                    make_folders(self._layout.tmp)
+                    link_open_file(fd, temp, parent.fd)
+                if not exclusive and parent.fd >= 0:  # (a failed reopen leaves none)
                     try:
-                        if large and exchange_regular_file(temp, parent, name):
+                        if large and exchange_regular_file(temp, parent.fd, name):
                             unlink_quietly(temp)  # now the old version
                         else:
-                            os.replace(temp, name, dst_dir_fd=parent)
+                            os.replace(temp, name, dst_dir_fd=parent.fd)
                         return bound
                     except OSError:
                         pass  # e.g. the folder was pruned meanwhile: install retries, reports
+                parent.close()
+                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+                return bound
             finally:
-                os.close(parent)
-            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
-            return bound
+                os.close(fd)
         finally:
-            os.close(fd)
+            parent.close()
 
     def new_version(self, fill: Fill) -> tuple[str, int]:
         """Step 2 of the write path: a finished file in ``.xtstore/tmp`` whose content
@@ -242,39 +243,36 @@ class Writer:
         file is unlinked. ``temp`` is gone afterwards, also on failure."""
         parent_path, _, name = self._layout.blob_file(container, blob_path).rpartition("/")
         renamed = False
+
+        def move(parent: int) -> None:
+            nonlocal renamed
+            if exclusive:
+                os.link(temp, name, dst_dir_fd=parent)
+            elif not (large and exchange_regular_file(temp, parent, name)):
+                os.replace(temp, name, dst_dir_fd=parent)
+                renamed = True
+
         try:
-            for attempt in range(_WRITE_ATTEMPTS):
-                try:
-                    parent = self._confined.open_parent(container, blob_path, parent_path)
-                    try:
-                        if exclusive:
-                            os.link(temp, name, dst_dir_fd=parent)
-                        elif not (large and exchange_regular_file(temp, parent, name)):
-                            os.replace(temp, name, dst_dir_fd=parent)
-                            renamed = True
-                    finally:
-                        os.close(parent)
-                    return
-                except FileNotFoundError:
-                    # A delete pruned the empty parent between our open and the rename.
-                    if attempt == _WRITE_ATTEMPTS - 1 or not os.path.exists(temp):
-                        raise
-                except FileExistsError:
-                    if exclusive:
-                        raise self.taken(container, blob_path) from None
-                    raise
-                except (IsADirectoryError, NotADirectoryError):
-                    raise name_clash(container, blob_path) from None
-                except OSError as error:
-                    if error.errno == errno.ENOTEMPTY:
-                        raise name_clash(container, blob_path) from None
-                    if error.errno == errno.ENAMETOOLONG:
-                        raise InvalidName(
-                            "a segment of this blob path is longer than the file system "
-                            "allows for one name (usually 255 bytes)",
-                            container=container, blob=blob_path,
-                        ) from None
-                    raise
+            # A delete may prune the empty parent between its opening and the move: the
+            # folder is made again and the move repeated.
+            with self._confined.parent_of(container, blob_path, parent_path) as folder:
+                folder.run(move)
+        except FileExistsError:
+            if exclusive:
+                raise self.taken(container, blob_path) from None
+            raise
+        except (IsADirectoryError, NotADirectoryError):
+            raise name_clash(container, blob_path) from None
+        except OSError as error:
+            if error.errno == errno.ENOTEMPTY:
+                raise name_clash(container, blob_path) from None
+            if error.errno == errno.ENAMETOOLONG:
+                raise InvalidName(
+                    "a segment of this blob path is longer than the file system "
+                    "allows for one name (usually 255 bytes)",
+                    container=container, blob=blob_path,
+                ) from None
+            raise
         finally:
             if not renamed:
                 unlink_quietly(temp)
@@ -388,7 +386,6 @@ class Writer:
                 metadata = records.metadata_of_open(source_container, source_blob_path, fd, st)
                 incoming = identity(fd, st, give=bool(metadata)), metadata
                 temp = self._layout.temp_path()
-                os.makedirs(self._layout.tmp, exist_ok=True)
                 claim(fd)
                 self._confined.link_blob(fd, source_container, source_blob_path, temp)
                 bound = records.prepare(dest_container, dest_blob_path, incoming, locked=True)
@@ -407,12 +404,12 @@ class Writer:
         with self._layout.blob_lock(container, blob_path):
             fd, _ = self._confined.open_blob(container, blob_path, flags=O_PATH)
             try:
-                os.makedirs(folder, exist_ok=True)
                 while True:
                     snapshot_id = new_snapshot_id()
                     try:
                         self._confined.link_blob(fd, container, blob_path,
-                                                 os.path.join(folder, snapshot_id))
+                                                 os.path.join(folder, snapshot_id),
+                                                 new_folder=True)
                         return snapshot_id
                     except FileExistsError:
                         continue
@@ -485,19 +482,3 @@ def _stamp(fd: int) -> None:
     version's: the file system's own clock is coarse and inode numbers are reused at once."""
     now = time.time_ns()
     os.utime(fd, ns=(now, now))
-
-
-def _filled_unnamed_file(folder: int, fill: Fill) -> int | None:
-    """A new unnamed file in the folder ``folder`` holding what ``fill`` wrote, stamped; the
-    caller links and closes it. None, with nothing done, where the file system cannot make
-    one (see :func:`~xtstore.localfiles.oscalls.open_unnamed`)."""
-    fd = open_unnamed(folder)
-    if fd is None:
-        return None
-    try:
-        fill(fd)
-        _stamp(fd)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
