@@ -9,8 +9,10 @@ import ctypes
 import errno
 import os
 import platform
+import random
 import stat
 import sys
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
@@ -205,10 +207,20 @@ def open_unnamed_in(folder: str) -> tuple[int, int] | None:
     return live.fd, fd
 
 
-FOLDER_ROUNDS = 16
+FOLDER_ROUNDS = 64
 """How many times a step is tried in a folder that concurrent deletes keep removing (see
 :class:`LiveFolder`, :func:`make_folders`): each round needs a new removal within a few
-system calls, so this many in a row means something else is wrong."""
+system calls, and the rounds wait longer and longer (:func:`_after_removal`, 4.4 s in all at
+most), so this many in a row means something else is wrong."""
+
+
+def _after_removal(rounds_left: int) -> None:
+    """Wait a random moment, longer each round, before making a removed folder again: a
+    deleter pruning the folder in a loop (two threads writing beside deletes, on a busy
+    machine) is not outrun by retrying at once."""
+    done = FOLDER_ROUNDS - rounds_left
+    if done > 2:
+        time.sleep(random.uniform(0, min(0.0001 * 2 ** done, 0.08)))
 _REMOVED_FOLDER = frozenset({errno.ENOENT, errno.EPERM})
 """What a new name in a removed folder fails with (``linkat``, ``renameat``, ``openat``
 with ``O_CREAT``, ``mkdirat``: ENOENT), and an ``O_TMPFILE`` open there on ext4 (EPERM)."""
@@ -265,6 +277,7 @@ def make_folders(path: str) -> None:
             rounds -= 1
             if not rounds:
                 raise
+            _after_removal(rounds)
 
 
 class LiveFolder:
@@ -311,6 +324,7 @@ class LiveFolder:
                 if (not rounds or error.errno not in _REMOVED_FOLDER
                         or os.fstat(self.fd).st_nlink):
                     raise
+            _after_removal(rounds)
             self.close()
             # Made before it is opened: while the removal is still under way, the removed
             # folder can still be found (and opened) at its path; a mkdir waits for the
