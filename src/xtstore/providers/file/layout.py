@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 
 from xtstore.errors import (
@@ -84,9 +84,13 @@ class Layout:
     """The paths of one store's blobs, containers and internal files, the container folders
     themselves, and the per-blob locks."""
 
-    __slots__ = ("_held", "internal", "real_root", "root", "tmp")
+    __slots__ = ("_held", "_identify", "internal", "real_root", "root", "tmp")
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, identify: Callable[[int, os.stat_result], str]) -> None:
+        """``identify(fd, st)``: the identity of a blob file as the metadata records name it
+        (:func:`~xtstore.providers.file.records.identity`), which tells a killed append's
+        file from a later one at its name (see :meth:`note_append`)."""
+        self._identify = identify
         self.root = root
         """The root folder (absolute)."""
         self.internal = os.path.join(root, INTERNAL)
@@ -278,8 +282,6 @@ class Layout:
         (see :meth:`note_append`): the file, if it is still the one noted (not a later file
         given the name, even one reusing its inode number: its id tells), is cut back to its
         size before the append; then the note is cleared."""
-        from xtstore.providers.file.records import identity  # records builds on the layout
-
         note = os.pread(lock_fd, 65536, 0).decode("utf-8", "surrogateescape")
         size, noted, blob_path = note.split(" ", 2)
         with suppress(OSError):
@@ -287,7 +289,7 @@ class Layout:
                          os.O_WRONLY | os.O_NOFOLLOW | O_CLOEXEC)
             try:
                 st = os.fstat(fd)
-                if identity(fd, st, give=False) == noted and st.st_size > int(size):
+                if self._identify(fd, st) == noted and st.st_size > int(size):
                     os.ftruncate(fd, int(size))
             finally:
                 os.close(fd)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import IO, Any
 
 from xtstore.errors import BlobNotFound, ConfigError, ContainerNotFound
@@ -34,6 +35,7 @@ from xtstore.providers.file import checksums
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
+from xtstore.providers.file.records import identity
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -77,7 +79,8 @@ class FileProvider(StoreInterface):
             raise ConfigError(f"must be one of none, crc32, not {checksum!r}",
                               key_path="checksum", service=self._name)
         self._checksums = checksum == "crc32"
-        self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))))
+        self._layout = Layout(os.path.abspath(os.path.expanduser(str(path))),
+                              partial(identity, give=False))
         # What a process killed while writing left behind goes now (docs/providers/file.md).
         self._layout.remove_abandoned_temps()
         self._layout.remove_unused_locks()
