@@ -179,12 +179,15 @@ def _progress_hook(callback: ProgressCallback | None, total: int | None
     return hook
 
 
-def _expected(properties: Any) -> Expected:
-    """What a download's content must be: the blob's size and, where it has one, its stored
-    Content-MD5 (set by Put Blob, and by xtstore on every ``create_blob``)."""
-    md5 = getattr(properties.content_settings, "content_md5", None)
-    size = int(properties.size)
-    return Expected(size, "md5", bytes(md5)) if md5 else Expected(size)
+def _expected(size: Any, md5: Any) -> Expected:
+    """What a download's content must be: the blob's ``size`` and, where it has one, its
+    stored Content-MD5 (set by Put Blob, and by xtstore on every ``create_blob``)."""
+    return Expected(int(size), "md5", bytes(md5)) if md5 else Expected(int(size))
+
+
+def _expected_of(properties: Any) -> Expected:
+    """:func:`_expected` of an SDK downloader's blob properties."""
+    return _expected(properties.size, getattr(properties.content_settings, "content_md5", None))
 
 
 class _Chunks:
@@ -235,12 +238,6 @@ def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, M
     return _Chunks(chunks, response), headers
 
 
-def _expected_of(headers: Mapping[str, Any]) -> Expected:
-    """What a whole-blob Get Blob's content must be: its length and, where the blob has one,
-    its stored MD5 (``Content-MD5`` answers a whole read with it)."""
-    size = int(headers["Content-Length"])
-    md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
-    return Expected(size, "md5", bytes(md5)) if md5 else Expected(size)
 
 
 def _md5(data: bytes) -> bytes:
@@ -815,7 +812,7 @@ class AzureBlobProvider(StoreInterface):
 
         def download() -> bytes:
             downloader = client.download_blob(max_concurrency=self._concurrency)
-            return check_bytes(bytes(downloader.readall()), _expected(downloader.properties))
+            return check_bytes(bytes(downloader.readall()), _expected_of(downloader.properties))
 
         with _SnapshotIdErrors(snapshot):
             return _restarting_on_change(download)
@@ -836,7 +833,9 @@ class AzureBlobProvider(StoreInterface):
         def open_at(offset: int) -> _Chunks:
             return _stream_from(client, offset, etag)[0]
 
-        return open_resuming(open_at, _expected_of(headers), first)
+        # A whole-blob Get Blob answers with the stored MD5 as its Content-MD5.
+        md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
+        return open_resuming(open_at, _expected(headers["Content-Length"], md5), first)
 
     def get_blob_to_path(
         self,
@@ -859,7 +858,7 @@ class AzureBlobProvider(StoreInterface):
                     max_concurrency=self._concurrency,
                     progress_hook=_progress_hook(progress_callback, None),
                 )
-                local.expect(_expected(downloader.properties))
+                local.expect(_expected_of(downloader.properties))
                 downloader.readinto(local.file)
 
             _restarting_on_change(download)
