@@ -221,6 +221,8 @@ def _after_removal(rounds_left: int) -> None:
     done = FOLDER_ROUNDS - rounds_left
     if done > 2:
         time.sleep(random.uniform(0, min(0.0001 * 2 ** done, 0.08)))
+
+
 _REMOVED_FOLDER = frozenset({errno.ENOENT, errno.EPERM})
 """What a new name in a removed folder fails with (``linkat``, ``renameat``, ``openat``
 with ``O_CREAT``, ``mkdirat``: ENOENT), and an ``O_TMPFILE`` open there on ext4 (EPERM)."""
