@@ -1,6 +1,7 @@
 """The layering rules of docs/architecture.md, read from every import in src/xtstore (inside
 functions and ``TYPE_CHECKING`` blocks too): providers never import the core above them, the
-command line never imports a provider, the interface imports only errors and values, and no
+command line never imports a provider, the interface imports only errors, values and the writer
+its default returns (with what the writer imports: continuation), and no
 module imports itself back through others."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ ABOVE_PROVIDERS = ("xtstore.store", "xtstore.layers", "xtstore.config", "xtstore
 # The one module under providers/ that reaches the core, and only xtstore.store: a built-in
 # provider's public class is a Store around its implementation (provider_store_class).
 PUBLIC_CLASS_DOOR = ("xtstore.providers._public", "xtstore.store")
+INTERFACE_IMPORTS = ("xtstore.errors", "xtstore.values", "xtstore.writer")
 
 
 def within(module: str, package: str) -> bool:
@@ -45,8 +47,11 @@ def broken_rule(module: str, target: str) -> str | None:
     if within(module, "xtstore.cli") and within(target, "xtstore.providers"):
         return "the command line never imports a provider"
     if (module == "xtstore.interface" and within(target, "xtstore")
-            and target not in ("xtstore.errors", "xtstore.values")):
-        return "the interface imports only xtstore.errors and xtstore.values"
+            and target not in INTERFACE_IMPORTS):
+        return "the interface imports only " + ", ".join(INTERFACE_IMPORTS)
+    if (module == "xtstore.writer" and within(target, "xtstore")
+            and target != "xtstore.continuation"):
+        return "the writer imports only xtstore.continuation"
     return None
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "ContainerAlreadyExists",
     "ContainerNotFound",
     "IntegrityError",
+    "InvalidArgument",
     "InvalidContent",
     "InvalidName",
     "PreconditionFailed",
@@ -133,6 +134,12 @@ class InvalidName(StoreError, ValueError):
 class InvalidContent(StoreError, ValueError):
     """Content that cannot be stored as given, such as text that has no UTF-8 form (a lone
     surrogate); raised before any write."""
+
+
+class InvalidArgument(StoreError, ValueError):
+    """An argument other than a name or content that the call cannot take, such as a byte
+    range that ends before it starts or an ``open_blob`` mode other than ``"rb"`` and
+    ``"wb"``; raised before any I/O."""
 
 
 class PreconditionFailed(StoreError):

@@ -33,6 +33,7 @@ from typing import IO, Any, TypeVar, cast
 
 from xtstore.errors import ContainerNotFound, StoreError, Unsupported
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
+from xtstore.writer import BlobWriter
 
 __all__ = [
     "ONE_OF_EACH",
@@ -668,6 +669,64 @@ class StoreInterface(abc.ABC):
             os.unlink(temp_fn)
         return stream
 
+    @_built_from("open_blob")
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """The bytes ``[start, end)`` of the blob, or of a snapshot: ``content[start:end]``.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            start: The first byte's offset, ``>= 0``.
+            end: The offset after the last byte (exclusive, as in a slice), ``>= start``;
+                None reads to the end. A range past the end is cut there (``b""`` when
+                ``start`` is at or past it).
+            snapshot: A snapshot id, or None for the current content.
+
+        Raises:
+            BlobNotFound: The blob or the snapshot does not exist.
+            InvalidArgument: ``start`` or ``end`` is not a valid offset (the Store checks,
+                before any request).
+
+        Notes:
+            The default seeks a stream from :meth:`open_blob`; providers override it with
+            one ranged request.
+        """
+        with self.open_blob(container, blob_path, snapshot=snapshot) as stream:
+            stream.seek(start)
+            return stream.read() if end is None else stream.read(max(0, end - start))
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """What ``open_blob(container, blob_path, mode="wb")`` returns: a writer whose content
+        becomes the blob's whole content, atomically, on ``close()``, and never if it is
+        aborted, fails or is killed (:mod:`xtstore.writer`), with memory bounded by one part.
+
+        Args:
+            container: A valid container name.
+            blob_path: A canonical blob path.
+            content_type: The blob's content type (passed only where
+                ``capabilities().content_types``).
+
+        Raises:
+            ContainerNotFound: The container does not exist (at the call).
+
+        Notes:
+            The default spools the parts to an unnamed local file and uploads it with
+            :meth:`create_blob_from_stream` on close; providers override it to upload parts
+            as they are written (blocks, multipart parts, resumable chunks).
+        """
+        if not self.does_container_exist(container):
+            raise ContainerNotFound("container not found", container=container)
+        return BlobWriter(_SpooledUpload(self, container, blob_path, content_type))
+
     @_built_from("create_blob_from_path")
     def create_blob_from_stream(
         self,
@@ -785,3 +844,37 @@ class StoreInterface(abc.ABC):
             The default returns None.
         """
         return None
+
+
+class _SpooledUpload:
+    """The default writer's sink: parts go to an unnamed temporary file (on disk, not in
+    memory), uploaded whole by ``create_blob_from_stream`` on commit. Every part is written
+    at its own offset, so a repeated step writes the same bytes to the same place."""
+
+    part_size = COPY_CHUNK_SIZE
+
+    def __init__(self, provider: StoreInterface, container: str, blob_path: str,
+                 content_type: str | None) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._content_type = content_type
+        self._spool = tempfile.TemporaryFile(prefix="xtstore-")  # noqa: SIM115 - closed by commit or abort
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._spool.seek(index * self.part_size)
+        self._spool.write(data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        length = parts * self.part_size + len(tail)
+        self.write_part(parts, tail)
+        self._spool.truncate(length)
+        self._spool.seek(0)
+        extra: dict[str, Any] = {}
+        if self._content_type is not None and self._provider.capabilities().content_types:
+            extra["content_type"] = self._content_type
+        self._provider.create_blob_from_stream(*self._where, self._spool, length=length,
+                                               **extra)
+        self._spool.close()
+
+    def abort(self) -> None:
+        self._spool.close()

@@ -19,7 +19,7 @@ from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
 from xtstore.attempts import begin_call, end_call
 from xtstore.continuation import Continuing
-from xtstore.errors import ConfigError, InvalidName, Unsupported
+from xtstore.errors import ConfigError, InvalidArgument, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, passive_now, run_through
 from xtstore.layers.errors import ErrorContextLayer, ProviderTranslation
@@ -29,6 +29,7 @@ from xtstore.listing import sorted_result
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.paging import list_pages
 from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
+from xtstore.writer import BlobWriter
 
 __all__ = ["ProviderStore", "Store", "StoreOrigin", "provider_store_class"]
 
@@ -513,9 +514,26 @@ class Store(StoreInterface):
         )
 
     def open_blob(
-        self, container: str, blob_path: str, snapshot: str | None = None
+        self,
+        container: str,
+        blob_path: str,
+        snapshot: str | None = None,
+        mode: str = "rb",
+        *,
+        content_type: str | None = None,
     ) -> IO[bytes]:
+        """A readable, seekable binary stream of the blob (``mode="rb"``), or a writer whose
+        content becomes the whole blob on ``close()`` (``mode="wb"``; see
+        :meth:`~xtstore.interface.StoreInterface.open_blob_writer`)."""
         container, blob = self._blob(container, blob_path)
+        if mode == "wb":
+            if snapshot is not None:
+                raise InvalidArgument("a snapshot cannot be written", service=self.service_name,
+                                      container=container, blob=blob)
+            return cast(IO[bytes], self._open_writer(container, blob, content_type))
+        if mode != "rb":
+            raise InvalidArgument(f"open_blob's mode must be 'rb' or 'wb', not {mode!r}",
+                                  service=self.service_name, container=container, blob=blob)
         stream = self._run(
             "open_blob",
             lambda: self.provider.open_blob(container, blob, snapshot=snapshot),
@@ -526,6 +544,42 @@ class Store(StoreInterface):
             # Its reads run in the layers, each resuming where the last one broke off.
             return stream
         return cast(IO[bytes], _TypedReads(stream, self, container, blob))
+
+    def _open_writer(self, container: str, blob: str, content_type: str | None) -> BlobWriter:
+        extra: dict[str, Any] = {}
+        if content_type is not None and self.provider.capabilities().content_types:
+            extra["content_type"] = content_type
+        writer = self._run(
+            "open_blob",
+            lambda: self.provider.open_blob_writer(container, blob, **extra),
+            container,
+            blob,
+        )
+        self._steps_of(writer, container, blob)
+        return writer
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        container, blob = self._blob(container, blob_path)
+        return self._open_writer(container, blob, content_type)
+
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        container, blob = self._blob(container, blob_path)
+        _check_range(start, end, self.service_name, container, blob)
+        return self._run(
+            "get_blob_range",
+            lambda: self.provider.get_blob_range(container, blob, start, end, snapshot=snapshot),
+            container,
+            blob,
+        )
 
     def get_blob_to_path(
         self,
@@ -817,6 +871,20 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
             container=container,
             blob=blob,
         )
+
+
+def _check_range(start: object, end: object, service: str, container: str, blob: str) -> None:
+    def offset(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    if not offset(start) or not (end is None or offset(end)):
+        reason = (f"a byte range's start and end must be offsets (ints >= 0, end may be None),"
+                  f" not start={start!r}, end={end!r}")
+    elif end is not None and cast(int, end) < cast(int, start):
+        reason = f"a byte range's end ({end}) must not be before its start ({start})"
+    else:
+        return
+    raise InvalidArgument(reason, service=service, container=container, blob=blob)
 
 
 def _continues(result: object) -> bool:

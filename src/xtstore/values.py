@@ -215,3 +215,7 @@ class Capabilities:
     metadata: Support = Support.EMULATED
     shared_between_processes: bool = True
     local: bool = False
+    content_types: bool = False
+    """Whether the provider's ``create_blob``, ``create_blob_from_path``,
+    ``create_blob_from_stream`` and ``open_blob_writer`` take a keyword ``content_type`` and
+    store it (read back in ``BlobProperties.content_type``); the Store passes it only then."""
