@@ -29,7 +29,7 @@ from xtstore.testing.checks import (
 )
 from xtstore.testing.clauses_ranges import check_bytes
 from xtstore.testing.clauses_streaming import _heap_growth, _PeakRss
-from xtstore.testing.options import MiB
+from xtstore.testing.options import MiB, SuiteOptions
 from xtstore.testing.workers import stall_mid_write
 from xtstore.values import BlobProperties, Support
 
@@ -58,10 +58,13 @@ TEST_TYPE = "application/x-xtstore-suite"
 """A content type no store guesses from a name, so reading it back proves it was kept."""
 
 
-def crossing_size(options_size: int) -> int:
+def crossing_size(options: SuiteOptions) -> int:
     """Bytes enough to fill several parts of any store's writer (4 MiB default spool, 5 MiB
-    S3 minimum, 8 MiB chunks) and end in a partial one, within ``large_blob_size``."""
-    return max(min(options_size, 9 * MiB), 1) + 17
+    S3 minimum, 8 MiB chunks) and end in a partial one, within ``large_blob_size``; or
+    ``options.writer_size``."""
+    if options.writer_size is not None:
+        return options.writer_size
+    return max(min(options.large_blob_size, 9 * MiB), 1) + 17
 
 
 def write_sizes(budget: int) -> Iterator[int]:
@@ -129,7 +132,7 @@ class WriterClauses(SuiteBase):
     def test_writer_content_is_visible_whole_on_close_once(
         self, store: Store, container: str
     ) -> None:
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         new = b"n" * size
         for blob, old in (("new.bin", None), ("old.bin", b"old content")):
             if old is not None:
@@ -198,7 +201,7 @@ class WriterClauses(SuiteBase):
                     "a two-dimensional memoryview written")
 
     def test_aborted_writer_leaves_the_old_blob(self, store: Store, container: str) -> None:
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         data = b"x" * size
 
         class _Stop(Exception):
@@ -247,7 +250,7 @@ class WriterClauses(SuiteBase):
 
     def test_killed_writer_leaves_the_old_blob(self, store: Store, container: str) -> None:
         processes = self.use_processes(store)
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         kind = "a process killed with SIGKILL" if processes else \
             "a thread that never closes its writer (the store is not shared between processes)"
         clause = f"{KILLED} ({kind})"
