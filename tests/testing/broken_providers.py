@@ -538,3 +538,11 @@ class MemoryHungryWriter(FileProvider):
     def open_blob_writer(self, container: str, blob_path: str, *,
                          content_type: str | None = None) -> BlobWriter:
         return BlobWriter(_Hoarding(self, container, blob_path))
+
+
+class WriterCannotOpen(FileProvider):
+    """open_blob(mode="wb") always fails: the killed-writer clause reports the worker's error."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        raise RuntimeError("no writer here")
