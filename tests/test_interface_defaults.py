@@ -629,3 +629,17 @@ def test_the_default_sink_passes_a_content_type_only_to_a_store_that_keeps_them(
     spooled(provider).commit(0, b"a,b\n")
     assert provider.uploads == [{"length": 4}, {"length": 4, "content_type": "text/csv"},
                                 {"length": 4}]
+
+
+def test_a_commit_repeated_after_it_returned_changes_nothing() -> None:
+    # A step is repeatable (xtstore.writer.PartSink): a layer may run it again after it
+    # returned, e.g. when a later layer failed.
+    provider = StreamRecorder()
+    provider.create_container("box")
+    sink = spooled(provider)
+    sink.write_part(0, b"q" * sink.part_size)
+    sink.commit(1, b"end")
+    provider.create_blob("box", "b.bin", "written by someone else since")
+    sink.commit(1, b"end")
+    assert provider.get_blob_text("box", "b.bin") == "written by someone else since"
+    assert len(provider.uploads) == 1

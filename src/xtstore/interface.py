@@ -898,12 +898,17 @@ class _SpooledUpload:
         self._where = (container, blob_path)
         self._content_type = content_type
         self._spool = tempfile.TemporaryFile(prefix="xtstore-")  # noqa: SIM115 - closed by commit or abort
+        self._uploaded = False
 
     def write_part(self, index: int, data: bytes) -> None:
         self._spool.seek(index * self.part_size)
         self._spool.write(data)
 
     def commit(self, parts: int, tail: bytes) -> None:
+        if self._uploaded:
+            # A repeat of a commit that returned (a step is repeatable): the blob is written,
+            # and the spool, closed at once to free its disk space, is gone.
+            return
         length = parts * self.part_size + len(tail)
         self.write_part(parts, tail)
         self._spool.truncate(length)
@@ -913,6 +918,7 @@ class _SpooledUpload:
             extra["content_type"] = self._content_type
         self._provider.create_blob_from_stream(*self._where, self._spool, length=length,
                                                **extra)
+        self._uploaded = True
         self._spool.close()
 
     def abort(self) -> None:
