@@ -44,7 +44,7 @@ COLUMNAR = ("open_blob: a columnar reader's pattern (the size from the end, the 
 ONE_VERSION = ("open_blob: a stream never mixes two versions: after the blob is overwritten, "
                "seeks and reads give the version opened or raise PreconditionFailed")
 
-RANDOM_READS = 96
+RANDOM_READS = 64
 """Seek-and-read steps over the large blob (each a seek then one read of up to 1 MiB)."""
 SEED = 20241
 """The random seeks' seed, so that a failure can be replayed."""
