@@ -9,13 +9,15 @@ import hashlib
 import inspect
 import io
 import os
+import pickle
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidArgument
+from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidArgument, Unsupported
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase, new_container_name, put_bytes
 from xtstore.testing.checks import (
@@ -49,6 +51,8 @@ ARGUMENTS = ("open_blob: a snapshot cannot be written, and no mode but 'rb' and 
              "(InvalidArgument, before any I/O)")
 MEMORY = ("open_blob(mode='wb'): memory is bounded by one part, whatever the size written "
           "in small writes (the torch.save pattern)")
+ARCHIVE = ("open_blob: a zip archive (what torch.save writes) round-trips: written through "
+           "open_blob(mode='wb'), which cannot seek, and read back by seeking open_blob")
 CONTENT_TYPE = ("Content types: a content_type given to open_blob(mode='wb') or a create "
                 "method is read back in BlobProperties.content_type")
 
@@ -278,6 +282,10 @@ class WriterClauses(SuiteBase):
         metadata = store.capabilities().metadata is not Support.UNSUPPORTED
         if metadata:
             store.set_blob_metadata(container, "m.bin", {"stage": "old"})
+        else:
+            check_raises(Unsupported, "capabilities: a feature reported UNSUPPORTED (metadata) "
+                         "raises Unsupported", store.set_blob_metadata, container, "m.bin",
+                         {"stage": "old"})
         writer = store.open_blob(container, "m.bin", mode="wb")
         writer.write(b"new content, longer than the old")
         if metadata:
@@ -291,8 +299,8 @@ class WriterClauses(SuiteBase):
         check_equal(store.get_blob_properties(container, "m.bin").metadata, {}, METADATA,
                     "metadata after close()")
         if not metadata:
-            pytest.skip("metadata is UNSUPPORTED by this store: content replaced, "
-                        "no metadata to clear")
+            pytest.skip("metadata is UNSUPPORTED by this store (and raises Unsupported as it "
+                        "must): content replaced, no metadata to clear")
 
     def test_writer_to_a_missing_container_raises_container_not_found_at_open(
         self, store: Store
@@ -321,6 +329,36 @@ class WriterClauses(SuiteBase):
                   f"the error does not name the container and blob: {error}")
         check_equal(names(store, container), [], ARGUMENTS, "listing after the refusals")
         check(not store.does_container_exist(missing), ARGUMENTS, "the container was created")
+
+    def test_zip_archive_round_trips_through_the_writer_and_a_seeking_reader(
+        self, store: Store, container: str
+    ) -> None:
+        state = {"step": 12, "lr": 0.1, "name": "run-7"}
+        members = {"archive/data.pkl": pickle.dumps(state),
+                   "archive/data/0": os.urandom(min(self.options.large_blob_size, MiB) + 333),
+                   "archive/version": b"3\n"}
+        try:
+            with store.open_blob(container, "model.pt", mode="wb") as writer, \
+                    zipfile.ZipFile(writer, "w", zipfile.ZIP_STORED) as archive:
+                for name, data in members.items():
+                    archive.writestr(name, data)
+        except Exception as error:
+            fail(ARCHIVE, f"writing the archive raised {type(error).__name__}: {error}")
+        try:
+            with store.open_blob(container, "model.pt") as stream, \
+                    zipfile.ZipFile(stream) as archive:
+                names = archive.namelist()
+                bad = archive.testzip()
+                read = {name: archive.read(name) for name in members}
+                with archive.open("archive/data.pkl") as member:
+                    unpickled = pickle.load(member)
+        except Exception as error:
+            fail(ARCHIVE, f"reading the archive raised {type(error).__name__}: {error}")
+        check_equal(names, list(members), ARCHIVE, "the archive's members")
+        check_equal(bad, None, ARCHIVE, "the first member with a bad CRC")
+        for name, data in members.items():
+            check_bytes(read[name], data, ARCHIVE, f"member {name}")
+        check_equal(unpickled, state, ARCHIVE, "the state unpickled from its member")
 
     def test_writer_memory_is_bounded_for_many_small_writes(
         self, store: Store, container: str
