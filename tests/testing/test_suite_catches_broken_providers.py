@@ -138,6 +138,8 @@ CASES = [
     Case("WriterCannotOpen", "killed_writer", "killed_writer_leaves_the_old_blob",
          "never finished writing 9437201 bytes: RuntimeError: no writer here", on_file=True,
          options=THREADS),
+    Case("CommitsOnEveryClose", "visible_whole", "writer_content_is_visible_whole_on_close_once",
+         "after a second close() (it must commit once)"),
     Case("CommitsWhenCollected", "aborted_writer", "aborted_writer_leaves_the_old_blob",
          "the writer was collected unclosed after"),
     Case("DropsTheTail", "exactly_the_bytes", "writer_stores_exactly_the_bytes_written",
