@@ -375,6 +375,7 @@ def stall_mid_write(store: Store, container: str, blob: str, size: int, *, proce
         if processes:
             worker.kill()
             worker.join(10)
+            problems.close()
         else:
             release.set()
             worker.join(timeout)
