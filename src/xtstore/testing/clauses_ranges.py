@@ -4,8 +4,10 @@ bounded memory over a large blob."""
 
 from __future__ import annotations
 
+import array
 import os
 import random
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,8 +55,10 @@ SEED = 20241
 def sample(size: int) -> bytes:
     """``size`` bytes in which every 4-byte word is its own offset: a wrong range shows where
     it came from."""
-    words = (size + 3) // 4
-    return b"".join(n.to_bytes(4, "big") for n in range(words))[:size]
+    words = array.array("I", range((size + 3) // 4))
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words.tobytes()[:size]
 
 
 def _where(data: bytes, expected: bytes) -> str:
