@@ -115,10 +115,6 @@ def read_digest(store: Store, container: str, blob: str) -> tuple[int, str]:
 
 
 class WriterClauses(SuiteBase):
-    def _state(self, store: Store, container: str, blob: str) -> bytes | None:
-        return store.get_blob_bytes(container, blob) if store.does_blob_exist(container,
-                                                                               blob) else None
-
     def _check_untouched(self, store: Store, container: str, blob: str, old: bytes | None,
                          listing: list[str], clause: str, how: str) -> None:
         if old is None:
