@@ -150,11 +150,12 @@ class RangeClauses(SuiteBase):
             put_bytes(store, container, "s.bin", new)
         for start, end in ((0, None), (100, 60_000), (69_990, None), (70_000, None),
                            (80_000, 85_000)):
-            check_bytes(store.get_blob_range(container, "s.bin", start, end, snapshot=snapshot),
-                        old[start:end], RANGE_SNAPSHOT,
-                        f"the snapshot's range (start={start}, end={end})")
-            check_bytes(store.get_blob_range(container, "s.bin", start, end), new[start:end],
-                        RANGE_SNAPSHOT, f"the blob's range (start={start}, end={end})")
+            what = f"the snapshot's range (start={start}, end={end})"
+            check_bytes(range_of(store, container, "s.bin", start, end, RANGE_SNAPSHOT, what,
+                                 snapshot=snapshot), old[start:end], RANGE_SNAPSHOT, what)
+            what = f"the blob's range (start={start}, end={end})"
+            check_bytes(range_of(store, container, "s.bin", start, end, RANGE_SNAPSHOT, what),
+                        new[start:end], RANGE_SNAPSHOT, what)
         with store.open_blob(container, "s.bin", snapshot=snapshot) as stream:
             stream.seek(1000)
             check_bytes(read_exactly(stream, 500), old[1000:1500], RANGE_SNAPSHOT,
