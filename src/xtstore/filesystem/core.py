@@ -42,6 +42,14 @@ __all__ = ["XtstoreFileSystem"]
 Info = dict[str, Any]
 
 
+def _os_error(kind: type[OSError], code: int, message: str) -> OSError:
+    """``kind`` with ``errno`` set and ``str()`` the message alone (no ``[Errno n]``), so
+    that an xtstore message reads as it did."""
+    error = kind(message)
+    error.errno = code
+    return error
+
+
 @contextmanager
 def _as_builtin_errors() -> Iterator[None]:
     """xtstore's errors as the exceptions fsspec's callers catch. ``BlobNotFound``,
@@ -51,13 +59,18 @@ def _as_builtin_errors() -> Iterator[None]:
     try:
         yield
     except ContainerNotFound as error:
-        raise FileNotFoundError(errno.ENOENT, str(error)) from error
+        raise _os_error(FileNotFoundError, errno.ENOENT, str(error)) from error
     except ContainerAlreadyExists as error:
-        raise FileExistsError(errno.EEXIST, str(error)) from error
+        raise _os_error(FileExistsError, errno.EEXIST, str(error)) from error
 
 
-def _not_found(address: Address, what: str = "no such blob or folder") -> FileNotFoundError:
-    return FileNotFoundError(errno.ENOENT, f"{PROTOCOL}://{address.path()}: {what}")
+def _error(kind: type[OSError], code: int, path: str, what: str) -> OSError:
+    """``kind`` about the ``xtstore://`` path ``path``."""
+    return _os_error(kind, code, f"{PROTOCOL}://{path}: {what}")
+
+
+def _not_found(address: Address, what: str = "no such blob or folder") -> OSError:
+    return _error(FileNotFoundError, errno.ENOENT, address.path(), what)
 
 
 class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
@@ -250,8 +263,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def modified(self, path: str) -> Any:
         info = self.info(path)
         if info["type"] != "file":
-            raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{info['name']}: a folder"
-                                    " or container has no modification time")
+            raise _error(IsADirectoryError, errno.EISDIR, info["name"],
+                         "a folder or container has no modification time")
         return info["mtime"]
 
     def ukey(self, path: str) -> str:
@@ -267,7 +280,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _file(self, path: str) -> Info:
         info = self.info(path)
         if info["type"] != "file":
-            raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{info['name']}: not a blob")
+            raise _error(IsADirectoryError, errno.EISDIR, info["name"], "not a blob")
         return info
 
     # ---- reading and writing ----
@@ -277,8 +290,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
               **kwargs: Any) -> ReadableBlobFile | WritableBlobFile:
         address, store = self._open_address(path)
         if address.is_root or address.is_container:
-            raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{address.path()}: a"
-                                    " container, not a blob")
+            raise _error(IsADirectoryError, errno.EISDIR, address.path(), "a container, not a blob")
         container, blob = address.container, address.blob
         name = address.path()
         with _as_builtin_errors():
@@ -287,8 +299,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     stream = store.open_blob(container, blob)
                 except BlobNotFound:
                     if self._is_folder(address, store):
-                        raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{name}: a"
-                                                " folder, not a blob") from None
+                        raise _error(IsADirectoryError, errno.EISDIR, name,
+                                     "a folder, not a blob") from None
                     raise
 
                 def size_of() -> int:
@@ -300,8 +312,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 return ReadableBlobFile(self, name, stream, size_of)
             if mode in ("wb", "xb"):
                 if mode == "xb" and store.does_blob_exist(container, blob):
-                    raise FileExistsError(errno.EEXIST, f"{PROTOCOL}://{name}: the blob"
-                                          " exists (mode 'xb')")
+                    raise _error(FileExistsError, errno.EEXIST, name, "the blob exists (mode 'xb')")
                 writer = store.open_blob_writer(container, blob)
                 return WritableBlobFile(self, name, writer, autocommit=autocommit, mode=mode)
         raise ValueError(f"{PROTOCOL}://{name}: mode {mode!r} is not supported: blobs open"
@@ -370,8 +381,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if address.is_root:
                 continue
             if address.is_container:
-                raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{name}: a container"
-                                        " (rm(..., recursive=True) deletes it)")
+                raise _error(IsADirectoryError, errno.EISDIR, name,
+                             "a container (rm(..., recursive=True) deletes it)")
             try:
                 with _as_builtin_errors():
                     store.delete_blob(address.container, address.blob)
@@ -380,8 +391,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 if recursive:
                     continue
                 if self._is_folder(address, store):
-                    raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{name}: a folder"
-                                            " (rm(..., recursive=True) deletes it)") from None
+                    raise _error(IsADirectoryError, errno.EISDIR, name,
+                                 "a folder (rm(..., recursive=True) deletes it)") from None
                 raise
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
@@ -414,8 +425,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         address, store = self._open_address(rpath)
         self._check_blob(address)
         if mode == "create" and self.exists(rpath):
-            raise FileExistsError(errno.EEXIST, f"{PROTOCOL}://{address.path()}: the blob"
-                                  " exists (mode 'create')")
+            raise _error(FileExistsError, errno.EEXIST, address.path(),
+                         "the blob exists (mode 'create')")
         size = os.path.getsize(lpath)
         transfer = upload_transfer(store, address.container, address.blob, os.fspath(lpath),
                                    size)
@@ -491,7 +502,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         only its container if missing and ``create_parents``."""
         address, store = self._open_address(path)
         if address.is_root:
-            raise FileExistsError(errno.EEXIST, f"{PROTOCOL}://{address.root()}: the root")
+            raise _error(FileExistsError, errno.EEXIST, address.root(), "the root")
         with _as_builtin_errors():
             if address.is_container:
                 store.create_container(address.container)
@@ -512,29 +523,27 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 store.create_container(address.container)
                 return
         if not exist_ok and (address.is_container or self.exists(path)):
-            raise FileExistsError(errno.EEXIST, f"{PROTOCOL}://{address.path()}: exists")
+            raise _error(FileExistsError, errno.EEXIST, address.path(), "exists")
 
     def rmdir(self, path: str) -> None:
         """Delete an empty container (``OSError`` ENOTEMPTY if it holds blobs). A folder has
         nothing to remove: it is gone once no blob is under it."""
         address, store = self._open_address(path)
         if address.is_root:
-            raise PermissionError(errno.EPERM, f"{PROTOCOL}://{address.root()}: the root")
+            raise _error(PermissionError, errno.EPERM, address.root(), "the root")
         with _as_builtin_errors():
             if address.is_container:
                 for _ in store.iter_blobs(address.container):
-                    raise OSError(errno.ENOTEMPTY, f"{PROTOCOL}://{address.path()}: the"
-                                  " container is not empty")
+                    raise _error(OSError, errno.ENOTEMPTY, address.path(),
+                                 "the container is not empty")
                 store.delete_container(address.container)
             elif self._is_folder(address, store):
-                raise OSError(errno.ENOTEMPTY, f"{PROTOCOL}://{address.path()}: the folder"
-                              " is not empty")
+                raise _error(OSError, errno.ENOTEMPTY, address.path(), "the folder is not empty")
 
     @staticmethod
     def _check_blob(address: Address) -> None:
         if address.is_root or address.is_container:
-            raise IsADirectoryError(errno.EISDIR, f"{PROTOCOL}://{address.path()}: a"
-                                    " container, not a blob")
+            raise _error(IsADirectoryError, errno.EISDIR, address.path(), "a container, not a blob")
 
 
 def _ignore_progress(current: int, total: int) -> None:
