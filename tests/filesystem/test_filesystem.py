@@ -269,8 +269,8 @@ def test_exclusive_writes(fs: XtstoreFileSystem) -> None:
 
 
 def test_writes_into_a_missing_container_fail_naming_it(fs: XtstoreFileSystem) -> None:
-    with pytest.raises(FileNotFoundError, match="^service 'local', container 'nope', blob"
-                                                " 'a': container not found$"):
+    with pytest.raises(FileNotFoundError, match=r"^service 'local', container 'nope', blob"
+                                                r" 'a': container not found$"):
         fs.pipe_file("nope/a", b"x")
     with pytest.raises(FileNotFoundError, match="container 'nope'"):
         fs.open("nope/a", "wb")

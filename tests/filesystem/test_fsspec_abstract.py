@@ -1,9 +1,10 @@
 """fsspec's own abstract tests (``fsspec.tests.abstract``, fsspec 2026.9.0: copy, get, put,
-open, pipe) over ``xtstore://`` on store-file in a temporary folder, with the local file
-system on the local side.
+open, pipe) over ``xtstore://`` on store-file in a temporary folder (and on store-memory, a
+flat store), with the local file system on the local side. fsspec 2026.9.0's ``mv.py`` has no
+test class, only tests of its own local file system.
 
-Each test runs in a fresh container, ``fs_path``, addressed both without and with the service
-(``local:``). What cannot apply to a blob store is marked
+Each test runs in a fresh container, ``fs_path``, on store-file addressed both without and with
+the service (``local:``). What cannot apply to a blob store is marked
 below with its reason; everything else runs.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fsspec.tests.abstract import AbstractFixtures
@@ -21,19 +23,36 @@ from fsspec.tests.abstract.open import AbstractOpenTests
 from fsspec.tests.abstract.pipe import AbstractPipeTests
 from fsspec.tests.abstract.put import AbstractPutTests
 
+from tests.filesystem.conftest import write_config
 from xtstore.filesystem import XtstoreFileSystem
+
+FLAVOURS = {
+    # store-file, paths in the default service's form (container/...) and naming the
+    # service (local:container/...): every path fsspec builds and compares keeps its form.
+    "file": ("store-file", ""),
+    "file-named-service": ("store-file", "local:"),
+    # store-memory: a flat store, where a name may be a blob and a folder at once.
+    "memory": ("store-memory", ""),
+}
 
 
 class XtstoreFixtures(AbstractFixtures):
-    @pytest.fixture
-    def fs(self, file_fs: XtstoreFileSystem) -> XtstoreFileSystem:
-        return file_fs
+    @pytest.fixture(params=sorted(FLAVOURS))
+    def flavour(self, request: pytest.FixtureRequest) -> tuple[str, str]:
+        return FLAVOURS[request.param]
 
-    @pytest.fixture(params=["", "local:"], ids=["default-service", "named-service"])
-    def fs_path(self, fs: XtstoreFileSystem, request: pytest.FixtureRequest) -> Iterator[str]:
-        # Once in the default service's form (container/...), once naming the service
-        # (local:container/...): every path fsspec builds and compares keeps its form.
-        container = f"{request.param}abstract-{uuid.uuid4().hex[:10]}"
+    @pytest.fixture
+    def fs(self, flavour: tuple[str, str], tmp_path: Path) -> XtstoreFileSystem:
+        provider, _ = flavour
+        service = {"type": "storage", "provider": provider}
+        if provider == "store-file":
+            service["path"] = str(tmp_path / "store")
+        config = write_config(tmp_path, {"local": service}, "local")
+        return XtstoreFileSystem(config=config, skip_instance_cache=True)
+
+    @pytest.fixture
+    def fs_path(self, fs: XtstoreFileSystem, flavour: tuple[str, str]) -> Iterator[str]:
+        container = f"{flavour[1]}abstract-{uuid.uuid4().hex[:10]}"
         fs.mkdir(container)
         yield container
         fs.rm(container, recursive=True)
