@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import fsspec
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
@@ -97,6 +99,33 @@ def test_pandas_parquet_through_xtstore_urls(place: Place) -> None:
     assert list(columns.columns) == ["tag"] and len(columns) == len(expected)
 
 
+def test_pandas_compressed_csv_and_json_lines(place: Place) -> None:
+    expected = frame()
+    expected.to_csv(place.url("metrics/loss.csv.gz"), index=False, storage_options=place.options)
+    expected.to_json(place.url("metrics/loss.jsonl"), orient="records", lines=True,
+                     storage_options=place.options)
+
+    assert place.store.get_blob_bytes(place.container, "metrics/loss.csv.gz")[:2] == b"\x1f\x8b"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(place.url("metrics/loss.csv.gz"), storage_options=place.options), expected)
+    pd.testing.assert_frame_equal(
+        pd.read_json(place.url("metrics/loss.jsonl"), lines=True, storage_options=place.options),
+        expected)
+
+
+def test_pandas_writes_inside_a_transaction_appear_at_its_end(place: Place) -> None:
+    fs = fsspec.filesystem("xtstore", **place.options)
+    with fs.transaction:
+        frame().to_parquet(place.url("tx/loss.parquet"), storage_options=place.options)
+        assert not fs.exists(f"{place.service}:{place.container}/tx/loss.parquet")
+    assert fs.exists(f"{place.service}:{place.container}/tx/loss.parquet")
+
+    with pytest.raises(RuntimeError), fs.transaction:
+        frame().to_csv(place.url("tx/failed.csv"), storage_options=place.options)
+        raise RuntimeError("the job failed after writing")
+    assert not fs.exists(f"{place.service}:{place.container}/tx/failed.csv")
+
+
 def test_pyarrow_parquet_through_the_fsspec_filesystem(place: Place) -> None:
     table = pa.Table.from_pandas(frame(), preserve_index=False)
     fs = place.fs()
@@ -121,6 +150,20 @@ def test_pyarrow_parquet_through_open_blob(place: Place) -> None:
         # Only the last row group: pyarrow seeks to the footer, then to that group.
         last = pq.ParquetFile(source).read_row_group(3)
     assert last.column("step").to_pylist() == list(range(1_500, 2_000))
+
+
+def test_a_partitioned_parquet_dataset(place: Place) -> None:
+    table = pa.Table.from_pandas(frame(), preserve_index=False)
+    fs = place.fs()
+    root = f"{place.service}:{place.container}/dataset"
+
+    pq.write_to_dataset(table, root, filesystem=fs, partition_cols=["tag"])
+
+    assert len(fs.find(root)) == 7
+    assert all(name.startswith(f"{root}/tag=run-") for name in fs.find(root))
+    read = pd.read_parquet(place.url("dataset"), storage_options=place.options)
+    assert sorted(read["step"].tolist()) == list(range(2_000))
+    assert ds.dataset(root, filesystem=fs, partitioning="hive").count_rows() == 2_000
 
 
 # ---- checkpoints ----
