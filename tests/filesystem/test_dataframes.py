@@ -12,6 +12,7 @@ member): :func:`write_checkpoint` does the same with :mod:`zipfile`, and the tes
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 import tracemalloc
 import uuid
@@ -256,6 +257,32 @@ def test_a_checkpoint_through_xtstore_urls(place: Place) -> None:
     with fs.open(path, "rb") as source:
         digests = read_checkpoint(source, tensors=6)
     assert digests == {f"archive/data/{i}": tensor_digest(i) for i in range(6)}
+
+
+def test_checkpoints_the_way_lightning_keeps_them(place: Place,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fsspec calls Lightning's ModelCheckpoint and checkpoint saving make for a
+    ``default_root_dir`` URL: no storage options (the config from ``XTSTORE_CONFIG``), the
+    folder made, each checkpoint serialised and written inside ``fs.transaction``, the previous
+    one removed, the last one loaded back."""
+    monkeypatch.setenv("XTSTORE_CONFIG", place.config)
+    root_url = f"xtstore://{place.service}:{place.container}/lightning/checkpoints"
+    fs, root = fsspec.core.url_to_fs(root_url)
+    fs.makedirs(root, exist_ok=True)
+    for epoch in range(3):
+        serialised = io.BytesIO()
+        write_checkpoint(serialised, tensors=2)
+        target_fs, target = fsspec.core.url_to_fs(f"{root_url}/epoch={epoch}.ckpt")
+        with target_fs.transaction, target_fs.open(target, "wb") as sink:
+            sink.write(serialised.getvalue())
+        previous = f"{root}/epoch={epoch - 1}.ckpt"
+        if fs.exists(previous):
+            fs.rm(previous, recursive=True)
+
+    assert fs.ls(root, detail=False) == [f"{root}/epoch=2.ckpt"]
+    with fs.open(f"{root}/epoch=2.ckpt", "rb") as source:
+        assert read_checkpoint(source, tensors=2) == {
+            f"archive/data/{i}": tensor_digest(i) for i in range(2)}
 
 
 def test_torch_save_and_load_through_open_blob_and_xtstore_urls(place: Place) -> None:
