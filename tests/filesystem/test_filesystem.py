@@ -92,6 +92,16 @@ def test_config_takes_a_file_path_only() -> None:
         XtstoreFileSystem(config={"external-services": {}})  # type: ignore[arg-type]
 
 
+def test_a_mistyped_option_is_refused(file_config: str) -> None:
+    with pytest.raises(TypeError, match="not servce"):
+        fsspec.filesystem("xtstore", config=file_config, servce="local")
+    # fsspec's own listing-cache options are taken, and change nothing.
+    fs = fsspec.filesystem("xtstore", config=file_config, use_listings_cache=True)
+    fs.mkdir("cached")
+    fs.ls("cached")
+    assert len(fs.dircache) == 0
+
+
 # ---- listings ----
 
 def test_ls_lists_blobs_and_folders_of_one_level(fs: XtstoreFileSystem) -> None:
@@ -117,6 +127,14 @@ def test_find_walk_and_glob(fs: XtstoreFileSystem) -> None:
     assert fs.glob("exp1/**/*.txt") == ["exp1/logs/a.txt", "exp1/logs/deep/b.txt",
                                         "exp1/top.txt"]
     assert fs.glob("local:exp1/logs/*") == ["local:exp1/logs/a.txt", "local:exp1/logs/deep"]
+    fs.mkdir("exp2")
+    fs.pipe_file("exp2/logs/c.txt", b"c")
+    assert fs.glob("xtstore://local:exp*/logs/*.txt") == ["local:exp1/logs/a.txt",
+                                                          "local:exp2/logs/c.txt"]
+    assert fs.glob("exp*/logs/*.txt") == ["exp1/logs/a.txt", "exp2/logs/c.txt"]
+    assert list(fs.glob("local:exp*/logs/", detail=True)) == ["local:exp1/logs",
+                                                              "local:exp2/logs"]
+    fs.rm("local:exp2", recursive=True)
     assert [(root, dirs, files) for root, dirs, files in fs.walk("exp1")] == [
         ("exp1", ["logs"], ["top.txt"]), ("exp1/logs", ["deep"], ["a.txt"]),
         ("exp1/logs/deep", [], ["b.txt"])]

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from glob import has_magic  # what fsspec's own glob asks
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -38,6 +39,9 @@ from xtstore.transfer import (
 from xtstore.values import BlobInfo
 
 __all__ = ["XtstoreFileSystem"]
+
+_FSSPEC_OPTIONS = frozenset({"use_listings_cache", "listings_expiry_time", "max_paths"})
+"""fsspec's own options for every filesystem: taken, and without effect (nothing is cached)."""
 
 Info = dict[str, Any]
 
@@ -93,6 +97,12 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
             # A mapping would travel with every pickle of the filesystem, secrets and all.
             raise TypeError("config= takes a config file path; put a service given as a"
                             " mapping in a file (secrets as \"$vault\" or ${ENV})")
+        unknown = sorted(set(storage_options) - _FSSPEC_OPTIONS)
+        if unknown:
+            # fsspec would pass them on to its listings cache, which ignores them: a mistyped
+            # option would otherwise change nothing, silently.
+            raise TypeError(f"{PROTOCOL}:// takes the options service, config and workers,"
+                            f" not {', '.join(unknown)}")
         super().__init__(**storage_options)
         self.service = service
         self.config = None if config is None else os.fspath(config)
@@ -195,14 +205,36 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     found.update(self._find_in(inner, store, None if maxdepth is None
                                                else maxdepth - 1, withdirs))
         else:
-            if withdirs and address.blob and self.isdir(path):
-                found[address.path()] = self.info(path)
+            if withdirs and address.blob:
+                with suppress(FileNotFoundError):
+                    info = self.info(path)
+                    if info["type"] == "directory":
+                        found[address.path()] = info
             found.update(self._find_in(address, store, maxdepth, withdirs))
             if not found and address.blob:
                 with suppress(FileNotFoundError), _as_builtin_errors():
                     found[address.path()] = self._blob_info(address, store)
         names = sorted(found)
         return {name: found[name] for name in names} if detail else names
+
+    def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
+        """fsspec's glob. A wildcard in the container of a path naming its service
+        (``runs:exp*/logs``) is matched against that service's containers: fsspec's glob would
+        search from the root of the default service."""
+        address = parse(path)
+        if address.service is None or not has_magic(address.container):
+            return super().glob(path, maxdepth=maxdepth, **kwargs)
+        pattern = os.fspath(path)
+        for prefix in (PROTOCOL + "://", PROTOCOL + "::"):
+            pattern = pattern.removeprefix(prefix)
+        # The trailing "/" stays: to fsspec's glob it means "folders only".
+        pattern = pattern.lstrip("/").removeprefix(address.prefix)
+        found = type(self)(service=address.service, config=self.config,
+                           workers=self.workers).glob(pattern, maxdepth=maxdepth, **kwargs)
+        if isinstance(found, dict):
+            return {address.prefix + name: {**info, "name": address.prefix + info["name"]}
+                    for name, info in found.items()}
+        return [address.prefix + name for name in found]
 
     def _find_in(self, address: Address, store: Store, maxdepth: int | None,
                  withdirs: bool) -> dict[str, Info]:
