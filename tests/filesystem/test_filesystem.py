@@ -140,6 +140,20 @@ def test_find_walk_and_glob(fs: XtstoreFileSystem) -> None:
         ("exp1/logs/deep", [], ["b.txt"])]
 
 
+def test_a_folder_named_with_a_star_is_a_folder_not_a_prefix(fs: XtstoreFileSystem) -> None:
+    # A list path holds no '*' but a final one (a raw prefix): the folder is listed from above.
+    fs.pipe_file("exp1/log*/x.txt", b"x")
+    fs.pipe_file("exp1/log*/sub/y.txt", b"y")
+    fs.pipe_file("exp1/log*s/z.txt", b"z")
+    assert fs.ls("exp1/log*", detail=False) == ["exp1/log*/sub", "exp1/log*/x.txt"]
+    assert fs.ls("exp1/log*/sub", detail=False) == ["exp1/log*/sub/y.txt"]
+    assert fs.find("exp1/log*") == ["exp1/log*/sub/y.txt", "exp1/log*/x.txt"]
+    assert fs.isdir("exp1/log*") and not fs.isdir("exp1/lo*")
+    fs.rm_file("exp1/log*/x.txt")  # rm would take the name as a pattern, as fsspec's do
+    assert fs.find("exp1/log*") == ["exp1/log*/sub/y.txt"]
+    assert fs.find("exp1/log*s") == ["exp1/log*s/z.txt"]
+
+
 def test_no_listing_is_stale_after_a_write(fs: XtstoreFileSystem) -> None:
     assert fs.ls("exp1/logs", detail=False) == ["exp1/logs/a.txt", "exp1/logs/deep"]
     fs.pipe_file("exp1/logs/new.txt", b"new")

@@ -152,10 +152,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if address.is_root:
                 entries = [self._container_info(address, name) for name in store.list_containers()]
             else:
-                listing = store.list_blobs(address.container, address.blob or None,
-                                           return_names=False, recursive=False)
-                entries = [self._entry(address, entry) for entry in listing
-                           if isinstance(entry, BlobInfo)]
+                entries = [self._entry(address, entry)
+                           for entry in _entries_under(store, address, recursive=False)]
                 if not entries and address.blob:
                     # A blob lists as itself; a name that is neither is missing.
                     entries = [self._blob_info(address, store)]
@@ -242,7 +240,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         found: dict[str, Info] = {}
         try:
             with _as_builtin_errors():
-                listing = store.iter_blobs(address.container, address.blob or None)
+                listing = _entries_under(store, address, recursive=True)
                 for entry in listing:
                     relative = entry.name[len(base):].split("/")
                     if maxdepth is not None and len(relative) > maxdepth:
@@ -266,7 +264,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
             found[name] = {"name": name, "size": 0, "type": "directory"}
 
     def _is_folder(self, address: Address, store: Store) -> bool:
-        for _ in store.iter_blobs(address.container, address.blob, recursive=False):
+        for _ in _entries_under(store, address, recursive=False):
             return True
         return False
 
@@ -576,6 +574,32 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _check_blob(address: Address) -> None:
         if address.is_root or address.is_container:
             raise _error(IsADirectoryError, errno.EISDIR, address.path(), "a container, not a blob")
+
+
+def _entries_under(store: Store, address: Address, *, recursive: bool) -> Iterator[BlobInfo]:
+    """The listing of the folder an address names (its container with no blob), sorted by
+    name: every blob below it, or one level of blobs and child folders (``name/``).
+
+    The folder goes to ``iter_blobs`` with its ``/``. A list path holds no ``*`` but a final
+    one (a raw prefix, docs/contract.md §1 Names), so a folder whose name holds one is listed
+    from the nearest folder above without one, and the names below it kept."""
+    container, folder = address.container, address.blob
+    if "*" not in folder:
+        return store.iter_blobs(container, folder + "/" if folder else None,
+                                recursive=recursive)
+    base = folder[:folder.index("*")].rpartition("/")[0]
+    prefix = folder + "/"
+    below = (entry for entry in store.iter_blobs(container, base + "/" if base else None)
+             if entry.name.startswith(prefix))
+    if recursive:
+        return below
+    level: dict[str, BlobInfo] = {}
+    for entry in below:
+        child, slash, _ = entry.name[len(prefix):].partition("/")
+        name = prefix + child + slash
+        if name not in level:
+            level[name] = BlobInfo(name, is_dir=True) if slash else entry
+    return iter(sorted(level.values(), key=lambda entry: entry.name))
 
 
 def _ignore_progress(current: int, total: int) -> None:
