@@ -87,6 +87,21 @@ def test_pandas_finds_the_default_service_through_the_environment(
     assert pd.read_csv("xtstore://local:env/a.csv")["a"].tolist() == [1, 2]
 
 
+def test_a_changed_environment_opens_its_own_store(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first = write_config(tmp_path, {"local": file_service(tmp_path / "first")}, "local")
+    second = write_config(tmp_path, {"local": file_service(tmp_path / "second")}, "local")
+    monkeypatch.setenv("XTSTORE_CONFIG", first)
+    fs = fsspec.filesystem("xtstore")
+    fs.mkdir("where")
+    fs.pipe_file("where/am-i", b"first")
+    monkeypatch.setenv("XTSTORE_CONFIG", second)
+    assert fsspec.filesystem("xtstore") is fs  # fsspec's instance cache: the same object
+    assert not fs.exists("where")
+    monkeypatch.setenv("XTSTORE_CONFIG", first)
+    assert fs.cat_file("where/am-i") == b"first"
+
+
 def test_config_takes_a_file_path_only() -> None:
     with pytest.raises(TypeError, match="config file path"):
         XtstoreFileSystem(config={"external-services": {}})  # type: ignore[arg-type]

@@ -23,6 +23,12 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractFileSystem
 from fsspec.utils import tokenize
 
+from xtstore.config.environment import (
+    CONFIG_VARIABLE,
+    SERVICE_VARIABLE,
+    XT_CODE_PATH_VARIABLE,
+    XT_CREDS_VARIABLE,
+)
 from xtstore.errors import BlobNotFound, ContainerAlreadyExists, ContainerNotFound
 from xtstore.filesystem.files import ReadableBlobFile, WritableBlobFile
 from xtstore.filesystem.paths import PROTOCOL, Address, parse, strip_protocol
@@ -39,6 +45,9 @@ from xtstore.transfer import (
 from xtstore.values import BlobInfo
 
 __all__ = ["XtstoreFileSystem"]
+
+_ENVIRONMENT = (CONFIG_VARIABLE, SERVICE_VARIABLE, XT_CREDS_VARIABLE, XT_CODE_PATH_VARIABLE)
+"""The variables that choose a service's settings (xtstore.config.environment)."""
 
 _FSSPEC_OPTIONS = frozenset({"use_listings_cache", "listings_expiry_time", "max_paths"})
 """fsspec's own options for every filesystem: taken, and without effect (nothing is cached)."""
@@ -107,7 +116,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.service = service
         self.config = None if config is None else os.fspath(config)
         self.workers = workers
-        self._stores: dict[str | None, Store] = {}
+        self._stores: dict[tuple[object, ...], Store] = {}
         self._lock = threading.Lock()
         self._batch = threading.local()
 
@@ -122,9 +131,7 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
     @classmethod
     def _parent(cls, path: str) -> str:
         address = parse(path)
-        if address.is_root:
-            return address.root()
-        if address.is_container:
+        if address.is_root or address.is_container:
             return address.root()
         return address.join(address.blob.rpartition("/")[0])
 
@@ -132,12 +139,19 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return name if name.startswith(PROTOCOL + "://") else f"{PROTOCOL}://{name}"
 
     def store(self, service: str | None = None) -> Store:
-        """The Store of ``service`` (None: this filesystem's default), opened once."""
-        key = service if service is not None else self.service
+        """The Store of ``service`` (None: this filesystem's default), opened once for each
+        set of what selects its settings: the service, the environment variables
+        ``get_storage`` reads, and where the config files are looked up (home and working
+        folders). fsspec hands the same filesystem object to every caller with the same
+        options, so a changed ``XTSTORE_CONFIG`` must not find a Store of the old one."""
+        name = service if service is not None else self.service
+        # Hashed: XT_STORE_CREDS holds credentials, kept nowhere else by this object.
+        key = (name, *(hash(os.environ.get(variable)) for variable in _ENVIRONMENT),
+               os.path.expanduser("~"), os.getcwd())
         with self._lock:
             store = self._stores.get(key)
             if store is None:
-                store = self._stores[key] = get_storage(key, self.config)
+                store = self._stores[key] = get_storage(name, self.config)
         return store
 
     def _open_address(self, path: str) -> tuple[Address, Store]:
@@ -291,11 +305,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return {"name": address.container_path(name), "size": 0, "type": "directory"}
 
     def modified(self, path: str) -> Any:
-        info = self.info(path)
-        if info["type"] != "file":
-            raise _error(IsADirectoryError, errno.EISDIR, info["name"],
-                         "a folder or container has no modification time")
-        return info["mtime"]
+        """The blob's last-modified time, timezone-aware UTC."""
+        return self._file(path)["mtime"]
 
     def ukey(self, path: str) -> str:
         """The blob's etag: it changes on every write of the content."""
@@ -310,7 +321,8 @@ class XtstoreFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _file(self, path: str) -> Info:
         info = self.info(path)
         if info["type"] != "file":
-            raise _error(IsADirectoryError, errno.EISDIR, info["name"], "not a blob")
+            raise _error(IsADirectoryError, errno.EISDIR, info["name"],
+                         "a folder or container, not a blob")
         return info
 
     # ---- reading and writing ----
