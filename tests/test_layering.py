@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 FILES = {".".join(path.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__"): path
          for path in sorted((SRC / "xtstore").rglob("*.py"))}
 ABOVE_PROVIDERS = ("xtstore.store", "xtstore.layers", "xtstore.config", "xtstore.registry",
-                   "xtstore.cli")
+                   "xtstore.cli", "xtstore.filesystem")
 # The one module under providers/ that reaches the core, and only xtstore.store: a built-in
 # provider's public class is a Store around its implementation (provider_store_class).
 PUBLIC_CLASS_DOOR = ("xtstore.providers._public", "xtstore.store")
