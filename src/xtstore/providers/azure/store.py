@@ -46,7 +46,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import PagedListing, list_pages
-from xtstore.providers._blob_reader import changed_while_read, open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.azure.auth import build_service_client, client_spec
@@ -212,17 +212,40 @@ class _Chunks:
         self._response.close()
 
 
-def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, Mapping[str, Any]]:
-    """One Get Blob streamed from ``offset`` to the end, and its deserialized headers: the
-    whole blob and unconditional for the first (an empty blob takes no range), pinned to
-    ``etag`` for the others (``PreconditionFailed`` when the blob changed since).
+def _read_body(body: _Chunks, length: int) -> bytes:
+    """The ``length`` bytes of a streamed response (a shorter one is a transient error)."""
+    buffer = bytearray(length)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < length:
+        count = body.readinto(view[filled:])
+        if not count:
+            raise ServiceResponseError(f"Get Blob response ended after {filled} of its"
+                                       f" {length} bytes")
+        filled += count
+    return bytes(buffer)
+
+
+def _byte_range(start: int, end: int | None) -> str | None:
+    """The Range header of ``[start, end)`` (``end`` None: to the end); None for the whole."""
+    if end is not None:
+        return f"bytes={start}-{end - 1}"
+    return f"bytes={start}-" if start else None
+
+
+def _stream_from(client: Any, start: int, end: int | None, etag: str | None
+                 ) -> tuple[_Chunks, Mapping[str, Any]]:
+    """One Get Blob of ``[start, end)`` (``end`` None: to the end) streamed, and its
+    deserialized headers: the whole blob and unconditional for the first (an empty blob takes
+    no range), pinned to ``etag`` for the others (``PreconditionFailed`` when the blob changed
+    since).
 
     The SDK's ``download_blob`` reads its first range (``max-single-get-size``) whole and
     then one request per chunk; the generated operation under it streams one response."""
     conditions = ModifiedAccessConditions(if_match=etag) if etag is not None else None
     try:
         chunks, headers, response = client._client.blob.download(
-            range=f"bytes={offset}-" if offset else None,
+            range=_byte_range(start, end),
             modified_access_conditions=conditions,
             decompress=False,
             cls=lambda pipeline_response, chunks, headers: (
@@ -236,8 +259,6 @@ def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, M
         response.close()
         raise ServiceResponseError("Get Blob response without its ETag or Content-Length")
     return _Chunks(chunks, response), headers
-
-
 
 
 def _md5(data: bytes) -> bytes:
@@ -820,22 +841,49 @@ class AzureBlobProvider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """One Get Blob, streamed as it is read; after a failure the next read resumes where
-        it broke off (a ranged Get Blob pinned to the first one's etag: ``PreconditionFailed``
-        if the blob was overwritten meanwhile), under the Store's retry. Seekable; checked
-        against the blob's size and stored MD5 once read through in order
-        (:mod:`xtstore.providers._blob_reader`). Raises ``BlobNotFound``."""
+        """One Get Blob, streamed as it is read; after a seek, ranged Get Blobs of what a
+        read needs (at least the read-ahead, growing as reading goes on in order), and after
+        a failure a ranged Get Blob from where it broke off, each pinned to the first one's
+        etag (``PreconditionFailed`` if the blob was overwritten meanwhile), under the
+        Store's retry. Checked against the blob's size and stored MD5 once read through in
+        order (:mod:`xtstore.providers._blob_reader`). Raises ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
         with _SnapshotIdErrors(snapshot):
-            first, headers = _stream_from(client, 0, None)
+            first, headers = _stream_from(client, 0, None, None)
         etag = str(headers["ETag"])
 
-        def open_at(offset: int) -> _Chunks:
-            return _stream_from(client, offset, etag)[0]
+        def open_range(start: int, end: int | None) -> _Chunks:
+            return _stream_from(client, start, end, etag)[0]
 
         # A whole-blob Get Blob answers with the stored MD5 as its Content-MD5.
         md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
-        return open_resuming(open_at, _expected(headers["Content-Length"], md5), first)
+        return open_ranged(open_range, _expected(headers["Content-Length"], md5), first)
+
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """One Get Blob of the range (``b""`` from at or past the end: Azure's 416). Raises
+        ``BlobNotFound``."""
+        client = self._blob_client(container, blob_path, snapshot)
+        # An empty range still asks for one byte: a missing blob must fail all the same.
+        asked = None if end is None else max(end, start + 1)
+        try:
+            with _SnapshotIdErrors(snapshot):
+                body, headers = _stream_from(client, start, asked, None)
+        except HttpResponseError as error:
+            if _status(error) == 416:
+                return b""
+            raise
+        try:
+            data = _read_body(body, int(headers["Content-Length"]))
+        finally:
+            body.close()
+        return data if end is None else data[:end - start]
 
     def get_blob_to_path(
         self,

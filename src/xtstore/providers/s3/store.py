@@ -40,7 +40,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import list_pages
-from xtstore.providers._blob_reader import changed_while_read, open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
@@ -70,6 +70,11 @@ SINGLE_COPY_LIMIT = 5 * 2**30
 """CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
 
 _DELETE_BATCH = 1000
+
+
+def _byte_range(start: int, end: int | None) -> str:
+    """The Range header of ``[start, end)`` (``end`` None: to the end)."""
+    return f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -474,27 +479,55 @@ class S3Provider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """One GetObject, its body streamed as it is read; after a failure the next read
-        resumes where it broke off (a ranged GetObject with ``If-Match`` the first one's ETag:
-        ``PreconditionFailed`` if the object was overwritten meanwhile), under the Store's
-        retry. Seekable; its length and whole-object checksum are checked once it is read
-        through in order (``IntegrityError``; :mod:`xtstore.providers._blob_reader`). Raises
-        ``BlobNotFound``."""
+        """One GetObject, its body streamed as it is read; after a seek, ranged GetObjects of
+        what a read needs (at least the read-ahead, growing as reading goes on in order), and
+        after a failure a ranged GetObject from where it broke off, each with ``If-Match`` the
+        first one's ETag (``PreconditionFailed`` if the object was overwritten meanwhile),
+        under the Store's retry. Its length and whole-object checksum are checked once it is
+        read through in order (``IntegrityError``; :mod:`xtstore.providers._blob_reader`).
+        Raises ``BlobNotFound``."""
         key = self._read_key(blob_path, snapshot)
         response = self._client.get_object(Bucket=container, Key=key)
         etag = response["ETag"]
         expected = expected_content(response)
 
-        def open_at(offset: int) -> CheckedBody:
+        def open_range(start: int, end: int | None) -> CheckedBody:
             try:
                 with s3_errors():
                     resumed = self._client.get_object(Bucket=container, Key=key, IfMatch=etag,
-                                                      Range=f"bytes={offset}-")
+                                                      Range=_byte_range(start, end))
             except PreconditionFailed:
                 raise changed_while_read() from None
             return CheckedBody(resumed["Body"])
 
-        return open_resuming(open_at, expected, CheckedBody(response["Body"]))
+        return open_ranged(open_range, expected, CheckedBody(response["Body"]))
+
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """One GetObject with a Range (none for the whole); ``b""`` from at or past the end
+        (S3's 416). Raises ``BlobNotFound``, ``ContainerNotFound``."""
+        key = self._read_key(blob_path, snapshot)
+        # An empty range still asks for one byte: a missing blob must fail all the same.
+        asked = None if end is None else max(end, start + 1)
+        arguments: dict[str, Any] = {}
+        if start or asked is not None:
+            arguments["Range"] = _byte_range(start, asked)
+        try:
+            response = self._client.get_object(Bucket=container, Key=key, **arguments)
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 416:
+                return b""
+            raise
+        body = response["Body"]
+        with body:
+            data = bytes(body.read())
+        return data if end is None else data[:end - start]
 
     def _read_key(self, blob_path: str, snapshot: str | None) -> str:
         key = check_blob_key(blob_path)
