@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import random
 import secrets
 import time
@@ -40,6 +41,7 @@ from xtstore.attempts import current_attempt
 from xtstore.errors import (
     BlobNotFound,
     ConfigError,
+    ContainerNotFound,
     PreconditionFailed,
     StoreError,
     Unsupported,
@@ -64,6 +66,7 @@ from xtstore.values import (
     ContainerInfo,
     SnapshotInfo,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobProvider", "AzureBlobStore"]
 
@@ -291,11 +294,13 @@ class _Upload:
     copying upload path."""
 
     def __init__(self, client: Any, concurrency: int, *, fail_if_exists: bool = False,
-                 progress: Callable[[int, int | None], None] | None = None) -> None:
+                 progress: Callable[[int, int | None], None] | None = None,
+                 content_type: str | None = None) -> None:
         self._client = client
         self._concurrency = concurrency
         self._fail_if_exists = fail_if_exists
         self._progress = progress
+        self._content_type = content_type
         self.single_put_size = int(client._config.max_single_put_size)
         self.block_size = int(client._config.max_block_size)
 
@@ -304,8 +309,7 @@ class _Upload:
         md5 = _md5(data)
         self._client.upload_blob(
             data, length=len(data), overwrite=not self._fail_if_exists,
-            transactional_content_md5=md5,
-            content_settings=ContentSettings(content_md5=bytearray(md5)),
+            transactional_content_md5=md5, content_settings=self.settings(md5),
         )
         if self._progress is not None:
             self._progress(len(data), len(data))
@@ -355,7 +359,7 @@ class _Upload:
                 for block in blocks:
                     block_id = base64.b64encode(f"{upload_id}-{len(ids):05d}".encode()).decode()
                     ids.append(block_id)
-                    pending.append(pool.submit(self._stage, block_id, block))
+                    pending.append(pool.submit(self.stage, block_id, block))
                     whole.update(block)
                     while len(pending) >= self._concurrency or (pending and pending[0].done()):
                         sent = self._staged(pending.popleft(), sent, total)
@@ -365,12 +369,17 @@ class _Upload:
                 for future in pending:
                     future.cancel()
                 raise
+        self.commit(ids, whole.digest())
+
+    def commit(self, ids: list[str], md5: bytes) -> None:
+        """One Put Block List of the staged blocks ``ids``, the blob keeping ``md5`` as the
+        MD5 of its whole content."""
         conditions: dict[str, Any] = (
             {"match_condition": MatchConditions.IfMissing} if self._fail_if_exists else {})
         try:
             self._client.commit_block_list(
                 [BlobBlock(block_id) for block_id in ids],
-                content_settings=ContentSettings(content_md5=bytearray(whole.digest())),
+                content_settings=self.settings(md5),
                 validate_content=True, **conditions)  # the block list's own MD5 (a few KiB)
         except ResourceModifiedError as error:
             if not self._fail_if_exists:
@@ -383,7 +392,13 @@ class _Upload:
             exists.error_code = "BlobAlreadyExists"
             raise exists from None
 
-    def _stage(self, block_id: str, block: bytes) -> int:
+    def settings(self, md5: bytes) -> Any:
+        """The blob's content settings: the MD5 of its whole content and its content type
+        (None: Azure's default, application/octet-stream)."""
+        return ContentSettings(content_md5=bytearray(md5), content_type=self._content_type)
+
+    def stage(self, block_id: str, block: bytes) -> int:
+        """One Put Block, with the block's MD5 for Azure to check."""
         self._client.stage_block(block_id, block, length=len(block),
                                  transactional_content_md5=_md5(block))
         return len(block)
@@ -393,6 +408,54 @@ class _Upload:
         if self._progress is not None:
             self._progress(sent, total)
         return sent
+
+
+class _BlockSink:
+    """What an Azure writer (``open_blob(mode="wb")``) puts its parts in: each part a staged
+    block, the tail and the block list committed on close (one Put Blob if there is no part),
+    every request with the MD5 of its body and the blob with the MD5 of its whole. Block ids
+    are this writer's token and the part's index, so a repeated step stages the same block
+    again; the whole's MD5 takes each part once, however often it is staged."""
+
+    def __init__(self, upload: _Upload) -> None:
+        self._upload = upload
+        self.part_size = upload.block_size
+        self._token = secrets.token_hex(8)
+        self._whole = hashlib.md5(usedforsecurity=False)
+        self._hashed = 0
+        """How many parts (and the tail, as one more) went into ``_whole``."""
+
+    def _block_id(self, index: int) -> str:
+        return base64.b64encode(f"{self._token}-w{index:06d}".encode()).decode()
+
+    def _hash(self, index: int, data: bytes) -> None:
+        if index == self._hashed:
+            self._whole.update(data)
+            self._hashed += 1
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._hash(index, data)
+        self._upload.stage(self._block_id(index), data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if not parts:
+            self._upload.put(tail)
+            return
+        ids = [self._block_id(index) for index in range(parts)]
+        if tail:
+            self.write_part(parts, tail)
+            ids.append(self._block_id(parts))
+        try:
+            self._upload.commit(ids, self._whole.digest())
+        except HttpResponseError as error:
+            if error_code(error) != "InvalidBlockList":
+                raise
+            raise PreconditionFailed(
+                "another upload of this blob committed while this writer wrote, which dropped"
+                " the blocks it had staged: nothing of this writer's was stored") from None
+
+    def abort(self) -> None:
+        """Nothing to send: the staged blocks are never committed."""
 
 
 class AzureBlobProvider(StoreInterface):
@@ -512,7 +575,8 @@ class AzureBlobProvider(StoreInterface):
         return bool(self._blob_client(container, blob_path).exists())
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
+        content_type: str | None = None,
     ) -> None:
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
         ``fail_if_exists`` sends ``If-None-Match: *``, and a repeat that meets the blob after
@@ -526,11 +590,28 @@ class AzureBlobProvider(StoreInterface):
         after_sent = fail_if_exists and attempt.memo.get("sent", False)
         try:
             with _noting_sent(attempt.memo):
-                _Upload(client, self._concurrency, fail_if_exists=fail_if_exists).from_bytes(data)
+                _Upload(client, self._concurrency, fail_if_exists=fail_if_exists,
+                        content_type=content_type).from_bytes(data)
         except HttpResponseError as error:
             if not (after_sent and error_code(error) == "BlobAlreadyExists"
                     and self._holds(client, data)):
                 raise
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> None:
+        """As :meth:`create_blob_from_stream`, of the file's content. Raises
+        ``ContainerNotFound``, ``FileNotFoundError``."""
+        with open(source_fn, "rb") as source:
+            length = os.fstat(source.fileno()).st_size
+            self._upload_stream(container, blob_path, source, length, progress_callback,
+                                content_type)
 
     def create_blob_from_stream(
         self,
@@ -539,17 +620,34 @@ class AzureBlobProvider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Block upload from ``stream`` (read one block per worker at a time); the blob appears
         only when the block list is committed. Every request carries the MD5 of its body,
         which Azure checks (``IntegrityError``), and the blob keeps the MD5 of the whole.
         Raises ``ContainerNotFound``."""
-        self._upload_stream(container, blob_path, stream, length, progress_callback)
+        self._upload_stream(container, blob_path, stream, length, progress_callback,
+                            content_type)
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
-                       length: int | None, progress_callback: ProgressCallback | None) -> None:
+                       length: int | None, progress_callback: ProgressCallback | None,
+                       content_type: str | None) -> None:
         _Upload(self._blob_client(container, blob_path), self._concurrency,
-                progress=_progress_hook(progress_callback, length)).from_stream(stream, length)
+                progress=_progress_hook(progress_callback, length),
+                content_type=content_type).from_stream(stream, length)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """A writer staging a block (``max-block-size``) per part as it fills and committing
+        the block list on close (one Put Blob when the content fits in one block); blocks of
+        a writer that never commits are dropped by Azure (a week later, or at the blob's next
+        commit). Raises ``ContainerNotFound`` (one request)."""
+        if not self.does_container_exist(container):
+            raise ContainerNotFound("container not found", container=container)
+        upload = _Upload(self._blob_client(container, blob_path), 1, content_type=content_type)
+        return BlobWriter(_BlockSink(upload))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False

@@ -55,7 +55,13 @@ from xtstore.providers.s3.keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3.listing import iter_listing
-from xtstore.providers.s3.transfer import CheckedBody, Transfers, etag_md5, expected_content
+from xtstore.providers.s3.transfer import (
+    CheckedBody,
+    PartUpload,
+    Transfers,
+    etag_md5,
+    expected_content,
+)
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -63,6 +69,7 @@ from xtstore.values import (
     ContainerInfo,
     SnapshotInfo,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["SINGLE_COPY_LIMIT", "S3Provider", "S3Store"]
 
@@ -279,7 +286,8 @@ class S3Provider(StoreInterface):
         return True
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
+        content_type: str | None = None,
     ) -> None:
         """One PutObject; with ``fail_if_exists`` conditional on ``If-None-Match: *``.
         Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
@@ -289,7 +297,9 @@ class S3Provider(StoreInterface):
         not a ``BlobAlreadyExists``."""
         key = check_blob_key(blob_path)
         data = to_bytes(text)
-        condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        condition: dict[str, str] = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        if content_type is not None:
+            condition["ContentType"] = content_type
         repeat = False
         if fail_if_exists:
             attempt = current_attempt()
@@ -329,12 +339,15 @@ class S3Provider(StoreInterface):
         blob_path: str,
         source_fn: str,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Managed upload (multipart above ``multipart-threshold``, completed atomically).
         Raises ``ContainerNotFound``, ``FileNotFoundError``."""
         key = check_blob_key(blob_path)
         size = os.stat(source_fn).st_size
-        self._transfers.upload(source_fn, container, key, progress_callback, size)
+        self._transfers.upload(source_fn, container, key, progress_callback, size,
+                               content_type)
 
     def create_blob_from_stream(
         self,
@@ -343,6 +356,8 @@ class S3Provider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
         ``max-concurrency`` parts). Raises ``ContainerNotFound``. The Store rewinds a
@@ -350,7 +365,20 @@ class S3Provider(StoreInterface):
         key = check_blob_key(blob_path)
         source: IO[bytes] = (cast(IO[bytes], _Lent(stream)) if _seekable(stream)
                              else stream)
-        self._transfers.upload(source, container, key, progress_callback, length)
+        self._transfers.upload(source, container, key, progress_callback, length,
+                               content_type)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """A writer uploading a multipart upload's part (``multipart-chunksize``) as each
+        fills, completed on close (one PutObject when the content fits in one part), aborted
+        on abort (:class:`~xtstore.providers.s3.transfer.PartUpload`). Raises
+        ``ContainerNotFound`` (one request)."""
+        key = check_blob_key(blob_path)
+        self._require_container(container)
+        return BlobWriter(PartUpload(self._client, container, key,
+                                     self._settings.multipart_chunksize, content_type))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
