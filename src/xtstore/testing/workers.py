@@ -30,6 +30,7 @@ __all__ = [
     "race_create_only",
     "read_and_write",
     "run_parallel",
+    "write_and_stall",
 ]
 
 Target = Callable[..., Any]
@@ -315,3 +316,59 @@ def read_and_write(store: Store, container: str, blob: str) -> str:
     text = store.get_blob_text(container, blob)
     store.create_blob(container, blob + ".back", text[::-1])
     return text
+
+
+def write_and_stall(store: Store, container: str, blob: str, size: int, ready: Any,
+                    release: Any, stall: float) -> int:
+    """Open ``blob`` for writing, write ``size`` bytes of ``b"k"`` in 64 KiB writes (several
+    parts of any store's part size), set ``ready``, then wait up to ``stall`` seconds for
+    ``release`` without closing the writer: the parent kills the process meanwhile, or (in a
+    thread) releases it, and the writer is then dropped unclosed. Returns the bytes written."""
+    writer = store.open_blob(container, blob, mode="wb")
+    chunk = b"k" * (64 * 1024)
+    written = 0
+    while written < size:
+        written += writer.write(chunk[: size - written])
+    ready.set()
+    release.wait(stall)
+    return written
+
+
+def stall_mid_write(store: Store, container: str, blob: str, size: int, *, processes: bool,
+                    timeout: float, clause: str) -> Callable[[], None]:
+    """Start :func:`write_and_stall` in a ``spawn`` process or a thread and return once its
+    bytes are written (the writer still open); fails ``clause`` if it never gets there. The
+    function returned ends the writer without a close: it kills the process (SIGKILL where
+    there is one), or releases the thread, which drops the writer unclosed."""
+    if processes:
+        context: Any = multiprocessing.get_context("spawn")
+        ready, release = context.Event(), context.Event()
+        make = context.Process
+    else:
+        ready, release = threading.Event(), threading.Event()
+        make = threading.Thread
+    worker = make(target=write_and_stall, args=(store, container, blob, size, ready, release,
+                                                timeout), daemon=True)
+    try:
+        worker.start()
+    except Exception as error:
+        fail(clause, f"the store could not be sent to a worker process "
+             f"({type(error).__name__}: {error})")
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if not worker.is_alive() or time.monotonic() > deadline:
+            if processes and worker.is_alive():
+                worker.kill()
+            release.set()
+            code = f" (exit code {worker.exitcode})" if processes else ""
+            fail(clause, f"the writing worker never finished writing {size} bytes{code}")
+
+    def end() -> None:
+        if processes:
+            worker.kill()
+            worker.join(10)
+        else:
+            release.set()
+            worker.join(timeout)
+
+    return end
