@@ -185,3 +185,17 @@ def test_content_types_are_stored_read_back_and_kept_by_copy(
                                             "e.bin", "copy.json")] == [
         "application/json", "text/csv", "text/plain", "application/vnd.apache.parquet",
         "image/png", "application/json"]
+
+
+def test_an_append_that_rewrites_keeps_the_content_type_and_metadata(
+    make_store: Callable[..., Any], container: str
+) -> None:
+    store = make_store()
+    store.provider.create_blob(container, "log.txt", b"head", content_type="text/plain")
+    store.set_blob_metadata(container, "log.txt", {"k": "v"})
+    store.append_blob(container, "log.txt", "tail")  # a block blob: read-modify-write
+    store.append_blob(container, "log.txt", "more", append_with_rewrite=True)
+    info = store.get_blob_properties(container, "log.txt").properties
+    assert store.get_blob_bytes(container, "log.txt") == b"headtailmore"
+    assert (info.content_type, store.get_blob_metadata(container, "log.txt")) == (
+        "text/plain", {"k": "v"})

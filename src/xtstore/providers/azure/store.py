@@ -822,9 +822,12 @@ class AzureBlobProvider(StoreInterface):
             return None  # a lost attempt of this call wrote it
         content = old + data
         memo["expect"] = (len(content), _digest(content))
+        kept = downloader.properties  # an append keeps the blob's metadata and content type
         client.upload_blob(
             content, length=len(content), overwrite=True, max_concurrency=self._concurrency,
-            etag=downloader.properties.etag, match_condition=MatchConditions.IfNotModified,
+            etag=kept.etag, match_condition=MatchConditions.IfNotModified,
+            metadata=dict(kept.metadata or {}), content_settings=ContentSettings(
+                content_type=getattr(kept.content_settings, "content_type", None)),
         )
         return None
 
