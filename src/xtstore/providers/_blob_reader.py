@@ -49,12 +49,14 @@ READ_STEP = "open_blob.read"
 STEP_BYTES = 1024 * 1024
 """The most one step reads, so the most a failed step reads again."""
 
-READ_AHEAD = 4 * 1024 * 1024
+READ_AHEAD = 1024 * 1024
 """The least a range opened after a seek asks for. At the 50-100 MB/s one connection to S3 or
-Azure gives and their 20-50 ms to a first byte, 4 MiB takes about as long to arrive as a
-request takes to start: a small random read wastes at most about one request's time, and
-small reads in order need a new request at most every 4 MiB, then every 8, 16, ... (peers:
-s3fs's blocks are 5 MiB, obstore's buffered reader asks for 1 MiB at a time)."""
+Azure gives, 1 MiB arrives in 10-20 ms, less than a request's 20-50 ms to its first byte: a
+small random read costs little more than an exact one, and small reads in order after a seek
+ask again at 1, 2, 4, ... MiB (7 requests for a 100 MiB run). Larger read-aheads were slower
+for random 64 KiB reads on Azurite and moto (benchmarks/bench_open_blob.py: 20 reads of a
+16 MiB blob, 0.16 s at 1 MiB, 0.34 s at 4 MiB on Azurite) and win back only a request or two
+per run. Peers: obstore's buffered reader asks for 1 MiB, s3fs for 5 MiB blocks."""
 
 SKIP_LIMIT = 1024 * 1024
 """A forward seek up to this far inside the open body reads through (about 10 ms at those
