@@ -111,7 +111,7 @@ def test_blocks_and_the_commit_are_retried_under_faults_without_duplicating_byte
     assert _uncommitted(direct, container, "f.bin") == 0
 
 
-def test_a_large_write_in_small_chunks_holds_about_one_block(
+def test_a_large_write_in_small_chunks_holds_a_few_blocks_at_most(
     make_store: Callable[..., Any], container: str
 ) -> None:
     store = make_store(**{"max-block-size": 1024 * KiB})
