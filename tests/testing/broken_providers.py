@@ -538,3 +538,49 @@ class MemoryHungryWriter(FileProvider):
     def open_blob_writer(self, container: str, blob_path: str, *,
                          content_type: str | None = None) -> BlobWriter:
         return BlobWriter(_Hoarding(self, container, blob_path))
+
+
+class WriterCannotOpen(FileProvider):
+    """open_blob(mode="wb") always fails: the killed-writer clause reports the worker's error."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        raise RuntimeError("no writer here")
+
+
+class _CommitEveryClose(BlobWriter):
+    def close(self) -> None:
+        tail = bytes(self._buffer)
+        if not self.closed:
+            super().close()
+        self._sink.commit(self._parts, tail)
+
+
+class _ReusableSpool:
+    """A spool sink whose commit can run again (it keeps the spooled content)."""
+
+    part_size = 256 * 1024
+
+    def __init__(self, provider: StoreInterface, container: str, blob_path: str) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._content = b""
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._content = self._content[:index * self.part_size] + data
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if tail:
+            self._content = self._content[:parts * self.part_size] + tail
+        self._provider.create_blob_from_stream(*self._where, io.BytesIO(self._content))
+
+    def abort(self) -> None:
+        self._content = b""
+
+
+class CommitsOnEveryClose(MemoryProvider):
+    """Every close() of a writer commits again, also after the first."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return _CommitEveryClose(_ReusableSpool(self, container, blob_path))

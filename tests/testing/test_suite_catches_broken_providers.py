@@ -112,6 +112,10 @@ CASES = [
          "read(n), readinto and read() agree with the blob's bytes — seekable() is False"),
     Case("UnseekableStream", "columnar", "columnar_reader_pattern_reads_the_footer_then_"
          "scattered_ranges", "seekable() is False"),
+    Case("UnseekableStream", "zip_archive", "zip_archive_round_trips_through_the_writer_and_a_"
+         "seeking_reader", "reading the archive raised BadZipFile"),
+    Case("DropsTheTail", "zip_archive", "zip_archive_round_trips_through_the_writer_and_a_"
+         "seeking_reader", "reading the archive raised BadZipFile"),
     Case("SeekCurFromStart", "random_seeks",
          "random_seeks_and_reads_over_a_large_blob_match_the_bytes",
          "random seeks and reads over a large blob match the bytes — step"),
@@ -128,6 +132,17 @@ CASES = [
          "SIGKILL) — while the worker holds", on_file=True, options=PROCESSES),
     Case("WritesInPlace", "killed_writer", "killed_writer_leaves_the_old_blob",
          "(a thread that never closes its writer", on_file=True, options=THREADS),
+    Case("WritesInPlace", "aborted_writer", "aborted_writer_leaves_the_old_blob",
+         "an exception left the with block after 307200 bytes: the blob exists", on_file=True,
+         options=SuiteOptions(writer_size=300 * 1024)),
+    Case("WriterCannotOpen", "killed_writer", "killed_writer_leaves_the_old_blob",
+         "never finished writing 9437201 bytes: RuntimeError: no writer here",
+         on_file=True, options=PROCESSES),
+    Case("WriterCannotOpen", "killed_writer", "killed_writer_leaves_the_old_blob",
+         "never finished writing 9437201 bytes: RuntimeError: no writer here", on_file=True,
+         options=THREADS),
+    Case("CommitsOnEveryClose", "visible_whole", "writer_content_is_visible_whole_on_close_once",
+         "after a second close() (it must commit once)"),
     Case("CommitsWhenCollected", "aborted_writer", "aborted_writer_leaves_the_old_blob",
          "the writer was collected unclosed after"),
     Case("DropsTheTail", "exactly_the_bytes", "writer_stores_exactly_the_bytes_written",

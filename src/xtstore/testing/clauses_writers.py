@@ -9,13 +9,15 @@ import hashlib
 import inspect
 import io
 import os
+import pickle
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidArgument
+from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidArgument, Unsupported
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase, new_container_name, put_bytes
 from xtstore.testing.checks import (
@@ -29,7 +31,7 @@ from xtstore.testing.checks import (
 )
 from xtstore.testing.clauses_ranges import check_bytes
 from xtstore.testing.clauses_streaming import _heap_growth, _PeakRss
-from xtstore.testing.options import MiB
+from xtstore.testing.options import MiB, SuiteOptions
 from xtstore.testing.workers import stall_mid_write
 from xtstore.values import BlobProperties, Support
 
@@ -49,6 +51,8 @@ ARGUMENTS = ("open_blob: a snapshot cannot be written, and no mode but 'rb' and 
              "(InvalidArgument, before any I/O)")
 MEMORY = ("open_blob(mode='wb'): memory is bounded by one part, whatever the size written "
           "in small writes (the torch.save pattern)")
+ARCHIVE = ("open_blob: a zip archive (what torch.save writes) round-trips: written through "
+           "open_blob(mode='wb'), which cannot seek, and read back by seeking open_blob")
 CONTENT_TYPE = ("Content types: a content_type given to open_blob(mode='wb') or a create "
                 "method is read back in BlobProperties.content_type")
 
@@ -58,10 +62,13 @@ TEST_TYPE = "application/x-xtstore-suite"
 """A content type no store guesses from a name, so reading it back proves it was kept."""
 
 
-def crossing_size(options_size: int) -> int:
+def crossing_size(options: SuiteOptions) -> int:
     """Bytes enough to fill several parts of any store's writer (4 MiB default spool, 5 MiB
-    S3 minimum, 8 MiB chunks) and end in a partial one, within ``large_blob_size``."""
-    return max(min(options_size, 9 * MiB), 1) + 17
+    S3 minimum, 8 MiB chunks) and end in a partial one, within ``large_blob_size``; or
+    ``options.writer_size``."""
+    if options.writer_size is not None:
+        return options.writer_size
+    return max(min(options.large_blob_size, 9 * MiB), 1) + 17
 
 
 def write_sizes(budget: int) -> Iterator[int]:
@@ -108,10 +115,6 @@ def read_digest(store: Store, container: str, blob: str) -> tuple[int, str]:
 
 
 class WriterClauses(SuiteBase):
-    def _state(self, store: Store, container: str, blob: str) -> bytes | None:
-        return store.get_blob_bytes(container, blob) if store.does_blob_exist(container,
-                                                                               blob) else None
-
     def _check_untouched(self, store: Store, container: str, blob: str, old: bytes | None,
                          listing: list[str], clause: str, how: str) -> None:
         if old is None:
@@ -129,7 +132,7 @@ class WriterClauses(SuiteBase):
     def test_writer_content_is_visible_whole_on_close_once(
         self, store: Store, container: str
     ) -> None:
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         new = b"n" * size
         for blob, old in (("new.bin", None), ("old.bin", b"old content")):
             if old is not None:
@@ -151,10 +154,13 @@ class WriterClauses(SuiteBase):
                         f"{blob} after close()")
             check_equal(names(store, container), sorted({*listing, blob}), VISIBLE,
                         f"listing after {blob} was closed")
-            etag = properties(store, container, blob).etag
+            # A second close() must not commit again: it would bring back the writer's
+            # content over what was written since.
+            with precondition(VISIBLE, "overwriting the blob after close()"):
+                put_bytes(store, container, blob, b"written after close")
             writer.close()
-            check_equal(properties(store, container, blob).etag, etag,
-                        VISIBLE, "the etag after a second close() (it must commit once)")
+            check_bytes(store.get_blob_bytes(container, blob), b"written after close", VISIBLE,
+                        f"{blob} after a second close() (it must commit once)")
             check_raises(ValueError, f"{VISIBLE} (write after close raises ValueError)",
                          writer.write, b"more")
         with store.open_blob(container, "with.bin", mode="wb") as writer:
@@ -198,7 +204,7 @@ class WriterClauses(SuiteBase):
                     "a two-dimensional memoryview written")
 
     def test_aborted_writer_leaves_the_old_blob(self, store: Store, container: str) -> None:
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         data = b"x" * size
 
         class _Stop(Exception):
@@ -247,7 +253,7 @@ class WriterClauses(SuiteBase):
 
     def test_killed_writer_leaves_the_old_blob(self, store: Store, container: str) -> None:
         processes = self.use_processes(store)
-        size = crossing_size(self.options.large_blob_size)
+        size = crossing_size(self.options)
         kind = "a process killed with SIGKILL" if processes else \
             "a thread that never closes its writer (the store is not shared between processes)"
         clause = f"{KILLED} ({kind})"
@@ -275,6 +281,10 @@ class WriterClauses(SuiteBase):
         metadata = store.capabilities().metadata is not Support.UNSUPPORTED
         if metadata:
             store.set_blob_metadata(container, "m.bin", {"stage": "old"})
+        else:
+            check_raises(Unsupported, "capabilities: a feature reported UNSUPPORTED (metadata) "
+                         "raises Unsupported", store.set_blob_metadata, container, "m.bin",
+                         {"stage": "old"})
         writer = store.open_blob(container, "m.bin", mode="wb")
         writer.write(b"new content, longer than the old")
         if metadata:
@@ -288,8 +298,8 @@ class WriterClauses(SuiteBase):
         check_equal(store.get_blob_properties(container, "m.bin").metadata, {}, METADATA,
                     "metadata after close()")
         if not metadata:
-            pytest.skip("metadata is UNSUPPORTED by this store: content replaced, "
-                        "no metadata to clear")
+            pytest.skip("metadata is UNSUPPORTED by this store (and raises Unsupported as it "
+                        "must): content replaced, no metadata to clear")
 
     def test_writer_to_a_missing_container_raises_container_not_found_at_open(
         self, store: Store
@@ -318,6 +328,36 @@ class WriterClauses(SuiteBase):
                   f"the error does not name the container and blob: {error}")
         check_equal(names(store, container), [], ARGUMENTS, "listing after the refusals")
         check(not store.does_container_exist(missing), ARGUMENTS, "the container was created")
+
+    def test_zip_archive_round_trips_through_the_writer_and_a_seeking_reader(
+        self, store: Store, container: str
+    ) -> None:
+        state = {"step": 12, "lr": 0.1, "name": "run-7"}
+        members = {"archive/data.pkl": pickle.dumps(state),
+                   "archive/data/0": os.urandom(min(self.options.large_blob_size, MiB) + 333),
+                   "archive/version": b"3\n"}
+        try:
+            with store.open_blob(container, "model.pt", mode="wb") as writer, \
+                    zipfile.ZipFile(writer, "w", zipfile.ZIP_STORED) as archive:
+                for name, data in members.items():
+                    archive.writestr(name, data)
+        except Exception as error:
+            fail(ARCHIVE, f"writing the archive raised {type(error).__name__}: {error}")
+        try:
+            with store.open_blob(container, "model.pt") as stream, \
+                    zipfile.ZipFile(stream) as archive:
+                names = archive.namelist()
+                bad = archive.testzip()
+                read = {name: archive.read(name) for name in members}
+                with archive.open("archive/data.pkl") as member:
+                    unpickled = pickle.load(member)
+        except Exception as error:
+            fail(ARCHIVE, f"reading the archive raised {type(error).__name__}: {error}")
+        check_equal(names, list(members), ARCHIVE, "the archive's members")
+        check_equal(bad, None, ARCHIVE, "the first member with a bad CRC")
+        for name, data in members.items():
+            check_bytes(read[name], data, ARCHIVE, f"member {name}")
+        check_equal(unpickled, state, ARCHIVE, "the state unpickled from its member")
 
     def test_writer_memory_is_bounded_for_many_small_writes(
         self, store: Store, container: str
