@@ -15,7 +15,7 @@ import pytest
 from tests.providers.azure.counting import RequestCounter
 from tests.servers.azurite import Azurite
 from tests.servers.fault_proxy import Fault, running_proxy
-from xtstore.errors import BlobNotFound, ContainerNotFound
+from xtstore.errors import BlobNotFound, ContainerNotFound, PreconditionFailed
 
 KiB = 1024
 BLOCK = 128 * KiB
@@ -199,3 +199,16 @@ def test_an_append_that_rewrites_keeps_the_content_type_and_metadata(
     assert store.get_blob_bytes(container, "log.txt") == b"headtailmore"
     assert (info.content_type, store.get_blob_metadata(container, "log.txt")) == (
         "text/plain", {"k": "v"})
+
+
+def test_a_writer_whose_blocks_another_commit_dropped_fails_and_stores_nothing_of_its_own(
+    make_store: Callable[..., Any], container: str
+) -> None:
+    store = make_store()
+    first = store.open_blob(container, "race.bin", mode="wb")
+    first.write(BIG)  # three blocks staged
+    second = BIG[::-1]
+    _write(store, container, "race.bin", second)  # its block list drops the staged blocks
+    with pytest.raises(PreconditionFailed, match="another upload"):
+        first.close()
+    assert store.get_blob_bytes(container, "race.bin") == second
