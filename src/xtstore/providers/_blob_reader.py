@@ -214,7 +214,7 @@ class ResumingReader(io.RawIOBase):
 
     def _body_for(self, start: int, need: int) -> Body:
         """The open body, moved on to ``start`` if that is a short skip forward inside it;
-        else a new one: to the end when at the start of the blob, else a bounded range."""
+        else a new one (:meth:`_open_at`)."""
         body = self._body
         if body is not None and self._body_at != start:
             if not self._body_at < start < self._body_end or start - self._body_at > SKIP_LIMIT:
