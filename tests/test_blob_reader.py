@@ -1,7 +1,8 @@
 """The resuming open_blob stream of the HTTP providers (src/xtstore/providers/_blob_reader.py),
 over scripted bodies: where each read resumes after a failure, the checksum across resumes,
-seeking, truncated bodies, a blob changed mid-read, and the Store running each read in its
-layers (retried, typed, named). The same stream on Azurite and moto, through the fault proxy:
+seeking, which range a read after a seek asks for (bounded, growing while reading on, a short
+skip read through), truncated bodies, a blob changed mid-read, and the Store running each read
+in its layers (retried, typed, named). The same stream on Azurite and moto, through the fault proxy:
 tests/providers/azure/test_resumed_reads.py and tests/providers/s3/test_resumed_reads.py."""
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from xtstore import Store
 from xtstore.continuation import Continuing
 from xtstore.errors import IntegrityError, PreconditionFailed, StoreError, TransientError
 from xtstore.layers.retry import RetryPolicy
-from xtstore.providers._blob_reader import STEP_BYTES, BlobStream, open_resuming
+from xtstore.providers import _blob_reader
+from xtstore.providers._blob_reader import STEP_BYTES, BlobStream, open_ranged, open_resuming
 from xtstore.providers._shared import Expected
 from xtstore.providers.memory.store import MemoryProvider
 
@@ -37,35 +39,45 @@ class Blob:
         self.damaged: dict[int, int] = {}
         """body number -> offset in the blob of one byte that body gives flipped"""
         self.opened: list[int] = []
+        self.ranges: list[tuple[int, int | None]] = []
+        """(start, end) of every body opened by ``open_range`` (end None: to the end)"""
         self.asked: list[int] = []
         self.closed = 0
         self.changed = False
 
     def open_at(self, offset: int) -> Body:
+        return self.open_range(offset, None)
+
+    def open_range(self, start: int, end: int | None) -> Body:
         if self.changed:
             raise PreconditionFailed("the blob changed while it was read")
-        self.opened.append(offset)
+        assert end is None or start < end <= len(self.content)
+        self.opened.append(start)
+        self.ranges.append((start, end))
         number = len(self.opened) - 1
-        return Body(self, number, offset)
+        return Body(self, number, start, len(self.content) if end is None else end)
 
     def expected(self, digest: bytes | None = None) -> Expected:
         return Expected(len(self.content), "md5", digest or hashlib.md5(self.content).digest())
 
-    def stream(self, digest: bytes | None = None) -> BlobStream:
-        return open_resuming(self.open_at, self.expected(digest), self.open_at(0))
+    def stream(self, digest: bytes | None = None, read_ahead: int = _blob_reader.READ_AHEAD
+               ) -> BlobStream:
+        return open_ranged(self.open_range, self.expected(digest), self.open_range(0, None),
+                           read_ahead=read_ahead)
 
 
 class Body:
-    def __init__(self, blob: Blob, number: int, offset: int) -> None:
+    def __init__(self, blob: Blob, number: int, offset: int, end: int) -> None:
         self.blob = blob
         self.number = number
         self.offset = offset
+        self.end = end
         self.given = 0
 
     def readinto(self, buffer: memoryview, /) -> int:
         self.blob.asked.append(len(buffer))
         after, error = self.blob.faults.get(self.number, (None, None))
-        count = min(len(buffer), self.blob.chunk, len(self.blob.content) - self.offset)
+        count = min(len(buffer), self.blob.chunk, self.end - self.offset)
         if after is not None:
             if self.given >= after:
                 if error is None:
@@ -195,7 +207,10 @@ def test_content_damaged_at_rest_fails_every_repeat() -> None:
     assert len(blob.opened) == 3  # the first body and two repeats of the last read
 
 
-def test_the_checksum_is_checked_only_when_read_through_in_order() -> None:
+def test_the_checksum_is_checked_only_when_read_through_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_blob_reader, "SKIP_LIMIT", 0)  # every seek opens a body there
     blob = Blob()
     stream = blob.stream(digest=b"\0" * 16)
     stream.seek(50_000)
@@ -210,7 +225,8 @@ def test_the_checksum_is_checked_only_when_read_through_in_order() -> None:
         stream.read()
 
 
-def test_seek_reopens_lazily_at_the_new_offset() -> None:
+def test_seek_reopens_lazily_at_the_new_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_blob_reader, "SKIP_LIMIT", 0)  # every seek opens a body there
     blob = Blob()
     stream = blob.stream()
     assert stream.seekable()
@@ -228,6 +244,127 @@ def test_seek_reopens_lazily_at_the_new_offset() -> None:
     assert blob.opened == [0, 70_000, len(CONTENT) - 100, len(CONTENT) - 50]
     with pytest.raises(ValueError):
         stream.seek(-1)
+
+
+@pytest.fixture
+def no_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every seek away from the open body's offset opens another (no short skip read
+    through), so the ranges asked for show."""
+    monkeypatch.setattr(_blob_reader, "SKIP_LIMIT", 0)
+
+
+@pytest.mark.usefixtures("no_skips")
+def test_a_read_after_a_seek_asks_for_the_read_ahead_and_reading_on_doubles_it() -> None:
+    blob = Blob(chunk=100_000)
+    stream = blob.stream(read_ahead=10_000)
+    assert stream.read(10) == CONTENT[:10]
+    stream.seek(20_000)
+    assert stream.read(100) == CONTENT[20_000:20_100]
+    assert blob.ranges == [(0, None), (20_000, 30_000)]
+    assert read_in_pieces(stream, 3_000) == CONTENT[20_100:]
+    # Reading on where a range ended asks for twice as much, up to the end.
+    assert blob.ranges[1:] == [(20_000, 30_000), (30_000, 50_000), (50_000, 90_000),
+                               (90_000, None)]
+    assert blob.closed == len(blob.ranges)
+
+
+@pytest.mark.usefixtures("no_skips")
+def test_a_read_after_a_seek_asks_for_what_it_wants_when_that_is_more() -> None:
+    blob = Blob(chunk=100_000)
+    stream = blob.stream(read_ahead=10_000)
+    stream.seek(5_000)
+    assert stream.read(60_000) == CONTENT[5_000:65_000]
+    buffer = bytearray(30_000)
+    stream.seek(1_000)
+    assert stream.readinto(buffer) == 30_000 and buffer == CONTENT[1_000:31_000]
+    stream.seek(70_000)
+    assert stream.read() == CONTENT[70_000:]
+    assert blob.ranges == [(0, None), (5_000, 65_000), (1_000, 31_000), (70_000, None)]
+
+
+def test_random_reads_ask_bounded_ranges_and_match_the_bytes() -> None:
+    content = random.Random(3).randbytes(2_000_000)
+    blob = Blob(content, chunk=65_536)
+    read_ahead = 50_000
+    stream = blob.stream(read_ahead=read_ahead)
+    rng = random.Random(11)
+    reads = 200
+    for _ in range(reads):
+        offset, length = rng.randrange(len(content)), rng.randrange(1, 20_000)
+        assert stream.seek(offset) == offset
+        assert stream.read(length) == content[offset:offset + length]
+        assert stream.tell() == min(len(content), offset + length)
+    stream.close()
+    later = blob.ranges[1:]
+    assert len(later) <= reads
+    # No range is longer than a read-ahead (a read wants at most 20,000 bytes); only one
+    # near the end runs to it, and every body was closed.
+    assert all((len(content) if end is None else end) - start <= read_ahead
+               for start, end in later)
+    assert blob.closed == len(blob.ranges)
+
+
+def test_a_short_skip_forward_reads_through_the_open_body_and_keeps_the_checksum() -> None:
+    blob = Blob(chunk=1000)
+    stream = blob.stream(digest=b"\0" * 16)
+    assert stream.read(10) == CONTENT[:10]
+    stream.seek(70_000)
+    assert stream.read(100) == CONTENT[70_000:70_100]
+    assert blob.ranges == [(0, None)]  # read through, no new request
+    # The bytes skipped were taken in order: reading on to the end checks the whole.
+    with pytest.raises(IntegrityError):
+        stream.read()
+
+
+def test_a_long_skip_forward_asks_for_a_new_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_blob_reader, "SKIP_LIMIT", 1_000)
+    blob = Blob(chunk=100_000)
+    stream = blob.stream(read_ahead=10_000)
+    stream.seek(500)
+    assert stream.read(10) == CONTENT[500:510]
+    stream.seek(20_000)  # beyond the 8 KiB buffered from 500, and the skip limit
+    assert stream.read(10) == CONTENT[20_000:20_010]
+    assert blob.ranges == [(0, None), (20_000, 30_000)]
+
+
+@pytest.mark.usefixtures("no_skips")
+def test_a_resume_inside_a_bounded_range_asks_for_the_rest_of_that_range() -> None:
+    blob = Blob(chunk=1000)
+    blob.faults = {1: (3_000, TransientError("reset"))}
+    stream = blob.stream(read_ahead=10_000)
+    stream.continue_under(retrying())
+    stream.seek(40_000)
+    assert stream.read(8_000) == CONTENT[40_000:48_000]
+    assert blob.ranges == [(0, None), (40_000, 50_000), (43_000, 50_000)]
+    assert read_in_pieces(stream, 4_000) == CONTENT[48_000:]
+    assert blob.ranges[3] == (50_000, 70_000)  # reading on doubles the range it resumed
+
+
+@pytest.mark.usefixtures("no_skips")
+def test_a_failed_request_for_a_range_is_repeated_with_the_same_range() -> None:
+    blob = Blob(chunk=100_000)
+    stream = blob.stream(read_ahead=10_000)
+    stream.seek(30_000)
+    blob.changed = True
+    with pytest.raises(PreconditionFailed):
+        stream.read(10)
+    blob.changed = False
+    assert stream.tell() == 30_000
+    assert stream.read(10) == CONTENT[30_000:30_010]
+    assert blob.ranges == [(0, None), (30_000, 40_000)]
+
+
+@pytest.mark.usefixtures("no_skips")
+def test_open_resuming_of_a_store_without_ranges_still_reads_every_offset() -> None:
+    # A provider that opens bodies to the end only (open_at): each body is left where the
+    # range the reader wanted ends.
+    blob = Blob(chunk=100_000)
+    stream = open_resuming(blob.open_at, blob.expected(), blob.open_at(0))
+    stream.seek(20_000)
+    assert stream.read(10) == CONTENT[20_000:20_010]
+    stream.seek(0)
+    assert stream.read() == CONTENT
+    assert blob.ranges == [(0, None), (20_000, None), (0, None)]
 
 
 def test_seeking_to_where_the_stream_stands_keeps_the_body() -> None:

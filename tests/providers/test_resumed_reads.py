@@ -4,12 +4,19 @@ fault proxy (issue 2.3; the reader itself: tests/test_blob_reader.py).
 A body cut or reset mid-way is resumed where it broke off (a ranged GET from the bytes
 delivered), a 503 on that resume is retried, a blob overwritten mid-read ends in
 ``PreconditionFailed`` (never mixed bytes), a snapshot's read resumes on the snapshot, and a
-seekable stream reads the bytes at every offset; a sequential read makes one GET.
+seekable stream reads the bytes at every offset; a sequential read makes one GET. Random seeks
+and reads over a blob larger than the read-ahead ask for bounded ranges only, one GET a read
+at most; a sequential read of a large blob costs no more GETs than the SDK's own download
+(``XTSTORE_BIG_READ_MIB``, default 40: the size of that blob; 256 for the issue's full size);
+pyarrow reads a Parquet file through ``open_blob``.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import random
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +27,7 @@ import pytest
 import xtstore
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from xtstore.errors import PreconditionFailed, TransientError
+from xtstore.providers._blob_reader import READ_AHEAD
 
 KiB = 1024
 CONTENT = random.Random(7).randbytes(1024 * KiB)
@@ -41,9 +49,17 @@ class Setup:
     proxy: FaultProxy
     range_header: str
     """The request header a ranged GET names its offset in."""
+    sdk_download: Callable[[str, str, Any], None]
+    """``sdk_download(container, blob, file)``: the raw SDK's own download through the proxy,
+    at the SDK's default sizes (Azure ``download_blob().readinto``, S3 ``download_fileobj``)."""
 
     def gets(self, name: str) -> int:
         return len(self.proxy.requests("GET", name))
+
+    def count_ranges(self, pattern: str) -> Any:
+        """A pass-through rule counting (``.seen``) the GETs whose range matches ``pattern``."""
+        return self.proxy.inject(Fault.response_headers({}), method="GET",
+                                 header=(self.range_header, pattern), times=None)
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ class Provider:
     upstream: str
     """Where the proxy forwards to."""
     range_header: str
+    sdk: Callable[[str], Callable[[str, str, Any], None]]
+    """The SDK's own download through this endpoint (see Setup.sdk_download)."""
 
 
 def _azure(request: pytest.FixtureRequest) -> Provider:
@@ -66,7 +84,19 @@ def _azure(request: pytest.FixtureRequest) -> Provider:
                  azurite.connection_string.replace(azurite.endpoint, endpoint)}
         return xtstore.get_storage("resumed", config={"external-services": {"resumed": entry}})
 
-    return Provider(make, azurite.endpoint, f"http://127.0.0.1:{azurite.port}", "x-ms-range")
+    def sdk(endpoint: str) -> Callable[[str, str, Any], None]:
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(
+            azurite.connection_string.replace(azurite.endpoint, endpoint))
+
+        def download(container: str, blob: str, file: Any) -> None:
+            service.get_blob_client(container, blob).download_blob().readinto(file)
+
+        return download
+
+    return Provider(make, azurite.endpoint, f"http://127.0.0.1:{azurite.port}", "x-ms-range",
+                    sdk)
 
 
 def _s3(request: pytest.FixtureRequest) -> Provider:
@@ -77,7 +107,18 @@ def _s3(request: pytest.FixtureRequest) -> Provider:
                                        "read-timeout": 10, "retry": RETRY})
         return xtstore.get_storage("resumed", config={"external-services": {"resumed": entry}})
 
-    return Provider(make, moto.endpoint_url, moto.endpoint_url, "range")
+    def sdk(endpoint: str) -> Callable[[str, str, Any], None]:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="test", aws_secret_access_key="test")
+
+        def download(container: str, blob: str, file: Any) -> None:
+            client.download_fileobj(container, blob, file)
+
+        return download
+
+    return Provider(make, moto.endpoint_url, moto.endpoint_url, "range", sdk)
 
 
 @pytest.fixture(params=["azure", "s3"])
@@ -88,8 +129,9 @@ def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
     direct.create_container(container)
     direct.create_blob(container, "blob.bin", CONTENT)
     with running_proxy(provider.upstream, hold_limit=5.0, lifetime=120.0) as proxy:
-        yield Setup(provider.make(proxy.endpoint(provider.endpoint)), direct, container, proxy,
-                    provider.range_header)
+        endpoint = proxy.endpoint(provider.endpoint)
+        yield Setup(provider.make(endpoint), direct, container, proxy, provider.range_header,
+                    provider.sdk(endpoint))
     direct.delete_container(container)
 
 
@@ -164,14 +206,17 @@ def test_seek_and_read_give_the_bytes_at_every_offset(setup: Setup) -> None:
             assert stream.tell() == min(len(CONTENT), offset + length)
         stream.seek(0)
         assert _read_all(stream) == CONTENT
-    # The first body, one from each offset, and one from the start again.
-    assert setup.gets("blob.bin") == 1 + len(offsets) + 1
+    # The first body (read through on the forward seeks, each under the skip limit), a
+    # range for each seek back (to 5 and to CUT), and one from the start again.
+    assert setup.gets("blob.bin") == 1 + 2 + 1
 
 
 def test_when_the_retries_run_out_the_error_is_typed_and_names_the_blob(setup: Setup) -> None:
     stream = setup.store.open_blob(setup.container, "blob.bin")
     setup.proxy.inject(Fault.error_status(503), method="GET", times=None)
     stream.seek(CUT)
+    assert stream.read(10) == CONTENT[CUT:CUT + 10]  # a skip forward in the first body
+    stream.seek(5)
     with pytest.raises(TransientError) as caught:
         stream.read(10)
     error = caught.value
@@ -179,3 +224,70 @@ def test_when_the_retries_run_out_the_error_is_typed_and_names_the_blob(setup: S
                                                             "blob.bin")
     assert setup.gets("blob.bin") == 1 + RETRY["attempts"]
     stream.close()
+
+
+def test_random_seeks_and_reads_ask_bounded_ranges_one_get_a_read_at_most(setup: Setup) -> None:
+    # Read where no range reaches the end, not even one doubled by a read that goes on
+    # where the last range ended.
+    content = random.Random(8).randbytes(8 * READ_AHEAD)
+    setup.direct.create_blob(setup.container, "random.bin", content)
+    bounded = setup.count_ranges(r"^bytes=\d+-\d+$")
+    ranged = setup.count_ranges(r"^bytes=")
+    rng = random.Random(9)
+    reads = 40
+    with setup.store.open_blob(setup.container, "random.bin") as stream:
+        for _ in range(reads):
+            offset = rng.randrange(len(content) - 4 * READ_AHEAD)
+            length = rng.randrange(1, 50 * KiB)
+            stream.seek(offset)
+            assert stream.read(length) == content[offset:offset + length]
+    gets = setup.gets("random.bin")
+    assert gets <= 1 + reads  # the first body, then at most a range a read
+    assert ranged.seen == bounded.seen == gets - 1  # every range after the first bounded
+
+
+def test_reading_on_after_a_seek_asks_for_growing_ranges(setup: Setup) -> None:
+    content = random.Random(10).randbytes(7 * READ_AHEAD + 123)
+    setup.direct.create_blob(setup.container, "long.bin", content)
+    with setup.store.open_blob(setup.container, "long.bin") as stream:
+        stream.seek(len(content) - 1)  # e.g. a footer first
+        assert stream.read(1) == content[-1:]
+        stream.seek(0)
+        assert _read_all(stream) == content
+    # The first body, the footer's range, then 4, 8, 16 MiB and the rest: not one per 4 MiB.
+    assert setup.gets("long.bin") == 1 + 1 + 4
+
+
+def test_a_sequential_read_of_a_large_blob_costs_no_more_gets_than_the_sdks_download(
+    setup: Setup,
+) -> None:
+    size = int(os.environ.get("XTSTORE_BIG_READ_MIB", "40")) * 1024 * KiB
+    content = os.urandom(size)  # (randbytes stops short of 256 MiB)
+    setup.direct.create_blob(setup.container, "large.bin", content)
+    with tempfile.TemporaryFile() as file:
+        setup.sdk_download(setup.container, "large.bin", file)
+        file.seek(0)
+        assert file.read() == content
+    sdk_requests = len(setup.proxy.requests(path="large.bin"))
+    setup.proxy.clear()
+    with setup.store.open_blob(setup.container, "large.bin") as stream:
+        assert _read_all(stream) == content
+    ours = len(setup.proxy.requests(path="large.bin"))
+    assert ours == 1 <= sdk_requests, (ours, sdk_requests)
+
+
+def test_pyarrow_reads_parquet_through_open_blob_in_a_few_ranged_gets(setup: Setup) -> None:
+    pyarrow = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    rng = random.Random(13)
+    table = pyarrow.table({"x": [rng.random() for _ in range(300_000)],
+                           "y": [rng.randrange(1000) for _ in range(300_000)]})
+    buffer = io.BytesIO()
+    parquet.write_table(table, buffer, row_group_size=100_000)
+    setup.direct.create_blob(setup.container, "t.parquet", buffer.getvalue())
+    with setup.store.open_blob(setup.container, "t.parquet") as stream:
+        assert parquet.read_table(stream).equals(table)
+        first = setup.gets("t.parquet")
+        stream.seek(0)
+        assert parquet.read_table(stream, columns=["y"]).column("y").equals(table.column("y"))
+    assert first <= 6, first

@@ -16,7 +16,7 @@ DESCRIPTION = ProviderDescription(
     " append blobs.",
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
-                              metadata=Support.NATIVE),
+                              metadata=Support.NATIVE, content_types=True),
     extra="azure",
     sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
                  "azure": ("azure-storage-blob", "azure")},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import random
 import secrets
 import time
@@ -40,13 +41,14 @@ from xtstore.attempts import current_attempt
 from xtstore.errors import (
     BlobNotFound,
     ConfigError,
+    ContainerNotFound,
     PreconditionFailed,
     StoreError,
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import PagedListing, list_pages
-from xtstore.providers._blob_reader import changed_while_read, open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.azure.auth import build_service_client, client_spec
@@ -64,6 +66,7 @@ from xtstore.values import (
     ContainerInfo,
     SnapshotInfo,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["APPEND_BLOCK_LIMIT", "AzureBlobProvider", "AzureBlobStore"]
 
@@ -212,17 +215,40 @@ class _Chunks:
         self._response.close()
 
 
-def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, Mapping[str, Any]]:
-    """One Get Blob streamed from ``offset`` to the end, and its deserialized headers: the
-    whole blob and unconditional for the first (an empty blob takes no range), pinned to
-    ``etag`` for the others (``PreconditionFailed`` when the blob changed since).
+def _read_body(body: _Chunks, length: int) -> bytes:
+    """The ``length`` bytes of a streamed response (a shorter one is a transient error)."""
+    buffer = bytearray(length)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < length:
+        count = body.readinto(view[filled:])
+        if not count:
+            raise ServiceResponseError(f"Get Blob response ended after {filled} of its"
+                                       f" {length} bytes")
+        filled += count
+    return bytes(buffer)
+
+
+def _byte_range(start: int, end: int | None) -> str | None:
+    """The Range header of ``[start, end)`` (``end`` None: to the end); None for the whole."""
+    if end is not None:
+        return f"bytes={start}-{end - 1}"
+    return f"bytes={start}-" if start else None
+
+
+def _stream_from(client: Any, start: int, end: int | None, etag: str | None
+                 ) -> tuple[_Chunks, Mapping[str, Any]]:
+    """One Get Blob of ``[start, end)`` (``end`` None: to the end) streamed, and its
+    deserialized headers: the whole blob and unconditional for the first (an empty blob takes
+    no range), pinned to ``etag`` for the others (``PreconditionFailed`` when the blob changed
+    since).
 
     The SDK's ``download_blob`` reads its first range (``max-single-get-size``) whole and
     then one request per chunk; the generated operation under it streams one response."""
     conditions = ModifiedAccessConditions(if_match=etag) if etag is not None else None
     try:
         chunks, headers, response = client._client.blob.download(
-            range=f"bytes={offset}-" if offset else None,
+            range=_byte_range(start, end),
             modified_access_conditions=conditions,
             decompress=False,
             cls=lambda pipeline_response, chunks, headers: (
@@ -236,8 +262,6 @@ def _stream_from(client: Any, offset: int, etag: str | None) -> tuple[_Chunks, M
         response.close()
         raise ServiceResponseError("Get Blob response without its ETag or Content-Length")
     return _Chunks(chunks, response), headers
-
-
 
 
 def _md5(data: bytes) -> bytes:
@@ -270,11 +294,13 @@ class _Upload:
     copying upload path."""
 
     def __init__(self, client: Any, concurrency: int, *, fail_if_exists: bool = False,
-                 progress: Callable[[int, int | None], None] | None = None) -> None:
+                 progress: Callable[[int, int | None], None] | None = None,
+                 content_type: str | None = None) -> None:
         self._client = client
         self._concurrency = concurrency
         self._fail_if_exists = fail_if_exists
         self._progress = progress
+        self._content_type = content_type
         self.single_put_size = int(client._config.max_single_put_size)
         self.block_size = int(client._config.max_block_size)
 
@@ -283,8 +309,7 @@ class _Upload:
         md5 = _md5(data)
         self._client.upload_blob(
             data, length=len(data), overwrite=not self._fail_if_exists,
-            transactional_content_md5=md5,
-            content_settings=ContentSettings(content_md5=bytearray(md5)),
+            transactional_content_md5=md5, content_settings=self.settings(md5),
         )
         if self._progress is not None:
             self._progress(len(data), len(data))
@@ -334,7 +359,7 @@ class _Upload:
                 for block in blocks:
                     block_id = base64.b64encode(f"{upload_id}-{len(ids):05d}".encode()).decode()
                     ids.append(block_id)
-                    pending.append(pool.submit(self._stage, block_id, block))
+                    pending.append(pool.submit(self.stage, block_id, block))
                     whole.update(block)
                     while len(pending) >= self._concurrency or (pending and pending[0].done()):
                         sent = self._staged(pending.popleft(), sent, total)
@@ -344,12 +369,17 @@ class _Upload:
                 for future in pending:
                     future.cancel()
                 raise
+        self.commit(ids, whole.digest())
+
+    def commit(self, ids: list[str], md5: bytes) -> None:
+        """One Put Block List of the staged blocks ``ids``, the blob keeping ``md5`` as the
+        MD5 of its whole content."""
         conditions: dict[str, Any] = (
             {"match_condition": MatchConditions.IfMissing} if self._fail_if_exists else {})
         try:
             self._client.commit_block_list(
                 [BlobBlock(block_id) for block_id in ids],
-                content_settings=ContentSettings(content_md5=bytearray(whole.digest())),
+                content_settings=self.settings(md5),
                 validate_content=True, **conditions)  # the block list's own MD5 (a few KiB)
         except ResourceModifiedError as error:
             if not self._fail_if_exists:
@@ -362,7 +392,13 @@ class _Upload:
             exists.error_code = "BlobAlreadyExists"
             raise exists from None
 
-    def _stage(self, block_id: str, block: bytes) -> int:
+    def settings(self, md5: bytes) -> Any:
+        """The blob's content settings: the MD5 of its whole content and its content type
+        (None: Azure's default, application/octet-stream)."""
+        return ContentSettings(content_md5=bytearray(md5), content_type=self._content_type)
+
+    def stage(self, block_id: str, block: bytes) -> int:
+        """One Put Block, with the block's MD5 for Azure to check."""
         self._client.stage_block(block_id, block, length=len(block),
                                  transactional_content_md5=_md5(block))
         return len(block)
@@ -372,6 +408,54 @@ class _Upload:
         if self._progress is not None:
             self._progress(sent, total)
         return sent
+
+
+class _BlockSink:
+    """What an Azure writer (``open_blob(mode="wb")``) puts its parts in: each part a staged
+    block, the tail and the block list committed on close (one Put Blob if there is no part),
+    every request with the MD5 of its body and the blob with the MD5 of its whole. Block ids
+    are this writer's token and the part's index, so a repeated step stages the same block
+    again; the whole's MD5 takes each part once, however often it is staged."""
+
+    def __init__(self, upload: _Upload) -> None:
+        self._upload = upload
+        self.part_size = upload.block_size
+        self._token = secrets.token_hex(8)
+        self._whole = hashlib.md5(usedforsecurity=False)
+        self._hashed = 0
+        """How many parts (and the tail, as one more) went into ``_whole``."""
+
+    def _block_id(self, index: int) -> str:
+        return base64.b64encode(f"{self._token}-w{index:06d}".encode()).decode()
+
+    def _hash(self, index: int, data: bytes) -> None:
+        if index == self._hashed:
+            self._whole.update(data)
+            self._hashed += 1
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._hash(index, data)
+        self._upload.stage(self._block_id(index), data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if not parts:
+            self._upload.put(tail)
+            return
+        ids = [self._block_id(index) for index in range(parts)]
+        if tail:
+            self.write_part(parts, tail)
+            ids.append(self._block_id(parts))
+        try:
+            self._upload.commit(ids, self._whole.digest())
+        except HttpResponseError as error:
+            if error_code(error) != "InvalidBlockList":
+                raise
+            raise PreconditionFailed(
+                "another upload of this blob committed while this writer wrote, which dropped"
+                " the blocks it had staged: nothing of this writer's was stored") from None
+
+    def abort(self) -> None:
+        """Nothing to send: the staged blocks are never committed."""
 
 
 class AzureBlobProvider(StoreInterface):
@@ -491,7 +575,8 @@ class AzureBlobProvider(StoreInterface):
         return bool(self._blob_client(container, blob_path).exists())
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
+        content_type: str | None = None,
     ) -> None:
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
         ``fail_if_exists`` sends ``If-None-Match: *``, and a repeat that meets the blob after
@@ -505,11 +590,28 @@ class AzureBlobProvider(StoreInterface):
         after_sent = fail_if_exists and attempt.memo.get("sent", False)
         try:
             with _noting_sent(attempt.memo):
-                _Upload(client, self._concurrency, fail_if_exists=fail_if_exists).from_bytes(data)
+                _Upload(client, self._concurrency, fail_if_exists=fail_if_exists,
+                        content_type=content_type).from_bytes(data)
         except HttpResponseError as error:
             if not (after_sent and error_code(error) == "BlobAlreadyExists"
                     and self._holds(client, data)):
                 raise
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> None:
+        """As :meth:`create_blob_from_stream`, of the file's content. Raises
+        ``ContainerNotFound``, ``FileNotFoundError``."""
+        with open(source_fn, "rb") as source:
+            length = os.fstat(source.fileno()).st_size
+            self._upload_stream(container, blob_path, source, length, progress_callback,
+                                content_type)
 
     def create_blob_from_stream(
         self,
@@ -518,17 +620,34 @@ class AzureBlobProvider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Block upload from ``stream`` (read one block per worker at a time); the blob appears
         only when the block list is committed. Every request carries the MD5 of its body,
         which Azure checks (``IntegrityError``), and the blob keeps the MD5 of the whole.
         Raises ``ContainerNotFound``."""
-        self._upload_stream(container, blob_path, stream, length, progress_callback)
+        self._upload_stream(container, blob_path, stream, length, progress_callback,
+                            content_type)
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
-                       length: int | None, progress_callback: ProgressCallback | None) -> None:
+                       length: int | None, progress_callback: ProgressCallback | None,
+                       content_type: str | None) -> None:
         _Upload(self._blob_client(container, blob_path), self._concurrency,
-                progress=_progress_hook(progress_callback, length)).from_stream(stream, length)
+                progress=_progress_hook(progress_callback, length),
+                content_type=content_type).from_stream(stream, length)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """A writer staging a block (``max-block-size``) per part as it fills and committing
+        the block list on close (one Put Blob when the content fits in one block); blocks of
+        a writer that never commits are dropped by Azure (a week later, or at the blob's next
+        commit). Raises ``ContainerNotFound`` (one request)."""
+        if not self.does_container_exist(container):
+            raise ContainerNotFound("container not found", container=container)
+        upload = _Upload(self._blob_client(container, blob_path), 1, content_type=content_type)
+        return BlobWriter(_BlockSink(upload))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -703,9 +822,12 @@ class AzureBlobProvider(StoreInterface):
             return None  # a lost attempt of this call wrote it
         content = old + data
         memo["expect"] = (len(content), _digest(content))
+        kept = downloader.properties  # an append keeps the blob's metadata and content type
         client.upload_blob(
             content, length=len(content), overwrite=True, max_concurrency=self._concurrency,
-            etag=downloader.properties.etag, match_condition=MatchConditions.IfNotModified,
+            etag=kept.etag, match_condition=MatchConditions.IfNotModified,
+            metadata=dict(kept.metadata or {}), content_settings=ContentSettings(
+                content_type=getattr(kept.content_settings, "content_type", None)),
         )
         return None
 
@@ -820,22 +942,49 @@ class AzureBlobProvider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """One Get Blob, streamed as it is read; after a failure the next read resumes where
-        it broke off (a ranged Get Blob pinned to the first one's etag: ``PreconditionFailed``
-        if the blob was overwritten meanwhile), under the Store's retry. Seekable; checked
-        against the blob's size and stored MD5 once read through in order
-        (:mod:`xtstore.providers._blob_reader`). Raises ``BlobNotFound``."""
+        """One Get Blob, streamed as it is read; after a seek, ranged Get Blobs of what a
+        read needs (at least the read-ahead, growing as reading goes on in order), and after
+        a failure a ranged Get Blob from where it broke off, each pinned to the first one's
+        etag (``PreconditionFailed`` if the blob was overwritten meanwhile), under the
+        Store's retry. Checked against the blob's size and stored MD5 once read through in
+        order (:mod:`xtstore.providers._blob_reader`). Raises ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
         with _SnapshotIdErrors(snapshot):
-            first, headers = _stream_from(client, 0, None)
+            first, headers = _stream_from(client, 0, None, None)
         etag = str(headers["ETag"])
 
-        def open_at(offset: int) -> _Chunks:
-            return _stream_from(client, offset, etag)[0]
+        def open_range(start: int, end: int | None) -> _Chunks:
+            return _stream_from(client, start, end, etag)[0]
 
         # A whole-blob Get Blob answers with the stored MD5 as its Content-MD5.
         md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
-        return open_resuming(open_at, _expected(headers["Content-Length"], md5), first)
+        return open_ranged(open_range, _expected(headers["Content-Length"], md5), first)
+
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """One Get Blob of the range (``b""`` from at or past the end: Azure's 416). Raises
+        ``BlobNotFound``."""
+        client = self._blob_client(container, blob_path, snapshot)
+        # An empty range still asks for one byte: a missing blob must fail all the same.
+        asked = None if end is None else max(end, start + 1)
+        try:
+            with _SnapshotIdErrors(snapshot):
+                body, headers = _stream_from(client, start, asked, None)
+        except HttpResponseError as error:
+            if _status(error) == 416:
+                return b""
+            raise
+        try:
+            data = _read_body(body, int(headers["Content-Length"]))
+        finally:
+            body.close()
+        return data if end is None else data[:end - start]
 
     def get_blob_to_path(
         self,

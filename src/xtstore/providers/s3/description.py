@@ -17,7 +17,7 @@ DESCRIPTION = ProviderDescription(
     summary="Amazon S3 and S3-compatible stores (MinIO, moto, ...): containers are buckets.",
     capabilities=Capabilities(append=Support.EMULATED, snapshots=Support.EMULATED,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
-                              metadata=Support.NATIVE),
+                              metadata=Support.NATIVE, content_types=True),
     extra="s3",
     sdk_modules={"boto3": ("boto3", "s3"), "botocore": ("boto3", "s3"),
                  "s3transfer": ("boto3", "s3")},

@@ -40,7 +40,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import list_pages
-from xtstore.providers._blob_reader import changed_while_read, open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import to_bytes
 from xtstore.providers.s3.append import Appender
@@ -55,7 +55,13 @@ from xtstore.providers.s3.keys import (
     snapshot_prefix,
 )
 from xtstore.providers.s3.listing import iter_listing
-from xtstore.providers.s3.transfer import CheckedBody, Transfers, etag_md5, expected_content
+from xtstore.providers.s3.transfer import (
+    CheckedBody,
+    PartUpload,
+    Transfers,
+    etag_md5,
+    expected_content,
+)
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -63,6 +69,7 @@ from xtstore.values import (
     ContainerInfo,
     SnapshotInfo,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["SINGLE_COPY_LIMIT", "S3Provider", "S3Store"]
 
@@ -70,6 +77,11 @@ SINGLE_COPY_LIMIT = 5 * 2**30
 """CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
 
 _DELETE_BATCH = 1000
+
+
+def _byte_range(start: int, end: int | None) -> str:
+    """The Range header of ``[start, end)`` (``end`` None: to the end)."""
+    return f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -274,7 +286,8 @@ class S3Provider(StoreInterface):
         return True
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
+        content_type: str | None = None,
     ) -> None:
         """One PutObject; with ``fail_if_exists`` conditional on ``If-None-Match: *``.
         Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
@@ -284,7 +297,9 @@ class S3Provider(StoreInterface):
         not a ``BlobAlreadyExists``."""
         key = check_blob_key(blob_path)
         data = to_bytes(text)
-        condition = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        condition: dict[str, str] = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        if content_type is not None:
+            condition["ContentType"] = content_type
         repeat = False
         if fail_if_exists:
             attempt = current_attempt()
@@ -324,12 +339,15 @@ class S3Provider(StoreInterface):
         blob_path: str,
         source_fn: str,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Managed upload (multipart above ``multipart-threshold``, completed atomically).
         Raises ``ContainerNotFound``, ``FileNotFoundError``."""
         key = check_blob_key(blob_path)
         size = os.stat(source_fn).st_size
-        self._transfers.upload(source_fn, container, key, progress_callback, size)
+        self._transfers.upload(source_fn, container, key, progress_callback, size,
+                               content_type)
 
     def create_blob_from_stream(
         self,
@@ -338,6 +356,8 @@ class S3Provider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
         ``max-concurrency`` parts). Raises ``ContainerNotFound``. The Store rewinds a
@@ -345,7 +365,20 @@ class S3Provider(StoreInterface):
         key = check_blob_key(blob_path)
         source: IO[bytes] = (cast(IO[bytes], _Lent(stream)) if _seekable(stream)
                              else stream)
-        self._transfers.upload(source, container, key, progress_callback, length)
+        self._transfers.upload(source, container, key, progress_callback, length,
+                               content_type)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """A writer uploading a multipart upload's part (``multipart-chunksize``) as each
+        fills, completed on close (one PutObject when the content fits in one part), aborted
+        on abort (:class:`~xtstore.providers.s3.transfer.PartUpload`). Raises
+        ``ContainerNotFound`` (one request)."""
+        key = check_blob_key(blob_path)
+        self._require_container(container)
+        return BlobWriter(PartUpload(self._client, container, key,
+                                     self._settings.multipart_chunksize, content_type))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -474,27 +507,55 @@ class S3Provider(StoreInterface):
     def open_blob(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
-        """One GetObject, its body streamed as it is read; after a failure the next read
-        resumes where it broke off (a ranged GetObject with ``If-Match`` the first one's ETag:
-        ``PreconditionFailed`` if the object was overwritten meanwhile), under the Store's
-        retry. Seekable; its length and whole-object checksum are checked once it is read
-        through in order (``IntegrityError``; :mod:`xtstore.providers._blob_reader`). Raises
-        ``BlobNotFound``."""
+        """One GetObject, its body streamed as it is read; after a seek, ranged GetObjects of
+        what a read needs (at least the read-ahead, growing as reading goes on in order), and
+        after a failure a ranged GetObject from where it broke off, each with ``If-Match`` the
+        first one's ETag (``PreconditionFailed`` if the object was overwritten meanwhile),
+        under the Store's retry. Its length and whole-object checksum are checked once it is
+        read through in order (``IntegrityError``; :mod:`xtstore.providers._blob_reader`).
+        Raises ``BlobNotFound``."""
         key = self._read_key(blob_path, snapshot)
         response = self._client.get_object(Bucket=container, Key=key)
         etag = response["ETag"]
         expected = expected_content(response)
 
-        def open_at(offset: int) -> CheckedBody:
+        def open_range(start: int, end: int | None) -> CheckedBody:
             try:
                 with s3_errors():
                     resumed = self._client.get_object(Bucket=container, Key=key, IfMatch=etag,
-                                                      Range=f"bytes={offset}-")
+                                                      Range=_byte_range(start, end))
             except PreconditionFailed:
                 raise changed_while_read() from None
             return CheckedBody(resumed["Body"])
 
-        return open_resuming(open_at, expected, CheckedBody(response["Body"]))
+        return open_ranged(open_range, expected, CheckedBody(response["Body"]))
+
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """One GetObject with a Range (none for the whole); ``b""`` from at or past the end
+        (S3's 416). Raises ``BlobNotFound``, ``ContainerNotFound``."""
+        key = self._read_key(blob_path, snapshot)
+        # An empty range still asks for one byte: a missing blob must fail all the same.
+        asked = None if end is None else max(end, start + 1)
+        arguments: dict[str, Any] = {}
+        if start or asked is not None:
+            arguments["Range"] = _byte_range(start, asked)
+        try:
+            response = self._client.get_object(Bucket=container, Key=key, **arguments)
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 416:
+                return b""
+            raise
+        body = response["Body"]
+        with body:
+            data = bytes(body.read())
+        return data if end is None else data[:end - start]
 
     def _read_key(self, blob_path: str, snapshot: str | None) -> str:
         key = check_blob_key(blob_path)

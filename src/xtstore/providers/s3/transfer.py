@@ -8,6 +8,7 @@ Store's retry layer is the only one.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import threading
@@ -19,13 +20,15 @@ from botocore.response import StreamingBody
 from s3transfer.manager import TransferManager  # type: ignore[import-untyped]
 from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped]
 
-from xtstore.errors import IntegrityError
+from xtstore.errors import BlobNotFound, IntegrityError
 from xtstore.interface import ProgressCallback
-from xtstore.providers._shared import Expected, check_file, verified_local_file
+from xtstore.providers._shared import CHECKSUMS, Expected, check_file, verified_local_file
+from xtstore.providers.s3.errors import s3_errors
 
 __all__ = [
     "UPLOAD_CHECKSUM",
     "CheckedBody",
+    "PartUpload",
     "Transfers",
     "composite_checksum",
     "etag_md5",
@@ -222,12 +225,17 @@ class Transfers:
         key: str,
         progress: ProgressCallback | None = None,
         total: int | None = None,
+        content_type: str | None = None,
     ) -> None:
         """Upload a file name or a readable stream; the object appears only when complete
         (a failed multipart upload is aborted), with a full-object CRC32
-        (:data:`UPLOAD_CHECKSUM`). Raises ``ContainerNotFound``."""
+        (:data:`UPLOAD_CHECKSUM`) and ``content_type`` (None: S3's default). Raises
+        ``ContainerNotFound``."""
+        extra: dict[str, Any] = dict(UPLOAD_CHECKSUM)
+        if content_type is not None:
+            extra["ContentType"] = content_type
         with self._manager() as manager:
-            manager.upload(source, bucket, key, extra_args=dict(UPLOAD_CHECKSUM),
+            manager.upload(source, bucket, key, extra_args=extra,
                            subscribers=_subscribers(progress, total)).result()
 
     def download_to_path(
@@ -289,3 +297,85 @@ class Transfers:
         with self._manager() as manager:
             manager.copy({"Bucket": source_bucket, "Key": source_key}, bucket, key,
                          extra_args=dict(extra_args)).result()
+
+
+class PartUpload:
+    """What an S3 writer (``open_blob(mode="wb")``) puts its parts in: a multipart upload,
+    created at the first part, each part an UploadPart of ``part_size`` bytes (a repeat
+    uploads the same part number again), completed on close with the parts' ETags and the
+    whole object's CRC32 (S3 checks it: :data:`UPLOAD_CHECKSUM`); one PutObject when the whole
+    content is the tail; AbortMultipartUpload on abort. Like every upload of the client,
+    each request is checked against the MD5 the store reports (:func:`watch_upload_digests`).
+
+    A CreateMultipartUpload whose response was lost leaves an upload nobody completes (S3
+    drops it by the bucket's lifecycle rule for incomplete uploads)."""
+
+    def __init__(self, client: Any, bucket: str, key: str, part_size: int,
+                 content_type: str | None) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self.part_size = part_size
+        self._type = {"ContentType": content_type} if content_type is not None else {}
+        self._upload_id: str | None = None
+        self._parts: dict[int, dict[str, Any]] = {}
+        self._whole = CHECKSUMS["crc32"]()
+        self._md5s: list[bytes] = []
+        self._hashed = 0
+        """How many parts went into the whole's CRC32 (each once, however often sent)."""
+        self._completing = False
+
+    def write_part(self, index: int, data: bytes) -> None:
+        if index == self._hashed:
+            self._whole.update(data)
+            self._md5s.append(hashlib.md5(data, usedforsecurity=False).digest())
+            self._hashed += 1
+        if self._upload_id is None:
+            created = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, **UPLOAD_CHECKSUM, **self._type)
+            self._upload_id = str(created["UploadId"])
+        response = self._client.upload_part(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+            PartNumber=index + 1, Body=data, ChecksumAlgorithm="CRC32")
+        part = {"ETag": response["ETag"], "PartNumber": index + 1}
+        if response.get("ChecksumCRC32"):
+            part["ChecksumCRC32"] = response["ChecksumCRC32"]
+        self._parts[index] = part
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if self._upload_id is None:
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=tail,
+                                    ChecksumAlgorithm="CRC32", **self._type)
+            return
+        if tail:
+            if parts not in self._parts:  # a repeat after the complete applied sends none
+                self.write_part(parts, tail)
+            parts += 1
+        whole = base64.b64encode(self._whole.digest()).decode()
+        repeat, self._completing = self._completing, True
+        try:
+            with s3_errors():
+                self._client.complete_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": [self._parts[index] for index in range(parts)]},
+                    ChecksumType="FULL_OBJECT", ChecksumCRC32=whole)
+        except BlobNotFound:
+            # NoSuchUpload: after a complete whose response was lost, the upload is gone
+            # because it was completed; the object it made has the multipart ETag of these
+            # very parts.
+            if not (repeat and self._completed_as(parts)):
+                raise
+
+    def _completed_as(self, parts: int) -> bool:
+        try:
+            with s3_errors():
+                head = self._client.head_object(Bucket=self._bucket, Key=self._key)
+        except BlobNotFound:
+            return False
+        digest = hashlib.md5(b"".join(self._md5s[:parts]), usedforsecurity=False).hexdigest()
+        return str(head.get("ETag", "")).strip('"') == f"{digest}-{parts}"
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
+                                                UploadId=self._upload_id)
