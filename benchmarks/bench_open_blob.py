@@ -3,7 +3,7 @@ SDK's: wall time and this process's CPU, the best of ``--rounds``, read straight
 server, and the requests one read sends, counted through the fault proxy (no faults injected).
 Sequential: ``read()`` and ``read(1 MiB)`` to the end, against the SDK's own download (Azure
 ``download_blob().readinto``, S3 ``download_fileobj``). Random: ``--random`` reads of 64 KiB
-at random offsets (seek, read), against one ranged download each (Azure
+at random offsets (seek, read; and ``get_blob_range``), against one ranged download each (Azure
 ``download_blob(offset, length)``, S3 ``get_object(Range=...)``).
 
 Run from the repository root:  ``python benchmarks/bench_open_blob.py [--size-mib 64]``
@@ -69,6 +69,12 @@ def _random_reads(store: Any, data: bytes, count: int) -> None:
             assert stream.read(PIECE) == data[offset:offset + PIECE]
 
 
+def _range_calls(store: Any, data: bytes, count: int) -> None:
+    for offset in _offsets(data, count):
+        assert store.get_blob_range("bench", "big.bin", offset, offset + PIECE) == \
+            data[offset:offset + PIECE]
+
+
 Way = Callable[[Any, bytes, int], None]
 """``way(store, data, random_reads)``: one read of the blob, checked."""
 
@@ -80,6 +86,7 @@ def _rows(label: str, direct: Any, proxied: Any, proxy: FaultProxy, data: bytes,
     ways: dict[str, Way] = {"open_blob read()": _stream_reads(lambda s: bytes(s.read())),
                             "open_blob read(1 MiB)": _stream_reads(_read_all),
                             f"open_blob {random_reads} x seek+read(64 KiB)": _random_reads,
+                            f"{random_reads} x get_blob_range(64 KiB)": _range_calls,
                             **sdk}
     for name, way in ways.items():
         proxy.clear()
