@@ -304,6 +304,43 @@ def test_random_reads_ask_bounded_ranges_and_match_the_bytes() -> None:
     assert blob.closed == len(blob.ranges)
 
 
+@pytest.mark.usefixtures("no_skips")
+def test_a_range_left_mostly_unread_makes_the_next_ranges_just_what_the_reads_want() -> None:
+    content = random.Random(4).randbytes(600_000)
+    blob = Blob(content, chunk=1_000)
+    stream = blob.stream(read_ahead=10_000)
+    for offset in (50_000, 150_000, 250_000, 350_000):
+        stream.seek(offset)
+        assert stream.read(1_000) == content[offset:offset + 1_000]
+    # The first seek leaves the whole-blob body, which says nothing of the pattern: the
+    # read-ahead. That range is left 90% unread: from then on, what each read wants (the
+    # BufferedReader's buffer, as it reads into that).
+    wants = io.DEFAULT_BUFFER_SIZE
+    assert blob.ranges[1:] == [(50_000, 60_000), (150_000, 150_000 + wants),
+                               (250_000, 250_000 + wants), (350_000, 350_000 + wants)]
+    # Reading on in order brings the read-ahead back at once, then doubles it.
+    assert read_in_pieces(stream, 1_000) == content[351_000:]
+    went_on = 350_000 + wants
+    assert blob.ranges[5:7] == [(went_on, went_on + 2 * wants),
+                                (went_on + 2 * wants, went_on + 6 * wants)]
+
+
+def test_a_short_rest_of_a_range_left_for_a_read_elsewhere_is_read_out_first() -> None:
+    # So that its connection goes back to the pool: a body closed unread is cut.
+    content = random.Random(5).randbytes(3_000_000)
+    blob = Blob(content, chunk=1_000)
+    stream = blob.stream(read_ahead=10_000)
+    stream.seek(1_200_000)  # beyond the skip limit: the first body is left (not read out)
+    assert stream.read(1_000) == content[1_200_000:1_201_000]
+    given_before = sum(blob.asked)
+    stream.seek(2_600_000)
+    assert stream.read(1_000) == content[2_600_000:2_601_000]
+    # The 9,000 bytes left of the range at 1,200,000 were read before it was closed.
+    assert sum(blob.asked) - given_before >= 9_000 + 1_000
+    assert blob.ranges[1:2] == [(1_200_000, 1_210_000)]
+    assert blob.closed == 2
+
+
 def test_a_short_skip_forward_reads_through_the_open_body_and_keeps_the_checksum() -> None:
     blob = Blob(chunk=1000)
     stream = blob.stream(digest=b"\0" * 16)

@@ -14,7 +14,10 @@ body costs no request; after a seek, a read asks for a bounded range: what it wa
 before (and to the end once that reaches it), so a sequential run after a seek costs
 ``log2(run / READ_AHEAD)`` requests, and random reads never leave a huge body unread (an
 abandoned body costs its connection). A forward seek of at most :data:`SKIP_LIMIT` bytes
-inside the open body reads through them instead of asking again.
+inside the open body reads through them instead of asking again. A range left mostly unread
+for a read elsewhere marks the reader as random: its next range is just what the read wants,
+so random reads move no more bytes than the SDK's exact ranged downloads (the read-ahead comes
+back once a range is read to its end).
 
 Each read is one step of the call: run inside the Store's layers, it may be repeated, so it
 starts from the bytes already delivered. A body that fails, or ends before its range does, is
@@ -104,6 +107,7 @@ class ResumingReader(io.RawIOBase):
         self._size: int = expected.size
         self._read_ahead = read_ahead
         self._body = first
+        self._first = first
         self._body_at = 0
         """The offset of the open body's next byte."""
         self._body_end = self._size
@@ -117,6 +121,8 @@ class ResumingReader(io.RawIOBase):
         self.wanted_end: int | None = None
         """Where the read being made wants to stop (set by :class:`BlobStream`; None: not
         said): a range opened for it covers that much, if more than the read-ahead."""
+        self._random = False
+        """The last range was left mostly unread: ask the next for no more than is wanted."""
         self._position = 0
         self._hasher = expected.hasher()
         self._in_order = 0
@@ -205,6 +211,7 @@ class ResumingReader(io.RawIOBase):
         end = start + count
         self._body_at = end
         if end == self._body_end:
+            self._random = False
             self._drop()
         if start <= self._in_order < end:
             self._hasher = self._hashed(view[self._in_order - start:count], end)
@@ -218,13 +225,25 @@ class ResumingReader(io.RawIOBase):
         body = self._body
         if body is not None and self._body_at != start:
             if not self._body_at < start < self._body_end or start - self._body_at > SKIP_LIMIT:
-                self._drop()
+                self._leave(body)
                 body = None
             else:
                 self._skip_to(body, start)
         if body is None:
             body = self._body = self._open_at(start, need)
         return body
+
+    def _leave(self, body: Body) -> None:
+        """Drop the open body for a read elsewhere; a short rest of it is read out first, so
+        that its connection goes back to the pool instead of being cut (a random reader
+        would otherwise pay a new connection for every range)."""
+        left = self._body_end - self._body_at
+        # The first body (the whole blob, asked by open_blob) says nothing of the pattern.
+        self._random = self._body is not self._first and 2 * left > self._window
+        if left <= SKIP_LIMIT:
+            with suppress(Exception):  # a body that fails here is dropped all the same
+                self._skip_to(body, self._body_end)
+        self._drop()
 
     def _skip_to(self, body: Body, start: int) -> None:
         """Read the open body on to ``start``; bytes skipped in order still go into the
@@ -249,7 +268,10 @@ class ResumingReader(io.RawIOBase):
         if resume is not None and resume[0] == start:
             end = resume[1]
         else:
-            window = 2 * self._window if start == self._window_end else self._read_ahead
+            if start == self._window_end:
+                window = max(2 * self._window, self._read_ahead)
+            else:
+                window = 0 if self._random else self._read_ahead
             wanted = self.wanted_end
             window = max(window, need, wanted - start if wanted is not None else 0)
             end = min(start + window, self._size)
