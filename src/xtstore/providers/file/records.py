@@ -50,11 +50,15 @@ from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import SNAPSHOT_ID, Layout
 from xtstore.values import SnapshotInfo
 
-__all__ = ["FILE_ID", "Records"]
+__all__ = ["CONTENT_TYPE", "FILE_ID", "Records", "content_type_of", "record_content_type"]
 
 FILE_ID = "user.xtstore.id"
 """The extended attribute holding a blob file's random id (16 hex digits), given to a file
 the first time a record names it."""
+CONTENT_TYPE = "user.xtstore.content-type"
+"""The extended attribute holding a blob file's content type, given before the file takes
+the blob's name; it belongs to the file, so hard links (copies, snapshots) share it and an
+append in place keeps it."""
 _READ_ATTEMPTS = 8
 """Reads of a record retried while the blob's file keeps changing under them."""
 _ATTRIBUTES = hasattr(os, "getxattr")
@@ -98,6 +102,18 @@ class Records:
                 return st, {}  # the file has no entry: no metadata
             st = again
         return st, {}
+
+    def described(self, container: str, blob_path: str) -> tuple[os.stat_result,
+                                                                  dict[str, str], str | None]:
+        """:meth:`blob_state` and the content type of the same file (read again if the
+        file was replaced meanwhile). Raises :class:`BlobNotFound`."""
+        path = self._layout.blob_file(container, blob_path)
+        for _ in range(_READ_ATTEMPTS):
+            st, metadata = self.blob_state(container, blob_path)
+            content_type = content_type_of(path)
+            if _same_version(self._confined.stat_blob(container, blob_path), st):
+                break
+        return st, metadata, content_type
 
     def metadata_of_open(self, container: str, blob_path: str, fd: int,
                          st: os.stat_result) -> dict[str, str]:
@@ -343,6 +359,29 @@ def _read_id(target: int | str) -> str:
         return os.getxattr(target, FILE_ID).decode("ascii", "replace")
     except OSError:
         return ""  # none given (ENODATA), no attributes here, or the file is gone
+
+
+def record_content_type(fd: int, content_type: str | None) -> None:
+    """Keep ``content_type`` with the new file ``fd`` (nothing for None, or where the file
+    system keeps no user extended attributes: the blob then reads back with none)."""
+    if content_type is None or not _ATTRIBUTES:
+        return
+    try:
+        os.setxattr(fd, CONTENT_TYPE, content_type.encode("ascii"))
+    except OSError as error:
+        if error.errno not in NO_ATTRIBUTES:
+            raise
+
+
+def content_type_of(target: int | str) -> str | None:
+    """The content type kept with the file open as ``target`` (an fd open for reading) or
+    that the path ``target`` leads to; None if it has none."""
+    if not _ATTRIBUTES:
+        return None
+    try:
+        return os.getxattr(target, CONTENT_TYPE).decode("ascii", "replace")
+    except OSError:
+        return None  # none given (ENODATA), no attributes here, or the file is gone
 
 
 def _given_file_id(fd: int) -> str:

@@ -68,7 +68,12 @@ from xtstore.localfiles.oscalls import (
 from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import Layout, claim, name_clash
-from xtstore.providers.file.records import Records, identity
+from xtstore.providers.file.records import (
+    Records,
+    content_type_of,
+    identity,
+    record_content_type,
+)
 from xtstore.providers.file.walk import etag_of
 
 __all__ = ["LARGE", "Fill", "NewVersion", "Writer"]
@@ -385,6 +390,7 @@ class Writer:
             def fill(fd: int) -> None:
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
+                record_content_type(fd, content_type_of(source))
 
             metadata = self.records.metadata_of_open(container, blob_path, source, st)
             return *self.new_version(fill), st, metadata
