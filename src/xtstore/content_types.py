@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import mimetypes
+import re
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "guess_content_type"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "guess_content_type", "is_content_type"]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 """What a name with no known suffix gets."""
@@ -83,3 +84,15 @@ def guess_content_type(blob_path: str) -> str:
     if encoding is not None:
         return _COMPRESSED.get(encoding, DEFAULT_CONTENT_TYPE)
     return content_type or DEFAULT_CONTENT_TYPE
+
+
+_CONTENT_TYPE = re.compile(
+    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ -~\t]*)?")
+"""``type/subtype`` with optional parameters, as an HTTP header carries it (RFC 9110
+§8.3.1): tokens, then printable ASCII only, so that no value can end a header line."""
+
+
+def is_content_type(value: object) -> bool:
+    """Whether ``value`` is a string a store can keep as a content type: ``type/subtype``,
+    optionally followed by ``; parameters`` in printable ASCII."""
+    return isinstance(value, str) and _CONTENT_TYPE.fullmatch(value) is not None

@@ -14,12 +14,11 @@ from __future__ import annotations
 import functools
 import os
 import pickle
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
 from xtstore.attempts import begin_call, end_call
-from xtstore.content_types import guess_content_type
+from xtstore.content_types import guess_content_type, is_content_type
 from xtstore.continuation import Continuing
 from xtstore.errors import ConfigError, InvalidArgument, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
@@ -899,15 +898,9 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
         )
 
 
-_CONTENT_TYPE = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ -~\t]*)?")
-"""``type/subtype`` with optional parameters, as an HTTP header may carry it (RFC 9110
-§8.3.1): tokens, then printable ASCII only, so no value can end a header line."""
-
-
 def _check_content_type(content_type: object, service: str, container: str,
                         blob: str) -> None:
-    if isinstance(content_type, str) and _CONTENT_TYPE.fullmatch(content_type):
+    if is_content_type(content_type):
         return
     raise InvalidArgument(
         f"a content type must be 'type/subtype' with optional '; parameters' in printable"
