@@ -50,7 +50,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 
-from xtstore.errors import BlobAlreadyExists, BlobNotFound, InvalidName
+from xtstore.errors import BlobAlreadyExists, BlobNotFound, InvalidName, StoreError
 from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
@@ -127,6 +127,8 @@ class Writer:
             parent_path = self._layout.blob_file(container, blob_path).rpartition("/")[0]
             try:
                 parent = self._confined.parent_of(container, blob_path, parent_path)
+            except StoreError:
+                raise  # no container, a blob in the folder's way, a symlink out of it
             except OSError:
                 parent = None  # e.g. a folder name too long: install reports it
             if parent is not None:
