@@ -6,6 +6,7 @@ and in memory, and a class lacking what a default is built from is refused, nami
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -274,9 +275,18 @@ BUILT_FROM_OTHERS: tuple[str, ...] = (
 )
 
 
+_UPLOADS = {"create_blob_from_path", "create_blob_from_stream"}
+
+
 def with_defaults(provider: type[StoreInterface], names: tuple[str, ...]) -> type[StoreInterface]:
-    """``provider`` with the interface's defaults in place of its own methods ``names``."""
-    body = {name: getattr(StoreInterface, name) for name in names}
+    """``provider`` with the interface's defaults in place of its own methods ``names``. The
+    upload defaults take no ``content_type``, so with one of them in place the provider no
+    longer declares content types."""
+    body: dict[str, Any] = {name: getattr(StoreInterface, name) for name in names}
+    if _UPLOADS & set(names):
+        declared = provider.capabilities
+        body["capabilities"] = lambda self: dataclasses.replace(declared(self),
+                                                               content_types=False)
     return type(f"Defaults{provider.__name__}", (provider,), body)
 
 
@@ -412,11 +422,12 @@ def test_a_default_without_what_it_is_built_from_is_refused_naming_it(
 
 
 def test_one_method_of_each_pair_is_enough() -> None:
-    # XT's way (list_blobs, create_blob_from_path) and the streaming way (store-memory's).
+    # XT's way (list_blobs, create_blob_from_path) and the streaming way (store-memory's
+    # listings; its uploads from a path are its own only to pass on a content type).
     assert missing_methods(XtOnlyStore) == []
     assert "list_blobs" not in vars(MemoryProvider)
-    assert "create_blob_from_path" not in vars(MemoryProvider)
     assert missing_methods(MemoryProvider) == []
+    assert missing_methods(with_defaults(MemoryProvider, ("create_blob_from_path",))) == []
 
 
 class PropertiesFromMetadata(FileProvider):
