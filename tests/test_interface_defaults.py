@@ -6,7 +6,6 @@ and in memory, and a class lacking what a default is built from is refused, nami
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import shutil
@@ -275,18 +274,9 @@ BUILT_FROM_OTHERS: tuple[str, ...] = (
 )
 
 
-_UPLOADS = {"create_blob_from_path", "create_blob_from_stream"}
-
-
 def with_defaults(provider: type[StoreInterface], names: tuple[str, ...]) -> type[StoreInterface]:
-    """``provider`` with the interface's defaults in place of its own methods ``names``. The
-    upload defaults take no ``content_type``, so with one of them in place the provider no
-    longer declares content types."""
-    body: dict[str, Any] = {name: getattr(StoreInterface, name) for name in names}
-    if _UPLOADS & set(names):
-        declared = provider.capabilities
-        body["capabilities"] = lambda self: dataclasses.replace(declared(self),
-                                                               content_types=False)
+    """``provider`` with the interface's defaults in place of its own methods ``names``."""
+    body = {name: getattr(StoreInterface, name) for name in names}
     return type(f"Defaults{provider.__name__}", (provider,), body)
 
 

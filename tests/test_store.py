@@ -426,3 +426,21 @@ def test_a_bad_content_type_is_refused_before_any_provider_call(
         assert caught.value.container == "runs" and caught.value.blob == "a"
     assert provider.keywords == []
     assert not store.does_blob_exist("runs", "a")
+
+
+class OldStyleSubclass(MemoryProvider):
+    """A user's subclass of a built-in provider written against 2.3: its create_blob keeps
+    XT's signature, while it inherits the declaration of content types."""
+
+    def create_blob(self, container: str, blob_path: str, text: Any,
+                    fail_if_exists: bool = False) -> None:
+        super().create_blob(container, blob_path, text, fail_if_exists)
+
+
+def test_an_upload_overridden_without_content_type_gets_none(tmp_path: Path) -> None:
+    store = Store(OldStyleSubclass({"name": "old"}), "old")
+    store.create_container("runs")
+    store.create_blob("runs", "a.csv", "1,2\n", content_type="text/x-given")
+    store.create_blob_from_stream("runs", "b.csv", io.BytesIO(b"1,2\n"))
+    found = [store.get_blob_properties("runs", name).properties for name in ("a.csv", "b.csv")]
+    assert [p.content_type for p in found if p is not None] == [None, "text/csv"]
