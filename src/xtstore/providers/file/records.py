@@ -39,6 +39,8 @@ from typing import Any
 from xtstore.errors import AccessDenied, BlobNotFound
 from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
+    O_PATH,
+    PROC_FD,
     make_folders,
     read_all,
     unlink_quietly,
@@ -88,7 +90,31 @@ class Records:
         """The stat of the blob's file and that file's metadata, as one pair: a record read
         while the file was being replaced is read again with the new file's stat. Raises
         :class:`BlobNotFound`."""
-        st = self._confined.stat_blob(container, blob_path)
+        return self._state(container, blob_path, self._confined.stat_blob(container,
+                                                                          blob_path))
+
+    def described(self, container: str, blob_path: str) -> tuple[os.stat_result,
+                                                                  dict[str, str], str | None]:
+        """:meth:`blob_state` and the content type of the same file. Raises
+        :class:`BlobNotFound`."""
+        try:
+            fd, st = self._confined.open_blob(container, blob_path, flags=_OPEN_FLAGS)
+            where: int | str = fd
+        except PermissionError:  # a file this process may not read: its /proc link then
+            fd, st = self._confined.open_blob(container, blob_path, flags=O_PATH)
+            where = f"/proc/self/fd/{fd}" if PROC_FD else self._layout.blob_file(container,
+                                                                                 blob_path)
+        try:
+            content_type = content_type_of(where)
+        finally:
+            os.close(fd)
+        now, metadata = self._state(container, blob_path, st)
+        if now is not st:  # replaced meanwhile: the type of the version described
+            content_type = content_type_of(self._layout.blob_file(container, blob_path))
+        return now, metadata, content_type
+
+    def _state(self, container: str, blob_path: str,
+               st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
         path = self._layout.blob_file(container, blob_path)
         for _ in range(_READ_ATTEMPTS):
             files = self._entries(container, blob_path)
@@ -102,18 +128,6 @@ class Records:
                 return st, {}  # the file has no entry: no metadata
             st = again
         return st, {}
-
-    def described(self, container: str, blob_path: str) -> tuple[os.stat_result,
-                                                                  dict[str, str], str | None]:
-        """:meth:`blob_state` and the content type of the same file (read again if the
-        file was replaced meanwhile). Raises :class:`BlobNotFound`."""
-        path = self._layout.blob_file(container, blob_path)
-        for _ in range(_READ_ATTEMPTS):
-            st, metadata = self.blob_state(container, blob_path)
-            content_type = content_type_of(path)
-            if _same_version(self._confined.stat_blob(container, blob_path), st):
-                break
-        return st, metadata, content_type
 
     def metadata_of_open(self, container: str, blob_path: str, fd: int,
                          st: os.stat_result) -> dict[str, str]:
