@@ -4,10 +4,11 @@ safe hand-over to other processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,7 +16,9 @@ import xtstore
 from xtstore.adapter import ForeignProvider
 from xtstore.errors import (
     AccessDenied,
+    BlobAlreadyExists,
     BlobNotFound,
+    InvalidArgument,
     InvalidName,
     StoreError,
     TransientError,
@@ -24,7 +27,8 @@ from xtstore.errors import (
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
-from xtstore.values import Support
+from xtstore.values import Capabilities, Support
+from xtstore.writer import BlobWriter
 
 
 class RecordingMemoryStore(MemoryProvider):
@@ -155,12 +159,12 @@ def test_progress_never_goes_backwards_and_ends_at_total(tmp_path: Path) -> None
         """Reports progress twice from zero, as a transfer retried from the start would."""
 
         def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
-                                  progress_callback: Any = None) -> None:
+                                  progress_callback: Any = None, **typed: Any) -> None:
             size = Path(source_fn).stat().st_size
             for _ in range(2):
                 for done in (0, size // 2):
                     progress_callback(done, size)
-            super().create_blob_from_path(container, blob_path, source_fn)
+            super().create_blob_from_path(container, blob_path, source_fn, **typed)
 
     source = tmp_path / "data.bin"
     source.write_bytes(b"x" * 1000)
@@ -257,3 +261,186 @@ def test_a_local_destination_problem_is_not_reported_as_a_missing_blob(
 def test_an_xt_style_provider_without_metadata_setters_reports_metadata_unsupported() -> None:
     capabilities = ForeignProvider(XTStyleStore(), "xt").capabilities()
     assert capabilities.metadata is Support.UNSUPPORTED
+
+
+class KwargsMemoryStore(MemoryProvider):
+    """A real in-memory store that records the keywords the Store gives its uploads (not
+    those of its own calls from one upload method to another)."""
+
+    def __init__(self, content_types: bool) -> None:
+        super().__init__({"name": "mem"})
+        self.content_types = content_types
+        self.keywords: list[tuple[str, dict[str, Any]]] = []
+        self.depth = 0
+
+    def capabilities(self) -> Capabilities:
+        return dataclasses.replace(super().capabilities(), content_types=self.content_types)
+
+    def _recorded(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if not self.depth:
+            self.keywords.append((name, kwargs))
+        self.depth += 1
+        try:
+            return getattr(super(), name)(*args, **kwargs)
+        finally:
+            self.depth -= 1
+
+    def create_blob(self, *args: Any, **kwargs: Any) -> None:
+        self._recorded("create_blob", *args, **kwargs)
+
+    def create_blob_from_path(self, *args: Any, **kwargs: Any) -> None:
+        self._recorded("create_blob_from_path", *args, **kwargs)
+
+    def create_blob_from_stream(self, *args: Any, **kwargs: Any) -> None:
+        self._recorded("create_blob_from_stream", *args, **kwargs)
+
+    def open_blob_writer(self, *args: Any, **kwargs: Any) -> BlobWriter:
+        return cast(BlobWriter, self._recorded("open_blob_writer", *args, **kwargs))
+
+
+def upload_each_way(store: Store, tmp_path: Path, **typed: Any) -> None:
+    source = tmp_path / "source"
+    source.write_bytes(b"1,2\n")
+    store.create_blob("runs", "a/one.csv", "1,2\n", **typed)
+    store.create_blob_from_path("runs", "a/two.csv", str(source), **typed)
+    store.create_blob_from_stream("runs", "a/three.csv", io.BytesIO(b"1,2\n"), **typed)
+    with store.open_blob("runs", "a/four.csv", mode="wb", **typed) as writer:
+        writer.write(b"1,2\n")
+
+
+UPLOADS = ["create_blob", "create_blob_from_path", "create_blob_from_stream",
+           "open_blob_writer"]
+UPLOADED = ["a/one.csv", "a/two.csv", "a/three.csv", "a/four.csv"]
+
+
+def test_a_provider_with_content_types_gets_the_one_given(tmp_path: Path) -> None:
+    provider = KwargsMemoryStore(content_types=True)
+    store = Store(provider, "mem")
+    store.create_container("runs")
+    upload_each_way(store, tmp_path, content_type="text/plain; charset=utf-8")
+    assert [(name, kwargs.get("content_type")) for name, kwargs in provider.keywords] == [
+        (name, "text/plain; charset=utf-8") for name in UPLOADS]
+    for blob in UPLOADED:
+        properties = store.get_blob_properties("runs", blob).properties
+        assert properties is not None
+        assert properties.content_type == "text/plain; charset=utf-8"
+
+
+def test_a_provider_with_content_types_gets_one_guessed_from_the_name(tmp_path: Path) -> None:
+    provider = KwargsMemoryStore(content_types=True)
+    store = Store(provider, "mem")
+    store.create_container("runs")
+    upload_each_way(store, tmp_path)
+    assert [(name, kwargs.get("content_type")) for name, kwargs in provider.keywords] == [
+        (name, "text/csv") for name in UPLOADS]
+    store.create_blob("runs", "model.ckpt", b"\x00")
+    properties = store.get_blob_properties("runs", "model.ckpt").properties
+    assert properties is not None and properties.content_type == "application/octet-stream"
+
+
+@pytest.mark.parametrize("given", [None, "text/plain"])
+def test_a_provider_without_content_types_gets_no_such_keyword(tmp_path: Path,
+                                                                given: str | None) -> None:
+    provider = KwargsMemoryStore(content_types=False)
+    store = Store(provider, "mem")
+    store.create_container("runs")
+    upload_each_way(store, tmp_path, content_type=given)
+    assert [name for name, _ in provider.keywords] == UPLOADS
+    assert all("content_type" not in kwargs for _, kwargs in provider.keywords)
+
+
+class StrictXTStore:
+    """An XT provider whose uploads take exactly XT's arguments (a content_type keyword
+    would be a TypeError)."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryProvider({"name": "xt"})
+
+    def create_blob(self, container: str, blob_path: str, text: Any,
+                    fail_if_exists: bool = False) -> None:
+        self.inner.create_blob(container, blob_path, text, fail_if_exists)
+
+    def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
+                              progress_callback: Any = None) -> None:
+        self.inner.create_blob_from_path(container, blob_path, source_fn, progress_callback)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"get_blob_bytes", "open_blob", "iter_blobs", "capabilities",
+                    "set_blob_metadata", "set_container_metadata", "create_blob_from_stream",
+                    "open_blob_writer"}:
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def get_retry(self) -> int:
+        return 0
+
+    def set_retry(self, value: int) -> None:
+        pass
+
+
+@pytest.mark.parametrize("given", [None, "text/plain"])
+def test_an_xt_provider_through_the_adapter_gets_no_content_type(tmp_path: Path,
+                                                                 given: str | None) -> None:
+    store = Store(ForeignProvider(StrictXTStore(), "xt"), "xt")
+    store.create_container("runs")
+    upload_each_way(store, tmp_path, content_type=given)
+    assert [store.get_blob_text("runs", blob) for blob in UPLOADED] == ["1,2\n"] * 4
+    assert not store.capabilities().content_types
+
+
+def test_the_store_keeps_xt_s_positional_signatures(tmp_path: Path) -> None:
+    store = Store(KwargsMemoryStore(content_types=True), "mem")
+    store.create_container("runs")
+    store.create_blob("runs", "a.txt", "x", False)
+    with pytest.raises(BlobAlreadyExists):
+        store.create_blob("runs", "a.txt", "y", True)
+    source = tmp_path / "source"
+    source.write_bytes(b"12")
+    seen: list[tuple[int, int]] = []
+    store.create_blob_from_path("runs", "b.txt", str(source), lambda done, total:
+                                seen.append((done, total)))
+    store.create_blob_from_stream("runs", "c.txt", io.BytesIO(b"12"), 2, None)
+    assert seen[-1] == (2, 2)
+    assert store.get_blob_text("runs", "a.txt") == "x"
+
+
+@pytest.mark.parametrize("content_types", [True, False])
+@pytest.mark.parametrize("bad", ["", "text", "text/plain\r\nX-Injected: 1", "text/plain; é=1",
+                                 42])
+def test_a_bad_content_type_is_refused_before_any_provider_call(
+        tmp_path: Path, bad: Any, content_types: bool) -> None:
+    provider = KwargsMemoryStore(content_types=content_types)
+    store = Store(provider, "mem")
+    store.create_container("runs")
+    source = tmp_path / "source"
+    source.write_bytes(b"x")
+    calls: list[Any] = [
+        lambda: store.create_blob("runs", "a", "x", content_type=bad),
+        lambda: store.create_blob_from_path("runs", "a", str(source), content_type=bad),
+        lambda: store.create_blob_from_stream("runs", "a", io.BytesIO(b"x"), content_type=bad),
+        lambda: store.open_blob("runs", "a", mode="wb", content_type=bad),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgument) as caught:
+            call()
+        assert caught.value.container == "runs" and caught.value.blob == "a"
+    assert provider.keywords == []
+    assert not store.does_blob_exist("runs", "a")
+
+
+class OldStyleSubclass(MemoryProvider):
+    """A user's subclass of a built-in provider written against 2.3: its create_blob keeps
+    XT's signature, while it inherits the declaration of content types."""
+
+    def create_blob(self, container: str, blob_path: str, text: Any,
+                    fail_if_exists: bool = False) -> None:
+        super().create_blob(container, blob_path, text, fail_if_exists)
+
+
+def test_an_upload_overridden_without_content_type_gets_none(tmp_path: Path) -> None:
+    store = Store(OldStyleSubclass({"name": "old"}), "old")
+    store.create_container("runs")
+    store.create_blob("runs", "a.csv", "1,2\n", content_type="text/x-given")
+    store.create_blob_from_stream("runs", "b.csv", io.BytesIO(b"1,2\n"))
+    found = [store.get_blob_properties("runs", name).properties for name in ("a.csv", "b.csv")]
+    assert [p.content_type for p in found if p is not None] == [None, "text/csv"]

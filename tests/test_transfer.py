@@ -1,6 +1,7 @@
 """Ctrl-C during a batch (xtstore.transfer): a flag while the batch runs, never an exception
 in the middle of the thread pool's locking, then one ``KeyboardInterrupt`` after every transfer
-stopped."""
+stopped. Content types: uploads guess or take one, copies between services keep the
+source's."""
 
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 
 import pytest
 
+import xtstore
 from xtstore.interface import ProgressCallback
-from xtstore.transfer import Transfer, TransferCancelled, run_transfers
+from xtstore.store import Store
+from xtstore.transfer import (
+    Transfer,
+    TransferCancelled,
+    copy_transfer,
+    run_transfers,
+    upload_transfer,
+)
 
 STEPS = 400
 
@@ -129,3 +139,44 @@ def test_outside_the_main_thread_the_batch_runs_without_a_handler() -> None:
     thread.start()
     thread.join(30)
     assert outcome == ["one done", "files=1"]
+
+
+def _file_and_memory(tmp_path: Path) -> tuple[Store, Store]:
+    config = {"external-services": {
+        "disk": {"type": "storage", "provider": "store-file", "path": str(tmp_path / "disk")},
+        "mem": {"type": "storage", "provider": "store-memory"}}}
+    disk, mem = xtstore.get_storage("disk", config), xtstore.get_storage("mem", config)
+    disk.create_container("runs")
+    mem.create_container("backup")
+    return disk, mem
+
+
+def test_uploads_guess_the_content_type_or_take_the_one_given(tmp_path: Path) -> None:
+    disk, _ = _file_and_memory(tmp_path)
+    source = tmp_path / "rows.jsonl"
+    source.write_bytes(b"{}\n")
+    run_transfers([upload_transfer(disk, "runs", "a/rows.jsonl", str(source), 3),
+                   upload_transfer(disk, "runs", "b/rows.jsonl", str(source), 3,
+                                   content_type="application/x-custom")], workers=2)
+    found = [disk.get_blob_properties("runs", name).properties for name in
+             ("a/rows.jsonl", "b/rows.jsonl")]
+    assert [p.content_type for p in found if p is not None] == [
+        "application/jsonl", "application/x-custom"]
+
+
+def test_a_copy_between_services_keeps_the_source_s_content_type(tmp_path: Path) -> None:
+    disk, mem = _file_and_memory(tmp_path)
+    disk.create_blob("runs", "model.pt", b"w" * 1000, content_type="application/x-torch")
+    disk.create_blob("runs", "notes.txt", b"n")
+    run_transfers([copy_transfer(disk, "runs", "model.pt", mem, "backup", "copy.csv", 1000),
+                   copy_transfer(disk, "runs", "notes.txt", mem, "backup", "notes.md", 1),
+                   copy_transfer(mem, "backup", "copy.csv", disk, "runs", "back.bin", 1000)],
+                  workers=1)
+    types = {name: store.get_blob_properties(container, name).properties
+             for store, container, name in ((mem, "backup", "copy.csv"),
+                                            (mem, "backup", "notes.md"),
+                                            (disk, "runs", "back.bin"))}
+    assert {name: p.content_type for name, p in types.items() if p is not None} == {
+        "copy.csv": "application/x-torch", "notes.md": "text/plain",
+        "back.bin": "application/x-torch"}
+    assert mem.get_blob_bytes("backup", "copy.csv") == b"w" * 1000

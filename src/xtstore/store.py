@@ -12,12 +12,14 @@ config's code path itself, with the service dict, and calls it directly, so that
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
 from xtstore.attempts import begin_call, end_call
+from xtstore.content_types import guess_content_type, is_content_type
 from xtstore.continuation import Continuing
 from xtstore.errors import ConfigError, InvalidArgument, InvalidName, Unsupported
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
@@ -340,13 +342,21 @@ class Store(StoreInterface):
         )
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self,
+        container: str,
+        blob_path: str,
+        text: Text,
+        fail_if_exists: bool = False,
+        *,
+        content_type: str | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
         _check_text(text, self.service_name, container, blob)
+        typed = self._type_kwarg("create_blob", content_type, container, blob)
         self._run(
             "create_blob",
-            lambda: self.provider.create_blob(container, blob, text, fail_if_exists=fail_if_exists),
+            lambda: self.provider.create_blob(container, blob, text, fail_if_exists=fail_if_exists,
+                                              **typed),
             container,
             blob,
             idempotent=not fail_if_exists,
@@ -358,15 +368,18 @@ class Store(StoreInterface):
         blob_path: str,
         source_fn: str,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
+        typed = self._type_kwarg("create_blob_from_path", content_type, container, blob)
         source = os.fspath(source_fn)
         size = os.stat(source).st_size  # a missing source fails here, before any I/O
         progress = _wrap_progress(progress_callback)
         self._run(
             "create_blob_from_path",
             lambda: self.provider.create_blob_from_path(
-                container, blob, source, progress_callback=progress
+                container, blob, source, progress_callback=progress, **typed
             ),
             container,
             blob,
@@ -382,8 +395,11 @@ class Store(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
+        typed = self._type_kwarg("create_blob_from_stream", content_type, container, blob)
         progress = _wrap_progress(progress_callback)
         start = _stream_position(stream)
         tries = 0
@@ -396,7 +412,7 @@ class Store(StoreInterface):
             if tries > 1 and start is not None:
                 stream.seek(start)
             self.provider.create_blob_from_stream(
-                container, blob, stream, length=length, progress_callback=progress
+                container, blob, stream, length=length, progress_callback=progress, **typed
             )
 
         self._run(
@@ -545,13 +561,26 @@ class Store(StoreInterface):
             return stream
         return cast(IO[bytes], _TypedReads(stream, self, container, blob))
 
+    def _type_kwarg(self, method: str, content_type: str | None, container: str, blob: str
+                    ) -> dict[str, str]:
+        """The ``content_type`` keyword for the provider's upload ``method``: the caller's,
+        else the type guessed from the blob name; none at all for a provider without
+        ``capabilities().content_types`` (an XT provider takes no such keyword), nor for a
+        method that takes none (a subclass of a built-in provider overriding it with XT's
+        signature, or the interface's default). Raises :class:`InvalidArgument` for a value
+        that is no content type, before any I/O."""
+        if content_type is not None:
+            _check_content_type(content_type, self.service_name, container, blob)
+        if (not self.provider.capabilities().content_types
+                or not _takes_content_type(type(self.provider), method)):
+            return {}
+        return {"content_type": content_type or guess_content_type(blob)}
+
     def _open_writer(self, container: str, blob: str, content_type: str | None) -> BlobWriter:
-        extra: dict[str, Any] = {}
-        if content_type is not None and self.provider.capabilities().content_types:
-            extra["content_type"] = content_type
+        typed = self._type_kwarg("open_blob_writer", content_type, container, blob)
         writer = self._run(
             "open_blob",
-            lambda: self.provider.open_blob_writer(container, blob, **extra),
+            lambda: self.provider.open_blob_writer(container, blob, **typed),
             container,
             blob,
         )
@@ -871,6 +900,29 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
             container=container,
             blob=blob,
         )
+
+
+@functools.cache
+def _takes_content_type(provider_class: type, method: str) -> bool:
+    """Whether ``provider_class``'s ``method`` takes a ``content_type`` keyword (asked once
+    per class and method)."""
+    try:
+        parameters = inspect.signature(getattr(provider_class, method)).parameters.values()
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+               or (parameter.name == "content_type"
+                   and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
+               for parameter in parameters)
+
+
+def _check_content_type(content_type: object, service: str, container: str,
+                        blob: str) -> None:
+    if is_content_type(content_type):
+        return
+    raise InvalidArgument(
+        f"a content type must be 'type/subtype' with optional '; parameters' in printable"
+        f" ASCII, not {content_type!r}", service=service, container=container, blob=blob)
 
 
 def _check_range(start: object, end: object, service: str, container: str, blob: str) -> None:

@@ -85,12 +85,14 @@ class ProgressSink(Protocol):
     def close(self, completed: bool) -> None: ...
 
 
-def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int
-                    ) -> Transfer:
-    """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``."""
+def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int,
+                    *, content_type: str | None = None) -> Transfer:
+    """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``, with
+    ``content_type`` (None: the Store guesses it from the blob name)."""
 
     def action(progress: ProgressCallback) -> None:
-        store.create_blob_from_path(container, blob, source_fn, progress_callback=progress)
+        store.create_blob_from_path(container, blob, source_fn, progress_callback=progress,
+                                    content_type=content_type)
 
     return Transfer(blob, size, action)
 
@@ -109,7 +111,9 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
                   dest_container: str, dest_blob: str, size: int) -> Transfer:
     """Copy a blob: with the store's own ``copy_blob`` (server-side where it can) when both
     ends are the same service, else streamed from ``source.open_blob`` into
-    ``dest.create_blob_from_stream`` (no temporary file, bounded memory)."""
+    ``dest.create_blob_from_stream`` (no temporary file, bounded memory) with the source's
+    content type (read from its properties first: one more request; a source that keeps
+    none leaves the Store to guess it from the destination's name)."""
     if source.get_service_name() == dest.get_service_name():
 
         def server_side(progress: ProgressCallback) -> None:
@@ -118,9 +122,14 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
         return Transfer(dest_blob, size, server_side)
 
     def streamed(progress: ProgressCallback) -> None:
+        content_type = None
+        if dest.capabilities().content_types:
+            properties = source.get_blob_properties(source_container, source_blob).properties
+            content_type = properties.content_type if properties is not None else None
         with source.open_blob(source_container, source_blob) as stream:
             reader: Any = _CountingReader(stream, size, progress)
-            dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size)
+            dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size,
+                                         content_type=content_type)
 
     return Transfer(dest_blob, size, streamed)
 

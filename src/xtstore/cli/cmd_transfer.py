@@ -20,6 +20,7 @@ from xtstore.cli.resolve import (
     resolve_remote,
     target_path,
 )
+from xtstore.content_types import is_content_type
 from xtstore.transfer import (
     DEFAULT_WORKERS,
     Transfer,
@@ -76,16 +77,32 @@ def _run(state: CliState, verb: str, done_verb: str, transfers: list[Transfer],
         click.echo(summary_line(done_verb, summary), err=True)
 
 
+def _content_type(context: click.Context, parameter: click.Parameter,
+                  value: str | None) -> str | None:
+    if value is not None and not is_content_type(value):
+        raise click.BadParameter(
+            f"{value!r} is not a content type ('type/subtype', optionally '; parameters',"
+            " in printable ASCII)")
+    return value
+
+
 @click.command("upload")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=click.Path())
 @click.argument("dest", metavar="DEST")
 @_workers_option
-def upload_command(sources: tuple[str, ...], dest: str, workers: int | None) -> None:
+@click.option("--content-type", metavar="TYPE", callback=_content_type,
+              help="The content type of every file uploaded [default: guessed from each "
+                   "blob's name].")
+def upload_command(sources: tuple[str, ...], dest: str, workers: int | None,
+                   content_type: str | None) -> None:
     """Upload files and folders to DEST ([service:]container[/path]).
 
     SOURCE may be a file, a folder (uploaded with everything in it) or a pattern with *, ?
     and ** (quote it). Several sources, DEST ending in '/', or an existing DEST folder receive
-    the sources by name; otherwise the one source becomes DEST (like cp -r).
+    the sources by name; otherwise the one source becomes DEST (like cp -r). Each blob's
+    content type is guessed from its name (.csv: text/csv, .parquet:
+    application/vnd.apache.parquet, unknown: application/octet-stream) unless --content-type
+    gives one for all.
     """
     state = get_state()
     address = _plain_destination(dest)
@@ -97,7 +114,7 @@ def upload_command(sources: tuple[str, ...], dest: str, workers: int | None) -> 
         for item in selection.items:
             blob = join_path(address.path, target_path(selection, item, into))
             transfers.append(upload_transfer(store, address.container, blob, item.ref,
-                                             item.size))
+                                             item.size, content_type=content_type))
     _run(state, "uploading", "uploaded", transfers, workers, [store])
 
 

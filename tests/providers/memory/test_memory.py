@@ -8,9 +8,10 @@ import threading
 import pytest
 
 import xtstore
-from xtstore.errors import Unsupported
+from xtstore.errors import BlobNotFound, ContainerNotFound, Unsupported
 from xtstore.store import Store
 from xtstore.testing import ConformanceSuite, SuiteOptions
+from xtstore.values import BlobInfo
 
 
 def memory_store() -> Store:
@@ -99,3 +100,63 @@ def test_threads_appending_lose_nothing_and_never_interleave(store: Store) -> No
     assert sorted(lines) == sorted(
         f"<{w}:{i}:{'x' * 50}>" for w in range(6) for i in range(200)
     )
+
+
+def test_a_range_is_the_slice_of_the_blob_or_snapshot(store: Store) -> None:
+    content = bytes(range(256)) * 10
+    store.create_blob("box", "data.bin", content)
+    snapshot = store.snapshot_blob("box", "data.bin").snapshot
+    store.create_blob("box", "data.bin", b"new")
+    assert store.get_blob_range("box", "data.bin", 0, 2) == b"ne"
+    assert store.get_blob_range("box", "data.bin", 5) == b""
+    assert store.get_blob_range("box", "data.bin", 100, 300, snapshot=snapshot) == content[100:300]
+    assert store.get_blob_range("box", "data.bin", 2500, None, snapshot=snapshot) == content[2500:]
+    with pytest.raises(BlobNotFound):
+        store.get_blob_range("box", "missing", 0, 1)
+
+
+def test_a_written_blob_appears_whole_on_close_only(store: Store) -> None:
+    store.create_blob("box", "model.pt", b"old")
+    store.set_blob_metadata("box", "model.pt", {"epoch": "1"})
+    pieces = [b"a" * (4 * 1024 * 1024 + 1), b"b" * 3, b"c" * (5 * 1024 * 1024)]
+    with store.open_blob("box", "model.pt", mode="wb") as writer:
+        for piece in pieces:
+            writer.write(piece)
+            assert store.get_blob_bytes("box", "model.pt") == b"old"
+    assert store.get_blob_bytes("box", "model.pt") == b"".join(pieces)
+    assert store.get_blob_metadata("box", "model.pt") == {}
+
+
+def test_an_aborted_writer_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.open_blob("box", "model.pt", mode="wb") as writer:
+        writer.write(b"x" * (5 * 1024 * 1024))
+        raise RuntimeError("training crashed")
+    writer = store.open_blob("box", "other.pt", mode="wb")
+    writer.write(b"y" * 10)
+    writer.abort()  # type: ignore[attr-defined]
+    assert store.list_blobs("box") == []
+    with pytest.raises(ContainerNotFound):
+        store.open_blob("nobox", "x", mode="wb")
+
+
+def content_type(store: Store, blob: str) -> str | None:
+    properties = store.get_blob_properties("box", blob).properties
+    assert properties is not None
+    return properties.content_type
+
+
+def test_content_types_are_kept_listed_and_carried_over(store: Store) -> None:
+    store.create_blob("box", "a.parquet", b"PAR1")
+    with store.open_blob("box", "b.jsonl", mode="wb") as writer:
+        writer.write(b"{}\n")
+    store.create_blob("box", "log", "x", content_type="text/plain; charset=utf-8")
+    store.copy_blob("box", "log", "box", "copy")
+    store.append_blob("box", "log", "y")
+    assert [content_type(store, name) for name in ("a.parquet", "b.jsonl", "log", "copy")] == [
+        "application/vnd.apache.parquet", "application/jsonl", "text/plain; charset=utf-8",
+        "text/plain; charset=utf-8"]
+    listed = store.list_blobs("box", return_names=False)
+    assert [(entry.name, entry.properties and entry.properties.content_type)
+            for entry in listed if isinstance(entry, BlobInfo)] == [
+        ("a.parquet", "application/vnd.apache.parquet"), ("b.jsonl", "application/jsonl"),
+        ("copy", "text/plain; charset=utf-8"), ("log", "text/plain; charset=utf-8")]

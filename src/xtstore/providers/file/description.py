@@ -13,7 +13,8 @@ DESCRIPTION = ProviderDescription(
     summary="A local or shared folder; every container a subfolder, every blob a file.",
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
-                              metadata=Support.NATIVE, local=True),
+                              metadata=Support.NATIVE, local=True,
+                              content_types=True),
     keys=(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
                   " created if missing).", required=True),

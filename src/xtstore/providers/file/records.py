@@ -39,6 +39,8 @@ from typing import Any
 from xtstore.errors import AccessDenied, BlobNotFound
 from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
+    O_PATH,
+    PROC_FD,
     make_folders,
     read_all,
     unlink_quietly,
@@ -50,11 +52,15 @@ from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import SNAPSHOT_ID, Layout
 from xtstore.values import SnapshotInfo
 
-__all__ = ["FILE_ID", "Records"]
+__all__ = ["CONTENT_TYPE", "FILE_ID", "Records", "content_type_of", "record_content_type"]
 
 FILE_ID = "user.xtstore.id"
 """The extended attribute holding a blob file's random id (16 hex digits), given to a file
 the first time a record names it."""
+CONTENT_TYPE = "user.xtstore.content-type"
+"""The extended attribute holding a blob file's content type, given before the file takes
+the blob's name; it belongs to the file, so hard links (copies, snapshots) share it and an
+append in place keeps it."""
 _READ_ATTEMPTS = 8
 """Reads of a record retried while the blob's file keeps changing under them."""
 _ATTRIBUTES = hasattr(os, "getxattr")
@@ -84,7 +90,31 @@ class Records:
         """The stat of the blob's file and that file's metadata, as one pair: a record read
         while the file was being replaced is read again with the new file's stat. Raises
         :class:`BlobNotFound`."""
-        st = self._confined.stat_blob(container, blob_path)
+        return self._state(container, blob_path, self._confined.stat_blob(container,
+                                                                          blob_path))
+
+    def described(self, container: str, blob_path: str) -> tuple[os.stat_result,
+                                                                  dict[str, str], str | None]:
+        """:meth:`blob_state` and the content type of the same file. Raises
+        :class:`BlobNotFound`."""
+        try:
+            fd, st = self._confined.open_blob(container, blob_path, flags=_OPEN_FLAGS)
+            where: int | str = fd
+        except PermissionError:  # a file this process may not read: its /proc link then
+            fd, st = self._confined.open_blob(container, blob_path, flags=O_PATH)
+            where = f"/proc/self/fd/{fd}" if PROC_FD else self._layout.blob_file(container,
+                                                                                 blob_path)
+        try:
+            content_type = content_type_of(where)
+        finally:
+            os.close(fd)
+        now, metadata = self._state(container, blob_path, st)
+        if now is not st:  # replaced meanwhile: the type of the version described
+            content_type = content_type_of(self._layout.blob_file(container, blob_path))
+        return now, metadata, content_type
+
+    def _state(self, container: str, blob_path: str,
+               st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
         path = self._layout.blob_file(container, blob_path)
         for _ in range(_READ_ATTEMPTS):
             files = self._entries(container, blob_path)
@@ -343,6 +373,29 @@ def _read_id(target: int | str) -> str:
         return os.getxattr(target, FILE_ID).decode("ascii", "replace")
     except OSError:
         return ""  # none given (ENODATA), no attributes here, or the file is gone
+
+
+def record_content_type(fd: int, content_type: str | None) -> None:
+    """Keep ``content_type`` with the new file ``fd`` (nothing for None, or where the file
+    system keeps no user extended attributes: the blob then reads back with none)."""
+    if content_type is None or not _ATTRIBUTES:
+        return
+    try:
+        os.setxattr(fd, CONTENT_TYPE, content_type.encode("ascii"))
+    except OSError as error:
+        if error.errno not in NO_ATTRIBUTES:
+            raise
+
+
+def content_type_of(target: int | str) -> str | None:
+    """The content type kept with the file open as ``target`` (an fd open for reading) or
+    that the path ``target`` leads to; None if it has none."""
+    if not _ATTRIBUTES:
+        return None
+    try:
+        return os.getxattr(target, CONTENT_TYPE).decode("ascii", "replace")
+    except OSError:
+        return None  # none given (ENODATA), no attributes here, or the file is gone
 
 
 def _given_file_id(fd: int) -> str:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 from collections.abc import Iterator, Mapping
@@ -30,12 +31,12 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import O_CLOEXEC, copy_exact, read_all, write_all
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import check_bytes, to_bytes, verified_local_file
+from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.file import checksums
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
-from xtstore.providers.file.records import identity
+from xtstore.providers.file.records import identity, record_content_type
 from xtstore.providers.file.walk import (
     children,
     collect_infos,
@@ -44,7 +45,7 @@ from xtstore.providers.file.walk import (
     properties_of,
     walk,
 )
-from xtstore.providers.file.writes import LARGE, Writer
+from xtstore.providers.file.writes import LARGE, NewVersion, Writer
 from xtstore.values import (
     BlobInfo,
     Capabilities,
@@ -52,6 +53,7 @@ from xtstore.values import (
     SnapshotInfo,
     datetime_from_ns,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["FileProvider", "FileStore"]
 
@@ -106,21 +108,29 @@ class FileProvider(StoreInterface):
     # ---- writing ----
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self,
+        container: str,
+        blob_path: str,
+        text: Text,
+        fail_if_exists: bool = False,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Replace the blob atomically (the new version has no metadata). Raises
         :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
         data = to_bytes(text)
-        if not self._checksums:
+        if not self._checksums and content_type is None:
             self._writer.write(container, blob_path, lambda fd: write_all(fd, data),
                                exclusive=fail_if_exists)
             return
 
         def fill(fd: int) -> None:
             write_all(fd, data)
-            crc = checksums.Crc32()
-            crc.update(data)
-            checksums.record(fd, crc)
+            record_content_type(fd, content_type)
+            if self._checksums:
+                crc = checksums.Crc32()
+                crc.update(data)
+                checksums.record(fd, crc)
 
         self._writer.write(container, blob_path, fill, exclusive=fail_if_exists)
 
@@ -130,6 +140,8 @@ class FileProvider(StoreInterface):
         blob_path: str,
         source_fn: str,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Copy with the kernel's copy path into a new file, then give it the blob's name.
         Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
@@ -143,6 +155,7 @@ class FileProvider(StoreInterface):
 
             def fill(fd: int) -> None:
                 copy_exact(source, fd, total, progress_callback)
+                record_content_type(fd, content_type)
                 if self._checksums:  # of the source: the copy went through the kernel
                     crc = checksums.Crc32()
                     crc.update_from(source, total)
@@ -159,6 +172,8 @@ class FileProvider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Stream into a new file (bounded memory), then give it the blob's name. Raises
         :class:`ContainerNotFound`."""
@@ -176,10 +191,24 @@ class FileProvider(StoreInterface):
                 done += len(chunk)
                 if progress_callback is not None:
                     progress_callback(done, max(done, length or 0))
+            record_content_type(fd, content_type)
             if crc is not None:
                 checksums.record(fd, crc)
 
         self._writer.write(container, blob_path, fill, large=(length or 0) >= LARGE)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """A writer into a new unnamed file in the blob's folder (where the file system has
+        no ``O_TMPFILE``: a claimed file in ``.xtstore/tmp``), each part written at its
+        offset, given the blob's name whole on close by the same write path as every
+        upload. Raises :class:`ContainerNotFound` at the call, and :class:`BlobAlreadyExists`
+        where a blob holds the name of a folder above it."""
+        self._layout.require_container(container)
+        version = self._writer.start(container, blob_path)
+        return BlobWriter(_NewFileSink(self._writer, version, container, blob_path,
+                                       content_type, self._checksums))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -323,6 +352,30 @@ class FileProvider(StoreInterface):
                                          max(io.DEFAULT_BUFFER_SIZE, st.st_blksize))
         return os.fdopen(fd, "rb")
 
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """``content[start:end]`` of the blob or snapshot, by one ``pread`` of its file.
+        Raises :class:`BlobNotFound`.
+
+        With ``checksum``, only the length is checked (:class:`IntegrityError` if the file
+        holds fewer bytes than its size said when opened): a CRC-32 of the whole blob says
+        nothing about a part of it."""
+        fd, st = self._confined.open_blob(container, blob_path, snapshot)
+        try:
+            wanted = max(0, min(st.st_size if end is None else end, st.st_size) - start)
+            data = _pread_exactly(fd, wanted, start)
+        finally:
+            os.close(fd)
+        if self._checksums:
+            Expected(wanted).verify(len(data), None)
+        return data
+
     def get_blob_to_path(
         self,
         container: str,
@@ -350,8 +403,8 @@ class FileProvider(StoreInterface):
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         """Raises :class:`BlobNotFound`."""
-        st, metadata = self._records.blob_state(container, blob_path)
-        return BlobInfo(name=blob_path, properties=properties_of(st, metadata))
+        st, metadata, content_type = self._records.described(container, blob_path)
+        return BlobInfo(name=blob_path, properties=properties_of(st, metadata, content_type))
 
     # ---- listing ----
 
@@ -384,6 +437,78 @@ class FileProvider(StoreInterface):
             return children(top, path)
         return (listing_entry(name, entry.stat(follow_symlinks=False))
                 for name, entry in walk(top, path, with_stat=True))
+
+
+class _NewFileSink:
+    """A writer's sink: each part written at its own offset into the new version's file (so
+    a repeated step writes the same bytes to the same place), which the write path names
+    whole on commit; dropped (an unnamed file vanishes) on abort."""
+
+    part_size = _STREAM_CHUNK
+
+    def __init__(self, writer: Writer, version: NewVersion, container: str, blob_path: str,
+                 content_type: str | None, with_checksum: bool) -> None:
+        self._writer = writer
+        self._version: NewVersion | None = version
+        self._where = (container, blob_path)
+        self._content_type = content_type
+        self._crc = checksums.Crc32() if with_checksum else None
+        self._hashed = 0
+        """Parts in ``_crc``: a repeated part is not hashed again."""
+
+    def _fd(self) -> int:
+        if self._version is None:
+            # A failed commit closed the file: what was written is gone, so a repeat of the
+            # commit cannot make it the blob.
+            raise OSError(errno.EIO, "the new version was dropped by a failed commit")
+        return self._version.fd
+
+    def write_part(self, index: int, data: bytes) -> None:
+        _pwrite_all(self._fd(), data, index * self.part_size)
+        if self._crc is not None and index == self._hashed:
+            self._crc.update(data)
+            self._hashed += 1
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        fd = self._fd()
+        length = parts * self.part_size + len(tail)
+        _pwrite_all(fd, tail, parts * self.part_size)
+        os.ftruncate(fd, length)
+        record_content_type(fd, self._content_type)
+        if self._crc is not None:
+            crc, self._crc = self._crc, None  # the tail once, even if the commit repeats
+            crc.update(tail)
+            checksums.record(fd, crc)
+        version, self._version = self._version, None
+        assert version is not None
+        self._writer.finish(version, *self._where, large=length >= LARGE)
+
+    def abort(self) -> None:
+        version, self._version = self._version, None
+        if version is not None:
+            version.discard()
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _pread_exactly(fd: int, count: int, offset: int) -> bytes:
+    """``count`` bytes from ``offset``: one ``pread`` (a regular file reads whole); more only
+    if it returns short, until the file's end."""
+    data = os.pread(fd, count, offset) if count else b""
+    if len(data) == count or not data:
+        return data
+    chunks = [data]
+    done = len(data)
+    while done < count and (chunk := os.pread(fd, count - done, offset + done)):
+        chunks.append(chunk)
+        done += len(chunk)
+    return b"".join(chunks)
 
 
 FileStore = provider_store_class("FileStore", FileProvider, __name__)

@@ -32,16 +32,18 @@ def etag_of(st: os.stat_result) -> str:
 
 
 def properties_of(
-    st: os.stat_result, metadata: Mapping[str, str] | None = None
+    st: os.stat_result, metadata: Mapping[str, str] | None = None,
+    content_type: str | None = None,
 ) -> BlobProperties:
-    """A blob file's properties from its ``stat`` result."""
+    """A blob file's properties from its ``stat`` result (listings give no content type:
+    it is an extended attribute, one more system call per blob)."""
     modified_ns = st.st_mtime_ns
     return BlobProperties(
         st.st_size,
         datetime_from_ns(modified_ns),
         modified_ns,
         etag_of(st),
-        None,
+        content_type,
         metadata or _NO_METADATA,
     )
 

@@ -50,10 +50,11 @@ from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 
-from xtstore.errors import BlobAlreadyExists, BlobNotFound, InvalidName
+from xtstore.errors import BlobAlreadyExists, BlobNotFound, InvalidName, StoreError
 from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
+    LiveFolder,
     copy_exact,
     exchange_regular_file,
     link_open_file,
@@ -67,10 +68,15 @@ from xtstore.localfiles.oscalls import (
 from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import Layout, claim, name_clash
-from xtstore.providers.file.records import Records, identity
+from xtstore.providers.file.records import (
+    Records,
+    content_type_of,
+    identity,
+    record_content_type,
+)
 from xtstore.providers.file.walk import etag_of
 
-__all__ = ["LARGE", "Fill", "Writer"]
+__all__ = ["LARGE", "Fill", "NewVersion", "Writer"]
 
 LARGE = 32 * 1024 * 1024
 """Uploads from this size replace an existing blob by swap + unlink (see Writer.install)."""
@@ -94,85 +100,106 @@ class Writer:
 
     def write(self, container: str, blob_path: str, fill: Fill, *,
               exclusive: bool = False, large: bool = False) -> None:
-        """Write a whole new version of the blob (a new inode), without metadata. A
+        """Write a whole new version of the blob (a new inode), without metadata: a new file
+        from :meth:`start`, filled by ``fill(fd)``, given the name by :meth:`finish`."""
+        version = self.start(container, blob_path)
+        try:
+            fill(version.fd)
+        except BaseException:
+            version.discard()
+            raise
+        self.finish(version, container, blob_path, exclusive=exclusive, large=large)
+
+    def start(self, container: str, blob_path: str) -> NewVersion:
+        """A new empty file for the blob's next version, invisible until :meth:`finish`:
+        unnamed in the blob's own folder (step 1 of the write path), else in
+        ``.xtstore/tmp`` (step 2). The caller fills ``version.fd``, then finishes or discards
+        it. Raises :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` where the
+        blob's folder cannot be made because a blob holds its name.
+
+        Why the blob's own folder: the file system places a new inode near its folder. Made
+        in ``.xtstore/tmp``, every blob's inode lands in that one folder's area, and on ext4
+        without a journal each creation there skips, one by one, the inodes freed in the
+        last minute (after a large delete: ~0.3-0.8 ms per file, where ``cp`` into a new
+        folder paid ~25 us). An unnamed file also leaves nothing behind if the process dies
+        while it is filled, which matters most for large uploads."""
+        if unnamed_files[0]:
+            parent_path = self._layout.blob_file(container, blob_path).rpartition("/")[0]
+            try:
+                parent = self._confined.parent_of(container, blob_path, parent_path)
+            except StoreError:
+                raise  # no container, a blob in the folder's way, a symlink out of it
+            except OSError:
+                parent = None  # e.g. a folder name too long: install reports it
+            if parent is not None:
+                try:
+                    fd = parent.run(open_unnamed)
+                except BaseException:
+                    parent.close()
+                    raise
+                if fd is not None:
+                    return NewVersion(fd, parent=parent)
+                parent.close()
+        return self._version_in_tmp()
+
+    def finish(self, version: NewVersion, container: str, blob_path: str, *,
+               exclusive: bool = False, large: bool = False) -> None:
+        """Give the filled ``version`` the blob's name (closing it, also on failure). A
         ``large`` version replaces an existing blob by a swap (see :meth:`install`).
 
         The blob's metadata record is seen to once the new version is complete, before it
         takes the name (:meth:`Records.prepare`: the old version keeps its metadata) and
         after (:meth:`Records.settle`: the record, which gives the new version nothing,
         goes)."""
-        if unnamed_files[0]:
-            done = self._write_beside(container, blob_path, fill, exclusive, large)
-            if done is not None:
-                if done:
-                    self.records.settle(container, blob_path)
-                return
-        temp, held = self.new_version(fill)
         try:
-            bound = self.records.prepare(container, blob_path)
-            self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+            if version.parent is not None:
+                bound = self._link_beside(version.fd, version.parent, container, blob_path,
+                                          exclusive, large)
+            else:
+                temp = self._name_in_tmp(version)
+                bound = self.records.prepare(container, blob_path)
+                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
         finally:
-            os.close(held)
+            version.close()
         if bound:
             self.records.settle(container, blob_path)
 
-    def _write_beside(self, container: str, blob_path: str, fill: Fill, exclusive: bool,
-                      large: bool) -> bool | None:
-        """Step 1 of the write path: an unnamed file in the blob's own folder, linked to the
-        blob's name, or else through a temporary name. None, with nothing done, where the
-        folder cannot be opened or its file system cannot make unnamed files; else whether
-        the blob's record needs :meth:`Records.settle` (see :meth:`write`).
-
-        Why: the file system places a new inode near its folder. Made in ``.xtstore/tmp``,
-        every blob's inode lands in that one folder's area, and on ext4 without a journal
-        each creation there skips, one by one, the inodes freed in the last minute (after a
-        large delete: ~0.3-0.8 ms per file, where ``cp`` into a new folder paid ~25 us).
-        Linking straight to a new name saves the rename. An unnamed file also leaves nothing
-        behind if the process dies while writing, which matters most for large uploads."""
-        parent_path, _, name = self._layout.blob_file(container, blob_path).rpartition("/")
+    def _link_beside(self, fd: int, parent: LiveFolder, container: str, blob_path: str,
+                     exclusive: bool, large: bool) -> bool:
+        """Link the filled unnamed file ``fd`` in the blob's folder to the blob's name, or
+        else through a temporary name; whether the blob's record needs
+        :meth:`Records.settle` (see :meth:`finish`). Linking straight to a new name saves
+        the rename."""
+        name = self._layout.blob_file(container, blob_path).rpartition("/")[2]
+        _stamp(fd)
+        bound = self.records.prepare(container, blob_path)  # see finish
         try:
-            parent = self._confined.parent_of(container, blob_path, parent_path)
+            parent.run(partial(link_open_file, fd, name))
+            return bound
+        except FileExistsError:
+            if exclusive:
+                raise self.taken(container, blob_path) from None
         except OSError:
-            return None  # e.g. a folder name too long: install reports it
+            pass  # e.g. a folder there: install below retries and reports it
+        temp = self._layout.temp_path()
+        claim(fd)  # held until the temporary name is gone (fd is closed last)
         try:
-            fd = parent.run(open_unnamed)
-            if fd is None:
-                return None
+            link_open_file(fd, temp, parent.fd)  # temp is absolute
+        except FileNotFoundError:
+            make_folders(self._layout.tmp)
+            link_open_file(fd, temp, parent.fd)
+        if not exclusive and parent.fd >= 0:  # (a failed reopen leaves none)
             try:
-                fill(fd)
-                _stamp(fd)
-                bound = self.records.prepare(container, blob_path)  # see write
-                try:
-                    parent.run(partial(link_open_file, fd, name))
-                    return bound
-                except FileExistsError:
-                    if exclusive:
-                        raise self.taken(container, blob_path) from None
-                except OSError:
-                    pass  # e.g. a folder there: install below retries and reports it
-                temp = self._layout.temp_path()
-                claim(fd)  # held until the temporary name is gone (fd is closed last)
-                try:
-                    link_open_file(fd, temp, parent.fd)  # temp is absolute
-                except FileNotFoundError:
-                    make_folders(self._layout.tmp)
-                    link_open_file(fd, temp, parent.fd)
-                if not exclusive and parent.fd >= 0:  # (a failed reopen leaves none)
-                    try:
-                        if large and exchange_regular_file(temp, parent.fd, name):
-                            unlink_quietly(temp)  # now the old version
-                        else:
-                            os.replace(temp, name, dst_dir_fd=parent.fd)
-                        return bound
-                    except OSError:
-                        pass  # e.g. the folder was pruned meanwhile: install retries, reports
-                parent.close()
-                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+                if large and exchange_regular_file(temp, parent.fd, name):
+                    unlink_quietly(temp)  # now the old version
+                else:
+                    os.replace(temp, name, dst_dir_fd=parent.fd)
                 return bound
-            finally:
-                os.close(fd)
-        finally:
-            parent.close()
+            except OSError:
+                pass  # e.g. the folder was pruned meanwhile: install retries, reports
+        parent.close()
+        self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+        return bound
 
     def new_version(self, fill: Fill) -> tuple[str, int]:
         """Step 2 of the write path: a finished file in ``.xtstore/tmp`` whose content
@@ -182,37 +209,40 @@ class Writer:
         ``fill`` runs and gets its temporary name only when complete, so a process killed
         meanwhile leaves nothing; a named one left by a killed process is removed by the
         next open of the store."""
-        if unnamed_files[0]:
-            made = self._unnamed_version(fill)
-            if made is not None:
-                return made
-        fd, temp = self._named_temp()
+        version = self._version_in_tmp()
         try:
-            fill(fd)
-            _stamp(fd)
+            fill(version.fd)
+            temp = self._name_in_tmp(version)
         except BaseException:
-            unlink_quietly(temp)
-            os.close(fd)
+            version.discard()
             raise
-        return temp, fd
+        return temp, version.fd
 
-    def _unnamed_version(self, fill: Fill) -> tuple[str, int] | None:
-        opened = open_unnamed_in(self._layout.tmp)
-        if opened is None:
-            return None
-        folder, fd = opened
-        try:
-            fill(fd)
-            _stamp(fd)
-            temp = self._layout.temp_path()
-            claim(fd)
-            link_open_file(fd, temp, folder)
-        except BaseException:
-            os.close(fd)
-            raise
-        finally:
-            os.close(folder)
-        return temp, fd
+    def _version_in_tmp(self) -> NewVersion:
+        """A new empty file in ``.xtstore/tmp``: unnamed where the file system allows, else
+        named and claimed."""
+        if unnamed_files[0]:
+            opened = open_unnamed_in(self._layout.tmp)
+            if opened is not None:
+                folder, fd = opened
+                return NewVersion(fd, folder=folder)
+        fd, temp = self._named_temp()
+        return NewVersion(fd, temp=temp)
+
+    def _name_in_tmp(self, version: NewVersion) -> str:
+        """Stamp the filled ``version`` (in ``.xtstore/tmp``) and return its temporary name,
+        given now (claimed first) if it is unnamed."""
+        _stamp(version.fd)
+        if version.temp is not None:
+            return version.temp
+        assert version.folder is not None
+        temp = self._layout.temp_path()
+        claim(version.fd)
+        link_open_file(version.fd, temp, version.folder)
+        os.close(version.folder)
+        version.folder = None
+        version.temp = temp
+        return temp
 
     def _named_temp(self) -> tuple[int, str]:
         """A new named file in ``.xtstore/tmp``, claimed (read-write: a lock emulated by NFS
@@ -362,6 +392,7 @@ class Writer:
             def fill(fd: int) -> None:
                 copy_exact(source, fd, st.st_size, None)
                 write_all(fd, data)
+                record_content_type(fd, content_type_of(source))
 
             metadata = self.records.metadata_of_open(container, blob_path, source, st)
             return *self.new_version(fill), st, metadata
@@ -475,6 +506,38 @@ class Writer:
                                          f"snapshot {snapshot!r} not found") from None
         with suppress(OSError):
             os.rmdir(self._layout.snapshot_folder(container, blob_path))
+
+
+class NewVersion:
+    """A blob's next version while it is filled through ``fd`` (open for reading and
+    writing), seen by no reader: an unnamed file in the blob's folder (``parent`` open), an
+    unnamed file in ``.xtstore/tmp`` (``folder`` open), or a named one there (``temp``,
+    claimed through ``fd``). Made by :meth:`Writer.start`; :meth:`Writer.finish` names it."""
+
+    __slots__ = ("fd", "folder", "parent", "temp")
+
+    def __init__(self, fd: int, *, parent: LiveFolder | None = None, folder: int | None = None,
+                 temp: str | None = None) -> None:
+        self.fd = fd
+        self.parent = parent
+        self.folder = folder
+        self.temp = temp
+
+    def close(self) -> None:
+        """Close what is open (a named temporary file stays: its name is gone or going)."""
+        os.close(self.fd)
+        if self.parent is not None:
+            self.parent.close()
+        if self.folder is not None:
+            os.close(self.folder)
+            self.folder = None
+
+    def discard(self) -> None:
+        """Drop the version: an unnamed file vanishes as it is closed, a named one is
+        unlinked first."""
+        if self.temp is not None:
+            unlink_quietly(self.temp)
+        self.close()
 
 
 def _stamp(fd: int) -> None:

@@ -14,7 +14,7 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, shared_between_processes=False,
-                              local=True),
+                              local=True, content_types=True),
     keys=(),
     notes=("Every capability native; not shared between processes.",),
 )

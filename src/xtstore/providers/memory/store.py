@@ -38,6 +38,7 @@ from xtstore.values import (
     SnapshotInfo,
     datetime_from_ns,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["MemoryProvider", "MemoryStore"]
 
@@ -50,6 +51,7 @@ class _Blob:
     modified_ns: int
     etag: str
     metadata: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = None
 
     def info(self, name: str, *, with_metadata: bool) -> BlobInfo:
         return BlobInfo(
@@ -58,6 +60,7 @@ class _Blob:
                 len(self.data),
                 self.modified_ns,
                 self.etag,
+                content_type=self.content_type,
                 metadata=self.metadata if with_metadata else None,
             ),
         )
@@ -95,10 +98,11 @@ class MemoryProvider(StoreInterface):
     def capabilities(self) -> Capabilities:
         return DESCRIPTION.capabilities
 
-    def _new_blob(self, data: bytes, metadata: Mapping[str, str] | None = None) -> _Blob:
+    def _new_blob(self, data: bytes, metadata: Mapping[str, str] | None = None,
+                  content_type: str | None = None) -> _Blob:
         # Called with the lock held: the counter makes every write's etag unique.
         etag = f'"{self._instance}-{next(self._etags):x}"'
-        return _Blob(data, time.time_ns(), etag, dict(metadata or {}))
+        return _Blob(data, time.time_ns(), etag, dict(metadata or {}), content_type)
 
     def _container(self, container: str) -> _Container:
         try:
@@ -166,20 +170,43 @@ class MemoryProvider(StoreInterface):
             box = self._containers.get(container)
             return box is not None and blob_path in box.blobs
 
-    def _put(self, container: str, blob_path: str, data: bytes, fail_if_exists: bool) -> None:
+    def _put(self, container: str, blob_path: str, data: bytes, fail_if_exists: bool,
+             content_type: str | None) -> None:
         with self._lock:
             box = self._container(container)
             if fail_if_exists and blob_path in box.blobs:
                 raise BlobAlreadyExists("blob already exists", container=container,
                                         blob=blob_path)
-            box.blobs[blob_path] = self._new_blob(data)
+            box.blobs[blob_path] = self._new_blob(data, content_type=content_type)
 
     def create_blob(
-        self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False
+        self,
+        container: str,
+        blob_path: str,
+        text: Text,
+        fail_if_exists: bool = False,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Replace the blob (and clear its metadata). Raises :class:`ContainerNotFound`, and
         :class:`BlobAlreadyExists` with ``fail_if_exists``."""
-        self._put(container, blob_path, to_bytes(text), fail_if_exists)
+        self._put(container, blob_path, to_bytes(text), fail_if_exists, content_type)
+
+    def create_blob_from_path(
+        self,
+        container: str,
+        blob_path: str,
+        source_fn: str,
+        progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> None:
+        """Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
+        with open(source_fn, "rb") as source:
+            self.create_blob_from_stream(container, blob_path, source,
+                                         length=os.fstat(source.fileno()).st_size,
+                                         progress_callback=progress_callback,
+                                         content_type=content_type)
 
     def create_blob_from_stream(
         self,
@@ -188,12 +215,23 @@ class MemoryProvider(StoreInterface):
         stream: IO[bytes],
         length: int | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        content_type: str | None = None,
     ) -> None:
         """Raises :class:`ContainerNotFound`."""
         with self._lock:
             self._container(container)
         data = _read_with_progress(stream, length, progress_callback)
-        self._put(container, blob_path, data, False)
+        self._put(container, blob_path, data, False, content_type)
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        """Parts are kept in memory (this store holds every blob there anyway) and become the
+        blob at once on commit. Raises :class:`ContainerNotFound` at the call."""
+        with self._lock:
+            self._container(container)
+        return BlobWriter(_PartsInMemory(self, container, blob_path, content_type))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -207,7 +245,8 @@ class MemoryProvider(StoreInterface):
             if old is None:
                 box.blobs[blob_path] = self._new_blob(data)
             else:
-                box.blobs[blob_path] = self._new_blob(old.data + data, old.metadata)
+                box.blobs[blob_path] = self._new_blob(old.data + data, old.metadata,
+                                                      old.content_type)
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
@@ -230,7 +269,8 @@ class MemoryProvider(StoreInterface):
         with self._lock:
             source = self._blob(source_container, source_blob_path)
             dest = self._container(dest_container)
-            dest.blobs[dest_blob_path] = self._new_blob(source.data, source.metadata)
+            dest.blobs[dest_blob_path] = self._new_blob(source.data, source.metadata,
+                                                        source.content_type)
 
     def snapshot_blob(self, container: str, blob_path: str) -> SnapshotInfo:
         """Raises :class:`BlobNotFound`."""
@@ -305,6 +345,19 @@ class MemoryProvider(StoreInterface):
         """Raises :class:`BlobNotFound`."""
         return io.BytesIO(self.get_blob_bytes(container, blob_path, snapshot))
 
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        """``content[start:end]`` of the blob or snapshot. Raises :class:`BlobNotFound`."""
+        with self._lock:
+            data = self._blob(container, blob_path, snapshot).data
+        return data[start:end]
+
     def get_blob_to_path(
         self,
         container: str,
@@ -325,6 +378,31 @@ class MemoryProvider(StoreInterface):
                 done += os.write(fd, data[done : done + PROGRESS_CHUNK])
                 if progress_callback is not None:
                     progress_callback(done, total)
+
+
+class _PartsInMemory:
+    """The writer's sink: parts by index (so a repeated step replaces its own part), joined
+    into the blob's new content in one step under the lock on commit."""
+
+    part_size = _READ_CHUNK
+
+    def __init__(self, provider: MemoryProvider, container: str, blob_path: str,
+                 content_type: str | None) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._content_type = content_type
+        self._parts: dict[int, bytes] = {}
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._parts[index] = data
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        data = b"".join([*(self._parts[index] for index in range(parts)), tail])
+        self._provider._put(*self._where, data, False, self._content_type)
+        self._parts.clear()
+
+    def abort(self) -> None:
+        self._parts.clear()
 
 
 def _read_with_progress(
