@@ -444,3 +444,34 @@ def test_an_upload_overridden_without_content_type_gets_none(tmp_path: Path) -> 
     store.create_blob_from_stream("runs", "b.csv", io.BytesIO(b"1,2\n"))
     found = [store.get_blob_properties("runs", name).properties for name in ("a.csv", "b.csv")]
     assert [p.content_type for p in found if p is not None] == [None, "text/csv"]
+
+
+class _Offset:
+    """An integer that is not an int (as numpy's are): taken through ``__index__``."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+def test_a_range_takes_any_integer_type_and_hands_the_provider_plain_ints(
+        store: Store, recording: RecordingMemoryStore) -> None:
+    store.create_container("runs")
+    store.create_blob("runs", "a", b"0123456789")
+    assert store.get_blob_range("runs", "a", _Offset(2), _Offset(5)) == b"234"  # type: ignore[arg-type]
+    handed = [args for name, args in recording.calls if name == "get_blob_range"]
+    assert handed == [("runs", "a", 2, 5)]
+    assert all(type(offset) is int for offset in handed[0][2:])
+
+
+@pytest.mark.parametrize(("start", "end"), [(-1, None), (3, 2), (True, None), (1.0, 4),
+                                            ("1", None), (0, -5)])
+def test_a_bad_range_is_refused_before_any_provider_call(
+        store: Store, recording: RecordingMemoryStore, start: Any, end: Any) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        store.get_blob_range("runs", "a", start, end)
+    assert (caught.value.service, caught.value.container, caught.value.blob) == ("mem", "runs",
+                                                                                 "a")
+    assert recording.calls == []

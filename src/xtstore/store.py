@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -602,7 +603,7 @@ class Store(StoreInterface):
         snapshot: str | None = None,
     ) -> bytes:
         container, blob = self._blob(container, blob_path)
-        _check_range(start, end, self.service_name, container, blob)
+        start, end = _range_offsets(start, end, self.service_name, container, blob)
         return self._run(
             "get_blob_range",
             lambda: self.provider.get_blob_range(container, blob, start, end, snapshot=snapshot),
@@ -925,17 +926,27 @@ def _check_content_type(content_type: object, service: str, container: str,
         f" ASCII, not {content_type!r}", service=service, container=container, blob=blob)
 
 
-def _check_range(start: object, end: object, service: str, container: str, blob: str) -> None:
-    def offset(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _range_offsets(start: object, end: object, service: str, container: str,
+                   blob: str) -> tuple[int, int | None]:
+    """``start`` and ``end`` as plain ints (any integer type, a numpy one too, is taken),
+    or ``InvalidArgument`` before any request."""
+    def offset(value: object) -> int | None:
+        if isinstance(value, bool):
+            return None
+        try:
+            number = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            return None
+        return number if number >= 0 else None
 
-    if not offset(start) or not (end is None or offset(end)):
+    first, last = offset(start), None if end is None else offset(end)
+    if first is None or (end is not None and last is None):
         reason = (f"a byte range's start and end must be offsets (ints >= 0, end may be None),"
                   f" not start={start!r}, end={end!r}")
-    elif end is not None and cast(int, end) < cast(int, start):
+    elif last is not None and last < first:
         reason = f"a byte range's end ({end}) must not be before its start ({start})"
     else:
-        return
+        return first, last
     raise InvalidArgument(reason, service=service, container=container, blob=blob)
 
 
