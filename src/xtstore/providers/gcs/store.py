@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import os
 import random
 import secrets
@@ -124,29 +125,34 @@ class _Body:
         self._response.close()
 
 
-class _Progress:
-    """A stream that reports the bytes read from it (the SDK's uploads have no callback)."""
+class _Source:
+    """The caller's stream as the SDK's uploads read it: they ask ``tell()`` (which a pipe
+    cannot answer) and have no progress callback. Positions are counted here; a seek is
+    passed to a seekable stream, and on any other only to where it already is."""
 
-    def __init__(self, stream: IO[bytes], callback: ProgressCallback, total: int | None
-                 ) -> None:
+    def __init__(self, stream: IO[bytes], callback: ProgressCallback | None,
+                 total: int | None) -> None:
         self._stream = stream
         self._callback = callback
         self._total = total
-        self._done = 0
+        self._position = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
-        self._done += len(data)
-        self._callback(self._done, self._total if self._total is not None else self._done)
+        self._position += len(data)
+        if self._callback is not None and data:
+            total = self._total if self._total is not None else self._position
+            self._callback(self._position, max(total, self._position))
         return data
 
     def tell(self) -> int:
-        return self._stream.tell()
+        return self._position
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        position = self._stream.seek(offset, whence)
-        self._done = position
-        return position
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset == self._position:
+            return offset
+        self._position = self._stream.seek(offset, whence)
+        return self._position
 
 
 class GCSProvider(StoreInterface):
@@ -371,9 +377,7 @@ class GCSProvider(StoreInterface):
         resumable = length is None or length > self._settings.single_upload_limit
         blob = self._bucket(container).blob(
             name, chunk_size=self._settings.chunk_size if resumable else None)
-        source: Any = stream
-        if progress_callback is not None:
-            source = _Progress(stream, progress_callback, length)
+        source = _Source(stream, progress_callback, length)
         try:
             with gcs_errors():
                 blob.upload_from_file(source, size=length, content_type=content_type,
@@ -408,10 +412,12 @@ class GCSProvider(StoreInterface):
         chunk with the total size, and never if the session is cancelled or abandoned.
         Raises ``ContainerNotFound`` at the call."""
         name = check_blob_name(blob_path)
+        blob = self._blob(container, name)
+        blob.content_type = content_type  # in the session's metadata, not only its header
         try:
             with gcs_errors():
-                url = self._blob(container, name).create_resumable_upload_session(
-                    content_type=content_type, **self._call)
+                url = blob.create_resumable_upload_session(content_type=content_type,
+                                                           **self._call)
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
         return BlobWriter(ResumableSession(self.http, url, self._settings.chunk_size,
