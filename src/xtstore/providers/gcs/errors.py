@@ -9,11 +9,13 @@ exception (docs/contract.md §2).
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
+import urllib3
 from google.api_core import exceptions as api_errors
 from google.auth import exceptions as auth_errors
 from google.resumable_media import common as media_errors
@@ -34,7 +36,10 @@ __all__ = ["gcs_errors", "http_error", "translate"]
 
 _NOT_SENT = (requests.exceptions.ConnectTimeout, requests.exceptions.InvalidURL)
 _SENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-         requests.exceptions.ChunkedEncodingError, ConnectionError, auth_errors.TransportError)
+         requests.exceptions.ChunkedEncodingError, ConnectionError, auth_errors.TransportError,
+         urllib3.exceptions.HTTPError, http.client.HTTPException)
+"""Failures after the request went out; urllib3's and http.client's are what a streamed
+body raises while it is read (a reset, a read timeout, a body cut short)."""
 
 
 def http_error(response: Any) -> api_errors.GoogleAPICallError:
