@@ -225,16 +225,26 @@ class GCSProvider(StoreInterface):
     def create_container(self, container: str) -> bool:
         """Create the bucket and its marker. Raises ``ContainerAlreadyExists``.
 
-        Safe to repeat: the marker's body is a token of this call, so a repeat that finds a
-        marker tells this call's own (its response lost) from another creator's."""
+        Safe to repeat: a repeat creates the bucket again if it is still missing (the lost
+        request may never have arrived), and the marker's body is a token of this call, so a
+        repeat that finds a marker tells this call's own (its response lost) from another
+        creator's."""
         attempt = current_attempt()
         attempt.repeat_safe = True
         token: bytes = attempt.memo.setdefault("marker", secrets.token_hex(16).encode())
-        if not attempt.memo.get("sent"):
+        sent_before = attempt.memo.get("sent", False)
+        if self.does_container_exist(container):
+            if not sent_before:
+                raise ContainerAlreadyExists("container already exists", container=container)
+        else:
             attempt.memo["sent"] = True
-            with gcs_errors():
-                self._client.create_bucket(container, location=self._settings.location,
-                                           **self._call)
+            try:
+                with gcs_errors():
+                    self._client.create_bucket(container, location=self._settings.location,
+                                               **self._call)
+            except ContainerAlreadyExists:
+                if not sent_before:
+                    raise  # another creator's; a repeat's 409 may be this call's own
         repeat = attempt.memo.get("marker_sent", False)
         attempt.memo["marker_sent"] = True
         try:
