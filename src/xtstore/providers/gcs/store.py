@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import heapq
 import io
 import os
 import random
@@ -689,7 +690,8 @@ class GCSProvider(StoreInterface):
             blobs = [_listed(item) for item in page if not is_hidden_name(item.name)]
             folders = [BlobInfo(name=folder, is_dir=True) for folder in page.prefixes
                        if folder != RESERVED_PREFIX]
-            entries = sorted([*blobs, *folders], key=lambda entry: entry.name)
+            # GCS sends each page's objects and its prefixes each in name order.
+            entries = list(heapq.merge(blobs, folders, key=lambda entry: entry.name))
             return entries, iterator.next_page_token
 
         return PagedListing(fetch_page)
