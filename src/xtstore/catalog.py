@@ -34,6 +34,7 @@ BUILTIN_DESCRIPTIONS: dict[str, str] = {
     "azure-blob": "xtstore.providers.azure.description",
     "store-s3": "xtstore.providers.s3.description",
     "store-fsspec": "xtstore.providers.fsspec_store.description",
+    "store-gcs": "xtstore.providers.gcs.description",
 }
 """The built-in providers: each name and the module whose ``DESCRIPTION`` describes it
 (imported on first use; never an SDK)."""

@@ -30,7 +30,7 @@ def descriptions() -> list[ProviderDescription]:
 
 
 def test_every_builtin_provider_has_one_description_under_its_own_name() -> None:
-    assert len(descriptions()) == len(BUILTIN_DESCRIPTIONS) == 5
+    assert len(descriptions()) == len(BUILTIN_DESCRIPTIONS) == 6
     for name in BUILTIN_DESCRIPTIONS:
         description = builtin_description(name)
         assert description is not None and description.name == name
@@ -43,9 +43,10 @@ def test_reading_the_descriptions_imports_no_provider_code_or_sdk() -> None:
     code = (
         "import sys; from xtstore.catalog import builtin_descriptions;"
         "builtin_descriptions();"
-        "bad = [m for m in sys.modules if m.startswith(('azure', 'boto3', 'botocore', 'fsspec'))"
+        "bad = [m for m in sys.modules if m.startswith(('azure', 'boto3', 'botocore', 'fsspec',"
+        " 'google'))"
         " or (m.startswith('xtstore.providers.') and m.rpartition('.')[2] not in"
-        " ('description', 'file', 'memory', 'azure', 's3', 'fsspec_store'))];"
+        " ('description', 'file', 'memory', 'azure', 's3', 'fsspec_store', 'gcs'))];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

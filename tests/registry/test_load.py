@@ -32,6 +32,7 @@ def test_builtin_names_map_to_lazy_code_paths(cwd: Path) -> None:
         "azure-blob-210": "xtstore.providers.azure.store.AzureBlobStore",
         "store-s3": "xtstore.providers.s3.store.S3Store",
         "store-fsspec": "xtstore.providers.fsspec_store.store.FsspecStore",
+        "store-gcs": "xtstore.providers.gcs.store.GCSStore",
     }
     known = known_providers({})
     for name, code_path in BUILTIN_PROVIDERS.items():
@@ -45,7 +46,7 @@ def test_importing_xtstore_imports_no_provider_or_sdk() -> None:
     code = (
         "import sys, xtstore; xtstore.load_config();"
         "bad = [m for m in sys.modules if m.startswith(('xtstore.providers.', 'azure', 'boto3',"
-        " 'fsspec')) and not m.endswith('.description') and m + '.description' not in"
+        " 'fsspec', 'google')) and not m.endswith('.description') and m + '.description' not in"
         " sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )
     import subprocess

@@ -1,0 +1,86 @@
+"""The resumable upload session under ``open_blob(..., mode="wb")``: each part of the
+:class:`~xtstore.writer.BlobWriter` is one chunk of the session, the commit its last chunk
+with the total size, the abort its cancellation (GCS's protocol: chunks of multiples of
+256 KiB, ``Content-Range: bytes a-b/*``; the object appears only when the last chunk lands).
+
+Every step is repeatable: a repeat first asks the session how much it persisted
+(``Content-Range: bytes */*``) and sends only what is missing of its chunk, so a chunk whose
+response was lost is never stored twice, and a commit that already finished is not sent
+again. The session URL is a bearer capability: it is never put in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from xtstore.errors import StoreError
+from xtstore.providers.gcs.errors import http_error
+
+__all__ = ["ResumableSession"]
+
+_DONE = (200, 201)
+_INCOMPLETE = 308
+_PERSISTED = re.compile(r"bytes=0-(\d+)")
+
+
+class ResumableSession:
+    """A :class:`~xtstore.writer.PartSink` over one GCS resumable upload session."""
+
+    def __init__(self, http: Any, url: str, part_size: int, timeout: tuple[float, float]
+                 ) -> None:
+        self.part_size = part_size
+        self._http = http
+        self._url = url
+        self._timeout = timeout
+        self._sent: set[int] = set()
+        """Parts (and ``-1`` for the commit) sent at least once: only their repeats ask."""
+
+    def write_part(self, index: int, data: bytes) -> None:
+        start = index * self.part_size
+        end = start + len(data)
+        if index in self._sent:
+            persisted = self._persisted(total=None)
+            if persisted is None or persisted >= end:
+                return
+            data, start = data[persisted - start:], max(start, persisted)
+        self._sent.add(index)
+        self._put(data, f"bytes {start}-{end - 1}/*", expect=(_INCOMPLETE,))
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        start = parts * self.part_size
+        total = start + len(tail)
+        if -1 in self._sent:
+            persisted = self._persisted(total=total)
+            if persisted is None:
+                return  # finished by the attempt whose response was lost
+            tail, start = tail[persisted - start:], max(start, persisted)
+        self._sent.add(-1)
+        content_range = (f"bytes {start}-{total - 1}/{total}" if tail
+                         else f"bytes */{total}")
+        self._put(tail, content_range, expect=_DONE)
+
+    def abort(self) -> None:
+        # GCS answers a cancelled session with 499; nothing was made visible either way.
+        self._http.delete(self._url, timeout=self._timeout)
+
+    def _persisted(self, total: int | None) -> int | None:
+        """How many bytes the session holds; None once it is finished."""
+        size = "*" if total is None else str(total)
+        response = self._http.put(self._url, data=b"", timeout=self._timeout,
+                                  headers={"Content-Range": f"bytes */{size}"})
+        if response.status_code in _DONE:
+            return None
+        if response.status_code != _INCOMPLETE:
+            raise http_error(response)
+        match = _PERSISTED.fullmatch(response.headers.get("Range", ""))
+        return int(match[1]) + 1 if match else 0
+
+    def _put(self, data: bytes, content_range: str, expect: tuple[int, ...]) -> None:
+        response = self._http.put(self._url, data=data, timeout=self._timeout,
+                                  headers={"Content-Range": content_range})
+        if response.status_code not in expect:
+            if response.status_code < 400:
+                raise StoreError(f"GCS answered a resumable upload chunk with HTTP"
+                                 f" {response.status_code}")
+            raise http_error(response)
