@@ -20,7 +20,7 @@ from xtstore.continuation import Continuing
 from xtstore.errors import IntegrityError, PreconditionFailed, StoreError, TransientError
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers import _blob_reader
-from xtstore.providers._blob_reader import STEP_BYTES, BlobStream, open_ranged, open_resuming
+from xtstore.providers._blob_reader import STEP_BYTES, BlobStream, open_ranged
 from xtstore.providers._shared import Expected
 from xtstore.providers.memory.store import MemoryProvider
 
@@ -391,19 +391,6 @@ def test_a_failed_request_for_a_range_is_repeated_with_the_same_range() -> None:
     assert blob.ranges == [(0, None), (30_000, 40_000)]
 
 
-@pytest.mark.usefixtures("no_skips")
-def test_open_resuming_of_a_store_without_ranges_still_reads_every_offset() -> None:
-    # A provider that opens bodies to the end only (open_at): each body is left where the
-    # range the reader wanted ends.
-    blob = Blob(chunk=100_000)
-    stream = open_resuming(blob.open_at, blob.expected(), blob.open_at(0))
-    stream.seek(20_000)
-    assert stream.read(10) == CONTENT[20_000:20_010]
-    stream.seek(0)
-    assert stream.read() == CONTENT
-    assert blob.ranges == [(0, None), (20_000, None), (0, None)]
-
-
 def test_seeking_to_where_the_stream_stands_keeps_the_body() -> None:
     blob = Blob()
     stream = blob.stream()
@@ -508,7 +495,7 @@ def test_line_reads_that_raise_leave_the_stream_at_the_line_they_started(how: st
     lines = b"".join(b"line %05d\n" % number for number in range(5000))
     blob = Blob(lines, chunk=1000)
     blob.faults = {0: (20_000, TransientError("reset")), 1: (7_000, TransientError("reset"))}
-    stream = open_resuming(blob.open_at, blob.expected(), blob.open_at(0))
+    stream = open_ranged(blob.open_range, blob.expected(), blob.open_at(0))
     got: list[bytes] = []
     failures = 0
     while True:

@@ -43,8 +43,8 @@ from xtstore.continuation import StepRunner, run_directly
 from xtstore.errors import PreconditionFailed, StoreError, TransientError
 from xtstore.providers._shared import Expected
 
-__all__ = ["READ_AHEAD", "READ_STEP", "SKIP_LIMIT", "BlobStream", "Body", "OpenAt", "OpenRange",
-           "ResumingReader", "changed_while_read", "open_ranged", "open_resuming"]
+__all__ = ["READ_AHEAD", "READ_STEP", "SKIP_LIMIT", "BlobStream", "Body", "OpenRange",
+           "ResumingReader", "changed_while_read", "open_ranged"]
 
 READ_STEP = "open_blob.read"
 """The name of each read's step in logs and errors."""
@@ -74,10 +74,6 @@ class Body(Protocol):
 
     def close(self) -> None: ...
 
-
-OpenAt = Callable[[int], Body]
-"""``open_at(offset)``: a body from ``offset`` (less than the size) to the end, of the version
-first read; raises ``PreconditionFailed`` if that version is gone."""
 
 OpenRange = Callable[[int, "int | None"], Body]
 """``open_range(start, end)``: a body of the bytes ``[start, end)`` (``start`` less than
@@ -402,10 +398,3 @@ def open_ranged(open_range: OpenRange, expected: Expected, first: Body | None = 
     """The stream of a blob whose first body (from offset 0 to the end) is ``first`` (None:
     opened by the first read), read on and resumed in ranges from ``open_range``."""
     return BlobStream(ResumingReader(open_range, expected, first, read_ahead=read_ahead))
-
-
-def open_resuming(open_at: OpenAt, expected: Expected, first: Body | None = None
-                  ) -> BlobStream:
-    """:func:`open_ranged` for a store that opens bodies to the end only (``open_at``): every
-    body after a seek runs to the end, so prefer :func:`open_ranged`."""
-    return open_ranged(lambda start, end: open_at(start), expected, first)

@@ -50,7 +50,7 @@ from xtstore.errors import (
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import PagedListing, list_pages
-from xtstore.providers._blob_reader import changed_while_read, open_resuming
+from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import (
     Expected,
@@ -712,7 +712,8 @@ class GCSProvider(StoreInterface):
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> IO[bytes]:
         """One media GET, its body streamed as it is read; after a failure or a seek the next
-        read is a ranged GET of the generation first read (``PreconditionFailed`` if it was
+        read is a bounded ranged GET (src/xtstore/providers/_blob_reader.py) of the generation
+        first read (``PreconditionFailed`` if it was
         overwritten meanwhile), under the Store's retry. Seekable; its length and MD5 are
         checked once it is read through in order (``IntegrityError``). Raises
         ``BlobNotFound``."""
@@ -725,15 +726,15 @@ class GCSProvider(StoreInterface):
         generation = int(first.headers["x-goog-generation"])
         expected = _expected(first.headers, _size_of(first))
 
-        def open_at(offset: int) -> _Body:
+        def open_range(start: int, end: int | None) -> _Body:
             try:
                 with gcs_errors():
-                    return _Body(self._get(container, name, generation, offset, None,
+                    return _Body(self._get(container, name, generation, start, end,
                                            stream=True))
             except BlobNotFound:
                 raise changed_while_read() from None
 
-        return open_resuming(open_at, expected, _Body(first))
+        return open_ranged(open_range, expected, _Body(first))
 
     def get_blob_range(
         self,
