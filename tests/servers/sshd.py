@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SSHD", "SshServer", "SshdUnavailable", "running_sshd"]
+__all__ = ["SSHD", "SshServer", "SshdUnavailable", "keygen", "running_sshd"]
 
 SSHD = Path("/usr/sbin/sshd")
 INSTALL_HINT = "apt-get install openssh-server (scripts/test.sh does it on CI)"
@@ -75,7 +75,8 @@ def _free_port() -> int:
         return port
 
 
-def _keygen(path: Path) -> None:
+def keygen(path: Path) -> None:
+    """A new ed25519 key pair without passphrase: ``path`` and ``path.pub``."""
     try:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xtstore-test",
                         "-f", str(path)], check=True, capture_output=True,
@@ -145,8 +146,8 @@ def _log_tail(log_path: Path) -> str:
 
 
 def _prepare(root: Path, user: str) -> None:
-    _keygen(root / "host_ed25519")
-    _keygen(root / "user_ed25519")
+    keygen(root / "host_ed25519")
+    keygen(root / "user_ed25519")
     (root / "authorized_keys").write_bytes((root / "user_ed25519.pub").read_bytes())
     if os.geteuid() == 0 and not PRIVILEGE_SEPARATION_DIR.is_dir():
         PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)

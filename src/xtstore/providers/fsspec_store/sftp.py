@@ -180,35 +180,35 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
             raise OSError(errno.ENOTEMPTY, "directory not empty", path) from None
 
     def makedirs(self, path: str, exist_ok: bool = False, mode: int = 511) -> None:
-        path = self._strip_protocol(path)
-        made = "/" if path.startswith("/") else ""
-        parts = [part for part in path.split("/") if part]
-        for number, part in enumerate(parts):
-            made = f"{made}/{part}" if made not in ("", "/") else made + part
-            kind = self._kind(made)
-            if kind == "file":
-                last = number == len(parts) - 1
-                raise (FileExistsError(errno.EEXIST, "file exists", made) if last else
-                       NotADirectoryError(errno.ENOTDIR, "not a directory", path))
-            if kind == "directory":
-                continue
-            for attempt in range(_ATTEMPTS):
-                try:
-                    self.ftp.mkdir(made, mode)
-                    break
-                except OSError as error:
-                    # Made meanwhile by another writer (EEXIST is a plain failure in SFTP
-                    # v3), and maybe removed again, empty, by a delete beside it.
-                    if not _failed(error) or attempt == _ATTEMPTS - 1:
-                        raise
-                    kind = self._kind(made)
-                    if kind == "directory":
-                        break
-                    if kind == "file":
-                        raise FileExistsError(errno.EEXIST, "file exists", made) from None
-        else:
-            if parts and not exist_ok and kind == "directory":
-                raise FileExistsError(errno.EEXIST, "file exists", path)
+        # One stat when the folder is there (fsspec's looks at every folder from the root).
+        path = self._strip_protocol(path).rstrip("/") or "/"
+        kind = self._kind(path)
+        if kind == "file" or (kind == "directory" and not exist_ok):
+            raise FileExistsError(errno.EEXIST, "file exists", path)
+        if kind == "directory":
+            return
+        parent = path.rpartition("/")[0]
+        if parent:
+            try:
+                self.makedirs(parent, exist_ok=True)
+            except FileExistsError:
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", path) from None
+        for attempt in range(_ATTEMPTS):
+            try:
+                self.ftp.mkdir(path, mode)
+                return
+            except OSError as error:
+                # Made meanwhile by another writer (EEXIST is a plain failure in SFTP v3),
+                # and maybe removed again, empty, by a delete beside it.
+                if not _failed(error) or attempt == _ATTEMPTS - 1:
+                    raise
+                kind = self._kind(path)
+                if kind == "directory":
+                    if not exist_ok:
+                        raise FileExistsError(errno.EEXIST, "file exists", path) from None
+                    return
+                if kind == "file":
+                    raise FileExistsError(errno.EEXIST, "file exists", path) from None
 
     def mv(self, old: str, new: str, **kwargs: Any) -> None:
         old, new = self._strip_protocol(old), self._strip_protocol(new)

@@ -30,6 +30,7 @@ import errno
 import io
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -81,6 +82,7 @@ __all__ = ["FsspecProvider", "FsspecStore"]
 
 _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
+_LOCK_POLL_MAX = 0.1
 
 
 _MEMORY_GUARD = threading.Lock()
@@ -479,6 +481,7 @@ class FsspecProvider(StoreInterface):
                               "lock a blob", container=container, blob=blob_path)
         lock = self._lock(container, blob_path)
         deadline = time.monotonic() + self._lock_timeout * 2
+        poll = _LOCK_POLL
         while True:
             try:
                 self._into_folder(lock, lambda: self._create_exclusive(lock, b""),
@@ -490,7 +493,10 @@ class FsspecProvider(StoreInterface):
                     raise TransientError("timed out waiting for the blob's lock",
                                          container=container, blob=blob_path,
                                          request_sent=False) from None
-                time.sleep(_LOCK_POLL)
+                # Backing off: on a remote filesystem (SFTP) every poll is two requests, and
+                # waiters polling fast slowed the holder down.
+                time.sleep(poll * (0.5 + random.random()))
+                poll = min(poll * 2, _LOCK_POLL_MAX)
         try:
             yield
         finally:
