@@ -225,6 +225,9 @@ class FsspecProvider(StoreInterface):
         # fsspec's local mv is shutil.move, which moves a file INTO a folder of the blob's
         # name; os.replace refuses that (and a blob above the name) atomically.
         self._os_rename = isinstance(fs, LocalFileSystem)
+        # SFTP's mv is rename(2) on the server (xtstore's SftpFileSystem), which refuses a
+        # folder at the name as os.replace does.
+        self._posix_rename = self._reconnect is not None
         self._lock_timeout = float(config.get("lock-timeout", 60))
         self._exclusive_create: bool | None = None
         self._folders: bool | None = None
@@ -431,9 +434,11 @@ class FsspecProvider(StoreInterface):
                 if error.errno != errno.EXDEV:  # a container folder on another device
                     raise
         self.fs.mv(temp, path)
-        if self._folders and not self._shared_read_handles and self.fs.isdir(path):
+        if (self._folders and not self._shared_read_handles and not self._posix_rename
+                and self.fs.isdir(path)):
             # fsspec's mv moves a file into a folder at the target, and one was made at the
-            # blob's name after the check: take the file out again.
+            # blob's name after the check: take the file out again. (SFTP's is rename(2),
+            # which refuses a folder: IsADirectoryError.)
             self._discard(path + "/" + temp.rpartition("/")[2])
             raise IsADirectoryError(path)
 
