@@ -39,8 +39,19 @@ from typing import Any
 import paramiko
 from fsspec.implementations.sftp import SFTPFileSystem
 from paramiko.message import Message
-from paramiko.sftp import CMD_EXTENDED, CMD_STATUS, int64
+from paramiko.sftp import (
+    CMD_EXTENDED,
+    CMD_OPEN,
+    CMD_STATUS,
+    SFTP_FLAG_CREATE,
+    SFTP_FLAG_EXCL,
+    SFTP_FLAG_TRUNC,
+    SFTP_FLAG_WRITE,
+    int64,
+)
+from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_client import SFTPClient
+from paramiko.sftp_file import SFTPFile
 from paramiko.ssh_exception import SSHException
 
 __all__ = ["SftpFileSystem"]
@@ -102,12 +113,14 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
               **kwargs: Any) -> Any:
         if "r" in mode:
             return self._open_for_reading(path, block_size)
+        if "w" in mode and "+" not in mode and kwargs.get("autocommit", True):
+            return self._open_for_writing(path, SFTP_FLAG_TRUNC, block_size)
         if "x" not in mode:
             return super()._open(path, mode, block_size=block_size, **kwargs)
         for attempt in range(_ATTEMPTS):
             try:
                 # paramiko's "x" alone opens without write access: O_WRONLY|O_CREAT|O_EXCL.
-                return self.ftp.open(path, "wbx", bufsize=block_size or -1)
+                return self._open_for_writing(path, SFTP_FLAG_EXCL, block_size)
             except OSError as error:
                 if not _failed(error):
                     raise
@@ -117,6 +130,14 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
                     raise  # no file there, so not EEXIST
                 # The file that was there has been removed since: try again.
         raise AssertionError("unreachable")
+
+    def _open_for_writing(self, path: str, flag: int, block_size: int | None) -> Any:
+        """A file open for writing (``flag``: truncate, or exclusive create) whose writes do
+        not wait for their answers one by one (:class:`_PipelinedWrites`)."""
+        _, answer = self.ftp._request(CMD_OPEN, self._strip_protocol(path),
+                                      SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | flag,
+                                      SFTPAttributes())
+        return _PipelinedWrites(self.ftp, answer.get_binary(), "wb", block_size or -1)
 
     def _open_for_reading(self, path: str, block_size: int | None = None) -> Any:
         """The file open for reading, with its ``size``; IsADirectoryError for a folder,
@@ -247,6 +268,40 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
         if out["type"] == "file":
             out["etag"] = f"{stat.st_mtime or 0:x}-{stat.st_atime or 0:x}-{stat.st_size or 0:x}"
         return out
+
+
+class _PipelinedWrites(SFTPFile):  # type: ignore[misc]  # paramiko has no type hints
+    """A file whose writes are sent without waiting for each answer, every answer checked:
+    at most ``_IN_FLIGHT`` unanswered, all of them before ``close`` returns. (paramiko's own
+    pipelined mode never reads the answers it did not wait for: a failed write went
+    unnoticed; without it every 32 KiB write waits for its answer.)"""
+
+    def __init__(self, sftp: Any, handle: bytes, mode: str, bufsize: int) -> None:
+        super().__init__(sftp, handle, mode, bufsize)
+        self.set_pipelined(True)
+
+    def _write(self, data: Any) -> int:
+        written: int = super()._write(data)
+        while len(self._reqs) > _IN_FLIGHT:
+            self._check_answer()
+        return written
+
+    def _check_answer(self) -> None:
+        self.sftp._read_response(self._reqs.popleft())  # raises the write's failure
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+            while self._reqs:
+                self._check_answer()
+        finally:
+            super().close()
+
+
+_IN_FLIGHT = 64
+"""Most writes of one file sent and not yet answered (64 x 32 KiB)."""
 
 
 class _SharedClient(SFTPClient):  # type: ignore[misc]  # paramiko has no type hints
