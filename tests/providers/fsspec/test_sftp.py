@@ -137,3 +137,12 @@ def test_a_key_the_server_does_not_accept_is_access_denied(
         _sftp_store(sshd, tmp_path / "base", options={"key_filename": str(other_key),
                                              "look_for_keys": False, "allow_agent": False})
     assert raised.value.service == "sftp"
+
+
+def test_an_ssh_key_passphrase_is_a_secret() -> None:
+    # paramiko's option for an encrypted key: redacted and kept out of pickles like a password.
+    from xtstore.config.redact import inline_secrets
+
+    service = {"provider": "store-fsspec", "url": "sftp://me@host/base",
+               "options": {"key_filename": "/k", "passphrase": "open sesame", "password": "pw"}}
+    assert sorted(inline_secrets(service)) == [("options", "passphrase"), ("options", "password")]
