@@ -349,6 +349,16 @@ class _SharedClient(SFTPClient):  # type: ignore[misc]  # paramiko has no type h
                 if waitfor is None:
                     return None, None
 
+    def _finish_responses(self, fileobj: Any) -> None:
+        # paramiko's looks through the requests while other threads add theirs.
+        while True:
+            with self._lock:
+                waiting = any(expected is fileobj for expected in self._expecting.values())
+            if not waiting:
+                return
+            self._read_response()
+            fileobj._check_exception()
+
     def _answer(self, t: int, msg: Message) -> tuple[int, Message]:
         if t == CMD_STATUS:
             self._convert_status(msg)
