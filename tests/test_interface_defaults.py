@@ -6,9 +6,13 @@ and in memory, and a class lacking what a default is built from is refused, nami
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import io
 import os
 import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import pytest
 import xtstore
 from xtstore.adapter import missing_methods
 from xtstore.errors import BlobNotFound, ContainerNotFound, ProviderLoadError, Unsupported
-from xtstore.interface import StoreInterface
+from xtstore.interface import COPY_CHUNK_SIZE, StoreInterface, _SpooledUpload
 from xtstore.providers.file.store import FileProvider
 from xtstore.providers.memory.store import MemoryProvider
 from xtstore.registry.load import check_provider_class
@@ -448,3 +452,194 @@ def test_every_missing_method_is_named_at_once() -> None:
     cls = lacking("snapshot_blob", "copy_blob", "list_blobs", "iter_blobs")
     assert missing_methods(cls) == ["copy_blob", "snapshot_blob",
                                     "either list_blobs or iter_blobs"]
+
+
+# ---- get_blob_range and open_blob_writer: the defaults every provider starts with ----
+
+
+class _ForwardOnly(io.RawIOBase):
+    """An HTTP body as an XT provider may return it: at most ``most`` bytes a read, and no
+    seeking (unless ``can_seek``)."""
+
+    def __init__(self, data: bytes, most: int, can_seek: bool = False) -> None:
+        self._data = data
+        self._position = 0
+        self._most = most
+        self._can_seek = can_seek
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._can_seek
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if not self._can_seek:
+            raise io.UnsupportedOperation("seek")
+        self._position = offset + (0, self._position, len(self._data))[whence]
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        self.reads += 1
+        chunk = self._data[self._position:self._position + min(len(buffer), self._most)]
+        buffer[:len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
+class ForwardOnlyBodies(MemoryProvider):
+    """store-memory whose open_blob streams like a forward-only HTTP body with short reads,
+    and whose get_blob_range is the interface's default."""
+
+    get_blob_range = StoreInterface.get_blob_range
+    can_seek = False
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> Any:
+        return _ForwardOnly(self.get_blob_bytes(container, blob_path, snapshot), most=1000,
+                            can_seek=self.can_seek)
+
+
+class ShortReadBodies(ForwardOnlyBodies):
+    can_seek = True
+
+
+@pytest.mark.parametrize("provider", [ForwardOnlyBodies, ShortReadBodies],
+                         ids=["forward-only", "seekable"])
+def test_the_default_range_reads_a_stream_with_short_reads(provider: type) -> None:
+    store = Store(provider({"name": "mem"}), "mem")
+    store.create_container("box")
+    content = bytes(range(256)) * 40
+    store.create_blob("box", "b.bin", content)
+    size = len(content)
+    for start, end in ((0, None), (0, 5000), (1234, 9000), (9999, None), (size, None),
+                       (size + 7, None), (size - 3, size + 100), (300, 300)):
+        assert store.get_blob_range("box", "b.bin", start, end) == content[start:end], (
+            start, end)
+    with pytest.raises(BlobNotFound):
+        store.get_blob_range("box", "missing.bin", 0, 10)
+
+
+def test_the_default_range_over_the_default_stream_of_an_xt_provider(tmp_path: Any) -> None:
+    store = xt_only_store(tmp_path)
+    store.create_container("runs")
+    content = bytes(range(256)) * 10
+    store.create_blob("runs", "b.bin", content)
+    for start, end in ((0, None), (10, 20), (2550, None), (2560, None), (3000, 4000)):
+        assert store.get_blob_range("runs", "b.bin", start, end) == content[start:end]
+    with pytest.raises(BlobNotFound):
+        store.get_blob_range("runs", "missing.bin", 0, 10)
+
+
+def test_the_default_writer_of_an_xt_provider_writes_whole_on_close(tmp_path: Any) -> None:
+    store = xt_only_store(tmp_path)
+    store.create_container("runs")
+    store.create_blob("runs", "model.pt", "old")
+    content = os.urandom(COPY_CHUNK_SIZE + 4321)
+    with store.open_blob("runs", "model.pt", mode="wb") as writer:
+        for start in range(0, len(content), 65_536):
+            writer.write(content[start:start + 65_536])
+        assert store.get_blob_bytes("runs", "model.pt") == b"old"
+    assert store.get_blob_bytes("runs", "model.pt") == content
+    with pytest.raises(ContainerNotFound):
+        store.open_blob("nothing-here", "model.pt", mode="wb")
+
+
+class StreamRecorder(MemoryProvider):
+    """store-memory that records what create_blob_from_stream is given."""
+
+    content_types = False
+
+    def __init__(self) -> None:
+        super().__init__({"name": "mem"})
+        self.uploads: list[dict[str, Any]] = []
+
+    def capabilities(self) -> Capabilities:
+        return dataclasses.replace(super().capabilities(), content_types=self.content_types)
+
+    def create_blob_from_stream(self, container: str, blob_path: str, stream: Any,
+                                length: int | None = None, progress_callback: Any = None,
+                                **extra: Any) -> None:
+        self.uploads.append({"length": length, **extra})
+        super().create_blob_from_stream(container, blob_path, stream, length,
+                                        progress_callback)
+
+
+def spooled(provider: StoreInterface, blob: str = "b.bin",
+            content_type: str | None = None) -> Any:
+    return _SpooledUpload(provider, "box", blob, content_type)
+
+
+def test_the_default_sink_puts_each_part_at_its_offset_whatever_the_order() -> None:
+    provider = StreamRecorder()
+    provider.create_container("box")
+    sink = spooled(provider)
+    part = sink.part_size
+    first, second = b"a" * part, b"b" * part
+    sink.write_part(1, second)
+    sink.write_part(0, first)
+    sink.write_part(1, second)  # a repeated step
+    sink.commit(2, b"tail")
+    assert provider.get_blob_bytes("box", "b.bin") == first + second + b"tail"
+    assert provider.uploads == [{"length": 2 * part + 4}]
+
+
+def test_a_repeated_commit_uploads_the_same_content() -> None:
+    provider = StreamRecorder()
+    provider.create_container("box")
+    sink = spooled(provider)
+    sink.write_part(0, b"p" * sink.part_size)
+    failing = provider.create_blob_from_stream
+
+    def fail_once(*args: Any, **kwargs: Any) -> None:
+        provider.create_blob_from_stream = failing  # type: ignore[method-assign]
+        args[2].read(1000)  # consumed part of the spool before it failed
+        raise ConnectionResetError("reset")
+
+    provider.create_blob_from_stream = fail_once  # type: ignore[method-assign]
+    with pytest.raises(ConnectionResetError):
+        sink.commit(1, b"end")
+    sink.commit(1, b"end")
+    assert provider.get_blob_bytes("box", "b.bin") == b"p" * sink.part_size + b"end"
+
+
+def test_the_default_sink_spools_to_an_unnamed_file_closed_on_commit_and_abort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    provider = StreamRecorder()
+    provider.create_container("box")
+    committed, aborted = spooled(provider, "c.bin"), spooled(provider, "a.bin")
+    committed.write_part(0, b"x" * committed.part_size)
+    aborted.write_part(0, b"y" * aborted.part_size)
+    if os.name == "posix" and sys.platform.startswith("linux"):
+        assert os.listdir(tmp_path) == []  # nothing a killed process would leave behind
+    committed.commit(1, b"")
+    aborted.abort()
+    assert committed._spool.closed and aborted._spool.closed
+    assert not provider.does_blob_exist("box", "a.bin")
+
+
+def test_the_default_sink_passes_a_content_type_only_to_a_store_that_keeps_them() -> None:
+    provider = StreamRecorder()
+    provider.create_container("box")
+    spooled(provider, content_type="text/csv").commit(0, b"a,b\n")
+    provider.content_types = True
+    spooled(provider, content_type="text/csv").commit(0, b"a,b\n")
+    spooled(provider).commit(0, b"a,b\n")
+    assert provider.uploads == [{"length": 4}, {"length": 4, "content_type": "text/csv"},
+                                {"length": 4}]
+
+
+def test_a_commit_repeated_after_it_returned_changes_nothing() -> None:
+    # A step is repeatable (xtstore.writer.PartSink): a layer may run it again after it
+    # returned, e.g. when a later layer failed.
+    provider = StreamRecorder()
+    provider.create_container("box")
+    sink = spooled(provider)
+    sink.write_part(0, b"q" * sink.part_size)
+    sink.commit(1, b"end")
+    provider.create_blob("box", "b.bin", "written by someone else since")
+    sink.commit(1, b"end")
+    assert provider.get_blob_text("box", "b.bin") == "written by someone else since"
+    assert len(provider.uploads) == 1

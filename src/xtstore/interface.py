@@ -695,12 +695,14 @@ class StoreInterface(abc.ABC):
                 before any request).
 
         Notes:
-            The default seeks a stream from :meth:`open_blob`; providers override it with
-            one ranged request.
+            The default seeks a stream from :meth:`open_blob` (or reads up to ``start`` where
+            it cannot seek, as an XT provider's HTTP body); providers override it with one
+            ranged request.
         """
         with self.open_blob(container, blob_path, snapshot=snapshot) as stream:
-            stream.seek(start)
-            return stream.read() if end is None else stream.read(max(0, end - start))
+            if start:
+                _skip_to(stream, start)
+            return _read_up_to(stream, None if end is None else max(0, end - start))
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None
@@ -846,6 +848,43 @@ class StoreInterface(abc.ABC):
         return None
 
 
+def _can_seek(stream: IO[bytes]) -> bool:
+    seekable = getattr(stream, "seekable", None)
+    try:
+        return bool(seekable()) if seekable is not None else False
+    except (OSError, ValueError):
+        return False
+
+
+def _skip_to(stream: IO[bytes], offset: int) -> None:
+    """Move a fresh ``stream`` to ``offset``: a seek, or reads (one chunk at a time) where it
+    cannot seek."""
+    if _can_seek(stream):
+        stream.seek(offset)
+        return
+    left = offset
+    while left > 0:
+        skipped = len(stream.read(min(left, COPY_CHUNK_SIZE)))
+        if not skipped:
+            return
+        left -= skipped
+
+
+def _read_up_to(stream: IO[bytes], size: int | None) -> bytes:
+    """``size`` bytes (all the rest for None), fewer only at the end: a raw stream's read may
+    return less than it was asked for."""
+    if size is None:
+        return stream.read()
+    parts: list[bytes] = []
+    while size > 0:
+        data = stream.read(size)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
+
+
 class _SpooledUpload:
     """The default writer's sink: parts go to an unnamed temporary file (on disk, not in
     memory), uploaded whole by ``create_blob_from_stream`` on commit. Every part is written
@@ -859,12 +898,17 @@ class _SpooledUpload:
         self._where = (container, blob_path)
         self._content_type = content_type
         self._spool = tempfile.TemporaryFile(prefix="xtstore-")  # noqa: SIM115 - closed by commit or abort
+        self._uploaded = False
 
     def write_part(self, index: int, data: bytes) -> None:
         self._spool.seek(index * self.part_size)
         self._spool.write(data)
 
     def commit(self, parts: int, tail: bytes) -> None:
+        if self._uploaded:
+            # A repeat of a commit that returned (a step is repeatable): the blob is written,
+            # and the spool, closed at once to free its disk space, is gone.
+            return
         length = parts * self.part_size + len(tail)
         self.write_part(parts, tail)
         self._spool.truncate(length)
@@ -874,6 +918,7 @@ class _SpooledUpload:
             extra["content_type"] = self._content_type
         self._provider.create_blob_from_stream(*self._where, self._spool, length=length,
                                                **extra)
+        self._uploaded = True
         self._spool.close()
 
     def abort(self) -> None:

@@ -3,6 +3,7 @@ real implementation could plausibly have. The conformance suite must catch every
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
@@ -10,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from xtstore.errors import BlobAlreadyExists
-from xtstore.interface import ProgressCallback, Text
+from xtstore.interface import ProgressCallback, StoreInterface, Text, _SpooledUpload
 from xtstore.providers.file.store import FileProvider
 from xtstore.providers.memory.store import MemoryProvider
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, SnapshotInfo, Support
+from xtstore.writer import BlobWriter
 
 
 class PrefixListing(MemoryProvider):
@@ -308,3 +310,277 @@ class BrokenUpload(MemoryProvider):
     def create_blob_from_path(self, container: str, blob_path: str, source_fn: str,
                               progress_callback: ProgressCallback | None = None) -> None:
         raise TypeError("upload is not implemented yet")
+
+
+class RangeOffByOne(MemoryProvider):
+    """get_blob_range includes the byte at ``end`` (an inclusive HTTP Range header passed
+    the exclusive end as it is)."""
+
+    def get_blob_range(self, container: str, blob_path: str, start: int,
+                       end: int | None = None, snapshot: str | None = None) -> bytes:
+        data = self.get_blob_bytes(container, blob_path, snapshot)
+        return data[start:] if end is None else data[start:end + 1]
+
+
+class RangePastTheEndFails(MemoryProvider):
+    """A range starting at or past the blob's end fails, as an unhandled HTTP 416 does."""
+
+    def get_blob_range(self, container: str, blob_path: str, start: int,
+                       end: int | None = None, snapshot: str | None = None) -> bytes:
+        data = self.get_blob_bytes(container, blob_path, snapshot)
+        if start >= len(data):
+            raise OSError("416 Range Not Satisfiable")
+        return data[start:end]
+
+
+class _ForwardOnly(io.RawIOBase):
+    """A stream that reads in order and cannot seek, like an HTTP body."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+class UnseekableStream(MemoryProvider):
+    """open_blob returns a forward-only stream (seekable() False, seek raises)."""
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> Any:
+        return io.BufferedReader(_ForwardOnly(self.get_blob_bytes(container, blob_path,
+                                                                  snapshot)))
+
+
+class _SeekCurFromStart(io.BytesIO):
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return super().seek(offset, os.SEEK_SET if whence == os.SEEK_CUR else whence)
+
+
+class SeekCurFromStart(MemoryProvider):
+    """open_blob's stream takes seek(offset, SEEK_CUR) from the start, not from tell()."""
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> Any:
+        return _SeekCurFromStart(self.get_blob_bytes(container, blob_path, snapshot))
+
+
+class _LiveReads(io.RawIOBase):
+    def __init__(self, provider: MemoryProvider, container: str, blob_path: str) -> None:
+        self._read = lambda: provider.get_blob_bytes(container, blob_path)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = (0, self._position, len(self._read()))[whence]
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._read()[self._position:self._position + len(buffer)]
+        buffer[:len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+class MixedVersions(MemoryProvider):
+    """open_blob's reads fetch whatever the blob holds at each read (ranged GETs not pinned
+    to the version first read)."""
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> Any:
+        self.get_blob_bytes(container, blob_path, snapshot)
+        return _LiveReads(self, container, blob_path)
+
+
+class WholeBlobInMemory(FileProvider):
+    """open_blob reads the whole blob into memory, then serves seeks from there."""
+
+    def open_blob(self, container: str, blob_path: str, snapshot: str | None = None) -> Any:
+        with super().open_blob(container, blob_path, snapshot) as stream:
+            return io.BytesIO(stream.read())
+
+
+class _InPlaceSink:
+    """Writes every part straight into the blob, visible at once (append as you go)."""
+
+    part_size = 256 * 1024
+
+    def __init__(self, provider: StoreInterface, container: str, blob_path: str) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+
+    def write_part(self, index: int, data: bytes) -> None:
+        if index == 0:
+            self._provider.create_blob_from_stream(*self._where, io.BytesIO(data))
+        else:
+            self._provider.append_blob(*self._where, data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if parts == 0:
+            self._provider.create_blob_from_stream(*self._where, io.BytesIO(tail))
+        elif tail:
+            self._provider.append_blob(*self._where, tail)
+
+    def abort(self) -> None:
+        pass
+
+
+class WritesInPlace(FileProvider):
+    """open_blob(mode="wb") writes each part into the blob as it comes: readers see a
+    growing blob, and a killed writer leaves a partial one."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return BlobWriter(_InPlaceSink(self, container, blob_path))
+
+
+class _CommitOnCollect(BlobWriter):
+    def __del__(self) -> None:
+        self.close()
+
+
+class CommitsWhenCollected(MemoryProvider):
+    """A writer collected unclosed commits (io.IOBase's own __del__ closes)."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return _CommitOnCollect(_SpooledUpload(self, container, blob_path, None))
+
+
+class _TailDropping:
+    def __init__(self, sink: Any) -> None:
+        self._sink = sink
+        self.part_size = sink.part_size
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._sink.write_part(index, data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        self._sink.commit(parts, b"")
+
+    def abort(self) -> None:
+        self._sink.abort()
+
+
+class DropsTheTail(MemoryProvider):
+    """The writer's commit forgets the last, partial part."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return BlobWriter(_TailDropping(_SpooledUpload(self, container, blob_path, None)))
+
+
+class _MetadataKeeping(_TailDropping):
+    def __init__(self, sink: Any, provider: MemoryProvider, container: str,
+                 blob_path: str) -> None:
+        super().__init__(sink)
+        self._restore = (provider, container, blob_path)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        provider, container, blob_path = self._restore
+        old = provider.get_blob_metadata(container, blob_path) if provider.does_blob_exist(
+            container, blob_path) else {}
+        self._sink.commit(parts, tail)
+        if old:
+            provider.set_blob_metadata(container, blob_path, old)
+
+
+class WriterKeepsMetadata(MemoryProvider):
+    """A written blob keeps the old blob's metadata (a rewrite that copies it over)."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        sink = _SpooledUpload(self, container, blob_path, None)
+        return BlobWriter(_MetadataKeeping(sink, self, container, blob_path))
+
+
+class WriterChecksContainerOnClose(MemoryProvider):
+    """open_blob(mode="wb") on a missing container fails only when the writer closes."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return BlobWriter(_SpooledUpload(self, container, blob_path, content_type))
+
+
+class _Hoarding:
+    """Keeps every part in memory until the commit."""
+
+    part_size = 256 * 1024
+
+    def __init__(self, provider: StoreInterface, container: str, blob_path: str) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._parts: dict[int, bytes] = {}
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._parts[index] = data
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        content = b"".join(self._parts[n] for n in range(parts)) + tail
+        self._provider.create_blob_from_stream(*self._where, io.BytesIO(content))
+
+    def abort(self) -> None:
+        self._parts.clear()
+
+
+class MemoryHungryWriter(FileProvider):
+    """open_blob(mode="wb") holds the whole content in memory until close."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return BlobWriter(_Hoarding(self, container, blob_path))
+
+
+class WriterCannotOpen(FileProvider):
+    """open_blob(mode="wb") always fails: the killed-writer clause reports the worker's error."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        raise RuntimeError("no writer here")
+
+
+class _CommitEveryClose(BlobWriter):
+    def close(self) -> None:
+        tail = bytes(self._buffer)
+        if not self.closed:
+            super().close()
+        self._sink.commit(self._parts, tail)
+
+
+class _ReusableSpool:
+    """A spool sink whose commit can run again (it keeps the spooled content)."""
+
+    part_size = 256 * 1024
+
+    def __init__(self, provider: StoreInterface, container: str, blob_path: str) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._content = b""
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._content = self._content[:index * self.part_size] + data
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if tail:
+            self._content = self._content[:parts * self.part_size] + tail
+        self._provider.create_blob_from_stream(*self._where, io.BytesIO(self._content))
+
+    def abort(self) -> None:
+        self._content = b""
+
+
+class CommitsOnEveryClose(MemoryProvider):
+    """Every close() of a writer commits again, also after the first."""
+
+    def open_blob_writer(self, container: str, blob_path: str, *,
+                         content_type: str | None = None) -> BlobWriter:
+        return _CommitEveryClose(_ReusableSpool(self, container, blob_path))

@@ -26,7 +26,9 @@ bounded-memory clause), ``bounded_memory`` (True; False for stores holding blobs
 ``memory_limit`` (64 MiB; most the Python heap peak may grow while streaming, the resident size
 may grow by this plus ``rss_slack``), ``processes`` (None: real processes when
 ``capabilities().shared_between_processes``, else threads; the store is pickled to ``spawn``
-children), ``concurrency_timeout`` (seconds per concurrency clause).
+children), ``concurrency_timeout`` (seconds per concurrency clause), ``writer_size`` (None:
+what the writable-blob clauses write to cross several parts, ``min(large_blob_size, 9 MiB)
++ 17``).
 
 Programmatically (this is what ``xtstore check-provider CODE.PATH`` runs)::
 

@@ -22,6 +22,10 @@ class SuiteOptions:
     ``processes``: run the concurrency clauses in real processes (True) or threads (False);
     None asks ``store.capabilities().shared_between_processes``.
     ``concurrency_timeout``: seconds every concurrency clause may take before it fails.
+    ``writer_size``: bytes each writable-blob clause writes to fill several parts and end in
+    a partial one (aborted, killed and visible-on-close writers); None means
+    ``min(large_blob_size, 9 MiB) + 17``, past a 4 MiB spool, a 5 MiB S3 part and an 8 MiB
+    chunk. An emulator whose writer is configured with small parts may pass less.
     """
 
     large_blob_size: int = 256 * MiB
@@ -30,3 +34,4 @@ class SuiteOptions:
     processes: bool | None = None
     rss_slack: int = 64 * MiB
     concurrency_timeout: float = 240.0
+    writer_size: int | None = None

@@ -8,9 +8,11 @@ from xtstore.testing.clauses_containers import ContainerClauses
 from xtstore.testing.clauses_listing import ListingClauses
 from xtstore.testing.clauses_names import ErrorClauses, FolderClauses, NameClauses
 from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
+from xtstore.testing.clauses_ranges import RangeClauses
 from xtstore.testing.clauses_snapshots import SnapshotClauses
 from xtstore.testing.clauses_streaming import StreamingClauses, WholeOrNothingClauses
 from xtstore.testing.clauses_values import AdditionClauses, ValueClauses
+from xtstore.testing.clauses_writers import ContentTypeClauses, WriterClauses
 
 __all__ = ["ConformanceSuite"]
 
@@ -24,6 +26,9 @@ class ConformanceSuite(
     ProcessClauses,
     SnapshotClauses,
     AppendClauses,
+    ContentTypeClauses,
+    WriterClauses,
+    RangeClauses,
     WholeOrNothingClauses,
     StreamingClauses,
     ListingClauses,

@@ -30,6 +30,7 @@ __all__ = [
     "race_create_only",
     "read_and_write",
     "run_parallel",
+    "write_and_stall",
 ]
 
 Target = Callable[..., Any]
@@ -185,10 +186,15 @@ def _contend(
     """Contender ``index``: in each round, wait until all are ready, then create the round's
     blob at once with the others. Contender 0 decides between two barriers whether another
     round starts, so that all agree and none waits for a partner that stopped."""
-    started = time.monotonic()
+    started: float | None = None
     try:
         for number in range(rounds):
-            if barrier.wait() == 0 and time.monotonic() - started > budget:
+            first = barrier.wait() == 0
+            if started is None:
+                # The budget runs from when all contenders are ready, not from this one's
+                # start: a loaded machine may take longer than the budget to spawn them all.
+                started = time.monotonic()
+            if first and time.monotonic() - started > budget:
                 stop.set()
             barrier.wait()  # releases every contender at the same moment
             if stop.is_set():
@@ -315,3 +321,68 @@ def read_and_write(store: Store, container: str, blob: str) -> str:
     text = store.get_blob_text(container, blob)
     store.create_blob(container, blob + ".back", text[::-1])
     return text
+
+
+def write_and_stall(store: Store, container: str, blob: str, size: int, ready: Any,
+                    release: Any, stall: float, problems: Any) -> int:
+    """Open ``blob`` for writing, write ``size`` bytes of ``b"k"`` in 64 KiB writes (several
+    parts of any store's part size), set ``ready``, then wait up to ``stall`` seconds for
+    ``release`` without closing the writer: the parent kills the process meanwhile, or (in a
+    thread) releases it, and the writer is then dropped unclosed. Returns the bytes written;
+    an error on the way is put on ``problems`` (as "Type: message") for the parent to report."""
+    try:
+        writer = store.open_blob(container, blob, mode="wb")
+        chunk = b"k" * (64 * 1024)
+        written = 0
+        while written < size:
+            written += writer.write(chunk[: size - written])
+    except Exception as error:
+        problems.put(f"{type(error).__name__}: {error}")
+        return -1
+    ready.set()
+    release.wait(stall)
+    return written
+
+
+def stall_mid_write(store: Store, container: str, blob: str, size: int, *, processes: bool,
+                    timeout: float, clause: str) -> Callable[[], None]:
+    """Start :func:`write_and_stall` in a ``spawn`` process or a thread and return once its
+    bytes are written (the writer still open); fails ``clause`` if it never gets there. The
+    function returned ends the writer without a close: it kills the process (SIGKILL where
+    there is one), or releases the thread, which drops the writer unclosed."""
+    if processes:
+        context: Any = multiprocessing.get_context("spawn")
+        ready, release, problems = context.Event(), context.Event(), context.Queue()
+        make = context.Process
+    else:
+        ready, release, problems = threading.Event(), threading.Event(), queue.Queue()
+        make = threading.Thread
+    worker = make(target=write_and_stall, args=(store, container, blob, size, ready, release,
+                                                timeout, problems), daemon=True)
+    try:
+        worker.start()
+    except Exception as error:
+        fail(clause, f"the store could not be sent to a worker process "
+             f"({type(error).__name__}: {error})")
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if not worker.is_alive() or time.monotonic() > deadline:
+            if processes and worker.is_alive():
+                worker.kill()
+            release.set()
+            try:
+                problem = f": {problems.get(timeout=1.0)}"
+            except queue.Empty:
+                problem = f" (exit code {worker.exitcode})" if processes else ""
+            fail(clause, f"the writing worker never finished writing {size} bytes{problem}")
+
+    def end() -> None:
+        if processes:
+            worker.kill()
+            worker.join(10)
+            problems.close()
+        else:
+            release.set()
+            worker.join(timeout)
+
+    return end
