@@ -45,6 +45,7 @@ from paramiko.sftp import (
     CMD_STATUS,
     SFTP_FLAG_CREATE,
     SFTP_FLAG_EXCL,
+    SFTP_FLAG_READ,
     SFTP_FLAG_TRUNC,
     SFTP_FLAG_WRITE,
     int64,
@@ -142,7 +143,9 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
     def _open_for_reading(self, path: str, block_size: int | None = None) -> Any:
         """The file open for reading, with its ``size``; IsADirectoryError for a folder,
         which the server opens as a file (its reads then fail)."""
-        stream = self.ftp.open(self._strip_protocol(path), "rb", bufsize=block_size or -1)
+        _, answer = self.ftp._request(CMD_OPEN, self._strip_protocol(path), SFTP_FLAG_READ,
+                                      SFTPAttributes())
+        stream = _Reading(self.ftp, answer.get_binary(), "rb", block_size or -1)
         try:
             stat = stream.stat()
         except BaseException:
@@ -268,6 +271,23 @@ class SftpFileSystem(SFTPFileSystem):  # type: ignore[misc]  # fsspec has no typ
         if out["type"] == "file":
             out["etag"] = f"{stat.st_mtime or 0:x}-{stat.st_atime or 0:x}-{stat.st_size or 0:x}"
         return out
+
+
+class _Reading(SFTPFile):  # type: ignore[misc]  # paramiko has no type hints
+    """A file open for reading whose ``seek`` returns the new position, as ``io``'s do
+    (paramiko's returns None, which readers such as zipfile and pyarrow use)."""
+
+    size: int
+    """The file's size when it was opened (set by the opener)."""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # paramiko's takes a position before the start, which io refuses.
+        start = {0: 0, 1: self.tell(), 2: self.size}.get(whence)
+        if start is not None and start + offset < 0:
+            raise ValueError(f"negative seek position {start + offset}")
+        super().seek(offset, whence)
+        position: int = self.tell()
+        return position
 
 
 class _PipelinedWrites(SFTPFile):  # type: ignore[misc]  # paramiko has no type hints
