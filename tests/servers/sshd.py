@@ -12,8 +12,8 @@ which is killed when the block ends.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -160,7 +160,8 @@ def running_sshd(root: Path) -> Iterator[SshServer]:
     if not os.access(SSHD, os.X_OK):
         raise SshdUnavailable(f"{SSHD} is not installed: {INSTALL_HINT}")
     root.mkdir(parents=True, exist_ok=True)
-    user = getpass.getuser()
+    # The user sshd runs as, by uid (USER and LOGNAME may name another, e.g. under sudo).
+    user = pwd.getpwuid(os.geteuid()).pw_name
     _prepare(root, user)
     log_path = root / "sshd.log"
     for _ in range(3):  # a free port can be taken between probing and binding
