@@ -388,8 +388,9 @@ class FsspecProvider(StoreInterface):
                         # between our makedirs and the move: its check then meets ours.
                         if attempt == _INSTALL_ATTEMPTS - 1 or not self.fs.exists(temp):
                             raise
-        finally:
-            self._discard(temp)
+        except BaseException:
+            self._discard(temp)  # moved, it is gone: one request less on every write
+            raise
 
     def _refuse_name_clash(self, container: str, blob_path: str) -> None:
         path = self._blob(container, blob_path)
