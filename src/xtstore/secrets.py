@@ -60,7 +60,7 @@ MIN_LENGTH = 8
 them and hide nothing. A message built from one service's own secrets (``extra``) is
 redacted of them whatever their length."""
 
-_SECRET_WORDS = frozenset({"key", "secret", "password", "token"})
+_SECRET_WORDS = frozenset({"key", "secret", "password", "passphrase", "token"})
 _SECRET_NAMES = frozenset(
     {"sas-token", "connection-string", "secret-access-key", "session-token", "credential",
      "credentials"}
@@ -101,7 +101,8 @@ _known: frozenset[str] = frozenset()  # the same, to tell a new one quickly
 
 def named_like_secret(key: object) -> bool:
     """True for a key named like a secret: ``key``, ``account-key``, ``account_key``,
-    ``sas-token``, ``connection-string``, ``password``, ``client_secret``, ``credentials``..."""
+    ``sas-token``, ``connection-string``, ``password``, ``passphrase`` (an SSH key's),
+    ``client_secret``, ``credentials``..."""
     if not isinstance(key, str):
         return False
     name = key.lower().replace("_", "-")

@@ -104,8 +104,8 @@ def test_a_timeout_for_a_filesystem_that_takes_none_from_here_is_refused(
     with pytest.raises(ConfigError) as raised:
         xtstore.get_storage("s", config=str(config))
     assert str(raised.value).startswith(
-        "team.yaml: external-services.s.timeout: store-fsspec gives 'timeout' only to ftp://"
-        " filesystems"), str(raised.value)
+        "team.yaml: external-services.s.timeout: store-fsspec gives 'timeout' only to ftp://,"
+        " sftp://, ssh:// filesystems"), str(raised.value)
     # Without it the same filesystem opens, and a bad value is refused as on every provider.
     _open("memory://t").create_container("box")
     with pytest.raises(ConfigError, match=r"timeout\.read: must be a finite number"):

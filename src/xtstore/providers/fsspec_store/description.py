@@ -29,7 +29,8 @@ DESCRIPTION = ProviderDescription(
     notes=(
         "Conditional writes and appends need exclusive create; a backend without it reports"
         " them UNSUPPORTED.",
-        "'timeout' is given to the filesystems that take one (ftp://); elsewhere give the"
-        " filesystem's own option under 'options'.",
+        "'timeout' is given to the filesystems that take one (ftp://, sftp://); elsewhere"
+        " give the filesystem's own option under 'options'.",
+        "sftp:// needs paramiko: pip install 'xtstore[sftp]'.",
     ),
 )

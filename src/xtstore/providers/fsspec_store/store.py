@@ -30,6 +30,8 @@ import errno
 import io
 import json
 import os
+import random
+import sys
 import threading
 import time
 import uuid
@@ -40,11 +42,13 @@ from typing import IO, Any
 
 from xtstore.describe import Timeouts
 from xtstore.errors import (
+    AccessDenied,
     BlobAlreadyExists,
     BlobNotFound,
     ConfigError,
     ContainerAlreadyExists,
     ContainerNotFound,
+    StoreError,
     TransientError,
     Unsupported,
 )
@@ -72,11 +76,13 @@ from xtstore.values import (
     Support,
     datetime_from_ns,
 )
+from xtstore.writer import BlobWriter
 
 __all__ = ["FsspecProvider", "FsspecStore"]
 
 _RESERVED = ".xtstore"
 _LOCK_POLL = 0.005
+_LOCK_POLL_MAX = 0.1
 
 
 _MEMORY_GUARD = threading.Lock()
@@ -84,6 +90,12 @@ _MEMORY_GUARD = threading.Lock()
 closed, so two threads could both create one lock, and the install of a blob looks whether
 its name is free before it moves the file there; its files live in this process only, so
 one lock held over the look and the act makes each atomic."""
+
+WRITER_PART_SIZE = 4 * 2**20
+"""Bytes a writable open_blob holds before writing them to its temporary file."""
+
+_RECONNECTING = threading.Lock()
+"""Held while a forked child connects again (see FsspecProvider.fs)."""
 
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 """What reading a name that holds no blob raises on a filesystem with folders: nothing is
@@ -98,31 +110,68 @@ _INSTALL_ATTEMPTS = 20
 """Moves of a file into place (a blob, a record, a lock, a snapshot) made again when a delete
 removed its folder, empty, meanwhile."""
 
+_SFTP_PROTOCOLS = frozenset({"sftp", "ssh"})
+"""URL protocols served by xtstore's SftpFileSystem (fsspec's own, with the fixes there)."""
+
 _RECORD_WAITS = 1000
 """Reads of an empty record, 1 ms apart, before it is taken as broken (see _read_json)."""
+
+
+def _sftp_timeouts(timeouts: Timeouts) -> dict[str, Any]:
+    # paramiko: the TCP connect, the server's banner and the login, then (read_timeout,
+    # xtstore's SftpFileSystem) every wait for an answer on the SFTP channel.
+    return {"timeout": timeouts.connect, "banner_timeout": timeouts.connect,
+            "auth_timeout": timeouts.read, "read_timeout": timeouts.read}
 
 
 _TIMEOUT_OPTIONS: dict[str, Callable[[Timeouts], dict[str, Any]]] = {
     # ftplib has one socket timeout, for connecting and for every read.
     "ftp": lambda timeouts: {"timeout": max(timeouts.connect, timeouts.read)},
+    "sftp": _sftp_timeouts,
+    "ssh": _sftp_timeouts,
 }
 """The filesystem options that carry the service's timeouts, per URL protocol."""
+
+
+def _protocol(url: str) -> str | None:
+    """The protocol of a plain (not chained) URL."""
+    return url.split("://", 1)[0] if "://" in url and "::" not in url else None
 
 
 def _timeout_options(url: str, config: Mapping[str, Any], service: str) -> dict[str, Any]:
     """The options that give the filesystem of ``url`` the service's ``timeout``. Raises
     ``ConfigError`` for a ``timeout`` given to a filesystem that takes none from here."""
     timeouts = Timeouts.of_service(DESCRIPTION, config)
-    protocol = url.split("://", 1)[0] if "://" in url and "::" not in url else None
-    make = _TIMEOUT_OPTIONS.get(protocol or "")
+    make = _TIMEOUT_OPTIONS.get(_protocol(url) or "")
     if make is not None:
         return make(timeouts)
     if config.get("timeout") not in (None, ""):
+        protocols = ", ".join(f"{protocol}://" for protocol in _TIMEOUT_OPTIONS)
         raise ConfigError(
-            f"store-fsspec gives 'timeout' only to {', '.join(_TIMEOUT_OPTIONS)}:// filesystems;"
+            f"store-fsspec gives 'timeout' only to {protocols} filesystems;"
             " for this one, give its own timeout option under 'options'",
             key_path="timeout", service=service)
     return {}
+
+
+def _open_filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str, Any]:
+    """The filesystem of ``url``, the base path, and for SFTP how to connect again (in a
+    forked child). An ``sftp://`` URL gets xtstore's SftpFileSystem; any other URL the
+    filesystem fsspec registered."""
+    import fsspec
+
+    if _protocol(url) not in _SFTP_PROTOCOLS:
+        filesystem, base = fsspec.core.url_to_fs(url, **options)
+        return filesystem, base, None
+    from xtstore.providers.fsspec_store.sftp import SftpFileSystem
+
+    arguments = {**SftpFileSystem._get_kwargs_from_urls(url), **options}
+
+    def connect() -> Any:
+        # Not fsspec's instance cache: it would hand a forked child the parent's connection.
+        return SftpFileSystem(skip_instance_cache=True, **arguments)
+
+    return connect(), SftpFileSystem._strip_protocol(url), connect
 
 
 class FsspecProvider(StoreInterface):
@@ -134,7 +183,6 @@ class FsspecProvider(StoreInterface):
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        import fsspec
         from fsspec.implementations.local import LocalFileSystem
         from fsspec.implementations.memory import MemoryFileSystem
 
@@ -149,7 +197,8 @@ class FsspecProvider(StoreInterface):
         for option, value in _timeout_options(url, config, self._service).items():
             options.setdefault(option, value)  # the filesystem's own option, if given, wins
         try:
-            self.fs, base = fsspec.core.url_to_fs(url, **options)
+            self._fs, base, self._reconnect = _open_filesystem(url, options)
+            self._pid = os.getpid()
         except (ImportError, ValueError) as error:
             raise ConfigError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
                               key_path="url", service=self._service) from None
@@ -159,19 +208,39 @@ class FsspecProvider(StoreInterface):
             # A filesystem that connects when it is made (ftp://): unreachable, or too slow.
             raise TransientError(f"cannot open {redact(repr(url))}: {redact(str(error))}",
                                  service=self._service) from None
+        except Exception as error:
+            opening = self._translate_ssh(error)
+            if opening is None:
+                raise
+            raise type(opening)(f"cannot open {redact(repr(url))}: {opening}",
+                                service=self._service) from None
         self._base = base.rstrip("/")
+        fs = self._fs
         # memory:// opens a file for reading by handing out the one stored file object,
         # whose position every reader shares: two threads reading at once got empty bytes.
-        self._shared_read_handles = isinstance(self.fs, MemoryFileSystem)
+        self._shared_read_handles = isinstance(fs, MemoryFileSystem)
         self._memory_guard: contextlib.AbstractContextManager[Any] = (
             _MEMORY_GUARD if self._shared_read_handles else contextlib.nullcontext()
         )
         # fsspec's local mv is shutil.move, which moves a file INTO a folder of the blob's
         # name; os.replace refuses that (and a blob above the name) atomically.
-        self._os_rename = isinstance(self.fs, LocalFileSystem)
+        self._os_rename = isinstance(fs, LocalFileSystem)
+        # SFTP's mv is rename(2) on the server (xtstore's SftpFileSystem), which refuses a
+        # folder at the name as os.replace does.
+        self._posix_rename = self._reconnect is not None
         self._lock_timeout = float(config.get("lock-timeout", 60))
         self._exclusive_create: bool | None = None
         self._folders: bool | None = None
+
+    @property
+    def fs(self) -> Any:
+        """The filesystem; over SFTP, a connection of this process's own."""
+        if self._reconnect is not None and self._pid != os.getpid():
+            with _RECONNECTING:
+                if self._pid != os.getpid():
+                    self._fs = self._reconnect()
+                    self._pid = os.getpid()
+        return self._fs
 
     # ---- paths ----
 
@@ -319,8 +388,9 @@ class FsspecProvider(StoreInterface):
                         # between our makedirs and the move: its check then meets ours.
                         if attempt == _INSTALL_ATTEMPTS - 1 or not self.fs.exists(temp):
                             raise
-        finally:
-            self._discard(temp)
+        except BaseException:
+            self._discard(temp)  # moved, it is gone: one request less on every write
+            raise
 
     def _refuse_name_clash(self, container: str, blob_path: str) -> None:
         path = self._blob(container, blob_path)
@@ -365,9 +435,11 @@ class FsspecProvider(StoreInterface):
                 if error.errno != errno.EXDEV:  # a container folder on another device
                     raise
         self.fs.mv(temp, path)
-        if self._folders and not self._shared_read_handles and self.fs.isdir(path):
+        if (self._folders and not self._shared_read_handles and not self._posix_rename
+                and self.fs.isdir(path)):
             # fsspec's mv moves a file into a folder at the target, and one was made at the
-            # blob's name after the check: take the file out again.
+            # blob's name after the check: take the file out again. (SFTP's is rename(2),
+            # which refuses a folder: IsADirectoryError.)
             self._discard(path + "/" + temp.rpartition("/")[2])
             raise IsADirectoryError(path)
 
@@ -415,6 +487,7 @@ class FsspecProvider(StoreInterface):
                               "lock a blob", container=container, blob=blob_path)
         lock = self._lock(container, blob_path)
         deadline = time.monotonic() + self._lock_timeout * 2
+        poll = _LOCK_POLL
         while True:
             try:
                 self._into_folder(lock, lambda: self._create_exclusive(lock, b""),
@@ -426,7 +499,10 @@ class FsspecProvider(StoreInterface):
                     raise TransientError("timed out waiting for the blob's lock",
                                          container=container, blob=blob_path,
                                          request_sent=False) from None
-                time.sleep(_LOCK_POLL)
+                # Backing off: on a remote filesystem (SFTP) every poll is two requests, and
+                # waiters polling fast slowed the holder down.
+                time.sleep(poll * (0.5 + random.random()))
+                poll = min(poll * 2, _LOCK_POLL_MAX)
         try:
             yield
         finally:
@@ -465,6 +541,21 @@ class FsspecProvider(StoreInterface):
 
     def get_service_name(self) -> str:
         return self._service
+
+    def translate_error(self, error: BaseException, *, about_blob: bool) -> StoreError | None:
+        return self._translate_ssh(error)
+
+    @staticmethod
+    def _translate_ssh(error: BaseException) -> StoreError | None:
+        """paramiko's own errors (not OSErrors): a refused login, a dropped connection."""
+        paramiko = sys.modules.get("paramiko")
+        if paramiko is None:
+            return None
+        if isinstance(error, paramiko.AuthenticationException):
+            return AccessDenied(f"the SSH server refused the login: {redact(str(error))}")
+        if isinstance(error, paramiko.SSHException):
+            return TransientError(f"SSH: {redact(str(error))}")
+        return None
 
     def capabilities(self) -> Capabilities:
         # Locking needs exclusive create, and where the blobs live depends on the filesystem.
@@ -682,6 +773,38 @@ class FsspecProvider(StoreInterface):
             raise self._missing(container, blob_path, snapshot) from None
         return stream
 
+    def get_blob_range(
+        self,
+        container: str,
+        blob_path: str,
+        start: int,
+        end: int | None = None,
+        snapshot: str | None = None,
+    ) -> bytes:
+        self._require_container(container)
+        try:
+            # One open and one read of just the range (SFTP: pipelined reads of it).
+            data: bytes = self.fs.cat_file(self._source(container, blob_path, snapshot),
+                                           start=start, end=end)
+        except _MISSING:
+            raise self._missing(container, blob_path, snapshot) from None
+        return data
+
+    def open_blob_writer(
+        self, container: str, blob_path: str, *, content_type: str | None = None
+    ) -> BlobWriter:
+        self._require_container(container)
+        temp = self._new_temp()
+        target = self.fs.open(temp, "wb")
+        if not target.seekable():
+            # Object stores' fsspec files write once, in order: a part could not be written
+            # again at its place, so the interface's local spool takes the parts instead.
+            with contextlib.suppress(Exception):
+                target.close()
+            self._discard(temp)
+            return super().open_blob_writer(container, blob_path)
+        return BlobWriter(_TempFileSink(self, container, blob_path, temp, target))
+
     @staticmethod
     def _missing(container: str, blob_path: str, snapshot: str | None) -> BlobNotFound:
         what = f"snapshot {snapshot!r}" if snapshot else "blob"
@@ -793,6 +916,46 @@ class FsspecProvider(StoreInterface):
         except _MISSING:
             return []
         return [entry["name"] for entry in entries if entry.get("type") == "file"]
+
+
+class _TempFileSink:
+    """``open_blob_writer``'s sink: each part written at its offset into a temporary file in
+    ``.xtstore/tmp`` (so a repeated step writes the same bytes to the same place); on commit
+    the file is closed and passes the install step of every blob write, which gives it the
+    blob's name at once. Abort closes and removes it. A killed writer leaves the temporary
+    file behind, under ``.xtstore/tmp``, never at the blob's name."""
+
+    part_size = WRITER_PART_SIZE
+
+    def __init__(self, provider: FsspecProvider, container: str, blob_path: str, temp: str,
+                 target: Any) -> None:
+        self._provider = provider
+        self._where = (container, blob_path)
+        self._temp = temp
+        self._target = target
+        self._closed = False
+        self._installed = False
+
+    def write_part(self, index: int, data: bytes) -> None:
+        self._target.seek(index * self.part_size)
+        self._target.write(data)
+
+    def commit(self, parts: int, tail: bytes) -> None:
+        if not self._closed:
+            self.write_part(parts, tail)
+            self._target.close()
+            self._closed = True
+        if not self._installed:
+            self._provider._install_blob(self._temp, *self._where)
+            self._installed = True
+        self._provider._clear_metadata(*self._where)
+
+    def abort(self) -> None:
+        if not self._closed:
+            with contextlib.suppress(Exception):
+                self._target.close()
+            self._closed = True
+        self._provider._discard(self._temp)
 
 
 def _modified_ns(info: Mapping[str, Any]) -> int:
