@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 npm install --no-save --no-audit --no-fund --silent --prefix .test-tools azurite@3.35.0
-command -v /usr/sbin/sshd || { apt-get update -qq && apt-get install -y -qq openssh-server; }
+command -v /usr/sbin/sshd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server; }
 
 python -m ruff check src tests benchmarks examples
 python -m mypy
