@@ -1,4 +1,5 @@
-"""What the providers share: blob content as bytes, snapshot ids, the error for a name
+"""What the providers share: blob content as bytes, snapshot ids, the reserved names under
+which the object stores (store-s3, store-gcs) keep their own objects, the error for a name
 that a store with real folders cannot hold, reading an HTTP ``Retry-After``, and the one
 integrity check of downloaded content (:class:`Expected`, :func:`check_bytes`,
 :func:`verified_local_file`). The whole-or-nothing local-file writer and the OS calls under
@@ -11,6 +12,7 @@ import binascii
 import hashlib
 import math
 import os
+import re
 import secrets
 import time
 import zlib
@@ -21,21 +23,35 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO, Protocol
 
-from xtstore.errors import BlobAlreadyExists, IntegrityError, InvalidContent
+from xtstore.errors import (
+    BlobAlreadyExists,
+    BlobNotFound,
+    IntegrityError,
+    InvalidContent,
+    InvalidName,
+    StoreError,
+)
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.values import datetime_from_ns
 
 __all__ = [
     "CHECKSUMS",
+    "CONTAINER_MARKER",
+    "RESERVED_PREFIX",
     "Expected",
     "VerifiedFile",
     "check_bytes",
     "check_file",
+    "is_hidden_object",
     "name_clash",
     "new_snapshot_id",
     "retry_after_seconds",
     "snapshot_created",
+    "snapshot_object",
+    "snapshot_prefix",
     "to_bytes",
+    "typed_errors",
+    "unreserved_name",
     "verified_local_file",
 ]
 
@@ -65,6 +81,63 @@ def snapshot_created(snapshot_id: str) -> datetime:
     """The creation time encoded in an id made by :func:`new_snapshot_id`."""
     stamp = int(snapshot_id.split("-", 1)[0])
     return datetime_from_ns(stamp)
+
+
+Translation = Callable[..., StoreError | None]
+"""A provider's ``translate(error, **options)``: the typed error for what its SDK raised,
+or None for an exception that is not the SDK's."""
+
+
+@contextmanager
+def typed_errors(translate: Translation, **options: bool) -> Iterator[None]:
+    """Raise the typed error ``translate`` gives for whatever is raised inside the block
+    (for a provider that decides what to do next by the kind of error, docs/contract.md
+    §2); what it does not know is raised as it is."""
+    try:
+        yield
+    except Exception as error:
+        typed = translate(error, **options)
+        if typed is None or typed is error:
+            raise
+        raise typed from error
+
+
+RESERVED_PREFIX = ".xtstore/"
+"""Where an object store (store-s3, store-gcs) keeps its own objects; listings hide it:
+``.xtstore/container`` (the container marker, created atomically, whose metadata is the
+container's) and ``.xtstore/snapshots/<sha256 of blob path>/<snapshot id>`` (server-side
+copies that are the blob's snapshots; hashing keeps every name short, whatever the blob
+path's length, and makes one blob's snapshots one exact prefix)."""
+
+CONTAINER_MARKER = RESERVED_PREFIX + "container"
+_SNAPSHOTS = RESERVED_PREFIX + "snapshots/"
+
+
+def unreserved_name(blob_path: str, provider: str) -> str:
+    """``blob_path`` as an object name. Raises ``InvalidName`` for the reserved prefix."""
+    if blob_path.startswith(RESERVED_PREFIX):
+        raise InvalidName(f"blob paths under {RESERVED_PREFIX!r} are reserved by {provider}",
+                          blob=blob_path)
+    return blob_path
+
+
+def is_hidden_object(name: str) -> bool:
+    """True for object names listings never show: reserved objects and folder markers
+    (``a/``)."""
+    return name.startswith(RESERVED_PREFIX) or name.endswith("/")
+
+
+def snapshot_prefix(blob_path: str) -> str:
+    """The name prefix under which exactly this blob's snapshots live."""
+    return _SNAPSHOTS + hashlib.sha256(blob_path.encode("utf-8")).hexdigest() + "/"
+
+
+def snapshot_object(blob_path: str, snapshot: object, ids: re.Pattern[str]) -> str:
+    """The object of one snapshot, whose ids match ``ids``. Raises ``BlobNotFound`` for an
+    id the provider never made."""
+    if not isinstance(snapshot, str) or not ids.fullmatch(snapshot):
+        raise BlobNotFound(f"no snapshot {snapshot!r}", blob=blob_path)
+    return snapshot_prefix(blob_path) + snapshot
 
 
 def name_clash(container: str, blob_path: str) -> BlobAlreadyExists:

@@ -26,8 +26,8 @@ from xtstore.errors import (
     ContainerNotFound,
     InvalidName,
 )
+from xtstore.providers._shared import RESERVED_PREFIX
 from xtstore.providers.gcs import store as gcs_module
-from xtstore.providers.gcs.keys import RESERVED_PREFIX
 from xtstore.providers.gcs.store import GCSProvider
 from xtstore.store import Store
 

@@ -29,8 +29,8 @@ from xtstore.errors import (
     TransientError,
 )
 from xtstore.layers.retry import RetryPolicy
+from xtstore.providers._shared import RESERVED_PREFIX, snapshot_prefix
 from xtstore.providers.s3 import store as s3_module
-from xtstore.providers.s3.keys import RESERVED_PREFIX, snapshot_prefix
 from xtstore.providers.s3.listing import iter_listing
 from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store

@@ -10,8 +10,7 @@ exception (docs/contract.md §2).
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import requests
@@ -30,7 +29,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.providers._shared import retry_after_seconds
+from xtstore.providers._shared import retry_after_seconds, typed_errors
 
 __all__ = ["gcs_errors", "http_error", "translate"]
 
@@ -123,13 +122,6 @@ def _translate_status(error: BaseException, status: int, create_only: bool) -> S
     return StoreError(reason)
 
 
-@contextmanager
-def gcs_errors(*, create_only: bool = False) -> Iterator[None]:
+def gcs_errors(*, create_only: bool = False) -> AbstractContextManager[None]:
     """Raise the typed error for whatever google-cloud-storage raises inside the block."""
-    try:
-        yield
-    except Exception as error:
-        typed = translate(error, create_only=create_only)
-        if typed is None or typed is error:
-            raise
-        raise typed from error
+    return typed_errors(translate, create_only=create_only)

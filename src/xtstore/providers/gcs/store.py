@@ -53,24 +53,20 @@ from xtstore.paging import PagedListing, list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import (
+    CONTAINER_MARKER,
+    RESERVED_PREFIX,
     Expected,
+    is_hidden_object,
     new_snapshot_id,
     snapshot_created,
+    snapshot_prefix,
     to_bytes,
     verified_local_file,
 )
 from xtstore.providers.gcs.config import GCSSettings
 from xtstore.providers.gcs.description import DESCRIPTION
 from xtstore.providers.gcs.errors import gcs_errors, http_error, translate
-from xtstore.providers.gcs.keys import (
-    CONTAINER_MARKER,
-    RESERVED_PREFIX,
-    check_blob_name,
-    is_hidden_name,
-    new_piece_name,
-    snapshot_name,
-    snapshot_prefix,
-)
+from xtstore.providers.gcs.keys import check_blob_name, new_piece_name, snapshot_name
 from xtstore.providers.gcs.session import ResumableSession
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo, SnapshotInfo
 from xtstore.writer import BlobWriter
@@ -687,7 +683,7 @@ class GCSProvider(StoreInterface):
                     page = next(iterator.pages)
             except BlobNotFound:
                 raise ContainerNotFound("container not found", container=container) from None
-            blobs = [_listed(item) for item in page if not is_hidden_name(item.name)]
+            blobs = [_listed(item) for item in page if not is_hidden_object(item.name)]
             folders = [BlobInfo(name=folder, is_dir=True) for folder in page.prefixes
                        if folder != RESERVED_PREFIX]
             # GCS sends each page's objects and its prefixes each in name order.

@@ -9,8 +9,7 @@ key).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from botocore import exceptions as boto_errors
 from s3transfer.exceptions import RetriesExceededError  # type: ignore[import-untyped]
@@ -26,7 +25,7 @@ from xtstore.errors import (
     StoreError,
     TransientError,
 )
-from xtstore.providers._shared import retry_after_seconds
+from xtstore.providers._shared import retry_after_seconds, typed_errors
 
 __all__ = ["error_code", "s3_errors", "translate"]
 
@@ -135,13 +134,6 @@ def _translate_client_error(error: boto_errors.ClientError, create_only: bool) -
     return StoreError(reason)
 
 
-@contextmanager
-def s3_errors(*, create_only: bool = False) -> Iterator[None]:
+def s3_errors(*, create_only: bool = False) -> AbstractContextManager[None]:
     """Raise the typed error for whatever boto3 raises inside the block."""
-    try:
-        yield
-    except Exception as error:
-        typed = translate(error, create_only=create_only)
-        if typed is None or typed is error:
-            raise
-        raise typed from error
+    return typed_errors(translate, create_only=create_only)

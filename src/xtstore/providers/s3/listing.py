@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from xtstore.paging import PagedListing
-from xtstore.providers.s3.keys import RESERVED_PREFIX, is_hidden_key
+from xtstore.providers._shared import RESERVED_PREFIX, is_hidden_object
 from xtstore.values import BlobInfo, BlobProperties
 
 __all__ = ["PAGE_SIZE", "iter_listing"]
@@ -49,7 +49,7 @@ def iter_listing(
 def _blobs(page: dict[str, Any]) -> Iterator[BlobInfo]:
     for item in page.get("Contents", ()):
         key = item["Key"]
-        if is_hidden_key(key):
+        if is_hidden_object(key):
             continue
         properties = BlobProperties.from_datetime(
             int(item["Size"]), item["LastModified"], str(item.get("ETag", ""))

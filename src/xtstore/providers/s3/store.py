@@ -42,18 +42,12 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import to_bytes
+from xtstore.providers._shared import CONTAINER_MARKER, snapshot_prefix, to_bytes
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.description import DESCRIPTION
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
-from xtstore.providers.s3.keys import (
-    CONTAINER_MARKER,
-    check_blob_key,
-    new_snapshot_id,
-    snapshot_key,
-    snapshot_prefix,
-)
+from xtstore.providers.s3.keys import check_blob_key, new_snapshot_id, snapshot_key
 from xtstore.providers.s3.listing import iter_listing
 from xtstore.providers.s3.transfer import (
     CheckedBody,
