@@ -705,7 +705,8 @@ class StoreInterface(abc.ABC):
             return _read_up_to(stream, None if end is None else max(0, end - start))
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """What ``open_blob(container, blob_path, mode="wb")`` returns: a writer whose content
         becomes the blob's whole content, atomically, on ``close()``, and never if it is
@@ -716,6 +717,8 @@ class StoreInterface(abc.ABC):
             blob_path: A canonical blob path.
             content_type: The blob's content type (passed only where
                 ``capabilities().content_types``).
+            metadata: The blob's metadata, stored with the content (passed only where
+                ``capabilities().create_metadata``).
 
         Raises:
             ContainerNotFound: The container does not exist (at the call).
@@ -727,7 +730,7 @@ class StoreInterface(abc.ABC):
         """
         if not self.does_container_exist(container):
             raise ContainerNotFound("container not found", container=container)
-        return BlobWriter(_SpooledUpload(self, container, blob_path, content_type))
+        return BlobWriter(_SpooledUpload(self, container, blob_path, content_type, metadata))
 
     @_built_from("create_blob_from_path")
     def create_blob_from_stream(
@@ -893,10 +896,11 @@ class _SpooledUpload:
     part_size = COPY_CHUNK_SIZE
 
     def __init__(self, provider: StoreInterface, container: str, blob_path: str,
-                 content_type: str | None) -> None:
+                 content_type: str | None, metadata: Mapping[str, str] | None = None) -> None:
         self._provider = provider
         self._where = (container, blob_path)
         self._content_type = content_type
+        self._metadata = dict(metadata) if metadata is not None else None
         self._spool = tempfile.TemporaryFile(prefix="xtstore-")  # noqa: SIM115 - closed by commit or abort
         self._uploaded = False
 
@@ -914,10 +918,15 @@ class _SpooledUpload:
         self._spool.truncate(length)
         self._spool.seek(0)
         extra: dict[str, Any] = {}
-        if self._content_type is not None and self._provider.capabilities().content_types:
+        capabilities = self._provider.capabilities()
+        if self._content_type is not None and capabilities.content_types:
             extra["content_type"] = self._content_type
+        if self._metadata is not None and capabilities.create_metadata:
+            extra["metadata"] = self._metadata
         self._provider.create_blob_from_stream(*self._where, self._spool, length=length,
                                                **extra)
+        if self._metadata is not None and "metadata" not in extra:
+            self._provider.set_blob_metadata(*self._where, self._metadata)
         self._uploaded = True
         self._spool.close()
 

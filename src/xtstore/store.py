@@ -350,10 +350,11 @@ class Store(StoreInterface):
         fail_if_exists: bool = False,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
         _check_text(text, self.service_name, container, blob)
-        typed = self._type_kwarg("create_blob", content_type, container, blob)
+        typed, after = self._upload_kwargs("create_blob", content_type, metadata, container, blob)
         self._run(
             "create_blob",
             lambda: self.provider.create_blob(container, blob, text, fail_if_exists=fail_if_exists,
@@ -362,6 +363,7 @@ class Store(StoreInterface):
             blob,
             idempotent=not fail_if_exists,
         )
+        self._metadata_after(after, container, blob)
 
     def create_blob_from_path(
         self,
@@ -371,9 +373,11 @@ class Store(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
-        typed = self._type_kwarg("create_blob_from_path", content_type, container, blob)
+        typed, after = self._upload_kwargs("create_blob_from_path", content_type, metadata,
+                                           container, blob)
         source = os.fspath(source_fn)
         size = os.stat(source).st_size  # a missing source fails here, before any I/O
         progress = _wrap_progress(progress_callback)
@@ -386,6 +390,7 @@ class Store(StoreInterface):
             blob,
             local_path=source,
         )
+        self._metadata_after(after, container, blob)
         if progress is not None:
             progress.finish(size)
 
@@ -398,9 +403,11 @@ class Store(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
-        typed = self._type_kwarg("create_blob_from_stream", content_type, container, blob)
+        typed, after = self._upload_kwargs("create_blob_from_stream", content_type, metadata,
+                                           container, blob)
         progress = _wrap_progress(progress_callback)
         start = _stream_position(stream)
         tries = 0
@@ -426,6 +433,7 @@ class Store(StoreInterface):
             idempotent=start is not None,
             repeatable=start is not None,
         )
+        self._metadata_after(after, container, blob)
         if progress is not None and length is not None:
             progress.finish(length)
 
@@ -538,6 +546,7 @@ class Store(StoreInterface):
         mode: str = "rb",
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> IO[bytes]:
         """A readable, seekable binary stream of the blob (``mode="rb"``), or a writer whose
         content becomes the whole blob on ``close()`` (``mode="wb"``; see
@@ -547,7 +556,7 @@ class Store(StoreInterface):
             if snapshot is not None:
                 raise InvalidArgument("a snapshot cannot be written", service=self.service_name,
                                       container=container, blob=blob)
-            return cast(IO[bytes], self._open_writer(container, blob, content_type))
+            return cast(IO[bytes], self._open_writer(container, blob, content_type, metadata))
         if mode != "rb":
             raise InvalidArgument(f"open_blob's mode must be 'rb' or 'wb', not {mode!r}",
                                   service=self.service_name, container=container, blob=blob)
@@ -562,23 +571,55 @@ class Store(StoreInterface):
             return stream
         return cast(IO[bytes], _TypedReads(stream, self, container, blob))
 
-    def _type_kwarg(self, method: str, content_type: str | None, container: str, blob: str
-                    ) -> dict[str, str]:
-        """The ``content_type`` keyword for the provider's upload ``method``: the caller's,
-        else the type guessed from the blob name; none at all for a provider without
-        ``capabilities().content_types`` (an XT provider takes no such keyword), nor for a
-        method that takes none (a subclass of a built-in provider overriding it with XT's
-        signature, or the interface's default). Raises :class:`InvalidArgument` for a value
-        that is no content type, before any I/O."""
+    def _upload_kwargs(self, method: str, content_type: str | None,
+                       metadata: Mapping[str, str] | None, container: str, blob: str
+                       ) -> tuple[dict[str, Any], dict[str, str] | None]:
+        """The keywords for the provider's upload ``method``, and the metadata left to set
+        after it (None when there is none left).
+
+        ``content_type``: the caller's, else the type guessed from the blob name; none at all
+        for a provider without ``capabilities().content_types`` (an XT provider takes no such
+        keyword), nor for a method that takes none (a subclass of a built-in provider
+        overriding it with XT's signature, or the interface's default). ``metadata``: passed
+        where ``capabilities().create_metadata`` and the method takes it, else returned to be
+        set by ``set_blob_metadata`` once the content is written. Raises
+        :class:`InvalidArgument` for a value that is no content type or no ``str`` to ``str``
+        mapping, before any I/O."""
         if content_type is not None:
             _check_content_type(content_type, self.service_name, container, blob)
-        if (not self.provider.capabilities().content_types
-                or not _takes_content_type(type(self.provider), method)):
-            return {}
-        return {"content_type": content_type or guess_content_type(blob)}
+        frozen = _check_metadata(metadata, self.service_name, container, blob)
+        capabilities = self.provider.capabilities()
+        kwargs: dict[str, Any] = {}
+        if capabilities.content_types and _takes_keyword(type(self.provider), method,
+                                                         "content_type"):
+            kwargs["content_type"] = content_type or guess_content_type(blob)
+        if frozen is None:
+            return kwargs, None
+        if capabilities.create_metadata and _takes_keyword(type(self.provider), method,
+                                                           "metadata"):
+            kwargs["metadata"] = frozen
+            return kwargs, None
+        return kwargs, frozen
 
-    def _open_writer(self, container: str, blob: str, content_type: str | None) -> BlobWriter:
-        typed = self._type_kwarg("open_blob_writer", content_type, container, blob)
+    def _metadata_after(self, metadata: dict[str, str] | None, container: str,
+                        blob: str) -> None:
+        if metadata is not None:
+            self._run("set_blob_metadata",
+                      lambda: self.provider.set_blob_metadata(container, blob, metadata),
+                      container, blob)
+
+    def _open_writer(self, container: str, blob: str, content_type: str | None,
+                     metadata: Mapping[str, str] | None = None) -> BlobWriter:
+        typed, after = self._upload_kwargs("open_blob_writer", content_type, metadata,
+                                           container, blob)
+        if (after is not None
+                and type(self.provider).open_blob_writer is StoreInterface.open_blob_writer):
+            typed["metadata"] = after  # the interface's default writer sets it itself
+        elif after is not None:
+            raise Unsupported(
+                "this provider cannot store metadata with a writer's content (no"
+                " capabilities().create_metadata): write the blob, then set_blob_metadata",
+                service=self.service_name, container=container, blob=blob)
         writer = self._run(
             "open_blob",
             lambda: self.provider.open_blob_writer(container, blob, **typed),
@@ -589,10 +630,11 @@ class Store(StoreInterface):
         return writer
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         container, blob = self._blob(container, blob_path)
-        return self._open_writer(container, blob, content_type)
+        return self._open_writer(container, blob, content_type, metadata)
 
     def get_blob_range(
         self,
@@ -904,17 +946,31 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
 
 
 @functools.cache
-def _takes_content_type(provider_class: type, method: str) -> bool:
-    """Whether ``provider_class``'s ``method`` takes a ``content_type`` keyword (asked once
-    per class and method)."""
+def _takes_keyword(provider_class: type, method: str, keyword: str) -> bool:
+    """Whether ``provider_class``'s ``method`` takes the keyword ``keyword`` (asked once per
+    class, method and keyword)."""
     try:
         parameters = inspect.signature(getattr(provider_class, method)).parameters.values()
     except (AttributeError, TypeError, ValueError):
         return False
     return any(parameter.kind is inspect.Parameter.VAR_KEYWORD
-               or (parameter.name == "content_type"
+               or (parameter.name == keyword
                    and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
                for parameter in parameters)
+
+
+def _check_metadata(metadata: object, service: str, container: str,
+                    blob: str) -> dict[str, str] | None:
+    """``metadata`` as a new dict, or None for none given. Raises ``InvalidArgument``
+    for anything but a mapping of ``str`` to ``str``."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, Mapping):
+        frozen = dict(metadata)
+        if all(isinstance(key, str) and isinstance(value, str) for key, value in frozen.items()):
+            return frozen
+    raise InvalidArgument(f"metadata must be a mapping of str to str, not {metadata!r}",
+                          service=service, container=container, blob=blob)
 
 
 def _check_content_type(content_type: object, service: str, container: str,

@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "Failure",
     "ProgressSink",
     "Transfer",
     "TransferCancelled",
+    "TransferInterrupted",
     "TransferSummary",
     "copy_transfer",
     "download_transfer",
@@ -63,14 +65,34 @@ class Transfer:
     action: Callable[[ProgressCallback], None]
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A transfer that failed in a batch that kept going: its label and its error."""
+
+    label: str
+    error: BaseException
+
+
 @dataclass
 class TransferSummary:
-    """What a finished batch did."""
+    """What a finished batch did: ``files`` and ``bytes`` count the transfers that succeeded
+    (``labels``, in the order they finished); ``failures`` those that raised, when the batch
+    kept going."""
 
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
     labels: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+class TransferInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a batch; ``summary`` says what finished before it (every running
+    transfer was stopped and cleaned up first)."""
+
+    def __init__(self, summary: TransferSummary) -> None:
+        super().__init__()
+        self.summary = summary
 
 
 class ProgressSink(Protocol):
@@ -155,8 +177,9 @@ class _CountingReader:
 
 
 class _Batch:
-    def __init__(self, sink: ProgressSink | None) -> None:
+    def __init__(self, sink: ProgressSink | None, keep_going: bool = False) -> None:
         self.sink = sink
+        self.keep_going = keep_going
         # Plain flags, no lock: the Ctrl-C handler sets one, and a handler must not take a
         # lock the interrupted thread may hold.
         self.cancelled = False
@@ -191,7 +214,16 @@ class _Batch:
         if self.cancelled or self.interrupted:
             raise TransferCancelled("transfer stopped")
         progress, done = self.callback()
-        transfer.action(progress)
+        try:
+            transfer.action(progress)
+        except Exception as error:
+            if not self.keep_going or self.cancelled or self.interrupted:
+                raise
+            with self.lock:
+                self.summary.failures.append(Failure(transfer.label, error))
+                if self.sink is not None:
+                    self.sink.file_done(transfer.label)
+            return
         rest = transfer.size - done()
         if rest > 0:
             self._advance(rest)
@@ -207,17 +239,23 @@ def run_transfers(
     *,
     workers: int = DEFAULT_WORKERS,
     progress: ProgressSink | None = None,
+    keep_going: bool = False,
 ) -> TransferSummary:
     """Run ``transfers`` on ``workers`` threads and return what was done.
 
-    Raises the first transfer's error (store errors, ``OSError``) after stopping the others,
-    and ``KeyboardInterrupt`` after stopping every transfer when interrupted.
+    Raises the first transfer's error (store errors, ``OSError``) after stopping the others;
+    with ``keep_going`` each failure is recorded in the summary's ``failures`` instead and the
+    rest go on. Raises :class:`TransferInterrupted` (a ``KeyboardInterrupt``) after stopping
+    every transfer when interrupted.
     """
-    batch = _Batch(progress)
-    with _ctrl_c_as_flag(batch):
-        summary = _run(batch, transfers, workers, progress)
+    batch = _Batch(progress, keep_going)
+    try:
+        with _ctrl_c_as_flag(batch):
+            summary = _run(batch, transfers, workers, progress)
+    except KeyboardInterrupt:
+        raise TransferInterrupted(batch.summary) from None
     if batch.interrupted:
-        raise KeyboardInterrupt
+        raise TransferInterrupted(summary)
     return summary
 
 
@@ -254,7 +292,7 @@ def _run(batch: _Batch, transfers: Sequence[Transfer], workers: int,
         if progress is not None:
             sink = progress
             _uninterrupted(lambda: sink.close(completed))
-    batch.summary.seconds = time.monotonic() - started
+        batch.summary.seconds = time.monotonic() - started
     return batch.summary
 
 

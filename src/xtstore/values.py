@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 __all__ = [
+    "CHECKSUM_ALGORITHMS",
     "BlobInfo",
     "BlobProperties",
     "Capabilities",
@@ -52,6 +53,9 @@ class BlobProperties:
 
     ``last_modified`` is timezone-aware UTC; ``modified_ns`` is the same instant in ns since the
     epoch. ``metadata`` is filled by ``get_blob_properties`` and empty in listings.
+    ``checksums`` holds the content hashes the store itself keeps, by algorithm (see
+    :data:`CHECKSUM_ALGORITHMS`), lower-case hex: empty where it keeps none (store-file) or
+    none that hashes the content alone (an S3 multipart ETag).
     """
 
     content_length: int
@@ -61,6 +65,7 @@ class BlobProperties:
     content_type: str | None
     _metadata: MetadataItems = field(repr=False)
     """The metadata's items, sorted; ``.metadata`` hands out dicts of them."""
+    _checksums: MetadataItems = field(repr=False)
 
     def __init__(
         self,
@@ -70,6 +75,7 @@ class BlobProperties:
         etag: str,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksums: Mapping[str, str] | None = None,
     ) -> None:
         _set(self, "content_length", content_length)
         _set(self, "last_modified", last_modified)
@@ -77,11 +83,17 @@ class BlobProperties:
         _set(self, "etag", etag)
         _set(self, "content_type", content_type)
         _set(self, "_metadata", _frozen_metadata(metadata))
+        _set(self, "_checksums", _frozen_metadata(checksums))
 
     @property
     def metadata(self) -> dict[str, str]:
         """The blob's metadata: a new plain dict on each access."""
         return dict(self._metadata)
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        """The store's own content hashes, ``{"md5": "9e10...", ...}``: a new dict each time."""
+        return dict(self._checksums)
 
     @classmethod
     def from_ns(
@@ -92,6 +104,7 @@ class BlobProperties:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksums: Mapping[str, str] | None = None,
     ) -> BlobProperties:
         """Build from a nanosecond timestamp (the file system's native form)."""
         return cls(
@@ -101,6 +114,7 @@ class BlobProperties:
             etag=etag,
             content_type=content_type,
             metadata=metadata,
+            checksums=checksums,
         )
 
     @classmethod
@@ -112,6 +126,7 @@ class BlobProperties:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksums: Mapping[str, str] | None = None,
     ) -> BlobProperties:
         """Build from a datetime (the cloud SDKs' form); naive datetimes are taken as UTC."""
         if last_modified.tzinfo is None:
@@ -127,7 +142,13 @@ class BlobProperties:
             etag=etag,
             content_type=content_type,
             metadata=metadata,
+            checksums=checksums,
         )
+
+
+CHECKSUM_ALGORITHMS = ("md5", "crc32c", "sha256")
+"""The keys of ``BlobProperties.checksums``: MD5 (Azure's Content-MD5, a single-part S3 ETag,
+GCS's md5Hash), CRC32C (GCS's crc32c, as 8 hex digits) and SHA-256."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +240,7 @@ class Capabilities:
     """Whether the provider's ``create_blob``, ``create_blob_from_path``,
     ``create_blob_from_stream`` and ``open_blob_writer`` take a keyword ``content_type`` and
     store it (read back in ``BlobProperties.content_type``); the Store passes it only then."""
+    create_metadata: bool = False
+    """Whether the same four methods take a keyword ``metadata`` and store it with the content
+    in the one write (no reader sees the content without it); the Store passes it only then
+    and otherwise sets it with ``set_blob_metadata`` after the write."""

@@ -22,6 +22,7 @@ __all__ = [
     "parse_address_arg",
     "parse_key_value",
     "require_utf8",
+    "start_debug_logging",
 ]
 
 
@@ -59,6 +60,12 @@ class CliState:
 
     def store_for(self, address: Address) -> Store:
         return self.store(address.service)
+
+    def forget_stores(self) -> None:
+        """Drop the loaded config and open stores (``--config`` or ``--service`` given after
+        the command changed what they are)."""
+        self._config = None
+        self._stores.clear()
 
 
 class Utf8Text(click.types.StringParamType):
@@ -106,6 +113,17 @@ def require_utf8(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             require_utf8(sub)
+
+
+def start_debug_logging() -> None:
+    """``--debug``: debug logs on stderr, with every secret redacted (botocore logs request
+    headers at DEBUG, a session token among them)."""
+    import logging
+
+    from xtstore.secrets import install as redact_logs
+
+    redact_logs()
+    logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
 def get_state() -> CliState:

@@ -7,7 +7,6 @@ fast.
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,8 +23,8 @@ from xtstore.cli import (
     cmd_transfer,
     errors,
 )
-from xtstore.cli.context import CliState, require_utf8
-from xtstore.secrets import install as redact_logs
+from xtstore.cli.context import CliState, require_utf8, start_debug_logging
+from xtstore.cli.options import add_global_options
 from xtstore.secrets import redact
 
 __all__ = ["cli", "main"]
@@ -74,12 +73,14 @@ def cli(
     ctx.obj = CliState(config_file=config_file, service=service, debug=debug, json=as_json,
                        quiet=quiet)
     if debug:
-        redact_logs()  # botocore logs request headers at DEBUG, a session token among them
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        start_debug_logging()
 
 
 for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
                  *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
+    # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
+    _command.context_settings.setdefault("help_option_names", ["--help"])
+    add_global_options(_command)
     cli.add_command(_command)
 require_utf8(cli)
 
@@ -88,17 +89,18 @@ _VALUED_OPTIONS = frozenset({"--config", "--service"})
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
-    # Read from argv too: an error while parsing happens before the group callback runs.
+    # Read from argv too: an error while parsing happens before any callback runs. The global
+    # options may come before or after the command; '--' ends the options.
     skip = False
     for arg in args:
         if skip:
             skip = False
+        elif arg == "--":
+            return False
         elif arg == "--debug":
             return True
         elif arg in _VALUED_OPTIONS:
             skip = True
-        elif not arg.startswith("-"):
-            return False
     return False
 
 

@@ -638,7 +638,8 @@ class AzureBlobProvider(StoreInterface):
                 content_type=content_type).from_stream(stream, length)
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """A writer staging a block (``max-block-size``) per part as it fills and committing
         the block list on close (one Put Blob when the content fits in one block); blocks of

@@ -198,7 +198,8 @@ class FileProvider(StoreInterface):
         self._writer.write(container, blob_path, fill, large=(length or 0) >= LARGE)
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """A writer into a new unnamed file in the blob's folder (where the file system has
         no ``O_TMPFILE``: a claimed file in ``.xtstore/tmp``), each part written at its

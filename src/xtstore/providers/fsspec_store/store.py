@@ -795,7 +795,8 @@ class FsspecProvider(StoreInterface):
         return data
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         self._require_container(container)
         temp = self._new_temp()

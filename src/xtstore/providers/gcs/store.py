@@ -412,7 +412,8 @@ class GCSProvider(StoreInterface):
                                          content_type=content_type)
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """A resumable upload session whose chunks are the writer's parts (``chunk-size``
         bytes, the most held in memory); the object appears when the commit sends the last

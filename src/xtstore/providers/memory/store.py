@@ -225,7 +225,8 @@ class MemoryProvider(StoreInterface):
         self._put(container, blob_path, data, False, content_type)
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """Parts are kept in memory (this store holds every blob there anyway) and become the
         blob at once on commit. Raises :class:`ContainerNotFound` at the call."""

@@ -363,7 +363,8 @@ class S3Provider(StoreInterface):
                                content_type)
 
     def open_blob_writer(
-        self, container: str, blob_path: str, *, content_type: str | None = None
+        self, container: str, blob_path: str, *, content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> BlobWriter:
         """A writer uploading a multipart upload's part (``multipart-chunksize``) as each
         fills, completed on close (one PutObject when the content fits in one part), aborted
