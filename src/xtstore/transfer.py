@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from xtstore.fingerprints import MTIME_KEY, format_mtime, mtime_ns
 from xtstore.interface import ProgressCallback
 
 if TYPE_CHECKING:
@@ -108,23 +110,31 @@ class ProgressSink(Protocol):
 
 
 def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int,
-                    *, content_type: str | None = None) -> Transfer:
+                    *, content_type: str | None = None, keep_mtime: bool = False) -> Transfer:
     """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``, with
-    ``content_type`` (None: the Store guesses it from the blob name)."""
+    ``content_type`` (None: the Store guesses it from the blob name). ``keep_mtime`` stores
+    the file's modification time in the blob's ``mtime`` metadata (:mod:`xtstore.fingerprints`),
+    in the same write: pass it only for a store whose ``capabilities().create_metadata``."""
 
     def action(progress: ProgressCallback) -> None:
+        metadata = None
+        if keep_mtime:
+            metadata = {MTIME_KEY: format_mtime(os.stat(source_fn).st_mtime_ns)}
         store.create_blob_from_path(container, blob, source_fn, progress_callback=progress,
-                                    content_type=content_type)
+                                    content_type=content_type, metadata=metadata)
 
     return Transfer(blob, size, action)
 
 
-def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int
-                      ) -> Transfer:
-    """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``."""
+def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int,
+                      *, mtime_ns: int | None = None) -> Transfer:
+    """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``, then give
+    the file the modification time ``mtime_ns`` (ns since the epoch) when one is given."""
 
     def action(progress: ProgressCallback) -> None:
         store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+        if mtime_ns is not None:
+            os.utime(dest_fn, ns=(mtime_ns, mtime_ns))
 
     return Transfer(blob, size, action)
 
@@ -134,8 +144,9 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
     """Copy a blob: with the store's own ``copy_blob`` (server-side where it can) when both
     ends are the same service, else streamed from ``source.open_blob`` into
     ``dest.create_blob_from_stream`` (no temporary file, bounded memory) with the source's
-    content type (read from its properties first: one more request; a source that keeps
-    none leaves the Store to guess it from the destination's name)."""
+    content type and metadata, its ``mtime`` set (read from its properties first: one more
+    request; a source that keeps no type leaves the Store to guess it from the destination's
+    name)."""
     if source.get_service_name() == dest.get_service_name():
 
         def server_side(progress: ProgressCallback) -> None:
@@ -145,13 +156,20 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
 
     def streamed(progress: ProgressCallback) -> None:
         content_type = None
-        if dest.capabilities().content_types:
+        metadata = None
+        capabilities = dest.capabilities()
+        if capabilities.content_types or capabilities.create_metadata:
             properties = source.get_blob_properties(source_container, source_blob).properties
-            content_type = properties.content_type if properties is not None else None
+            if properties is not None:
+                content_type = properties.content_type if capabilities.content_types else None
+                if capabilities.create_metadata:
+                    # As copy_blob does: the metadata (its mtime among it) goes along.
+                    metadata = {MTIME_KEY: format_mtime(mtime_ns(properties)),
+                                **properties.metadata}
         with source.open_blob(source_container, source_blob) as stream:
             reader: Any = _CountingReader(stream, size, progress)
             dest.create_blob_from_stream(dest_container, dest_blob, reader, length=size,
-                                         content_type=content_type)
+                                         content_type=content_type, metadata=metadata)
 
     return Transfer(dest_blob, size, streamed)
 
