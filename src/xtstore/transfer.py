@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from xtstore import fingerprints
 from xtstore.fingerprints import MTIME_KEY, format_mtime, mtime_ns
 from xtstore.interface import ProgressCallback
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "BandwidthLimit",
     "Failure",
     "ProgressSink",
     "Transfer",
@@ -42,6 +44,7 @@ __all__ = [
     "TransferSummary",
     "copy_transfer",
     "download_transfer",
+    "move_transfer",
     "run_transfers",
     "upload_transfer",
 ]
@@ -65,6 +68,9 @@ class Transfer:
     label: str
     size: int
     action: Callable[[ProgressCallback], None]
+    moves_bytes: bool = True
+    """False for a server-side copy: its bytes never pass through this machine, so a
+    :class:`BandwidthLimit` does not count them."""
 
 
 @dataclass(frozen=True)
@@ -127,14 +133,23 @@ def upload_transfer(store: Store, container: str, blob: str, source_fn: str, siz
 
 
 def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int,
-                      *, mtime_ns: int | None = None) -> Transfer:
+                      *, mtime_ns: int | None = None, read_mtime: bool = False) -> Transfer:
     """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``, then give
-    the file the modification time ``mtime_ns`` (ns since the epoch) when one is given."""
+    the file the modification time ``mtime_ns`` (ns since the epoch) when one is given.
+    ``read_mtime`` reads the blob's properties first and takes the time from them
+    (:func:`~xtstore.fingerprints.mtime_ns`: its ``mtime`` metadata, which a listing lacks),
+    one more request; read before the content, so a blob replaced in between leaves the file
+    looking older than it is, never newer."""
 
     def action(progress: ProgressCallback) -> None:
+        when = mtime_ns
+        if read_mtime:
+            properties = store.get_blob_properties(container, blob).properties
+            if properties is not None:
+                when = fingerprints.mtime_ns(properties)
         store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
-        if mtime_ns is not None:
-            os.utime(dest_fn, ns=(mtime_ns, mtime_ns))
+        if when is not None:
+            os.utime(dest_fn, ns=(when, when))
 
     return Transfer(blob, size, action)
 
@@ -152,7 +167,7 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
         def server_side(progress: ProgressCallback) -> None:
             dest.copy_blob(source_container, source_blob, dest_container, dest_blob)
 
-        return Transfer(dest_blob, size, server_side)
+        return Transfer(dest_blob, size, server_side, moves_bytes=False)
 
     def streamed(progress: ProgressCallback) -> None:
         content_type = None
@@ -172,6 +187,20 @@ def copy_transfer(source: Store, source_container: str, source_blob: str, dest: 
                                          content_type=content_type, metadata=metadata)
 
     return Transfer(dest_blob, size, streamed)
+
+
+def move_transfer(source: Store, source_container: str, source_blob: str, dest: Store,
+                  dest_container: str, dest_blob: str, size: int) -> Transfer:
+    """:func:`copy_transfer`, then the source blob deleted: only once its copy succeeded, so
+    a failed copy deletes nothing."""
+    copy = copy_transfer(source, source_container, source_blob, dest, dest_container,
+                         dest_blob, size)
+
+    def action(progress: ProgressCallback) -> None:
+        copy.action(progress)
+        source.delete_blob(source_container, source_blob)
+
+    return Transfer(copy.label, copy.size, action, moves_bytes=copy.moves_bytes)
 
 
 class _CountingReader:
@@ -194,10 +223,40 @@ class _CountingReader:
         return True
 
 
+class BandwidthLimit:
+    """A token bucket shared by every transfer of a batch (``--bwlimit``): ``rate`` bytes a
+    second on average, bursts of at most ``burst`` bytes (default: a tenth of a second's
+    worth). It starts empty, so a batch never moves more than ``rate`` bytes in its first
+    second. Fed from the transfers' progress callbacks, so it works for every provider: a
+    transfer whose store reports progress in chunks waits after each chunk."""
+
+    def __init__(self, rate: int, burst: int | None = None) -> None:
+        if rate <= 0:
+            raise ValueError(f"a bandwidth limit must be positive, not {rate}")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1, rate // 10)
+        self._tokens = 0.0
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self, nbytes: int) -> float:
+        """Take ``nbytes`` from the bucket; returns how many seconds the caller must wait
+        before going on (0 when the bucket held them)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(float(self.burst),
+                               self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= nbytes
+            return -self._tokens / self.rate if self._tokens < 0 else 0.0
+
+
 class _Batch:
-    def __init__(self, sink: ProgressSink | None, keep_going: bool = False) -> None:
+    def __init__(self, sink: ProgressSink | None, keep_going: bool = False,
+                 limit: BandwidthLimit | None = None) -> None:
         self.sink = sink
         self.keep_going = keep_going
+        self.limit = limit
         # Plain flags, no lock: the Ctrl-C handler sets one, and a handler must not take a
         # lock the interrupted thread may hold.
         self.cancelled = False
@@ -205,7 +264,7 @@ class _Batch:
         self.lock = threading.Lock()
         self.summary = TransferSummary()
 
-    def callback(self) -> tuple[ProgressCallback, Callable[[], int]]:
+    def callback(self, limited: bool) -> tuple[ProgressCallback, Callable[[], int]]:
         done = 0
 
         def progress(current: int, total: int) -> None:
@@ -214,9 +273,21 @@ class _Batch:
                 raise TransferCancelled("transfer stopped")
             if current > done:
                 self._advance(current - done)
+                if limited:
+                    self._throttle(current - done)
                 done = current
 
         return progress, lambda: done
+
+    def _throttle(self, nbytes: int) -> None:
+        """Wait as the bandwidth limit says, in short sleeps so a stop is seen soon."""
+        assert self.limit is not None
+        wait = self.limit.reserve(nbytes)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if self.cancelled or self.interrupted:
+                raise TransferCancelled("transfer stopped")
+            time.sleep(min(left, _POLL_SECONDS))
 
     def _advance(self, nbytes: int) -> None:
         with self.lock:
@@ -231,7 +302,8 @@ class _Batch:
     def run_one(self, transfer: Transfer) -> None:
         if self.cancelled or self.interrupted:
             raise TransferCancelled("transfer stopped")
-        progress, done = self.callback()
+        limited = self.limit is not None and transfer.moves_bytes
+        progress, done = self.callback(limited)
         try:
             transfer.action(progress)
         except Exception as error:
@@ -250,6 +322,9 @@ class _Batch:
             self.summary.labels.append(transfer.label)
             if self.sink is not None:
                 self.sink.file_done(transfer.label)
+        if limited and rest > 0:
+            # Bytes the store did not report while it moved them: the next transfer waits.
+            self._throttle(rest)
 
 
 def run_transfers(
@@ -258,15 +333,18 @@ def run_transfers(
     workers: int = DEFAULT_WORKERS,
     progress: ProgressSink | None = None,
     keep_going: bool = False,
+    bwlimit: int | None = None,
 ) -> TransferSummary:
     """Run ``transfers`` on ``workers`` threads and return what was done.
 
     Raises the first transfer's error (store errors, ``OSError``) after stopping the others;
     with ``keep_going`` each failure is recorded in the summary's ``failures`` instead and the
     rest go on. Raises :class:`TransferInterrupted` (a ``KeyboardInterrupt``) after stopping
-    every transfer when interrupted.
+    every transfer when interrupted. ``bwlimit`` (bytes a second) is shared by all the
+    transfers that move bytes through this machine (:class:`BandwidthLimit`).
     """
-    batch = _Batch(progress, keep_going)
+    limit = BandwidthLimit(bwlimit) if bwlimit is not None else None
+    batch = _Batch(progress, keep_going, limit)
     try:
         with _ctrl_c_as_flag(batch):
             summary = _run(batch, transfers, workers, progress)

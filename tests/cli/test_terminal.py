@@ -77,7 +77,7 @@ def test_upload_on_a_terminal_draws_a_bar_and_leaves_a_clean_screen(
     pyte.ByteStream(screen).feed(bytes(raw))
     lines = [line.rstrip() for line in screen.display if line.strip()]
     assert len(lines) == 1, lines
-    assert re.fullmatch(rf"uploaded {FILES} files \(256\.0 MiB\) in [\d.]+s, [\d.]+ \w+/s",
+    assert re.fullmatch(rf"xtstore: uploaded: {FILES} copied \(256\.0 MiB\) in [\d.]+s",
                         lines[0]), lines
     assert "━" not in "".join(screen.display)
 

@@ -93,12 +93,16 @@ def test_many_files_in_parallel_with_plain_progress_and_json_summary(
     files = {f"d{i % 7}/f{i:03}.txt": f"file {i}\n".encode() for i in range(150)}
     make_tree(services.work / "many", files)
     ok(xt("containers", "create", "runs"))
-    result = xt("upload", "-w", "16", "many", "runs/m")
+    result = xt("upload", "-w", "16", "-P", "many", "runs/m")
     ok(result)
-    stderr = result.stderr.decode()
-    assert "uploading 150 files" in stderr and "uploaded 150 files" in stderr
+    lines = result.stderr.decode().splitlines()
+    # -P in a pipe: a start line, one line per finished file, the summary.
+    assert lines[0] == "xtstore: uploading 150 files (1.2 KiB)"
+    assert sum(1 for line in lines if line.startswith("xtstore: ") and "/150 files" in line
+               and line.endswith(".txt")) == 150
+    assert lines[-1].startswith("xtstore: uploaded: 150 copied (1.2 KiB) in ")
     summary = json.loads(ok(xt("--json", "download", "runs/m", "back")))
-    assert summary["files"] == 150
+    assert summary["copied"] == 150 and summary["failed"] == []
     assert summary["bytes"] == sum(len(data) for data in files.values())
     assert read_tree(services.work / "back") == files
     quiet = xt("-q", "upload", "many", "runs/q")

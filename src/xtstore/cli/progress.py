@@ -1,5 +1,6 @@
-"""Progress reports for transfers: a rich bar on a terminal, plain lines otherwise, nothing
-with ``-q``. Every report goes to stderr so stdout stays clean for ``--json`` and ``cat``."""
+"""Progress reports for transfers: a rich bar on a terminal; off a terminal nothing unless
+``-P`` asks (then plain lines, one per finished file); nothing with ``-q``. Every report goes
+to stderr so stdout stays clean for ``--json`` and ``cat``."""
 
 from __future__ import annotations
 
@@ -8,28 +9,21 @@ import time
 from typing import Any, TextIO
 
 from xtstore.cli.output import human_bytes, human_duration
-from xtstore.transfer import ProgressSink, TransferSummary
+from xtstore.transfer import ProgressSink
 
-__all__ = ["PlainProgress", "RichProgress", "make_progress", "summary_line"]
+__all__ = ["PlainProgress", "RichProgress", "make_progress"]
 
 _PLAIN_INTERVAL = 1.0
 
 
-def summary_line(verb: str, summary: TransferSummary) -> str:
-    """``uploaded 20 files (1.0 GiB) in 2.1s, 487.6 MiB/s``."""
-    rate = summary.bytes / summary.seconds if summary.seconds > 0 else 0.0
-    noun = "file" if summary.files == 1 else "files"
-    return (
-        f"{verb} {summary.files} {noun} ({human_bytes(summary.bytes)}) in "
-        f"{human_duration(summary.seconds)}, {human_bytes(int(rate))}/s"
-    )
-
-
 class PlainProgress:
-    """One line at the start and then at most one a second: for logs and pipes."""
+    """One line at the start and then at most one a second: for logs and pipes. With
+    ``per_file``, one line for each finished file instead (``-P`` off a terminal)."""
 
-    def __init__(self, verb: str, stream: TextIO | None = None) -> None:
+    def __init__(self, verb: str, stream: TextIO | None = None, *,
+                 per_file: bool = False) -> None:
         self.verb = verb
+        self.per_file = per_file
         self.stream = stream or sys.stderr
         self.files = 0
         self.total_files = 0
@@ -68,7 +62,11 @@ class PlainProgress:
 
     def file_done(self, label: str) -> None:
         self.files += 1
-        self._maybe_report()
+        if self.per_file:
+            self._write(f"{self.files}/{self.total_files} files, {human_bytes(self.done)}/"
+                        f"{human_bytes(self.total)}: {label}")
+        else:
+            self._maybe_report()
 
     def close(self, completed: bool) -> None:
         return None
@@ -133,10 +131,14 @@ class RichProgress:
         self.progress.stop()
 
 
-def make_progress(verb: str, *, quiet: bool, terminal: bool | None = None) -> ProgressSink | None:
-    """The right report for where stderr goes."""
+def make_progress(verb: str, *, quiet: bool, terminal: bool | None = None,
+                  forced: bool = False) -> ProgressSink | None:
+    """The right report for where stderr goes: the bar on a terminal; elsewhere none, or
+    with ``forced`` (``-P``) a line per finished file."""
     if quiet:
         return None
     if terminal is None:
         terminal = sys.stderr.isatty()
-    return RichProgress(verb) if terminal else PlainProgress(verb)
+    if terminal:
+        return RichProgress(verb)
+    return PlainProgress(verb, per_file=True) if forced else None

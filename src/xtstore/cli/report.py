@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import click
 
-from xtstore.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, describe, hint_for, report
+from xtstore.cli.errors import EXIT_ERROR, describe, hint_for, interrupted, report
 from xtstore.cli.output import emit_json, human_bytes, human_duration
 from xtstore.transfer import Failure, TransferSummary
 
-__all__ = ["Outcome", "finish"]
+__all__ = ["Outcome", "Planned", "finish", "show_plan"]
+
+SYNC_RESUMES = "running the same sync again resumes where this one stopped"
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Outcome:
     interrupted: bool = False
     planned: int | None = None
     """How many transfers were planned (for "interrupted after 12 of 200")."""
+    resumes: str = SYNC_RESUMES
+    """What to run to finish the job after an interruption."""
 
     @property
     def all_failures(self) -> list[Failure]:
@@ -75,7 +79,48 @@ def finish(outcome: Outcome, *, as_json: bool, quiet: bool) -> int:
     if outcome.interrupted:
         finished = outcome.summary.files + len(failures)
         planned = f" of {outcome.planned}" if outcome.planned is not None else ""
-        click.echo(f"xtstore: interrupted after {finished}{planned} files: running the same "
-                   "sync again resumes where this one stopped", err=True)
-        return EXIT_INTERRUPTED
+        click.echo(f"xtstore: {finished}{planned} files done before the interruption: "
+                   f"{outcome.resumes}", err=True)
+        return interrupted()  # the last line, as for any command stopped by Ctrl-C
     return EXIT_ERROR if failures else 0
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One action a ``--dry-run`` would take: ``copy`` (``source`` to ``dest``, ``size``
+    bytes) or ``delete`` (``dest``)."""
+
+    action: str
+    dest: str
+    source: str | None = None
+    size: int | None = None
+
+    def line(self) -> str:
+        if self.source is None:
+            return f"{self.action} {self.dest}"
+        size = f" ({human_bytes(self.size)})" if self.size is not None else ""
+        return f"{self.action} {self.source} -> {self.dest}{size}"
+
+
+def show_plan(actions: list[Planned], *, skipped: int, as_json: bool, quiet: bool) -> int:
+    """``--dry-run``: one line per action on stdout (a JSON list with ``--json``), then
+    ``xtstore: dry run: would copy 3 files (1.2 MiB), delete 2; 197 skipped`` on stderr;
+    returns the exit code (0)."""
+    if as_json:
+        emit_json([{key: value for key, value in vars(action).items() if value is not None}
+                   for action in actions])
+    else:
+        for action in actions:
+            click.echo(action.line())
+    if not quiet and not as_json:
+        copies = [action for action in actions if action.action == "copy"]
+        deletes = sum(1 for action in actions if action.action == "delete")
+        noun = "file" if len(copies) == 1 else "files"
+        size = human_bytes(sum(action.size or 0 for action in copies))
+        text = f"would copy {len(copies)} {noun} ({size})"
+        if deletes:
+            text += f", delete {deletes}"
+        if skipped:
+            text += f"; {skipped} skipped"
+        click.echo(f"xtstore: dry run: {text}", err=True)
+    return 0

@@ -6,10 +6,14 @@ the folder's name followed by the path inside it, or for a pattern the path belo
 pattern's literal part. That gives ``cp -r`` semantics: several sources, a destination ending
 in '/', or an existing destination folder receive the sources by name; otherwise the one
 source *becomes* the destination (see :func:`target_path`).
+
+``--include`` / ``--exclude`` apply here, where the items are listed, to the path relative to
+the source (:func:`filter_path`), so every command that lists sources filters them alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -17,15 +21,18 @@ from typing import TYPE_CHECKING, Literal
 from xtstore.cli.address import Address
 from xtstore.cli.globbing import Pattern, dir_key, has_magic, split_pattern, walk_local
 from xtstore.errors import BlobNotFound
-from xtstore.values import BlobInfo
+from xtstore.values import BlobInfo, BlobProperties
 
 if TYPE_CHECKING:
+    from xtstore.cli.filters import PathFilter
     from xtstore.store import Store
 
 __all__ = [
     "Item",
     "Selection",
+    "filter_path",
     "join_path",
+    "list_below",
     "remote_folder_exists",
     "resolve_local",
     "resolve_remote",
@@ -37,17 +44,39 @@ Kind = Literal["file", "folder", "container", "pattern"]
 
 @dataclass(frozen=True)
 class Item:
-    """One file or blob: ``ref`` is a local path or a blob name."""
+    """One file or blob: ``ref`` is a local path or a blob name; ``properties`` a blob's, as
+    its listing gave them (no metadata)."""
 
     ref: str
     size: int
     relative: str
+    properties: BlobProperties | None = None
 
 
 @dataclass
 class Selection:
+    """What one source names. ``name`` is a folder's or container's own name (what ``cp -r``
+    names its copy)."""
+
     kind: Kind
     items: list[Item] = field(default_factory=list)
+    name: str = ""
+
+    def filtered(self, path_filter: PathFilter | None) -> Selection:
+        """The items ``path_filter`` accepts, by their path below the source."""
+        if path_filter is None or not path_filter.active:
+            return self
+        kept = [item for item in self.items
+                if path_filter.accepts(filter_path(self.kind, item.relative))]
+        return Selection(self.kind, kept, self.name)
+
+
+def filter_path(kind: Kind, relative: str) -> str:
+    """The path ``--include`` / ``--exclude`` see for an item: inside a folder or container
+    (its name dropped), below a pattern's literal part, a single file's name."""
+    if kind in ("folder", "container"):
+        return relative.split("/", 1)[1] if "/" in relative else relative
+    return relative
 
 
 def join_path(*parts: str) -> str:
@@ -73,6 +102,10 @@ def _size(info: BlobInfo) -> int:
     return info.properties.content_length if info.properties is not None else 0
 
 
+def _item(info: BlobInfo, relative: str) -> Item:
+    return Item(info.name, _size(info), relative, info.properties)
+
+
 def _list(store: Store, container: str, prefix: str) -> list[BlobInfo]:
     # None, not "", for the whole container: errors then name no blob.
     entries = store.iter_blobs(container, prefix or None, recursive=True)
@@ -85,13 +118,19 @@ def _remote_pattern(store: Store, address: Address, pattern: Pattern) -> Selecti
     for info in _list(store, address.container, prefix):
         relative = info.name[len(prefix):]
         if pattern.match(relative) is not None:
-            selection.items.append(Item(info.name, _size(info), relative))
+            selection.items.append(_item(info, relative))
     return selection
 
 
-def resolve_remote(store: Store, address: Address) -> Selection:
-    """The blobs ``address`` names. Raises ``BlobNotFound`` when it names nothing,
-    ``ContainerNotFound`` when the container is missing."""
+def resolve_remote(store: Store, address: Address,
+                   path_filter: PathFilter | None = None) -> Selection:
+    """The blobs ``address`` names that ``path_filter`` accepts. Raises ``BlobNotFound`` when
+    it names nothing (before filtering), ``ContainerNotFound`` when the container is
+    missing."""
+    return _resolve_remote(store, address).filtered(path_filter)
+
+
+def _resolve_remote(store: Store, address: Address) -> Selection:
     if address.has_wildcard:
         selection = _remote_pattern(store, address, split_pattern(address.path))
         if not selection.items:
@@ -101,9 +140,8 @@ def resolve_remote(store: Store, address: Address) -> Selection:
     if not address.path:
         infos = _list(store, address.container, "")
         return Selection("container", [
-            Item(info.name, _size(info), join_path(address.container, info.name))
-            for info in infos
-        ])
+            _item(info, join_path(address.container, info.name)) for info in infos
+        ], address.container)
     if not address.folder:
         try:
             info = store.get_blob_properties(address.container, address.path)
@@ -111,7 +149,7 @@ def resolve_remote(store: Store, address: Address) -> Selection:
             pass
         else:
             name = address.path.rsplit("/", 1)[-1]
-            return Selection("file", [Item(address.path, _size(info), name)])
+            return Selection("file", [Item(address.path, _size(info), name, info.properties)])
     prefix = address.path + "/"
     infos = _list(store, address.container, prefix)
     if not infos:
@@ -119,9 +157,8 @@ def resolve_remote(store: Store, address: Address) -> Selection:
                            container=address.container, blob=address.path)
     folder_name = address.path.rsplit("/", 1)[-1]
     return Selection("folder", [
-        Item(info.name, _size(info), join_path(folder_name, info.name[len(prefix):]))
-        for info in infos
-    ])
+        _item(info, join_path(folder_name, info.name[len(prefix):])) for info in infos
+    ], folder_name)
 
 
 def remote_folder_exists(store: Store, address: Address) -> bool:
@@ -129,6 +166,16 @@ def remote_folder_exists(store: Store, address: Address) -> bool:
     if not address.path:
         return True
     return any(True for _ in store.iter_blobs(address.container, address.path + "/"))
+
+
+def list_below(store: Store, container: str, path: str) -> dict[str, BlobInfo]:
+    """Every blob at or below ``path`` ("" for the whole container), by name: what a
+    destination already holds."""
+    found = {info.name: info for info in _list(store, container, path + "/" if path else "")}
+    if path:
+        with contextlib.suppress(BlobNotFound):
+            found[path] = store.get_blob_properties(container, path)
+    return found
 
 
 # ---- local ----
@@ -170,11 +217,16 @@ def _add_tree(selection: Selection, folder: str, name: str) -> None:
         selection.items.append(Item(path, os.stat(path).st_size, f"{name}/{relative}"))
 
 
-def resolve_local(source: str) -> Selection:
-    """The files ``source`` names (a file, a folder, or a pattern).
+def resolve_local(source: str, path_filter: PathFilter | None = None) -> Selection:
+    """The files ``source`` names (a file, a folder, or a pattern) that ``path_filter``
+    accepts.
 
-    Raises ``FileNotFoundError`` when it names nothing.
+    Raises ``FileNotFoundError`` when it names nothing (before filtering).
     """
+    return _resolve_local(source).filtered(path_filter)
+
+
+def _resolve_local(source: str) -> Selection:
     if has_magic(source):
         selection = _local_pattern(source)
         if not selection.items:
@@ -182,7 +234,7 @@ def resolve_local(source: str) -> Selection:
         return selection
     if os.path.isdir(source):
         name = os.path.basename(os.path.abspath(source))
-        selection = Selection("folder")
+        selection = Selection("folder", name=name)
         _add_tree(selection, source, name)
         return selection
     if os.path.isfile(source):
