@@ -5,6 +5,7 @@ source's."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -180,3 +181,85 @@ def test_a_copy_between_services_keeps_the_source_s_content_type(tmp_path: Path)
         "copy.csv": "application/x-torch", "notes.md": "text/plain",
         "back.bin": "application/x-torch"}
     assert mem.get_blob_bytes("backup", "copy.csv") == b"w" * 1000
+
+
+def test_an_upload_keeps_the_file_mtime_and_a_download_gives_it_back(tmp_path: Path) -> None:
+    from xtstore.fingerprints import mtime_ns
+    from xtstore.transfer import download_transfer
+
+    _, mem = _file_and_memory(tmp_path)
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"alpha\n")
+    stamp = 1_700_000_000_123_456_789
+    os.utime(source, ns=(stamp, stamp))
+    run_transfers([upload_transfer(mem, "backup", "a.txt", str(source), 6, keep_mtime=True)])
+    info = mem.get_blob_properties("backup", "a.txt")
+    assert info.properties is not None and mtime_ns(info.properties) == stamp
+    back = tmp_path / "back.txt"
+    run_transfers([download_transfer(mem, "backup", "a.txt", str(back), 6, read_mtime=True)])
+    assert os.stat(back).st_mtime_ns == stamp
+    # Without read_mtime the time given is set (the listing's, for a store that keeps none).
+    run_transfers([download_transfer(mem, "backup", "a.txt", str(back), 6, mtime_ns=stamp + 1)])
+    assert os.stat(back).st_mtime_ns == stamp + 1
+
+
+def test_a_move_deletes_its_source_only_after_the_copy(tmp_path: Path) -> None:
+    from xtstore.errors import BlobNotFound
+    from xtstore.transfer import move_transfer
+
+    disk, mem = _file_and_memory(tmp_path)
+    disk.create_blob("runs", "a.txt", b"a")
+    summary = run_transfers([move_transfer(disk, "runs", "a.txt", mem, "backup", "a.txt", 1),
+                             move_transfer(disk, "runs", "gone.txt", mem, "backup", "b", 1)],
+                            keep_going=True)
+    assert summary.files == 1 and [f.label for f in summary.failures] == ["b"]
+    assert isinstance(summary.failures[0].error, BlobNotFound)
+    assert mem.get_blob_bytes("backup", "a.txt") == b"a"
+    assert not disk.does_blob_exist("runs", "a.txt")
+    assert not mem.does_blob_exist("backup", "b")
+
+
+def test_bwlimit_holds_a_batch_to_its_rate(tmp_path: Path) -> None:
+    """Four 64 KiB transfers reporting progress in 16 KiB steps at 128 KiB/s: at least
+    (256 KiB - the 12.8 KiB burst) / 128 KiB/s = 1.9 s, whatever the number of workers."""
+    size, step = 64 * 1024, 16 * 1024
+
+    def chunked(progress: ProgressCallback) -> None:
+        for done in range(step, size + 1, step):
+            progress(done, size)
+
+    started = time.monotonic()
+    summary = run_transfers([Transfer(f"t{n}", size, chunked) for n in range(4)], workers=4,
+                            bwlimit=128 * 1024)
+    elapsed = time.monotonic() - started
+    assert summary.files == 4 and summary.bytes == 4 * size
+    assert 1.9 <= elapsed < 4, elapsed
+    # A transfer that reports nothing mid-way is counted when it ends; a server-side copy
+    # (bytes never through this machine) is not counted at all.
+    started = time.monotonic()
+    run_transfers([Transfer("quiet", size, lambda progress: None),
+                   Transfer("copy", 100 * size, lambda progress: None, moves_bytes=False),
+                   Transfer("next", 1, lambda progress: None)], workers=1, bwlimit=size)
+    assert 0.9 <= time.monotonic() - started < 2.5
+
+
+def test_bandwidth_limit_reserves_against_its_rate() -> None:
+    from xtstore.transfer import BandwidthLimit
+
+    limit = BandwidthLimit(1000, burst=100)
+    assert limit.reserve(500) == pytest.approx(0.5, abs=0.01)
+    with pytest.raises(ValueError):
+        BandwidthLimit(0)
+
+
+def test_parse_rate() -> None:
+    from xtstore.cli.cmd_transfer import parse_rate
+
+    assert parse_rate("512K") == 512 * 1024
+    assert parse_rate("10M") == parse_rate("10MiB") == 10 * 1024 * 1024
+    assert parse_rate("1.5m") == 1536 * 1024
+    assert parse_rate("2000") == 2000
+    assert parse_rate("1G") == 1024**3
+    for bad in ("", "fast", "-1M", "0", "10X"):
+        with pytest.raises(ValueError):
+            parse_rate(bad)
