@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -66,7 +67,12 @@ def _writing_unnamed_file(process: subprocess.Popen[bytes], root: Path) -> bool:
 def _check_interrupted(result: subprocess.CompletedProcess[bytes]) -> None:
     stderr = result.stderr.decode()
     assert result.returncode == 130, stderr
-    assert stderr.splitlines()[-1] == "xtstore: interrupted"
+    lines = stderr.splitlines()
+    assert lines[-1] == "xtstore: interrupted"
+    # What finished, and what resumes the rest.
+    assert re.fullmatch(rf"xtstore: \d+ of {FILES} files done before the interruption: "
+                        "running it again with --skip-existing, or 'xtstore sync', resumes",
+                        lines[-2]), lines
     assert "Traceback" not in stderr
 
 
