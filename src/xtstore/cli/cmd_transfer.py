@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "parse_rate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _SMALL_FILE = 1024 * 1024
 """Below this average size a local-to-local batch runs on one worker (see _workers)."""
@@ -238,9 +239,9 @@ def _into(sources: tuple[str, ...], selection: Selection, dest_text: str, *, des
     return True
 
 
-def _checked_names(pairs: list[tuple[str, str, Item]], container: str, skip_invalid: bool
-                   ) -> list[tuple[str, str, Item]]:
-    """``(source shown, destination blob, item)`` with every blob name checked before
+def _checked_names(pairs: list[tuple[str, str, T]], container: str, skip_invalid: bool
+                   ) -> list[tuple[str, str, T]]:
+    """``(source shown, destination blob, what to copy)`` with every blob name checked before
     anything moves: all the bad ones are listed in one error, or skipped with a warning each
     under ``--skip-invalid``."""
     from xtstore.errors import InvalidName
@@ -507,25 +508,26 @@ def _copy_batch(state: CliState, sources: tuple[str, ...], dest: str, include: t
     make = move_transfer if moves else copy_transfer
     batch = (_Batch("moved", "moving", moves=True) if moves
              else _Batch("copied", "copying"))
-    for source_address, source_store, selection in resolved:
-        pairs = [(_remote(source_address, item.ref),
-                  join_path(address.path, target_path(selection, item, into)), item)
-                 for item in selection.items]
-        for source, blob, item in _checked_names(pairs, address.container, flags.skip_invalid):
-            same = (source_store.get_service_name() == dest_store.get_service_name()
-                    and source_address.container == address.container and item.ref == blob)
-            if moves and same:
-                raise click.ClickException(f"'{source}' is its own destination: nothing to "
-                                           "move")
-            info = existing.get(blob)
-            if _stays(flags, partial(_item_mtime, source_store, source_address.container, item),
-                      None if info is None else partial(_blob_mtime, dest_store,
-                                                        address.container, info)):
-                batch.skipped += 1
-                continue
-            batch.add(make(source_store, source_address.container, item.ref, dest_store,
-                           address.container, blob, item.size),
-                      source, _remote(address, blob))
+    pairs = [(_remote(source_address, item.ref),
+              join_path(address.path, target_path(selection, item, into)),
+              (source_address, source_store, item))
+             for source_address, source_store, selection in resolved
+             for item in selection.items]
+    for source, blob, (source_address, source_store, item) in _checked_names(
+            pairs, address.container, flags.skip_invalid):
+        same = (source_store.get_service_name() == dest_store.get_service_name()
+                and source_address.container == address.container and item.ref == blob)
+        if moves and same:
+            raise click.ClickException(f"'{source}' is its own destination: nothing to move")
+        info = existing.get(blob)
+        if _stays(flags, partial(_item_mtime, source_store, source_address.container, item),
+                  None if info is None else partial(_blob_mtime, dest_store,
+                                                    address.container, info)):
+            batch.skipped += 1
+            continue
+        batch.add(make(source_store, source_address.container, item.ref, dest_store,
+                       address.container, blob, item.size),
+                  source, _remote(address, blob))
     _run(state, batch, flags, [dest_store, *(store for _, store, _ in resolved)])
 
 
