@@ -43,6 +43,7 @@ from xtstore.cli.resolve import (
     target_path,
 )
 from xtstore.content_types import is_content_type
+from xtstore.errors import ContainerNotFound
 from xtstore.transfer import (
     DEFAULT_WORKERS,
     BandwidthLimit,
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from xtstore.store import Store
     from xtstore.values import BlobInfo
 
-__all__ = ["COMMANDS", "parse_rate"]
+__all__ = ["COMMANDS", "MissingDestination", "parse_rate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -208,14 +209,23 @@ def _remote(address: Address, blob: str) -> str:
     return str(Address(address.service, address.container, blob))
 
 
+class MissingDestination(ContainerNotFound, click.ClickException):
+    """The destination container is missing: a ``ContainerNotFound`` whose one-line message
+    says how to create it (click prints it as it is)."""
+
+    def __init__(self, store: Store, address: Address) -> None:
+        ContainerNotFound.__init__(self, "container not found",
+                                   service=store.get_service_name(),
+                                   container=address.container)
+        service = f"{address.service}:" if address.service else ""
+        self.message = (f"{self} (create it with 'xtstore containers create "
+                        f"{service}{address.container}')")
+
+
 def _require_container(store: Store, address: Address) -> None:
     """Fail before anything moves when the destination container is missing."""
     if not store.does_container_exist(address.container):
-        service = f"{address.service}:" if address.service else ""
-        raise click.ClickException(
-            f"service {store.get_service_name()!r}, container {address.container!r}: "
-            f"container not found (create it with 'xtstore containers create "
-            f"{service}{address.container}')")
+        raise MissingDestination(store, address)
 
 
 def _into(sources: tuple[str, ...], selection: Selection, dest_text: str, *, dest_folder: bool,
@@ -358,7 +368,7 @@ def _upload_stdin(state: CliState, dest: str, content_type: str | None, flags: _
         raise click.exceptions.Exit(code)
 
 
-@click.command("upload")
+@click.command("upload", short_help="Upload files and folders (or stdin) to a store.")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=click.Path())
 @click.argument("dest", metavar="DEST")
 @click.option("--content-type", metavar="TYPE", callback=_content_type,
@@ -428,7 +438,7 @@ def _sources(state: CliState, texts: tuple[str, ...], include: tuple[str, ...],
 # ---- download ----
 
 
-@click.command("download")
+@click.command("download", short_help="Download blobs, folders or containers here (or to stdout).")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST", type=click.Path(file_okay=True, dir_okay=True))
 @_batch_options
@@ -531,7 +541,7 @@ def _copy_batch(state: CliState, sources: tuple[str, ...], dest: str, include: t
     _run(state, batch, flags, [dest_store, *(store for _, store, _ in resolved)])
 
 
-@click.command("cp")
+@click.command("cp", short_help="Copy blobs, folders or containers, within or between services.")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST")
 @_batch_options
@@ -544,7 +554,7 @@ def cp_command(sources: tuple[str, ...], dest: str, include: tuple[str, ...],
     _copy_batch(get_state(), sources, dest, include, exclude, _flags(options), moves=False)
 
 
-@click.command("mv")
+@click.command("mv", short_help="Move blobs, folders or containers (copy, then delete the source).")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.argument("dest", metavar="DEST")
 @_batch_options
