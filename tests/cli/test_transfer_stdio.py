@@ -51,7 +51,9 @@ def test_ctrl_c_during_a_stdin_upload_installs_nothing(services: Services, xt: R
 def test_download_to_dash_and_cat_write_stdout(xt: Runner, services: Services) -> None:
     ok(xt("containers", "create", "runs"))
     data = bytes(range(256)) * 64
-    ok(xt("upload", "-", "runs/a.bin", input=data))
+    (services.work / "a.bin").write_bytes(data)
+    ok(xt("upload", "a.bin", "runs/a.bin"))
+    (services.work / "a.bin").unlink()
     result = xt("download", "runs/a.bin", "-")
     assert result.returncode == 0 and result.stdout == data and result.stderr == b""
     assert xt("cat", "runs/a.bin").stdout == data
