@@ -1,11 +1,12 @@
 """Parallel many-file transfers with one progress report and a clean stop.
 
 A batch is a list of :class:`Transfer` items, each a single-blob operation (an upload, a
-download, a copy) that reports progress through a callback. :func:`run_transfers` runs them on a
-thread pool. On Ctrl-C or the first failure it stops submitting, makes every running
-transfer's next progress call raise :class:`TransferCancelled` and waits for them: the stores
-write blobs and downloaded files whole-or-nothing (temporary name, then rename), so nothing
-partial is left behind.
+download, a copy, a move) that reports progress through a callback. :func:`run_transfers` runs
+them on a thread pool. On Ctrl-C or the first failure (unless it keeps going past failures) it
+stops submitting, makes every running transfer's next progress call raise
+:class:`TransferCancelled` and waits for them: the stores write blobs and downloaded files
+whole-or-nothing (temporary name, then rename), so nothing partial is left behind. The same
+callback feeds a :class:`BandwidthLimit`, so a rate limit works whatever the provider.
 
 Ctrl-C is taken as a flag while a batch runs in the main thread (under Python's default
 handler): a ``KeyboardInterrupt`` raised at an arbitrary point of the waiting thread can land
