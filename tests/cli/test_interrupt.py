@@ -70,7 +70,7 @@ def _check_interrupted(result: subprocess.CompletedProcess[bytes]) -> None:
     lines = stderr.splitlines()
     assert lines[-1] == "xtstore: interrupted"
     # What finished, and what resumes the rest.
-    assert re.fullmatch(rf"xtstore: \d+ of {FILES} files done before the interruption: "
+    assert re.fullmatch(rf"xtstore: interrupted after \d+ of {FILES} files: "
                         "running it again with --skip-existing, or 'xtstore sync', resumes",
                         lines[-2]), lines
     assert "Traceback" not in stderr

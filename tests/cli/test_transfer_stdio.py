@@ -109,8 +109,8 @@ def test_ctrl_c_in_a_batch_says_how_many_files_finished_and_what_resumes(
     assert process.returncode == 130, lines
     assert lines[-1] == "xtstore: interrupted"
     done = sum(1 for line in lines if "/20 files" in line) + 1
-    assert lines[-2] == (f"xtstore: {done} of 20 files done before the interruption: running "
-                         "it again with --skip-existing, or 'xtstore sync', resumes")
+    assert lines[-2] == (f"xtstore: interrupted after {done} of 20 files: running it again "
+                         "with --skip-existing, or 'xtstore sync', resumes")
     assert lines[-3].startswith(f"xtstore: uploaded: {done} copied ")
     result = xt("upload", "--skip-existing", "run1", "runs/run1")
     assert result.stderr.decode().startswith(

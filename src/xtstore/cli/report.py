@@ -79,8 +79,8 @@ def finish(outcome: Outcome, *, as_json: bool, quiet: bool) -> int:
     if outcome.interrupted:
         finished = outcome.summary.files + len(failures)
         planned = f" of {outcome.planned}" if outcome.planned is not None else ""
-        click.echo(f"xtstore: {finished}{planned} files done before the interruption: "
-                   f"{outcome.resumes}", err=True)
+        click.echo(f"xtstore: interrupted after {finished}{planned} files: {outcome.resumes}",
+                   err=True)
         return interrupted()  # the last line, as for any command stopped by Ctrl-C
     return EXIT_ERROR if failures else 0
 
