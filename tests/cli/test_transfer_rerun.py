@@ -66,9 +66,11 @@ def test_a_second_upload_and_cp_refuse_to_nest(xt: Runner, services: Services) -
     listing = ok(xt("ls", "-r", "runs")).split()
     assert sorted(listing) == sorted([f"run1/{name}" for name in TREE]
                                      + [f"copy/run1/{name}" for name in TREE])
-    # Another name, or several sources, still go into an existing folder as cp -r does.
-    ok(xt("upload", "run1", "runs/copy"))
-    assert f"copy/run1/{'a.txt'}" in ok(xt("ls", "-r", "runs/copy")).split()
+    # Several sources go into DEST by name, run after run, as cp -r does.
+    for _ in range(2):
+        ok(xt("upload", "run1/sub", "run1/a.txt", "runs/multi"))
+    assert sorted(ok(xt("ls", "-r", "runs/multi")).split()) == [
+        "multi/a.txt", "multi/sub/c.txt", "multi/sub/d.log"]
 
 
 def test_skip_existing_rerun_copies_nothing_and_takes_dest_as_the_copy(
