@@ -1,4 +1,5 @@
-"""State shared by every command: global options, the loaded config and open stores."""
+"""State shared by every command (global options, the loaded config and open stores), and
+the group class every command group uses."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # the real imports wait until a command needs them (fast --he
 __all__ = [
     "TEXT",
     "CliState",
+    "CommandGroup",
     "Utf8Text",
     "confirm",
     "get_state",
@@ -61,11 +63,41 @@ class CliState:
     def store_for(self, address: Address) -> Store:
         return self.store(address.service)
 
+    def opened_store(self, service: str | None) -> Store | None:
+        """The store already open for the service named ``service``, or None (opening one
+        could fail or take a while: the error path uses only what the command opened)."""
+        for store in self._stores.values():
+            if store.get_service_name() == service:
+                return store
+        return None
+
     def forget_stores(self) -> None:
         """Drop the loaded config and open stores (``--config`` or ``--service`` given after
         the command changed what they are)."""
         self._config = None
         self._stores.clear()
+
+
+class CommandGroup(click.Group):
+    """A group that lists its commands in the order they were added (a reading order, not
+    alphabetical), each with its whole first sentence: click would cut a summary at about 45
+    characters, mid-phrase."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=_WHOLE_SENTENCE)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_WHOLE_SENTENCE = 10_000  # click's summary then ends at the first sentence's full stop
 
 
 class Utf8Text(click.types.StringParamType):

@@ -10,6 +10,7 @@ opened), and ``"$vault"`` only when a service is opened (see :mod:`xtstore.confi
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -266,10 +267,12 @@ class Config(Mapping[str, Any]):
         services = self._data.get("external-services") or {}
         if name not in services:
             known = ", ".join(sorted(services)) or "none"
+            close = difflib.get_close_matches(name, sorted(services), n=1)
+            guess = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
                 f"unknown service {name!r} (known: {known})",
                 key_path=f"external-services.{name}",
-                hint="see 'xtstore services' for the services configured",
+                hint=f"{guess}see 'xtstore services' for the services configured",
             )
         return copy.deepcopy(services[name])
 
