@@ -307,6 +307,8 @@ def snapshot_command(address: str, list_them: bool) -> None:
     if list_them:
         with one_blob(store, parsed):
             snapshots = store.list_snapshots(parsed.container, parsed.path)
+            if not snapshots:  # none, or no blob: a store may list a missing blob's as []
+                store.get_blob_properties(parsed.container, parsed.path)
         if state.json:
             emit_json([_snapshot_json(info) for info in snapshots])
         else:

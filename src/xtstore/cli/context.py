@@ -25,6 +25,7 @@ __all__ = [
     "parse_key_value",
     "require_utf8",
     "start_debug_logging",
+    "summary",
 ]
 
 
@@ -91,13 +92,24 @@ class CommandGroup(click.Group):
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=_WHOLE_SENTENCE)))
+                rows.append((name, summary(command)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
-_WHOLE_SENTENCE = 10_000  # click's summary then ends at the first sentence's full stop
+def summary(command: click.Command) -> str:
+    """``short_help``, else the help's first sentence, whole: it ends at a word ending in '.'
+    outside parentheses (so "(e.g. pkg.Class)" does not end it)."""
+    if command.short_help:
+        return " ".join(command.short_help.split())
+    words = (command.help or "").split("\n\n")[0].split()
+    depth = 0
+    for index, word in enumerate(words):
+        depth += word.count("(") - word.count(")")
+        if word.endswith(".") and depth <= 0:
+            return " ".join(words[:index + 1])
+    return " ".join(words)
 
 
 class Utf8Text(click.types.StringParamType):

@@ -10,7 +10,6 @@ opened), and ``"$vault"`` only when a service is opened (see :mod:`xtstore.confi
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -266,6 +265,8 @@ class Config(Mapping[str, Any]):
         the known services if there is none by that name."""
         services = self._data.get("external-services") or {}
         if name not in services:
+            import difflib  # the error path only: not loaded when the CLI starts
+
             known = ", ".join(sorted(services)) or "none"
             close = difflib.get_close_matches(name, sorted(services), n=1)
             guess = f"did you mean {close[0]!r}? " if close else ""
