@@ -29,7 +29,8 @@ GROUPS = [([], cli)] + [([name], command) for name, command in cli.commands.item
 
 
 @pytest.mark.parametrize("columns", ["40", "200"])
-@pytest.mark.parametrize(("args", "group"), GROUPS, ids=lambda value: str(value))
+@pytest.mark.parametrize(("args", "group"), GROUPS,
+                         ids=[" ".join(["xtstore", *args]) for args, _ in GROUPS])
 def test_help_shows_every_summary_whole(xt: Runner, services: Services, columns: str,
                                         args: list[str], group: click.Group) -> None:
     text = ok(xt(*args, "--help", env={**services.env, "COLUMNS": columns}))

@@ -101,6 +101,19 @@ def test_rm_filters_choose_blobs_below_the_source(xt: Runner, runs: str) -> None
     assert ok(xt("containers")).split() == ["runs"]
 
 
+def test_rm_of_overlapping_addresses_deletes_each_blob_once(xt: Runner, runs: str) -> None:
+    result = xt("rm", "-r", "runs/exp1", "runs/exp1/**/*.pt", "runs/exp1/log.txt")
+    assert sorted(ok(result).splitlines()) == [
+        "runs/exp1/ckpt/e1.pt", "runs/exp1/ckpt/e2.pt", "runs/exp1/log.txt"]
+    assert "3 deleted" in result.stderr.decode() and "failed" not in result.stderr.decode()
+
+
+def test_rm_resolves_every_address_before_deleting(xt: Runner, runs: str) -> None:
+    line = one_error_line(xt("rm", "-r", "runs/exp2", "runs/exp3"))
+    assert "blob 'exp3': no blob or folder by this name" in line
+    assert len(_blobs(xt)) == 4
+
+
 def test_rm_json_reports_the_count(xt: Runner, runs: str) -> None:
     report = json.loads(ok(xt("rm", "-r", "--json", "runs/exp1")))
     assert report["deleted"] == 3 and report["failed"] == []

@@ -267,12 +267,16 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool, snapshot:
         return
     deletions = _Deletions(listing=not (state.quiet or state.json or sys.stdout.isatty()))
     transfers: list[Transfer] = []
+    planned: set[tuple[str, str, str]] = set()  # addresses that overlap delete a blob once
     for removal in removals:
         if removal.whole_container:
             transfers.append(deletions.of_container(removal))
-        else:
-            transfers += [deletions.of_blob(removal, name) for name in dict.fromkeys(
-                removal.names)]
+            continue
+        for name in removal.names:
+            key = (removal.store.get_service_name(), removal.container, name)
+            if key not in planned:
+                planned.add(key)
+                transfers.append(deletions.of_blob(removal, name))
     interrupted = False
     try:
         summary = run_transfers(transfers, workers=DEFAULT_WORKERS, keep_going=not fail_fast)
