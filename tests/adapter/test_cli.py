@@ -103,4 +103,5 @@ def test_a_missing_blob_is_one_typed_line(filled: Path, capfdbinary: Capture) ->
     code, out, err = run(capfdbinary, "cat", "runs/data/missing")
     assert code == 1 and out == b""
     assert err.splitlines()[-1].startswith(
-        "xtstore: error: service 'xtfs', container 'runs', blob 'data/missing': blob not found")
+        "xtstore: error: service 'xtfs', container 'runs', blob 'data/missing': no blob or folder "
+        "by this name")

@@ -140,6 +140,7 @@ def test_every_cli_command_works_on_xts_own_filestore(cli: XtCli, tmp_path: Path
         "data/a.txt", "data/sub/b.bin", "data/sub/deep/c.txt", "f.txt"]
     long_lines = cli.text("ls", "-l", "-r", "runs").splitlines()
     assert [line.split()[0] for line in long_lines] == ["6", "10", "1", "6"]
+    assert cli.text("du", "runs").split() == ["17", "3", "runs/data/", "23", "4", "runs"]
     assert cli.text("ls", "-l", "runs").splitlines()[0].split() == ["-", "-", "data/"]
     assert cli.text("ls", "--subdirs", "1", "runs/data").split() == [
         "data/a.txt", "data/sub/b.bin", "data/sub/deep/"]
@@ -199,7 +200,7 @@ def test_every_cli_command_works_on_xts_own_filestore(cli: XtCli, tmp_path: Path
 
     # rm: a blob, a folder (-r), a missing blob; a missing blob read
     cli.ok("rm", "runs/g.txt")
-    cli.fails("cat", "runs/g.txt", says="blob 'g.txt': blob not found")
+    cli.fails("cat", "runs/g.txt", says="blob 'g.txt': no blob or folder by this name")
     cli.fails("rm", "runs/copy", code=2, says="use -r")
     cli.ok("rm", "-r", "-y", "runs/copy")
     remaining = cli.text("ls", "-r", "runs").split()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,18 +15,28 @@ import click
 from xtstore.cli.address import Address
 from xtstore.cli.cmd_containers import container_properties
 from xtstore.cli.context import confirm, get_state, parse_address_arg, parse_key_value
+from xtstore.cli.errors import FolderNotBlob, not_a_blob
+from xtstore.cli.filters import PathFilter
 from xtstore.cli.globbing import split_pattern
+from xtstore.cli.options import dry_run_option, fail_fast_option, filter_options, path_filter
 from xtstore.cli.output import emit_json, iso_time, print_table
-from xtstore.cli.resolve import Selection, resolve_remote
-from xtstore.errors import Unsupported
+from xtstore.cli.report import Outcome, finish
+from xtstore.cli.resolve import Item, Selection, resolve_remote
+from xtstore.errors import BlobAlreadyExists, BlobNotFound, Unsupported
 from xtstore.interface import ProgressCallback
-from xtstore.transfer import DEFAULT_WORKERS, Transfer, run_transfers
+from xtstore.transfer import (
+    DEFAULT_WORKERS,
+    Transfer,
+    TransferInterrupted,
+    TransferSummary,
+    run_transfers,
+)
 from xtstore.values import SnapshotInfo
 
 if TYPE_CHECKING:
     from xtstore.store import Store
 
-__all__ = ["COMMANDS", "blob_address", "write_blob_to_stdout"]
+__all__ = ["COMMANDS", "blob_address", "one_blob", "write_blob_to_stdout"]
 
 _COPY_CHUNK = 1024 * 1024
 
@@ -37,17 +49,42 @@ def blob_address(text: str) -> Address:
     return address
 
 
+@contextlib.contextmanager
+def one_blob(store: Store, address: Address, snapshot: str | None = None) -> Iterator[None]:
+    """Around a call on the one blob ``address`` names: a folder there, or nothing, is said
+    the way every command says it ("it is a folder: use ls or download -r", "no blob or
+    folder by this name"). The check costs a listing, on the error path only; a missing
+    snapshot of a blob keeps the store's own message."""
+    if address.folder:  # 'runs/exp1/' names the folder even where a blob 'exp1' exists
+        raise not_a_blob(store, address.container, address.path)
+    try:
+        yield
+    except FolderNotBlob:
+        raise
+    except BlobNotFound:
+        if snapshot is not None:
+            raise
+        raise not_a_blob(store, address.container, address.path) from None
+    except BlobAlreadyExists as clash:  # a store whose folders are real: a folder is in the way
+        explained = not_a_blob(store, address.container, address.path)
+        if isinstance(explained, FolderNotBlob):
+            raise explained from None
+        raise clash
+
+
 # ---- cat / append ----
 
 
 def write_blob_to_stdout(store: Store, container: str, blob: str,
-                         snapshot: str | None = None) -> None:
+                         snapshot: str | None = None, *, folder: bool = False) -> None:
     """Stream a blob's exact bytes to stdout. Whatever the provider prints while reading goes
     to stderr, so stdout carries the blob and nothing else (XT's FileStore prints from
-    get_blob_to_path)."""
+    get_blob_to_path). ``folder``: the address ended in '/'. A folder or a missing path is
+    the one message for each (:func:`one_blob`)."""
     out = sys.stdout.buffer  # taken before the redirection: the blob's bytes go here
+    address = Address(store.get_service_name(), container, blob, folder)
     try:
-        with contextlib.redirect_stdout(sys.stderr), \
+        with one_blob(store, address, snapshot), contextlib.redirect_stdout(sys.stderr), \
                 store.open_blob(container, blob, snapshot=snapshot) as stream:
             while chunk := stream.read(_COPY_CHUNK):
                 out.write(chunk)
@@ -65,36 +102,46 @@ def cat_command(address: str, snapshot: str | None) -> None:
     """Write a blob's exact bytes to stdout."""
     state = get_state()
     parsed = blob_address(address)
-    write_blob_to_stdout(state.store_for(parsed), parsed.container, parsed.path, snapshot)
+    write_blob_to_stdout(state.store_for(parsed), parsed.container, parsed.path, snapshot,
+                         folder=parsed.folder)
 
 
 @click.command("append")
 @click.argument("address", metavar="[SERVICE:]CONTAINER/PATH")
 @click.argument("text", required=False)
+@click.option("-n", "--newline", is_flag=True, help="Append a newline after TEXT (or stdin).")
 @click.option("--rewrite", is_flag=True,
               help="Read-modify-write under an etag condition (append_with_rewrite).")
-def append_command(address: str, text: str | None, rewrite: bool) -> None:
+def append_command(address: str, text: str | None, newline: bool, rewrite: bool) -> None:
     """Append TEXT (exactly as given), or stdin when TEXT is omitted or '-', to a blob,
-    creating it if missing."""
+    creating it if missing.
+
+    -n adds a newline after it, as echo does: 'xtstore append -n runs/log.txt "epoch 3"'.
+    """
     state = get_state()
     parsed = blob_address(address)
-    data: str | bytes = sys.stdin.buffer.read() if text in (None, "-") else str(text)
-    state.store_for(parsed).append_blob(parsed.container, parsed.path, data,
-                                        append_with_rewrite=rewrite)
+    ending = "\n" if newline else ""
+    data: str | bytes = (sys.stdin.buffer.read() + ending.encode() if text in (None, "-")
+                         else str(text) + ending)
+    store = state.store_for(parsed)
+    with one_blob(store, parsed):
+        store.append_blob(parsed.container, parsed.path, data, append_with_rewrite=rewrite)
 
 
 # ---- rm ----
 
 
-def _delete_action(store: Store, container: str, name: str) -> Callable[[ProgressCallback], None]:
-    def action(progress: ProgressCallback) -> None:
-        store.delete_blob(container, name)
-    return action
+@dataclass
+class _Removal:
+    """What one ``rm`` address deletes: blob ``names`` of ``container``, or, with
+    ``whole_container``, the container itself (``names`` then lists what goes with it)."""
 
-
-def _delete_many(store: Store, container: str, names: list[str]) -> None:
-    transfers = [Transfer(name, 0, _delete_action(store, container, name)) for name in names]
-    run_transfers(transfers, workers=DEFAULT_WORKERS)
+    store: Store
+    shown: str
+    """``[service:]container/`` as the user wrote the service: the start of each line."""
+    container: str
+    names: list[str]
+    whole_container: bool = False
 
 
 def _names_folders(address: Address, selection: Selection) -> bool:
@@ -105,39 +152,144 @@ def _names_folders(address: Address, selection: Selection) -> bool:
     return any(pattern.match(item.relative) != item.relative for item in selection.items)
 
 
+def _below_source(selection: Selection, item: Item) -> str:
+    """The path ``--include`` / ``--exclude`` match: inside the folder, below a pattern's
+    literal part, the blob's name in a container, a single blob's own name."""
+    if selection.kind == "folder":
+        return item.relative.split("/", 1)[1]
+    if selection.kind == "container":
+        return item.ref
+    return item.relative
+
+
+def _plan_removal(store: Store, text: str, recursive: bool, yes: bool, dry_run: bool,
+                  selected: PathFilter) -> _Removal:
+    """Resolve one address into what goes, refusing (before anything is deleted) what needs
+    ``-r`` or, off a terminal, ``--yes``; asks on a terminal."""
+    address = parse_address_arg(text)
+    shown = (f"{address.service}:" if address.service else "") + address.container + "/"
+    if not address.path and not recursive:
+        raise click.UsageError(f"{text!r} is a whole container: use -r to delete it")
+    selection = resolve_remote(store, address)
+    names = [item.ref for item in selection.items
+             if selected.accepts(_below_source(selection, item))]
+    removal = _Removal(store, shown, address.container, names)
+    count = f"{len(names)} blob{'' if len(names) == 1 else 's'}"
+    if selection.kind == "container" and not selected.active:
+        removal.whole_container = True
+        if dry_run:
+            return removal
+        if not yes and not sys.stdin.isatty():
+            raise click.ClickException(
+                f"{text!r} is a whole container ({count}): add --yes to delete it, or "
+                "--dry-run to list what would go")
+        confirm(f"Delete container {text!r} with its {count}?", yes)
+        return removal
+    if selection.kind != "file" and _names_folders(address, selection) and not recursive:
+        raise click.UsageError(f"{text!r} names a folder: use -r to delete it")
+    if selection.kind != "file" and not dry_run:
+        confirm(f"Delete {count} under {text!r}?", yes)
+    return removal
+
+
+class _Deletions:
+    """The batch of deletions: each deleted blob is one stdout line when ``listing``."""
+
+    def __init__(self, listing: bool) -> None:
+        self.listing = listing
+        self.deleted = 0
+        self.lock = threading.Lock()
+
+    def gone(self, lines: list[str]) -> None:
+        with self.lock:
+            self.deleted += len(lines)
+            if self.listing:
+                for line in lines:
+                    click.echo(line)
+
+    def of_blob(self, removal: _Removal, name: str) -> Transfer:
+        def action(progress: ProgressCallback) -> None:
+            removal.store.delete_blob(removal.container, name)
+            self.gone([removal.shown + name])
+        return Transfer(removal.shown + name, 0, action)
+
+    def of_container(self, removal: _Removal) -> Transfer:
+        def action(progress: ProgressCallback) -> None:
+            removal.store.delete_container(removal.container)
+            self.gone([removal.shown + name for name in removal.names])
+        return Transfer(removal.shown.rstrip("/"), 0, action)
+
+
+def _dry_run(removals: list[_Removal], as_json: bool) -> Outcome:
+    lines = [removal.shown + name for removal in removals for name in removal.names]
+    if as_json:
+        emit_json([{"action": "delete", "path": line} for line in lines])
+    else:
+        for line in lines:
+            click.echo(f"delete {line}")
+    return Outcome("would delete", deleted=len(lines))
+
+
 @click.command("rm")
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
 @click.option("-r", "--recursive", is_flag=True, help="Delete folders and containers too.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting a folder.")
+@click.option("--yes", "-y", is_flag=True,
+              help="Do not ask (off a terminal: needed to delete a whole container).")
 @click.option("--snapshot", metavar="ID", help="Delete only this snapshot of the blob.")
-def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool,
-               snapshot: str | None) -> None:
-    """Delete blobs (with their snapshots), folders and containers (-r). Asks before
-    deleting a whole folder or container on a terminal, unless --yes."""
+@dry_run_option
+@filter_options
+@fail_fast_option
+def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool, snapshot: str | None,
+               dry_run: bool, include: tuple[str, ...], exclude: tuple[str, ...],
+               fail_fast: bool) -> None:
+    """Delete blobs (with their snapshots), folders and containers (-r).
+
+    Every address is resolved first; on a terminal rm asks before deleting a whole folder or
+    container, unless --yes. Off a terminal a whole container needs --yes, and each deleted
+    blob is printed on stdout (none with -q or --json), then a summary on stderr. A failed
+    deletion does not stop the others (unless --fail-fast): each is reported and the exit
+    code is 1. --dry-run prints 'delete ADDRESS' for each blob and deletes nothing.
+    """
     state = get_state()
-    for text in addresses:
-        address = parse_address_arg(text)
-        store = state.store_for(address)
-        if snapshot is not None:
-            store.delete_blob(address.container, blob_address(text).path, snapshot=snapshot)
+    selected = path_filter(include, exclude)
+    if snapshot is not None:
+        for text in addresses:
+            address = blob_address(text)
+            state.store_for(address).delete_blob(address.container, address.path,
+                                                 snapshot=snapshot)
+        return
+    removals = [_plan_removal(state.store_for(parse_address_arg(text)), text, recursive, yes,
+                              dry_run, selected) for text in addresses]
+    if dry_run:
+        code = finish(_dry_run(removals, state.json), as_json=False, quiet=state.quiet)
+        if code:
+            raise click.exceptions.Exit(code)
+        return
+    deletions = _Deletions(listing=not (state.quiet or state.json or sys.stdout.isatty()))
+    transfers: list[Transfer] = []
+    planned: set[tuple[str, str, str]] = set()  # addresses that overlap delete a blob once
+    for removal in removals:
+        if removal.whole_container:
+            transfers.append(deletions.of_container(removal))
             continue
-        if not address.path:
-            if not recursive:
-                raise click.UsageError(f"{text!r} is a whole container: use -r to delete it")
-            store.get_container_properties(address.container)  # fails early if missing
-            confirm(f"Delete container {text!r} with every blob in it?", yes)
-            store.delete_container(address.container)
-            continue
-        selection = resolve_remote(store, address)
-        names = [item.ref for item in selection.items]
-        if selection.kind == "file":
-            store.delete_blob(address.container, names[0])
-            continue
-        if _names_folders(address, selection) and not recursive:
-            raise click.UsageError(f"{text!r} names a folder: use -r to delete it")
-        noun = "blob" if len(names) == 1 else "blobs"
-        confirm(f"Delete {len(names)} {noun} under {text!r}?", yes)
-        _delete_many(store, address.container, names)
+        for name in removal.names:
+            key = (removal.store.get_service_name(), removal.container, name)
+            if key not in planned:
+                planned.add(key)
+                transfers.append(deletions.of_blob(removal, name))
+    interrupted = False
+    try:
+        summary = run_transfers(transfers, workers=DEFAULT_WORKERS, keep_going=not fail_fast)
+    except TransferInterrupted as stop:
+        summary, interrupted = stop.summary, True
+    # The batch counts transfers as copies; rm reports them as deletions.
+    outcome = Outcome("deleted", TransferSummary(seconds=summary.seconds,
+                                                 failures=summary.failures),
+                      deleted=deletions.deleted, interrupted=interrupted,
+                      planned=len(transfers))
+    code = finish(outcome, as_json=state.json, quiet=state.quiet)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 # ---- snapshot / props / meta ----
@@ -157,13 +309,17 @@ def snapshot_command(address: str, list_them: bool) -> None:
     parsed = blob_address(address)
     store = state.store_for(parsed)
     if list_them:
-        snapshots = store.list_snapshots(parsed.container, parsed.path)
+        with one_blob(store, parsed):
+            snapshots = store.list_snapshots(parsed.container, parsed.path)
+            if not snapshots:  # none, or no blob: a store may list a missing blob's as []
+                store.get_blob_properties(parsed.container, parsed.path)
         if state.json:
             emit_json([_snapshot_json(info) for info in snapshots])
         else:
             print_table([[info.snapshot, str(iso_time(info.created))] for info in snapshots])
         return
-    info = store.snapshot_blob(parsed.container, parsed.path)
+    with one_blob(store, parsed):
+        info = store.snapshot_blob(parsed.container, parsed.path)
     if state.json:
         emit_json(_snapshot_json(info))
     else:
@@ -181,7 +337,8 @@ def props_command(address: str) -> None:
         return
     parsed = blob_address(address)
     store = state.store_for(parsed)
-    info = store.get_blob_properties(parsed.container, parsed.path)
+    with one_blob(store, parsed):
+        info = store.get_blob_properties(parsed.container, parsed.path)
     properties = info.properties
     if properties is None:  # a provider that broke the contract; say so instead of crashing
         raise Unsupported("the provider returned no properties for this blob",
@@ -220,8 +377,11 @@ def meta_command(address: str, pairs: tuple[str, ...], replace: bool,
         parsed = blob_address(address)
     store = state.store_for(parsed)
     on_blob = bool(parsed.path)
-    current = (store.get_blob_metadata(parsed.container, parsed.path) if on_blob
-               else store.get_container_metadata(parsed.container))
+    if on_blob:
+        with one_blob(store, parsed):
+            current = store.get_blob_metadata(parsed.container, parsed.path)
+    else:
+        current = store.get_container_metadata(parsed.container)
     if not pairs and not deletes and not replace:
         if state.json:
             emit_json(dict(current))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from xtstore.cli.address import Address
-from xtstore.cli.context import confirm, get_state, parse_address_arg
+from xtstore.cli.context import CommandGroup, confirm, get_state, parse_address_arg
 from xtstore.cli.output import emit_json, iso_time, print_table
 
 __all__ = ["COMMANDS", "container_properties", "list_containers"]
@@ -44,12 +44,7 @@ def container_properties(address: Address) -> None:
     print_table(rows)
 
 
-class _ListByDefault(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
-
-
-@click.group("containers", cls=_ListByDefault, invoke_without_command=True)
+@click.group("containers", cls=CommandGroup, invoke_without_command=True)
 @click.pass_context
 def containers_group(ctx: click.Context) -> None:
     """List containers (the default), or create, delete and show them."""

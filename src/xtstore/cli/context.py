@@ -1,4 +1,5 @@
-"""State shared by every command: global options, the loaded config and open stores."""
+"""State shared by every command (global options, the loaded config and open stores), and
+the group class every command group uses."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # the real imports wait until a command needs them (fast --he
 __all__ = [
     "TEXT",
     "CliState",
+    "CommandGroup",
     "Utf8Text",
     "confirm",
     "get_state",
@@ -23,6 +25,7 @@ __all__ = [
     "parse_key_value",
     "require_utf8",
     "start_debug_logging",
+    "summary",
 ]
 
 
@@ -61,11 +64,52 @@ class CliState:
     def store_for(self, address: Address) -> Store:
         return self.store(address.service)
 
+    def opened_store(self, service: str | None) -> Store | None:
+        """The store already open for the service named ``service``, or None (opening one
+        could fail or take a while: the error path uses only what the command opened)."""
+        for store in self._stores.values():
+            if store.get_service_name() == service:
+                return store
+        return None
+
     def forget_stores(self) -> None:
         """Drop the loaded config and open stores (``--config`` or ``--service`` given after
         the command changed what they are)."""
         self._config = None
         self._stores.clear()
+
+
+class CommandGroup(click.Group):
+    """A group that lists its commands in the order they were added (a reading order, not
+    alphabetical), each with its whole first sentence: click would cut a summary at about 45
+    characters, mid-phrase."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, summary(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def summary(command: click.Command) -> str:
+    """``short_help``, else the help's first sentence, whole: it ends at a word ending in '.'
+    outside parentheses (so "(e.g. pkg.Class)" does not end it)."""
+    if command.short_help:
+        return " ".join(command.short_help.split())
+    words = (command.help or "").split("\n\n")[0].split()
+    depth = 0
+    for index, word in enumerate(words):
+        depth += word.count("(") - word.count(")")
+        if word.endswith(".") and depth <= 0:
+            return " ".join(words[:index + 1])
+    return " ".join(words)
 
 
 class Utf8Text(click.types.StringParamType):

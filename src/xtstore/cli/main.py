@@ -19,22 +19,20 @@ from xtstore.cli import (
     cmd_check,
     cmd_config,
     cmd_containers,
+    cmd_du,
     cmd_ls,
     cmd_transfer,
     errors,
 )
-from xtstore.cli.context import CliState, require_utf8, start_debug_logging
+from xtstore.cli.context import CliState, CommandGroup, require_utf8, start_debug_logging
 from xtstore.cli.options import add_global_options
 from xtstore.secrets import redact
 
 __all__ = ["cli", "main"]
 
 
-class _Group(click.Group):
-    """Lists commands in the order they were added (a reading order, not alphabetical)."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+class _Group(CommandGroup):
+    """The top group: Ctrl-C inside a command ends as exit code 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         # click would turn Ctrl-C into a generic Abort; keep it distinct (exit code 130).
@@ -70,13 +68,16 @@ def cli(
     ADDRESS is [service:]container[/path]; wildcards * and ? match within a folder, **
     across folders.
     """
-    ctx.obj = CliState(config_file=config_file, service=service, debug=debug, json=as_json,
-                       quiet=quiet)
+    # main() made the state, so that its error path can read the stores this command opened.
+    state = ctx.ensure_object(CliState)
+    state.config_file, state.service, state.debug = config_file, service, debug
+    state.json, state.quiet = as_json, quiet
     if debug:
         start_debug_logging()
 
 
 for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
+                 *cmd_du.COMMANDS,
                  *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
     # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
     _command.context_settings.setdefault("help_option_names", ["--help"])
@@ -108,9 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    state = CliState()
     code: Any
     try:
-        code = cli.main(args, prog_name="xtstore", standalone_mode=False)
+        code = cli.main(args, prog_name="xtstore", standalone_mode=False, obj=state)
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.exceptions.Abort as abort:
@@ -127,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(redact("".join(traceback.format_exception(error))))
             sys.stderr.flush()
             return errors.EXIT_ERROR
-        return errors.exit_for(error)
+        return errors.exit_for(error, state)
     return code if isinstance(code, int) else 0
 
 

@@ -265,11 +265,15 @@ class Config(Mapping[str, Any]):
         the known services if there is none by that name."""
         services = self._data.get("external-services") or {}
         if name not in services:
+            import difflib  # the error path only: not loaded when the CLI starts
+
             known = ", ".join(sorted(services)) or "none"
+            close = difflib.get_close_matches(name, sorted(services), n=1)
+            guess = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
                 f"unknown service {name!r} (known: {known})",
                 key_path=f"external-services.{name}",
-                hint="see 'xtstore services' for the services configured",
+                hint=f"{guess}see 'xtstore services' for the services configured",
             )
         return copy.deepcopy(services[name])
 
