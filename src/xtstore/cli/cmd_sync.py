@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
@@ -41,8 +42,9 @@ from xtstore.transfer import (
 __all__ = ["COMMANDS"]
 
 MAX_UNASKED_DELETES = 100
-"""More deletions than this (or more than half of DEST's files) need ``--yes`` off a
-terminal, or a "yes" on one."""
+"""More deletions than this, or more than HALF_GUARD_MIN that are over half of DEST's files,
+need ``--yes`` off a terminal, or a "yes" on one."""
+HALF_GUARD_MIN = 10
 
 _SMALL_FILE = 1024 * 1024
 
@@ -209,14 +211,16 @@ def _is_whole(side: Side) -> bool:
 def _guard_deletes(dest: Side, deletes: list[str], dest_count: int, yes: bool) -> None:
     """Refuse (off a terminal) or ask (on one) before deletions that may not be what was
     meant: any in a whole container or home folder, more than MAX_UNASKED_DELETES, or more
-    than half of DEST's files (a SOURCE typed wrong empties DEST otherwise)."""
+    than half of DEST's files when that is more than HALF_GUARD_MIN (a SOURCE typed wrong
+    empties DEST otherwise)."""
     if not deletes or yes:
         return
     reasons = []
     if _is_whole(dest):
         reasons.append("DEST is a whole container" if dest.store is not None
                        else "DEST is the root or home folder")
-    if len(deletes) > MAX_UNASKED_DELETES or 2 * len(deletes) > dest_count:
+    many = len(deletes) > HALF_GUARD_MIN and 2 * len(deletes) > dest_count
+    if len(deletes) > MAX_UNASKED_DELETES or many:
         reasons.append(f"that is {len(deletes)} of the {dest_count} files there")
     if not reasons:
         return
@@ -245,7 +249,8 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
             click.echo(f"delete {dest.show(path)}")
     if not quiet and not as_json:
         total = sum(copy.size for copy in actions.copies)
-        click.echo(f"xtstore: sync: would copy {len(actions.copies)} files "
+        noun = "file" if len(actions.copies) == 1 else "files"
+        click.echo(f"xtstore: sync: would copy {len(actions.copies)} {noun} "
                    f"({human_bytes(total)}), skip {len(actions.skips)}, delete "
                    f"{len(actions.deletes)} (dry run: nothing changed)", err=True)
 
@@ -258,7 +263,7 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
                    "filters exclude are kept).")
 @click.option("--yes", "-y", is_flag=True,
               help="Delete without asking, also in a whole container, more than 100 files or "
-                   "more than half of DEST.")
+                   "more than half of DEST (over 10).")
 @dry_run_option
 @checksum_option
 @filter_options
@@ -279,6 +284,7 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     kept on the store in the 'mtime' metadata. --delete removes what SOURCE lacks.
     """
     state = get_state()
+    started = time.monotonic()
     source_side, dest_side, source_entries, dest_entries, _ = _listed(
         state, source, dest, include, exclude, checksum=checksum)
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
@@ -302,11 +308,12 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
                                     workers=workers or DEFAULT_WORKERS, keep_going=True)
             outcome.deleted = removed.files
             outcome.failures.extend(removed.failures)
-            outcome.summary.seconds += removed.seconds
     except TransferInterrupted as stopped:
         if not outcome.summary.files and not outcome.summary.failures:
             outcome.summary = stopped.summary
         outcome.interrupted = True
+    # The whole command's time, listings included: a re-run that copies nothing still took it.
+    outcome.summary.seconds = time.monotonic() - started
     code = finish(outcome, as_json=state.json, quiet=state.quiet)
     if code:
         raise click.exceptions.Exit(code)

@@ -2,12 +2,14 @@
 functions, no I/O (docs/cli.md "sync").
 
 A file is unchanged when its size and modification time match: times are compared at the
-coarser of the two sides' precisions (a local file and a blob's ``mtime`` metadata keep
-nanoseconds; a cloud store's ``last_modified`` keeps seconds, so both are cut to the second
-there). A destination blob with no ``mtime`` metadata counts as unchanged when it was written
-(``last_modified``) at or after the source's modification time, as rclone does with
-``--update`` on a store that keeps none. With ``checksum`` the content hashes decide instead
-of times, so a change that kept the size and the time is caught.
+coarser of the two sides' precisions (a local file on ext4/xfs/btrfs, store-file's blobs and
+an ``mtime`` in metadata keep nanoseconds; Azure's and S3's ``last_modified`` keep seconds,
+GCS's milliseconds, taken as seconds, so both times are cut to the second there). A
+destination blob with no ``mtime`` metadata counts as unchanged when it was written
+(``last_modified``) at or after the source's modification time, compared exactly: a
+``last_modified`` cut to the second is never later than the write, so a file changed in the
+second of its upload is copied again rather than missed. With ``checksum`` the content
+hashes decide instead of times, so a change that kept the size and the time is caught.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def _unchanged_by_time(source: Entry, dest: Entry) -> bool:
     if dest.stated:
         return same_time(source, dest)
     # Written at or after the source's time: the copy of that version (or a later one).
-    step = dest.precision_ns
-    return dest.mtime_ns // step >= source.mtime_ns // step
+    # Compared exactly: a last_modified cut to the second is at most the true write time, so
+    # a write in the same second as the change is taken as before it (copied again, safely).
+    return dest.mtime_ns >= source.mtime_ns
 
 
 def common_hash(source: Entry, dest: Entry) -> str | None:

@@ -1,0 +1,107 @@
+"""``xtstore sync``'s rules on store-file: the --delete guard, filters (an excluded file is
+never deleted), verified downloads with --checksum, a file SOURCE, and the usage errors that
+come before anything moves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from tests.cli.cloud import OLD_NS, LocalSide, StoreSide
+from tests.cli.conftest import Runner, Services
+from tests.cli.helpers import leftovers, ok, one_error_line
+
+
+def _summary(result: object) -> dict[str, object]:
+    return json.loads(ok(result))  # type: ignore[arg-type]
+
+
+def test_delete_in_a_whole_container_or_of_most_of_dest_needs_yes(
+        xt: Runner, services: Services) -> None:
+    source = LocalSide(services.work / "src")
+    source.write("a.txt", b"a")
+    store = StoreSide(services, "local")
+    container = f"local:{store.container}"
+    for name in ("a.txt", "b.txt", "old/c.txt"):
+        store.store.create_blob(store.container, name, b"x")
+    refused = xt("sync", source.address, container, "--delete")
+    line = one_error_line(refused)
+    assert "--delete would remove 2 files" in line and "whole container" in line, line
+    assert "--yes" in line
+    assert sorted(store.store.list_blobs(store.container)) == ["a.txt", "b.txt", "old/c.txt"]
+    # A folder (not the container) where most files would go: refused as well.
+    extras = [f"run1/x{number}.txt" for number in range(11)]
+    for name in extras:
+        store.store.create_blob(store.container, name, b"x")
+    line = one_error_line(xt("sync", source.address, f"{container}/run1", "--delete"))
+    assert "that is 11 of the 11 files there" in line, line
+    done = _summary(xt("sync", source.address, f"{container}/run1", "--delete", "--yes",
+                       "--json"))
+    assert (done["copied"], done["deleted"]) == (1, 11)
+    assert sorted(store.store.list_blobs(store.container, "run1/")) == ["run1/a.txt"]
+
+
+def test_filters_choose_the_files_and_excluded_ones_are_never_deleted(
+        xt: Runner, services: Services) -> None:
+    source = LocalSide(services.work / "src")
+    for name in ("a.txt", "b.log", "ckpt/e1.pt", "ckpt/e2.pt"):
+        source.write(name, b"data " + name.encode())
+    dest = StoreSide(services, "local")
+    dest.write("keep.log", b"excluded: stays")
+    dest.write("gone.txt", b"extra: deleted")
+    done = _summary(xt("sync", source.address, dest.address, "--exclude", "*.log",
+                       "--exclude", "ckpt/e1.pt", "--delete", "--json"))
+    assert (done["copied"], done["deleted"]) == (2, 1)
+    assert sorted(dest.contents()) == ["a.txt", "ckpt/e2.pt", "keep.log"]
+    only = _summary(xt("sync", source.address, dest.address, "--include", "ckpt/**",
+                       "--json"))
+    assert (only["copied"], only["skipped"]) == (1, 1)
+
+
+def test_a_download_whose_bytes_fail_the_stored_hash_is_never_installed(
+        xt: Runner, services: Services) -> None:
+    source = StoreSide(services, "local")
+    source.write("good.txt", b"good bytes")
+    wrong = hashlib.sha256(b"other data").hexdigest()
+    source.store.create_blob(source.container, "run1/bad.txt", b"damaged!!!",
+                             metadata={"sha256": wrong})
+    dest = services.work / "dl"
+    result = xt("sync", source.address, str(dest), "--checksum")
+    assert result.returncode == 1, result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert "bad.txt" in stderr and "sha256" in stderr and "not installed" in stderr, stderr
+    assert "1 copied" in stderr and "1 failed" in stderr, stderr
+    assert sorted(os.listdir(dest)) == ["good.txt"]
+    assert leftovers(dest) == []
+    assert (dest / "good.txt").stat().st_mtime_ns == OLD_NS
+
+
+def test_a_file_source_syncs_that_one_file_into_dest(xt: Runner, services: Services) -> None:
+    source = LocalSide(services.work / "src")
+    source.write("model.pt", b"weights")
+    source.write("other.txt", b"not taken")
+    dest = StoreSide(services, "local")
+    dest.write("unrelated.txt", b"left alone")
+    one = str(services.work / "src" / "model.pt")
+    first = _summary(xt("sync", one, dest.address, "--delete", "--json"))
+    assert (first["copied"], first["deleted"]) == (1, 0)
+    assert dest.contents() == {"model.pt": b"weights", "unrelated.txt": b"left alone"}
+    again = _summary(xt("sync", one, dest.address, "--json"))
+    assert (again["copied"], again["skipped"]) == (0, 1)
+
+
+def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> None:
+    (services.work / "run1").mkdir()
+    (services.work / "run1" / "f.txt").write_bytes(b"f")
+    line = one_error_line(xt("sync", "./run1", "./copy"), 2)
+    assert "both local paths" in line
+    line = one_error_line(xt("sync", "run1", "local:runs/run1"), 2)
+    assert "'./run1'" in line and "SERVICE:run1" in line, line
+    line = one_error_line(xt("sync", "./run1", "nosuch/run1"))
+    assert "container 'nosuch'" in line and "xtstore containers create nosuch" in line, line
+    store = StoreSide(services, "local")
+    store.write("f.txt", b"f")
+    line = one_error_line(xt("sync", store.address, f"{store.address}/inner"), 2)
+    assert "overlap" in line
+    assert not (services.work / "copy").exists()
