@@ -275,8 +275,9 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
 def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
                  checksum: bool, include: tuple[str, ...], exclude: tuple[str, ...],
                  fail_fast: bool, progress: bool, workers: int | None) -> None:
-    """Make DEST's contents match SOURCE's (as rclone sync): DEST is the folder itself, so
-    running it again copies nothing.
+    """Make DEST match SOURCE (as rclone sync).
+
+    DEST is the folder itself, so running it again copies nothing.
 
     SOURCE and DEST are each a local path or [service:]container[/path] (one of them a
     store; a path starting with '/', '.' or '~' is local). Files whose size and modification
@@ -331,8 +332,10 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
 @filter_options
 def check_command(source: str, dest: str, size_only: bool, download: bool,
                   include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
-    """Report how DEST differs from SOURCE (as rclone check): files missing on either side
-    and files whose sizes or content hashes differ; exit 1 if any.
+    """Report how DEST differs from SOURCE (as rclone check).
+
+    Files missing on either side and files whose sizes or content hashes differ; exit 1 if
+    any.
 
     Hashes are the stores' own (MD5, CRC32C) or the SHA-256 an upload with --checksum kept
     in metadata; where one side has none, its bytes are read to hash them (said in the
