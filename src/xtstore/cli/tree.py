@@ -230,7 +230,8 @@ def complete(side: Side, entries: Mapping[str, Entry], paths: Iterable[str]
     if store is None or not wanted:
         return dict(entries)
     found = _parallel(wanted, lambda path: _blob_entry(store, side.container,
-                                                       entries[path].ref))
+                                                       entries[path].ref),
+                      serial=store.capabilities().local)
     result = dict(entries)
     for path, entry in found.items():
         if entry is None:
@@ -254,14 +255,16 @@ def hash_entries(side: Side, entries: Mapping[str, Entry], paths: Iterable[str],
             return stream_digest(stream, algorithm)
 
     result = dict(entries)
-    for path, value in _parallel(list(paths), digest).items():
+    for path, value in _parallel(list(paths), digest, serial=False).items():
         entry = result[path]
         result[path] = replace(entry, checksums={**entry.checksums, algorithm: value})
     return result
 
 
-def _parallel(paths: list[str], work: Callable[[str], _T]) -> dict[str, _T]:
-    if len(paths) <= 1:
+def _parallel(paths: list[str], work: Callable[[str], _T], *, serial: bool) -> dict[str, _T]:
+    """``work`` of each path, on LOOKUP_WORKERS threads unless ``serial``: a local store's
+    lookups cost no round trip, only Python time that more threads would contend for."""
+    if serial or len(paths) <= 1:
         return {path: work(path) for path in paths}
     with concurrent.futures.ThreadPoolExecutor(
             max_workers=LOOKUP_WORKERS, thread_name_prefix="xtstore-lookup") as executor:
