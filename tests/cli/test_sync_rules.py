@@ -105,3 +105,21 @@ def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> N
     line = one_error_line(xt("sync", store.address, f"{store.address}/inner"), 2)
     assert "overlap" in line
     assert not (services.work / "copy").exists()
+
+
+def test_names_that_cannot_be_blobs_are_listed_at_once_before_anything_moves(
+        xt: Runner, services: Services) -> None:
+    source = LocalSide(services.work / "src")
+    for name in ("good.txt", "bad\\one.txt", "sub/bad\\two.txt"):
+        source.write(name, b"data")
+    dest = StoreSide(services, "local")
+    refused = xt("sync", source.address, dest.address)
+    assert refused.returncode == 1
+    stderr = refused.stderr.decode()
+    assert "2 names cannot be blob names" in stderr and "--skip-invalid" in stderr, stderr
+    assert "bad\\\\one.txt" in stderr and "bad\\\\two.txt" in stderr, stderr
+    assert dest.contents() == {}
+    done = xt("sync", source.address, dest.address, "--skip-invalid", "--json")
+    assert json.loads(ok(done))["copied"] == 1
+    assert done.stderr.decode().count("warning: skipped") == 2
+    assert dest.contents() == {"good.txt": b"data"}

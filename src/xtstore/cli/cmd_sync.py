@@ -26,10 +26,11 @@ from xtstore.cli.plan import Copy, Plan, compare, plan, undecided
 from xtstore.cli.progress import make_progress
 from xtstore.cli.report import Outcome, finish
 from xtstore.cli.tree import Entry, Side, blob_entry, complete, hash_entries, list_side, open_side
-from xtstore.errors import IntegrityError
+from xtstore.errors import IntegrityError, InvalidName
 from xtstore.fingerprints import HASH_PREFERENCE, comparable, file_digest
 from xtstore.interface import ProgressCallback
 from xtstore.localfiles.atomic import atomic_local_path
+from xtstore.names import normalize_blob_path
 from xtstore.transfer import (
     DEFAULT_WORKERS,
     Transfer,
@@ -233,6 +234,32 @@ def _guard_deletes(dest: Side, deletes: list[str], dest_count: int, yes: bool) -
     raise click.ClickException(f"{question}: see them with --dry-run, delete them with --yes")
 
 
+def _checked_names(dest: Side, copies: list[Copy], skip_invalid: bool) -> list[Copy]:
+    """The copies whose DEST names are valid blob names, checked before anything moves: all
+    bad ones listed in one error, or skipped with a warning each under ``--skip-invalid``
+    (the same rule and words as ``upload``)."""
+    if dest.store is None:
+        return copies
+    kept, bad = [], []
+    for copy in copies:
+        try:
+            normalize_blob_path(dest.ref(copy.path), container=dest.container)
+        except InvalidName as error:
+            bad.append((copy.path, error.reason))
+        else:
+            kept.append(copy)
+    if bad and not skip_invalid:
+        noun = "name" if len(bad) == 1 else "names"
+        click.echo(f"xtstore: error: {len(bad)} {noun} cannot be blob {noun} (leave them out "
+                   "with --exclude PATTERN, or skip them with --skip-invalid):", err=True)
+        for path, reason in bad:
+            click.echo(f"xtstore:   {path!r}: {reason}", err=True)
+        raise click.exceptions.Exit(1)
+    for path, reason in bad:
+        click.echo(f"xtstore: warning: skipped {path!r}: {reason}", err=True)
+    return kept
+
+
 def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], actions: Plan,
                 as_json: bool, quiet: bool) -> None:
     if as_json:
@@ -267,6 +294,9 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
 @dry_run_option
 @checksum_option
 @filter_options
+@click.option("--skip-invalid", is_flag=True,
+              help="Skip files whose names cannot be blob names (a warning line each) instead "
+                   "of refusing the whole command.")
 @fail_fast_option
 @progress_option
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
@@ -274,7 +304,8 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
                    "files when every store is local].")
 def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
                  checksum: bool, include: tuple[str, ...], exclude: tuple[str, ...],
-                 fail_fast: bool, progress: bool, workers: int | None) -> None:
+                 skip_invalid: bool, fail_fast: bool, progress: bool,
+                 workers: int | None) -> None:
     """Make DEST match SOURCE (as rclone sync).
 
     DEST is the folder itself, so running it again copies nothing.
@@ -289,6 +320,7 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     source_side, dest_side, source_entries, dest_entries, _ = _listed(
         state, source, dest, include, exclude, checksum=checksum)
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
+    actions.copies[:] = _checked_names(dest_side, actions.copies, skip_invalid)
     if dry_run:
         _print_plan(source_side, dest_side, source_entries, actions, state.json, state.quiet)
         return
