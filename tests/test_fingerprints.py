@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,6 +35,14 @@ def test_crc32c_matches_the_published_check_values() -> None:
         assert crc.hexdigest() == expected
 
 
+def test_crc32c_of_new_hasher_is_the_table_drivens() -> None:
+    # google_crc32c (C) where the GCS SDK brought it, else the table: the same digests.
+    fast, table = new_hasher("crc32c"), Crc32c()
+    fast.update(DATA[:3000])
+    table.update(DATA[:3000])
+    assert fast.hexdigest() == table.hexdigest()
+
+
 def test_crc32c_in_pieces_equals_crc32c_at_once() -> None:
     whole, parts = Crc32c(), Crc32c()
     whole.update(DATA[:5000])
@@ -49,6 +58,7 @@ def test_file_and_stream_digests_are_hashlibs(tmp_path: Path) -> None:
         expected = hashlib.new(algorithm, DATA).hexdigest()
         assert file_digest(str(path), algorithm) == expected
         assert stream_digest(io.BytesIO(DATA), algorithm) == expected
+    assert file_digest(str(path), "crc32") == f"{zlib.crc32(DATA):08x}"
     with pytest.raises(ValueError, match="sha1"):
         new_hasher("sha1")
 
