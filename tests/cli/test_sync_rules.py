@@ -77,6 +77,17 @@ def test_a_download_whose_bytes_fail_the_stored_hash_is_never_installed(
     assert (dest / "good.txt").stat().st_mtime_ns == OLD_NS
 
 
+def test_a_bare_local_path_is_local_when_no_container_has_its_name(
+        xt: Runner, services: Services) -> None:
+    source = StoreSide(services, "local")
+    source.write("f.txt", b"f")
+    for folder in ("dl/run1", "downloads/run1"):  # 'dl' cannot be a container's name
+        (services.work / folder).mkdir(parents=True)
+        # As 'download' suggests after refusing a nested copy: DEST is the local folder.
+        ok(xt("sync", source.address, folder))
+        assert (services.work / folder / "f.txt").read_bytes() == b"f"
+
+
 def test_a_file_source_syncs_that_one_file_into_dest(xt: Runner, services: Services) -> None:
     source = LocalSide(services.work / "src")
     source.write("model.pt", b"weights")
@@ -96,10 +107,13 @@ def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> N
     (services.work / "run1" / "f.txt").write_bytes(b"f")
     line = one_error_line(xt("sync", "./run1", "./copy"), 2)
     assert "both local paths" in line
-    line = one_error_line(xt("sync", "run1", "local:runs/run1"), 2)
-    assert "'./run1'" in line and "SERVICE:run1" in line, line
     line = one_error_line(xt("sync", "./run1", "nosuch/run1"))
     assert "container 'nosuch'" in line and "xtstore containers create nosuch" in line, line
+    assert "or write './nosuch/run1' for a local folder" in line, line
+    # A bare name that is a local folder and a container of the default service.
+    ok(xt("containers", "create", "run1"))
+    line = one_error_line(xt("sync", "run1", "local:runs/run1"), 2)
+    assert "'./run1'" in line and "SERVICE:run1" in line, line
     store = StoreSide(services, "local")
     store.write("f.txt", b"f")
     line = one_error_line(xt("sync", store.address, f"{store.address}/inner"), 2)

@@ -311,7 +311,8 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     DEST is the folder itself, so running it again copies nothing.
 
     SOURCE and DEST are each a local path or [service:]container[/path] (one of them a
-    store; a path starting with '/', '.' or '~' is local). Files whose size and modification
+    store; a path starting with '/', '.' or '~', or naming an existing local file or folder,
+    is local). Files whose size and modification
     time match are skipped (their content hashes with --checksum); modification times are
     kept on the store in the 'mtime' metadata. --delete removes what SOURCE lacks.
     """
