@@ -1,15 +1,20 @@
 """``xtstore sync``'s rules on store-file: the --delete guard, filters (an excluded file is
-never deleted), verified downloads with --checksum, a file SOURCE, and the usage errors that
-come before anything moves."""
+never deleted), verified downloads with --checksum, a file SOURCE, which argument is local,
+invalid names, Ctrl-C, and the usage errors that come before anything moves."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 from tests.cli.cloud import OLD_NS, LocalSide, StoreSide
-from tests.cli.conftest import Runner, Services
+from tests.cli.conftest import Runner, Services, xtstore_command
 from tests.cli.helpers import leftovers, ok, one_error_line
 
 
@@ -137,3 +142,47 @@ def test_names_that_cannot_be_blobs_are_listed_at_once_before_anything_moves(
     assert json.loads(ok(done))["copied"] == 1
     assert done.stderr.decode().count("warning: skipped") == 2
     assert dest.contents() == {"good.txt": b"data"}
+
+
+def test_ctrl_c_says_what_finished_and_the_same_sync_resumes(
+        xt: Runner, services: Services, tmp_path: Path) -> None:
+    block = tmp_path / "block.bin"
+    block.write_bytes(os.urandom(32 * 1024 * 1024))
+    source = StoreSide(services, "local")
+    names = [f"part{index}.bin" for index in range(6)]
+    for name in names:
+        source.store.create_blob_from_path(source.container, f"run1/{name}", str(block))
+    dest = StoreSide(services, "other")
+    # Streamed across services, one file at a time: long enough to be stopped mid-way.
+    args = ["sync", source.address, dest.address, "-w", "1"]
+    process = subprocess.Popen([*xtstore_command(), *args], cwd=services.work,
+                               env=services.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not _writing_below(process, services.other_root):
+        assert process.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline, "no copy started"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, stderr_bytes = process.communicate(timeout=60)
+    stderr = stderr_bytes.decode()
+    assert process.returncode == 130, stderr
+    assert re.search(r"interrupted after \d of 6 files: running the same sync again resumes",
+                     stderr), stderr
+    assert "Traceback" not in stderr
+    finished = len(dest.contents())
+    assert finished < 6
+    resumed = _summary(xt(*args, "--json"))
+    assert (resumed["copied"], resumed["skipped"]) == (6 - finished, finished)
+    assert sorted(dest.contents()) == names
+    assert leftovers(services.other_root) == []
+
+
+def _writing_below(process: subprocess.Popen[bytes], root: Path) -> bool:
+    """True while ``process`` holds a file below ``root`` open for a blob it writes (an
+    unnamed file, or a temporary one)."""
+    try:
+        targets = [os.readlink(fd) for fd in Path(f"/proc/{process.pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(target.startswith(str(root)) for target in targets)
