@@ -105,6 +105,9 @@ def test_a_file_source_syncs_that_one_file_into_dest(xt: Runner, services: Servi
     assert dest.contents() == {"model.pt": b"weights", "unrelated.txt": b"left alone"}
     again = _summary(xt("sync", one, dest.address, "--json"))
     assert (again["copied"], again["skipped"]) == (0, 1)
+    # A blob into a folder beside it: not onto itself.
+    ok(xt("sync", f"{dest.address}/model.pt", f"{dest.address}/backup"))
+    assert dest.contents()["backup/model.pt"] == b"weights"
 
 
 def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> None:

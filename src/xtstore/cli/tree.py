@@ -90,15 +90,19 @@ class Side:
 
     def same_place(self, other: Side) -> bool:
         """Whether one side lies inside the other (a sync between them would copy onto its
-        own source)."""
+        own source); for one file, whether it would be copied onto itself."""
         if self.local != other.local:
             return False
         if self.store is None or other.store is None:
             mine, theirs = os.path.realpath(self.root), os.path.realpath(other.root)
+            if self.single is not None:
+                return mine == theirs
             return os.path.commonpath([mine, theirs]) in (mine, theirs)
         if (self.store.get_service_name(), self.container) != (
                 other.store.get_service_name(), other.container):
             return False
+        if self.single is not None:
+            return self.root == other.root
         return self.root.startswith(other.root) or other.root.startswith(self.root)
 
 
