@@ -55,6 +55,11 @@ def test_filters_choose_the_files_and_excluded_ones_are_never_deleted(
     dest = StoreSide(services, "local")
     dest.write("keep.log", b"excluded: stays")
     dest.write("gone.txt", b"extra: deleted")
+    planned = json.loads(ok(xt("sync", source.address, dest.address, "--exclude", "*.log",
+                               "--exclude", "ckpt/e1.pt", "--delete", "-n", "--json")))
+    assert [(action["action"], action["dest"].rsplit("/", 1)[-1]) for action in planned] == [
+        ("copy", "a.txt"), ("copy", "e2.pt"), ("delete", "gone.txt")]
+    assert planned[0]["size"] == len(b"data a.txt") and planned[0]["reason"] == "missing"
     done = _summary(xt("sync", source.address, dest.address, "--exclude", "*.log",
                        "--exclude", "ckpt/e1.pt", "--delete", "--json"))
     assert (done["copied"], done["deleted"]) == (2, 1)

@@ -178,6 +178,8 @@ def _has_blobs_below(store: Store, container: str, prefix: str) -> bool:
 def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
     """Every file or blob of ``side`` the filter takes, by '/'-separated relative path."""
     if side.single is not None:
+        if not path_filter.accepts(side.single):
+            return {}
         found = _local_entry(side.ref(side.single)) if side.store is None else _blob_entry(
             side.store, side.container, side.ref(side.single))
         return {side.single: found} if found is not None else {}
