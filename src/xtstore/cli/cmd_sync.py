@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import click
 
@@ -325,7 +326,7 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     source_side, dest_side, source_entries, dest_entries, _ = _listed(
         state, source, dest, include, exclude, by="hash" if checksum else "time")
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
-    actions.copies[:] = _checked_names(dest_side, actions.copies, skip_invalid)
+    actions = replace(actions, copies=_checked_names(dest_side, actions.copies, skip_invalid))
     if dry_run:
         _print_plan(source_side, dest_side, source_entries, actions, state.json, state.quiet)
         return
