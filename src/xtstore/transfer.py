@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from xtstore import fingerprints
-from xtstore.fingerprints import MTIME_KEY, format_mtime, mtime_ns
+from xtstore.fingerprints import MTIME_KEY, SHA256_KEY, format_mtime, mtime_ns
 from xtstore.interface import ProgressCallback
 
 if TYPE_CHECKING:
@@ -117,16 +117,22 @@ class ProgressSink(Protocol):
 
 
 def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int,
-                    *, content_type: str | None = None, keep_mtime: bool = False) -> Transfer:
+                    *, content_type: str | None = None, keep_mtime: bool = False,
+                    sha256: str | None = None) -> Transfer:
     """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``, with
     ``content_type`` (None: the Store guesses it from the blob name). ``keep_mtime`` stores
     the file's modification time in the blob's ``mtime`` metadata (:mod:`xtstore.fingerprints`),
-    in the same write: pass it only for a store whose ``capabilities().create_metadata``."""
+    ``sha256`` (the file's digest, lower-case hex) its ``sha256`` metadata, in the same write:
+    pass them only for a store whose ``capabilities().create_metadata``."""
 
     def action(progress: ProgressCallback) -> None:
-        metadata = None
-        if keep_mtime:
-            metadata = {MTIME_KEY: format_mtime(os.stat(source_fn).st_mtime_ns)}
+        metadata: dict[str, str] | None = None
+        if keep_mtime or sha256 is not None:
+            metadata = {}
+            if keep_mtime:
+                metadata[MTIME_KEY] = format_mtime(os.stat(source_fn).st_mtime_ns)
+            if sha256 is not None:
+                metadata[SHA256_KEY] = sha256
         store.create_blob_from_path(container, blob, source_fn, progress_callback=progress,
                                     content_type=content_type, metadata=metadata)
 

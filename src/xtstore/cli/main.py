@@ -21,6 +21,7 @@ from xtstore.cli import (
     cmd_containers,
     cmd_du,
     cmd_ls,
+    cmd_sync,
     cmd_transfer,
     errors,
 )
@@ -78,7 +79,8 @@ def cli(
 
 for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
                  *cmd_du.COMMANDS,
-                 *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS):
+                 *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS,
+                 *cmd_sync.COMMANDS):
     # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
     _command.context_settings.setdefault("help_option_names", ["--help"])
     add_global_options(_command)
