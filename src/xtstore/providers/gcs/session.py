@@ -3,7 +3,9 @@
 with the total size, the abort its cancellation (GCS's protocol: chunks of multiples of
 256 KiB, ``Content-Range: bytes a-b/*``; the object appears only when the last chunk lands).
 
-Every step is repeatable: a repeat first asks the session how much it persisted
+The last chunk carries the CRC32C of the whole content (``x-goog-hash: crc32c=``), which GCS
+checks before it makes the object: damaged bytes are refused, not stored. Every step is
+repeatable: a repeat first asks the session how much it persisted
 (``Content-Range: bytes */*``) and sends only what is missing of its chunk, so a chunk whose
 response was lost is never stored twice, and a commit that already finished is not sent
 again. The session URL is a bearer capability: it is never put in a message.
@@ -11,8 +13,11 @@ again. The session URL is a bearer capability: it is never put in a message.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
+
+import google_crc32c
 
 from xtstore.errors import StoreError
 from xtstore.providers.gcs.errors import http_error
@@ -35,8 +40,18 @@ class ResumableSession:
         self._timeout = timeout
         self._sent: set[int] = set()
         """Parts (and ``-1`` for the commit) sent at least once: only their repeats ask."""
+        self._whole = 0
+        """The CRC32C of the parts hashed so far."""
+        self._hashed = 0
+        """How many parts (and the tail, as one more) went into ``_whole``."""
+
+    def _hash(self, index: int, data: bytes) -> None:
+        if index == self._hashed:
+            self._whole = int(google_crc32c.extend(self._whole, data))
+            self._hashed += 1
 
     def write_part(self, index: int, data: bytes) -> None:
+        self._hash(index, data)
         start = index * self.part_size
         end = start + len(data)
         if index in self._sent:
@@ -48,8 +63,10 @@ class ResumableSession:
         self._put(data, f"bytes {start}-{end - 1}/*", expect=(_INCOMPLETE,))
 
     def commit(self, parts: int, tail: bytes) -> None:
+        self._hash(parts, tail)
         start = parts * self.part_size
         total = start + len(tail)
+        crc32c = base64.b64encode(self._whole.to_bytes(4, "big")).decode()
         if -1 in self._sent:
             persisted = self._persisted(total=total)
             if persisted is None:
@@ -58,7 +75,7 @@ class ResumableSession:
         self._sent.add(-1)
         content_range = (f"bytes {start}-{total - 1}/{total}" if tail
                          else f"bytes */{total}")
-        self._put(tail, content_range, expect=_DONE)
+        self._put(tail, content_range, expect=_DONE, hashes=f"crc32c={crc32c}")
 
     def abort(self) -> None:
         # GCS answers a cancelled session with 499; nothing was made visible either way.
@@ -76,9 +93,13 @@ class ResumableSession:
         match = _PERSISTED.fullmatch(response.headers.get("Range", ""))
         return int(match[1]) + 1 if match else 0
 
-    def _put(self, data: bytes, content_range: str, expect: tuple[int, ...]) -> None:
+    def _put(self, data: bytes, content_range: str, expect: tuple[int, ...],
+             hashes: str | None = None) -> None:
+        headers = {"Content-Range": content_range}
+        if hashes is not None:
+            headers["x-goog-hash"] = hashes
         response = self._http.put(self._url, data=data, timeout=self._timeout,
-                                  headers={"Content-Range": content_range})
+                                  headers=headers)
         if response.status_code not in expect:
             if response.status_code < 400:
                 raise StoreError(f"GCS answered a resumable upload chunk with HTTP"

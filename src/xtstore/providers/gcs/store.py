@@ -56,6 +56,7 @@ from xtstore.providers._shared import (
     CONTAINER_MARKER,
     RESERVED_PREFIX,
     Expected,
+    base64_hex,
     is_hidden_object,
     new_snapshot_id,
     snapshot_created,
@@ -326,10 +327,11 @@ class GCSProvider(StoreInterface):
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
-        content_type: str | None = None,
+        content_type: str | None = None, metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """One upload; with ``fail_if_exists`` conditional on ``ifGenerationMatch=0``.
-        Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
+        """One upload, the metadata in the object resource it sends; with ``fail_if_exists``
+        conditional on ``ifGenerationMatch=0``. Raises ``BlobAlreadyExists``,
+        ``ContainerNotFound``.
 
         A create-only write is safe to repeat: a repeat that finds the blob compares it with
         this call's bytes, and one holding them is this call's own write (its response lost)."""
@@ -344,13 +346,23 @@ class GCSProvider(StoreInterface):
             attempt.memo["sent"] = True
         try:
             with gcs_errors(create_only=fail_if_exists):
-                self._blob(container, name).upload_from_string(
+                self._new_blob(container, name, metadata).upload_from_string(
                     data, content_type=content_type, **condition, **self._call)
         except BlobAlreadyExists:
             if not (repeat and self._holds(container, name, data)):
                 raise
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
+
+    def _new_blob(self, container: str, name: str, metadata: Mapping[str, str] | None,
+                  chunk_size: int | None = None) -> storage.Blob:
+        """The object an upload writes, its custom metadata (None: none) in the object
+        resource the upload (or its resumable session) sends, so that the object appears
+        with it."""
+        blob = self._bucket(container).blob(name, chunk_size=chunk_size)
+        if metadata is not None:
+            blob.metadata = dict(metadata)
+        return blob
 
     def _holds(self, container: str, name: str, data: bytes) -> bool:
         """Whether the object holds exactly ``data`` (by its length and MD5)."""
@@ -376,14 +388,15 @@ class GCSProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """One upload up to ``single-upload-limit`` bytes of known length, else a resumable
         upload in ``chunk-size`` chunks (the most held in memory), the object appearing only
-        when the last one lands. Raises ``ContainerNotFound``."""
+        when the last one lands, with ``metadata``. Raises ``ContainerNotFound``."""
         name = check_blob_name(blob_path)
         resumable = length is None or length > self._settings.single_upload_limit
-        blob = self._bucket(container).blob(
-            name, chunk_size=self._settings.chunk_size if resumable else None)
+        blob = self._new_blob(container, name, metadata,
+                              self._settings.chunk_size if resumable else None)
         source = _Source(stream, progress_callback, length)
         try:
             with gcs_errors():
@@ -402,6 +415,7 @@ class GCSProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """:meth:`create_blob_from_stream` of the file, its size known. Raises
         ``ContainerNotFound``, ``FileNotFoundError``."""
@@ -409,7 +423,7 @@ class GCSProvider(StoreInterface):
             self.create_blob_from_stream(container, blob_path, source,
                                          length=os.fstat(source.fileno()).st_size,
                                          progress_callback=progress_callback,
-                                         content_type=content_type)
+                                         content_type=content_type, metadata=metadata)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -417,10 +431,12 @@ class GCSProvider(StoreInterface):
     ) -> BlobWriter:
         """A resumable upload session whose chunks are the writer's parts (``chunk-size``
         bytes, the most held in memory); the object appears when the commit sends the last
-        chunk with the total size, and never if the session is cancelled or abandoned.
-        Raises ``ContainerNotFound`` at the call."""
+        chunk with the total size, and never if the session is cancelled or abandoned. The
+        content type and ``metadata`` are in the object resource that opens the session; the
+        last chunk carries the CRC32C of the whole content (``x-goog-hash``), which GCS
+        checks. Raises ``ContainerNotFound`` at the call."""
         name = check_blob_name(blob_path)
-        blob = self._blob(container, name)
+        blob = self._new_blob(container, name, metadata)
         blob.content_type = content_type  # in the session's metadata, not only its header
         try:
             with gcs_errors():
@@ -822,11 +838,15 @@ class GCSProvider(StoreInterface):
 
 def _listed(blob: storage.Blob, *, metadata: bool = False) -> BlobInfo:
     """A listing entry, or with ``metadata`` the properties, of a loaded object; its etag is
-    the generation, which GCS changes on every write of content."""
+    the generation, which GCS changes on every write of content. Both carry the object's
+    md5Hash (none for a composed object) and crc32c."""
+    checksums = {algorithm: digest for algorithm, digest in (
+        ("md5", base64_hex(blob.md5_hash)), ("crc32c", base64_hex(blob.crc32c)))
+        if digest is not None}
     properties = BlobProperties.from_datetime(
         int(blob.size or 0), _utc(blob.updated), str(blob.generation),
         content_type=blob.content_type,
-        metadata=dict(blob.metadata or {}) if metadata else {},
+        metadata=dict(blob.metadata or {}) if metadata else {}, checksums=checksums,
     )
     return BlobInfo(name=blob.name, properties=properties)
 
