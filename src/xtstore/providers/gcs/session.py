@@ -4,7 +4,9 @@ with the total size, the abort its cancellation (GCS's protocol: chunks of multi
 256 KiB, ``Content-Range: bytes a-b/*``; the object appears only when the last chunk lands).
 
 The last chunk carries the CRC32C of the whole content (``x-goog-hash: crc32c=``), which GCS
-checks before it makes the object: damaged bytes are refused, not stored. Every step is
+checks before it makes the object: damaged bytes are refused, not stored. A server that does
+not check it (fake-gcs-server) is caught by the object's own crc32c in the last response:
+that object is discarded and the commit raises ``IntegrityError``. Every step is
 repeatable: a repeat first asks the session how much it persisted
 (``Content-Range: bytes */*``) and sends only what is missing of its chunk, so a chunk whose
 response was lost is never stored twice, and a commit that already finished is not sent
@@ -15,14 +17,36 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Any
 
 import google_crc32c
 
-from xtstore.errors import StoreError
+from xtstore.errors import IntegrityError, StoreError
 from xtstore.providers.gcs.errors import http_error
 
-__all__ = ["ResumableSession"]
+__all__ = ["ResumableSession", "crc32c_base64", "stored_other_bytes"]
+
+
+def crc32c_base64(crc: int) -> str:
+    """A CRC32C as GCS states it (``crc32c`` of an object, ``x-goog-hash``): 4 bytes
+    big-endian, base64."""
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
+def stored_other_bytes(resource: Any, sent: str, discard: Callable[[int], None]) -> None:
+    """After an upload whose content's CRC32C was ``sent`` (base64): if the object resource
+    GCS answered with states another crc32c, the server stored damaged bytes without checking
+    them (GCS itself refuses them: fake-gcs-server does not), so discard that object (its
+    generation) and raise ``IntegrityError``."""
+    stored = resource.get("crc32c") if isinstance(resource, dict) else None
+    if stored is None or stored == sent:
+        return
+    generation = resource.get("generation")
+    if generation is not None:
+        discard(int(generation))
+    raise IntegrityError(f"GCS stored other bytes than were sent (crc32c {stored}, sent"
+                         f" {sent}); the damaged object was removed", algorithm="crc32c")
 
 _DONE = (200, 201)
 _INCOMPLETE = 308
@@ -32,9 +56,14 @@ _PERSISTED = re.compile(r"bytes=0-(\d+)")
 class ResumableSession:
     """A :class:`~xtstore.writer.PartSink` over one GCS resumable upload session."""
 
-    def __init__(self, http: Any, url: str, part_size: int, timeout: tuple[float, float]
-                 ) -> None:
+    def __init__(self, http: Any, url: str, part_size: int, timeout: tuple[float, float],
+                 discard: Callable[[int], None]) -> None:
         self.part_size = part_size
+        self._discard = discard
+        """Deletes the object of a generation (one that holds damaged bytes)."""
+        self._damaged: str | None = None
+        """Why the commit discarded the object the session made: the session is spent, so
+        a repeat of the commit fails the same way (not "finished")."""
         self._http = http
         self._url = url
         self._timeout = timeout
@@ -63,10 +92,12 @@ class ResumableSession:
         self._put(data, f"bytes {start}-{end - 1}/*", expect=(_INCOMPLETE,))
 
     def commit(self, parts: int, tail: bytes) -> None:
+        if self._damaged is not None:
+            raise IntegrityError(self._damaged, algorithm="crc32c")
         self._hash(parts, tail)
         start = parts * self.part_size
         total = start + len(tail)
-        crc32c = base64.b64encode(self._whole.to_bytes(4, "big")).decode()
+        crc32c = crc32c_base64(self._whole)
         if -1 in self._sent:
             persisted = self._persisted(total=total)
             if persisted is None:
@@ -75,7 +106,16 @@ class ResumableSession:
         self._sent.add(-1)
         content_range = (f"bytes {start}-{total - 1}/{total}" if tail
                          else f"bytes */{total}")
-        self._put(tail, content_range, expect=_DONE, hashes=f"crc32c={crc32c}")
+        response = self._put(tail, content_range, expect=_DONE, hashes=f"crc32c={crc32c}")
+        try:
+            resource = response.json()
+        except ValueError:  # a server that answers without the object resource
+            resource = None
+        try:
+            stored_other_bytes(resource, crc32c, self._discard)
+        except IntegrityError as error:
+            self._damaged = error.reason
+            raise
 
     def abort(self) -> None:
         # GCS answers a cancelled session with 499; nothing was made visible either way.
@@ -94,7 +134,7 @@ class ResumableSession:
         return int(match[1]) + 1 if match else 0
 
     def _put(self, data: bytes, content_range: str, expect: tuple[int, ...],
-             hashes: str | None = None) -> None:
+             hashes: str | None = None) -> Any:
         headers = {"Content-Range": content_range}
         if hashes is not None:
             headers["x-goog-hash"] = hashes
@@ -105,3 +145,4 @@ class ResumableSession:
                 raise StoreError(f"GCS answered a resumable upload chunk with HTTP"
                                  f" {response.status_code}")
             raise http_error(response)
+        return response

@@ -31,9 +31,11 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
+from functools import partial
 from typing import IO, Any, NoReturn
 from urllib.parse import quote
 
+import google_crc32c
 from google.api_core import exceptions as api_errors
 from google.cloud import storage
 
@@ -68,7 +70,11 @@ from xtstore.providers.gcs.config import GCSSettings
 from xtstore.providers.gcs.description import DESCRIPTION
 from xtstore.providers.gcs.errors import gcs_errors, http_error, translate
 from xtstore.providers.gcs.keys import check_blob_name, new_piece_name, snapshot_name
-from xtstore.providers.gcs.session import ResumableSession
+from xtstore.providers.gcs.session import (
+    ResumableSession,
+    crc32c_base64,
+    stored_other_bytes,
+)
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo, SnapshotInfo
 from xtstore.writer import BlobWriter
 
@@ -142,6 +148,19 @@ class _Source:
             total = self._total if self._total is not None else self._position
             self._callback(self._position, max(total, self._position))
         return data
+
+    def read_exactly(self, size: int) -> bytes:
+        """``size`` bytes, however many reads that takes. Raises ``ValueError`` (as the
+        SDK's one-request upload does) for a stream that ends before."""
+        parts = []
+        count = 0
+        while count < size and (data := self.read(size - count)):
+            parts.append(data)
+            count += len(data)
+        if count < size:
+            raise ValueError(f"Size {size} was specified but the file-like object only had"
+                             f" {count} bytes remaining.")
+        return b"".join(parts)
 
     def tell(self) -> int:
         return self._position
@@ -346,8 +365,8 @@ class GCSProvider(StoreInterface):
             attempt.memo["sent"] = True
         try:
             with gcs_errors(create_only=fail_if_exists):
-                self._new_blob(container, name, metadata).upload_from_string(
-                    data, content_type=content_type, **condition, **self._call)
+                self._upload_checked(self._new_blob(container, name, metadata), data,
+                                     content_type, **condition)
         except BlobAlreadyExists:
             if not (repeat and self._holds(container, name, data)):
                 raise
@@ -363,6 +382,24 @@ class GCSProvider(StoreInterface):
         if metadata is not None:
             blob.metadata = dict(metadata)
         return blob
+
+    def _upload_checked(self, blob: storage.Blob, data: bytes, content_type: str | None,
+                        **conditions: Any) -> None:
+        """One upload request of ``data``. The SDK sends its CRC32C in the object resource,
+        which GCS checks (damaged bytes are refused, never stored); a server that does not
+        check it (fake-gcs-server) is caught by the crc32c of the object it answers with:
+        that object is deleted (if still that generation) and ``IntegrityError`` raised."""
+        blob.upload_from_string(data, content_type=content_type, **conditions, **self._call)
+        sent = crc32c_base64(int(google_crc32c.extend(0, data)))
+        stored_other_bytes({"crc32c": blob.crc32c, "generation": blob.generation}, sent,
+                           partial(self._discard, blob))
+
+    def _discard(self, blob: storage.Blob, generation: int) -> None:
+        """Delete the object ``blob`` names if it is still ``generation`` (one holding
+        damaged bytes); any other outcome leaves it to the caller's error."""
+        with contextlib.suppress(Exception):
+            self._blob(blob.bucket.name, blob.name).delete(if_generation_match=generation,
+                                                           **self._call)
 
     def _holds(self, container: str, name: str, data: bytes) -> bool:
         """Whether the object holds exactly ``data`` (by its length and MD5)."""
@@ -400,8 +437,12 @@ class GCSProvider(StoreInterface):
         source = _Source(stream, progress_callback, length)
         try:
             with gcs_errors():
-                blob.upload_from_file(source, size=length, content_type=content_type,
-                                      rewind=False, **self._call)
+                if resumable:  # the SDK checks the object made against its own CRC32C
+                    blob.upload_from_file(source, size=length, content_type=content_type,
+                                          rewind=False, **self._call)
+                else:  # one request, as the SDK would make it, checked as create_blob's
+                    self._upload_checked(blob, source.read_exactly(length or 0),
+                                         content_type)
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
         if progress_callback is not None and length == 0:
@@ -445,7 +486,7 @@ class GCSProvider(StoreInterface):
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
         return BlobWriter(ResumableSession(self.http, url, self._settings.chunk_size,
-                                           self._timeout))
+                                           self._timeout, partial(self._discard, blob)))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
