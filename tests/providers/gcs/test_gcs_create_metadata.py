@@ -59,6 +59,10 @@ def _uploads(store: Store, container: str, tmp_path: Path
         "create_blob_from_path": from_path,
         "create_blob_from_stream": lambda blob, data, metadata: store.create_blob_from_stream(
             container, blob, io.BytesIO(data), metadata=metadata),
+        # Of known length: one request up to single-upload-limit, like create_blob.
+        "create_blob_from_stream(length)": lambda blob, data, metadata:
+            store.create_blob_from_stream(container, blob, io.BytesIO(data), len(data),
+                                          metadata=metadata),
         "open_blob_writer": writer,
     }
 
@@ -112,7 +116,8 @@ def through_proxy(fake_gcs: FakeGCSServer, gcs_store: Store, container: str
 
 @pytest.mark.parametrize(("method", "size"), [
     ("create_blob", "small"), ("create_blob", "large"), ("create_blob_from_stream", "small"),
-    ("create_blob_from_stream", "large"), ("open_blob_writer", "small"),
+    ("create_blob_from_stream", "large"), ("create_blob_from_stream(length)", "small"),
+    ("open_blob_writer", "small"),
     ("open_blob_writer", "large")])
 def test_a_damaged_upload_is_refused_and_nothing_is_left(
     through_proxy: tuple[Store, FaultProxy], gcs_store: Store, container: str,
