@@ -146,9 +146,11 @@ class BlobProperties:
         )
 
 
-CHECKSUM_ALGORITHMS = ("md5", "crc32c", "sha256")
+CHECKSUM_ALGORITHMS = ("md5", "crc32c", "sha256", "crc32")
 """The keys of ``BlobProperties.checksums``: MD5 (Azure's Content-MD5, a single-part S3 ETag,
-GCS's md5Hash), CRC32C (GCS's crc32c, as 8 hex digits) and SHA-256."""
+GCS's md5Hash), CRC32C (GCS's crc32c, as 8 hex digits), SHA-256 and CRC-32 (zlib's, 8 hex
+digits big-endian: S3's full-object ChecksumCRC32, the one checksum of the whole content an
+S3 multipart object that xtstore wrote has)."""
 
 
 @dataclass(frozen=True, slots=True)

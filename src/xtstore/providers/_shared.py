@@ -1,9 +1,11 @@
 """What the providers share: blob content as bytes, snapshot ids, the reserved names under
 which the object stores (store-s3, store-gcs) keep their own objects, the error for a name
-that a store with real folders cannot hold, reading an HTTP ``Retry-After``, and the one
-integrity check of downloaded content (:class:`Expected`, :func:`check_bytes`,
-:func:`verified_local_file`). The whole-or-nothing local-file writer and the OS calls under
-it are in the core (:mod:`xtstore.localfiles`)."""
+that a store with real folders cannot hold, reading an HTTP ``Retry-After``, the check of
+metadata sent as HTTP headers (:func:`check_header_metadata`), a store's base64 checksums as
+``BlobProperties.checksums`` hex (:func:`base64_hex`), and the one integrity check of
+downloaded content (:class:`Expected`, :func:`check_bytes`, :func:`verified_local_file`).
+The whole-or-nothing local-file writer and the OS calls under it are in the core
+(:mod:`xtstore.localfiles`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import re
 import secrets
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +29,7 @@ from xtstore.errors import (
     BlobAlreadyExists,
     BlobNotFound,
     IntegrityError,
+    InvalidArgument,
     InvalidContent,
     InvalidName,
     StoreError,
@@ -40,8 +43,10 @@ __all__ = [
     "RESERVED_PREFIX",
     "Expected",
     "VerifiedFile",
+    "base64_hex",
     "check_bytes",
     "check_file",
+    "check_header_metadata",
     "is_hidden_object",
     "name_clash",
     "new_snapshot_id",
@@ -121,6 +126,34 @@ def unreserved_name(blob_path: str, provider: str) -> str:
     return blob_path
 
 
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+"""What an HTTP header value carries unchanged: printable ASCII, spaces and tabs."""
+
+
+def check_header_metadata(metadata: Mapping[str, str], keys: re.Pattern[str],
+                          rule: str) -> dict[str, str]:
+    """``metadata`` as a new dict, for a store that sends it as HTTP headers (Azure's
+    ``x-ms-meta-*``, S3's ``x-amz-meta-*``): every key matching ``keys`` (``rule`` says how
+    in words), no two keys equal but for case (both stores take them case-insensitively),
+    every value printable ASCII. Raises :class:`InvalidArgument` naming the first that is
+    not, before any request (the SDKs would send some and fail on others in ways of their
+    own: an encoding error, a refused signature, a broken connection)."""
+    checked = dict(metadata)
+    seen: dict[str, str] = {}
+    for key, value in checked.items():
+        if not keys.fullmatch(key):
+            raise InvalidArgument(f"metadata key {key!r} is not allowed here: {rule}")
+        other = seen.setdefault(key.lower(), key)
+        if other != key:
+            raise InvalidArgument(f"metadata keys {other!r} and {key!r} differ only in case,"
+                                  " and this store takes keys case-insensitively")
+        if not _HEADER_VALUE.fullmatch(value):
+            raise InvalidArgument(f"metadata value of {key!r} is not allowed here: values"
+                                  " are sent as HTTP headers, so printable ASCII only"
+                                  f" (not {value!r})")
+    return checked
+
+
 def is_hidden_object(name: str) -> bool:
     """True for object names listings never show: reserved objects and folder markers
     (``a/``)."""
@@ -172,6 +205,17 @@ def retry_after_seconds(
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+def base64_hex(encoded: object) -> str | None:
+    """A digest as a store's headers and JSON carry it (base64) in the lower-case hex of
+    ``BlobProperties.checksums``; None for none or one that is not base64."""
+    if not isinstance(encoded, str) or not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return None
 
 
 class _Hasher(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from xtstore.testing.clauses_append import AppendClauses
 from xtstore.testing.clauses_blobs import BlobClauses
 from xtstore.testing.clauses_containers import ContainerClauses
+from xtstore.testing.clauses_create_metadata import ChecksumClauses, CreateMetadataClauses
 from xtstore.testing.clauses_listing import ListingClauses
 from xtstore.testing.clauses_names import ErrorClauses, FolderClauses, NameClauses
 from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
@@ -26,6 +27,8 @@ class ConformanceSuite(
     ProcessClauses,
     SnapshotClauses,
     AppendClauses,
+    ChecksumClauses,
+    CreateMetadataClauses,
     ContentTypeClauses,
     WriterClauses,
     RangeClauses,

@@ -3,18 +3,24 @@ response is lost and the step is repeated. fake-gcs-server cannot show this (it 
 repeated chunk twice and takes a status query as the last chunk: test_gcs_emulator.py), so
 this runs against a small HTTP server on 127.0.0.1 that follows GCS's documented resumable
 protocol: 308 with ``Range: bytes=0-N`` for what it persisted, 200 once the total arrived,
-a status query (``Content-Range: bytes */*``) that only reports."""
+a status query (``Content-Range: bytes */*``) that only reports; the finished upload answers
+with the object resource, whose ``crc32c`` is of the bytes it stored (which, like
+fake-gcs-server, it does not check against the ``x-goog-hash`` sent)."""
 
 from __future__ import annotations
 
+import base64
 import http.server
+import json
 import re
 import threading
 from collections.abc import Iterator
 
+import google_crc32c
 import pytest
 import requests
 
+from xtstore.errors import IntegrityError
 from xtstore.providers.gcs.session import ResumableSession
 
 PART = 256 * 1024
@@ -27,7 +33,10 @@ class ProtocolServer(http.server.ThreadingHTTPServer):
         self.stored = bytearray()
         self.finished = False
         self.drop_next_answer = False
+        self.damage_next_chunk = False
         self.chunks_received = 0
+        self.hashes: list[str | None] = []
+        """The ``x-goog-hash`` of every request (None: none)."""
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -42,8 +51,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         assert match is not None
         first, _, total = match.groups()
         server = self.server
+        server.hashes.append(self.headers.get("x-goog-hash"))
         if first is not None and not server.finished:
             assert int(first) == len(server.stored), "a chunk must continue the upload"
+            if server.damage_next_chunk and body:
+                server.damage_next_chunk = False
+                body = bytes([body[0] ^ 1]) + body[1:]
             server.stored += body
             server.chunks_received += 1
         if total != "*" and len(server.stored) == int(total):
@@ -53,7 +66,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return  # persisted, but the client never hears of it
         if server.finished:
+            resource = json.dumps({"generation": "7", "crc32c": _crc32c(server.stored)})
             self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(resource)))
+            self.end_headers()
+            self.wfile.write(resource.encode())
+            return
         else:
             self.send_response(308)
             if server.stored:
@@ -72,9 +91,15 @@ def server() -> Iterator[ProtocolServer]:
     running.server_close()
 
 
-def session_on(server: ProtocolServer) -> ResumableSession:
+def _crc32c(data: bytes) -> str:
+    return base64.b64encode(google_crc32c.value(bytes(data)).to_bytes(4, "big")).decode()
+
+
+def session_on(server: ProtocolServer, discarded: list[int] | None = None
+               ) -> ResumableSession:
     url = f"http://127.0.0.1:{server.server_address[1]}/upload?upload_id=x"
-    return ResumableSession(requests.Session(), url, PART, (5.0, 5.0))
+    return ResumableSession(requests.Session(), url, PART, (5.0, 5.0),
+                            (discarded if discarded is not None else []).append)
 
 
 def test_a_repeated_chunk_whose_answer_was_lost_is_not_sent_again(
@@ -91,6 +116,9 @@ def test_a_repeated_chunk_whose_answer_was_lost_is_not_sent_again(
     session.commit(3, b"tail")
     assert bytes(server.stored) == b"".join(parts) + b"tail"
     assert server.finished and server.chunks_received == 4
+    # The repeated part went into the whole's CRC32C once: the last chunk's hash is right.
+    assert server.hashes[-1] == f"crc32c={_crc32c(server.stored)}"
+    assert set(server.hashes[:-1]) == {None}
 
 
 def test_a_repeated_commit_whose_answer_was_lost_succeeds_without_sending_again(
@@ -111,3 +139,19 @@ def test_an_empty_tail_commits_with_the_total_only(server: ProtocolServer) -> No
     session.write_part(0, b"b" * PART)
     session.commit(1, b"")
     assert server.finished and bytes(server.stored) == b"b" * PART
+
+
+def test_a_commit_the_server_stored_damaged_is_discarded_and_refused(
+    server: ProtocolServer,
+) -> None:
+    discarded: list[int] = []
+    session = session_on(server, discarded)
+    session.write_part(0, b"c" * PART)
+    server.damage_next_chunk = True
+    with pytest.raises(IntegrityError, match="other bytes than were sent"):
+        session.commit(1, b"tail")
+    assert discarded == [7]  # the generation the damaged object was made as
+    sent = len(server.hashes)
+    with pytest.raises(IntegrityError):  # a repeat: the session is spent, nothing is sent
+        session.commit(1, b"tail")
+    assert len(server.hashes) == sent and discarded == [7]

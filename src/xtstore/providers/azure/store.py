@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import random
+import re
 import secrets
 import time
 from collections import deque
@@ -50,7 +51,13 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import PagedListing, list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
+from xtstore.providers._shared import (
+    Expected,
+    check_bytes,
+    check_header_metadata,
+    to_bytes,
+    verified_local_file,
+)
 from xtstore.providers.azure.auth import build_service_client, client_spec
 from xtstore.providers.azure.description import DESCRIPTION
 from xtstore.providers.azure.errors import (
@@ -89,6 +96,20 @@ BLOCK_BLOB_MEMO_SIZE = 4096
 the AppendBlock that would be refused (a stale entry costs nothing: the rewrite checks), and
 how many append blobs' next append positions it remembers (a stale one costs a refused
 AppendBlock and a HEAD)."""
+
+_METADATA_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_METADATA_RULE = ("Azure's metadata keys are C# identifiers (ASCII letters, digits and '_',"
+                  " not starting with a digit)")
+
+
+def _checked_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``metadata`` as Azure takes it (``x-ms-meta-*`` headers), or None for none. Raises
+    ``InvalidArgument`` before any request for a key Azure refuses or a value no header
+    carries (:func:`~xtstore.providers._shared.check_header_metadata`)."""
+    if metadata is None:
+        return None
+    return check_header_metadata(metadata, _METADATA_KEY, _METADATA_RULE)
+
 
 _REWRITE_CODES = frozenset({"InvalidBlobType", "BlockCountExceedsLimit"})
 """Append-block refusals that mean "not an append blob (or a full one)": rewrite instead."""
@@ -163,11 +184,14 @@ def _snapshot_time(snapshot: str) -> datetime:
 
 def _properties(size: int, last_modified: datetime, etag: str, content_settings: Any,
                 metadata: Mapping[str, str] | None = None) -> BlobProperties:
+    """The properties of a HEAD or a listing entry (both carry the Content-MD5: every blob
+    this provider writes keeps one; an append blob has none)."""
     # Headers quote the etag and listings do not; one form for both.
     content_type = getattr(content_settings, "content_type", None)
+    md5 = getattr(content_settings, "content_md5", None)
     return BlobProperties.from_datetime(
         int(size or 0), last_modified, str(etag).strip('"'), content_type=content_type,
-        metadata=dict(metadata or {}),
+        metadata=dict(metadata or {}), checksums={"md5": bytes(md5).hex()} if md5 else None,
     )
 
 
@@ -291,16 +315,22 @@ class _Upload:
     block's MD5 is computed by the worker that sends it, while the reading thread adds the
     block to the whole's MD5 (hashlib leaves the GIL for both). The SDK's
     ``validate_content`` would hash every body again, and would send blocks through its
-    copying upload path."""
+    copying upload path.
+
+    The blob's metadata (``metadata``: None clears it) goes with the Put Blob or the Put
+    Block List, the request that makes the content visible, so no reader sees the content
+    without it."""
 
     def __init__(self, client: Any, concurrency: int, *, fail_if_exists: bool = False,
                  progress: Callable[[int, int | None], None] | None = None,
-                 content_type: str | None = None) -> None:
+                 content_type: str | None = None,
+                 metadata: Mapping[str, str] | None = None) -> None:
         self._client = client
         self._concurrency = concurrency
         self._fail_if_exists = fail_if_exists
         self._progress = progress
         self._content_type = content_type
+        self._metadata = dict(metadata) if metadata is not None else None
         self.single_put_size = int(client._config.max_single_put_size)
         self.block_size = int(client._config.max_block_size)
 
@@ -310,6 +340,7 @@ class _Upload:
         self._client.upload_blob(
             data, length=len(data), overwrite=not self._fail_if_exists,
             transactional_content_md5=md5, content_settings=self.settings(md5),
+            metadata=self._metadata,
         )
         if self._progress is not None:
             self._progress(len(data), len(data))
@@ -379,7 +410,7 @@ class _Upload:
         try:
             self._client.commit_block_list(
                 [BlobBlock(block_id) for block_id in ids],
-                content_settings=self.settings(md5),
+                content_settings=self.settings(md5), metadata=self._metadata,
                 validate_content=True, **conditions)  # the block list's own MD5 (a few KiB)
         except ResourceModifiedError as error:
             if not self._fail_if_exists:
@@ -566,8 +597,9 @@ class AzureBlobProvider(StoreInterface):
                              metadata=dict(props.metadata or {}))
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
-        """Raises ``ContainerNotFound``."""
-        self._container_client(container).set_container_metadata(dict(metadata))
+        """Raises ``ContainerNotFound``, ``InvalidArgument`` (before any request)."""
+        checked = _checked_metadata(metadata) or {}
+        self._container_client(container).set_container_metadata(checked)
 
     # ---- blob writes ----
 
@@ -576,14 +608,17 @@ class AzureBlobProvider(StoreInterface):
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
-        content_type: str | None = None,
+        content_type: str | None = None, metadata: Mapping[str, str] | None = None,
     ) -> None:
         """One Put Blob (or staged blocks and one commit above ``max-single-put-size``);
         ``fail_if_exists`` sends ``If-None-Match: *``, and a repeat that meets the blob after
         a lost attempt of this call compares it with ``text``. Every request carries the MD5
         of its body and the blob keeps the MD5 of the whole (Azure refuses damaged bytes:
-        ``IntegrityError``). Raises ``BlobAlreadyExists``, ``ContainerNotFound``."""
+        ``IntegrityError``). ``metadata`` is stored by the request that commits the content.
+        Raises ``BlobAlreadyExists``, ``ContainerNotFound``, ``InvalidArgument`` (metadata
+        Azure cannot take)."""
         data = to_bytes(text)
+        checked = _checked_metadata(metadata)
         client = self._blob_client(container, blob_path)
         attempt = current_attempt()
         attempt.repeat_safe = True
@@ -591,7 +626,7 @@ class AzureBlobProvider(StoreInterface):
         try:
             with _noting_sent(attempt.memo):
                 _Upload(client, self._concurrency, fail_if_exists=fail_if_exists,
-                        content_type=content_type).from_bytes(data)
+                        content_type=content_type, metadata=checked).from_bytes(data)
         except HttpResponseError as error:
             if not (after_sent and error_code(error) == "BlobAlreadyExists"
                     and self._holds(client, data)):
@@ -605,13 +640,15 @@ class AzureBlobProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """As :meth:`create_blob_from_stream`, of the file's content. Raises
-        ``ContainerNotFound``, ``FileNotFoundError``."""
+        ``ContainerNotFound``, ``FileNotFoundError``, ``InvalidArgument``."""
+        checked = _checked_metadata(metadata)
         with open(source_fn, "rb") as source:
             length = os.fstat(source.fileno()).st_size
             self._upload_stream(container, blob_path, source, length, progress_callback,
-                                content_type)
+                                content_type, checked)
 
     def create_blob_from_stream(
         self,
@@ -622,20 +659,21 @@ class AzureBlobProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Block upload from ``stream`` (read one block per worker at a time); the blob appears
-        only when the block list is committed. Every request carries the MD5 of its body,
-        which Azure checks (``IntegrityError``), and the blob keeps the MD5 of the whole.
-        Raises ``ContainerNotFound``."""
+        only when the block list is committed, with ``metadata``. Every request carries the
+        MD5 of its body, which Azure checks (``IntegrityError``), and the blob keeps the MD5
+        of the whole. Raises ``ContainerNotFound``, ``InvalidArgument``."""
         self._upload_stream(container, blob_path, stream, length, progress_callback,
-                            content_type)
+                            content_type, _checked_metadata(metadata))
 
     def _upload_stream(self, container: str, blob_path: str, stream: IO[bytes],
                        length: int | None, progress_callback: ProgressCallback | None,
-                       content_type: str | None) -> None:
+                       content_type: str | None, metadata: dict[str, str] | None) -> None:
         _Upload(self._blob_client(container, blob_path), self._concurrency,
                 progress=_progress_hook(progress_callback, length),
-                content_type=content_type).from_stream(stream, length)
+                content_type=content_type, metadata=metadata).from_stream(stream, length)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -644,10 +682,13 @@ class AzureBlobProvider(StoreInterface):
         """A writer staging a block (``max-block-size``) per part as it fills and committing
         the block list on close (one Put Blob when the content fits in one block); blocks of
         a writer that never commits are dropped by Azure (a week later, or at the blob's next
-        commit). Raises ``ContainerNotFound`` (one request)."""
+        commit); the commit stores ``metadata``. Raises ``ContainerNotFound`` (one request),
+        ``InvalidArgument`` (before it)."""
+        checked = _checked_metadata(metadata)
         if not self.does_container_exist(container):
             raise ContainerNotFound("container not found", container=container)
-        upload = _Upload(self._blob_client(container, blob_path), 1, content_type=content_type)
+        upload = _Upload(self._blob_client(container, blob_path), 1, content_type=content_type,
+                         metadata=checked)
         return BlobWriter(_BlockSink(upload))
 
     def append_blob(
@@ -921,8 +962,9 @@ class AzureBlobProvider(StoreInterface):
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
-        """Raises ``BlobNotFound``."""
-        self._blob_client(container, blob_path).set_blob_metadata(dict(metadata))
+        """Raises ``BlobNotFound``, ``InvalidArgument`` (before any request)."""
+        checked = _checked_metadata(metadata) or {}
+        self._blob_client(container, blob_path).set_blob_metadata(checked)
 
     # ---- blob reads ----
 

@@ -83,7 +83,10 @@ def translate(error: BaseException, *, create_only: bool = False) -> StoreError 
     if isinstance(error, StoreError):
         return error
     if isinstance(error, media_errors.DataCorruption):
-        return IntegrityError("GCS download failed its checksum")
+        # The SDK's check of a download, or of a resumable upload against the object made
+        # (which it then deletes); its message says which.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "checksum"
+        return IntegrityError(f"GCS content failed its checksum: {reason}")
     status = _status(error)
     if status:
         return _translate_status(error, status, create_only)

@@ -31,9 +31,11 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
+from functools import partial
 from typing import IO, Any, NoReturn
 from urllib.parse import quote
 
+import google_crc32c
 from google.api_core import exceptions as api_errors
 from google.cloud import storage
 
@@ -56,6 +58,7 @@ from xtstore.providers._shared import (
     CONTAINER_MARKER,
     RESERVED_PREFIX,
     Expected,
+    base64_hex,
     is_hidden_object,
     new_snapshot_id,
     snapshot_created,
@@ -67,7 +70,11 @@ from xtstore.providers.gcs.config import GCSSettings
 from xtstore.providers.gcs.description import DESCRIPTION
 from xtstore.providers.gcs.errors import gcs_errors, http_error, translate
 from xtstore.providers.gcs.keys import check_blob_name, new_piece_name, snapshot_name
-from xtstore.providers.gcs.session import ResumableSession
+from xtstore.providers.gcs.session import (
+    ResumableSession,
+    crc32c_base64,
+    stored_other_bytes,
+)
 from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo, SnapshotInfo
 from xtstore.writer import BlobWriter
 
@@ -141,6 +148,19 @@ class _Source:
             total = self._total if self._total is not None else self._position
             self._callback(self._position, max(total, self._position))
         return data
+
+    def read_exactly(self, size: int) -> bytes:
+        """``size`` bytes, however many reads that takes. Raises ``ValueError`` (as the
+        SDK's one-request upload does) for a stream that ends before."""
+        parts = []
+        count = 0
+        while count < size and (data := self.read(size - count)):
+            parts.append(data)
+            count += len(data)
+        if count < size:
+            raise ValueError(f"Size {size} was specified but the file-like object only had"
+                             f" {count} bytes remaining.")
+        return b"".join(parts)
 
     def tell(self) -> int:
         return self._position
@@ -326,10 +346,11 @@ class GCSProvider(StoreInterface):
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
-        content_type: str | None = None,
+        content_type: str | None = None, metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """One upload; with ``fail_if_exists`` conditional on ``ifGenerationMatch=0``.
-        Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
+        """One upload, the metadata in the object resource it sends; with ``fail_if_exists``
+        conditional on ``ifGenerationMatch=0``. Raises ``BlobAlreadyExists``,
+        ``ContainerNotFound``.
 
         A create-only write is safe to repeat: a repeat that finds the blob compares it with
         this call's bytes, and one holding them is this call's own write (its response lost)."""
@@ -344,13 +365,41 @@ class GCSProvider(StoreInterface):
             attempt.memo["sent"] = True
         try:
             with gcs_errors(create_only=fail_if_exists):
-                self._blob(container, name).upload_from_string(
-                    data, content_type=content_type, **condition, **self._call)
+                self._upload_checked(self._new_blob(container, name, metadata), data,
+                                     content_type, **condition)
         except BlobAlreadyExists:
             if not (repeat and self._holds(container, name, data)):
                 raise
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
+
+    def _new_blob(self, container: str, name: str, metadata: Mapping[str, str] | None,
+                  chunk_size: int | None = None) -> storage.Blob:
+        """The object an upload writes, its custom metadata (None: none) in the object
+        resource the upload (or its resumable session) sends, so that the object appears
+        with it."""
+        blob = self._bucket(container).blob(name, chunk_size=chunk_size)
+        if metadata is not None:
+            blob.metadata = dict(metadata)
+        return blob
+
+    def _upload_checked(self, blob: storage.Blob, data: bytes, content_type: str | None,
+                        **conditions: Any) -> None:
+        """One upload request of ``data``. The SDK sends its CRC32C in the object resource,
+        which GCS checks (damaged bytes are refused, never stored); a server that does not
+        check it (fake-gcs-server) is caught by the crc32c of the object it answers with:
+        that object is deleted (if still that generation) and ``IntegrityError`` raised."""
+        blob.upload_from_string(data, content_type=content_type, **conditions, **self._call)
+        sent = crc32c_base64(int(google_crc32c.extend(0, data)))
+        stored_other_bytes({"crc32c": blob.crc32c, "generation": blob.generation}, sent,
+                           partial(self._discard, blob))
+
+    def _discard(self, blob: storage.Blob, generation: int) -> None:
+        """Delete the object ``blob`` names if it is still ``generation`` (one holding
+        damaged bytes); any other outcome leaves it to the caller's error."""
+        with contextlib.suppress(Exception):
+            self._blob(blob.bucket.name, blob.name).delete(if_generation_match=generation,
+                                                           **self._call)
 
     def _holds(self, container: str, name: str, data: bytes) -> bool:
         """Whether the object holds exactly ``data`` (by its length and MD5)."""
@@ -376,19 +425,24 @@ class GCSProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """One upload up to ``single-upload-limit`` bytes of known length, else a resumable
         upload in ``chunk-size`` chunks (the most held in memory), the object appearing only
-        when the last one lands. Raises ``ContainerNotFound``."""
+        when the last one lands, with ``metadata``. Raises ``ContainerNotFound``."""
         name = check_blob_name(blob_path)
         resumable = length is None or length > self._settings.single_upload_limit
-        blob = self._bucket(container).blob(
-            name, chunk_size=self._settings.chunk_size if resumable else None)
+        blob = self._new_blob(container, name, metadata,
+                              self._settings.chunk_size if resumable else None)
         source = _Source(stream, progress_callback, length)
         try:
             with gcs_errors():
-                blob.upload_from_file(source, size=length, content_type=content_type,
-                                      rewind=False, **self._call)
+                if resumable:  # the SDK checks the object made against its own CRC32C
+                    blob.upload_from_file(source, size=length, content_type=content_type,
+                                          rewind=False, **self._call)
+                else:  # one request, as the SDK would make it, checked as create_blob's
+                    self._upload_checked(blob, source.read_exactly(length or 0),
+                                         content_type)
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
         if progress_callback is not None and length == 0:
@@ -402,6 +456,7 @@ class GCSProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """:meth:`create_blob_from_stream` of the file, its size known. Raises
         ``ContainerNotFound``, ``FileNotFoundError``."""
@@ -409,7 +464,7 @@ class GCSProvider(StoreInterface):
             self.create_blob_from_stream(container, blob_path, source,
                                          length=os.fstat(source.fileno()).st_size,
                                          progress_callback=progress_callback,
-                                         content_type=content_type)
+                                         content_type=content_type, metadata=metadata)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -417,10 +472,12 @@ class GCSProvider(StoreInterface):
     ) -> BlobWriter:
         """A resumable upload session whose chunks are the writer's parts (``chunk-size``
         bytes, the most held in memory); the object appears when the commit sends the last
-        chunk with the total size, and never if the session is cancelled or abandoned.
-        Raises ``ContainerNotFound`` at the call."""
+        chunk with the total size, and never if the session is cancelled or abandoned. The
+        content type and ``metadata`` are in the object resource that opens the session; the
+        last chunk carries the CRC32C of the whole content (``x-goog-hash``), which GCS
+        checks. Raises ``ContainerNotFound`` at the call."""
         name = check_blob_name(blob_path)
-        blob = self._blob(container, name)
+        blob = self._new_blob(container, name, metadata)
         blob.content_type = content_type  # in the session's metadata, not only its header
         try:
             with gcs_errors():
@@ -429,7 +486,7 @@ class GCSProvider(StoreInterface):
         except BlobNotFound:
             raise ContainerNotFound("container not found", container=container) from None
         return BlobWriter(ResumableSession(self.http, url, self._settings.chunk_size,
-                                           self._timeout))
+                                           self._timeout, partial(self._discard, blob)))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -822,11 +879,15 @@ class GCSProvider(StoreInterface):
 
 def _listed(blob: storage.Blob, *, metadata: bool = False) -> BlobInfo:
     """A listing entry, or with ``metadata`` the properties, of a loaded object; its etag is
-    the generation, which GCS changes on every write of content."""
+    the generation, which GCS changes on every write of content. Both carry the object's
+    md5Hash (none for a composed object) and crc32c."""
+    checksums = {algorithm: digest for algorithm, digest in (
+        ("md5", base64_hex(blob.md5_hash)), ("crc32c", base64_hex(blob.crc32c)))
+        if digest is not None}
     properties = BlobProperties.from_datetime(
         int(blob.size or 0), _utc(blob.updated), str(blob.generation),
         content_type=blob.content_type,
-        metadata=dict(blob.metadata or {}) if metadata else {},
+        metadata=dict(blob.metadata or {}) if metadata else {}, checksums=checksums,
     )
     return BlobInfo(name=blob.name, properties=properties)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from xtstore.paging import PagedListing
 from xtstore.providers._shared import RESERVED_PREFIX, is_hidden_object
+from xtstore.providers.s3.transfer import stored_checksums
 from xtstore.values import BlobInfo, BlobProperties
 
 __all__ = ["PAGE_SIZE", "iter_listing"]
@@ -51,8 +52,11 @@ def _blobs(page: dict[str, Any]) -> Iterator[BlobInfo]:
         key = item["Key"]
         if is_hidden_object(key):
             continue
+        # A listing says nothing of encryption: a 32-hex ETag is taken for the MD5, which
+        # an SSE-KMS object's is not (docs/providers/s3.md "Checksums").
         properties = BlobProperties.from_datetime(
-            int(item["Size"]), item["LastModified"], str(item.get("ETag", ""))
+            int(item["Size"]), item["LastModified"], str(item.get("ETag", "")),
+            checksums=stored_checksums(item),
         )
         yield BlobInfo(name=key, properties=properties)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
@@ -42,7 +43,12 @@ from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import list_pages
 from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
-from xtstore.providers._shared import CONTAINER_MARKER, snapshot_prefix, to_bytes
+from xtstore.providers._shared import (
+    CONTAINER_MARKER,
+    check_header_metadata,
+    snapshot_prefix,
+    to_bytes,
+)
 from xtstore.providers.s3.append import Appender
 from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.description import DESCRIPTION
@@ -55,6 +61,7 @@ from xtstore.providers.s3.transfer import (
     Transfers,
     etag_md5,
     expected_content,
+    stored_checksums,
 )
 from xtstore.values import (
     BlobInfo,
@@ -71,6 +78,21 @@ SINGLE_COPY_LIMIT = 5 * 2**30
 """CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
 
 _DELETE_BATCH = 1000
+
+_METADATA_KEY = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_METADATA_RULE = ("S3's metadata keys end HTTP header names (x-amz-meta-KEY), so ASCII"
+                  " letters, digits and !#$%&'*+-.^_`|~ only (S3 lower-cases them)")
+
+
+def _checked_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``metadata`` as S3 takes it (``x-amz-meta-*`` headers), or None for none. Raises
+    ``InvalidArgument`` before any request for a key or value no header carries
+    (:func:`~xtstore.providers._shared.check_header_metadata`; botocore would raise its own
+    ``ParamValidationError`` for non-ASCII, and S3 refuse the signature of a key with a
+    space)."""
+    if metadata is None:
+        return None
+    return check_header_metadata(metadata, _METADATA_KEY, _METADATA_RULE)
 
 
 def _byte_range(start: int, end: int | None) -> str:
@@ -265,8 +287,10 @@ class S3Provider(StoreInterface):
         return datetime.now(timezone.utc)
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
+        """Raises ``InvalidArgument`` (before any request)."""
+        checked = _checked_metadata(metadata) or {}
         self._client.put_object(Bucket=container, Key=CONTAINER_MARKER, Body=b"",
-                                Metadata=dict(metadata))
+                                Metadata=checked)
 
     # ---- blobs: writing ----
 
@@ -281,19 +305,23 @@ class S3Provider(StoreInterface):
 
     def create_blob(
         self, container: str, blob_path: str, text: Text, fail_if_exists: bool = False, *,
-        content_type: str | None = None,
+        content_type: str | None = None, metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """One PutObject; with ``fail_if_exists`` conditional on ``If-None-Match: *``.
-        Raises ``BlobAlreadyExists``, ``ContainerNotFound``.
+        """One PutObject (with the content type and metadata); with ``fail_if_exists``
+        conditional on ``If-None-Match: *``. Raises ``BlobAlreadyExists``,
+        ``ContainerNotFound``, ``InvalidArgument`` (metadata S3 cannot take).
 
         A create-only write is safe to repeat: a repeat that finds the blob compares it with
         this call's bytes, and one holding them is this call's own write (its response lost),
         not a ``BlobAlreadyExists``."""
         key = check_blob_key(blob_path)
         data = to_bytes(text)
-        condition: dict[str, str] = {"IfNoneMatch": "*"} if fail_if_exists else {}
+        checked = _checked_metadata(metadata)
+        condition: dict[str, Any] = {"IfNoneMatch": "*"} if fail_if_exists else {}
         if content_type is not None:
             condition["ContentType"] = content_type
+        if checked is not None:
+            condition["Metadata"] = checked
         repeat = False
         if fail_if_exists:
             attempt = current_attempt()
@@ -335,13 +363,16 @@ class S3Provider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Managed upload (multipart above ``multipart-threshold``, completed atomically).
-        Raises ``ContainerNotFound``, ``FileNotFoundError``."""
+        """Managed upload (multipart above ``multipart-threshold``, completed atomically),
+        the metadata sent with it. Raises ``ContainerNotFound``, ``FileNotFoundError``,
+        ``InvalidArgument``."""
         key = check_blob_key(blob_path)
+        checked = _checked_metadata(metadata)
         size = os.stat(source_fn).st_size
         self._transfers.upload(source_fn, container, key, progress_callback, size,
-                               content_type)
+                               content_type, checked)
 
     def create_blob_from_stream(
         self,
@@ -352,15 +383,18 @@ class S3Provider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Streams ``stream`` in ``multipart-chunksize`` parts (memory bounded by
-        ``max-concurrency`` parts). Raises ``ContainerNotFound``. The Store rewinds a
-        seekable stream for a repeat; s3transfer is lent it, never given it to close."""
+        ``max-concurrency`` parts), the metadata sent with it. Raises ``ContainerNotFound``,
+        ``InvalidArgument``. The Store rewinds a seekable stream for a repeat; s3transfer is
+        lent it, never given it to close."""
         key = check_blob_key(blob_path)
+        checked = _checked_metadata(metadata)
         source: IO[bytes] = (cast(IO[bytes], _Lent(stream)) if _seekable(stream)
                              else stream)
         self._transfers.upload(source, container, key, progress_callback, length,
-                               content_type)
+                               content_type, checked)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -368,12 +402,15 @@ class S3Provider(StoreInterface):
     ) -> BlobWriter:
         """A writer uploading a multipart upload's part (``multipart-chunksize``) as each
         fills, completed on close (one PutObject when the content fits in one part), aborted
-        on abort (:class:`~xtstore.providers.s3.transfer.PartUpload`). Raises
-        ``ContainerNotFound`` (one request)."""
+        on abort (:class:`~xtstore.providers.s3.transfer.PartUpload`), the metadata sent with
+        the request that creates the object. Raises ``ContainerNotFound`` (one request),
+        ``InvalidArgument`` (before it)."""
         key = check_blob_key(blob_path)
+        checked = _checked_metadata(metadata)
         self._require_container(container)
         return BlobWriter(PartUpload(self._client, container, key,
-                                     self._settings.multipart_chunksize, content_type))
+                                     self._settings.multipart_chunksize, content_type,
+                                     checked))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -461,22 +498,25 @@ class S3Provider(StoreInterface):
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
         """Replace the metadata with a server-side copy onto itself (S3 objects are
-        immutable). Raises ``BlobNotFound``."""
+        immutable). Raises ``BlobNotFound``, ``InvalidArgument`` (before any request)."""
         key = check_blob_key(blob_path)
+        checked = _checked_metadata(metadata) or {}
         head = self._head(container, key)
-        extra: dict[str, Any] = {"Metadata": dict(metadata), "MetadataDirective": "REPLACE"}
+        extra: dict[str, Any] = {"Metadata": checked, "MetadataDirective": "REPLACE"}
         if head.get("ContentType"):
             extra["ContentType"] = head["ContentType"]
         self._server_copy(container, key, container, key, extra, size=head["ContentLength"])
 
     # ---- blobs: reading ----
 
-    def _head(self, container: str, key: str, missing: str = "blob not found") -> dict[str, Any]:
+    def _head(self, container: str, key: str, missing: str = "blob not found",
+              **arguments: Any) -> dict[str, Any]:
         """HeadObject; a bodiless 404 is told apart as ``ContainerNotFound`` or
         ``BlobNotFound``."""
         try:
             with s3_errors():
-                return cast(dict[str, Any], self._client.head_object(Bucket=container, Key=key))
+                return cast(dict[str, Any], self._client.head_object(Bucket=container, Key=key,
+                                                                     **arguments))
         except BlobNotFound:
             self._require_container(container)
             raise BlobNotFound(missing) from None
@@ -575,12 +615,15 @@ class S3Provider(StoreInterface):
             raise
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
-        """One HeadObject. Raises ``BlobNotFound``, ``ContainerNotFound``."""
+        """One HeadObject (with ``ChecksumMode=ENABLED``, so that it carries the object's
+        checksums: :func:`~xtstore.providers.s3.transfer.stored_checksums`). Raises
+        ``BlobNotFound``, ``ContainerNotFound``."""
         key = check_blob_key(blob_path)
-        head = self._head(container, key)
+        head = self._head(container, key, ChecksumMode="ENABLED")
         properties = BlobProperties.from_datetime(
             int(head["ContentLength"]), head["LastModified"], str(head.get("ETag", "")),
             content_type=head.get("ContentType"), metadata=head.get("Metadata", {}),
+            checksums=stored_checksums(head),
         )
         return BlobInfo(name=key, properties=properties)
 

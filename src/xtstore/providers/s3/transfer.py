@@ -22,7 +22,13 @@ from s3transfer.subscribers import BaseSubscriber  # type: ignore[import-untyped
 
 from xtstore.errors import BlobNotFound, IntegrityError
 from xtstore.interface import ProgressCallback
-from xtstore.providers._shared import CHECKSUMS, Expected, check_file, verified_local_file
+from xtstore.providers._shared import (
+    CHECKSUMS,
+    Expected,
+    base64_hex,
+    check_file,
+    verified_local_file,
+)
 from xtstore.providers.s3.errors import s3_errors
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "composite_checksum",
     "etag_md5",
     "expected_content",
+    "stored_checksums",
     "verifies_checksums",
     "watch_upload_digests",
 ]
@@ -41,6 +48,9 @@ _FULL_OBJECT_CHECKSUMS = (("ChecksumSHA256", "sha256"), ("ChecksumSHA1", "sha1")
                           ("ChecksumCRC32", "crc32"))
 """The S3 checksums xtstore can compute itself, best first (CRC32C and CRC64NVME need awscrt;
 botocore checks those on whole-object reads when it can)."""
+_STORED_CHECKSUMS = (("ChecksumCRC32", "crc32"), ("ChecksumCRC32C", "crc32c"),
+                     ("ChecksumSHA256", "sha256"))
+"""The full-object checksums S3 keeps that ``BlobProperties.checksums`` names."""
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}")
 _ETAG_NOT_MD5 = frozenset({"aws:kms", "aws:kms:dsse"})
 """Server-side encryptions whose ETags are not the MD5 of the content (S3's documented rule;
@@ -61,13 +71,38 @@ def expected_content(head: Mapping[str, Any]) -> Expected:
     object that xtstore can compute (a multipart upload's composite checksum is one of its
     parts' checksums, so only the length is checked)."""
     size = int(head["ContentLength"])
-    kind = head.get("ChecksumType")
-    if kind == "FULL_OBJECT" or (kind is None and "-" not in str(head.get("ETag", ""))):
-        for field, algorithm in _FULL_OBJECT_CHECKSUMS:
-            value = head.get(field)
-            if value and "-" not in str(value):
-                return Expected.from_base64(size, algorithm, str(value))
+    for field, algorithm in _FULL_OBJECT_CHECKSUMS:
+        value = _full_object_checksum(head, field)
+        if value is not None:
+            return Expected.from_base64(size, algorithm, value)
     return Expected(size)
+
+
+def _full_object_checksum(head: Mapping[str, Any], field: str) -> str | None:
+    """The base64 checksum ``field`` of a HeadObject (asked with ``ChecksumMode=ENABLED``)
+    where it is one of the whole content: typed ``FULL_OBJECT``, or untyped on a single-part
+    object; None for a multipart object's composite checksum (of its parts' checksums)."""
+    kind = head.get("ChecksumType")
+    if not (kind == "FULL_OBJECT" or (kind is None and "-" not in str(head.get("ETag", "")))):
+        return None
+    value = head.get(field)
+    return str(value) if value and "-" not in str(value) else None
+
+
+def stored_checksums(head: Mapping[str, Any]) -> dict[str, str]:
+    """``BlobProperties.checksums`` of an object: the MD5 that its ETag is
+    (:func:`etag_md5`) and its full-object checksums (CRC32, which every upload of xtstore's
+    keeps, multipart ones too; CRC32C, SHA256), from a HeadObject asked with
+    ``ChecksumMode=ENABLED``, or a listing entry (ETag only)."""
+    found: dict[str, str] = {}
+    md5 = etag_md5(head)
+    if md5 is not None:
+        found["md5"] = md5
+    for field, algorithm in _STORED_CHECKSUMS:
+        digest = base64_hex(_full_object_checksum(head, field))
+        if digest is not None:
+            found[algorithm] = digest
+    return found
 
 
 def composite_checksum(head: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -226,14 +261,17 @@ class Transfers:
         progress: ProgressCallback | None = None,
         total: int | None = None,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Upload a file name or a readable stream; the object appears only when complete
         (a failed multipart upload is aborted), with a full-object CRC32
-        (:data:`UPLOAD_CHECKSUM`) and ``content_type`` (None: S3's default). Raises
-        ``ContainerNotFound``."""
+        (:data:`UPLOAD_CHECKSUM`), ``content_type`` (None: S3's default) and ``metadata``
+        (sent with the PutObject or CreateMultipartUpload). Raises ``ContainerNotFound``."""
         extra: dict[str, Any] = dict(UPLOAD_CHECKSUM)
         if content_type is not None:
             extra["ContentType"] = content_type
+        if metadata is not None:
+            extra["Metadata"] = dict(metadata)
         with self._manager() as manager:
             manager.upload(source, bucket, key, extra_args=extra,
                            subscribers=_subscribers(progress, total)).result()
@@ -304,19 +342,24 @@ class PartUpload:
     created at the first part, each part an UploadPart of ``part_size`` bytes (a repeat
     uploads the same part number again), completed on close with the parts' ETags and the
     whole object's CRC32 (S3 checks it: :data:`UPLOAD_CHECKSUM`); one PutObject when the whole
-    content is the tail; AbortMultipartUpload on abort. Like every upload of the client,
+    content is the tail; AbortMultipartUpload on abort. The content type and metadata go
+    with the CreateMultipartUpload (or that PutObject). Like every upload of the client,
     each request is checked against the MD5 the store reports (:func:`watch_upload_digests`).
 
     A CreateMultipartUpload whose response was lost leaves an upload nobody completes (S3
     drops it by the bucket's lifecycle rule for incomplete uploads)."""
 
     def __init__(self, client: Any, bucket: str, key: str, part_size: int,
-                 content_type: str | None) -> None:
+                 content_type: str | None, metadata: Mapping[str, str] | None = None
+                 ) -> None:
         self._client = client
         self._bucket = bucket
         self._key = key
         self.part_size = part_size
-        self._type = {"ContentType": content_type} if content_type is not None else {}
+        self._type: dict[str, Any] = (
+            {"ContentType": content_type} if content_type is not None else {})
+        if metadata is not None:
+            self._type["Metadata"] = dict(metadata)  # with the request that creates the object
         self._upload_id: str | None = None
         self._parts: dict[int, dict[str, Any]] = {}
         self._whole = CHECKSUMS["crc32"]()
