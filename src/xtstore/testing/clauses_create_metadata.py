@@ -5,7 +5,6 @@ and ``BlobProperties.checksums`` states only true hashes of the content, on ever
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 import io
 import re
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from xtstore.errors import Unsupported
-from xtstore.fingerprints import MTIME_KEY, format_mtime, mtime_ns, parse_mtime
+from xtstore.fingerprints import MTIME_KEY, format_mtime, mtime_ns, new_hasher, parse_mtime
 from xtstore.store import Store
 from xtstore.testing.base import SuiteBase, put_bytes
 from xtstore.testing.checks import (
@@ -34,7 +33,7 @@ from xtstore.testing.clauses_ranges import check_bytes
 from xtstore.testing.clauses_writers import crossing_size
 from xtstore.values import CHECKSUM_ALGORITHMS, BlobProperties, Support
 
-__all__ = ["ChecksumClauses", "CreateMetadataClauses", "crc32c"]
+__all__ = ["ChecksumClauses", "CreateMetadataClauses"]
 
 READ_BACK = ("Metadata: metadata given to create_blob, create_blob_from_path, "
              "create_blob_from_stream or open_blob(mode='wb') is read back exactly by "
@@ -57,38 +56,15 @@ METHODS = ("create_blob", "create_blob_from_path", "create_blob_from_stream",
 """The provider methods that take ``metadata=`` where ``capabilities().create_metadata``."""
 TAGS = {"stage": "train", "run_id": "exp-7 lr=0.1, seed 3"}
 """Metadata every store keeps as given: identifier keys in lower case (Azure, S3), ASCII."""
-HEX_DIGITS = {"md5": 32, "crc32c": 8, "sha256": 64}
-
-
-def _crc32c_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC32C_TABLE = _crc32c_table()
-
-
-def crc32c(data: bytes) -> str:
-    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of ``data`` as 8 lower-case hex
-    digits, GCS's ``crc32c`` in the form of ``BlobProperties.checksums``. Pure Python, so the
-    suite needs no CRC library; about 3 s per 10 MiB."""
-    crc = 0xFFFFFFFF
-    table = _CRC32C_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return f"{crc ^ 0xFFFFFFFF:08x}"
+HEX_DIGITS = {"md5": 32, "crc32c": 8, "sha256": 64, "crc32": 8}
 
 
 def true_hash(algorithm: str, data: bytes) -> str:
-    """What ``checksums[algorithm]`` must be for content ``data``."""
-    if algorithm == "crc32c":
-        return crc32c(data)
-    return hashlib.new(algorithm, data).hexdigest()
+    """What ``checksums[algorithm]`` must be for content ``data`` (xtstore.fingerprints'
+    hashers: hashlib, zlib's CRC-32 and CRC-32C)."""
+    hasher = new_hasher(algorithm)
+    hasher.update(data)
+    return hasher.hexdigest()
 
 
 def check_checksums(props: BlobProperties, data: bytes, clause: str, what: str) -> None:
