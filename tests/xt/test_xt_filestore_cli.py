@@ -198,6 +198,17 @@ def test_every_cli_command_works_on_xts_own_filestore(cli: XtCli, tmp_path: Path
     cli.ok("-q", "cp", "runs/data", "xtfs2:runs/data")
     assert cli.ok("cat", "xtfs2:runs/data/sub/deep/c.txt") == b"c"
 
+    # sync and check a local folder onto XT's store (no metadata there: times by
+    # last_modified), a re-run copies nothing; mv a blob
+    first = json.loads(cli.text("--json", "sync", str(tmp_path / "folder"), "runs/synced"))
+    assert first["copied"] == len(CONTENT) and not first["failed"]
+    again = json.loads(cli.text("--json", "sync", str(tmp_path / "folder"), "runs/synced"))
+    assert again["copied"] == 0 and again["skipped"] == len(CONTENT)
+    cli.ok("check", str(tmp_path / "folder"), "runs/synced")
+    cli.ok("-q", "mv", "runs/from-local/b.bin", "runs/moved/b.bin")
+    assert cli.ok("cat", "runs/moved/b.bin") == CONTENT["sub/b.bin"]
+    cli.fails("cat", "runs/from-local/b.bin", says="no blob or folder by this name")
+
     # rm: a blob, a folder (-r), a missing blob; a missing blob read
     cli.ok("rm", "runs/g.txt")
     cli.fails("cat", "runs/g.txt", says="blob 'g.txt': no blob or folder by this name")
