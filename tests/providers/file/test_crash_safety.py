@@ -179,20 +179,19 @@ def run_operation(store: FileProvider, operation: tuple[Any, ...], scratch: Path
     kind = operation[0]
     if kind in {"create", "create_new", "from_path", "stream"}:
         _, name, version, size, tagged = operation
-        metadata = dict(_upload_metadata(version, tagged)) or None
+        given = {"metadata": dict(_upload_metadata(version, tagged))} if tagged else {}
     if kind in {"create", "create_new"}:
         store.create_blob(CONTAINER, name, content(version, size),
-                          fail_if_exists=kind == "create_new", metadata=metadata)
+                          fail_if_exists=kind == "create_new", **given)
     elif kind == "from_path":
         source = scratch / version
         source.write_bytes(content(version, size))
-        store.create_blob_from_path(CONTAINER, name, str(source), metadata=metadata)
+        store.create_blob_from_path(CONTAINER, name, str(source), **given)
     elif kind == "stream":
         source = scratch / version
         source.write_bytes(content(version, size))
         with open(source, "rb") as stream:
-            store.create_blob_from_stream(CONTAINER, name, stream, length=size,
-                                          metadata=metadata)
+            store.create_blob_from_stream(CONTAINER, name, stream, length=size, **given)
     elif kind == "append":
         _, name, version, size, rewrite = operation
         store.append_blob(CONTAINER, name, content(version, size), append_with_rewrite=rewrite)
@@ -316,11 +315,13 @@ def kill_during(root: Path, scratch: Path, made: Script, unnamed: bool, target: 
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
+        code = 1  # an operation that raised: the parent's check of the exit status fails
         try:
             os.close(read_end)
             child(root, scratch, made, unnamed, stop, write_end)
+            code = 0
         finally:
-            os._exit(0)
+            os._exit(code)
     os.close(write_end)
     done = 0
     while True:  # until the target operation starts, or the child stops at its call
