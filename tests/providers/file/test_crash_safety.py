@@ -111,10 +111,11 @@ def choose(rng: random.Random, blobs: dict[str, Blob], version: str) -> tuple[An
     name = rng.choice(existing) if existing and kind in {
         "copy", "snapshot", "metadata", "delete"} else rng.choice(NAMES)
     size = rng.choice([64, 300, 5000, 70_000, LARGE + 4096, 3 * LARGE])
+    tagged = rng.random() < 0.4  # an upload given metadata, stored in the same write
     if kind in {"create", "from_path", "stream"}:
-        return (kind, name, version, size)
+        return (kind, name, version, size, tagged)
     if kind == "create_new":
-        return (kind, rng.choice([n for n in NAMES if n not in blobs]), version, size)
+        return (kind, rng.choice([n for n in NAMES if n not in blobs]), version, size, tagged)
     if kind == "append":
         rewrite = rng.random() < 0.5
         return (kind, name, version, rng.choice([64, 700, 20_000]), rewrite)
@@ -136,11 +137,12 @@ def after(before: dict[str, Blob], operation: tuple[Any, ...]) -> dict[str, Blob
     kind, name = operation[0], operation[1]
     old = blobs.get(name)
     if kind in {"create", "from_path", "stream"}:
-        _, _, version, size = operation
-        blobs[name] = Blob(((version, size),), (), old.snapshots if old else ())
+        _, _, version, size, tagged = operation
+        blobs[name] = Blob(((version, size),), _upload_metadata(version, tagged),
+                           old.snapshots if old else ())
     elif kind == "create_new":
-        _, _, version, size = operation
-        blobs[name] = Blob(((version, size),))
+        _, _, version, size, tagged = operation
+        blobs[name] = Blob(((version, size),), _upload_metadata(version, tagged))
     elif kind == "append":
         _, _, version, size, _ = operation
         blobs[name] = (replace(old, chunks=(*old.chunks, (version, size))) if old
@@ -165,25 +167,31 @@ def after(before: dict[str, Blob], operation: tuple[Any, ...]) -> dict[str, Blob
     return blobs
 
 
+def _upload_metadata(version: str, tagged: bool) -> tuple[tuple[str, str], ...]:
+    """The metadata an upload of ``version`` gives its blob: ``uploaded`` naming it, if
+    ``tagged``."""
+    return (("uploaded", version),) if tagged else ()
+
+
 # ---- the child ----
 
 def run_operation(store: FileProvider, operation: tuple[Any, ...], scratch: Path) -> None:
     kind = operation[0]
+    if kind in {"create", "create_new", "from_path", "stream"}:
+        _, name, version, size, tagged = operation
+        given = {"metadata": dict(_upload_metadata(version, tagged))} if tagged else {}
     if kind in {"create", "create_new"}:
-        _, name, version, size = operation
         store.create_blob(CONTAINER, name, content(version, size),
-                          fail_if_exists=kind == "create_new")
+                          fail_if_exists=kind == "create_new", **given)
     elif kind == "from_path":
-        _, name, version, size = operation
         source = scratch / version
         source.write_bytes(content(version, size))
-        store.create_blob_from_path(CONTAINER, name, str(source))
+        store.create_blob_from_path(CONTAINER, name, str(source), **given)
     elif kind == "stream":
-        _, name, version, size = operation
         source = scratch / version
         source.write_bytes(content(version, size))
         with open(source, "rb") as stream:
-            store.create_blob_from_stream(CONTAINER, name, stream, length=size)
+            store.create_blob_from_stream(CONTAINER, name, stream, length=size, **given)
     elif kind == "append":
         _, name, version, size, rewrite = operation
         store.append_blob(CONTAINER, name, content(version, size), append_with_rewrite=rewrite)
@@ -307,11 +315,13 @@ def kill_during(root: Path, scratch: Path, made: Script, unnamed: bool, target: 
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
+        code = 1  # an operation that raised: the parent's check of the exit status fails
         try:
             os.close(read_end)
             child(root, scratch, made, unnamed, stop, write_end)
+            code = 0
         finally:
-            os._exit(0)
+            os._exit(code)
     os.close(write_end)
     done = 0
     while True:  # until the target operation starts, or the child stops at its call
@@ -390,15 +400,19 @@ def test_sigkill_at_chosen_points_leaves_whole_versions_and_no_temporary_files(
 
 # ---- every kill point of the writes that meet a blob's metadata ----
 
-_BOUND_SETUP = (("create", "a", "1.0", 300), ("metadata", "a", "1.1"),
-                ("create", "d/b", "1.2", 5000), ("metadata", "d/b", "1.3"),
+_BOUND_SETUP = (("create", "a", "1.0", 300, False), ("metadata", "a", "1.1"),
+                ("create", "d/b", "1.2", 5000, False), ("metadata", "d/b", "1.3"),
                 ("snapshot", "d/b"))
 """Two blobs with metadata, ``d/b`` with a snapshot (so an append to it rewrites)."""
 _OVER_METADATA = {
-    "overwrite": ("create", "a", "2.0", 300),
-    "overwrite-large": ("from_path", "a", "2.0", LARGE + 4096),
-    "from-path": ("from_path", "a", "2.0", 70_000),
-    "stream": ("stream", "a", "2.0", 300),
+    "overwrite": ("create", "a", "2.0", 300, False),
+    "overwrite-large": ("from_path", "a", "2.0", LARGE + 4096, False),
+    "from-path": ("from_path", "a", "2.0", 70_000, False),
+    "stream": ("stream", "a", "2.0", 300, False),
+    "overwrite-given-metadata": ("create", "a", "2.0", 300, True),
+    "overwrite-large-given-metadata": ("from_path", "a", "2.0", LARGE + 4096, True),
+    "stream-given-metadata": ("stream", "a", "2.0", 300, True),
+    "create-new-given-metadata": ("create_new", "log", "2.0", 300, True),
     "copy": ("copy", "d/b", "a"),
     "copy-to-new": ("copy", "a", "log"),
     "copy-back": ("copy", "a", "d/b"),
@@ -417,7 +431,8 @@ _CASES = [
       for unnamed in (True, False) if KILLS >= 1000 or unnamed == (index % 2 == 0)),
     *(pytest.param(operation, True, False, id=f"{operation}-no-attributes")
       for operation in sorted(_OVER_METADATA)
-      if KILLS >= 1000 or operation in {"overwrite", "copy", "append-by-rewrite"}),
+      if KILLS >= 1000 or operation in {"overwrite", "overwrite-given-metadata", "copy",
+                                        "append-by-rewrite"}),
 ]
 """Each operation with O_TMPFILE or with named temporary files, in turn, and a few where the
 file system keeps no extended attributes (a file known by device and inode alone); every

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +162,28 @@ def test_content_types_are_kept_listed_and_carried_over(store: Store) -> None:
             for entry in listed if isinstance(entry, BlobInfo)] == [
         ("a.parquet", "application/vnd.apache.parquet"), ("b.jsonl", "application/jsonl"),
         ("copy", "text/plain; charset=utf-8"), ("log", "text/plain; charset=utf-8")]
+
+
+def test_the_provider_itself_stores_metadata_given_to_each_upload(tmp_path: Path) -> None:
+    # At 26bebe7 the three create methods took no metadata (TypeError) and the writer dropped it.
+    provider = memory_store().provider
+    assert provider.capabilities().create_metadata
+    provider.create_container("box")
+    tags = {"mtime": "1764633600.123456789", "stage": "train"}
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"from a path")
+    provider.create_blob("box", "text.txt", "text", metadata=tags)
+    provider.create_blob_from_path("box", "path.bin", str(source), metadata=tags)
+    provider.create_blob_from_stream("box", "stream.bin", io.BytesIO(b"streamed"),
+                                     metadata=tags)
+    writer = provider.open_blob_writer("box", "writer.bin", metadata=tags)
+    writer.write(b"written")
+    assert not provider.does_blob_exist("box", "writer.bin")
+    writer.close()
+    for blob in ("text.txt", "path.bin", "stream.bin", "writer.bin"):
+        assert provider.get_blob_metadata("box", blob) == tags, blob
+        props = provider.get_blob_properties("box", blob).properties
+        assert props is not None and props.metadata == tags, blob
+        assert props.checksums == {}, blob  # no content hash kept (docs/providers/memory.md)
+    provider.create_blob("box", "text.txt", "again")  # none given: none kept
+    assert provider.get_blob_metadata("box", "text.txt") == {}

@@ -115,13 +115,15 @@ class FileProvider(StoreInterface):
         fail_if_exists: bool = False,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Replace the blob atomically (the new version has no metadata). Raises
-        :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
+        """Replace the blob atomically, the new version having ``metadata`` (none if None).
+        Raises :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with
+        ``fail_if_exists``."""
         data = to_bytes(text)
         if not self._checksums and content_type is None:
             self._writer.write(container, blob_path, lambda fd: write_all(fd, data),
-                               exclusive=fail_if_exists)
+                               exclusive=fail_if_exists, metadata=metadata)
             return
 
         def fill(fd: int) -> None:
@@ -132,7 +134,8 @@ class FileProvider(StoreInterface):
                 crc.update(data)
                 checksums.record(fd, crc)
 
-        self._writer.write(container, blob_path, fill, exclusive=fail_if_exists)
+        self._writer.write(container, blob_path, fill, exclusive=fail_if_exists,
+                           metadata=metadata)
 
     def create_blob_from_path(
         self,
@@ -142,9 +145,11 @@ class FileProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Copy with the kernel's copy path into a new file, then give it the blob's name.
-        Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
+        """Copy with the kernel's copy path into a new file, then give it the blob's name
+        (with ``metadata``, none if None). Raises :class:`ContainerNotFound`;
+        ``FileNotFoundError`` for a missing source."""
         source = os.open(source_fn, os.O_RDONLY | O_CLOEXEC)
         try:
             total = os.fstat(source).st_size
@@ -161,7 +166,8 @@ class FileProvider(StoreInterface):
                     crc.update_from(source, total)
                     checksums.record(fd, crc)
 
-            self._writer.write(container, blob_path, fill, large=total >= LARGE)
+            self._writer.write(container, blob_path, fill, large=total >= LARGE,
+                               metadata=metadata)
         finally:
             os.close(source)
 
@@ -174,9 +180,10 @@ class FileProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Stream into a new file (bounded memory), then give it the blob's name. Raises
-        :class:`ContainerNotFound`."""
+        """Stream into a new file (bounded memory), then give it the blob's name (with
+        ``metadata``, none if None). Raises :class:`ContainerNotFound`."""
         self._layout.require_container(container)
 
         def fill(fd: int) -> None:
@@ -195,7 +202,8 @@ class FileProvider(StoreInterface):
             if crc is not None:
                 checksums.record(fd, crc)
 
-        self._writer.write(container, blob_path, fill, large=(length or 0) >= LARGE)
+        self._writer.write(container, blob_path, fill, large=(length or 0) >= LARGE,
+                           metadata=metadata)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -204,12 +212,13 @@ class FileProvider(StoreInterface):
         """A writer into a new unnamed file in the blob's folder (where the file system has
         no ``O_TMPFILE``: a claimed file in ``.xtstore/tmp``), each part written at its
         offset, given the blob's name whole on close by the same write path as every
-        upload. Raises :class:`ContainerNotFound` at the call, and :class:`BlobAlreadyExists`
-        where a blob holds the name of a folder above it."""
+        upload, with ``metadata`` (none if None). Raises :class:`ContainerNotFound` at the
+        call, and :class:`BlobAlreadyExists` where a blob holds the name of a folder above
+        it."""
         self._layout.require_container(container)
         version = self._writer.start(container, blob_path)
         return BlobWriter(_NewFileSink(self._writer, version, container, blob_path,
-                                       content_type, self._checksums))
+                                       content_type, metadata, self._checksums))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -448,11 +457,13 @@ class _NewFileSink:
     part_size = _STREAM_CHUNK
 
     def __init__(self, writer: Writer, version: NewVersion, container: str, blob_path: str,
-                 content_type: str | None, with_checksum: bool) -> None:
+                 content_type: str | None, metadata: Mapping[str, str] | None,
+                 with_checksum: bool) -> None:
         self._writer = writer
         self._version: NewVersion | None = version
         self._where = (container, blob_path)
         self._content_type = content_type
+        self._metadata = None if metadata is None else dict(metadata)
         self._crc = checksums.Crc32() if with_checksum else None
         self._hashed = 0
         """Parts in ``_crc``: a repeated part is not hashed again."""
@@ -482,7 +493,8 @@ class _NewFileSink:
             checksums.record(fd, crc)
         version, self._version = self._version, None
         assert version is not None
-        self._writer.finish(version, *self._where, large=length >= LARGE)
+        self._writer.finish(version, *self._where, large=length >= LARGE,
+                            metadata=self._metadata)
 
     def abort(self) -> None:
         version, self._version = self._version, None

@@ -46,7 +46,7 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from functools import partial
 
@@ -99,16 +99,19 @@ class Writer:
     # ---- the write path ----
 
     def write(self, container: str, blob_path: str, fill: Fill, *,
-              exclusive: bool = False, large: bool = False) -> None:
-        """Write a whole new version of the blob (a new inode), without metadata: a new file
-        from :meth:`start`, filled by ``fill(fd)``, given the name by :meth:`finish`."""
+              exclusive: bool = False, large: bool = False,
+              metadata: Mapping[str, str] | None = None) -> None:
+        """Write a whole new version of the blob (a new inode) with ``metadata`` (none if
+        None or empty): a new file from :meth:`start`, filled by ``fill(fd)``, given the name
+        by :meth:`finish`."""
         version = self.start(container, blob_path)
         try:
             fill(version.fd)
         except BaseException:
             version.discard()
             raise
-        self.finish(version, container, blob_path, exclusive=exclusive, large=large)
+        self.finish(version, container, blob_path, exclusive=exclusive, large=large,
+                    metadata=metadata)
 
     def start(self, container: str, blob_path: str) -> NewVersion:
         """A new empty file for the blob's next version, invisible until :meth:`finish`:
@@ -143,36 +146,60 @@ class Writer:
         return self._version_in_tmp()
 
     def finish(self, version: NewVersion, container: str, blob_path: str, *,
-               exclusive: bool = False, large: bool = False) -> None:
-        """Give the filled ``version`` the blob's name (closing it, also on failure). A
-        ``large`` version replaces an existing blob by a swap (see :meth:`install`).
+               exclusive: bool = False, large: bool = False,
+               metadata: Mapping[str, str] | None = None) -> None:
+        """Give the filled ``version`` the blob's name (closing it, also on failure), with
+        ``metadata`` (none if None or empty). A ``large`` version replaces an existing blob
+        by a swap (see :meth:`install`).
 
         The blob's metadata record is seen to once the new version is complete, before it
-        takes the name (:meth:`Records.prepare`: the old version keeps its metadata) and
-        after (:meth:`Records.settle`: the record, which gives the new version nothing,
-        goes)."""
+        takes the name (:meth:`Records.prepare`: the old version keeps its metadata, and the
+        new one's entry is added) and, for a version without metadata, after
+        (:meth:`Records.settle`: the record, which gives the new version nothing, goes). A
+        version with metadata holds the blob's lock from its entry's addition until it has
+        the name: the next write's :meth:`Records.prepare` keeps only the entry of the file
+        at the name, and would drop one added for a file not there yet."""
         try:
-            if version.parent is not None:
-                bound = self._link_beside(version.fd, version.parent, container, blob_path,
-                                          exclusive, large)
+            if metadata:
+                with self._layout.blob_lock(container, blob_path):
+                    incoming = (identity(version.fd, os.fstat(version.fd), give=True),
+                                dict(metadata))
+                    bound = self._name_version(version, container, blob_path, exclusive,
+                                               large, incoming)
             else:
-                temp = self._name_in_tmp(version)
-                bound = self.records.prepare(container, blob_path)
-                self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+                bound = self._name_version(version, container, blob_path, exclusive, large,
+                                           None)
         finally:
             version.close()
         if bound:
             self.records.settle(container, blob_path)
 
+    def _name_version(self, version: NewVersion, container: str, blob_path: str,
+                      exclusive: bool, large: bool,
+                      incoming: tuple[str, dict[str, str]] | None) -> bool:
+        """Give ``version`` the name, its record adding ``incoming`` (its identity and
+        metadata; the caller then holds the blob's lock): whether the record needs
+        :meth:`Records.settle` (see :meth:`finish`)."""
+        if version.parent is not None:
+            return self._link_beside(version.fd, version.parent, container, blob_path,
+                                     exclusive, large, incoming)
+        temp = self._name_in_tmp(version)
+        bound = self.records.prepare(container, blob_path, incoming,
+                                     locked=incoming is not None)
+        self.install(temp, container, blob_path, exclusive=exclusive, large=large)
+        return bound
+
     def _link_beside(self, fd: int, parent: LiveFolder, container: str, blob_path: str,
-                     exclusive: bool, large: bool) -> bool:
+                     exclusive: bool, large: bool,
+                     incoming: tuple[str, dict[str, str]] | None) -> bool:
         """Link the filled unnamed file ``fd`` in the blob's folder to the blob's name, or
         else through a temporary name; whether the blob's record needs
         :meth:`Records.settle` (see :meth:`finish`). Linking straight to a new name saves
         the rename."""
         name = self._layout.blob_file(container, blob_path).rpartition("/")[2]
         _stamp(fd)
-        bound = self.records.prepare(container, blob_path)  # see finish
+        bound = self.records.prepare(container, blob_path, incoming,  # see finish
+                                     locked=incoming is not None)
         try:
             parent.run(partial(link_open_file, fd, name))
             return bound

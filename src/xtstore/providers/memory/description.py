@@ -14,7 +14,8 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, shared_between_processes=False,
-                              local=True, content_types=True),
+                              local=True, content_types=True,
+                              create_metadata=True),
     keys=(),
     notes=("Every capability native; not shared between processes.",),
 )

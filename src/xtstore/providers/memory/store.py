@@ -171,13 +171,14 @@ class MemoryProvider(StoreInterface):
             return box is not None and blob_path in box.blobs
 
     def _put(self, container: str, blob_path: str, data: bytes, fail_if_exists: bool,
-             content_type: str | None) -> None:
+             content_type: str | None, metadata: Mapping[str, str] | None) -> None:
+        """The blob's new content and metadata (none when None), swapped in in one step."""
         with self._lock:
             box = self._container(container)
             if fail_if_exists and blob_path in box.blobs:
                 raise BlobAlreadyExists("blob already exists", container=container,
                                         blob=blob_path)
-            box.blobs[blob_path] = self._new_blob(data, content_type=content_type)
+            box.blobs[blob_path] = self._new_blob(data, metadata, content_type)
 
     def create_blob(
         self,
@@ -187,10 +188,11 @@ class MemoryProvider(StoreInterface):
         fail_if_exists: bool = False,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
-        """Replace the blob (and clear its metadata). Raises :class:`ContainerNotFound`, and
-        :class:`BlobAlreadyExists` with ``fail_if_exists``."""
-        self._put(container, blob_path, to_bytes(text), fail_if_exists, content_type)
+        """Replace the blob, its metadata becoming ``metadata`` (none if None). Raises
+        :class:`ContainerNotFound`, and :class:`BlobAlreadyExists` with ``fail_if_exists``."""
+        self._put(container, blob_path, to_bytes(text), fail_if_exists, content_type, metadata)
 
     def create_blob_from_path(
         self,
@@ -200,13 +202,14 @@ class MemoryProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Raises :class:`ContainerNotFound`; ``FileNotFoundError`` for a missing source."""
         with open(source_fn, "rb") as source:
             self.create_blob_from_stream(container, blob_path, source,
                                          length=os.fstat(source.fileno()).st_size,
                                          progress_callback=progress_callback,
-                                         content_type=content_type)
+                                         content_type=content_type, metadata=metadata)
 
     def create_blob_from_stream(
         self,
@@ -217,12 +220,13 @@ class MemoryProvider(StoreInterface):
         progress_callback: ProgressCallback | None = None,
         *,
         content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Raises :class:`ContainerNotFound`."""
         with self._lock:
             self._container(container)
         data = _read_with_progress(stream, length, progress_callback)
-        self._put(container, blob_path, data, False, content_type)
+        self._put(container, blob_path, data, False, content_type, metadata)
 
     def open_blob_writer(
         self, container: str, blob_path: str, *, content_type: str | None = None,
@@ -232,7 +236,7 @@ class MemoryProvider(StoreInterface):
         blob at once on commit. Raises :class:`ContainerNotFound` at the call."""
         with self._lock:
             self._container(container)
-        return BlobWriter(_PartsInMemory(self, container, blob_path, content_type))
+        return BlobWriter(_PartsInMemory(self, container, blob_path, content_type, metadata))
 
     def append_blob(
         self, container: str, blob_path: str, text: Text, append_with_rewrite: bool = False
@@ -388,10 +392,11 @@ class _PartsInMemory:
     part_size = _READ_CHUNK
 
     def __init__(self, provider: MemoryProvider, container: str, blob_path: str,
-                 content_type: str | None) -> None:
+                 content_type: str | None, metadata: Mapping[str, str] | None) -> None:
         self._provider = provider
         self._where = (container, blob_path)
         self._content_type = content_type
+        self._metadata = None if metadata is None else dict(metadata)
         self._parts: dict[int, bytes] = {}
 
     def write_part(self, index: int, data: bytes) -> None:
@@ -399,7 +404,7 @@ class _PartsInMemory:
 
     def commit(self, parts: int, tail: bytes) -> None:
         data = b"".join([*(self._parts[index] for index in range(parts)), tail])
-        self._provider._put(*self._where, data, False, self._content_type)
+        self._provider._put(*self._where, data, False, self._content_type, self._metadata)
         self._parts.clear()
 
     def abort(self) -> None:
