@@ -26,12 +26,12 @@ from xtstore.cli.output import emit_json, human_bytes
 from xtstore.cli.plan import Copy, Plan, compare, plan, undecided
 from xtstore.cli.progress import make_progress
 from xtstore.cli.report import Outcome, finish
+from xtstore.cli.resolve import checked_blob_names
 from xtstore.cli.tree import Entry, Side, blob_entry, complete, hash_entries, list_side, open_side
-from xtstore.errors import IntegrityError, InvalidName
+from xtstore.errors import IntegrityError
 from xtstore.fingerprints import HASH_PREFERENCE, comparable, file_digest
 from xtstore.interface import ProgressCallback
 from xtstore.localfiles.atomic import atomic_local_path
-from xtstore.names import normalize_blob_path
 from xtstore.transfer import (
     DEFAULT_WORKERS,
     Transfer,
@@ -240,29 +240,12 @@ def _guard_deletes(dest: Side, deletes: list[str], dest_count: int, yes: bool) -
 
 
 def _checked_names(dest: Side, copies: list[Copy], skip_invalid: bool) -> list[Copy]:
-    """The copies whose DEST names are valid blob names, checked before anything moves: all
-    bad ones listed in one error, or skipped with a warning each under ``--skip-invalid``
-    (the same rule and words as ``upload``)."""
+    """The copies whose DEST names are valid blob names (:func:`checked_blob_names`: the
+    same rule and words as ``upload``)."""
     if dest.store is None:
         return copies
-    kept, bad = [], []
-    for copy in copies:
-        try:
-            normalize_blob_path(dest.ref(copy.path), container=dest.container)
-        except InvalidName as error:
-            bad.append((copy.path, error.reason))
-        else:
-            kept.append(copy)
-    if bad and not skip_invalid:
-        noun = "name" if len(bad) == 1 else "names"
-        click.echo(f"xtstore: error: {len(bad)} {noun} cannot be blob {noun} (leave them out "
-                   "with --exclude PATTERN, or skip them with --skip-invalid):", err=True)
-        for path, reason in bad:
-            click.echo(f"xtstore:   {path!r}: {reason}", err=True)
-        raise click.exceptions.Exit(1)
-    for path, reason in bad:
-        click.echo(f"xtstore: warning: skipped {path!r}: {reason}", err=True)
-    return kept
+    pairs = [(copy.path, dest.ref(copy.path), copy) for copy in copies]
+    return [copy for _, _, copy in checked_blob_names(pairs, dest.container, skip_invalid)]
 
 
 def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], actions: Plan,

@@ -35,6 +35,7 @@ from xtstore.cli.report import Outcome, Planned, finish, show_plan
 from xtstore.cli.resolve import (
     Item,
     Selection,
+    checked_blob_names,
     join_path,
     list_below,
     remote_folder_exists,
@@ -199,11 +200,6 @@ def _plain_destination(text: str) -> Address:
     return address
 
 
-def _shown(text: str) -> str:
-    """``text`` on one printable line: control characters and undecodable bytes escaped."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-
-
 def _remote(address: Address, blob: str) -> str:
     """How a blob is shown: ``[service:]container/blob``, as the user wrote the address."""
     return str(Address(address.service, address.container, blob))
@@ -247,32 +243,6 @@ def _into(sources: tuple[str, ...], selection: Selection, dest_text: str, *, des
             f"nest it as {nested}): to update it run 'xtstore sync {sources[0]} {dest_text}', "
             f"to nest on purpose give '{dest_text.rstrip('/')}/'")
     return True
-
-
-def _checked_names(pairs: list[tuple[str, str, T]], container: str, skip_invalid: bool
-                   ) -> list[tuple[str, str, T]]:
-    """``(source shown, destination blob, what to copy)`` with every blob name checked before
-    anything moves: all the bad ones are listed in one error, or skipped with a warning each
-    under ``--skip-invalid``."""
-    from xtstore.errors import InvalidName
-    from xtstore.names import normalize_blob_path
-
-    kept, bad = [], []
-    for source, blob, item in pairs:
-        try:
-            kept.append((source, normalize_blob_path(blob, container=container), item))
-        except InvalidName as error:
-            bad.append((source, error.reason))
-    if bad and not skip_invalid:
-        noun = "name" if len(bad) == 1 else "names"
-        click.echo(f"xtstore: error: {len(bad)} {noun} cannot be blob {noun} (leave them out "
-                   "with --exclude PATTERN, or skip them with --skip-invalid):", err=True)
-        for source, reason in bad:
-            click.echo(f"xtstore:   {_shown(source)}: {reason}", err=True)
-        raise click.exceptions.Exit(1)
-    for source, reason in bad:
-        click.echo(f"xtstore: warning: skipped {_shown(source)}: {reason}", err=True)
-    return kept
 
 
 def _blob_mtime(store: Store, container: str, info: BlobInfo) -> int | None:
@@ -407,7 +377,7 @@ def upload_command(sources: tuple[str, ...], dest: str, content_type: str | None
                  dest_name=address.path.rsplit("/", 1)[-1], reuse=flags.reuse)
     pairs = [(item.ref, join_path(address.path, target_path(selection, item, into)), item)
              for selection in selections for item in selection.items]
-    pairs = _checked_names(pairs, address.container, flags.skip_invalid)
+    pairs = checked_blob_names(pairs, address.container, flags.skip_invalid)
     existing = list_below(store, address.container, address.path) if flags.reuse else {}
     keep_mtime = store.capabilities().create_metadata
     batch = _Batch("uploaded", "uploading")
@@ -523,7 +493,7 @@ def _copy_batch(state: CliState, sources: tuple[str, ...], dest: str, include: t
               (source_address, source_store, item))
              for source_address, source_store, selection in resolved
              for item in selection.items]
-    for source, blob, (source_address, source_store, item) in _checked_names(
+    for source, blob, (source_address, source_store, item) in checked_blob_names(
             pairs, address.container, flags.skip_invalid):
         same = (source_store.get_service_name() == dest_store.get_service_name()
                 and source_address.container == address.container and item.ref == blob)

@@ -16,12 +16,16 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import click
 
 from xtstore.cli.address import Address
 from xtstore.cli.globbing import Pattern, dir_key, has_magic, split_pattern, walk_local
 from xtstore.errors import BlobNotFound
 from xtstore.values import BlobInfo, BlobProperties
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from xtstore.cli.filters import PathFilter
@@ -30,12 +34,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Item",
     "Selection",
+    "checked_blob_names",
     "filter_path",
     "join_path",
     "list_below",
     "remote_folder_exists",
     "resolve_local",
     "resolve_remote",
+    "shown",
     "target_path",
 ]
 
@@ -241,3 +247,37 @@ def _resolve_local(source: str) -> Selection:
         return Selection("file", [Item(source, os.stat(source).st_size,
                                        os.path.basename(source))])
     raise FileNotFoundError(2, "no such file or folder", source)
+
+
+# ---- destination names ----
+
+
+def shown(text: str) -> str:
+    """``text`` on one printable line: control characters and undecodable bytes escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def checked_blob_names(pairs: list[tuple[str, str, T]], container: str, skip_invalid: bool
+                       ) -> list[tuple[str, str, T]]:
+    """``(source shown, destination blob, what to copy)`` with every blob name checked before
+    anything moves: all the bad ones are listed in one error, or skipped with a warning each
+    under ``--skip-invalid`` (upload, download's names are local, cp, mv and sync)."""
+    from xtstore.errors import InvalidName
+    from xtstore.names import normalize_blob_path
+
+    kept, bad = [], []
+    for source, blob, item in pairs:
+        try:
+            kept.append((source, normalize_blob_path(blob, container=container), item))
+        except InvalidName as error:
+            bad.append((source, error.reason))
+    if bad and not skip_invalid:
+        noun = "name" if len(bad) == 1 else "names"
+        click.echo(f"xtstore: error: {len(bad)} {noun} cannot be blob {noun} (leave them out "
+                   "with --exclude PATTERN, or skip them with --skip-invalid):", err=True)
+        for source, reason in bad:
+            click.echo(f"xtstore:   {shown(source)}: {reason}", err=True)
+        raise click.exceptions.Exit(1)
+    for source, reason in bad:
+        click.echo(f"xtstore: warning: skipped {shown(source)}: {reason}", err=True)
+    return kept

@@ -6,13 +6,13 @@ is the Content-MD5 every blob the provider writes keeps, in properties and listi
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.providers.uploads import upload_methods
 from xtstore.errors import InvalidArgument
 
 TAGS = {"mtime": "1764633600.123456789", "Stage": "train"}
@@ -29,27 +29,6 @@ def store(make_store: Callable[..., Any]) -> Any:
     return make_store()
 
 
-def _uploads(store: Any, container: str, tmp_path: Path
-             ) -> dict[str, Callable[[str, bytes, dict[str, str]], None]]:
-    def from_path(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        source = tmp_path / "source.bin"
-        source.write_bytes(data)
-        store.create_blob_from_path(container, blob, str(source), metadata=metadata)
-
-    def writer(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        with store.open_blob(container, blob, mode="wb", metadata=metadata) as out:
-            out.write(data)
-
-    return {
-        "create_blob": lambda blob, data, metadata: store.create_blob(
-            container, blob, data, metadata=metadata),
-        "create_blob_from_path": from_path,
-        "create_blob_from_stream": lambda blob, data, metadata: store.create_blob_from_stream(
-            container, blob, io.BytesIO(data), metadata=metadata),
-        "open_blob_writer": writer,
-    }
-
-
 def test_metadata_goes_with_the_commit_never_after_it(
     store: Any, container: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,7 +37,7 @@ def test_metadata_goes_with_the_commit_never_after_it(
 
     monkeypatch.setattr(store.provider, "set_blob_metadata", refused)
     assert store.capabilities().create_metadata
-    for method, upload in _uploads(store, container, tmp_path).items():
+    for method, upload in upload_methods(store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE)):
             blob = f"{method}/{size}.bin"
             upload(blob, data, TAGS)
@@ -70,7 +49,7 @@ def test_metadata_goes_with_the_commit_never_after_it(
 def test_metadata_azure_cannot_take_is_refused_before_any_request(
     store: Any, container: str, tmp_path: Path, metadata: dict[str, str], reason: str
 ) -> None:
-    for method, upload in _uploads(store, container, tmp_path).items():
+    for method, upload in upload_methods(store, container, tmp_path).items():
         with pytest.raises(InvalidArgument, match=reason) as caught:
             upload(f"{method}.bin", LARGE, metadata)
         assert (caught.value.service, caught.value.container, caught.value.blob) == (
@@ -88,7 +67,7 @@ def test_every_blob_written_states_its_md5_in_properties_and_listings(
     store: Any, container: str, tmp_path: Path
 ) -> None:
     written = {}
-    for method, upload in _uploads(store, container, tmp_path).items():
+    for method, upload in upload_methods(store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE), ("empty", b"")):
             blob = f"{method}/{size}.bin"
             upload(blob, data, {})

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import google_crc32c
 import pytest
 
 import xtstore
+from tests.providers.uploads import upload_methods
 from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
 from tests.servers.gcs_server import FakeGCSServer
 from xtstore.errors import IntegrityError
@@ -42,31 +42,6 @@ def container(gcs_store: Store) -> Iterator[str]:
     gcs_store.delete_container(name)
 
 
-def _uploads(store: Store, container: str, tmp_path: Path
-             ) -> dict[str, Callable[[str, bytes, dict[str, str]], None]]:
-    def from_path(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        source = tmp_path / "source.bin"
-        source.write_bytes(data)
-        store.create_blob_from_path(container, blob, str(source), metadata=metadata)
-
-    def writer(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        with store.open_blob(container, blob, mode="wb", metadata=metadata) as out:
-            out.write(data)
-
-    return {
-        "create_blob": lambda blob, data, metadata: store.create_blob(
-            container, blob, data, metadata=metadata),
-        "create_blob_from_path": from_path,
-        "create_blob_from_stream": lambda blob, data, metadata: store.create_blob_from_stream(
-            container, blob, io.BytesIO(data), metadata=metadata),
-        # Of known length: one request up to single-upload-limit, like create_blob.
-        "create_blob_from_stream(length)": lambda blob, data, metadata:
-            store.create_blob_from_stream(container, blob, io.BytesIO(data), len(data),
-                                          metadata=metadata),
-        "open_blob_writer": writer,
-    }
-
-
 def _crc32c(data: bytes) -> str:
     return f"{google_crc32c.value(data):08x}"
 
@@ -76,7 +51,7 @@ def test_metadata_is_in_the_upload_never_a_patch_after_it(
 ) -> None:
     client = gcs_store.provider.client  # type: ignore[attr-defined]
     assert gcs_store.capabilities().create_metadata
-    for method, upload in _uploads(gcs_store, container, tmp_path).items():
+    for method, upload in upload_methods(gcs_store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE)):
             blob = f"{method}/{size}.bin"
             with count_requests(client) as log:
@@ -90,7 +65,7 @@ def test_checksums_are_the_objects_md5_and_crc32c(
     gcs_store: Store, container: str, tmp_path: Path
 ) -> None:
     written = {}
-    for method, upload in _uploads(gcs_store, container, tmp_path).items():
+    for method, upload in upload_methods(gcs_store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE), ("empty", b"")):
             upload(f"{method}/{size}.bin", data, {})
             written[f"{method}/{size}.bin"] = {"md5": hashlib.md5(data).hexdigest(),
@@ -132,7 +107,7 @@ def test_a_damaged_upload_is_refused_and_nothing_is_left(
     proxy.inject(Fault.corrupt(after_bytes=len(data) // 2, request=True), method="PUT",
                  path="upload_id=", times=None)
     with pytest.raises(IntegrityError):
-        _uploads(store, container, tmp_path)[method]("damaged.bin", data, TAGS)
+        upload_methods(store, container, tmp_path)[method]("damaged.bin", data, TAGS)
     assert not gcs_store.does_blob_exist(container, "damaged.bin")
 
 

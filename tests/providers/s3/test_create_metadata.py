@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.providers.uploads import upload_methods
 from xtstore.errors import InvalidArgument
 from xtstore.store import Store
 
@@ -39,27 +39,6 @@ def container(s3_store: Store) -> Iterator[str]:
     s3_store.delete_container(name)
 
 
-def _uploads(store: Store, container: str, tmp_path: Path
-             ) -> dict[str, Callable[[str, bytes, dict[str, str]], None]]:
-    def from_path(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        source = tmp_path / "source.bin"
-        source.write_bytes(data)
-        store.create_blob_from_path(container, blob, str(source), metadata=metadata)
-
-    def writer(blob: str, data: bytes, metadata: dict[str, str]) -> None:
-        with store.open_blob(container, blob, mode="wb", metadata=metadata) as out:
-            out.write(data)
-
-    return {
-        "create_blob": lambda blob, data, metadata: store.create_blob(
-            container, blob, data, metadata=metadata),
-        "create_blob_from_path": from_path,
-        "create_blob_from_stream": lambda blob, data, metadata: store.create_blob_from_stream(
-            container, blob, io.BytesIO(data), metadata=metadata),
-        "open_blob_writer": writer,
-    }
-
-
 def _crc32(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}"
 
@@ -69,7 +48,7 @@ def test_metadata_goes_with_the_request_that_creates_the_object(
 ) -> None:
     client = s3_store.provider.client  # type: ignore[attr-defined]
     assert s3_store.capabilities().create_metadata
-    for method, upload in _uploads(s3_store, container, tmp_path).items():
+    for method, upload in upload_methods(s3_store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE)):
             blob = f"{method}/{size}.bin"
             with count_requests(client) as log:
@@ -84,7 +63,7 @@ def test_metadata_no_header_carries_is_refused_before_any_request(
     s3_store: Store, container: str, tmp_path: Path, metadata: dict[str, str], reason: str
 ) -> None:
     client = s3_store.provider.client  # type: ignore[attr-defined]
-    for method, upload in _uploads(s3_store, container, tmp_path).items():
+    for method, upload in upload_methods(s3_store, container, tmp_path).items():
         with count_requests(client) as log, pytest.raises(InvalidArgument, match=reason) as caught:
             upload(f"{method}.bin", SMALL, metadata)
         assert log.operations == [], method
@@ -103,12 +82,12 @@ def test_metadata_no_header_carries_is_refused_before_any_request(
 def test_checksums_are_the_md5_etag_and_the_full_object_crc32(
     s3_store: Store, container: str, tmp_path: Path
 ) -> None:
-    for method, upload in _uploads(s3_store, container, tmp_path).items():
+    for method, upload in upload_methods(s3_store, container, tmp_path).items():
         for size, data in (("small", SMALL), ("large", LARGE)):
             upload(f"{method}/{size}.bin", data, {})
     listed = {entry.name: entry.properties.checksums
               for entry in s3_store.list_blobs(container, return_names=False)}
-    for method in _uploads(s3_store, container, tmp_path):
+    for method in upload_methods(s3_store, container, tmp_path):
         small, large = f"{method}/small.bin", f"{method}/large.bin"
         assert s3_store.get_blob_properties(container, small).properties.checksums == {
             "md5": hashlib.md5(SMALL).hexdigest(), "crc32": _crc32(SMALL)}, method
