@@ -286,7 +286,8 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool, snapshot:
     outcome = Outcome("deleted", TransferSummary(seconds=summary.seconds,
                                                  failures=summary.failures),
                       deleted=deletions.deleted, interrupted=interrupted,
-                      planned=len(transfers))
+                      planned=len(transfers),
+                      resumes="running the same rm again deletes the rest")
     code = finish(outcome, as_json=state.json, quiet=state.quiet)
     if code:
         raise click.exceptions.Exit(code)

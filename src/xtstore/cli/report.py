@@ -47,7 +47,9 @@ class Outcome:
 def summary_text(outcome: Outcome) -> str:
     """``uploaded: 3 copied (1.2 MiB), 197 skipped, 1 failed in 0.40s``."""
     summary = outcome.summary
-    parts = [f"{summary.files} copied ({human_bytes(summary.bytes)})"]
+    parts = []
+    if summary.files or not outcome.deleted:  # rm copies nothing: "5 deleted" alone
+        parts.append(f"{summary.files} copied ({human_bytes(summary.bytes)})")
     if outcome.skipped:
         parts.append(f"{outcome.skipped} skipped")
     if outcome.deleted:
