@@ -1,15 +1,20 @@
 """``xtstore sync``'s rules on store-file: the --delete guard, filters (an excluded file is
-never deleted), verified downloads with --checksum, a file SOURCE, and the usage errors that
-come before anything moves."""
+never deleted), verified downloads with --checksum, a file SOURCE, which argument is local,
+invalid names, Ctrl-C, and the usage errors that come before anything moves."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 from tests.cli.cloud import OLD_NS, LocalSide, StoreSide
-from tests.cli.conftest import Runner, Services
+from tests.cli.conftest import Runner, Services, xtstore_command
 from tests.cli.helpers import leftovers, ok, one_error_line
 
 
@@ -50,6 +55,11 @@ def test_filters_choose_the_files_and_excluded_ones_are_never_deleted(
     dest = StoreSide(services, "local")
     dest.write("keep.log", b"excluded: stays")
     dest.write("gone.txt", b"extra: deleted")
+    planned = json.loads(ok(xt("sync", source.address, dest.address, "--exclude", "*.log",
+                               "--exclude", "ckpt/e1.pt", "--delete", "-n", "--json")))
+    assert [(action["action"], action["dest"].rsplit("/", 1)[-1]) for action in planned] == [
+        ("copy", "a.txt"), ("copy", "e2.pt"), ("delete", "gone.txt")]
+    assert planned[0]["size"] == len(b"data a.txt") and planned[0]["reason"] == "missing"
     done = _summary(xt("sync", source.address, dest.address, "--exclude", "*.log",
                        "--exclude", "ckpt/e1.pt", "--delete", "--json"))
     assert (done["copied"], done["deleted"]) == (2, 1)
@@ -77,6 +87,17 @@ def test_a_download_whose_bytes_fail_the_stored_hash_is_never_installed(
     assert (dest / "good.txt").stat().st_mtime_ns == OLD_NS
 
 
+def test_a_bare_local_path_is_local_when_no_container_has_its_name(
+        xt: Runner, services: Services) -> None:
+    source = StoreSide(services, "local")
+    source.write("f.txt", b"f")
+    for folder in ("dl/run1", "downloads/run1"):  # 'dl' cannot be a container's name
+        (services.work / folder).mkdir(parents=True)
+        # As 'download' suggests after refusing a nested copy: DEST is the local folder.
+        ok(xt("sync", source.address, folder))
+        assert (services.work / folder / "f.txt").read_bytes() == b"f"
+
+
 def test_a_file_source_syncs_that_one_file_into_dest(xt: Runner, services: Services) -> None:
     source = LocalSide(services.work / "src")
     source.write("model.pt", b"weights")
@@ -89,6 +110,9 @@ def test_a_file_source_syncs_that_one_file_into_dest(xt: Runner, services: Servi
     assert dest.contents() == {"model.pt": b"weights", "unrelated.txt": b"left alone"}
     again = _summary(xt("sync", one, dest.address, "--json"))
     assert (again["copied"], again["skipped"]) == (0, 1)
+    # A blob into a folder beside it: not onto itself.
+    ok(xt("sync", f"{dest.address}/model.pt", f"{dest.address}/backup"))
+    assert dest.contents()["backup/model.pt"] == b"weights"
 
 
 def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> None:
@@ -96,10 +120,13 @@ def test_usage_errors_before_anything_moves(xt: Runner, services: Services) -> N
     (services.work / "run1" / "f.txt").write_bytes(b"f")
     line = one_error_line(xt("sync", "./run1", "./copy"), 2)
     assert "both local paths" in line
-    line = one_error_line(xt("sync", "run1", "local:runs/run1"), 2)
-    assert "'./run1'" in line and "SERVICE:run1" in line, line
     line = one_error_line(xt("sync", "./run1", "nosuch/run1"))
     assert "container 'nosuch'" in line and "xtstore containers create nosuch" in line, line
+    assert "or write './nosuch/run1' for a local folder" in line, line
+    # A bare name that is a local folder and a container of the default service.
+    ok(xt("containers", "create", "run1"))
+    line = one_error_line(xt("sync", "run1", "local:runs/run1"), 2)
+    assert "'./run1'" in line and "SERVICE:run1" in line, line
     store = StoreSide(services, "local")
     store.write("f.txt", b"f")
     line = one_error_line(xt("sync", store.address, f"{store.address}/inner"), 2)
@@ -123,3 +150,47 @@ def test_names_that_cannot_be_blobs_are_listed_at_once_before_anything_moves(
     assert json.loads(ok(done))["copied"] == 1
     assert done.stderr.decode().count("warning: skipped") == 2
     assert dest.contents() == {"good.txt": b"data"}
+
+
+def test_ctrl_c_says_what_finished_and_the_same_sync_resumes(
+        xt: Runner, services: Services, tmp_path: Path) -> None:
+    block = tmp_path / "block.bin"
+    block.write_bytes(os.urandom(32 * 1024 * 1024))
+    source = StoreSide(services, "local")
+    names = [f"part{index}.bin" for index in range(6)]
+    for name in names:
+        source.store.create_blob_from_path(source.container, f"run1/{name}", str(block))
+    dest = StoreSide(services, "other")
+    # Streamed across services, one file at a time: long enough to be stopped mid-way.
+    args = ["sync", source.address, dest.address, "-w", "1"]
+    process = subprocess.Popen([*xtstore_command(), *args], cwd=services.work,
+                               env=services.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not _writing_below(process, services.other_root):
+        assert process.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline, "no copy started"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, stderr_bytes = process.communicate(timeout=60)
+    stderr = stderr_bytes.decode()
+    assert process.returncode == 130, stderr
+    assert re.search(r"interrupted after \d of 6 files: running the same sync again resumes",
+                     stderr), stderr
+    assert "Traceback" not in stderr
+    finished = len(dest.contents())
+    assert finished < 6
+    resumed = _summary(xt(*args, "--json"))
+    assert (resumed["copied"], resumed["skipped"]) == (6 - finished, finished)
+    assert sorted(dest.contents()) == names
+    assert leftovers(services.other_root) == []
+
+
+def _writing_below(process: subprocess.Popen[bytes], root: Path) -> bool:
+    """True while ``process`` holds a file below ``root`` open for a blob it writes (an
+    unnamed file, or a temporary one)."""
+    try:
+        targets = [os.readlink(fd) for fd in Path(f"/proc/{process.pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(target.startswith(str(root)) for target in targets)

@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import click
 
@@ -74,8 +75,8 @@ def _hash_pairs(source: Side, dest: Side, source_entries: dict[str, Entry],
                 ) -> tuple[dict[str, Entry], dict[str, Entry], Counter[str]]:
     """Both sides with a common digest for every pair of equal size, reading a side's bytes
     only where no stored hash will do (``download``: reading both, whatever is stored).
-    Returns the entries and how many files of each side were read (``"source"``,
-    ``"dest"``) by algorithm."""
+    Returns the entries and how many files of each side (``"source"``, ``"dest"``) were
+    read."""
     groups: dict[tuple[str, bool, bool], list[str]] = {}
     for path, entry in source_entries.items():
         other = dest_entries.get(path)
@@ -96,18 +97,22 @@ def _hash_pairs(source: Side, dest: Side, source_entries: dict[str, Entry],
 
 
 def _listed(state: CliState, source: str, dest: str, include: tuple[str, ...],
-            exclude: tuple[str, ...], *, checksum: bool
+            exclude: tuple[str, ...], *, by: str
             ) -> tuple[Side, Side, dict[str, Entry], dict[str, Entry], Counter[str]]:
+    """Both sides listed, with what comparing them ``by`` ``"time"`` (size and mtime),
+    ``"hash"`` (size and the cheapest common hash), ``"size"`` or ``"download"`` (size, then
+    both sides read and hashed) needs read first; and how many files were read to hash."""
     selected = path_filter(include, exclude)
     source_side, dest_side = _sides(state, source, dest)
     source_entries = list_side(source_side, selected)
     dest_entries = list_side(dest_side, selected)
-    source_entries, dest_entries = _read_properties(source_side, dest_side, source_entries,
-                                                    dest_entries, checksum)
     read: Counter[str] = Counter()
-    if checksum:
-        source_entries, dest_entries, read = _hash_pairs(source_side, dest_side,
-                                                         source_entries, dest_entries)
+    if by in ("time", "hash"):
+        source_entries, dest_entries = _read_properties(source_side, dest_side, source_entries,
+                                                        dest_entries, by == "hash")
+    if by in ("hash", "download"):
+        source_entries, dest_entries, read = _hash_pairs(
+            source_side, dest_side, source_entries, dest_entries, download=by == "download")
     return source_side, dest_side, source_entries, dest_entries, read
 
 
@@ -311,16 +316,17 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     DEST is the folder itself, so running it again copies nothing.
 
     SOURCE and DEST are each a local path or [service:]container[/path] (one of them a
-    store; a path starting with '/', '.' or '~' is local). Files whose size and modification
+    store; a path starting with '/', '.' or '~', or naming an existing local file or folder,
+    is local). Files whose size and modification
     time match are skipped (their content hashes with --checksum); modification times are
     kept on the store in the 'mtime' metadata. --delete removes what SOURCE lacks.
     """
     state = get_state()
     started = time.monotonic()
     source_side, dest_side, source_entries, dest_entries, _ = _listed(
-        state, source, dest, include, exclude, checksum=checksum)
+        state, source, dest, include, exclude, by="hash" if checksum else "time")
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
-    actions.copies[:] = _checked_names(dest_side, actions.copies, skip_invalid)
+    actions = replace(actions, copies=_checked_names(dest_side, actions.copies, skip_invalid))
     if dry_run:
         _print_plan(source_side, dest_side, source_entries, actions, state.json, state.quiet)
         return
@@ -376,11 +382,9 @@ def check_command(source: str, dest: str, size_only: bool, download: bool,
     if size_only and download:
         raise click.UsageError("--size-only and --download exclude each other")
     state = get_state()
-    source_side, dest_side, source_entries, dest_entries, read = _listed(
-        state, source, dest, include, exclude, checksum=not size_only and not download)
-    if download:
-        source_entries, dest_entries, read = _hash_pairs(
-            source_side, dest_side, source_entries, dest_entries, download=True)
+    by = "size" if size_only else "download" if download else "hash"
+    _, _, source_entries, dest_entries, read = _listed(state, source, dest, include, exclude,
+                                                       by=by)
     found = compare(source_entries, dest_entries, size_only=size_only)
     if state.json:
         emit_json({"matching": len(found.matching), "missing_on_dest": found.missing_on_dest,

@@ -6,8 +6,9 @@ not its metadata (so not the ``mtime`` an upload kept there): :func:`complete` r
 properties of the few entries whose comparison needs them, in parallel, and only those.
 
 Which argument is local: one with ``service:`` before its first '/' is a store address; one
-starting with '/', '.' or '~' is a local path; any other (``runs/exp1``) is an address on the
-default service, refused as ambiguous when a local file or folder of that name exists too.
+starting with '/', '.' or '~' is a local path; any other (``runs/exp1``) is a local path when
+a local file or folder of that name exists, else an address on the default service; refused
+as ambiguous when both exist (the default service has that container).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import click
 from xtstore.cli.context import CliState, parse_address_arg
 from xtstore.cli.filters import PathFilter
 from xtstore.cli.globbing import walk_local
-from xtstore.errors import BlobNotFound, ContainerNotFound
+from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidName
 from xtstore.fingerprints import MTIME_KEY, blob_checksums, file_digest, parse_mtime, stream_digest
 from xtstore.values import BlobProperties
 
@@ -89,19 +90,23 @@ class Side:
 
     def same_place(self, other: Side) -> bool:
         """Whether one side lies inside the other (a sync between them would copy onto its
-        own source)."""
+        own source); for one file, whether it would be copied onto itself."""
         if self.local != other.local:
             return False
         if self.store is None or other.store is None:
             mine, theirs = os.path.realpath(self.root), os.path.realpath(other.root)
+            if self.single is not None:
+                return mine == theirs
             return os.path.commonpath([mine, theirs]) in (mine, theirs)
         if (self.store.get_service_name(), self.container) != (
                 other.store.get_service_name(), other.container):
             return False
+        if self.single is not None:
+            return self.root == other.root
         return self.root.startswith(other.root) or other.root.startswith(self.root)
 
 
-def is_local_argument(text: str) -> bool:
+def is_local_argument(state: CliState, text: str, role: str) -> bool:
     """Whether ``text`` is a local path rather than a store address (see the module's
     docstring). Raises ``click.BadParameter`` for an ambiguous one."""
     head = text.split("/", 1)[0]
@@ -109,11 +114,18 @@ def is_local_argument(text: str) -> bool:
         return False
     if text.startswith(("/", ".", "~")):
         return True
-    if os.path.lexists(text):
+    if not os.path.lexists(text):
+        return False
+    address = parse_address_arg(text, role)
+    try:
+        exists = state.store_for(address).does_container_exist(address.container)
+    except InvalidName:
+        return True  # no container can have that name
+    if exists:
         raise click.BadParameter(
             f"'{text}' is both a local path and an address on the default service: write "
-            f"'./{text}' for the local one, or 'SERVICE:{text}' for the store")
-    return False
+            f"'./{text}' for the local one, or 'SERVICE:{text}' for the store", param_hint=role)
+    return True
 
 
 def open_side(state: CliState, text: str, role: str, source: Side | None = None) -> Side:
@@ -121,7 +133,7 @@ def open_side(state: CliState, text: str, role: str, source: Side | None = None)
     ``FileNotFoundError`` / ``BlobNotFound``; a missing DEST container ``ContainerNotFound``;
     a DEST that is a local file is a usage error."""
     single = source.single if source is not None else None
-    if is_local_argument(text):
+    if is_local_argument(state, text, role):
         path = os.path.expanduser(text)
         if source is None:
             if os.path.isfile(path):
@@ -140,9 +152,10 @@ def open_side(state: CliState, text: str, role: str, source: Side | None = None)
     root = address.path + "/" if address.path else ""
     if source is not None:
         if not store.does_container_exist(address.container):
+            local = "" if address.service else f", or write './{text}' for a local folder"
             raise ContainerNotFound(
                 f"container not found: create it with 'xtstore containers create "
-                f"{address.container}'", service=store.get_service_name(),
+                f"{address.container}'{local}", service=store.get_service_name(),
                 container=address.container)
         return Side(text, root, store, address.container, single)
     if address.path and not address.folder and not _has_blobs_below(store, address.container,
@@ -165,6 +178,8 @@ def _has_blobs_below(store: Store, container: str, prefix: str) -> bool:
 def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
     """Every file or blob of ``side`` the filter takes, by '/'-separated relative path."""
     if side.single is not None:
+        if not path_filter.accepts(side.single):
+            return {}
         found = _local_entry(side.ref(side.single)) if side.store is None else _blob_entry(
             side.store, side.container, side.ref(side.single))
         return {side.single: found} if found is not None else {}
