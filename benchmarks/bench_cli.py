@@ -130,7 +130,7 @@ def make_large(folder: Path, sizes: Sizes) -> None:
 
 def make_run_folder(folder: Path, sizes: Sizes) -> None:
     """A training run's folder: a few big checkpoints, some event files, and many small logs
-    and metrics (sizes spread from 1 KiB to some hundreds of KiB), ``sizes.run_total`` bytes in
+    and metrics (a log-normal spread, 1.5 KiB to 1 MiB at full size), ``sizes.run_total`` bytes in
     ``sizes.run_files`` files, the same bytes every run (seeded)."""
     rng = random.Random(SEED)
     files: list[tuple[str, int]] = []
