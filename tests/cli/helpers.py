@@ -6,6 +6,16 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import click
+
+
+def subcommands(group: click.Group) -> dict[str, click.Command]:
+    """``group``'s commands by name, as ``xtstore`` runs them: the top group imports a
+    command's module only when it is named, so ``group.commands`` may be incomplete."""
+    context = click.Context(group)
+    return {name: command for name in group.list_commands(context)
+            if (command := group.get_command(context, name)) is not None}
+
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:
     """stdout of a run that must have succeeded, decoded."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tests.cli.conftest import Runner, Services, write_config
-from tests.cli.helpers import ok, one_error_line
+from tests.cli.helpers import ok, one_error_line, subcommands
 from xtstore.cli.main import cli
 
 
@@ -61,7 +61,7 @@ def test_append_n_adds_a_newline(xt: Runner) -> None:
 
 def _commands(group: click.Group, path: str = "") -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         found[f"{path}{name}"] = command
         if isinstance(command, click.Group):
             found.update(_commands(command, f"{path}{name} "))

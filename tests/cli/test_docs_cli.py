@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from tests.cli.helpers import subcommands
 from xtstore.cli.main import cli
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -18,7 +19,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 def walk(group: click.Group, path: tuple[str, ...] = ()
          ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command below ``group`` with its words (``("containers", "create")``)."""
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         words = (*path, name)
         yield words, command
         if isinstance(command, click.Group):
@@ -88,7 +89,7 @@ def test_cli_md_documents_every_command_and_option() -> None:
 
 def test_the_check_sees_a_missing_command_and_a_missing_flag() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    name, command = next((name, command) for name, command in cli.commands.items()
+    name, command = next((name, command) for name, command in subcommands(cli).items()
                          if option_names(command))
     flag = next(name for name in option_names(command) if name.startswith("--"))
     stripped = re.sub(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", "", text)

@@ -3,14 +3,17 @@ characters), at any terminal width, for the top command and its groups."""
 
 from __future__ import annotations
 
+import importlib
 import re
+import subprocess
+import sys
 
 import click
 import pytest
 
 from tests.cli.conftest import Runner, Services
-from tests.cli.helpers import ok
-from xtstore.cli.main import cli
+from tests.cli.helpers import ok, subcommands
+from xtstore.cli.main import COMMAND_MODULES, cli
 
 
 def first_sentence(command: click.Command) -> str:
@@ -24,7 +27,7 @@ def first_sentence(command: click.Command) -> str:
     return text[:ends[0]] if ends else text
 
 
-GROUPS = [([], cli)] + [([name], command) for name, command in cli.commands.items()
+GROUPS = [([], cli)] + [([name], command) for name, command in subcommands(cli).items()
                         if isinstance(command, click.Group)]
 
 
@@ -38,7 +41,27 @@ def test_help_shows_every_summary_whole(xt: Runner, services: Services, columns:
     # Compared without whitespace: a narrow terminal wraps lines and splits a long word.
     flowing = "".join(commands.split())
     assert "..." not in commands
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         summary = first_sentence(command)
         assert len(summary) > 10, name
         assert name + "".join(summary.split()) in flowing, (name, summary, commands)
+
+
+def test_the_command_table_names_each_modules_commands() -> None:
+    """main.COMMAND_MODULES (what lets a command load alone) lists exactly the commands each
+    module defines."""
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"xtstore.cli.{module_name}")
+        assert [command.name for command in module.COMMANDS] == [
+            name for name, owner in COMMAND_MODULES.items() if owner == module_name]
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """Start-up imports only the named command's module (and none for --version)."""
+    script = ("import sys; from xtstore.cli.main import main; code = main(sys.argv[1:]); "
+              "print(sorted(m for m in sys.modules if m.startswith('xtstore.cli.cmd_')))")
+    for args, loaded in [(["--version"], "[]"),
+                         (["sync", "--help"], "['xtstore.cli.cmd_sync']")]:
+        run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                             check=True)
+        assert run.stdout.decode().splitlines()[-1] == loaded, (args, run.stdout)

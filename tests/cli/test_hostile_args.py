@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli.bounded import one_line, run_bounded
 from tests.cli.conftest import Runner, Services
-from tests.cli.helpers import ok, read_tree
+from tests.cli.helpers import ok, read_tree, subcommands
 from xtstore.cli.context import Utf8Text
 from xtstore.cli.main import cli
 
@@ -78,7 +78,7 @@ def test_every_text_parameter_requires_utf8() -> None:
     def parameters(command: click.Command, path: str) -> list[tuple[str, click.Parameter]]:
         found = [(f"{path} {param.name}", param) for param in command.params]
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            for name, sub in subcommands(command).items():
                 found += parameters(sub, f"{path} {name}")
         return found
 

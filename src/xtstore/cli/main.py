@@ -1,12 +1,14 @@
 """``xtstore``: the command line (docs/contract.md §5).
 
 Addresses are ``[service:]container[/path]``; the service defaults to ``xt-services.storage``
-or ``--service``. Cloud SDKs are imported only when a command opens a store, so ``--help`` is
-fast.
+or ``--service``. A command's module is imported only when that command runs (or for
+``xtstore --help``, which shows every summary), and cloud SDKs only when a command opens a
+store, so start-up is fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,26 +16,50 @@ from typing import Any
 
 import click
 
-from xtstore.cli import (
-    cmd_blobs,
-    cmd_check,
-    cmd_config,
-    cmd_containers,
-    cmd_du,
-    cmd_ls,
-    cmd_sync,
-    cmd_transfer,
-    errors,
-)
+from xtstore.cli import errors
 from xtstore.cli.context import CliState, CommandGroup, require_utf8, start_debug_logging
 from xtstore.cli.options import add_global_options
 from xtstore.secrets import redact
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMAND_MODULES", "cli", "main"]
+
+
+# Every command with the module of xtstore.cli that defines it (in its COMMANDS), in the order
+# 'xtstore --help' lists them. tests/cli/test_help.py checks this against the modules.
+COMMAND_MODULES: dict[str, str] = {
+    "config": "cmd_config", "services": "cmd_config", "providers": "cmd_config",
+    "containers": "cmd_containers", "ls": "cmd_ls", "du": "cmd_du",
+    "cat": "cmd_blobs", "append": "cmd_blobs", "rm": "cmd_blobs", "snapshot": "cmd_blobs",
+    "props": "cmd_blobs", "meta": "cmd_blobs",
+    "upload": "cmd_transfer", "download": "cmd_transfer", "cp": "cmd_transfer",
+    "mv": "cmd_transfer",
+    "check-provider": "cmd_check", "sync": "cmd_sync", "check": "cmd_sync",
+}
+
+
+def _prepared(command: click.Command) -> click.Command:
+    """``command`` as the group runs it: global options added, text parameters UTF-8."""
+    # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
+    command.context_settings.setdefault("help_option_names", ["--help"])
+    add_global_options(command)
+    require_utf8(command)
+    return command
 
 
 class _Group(CommandGroup):
-    """The top group: Ctrl-C inside a command ends as exit code 130."""
+    """The top group: loads a command's module when the command is named (click's lazy group
+    pattern), and turns Ctrl-C inside a command into exit code 130."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"xtstore.cli.{COMMAND_MODULES[cmd_name]}")
+            for command in module.COMMANDS:
+                if command.name not in self.commands:
+                    self.add_command(_prepared(command))
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         # click would turn Ctrl-C into a generic Abort; keep it distinct (exit code 130).
@@ -77,14 +103,6 @@ def cli(
         start_debug_logging()
 
 
-for _command in (*cmd_config.COMMANDS, *cmd_containers.COMMANDS, *cmd_ls.COMMANDS,
-                 *cmd_du.COMMANDS,
-                 *cmd_blobs.COMMANDS, *cmd_transfer.COMMANDS, *cmd_check.COMMANDS,
-                 *cmd_sync.COMMANDS):
-    # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
-    _command.context_settings.setdefault("help_option_names", ["--help"])
-    add_global_options(_command)
-    cli.add_command(_command)
 require_utf8(cli)
 
 
