@@ -5,13 +5,16 @@
 >>> store.create_container("runs")
 >>> store.create_blob("runs", "exp1/log.txt", "hello\\n")
 
-Cloud SDKs are imported only when a service that uses them is opened.
+Cloud SDKs are imported only when a service that uses them is opened, and the configuration,
+registry and store modules when one of their names is first used (PEP 562), so that
+``import xtstore.cli.main`` or ``import xtstore.errors`` starts fast.
 """
 
 from __future__ import annotations
 
-from xtstore.config import load_config
-from xtstore.config.environment import XtCredentialsWarning
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from xtstore.errors import (
     AccessDenied,
     BlobAlreadyExists,
@@ -29,9 +32,6 @@ from xtstore.errors import (
     TransientError,
     Unsupported,
 )
-from xtstore.interface import StoreInterface
-from xtstore.registry import get_storage, node_environment
-from xtstore.store import Store
 from xtstore.values import (
     BlobInfo,
     BlobProperties,
@@ -41,7 +41,24 @@ from xtstore.values import (
     Support,
 )
 
+if TYPE_CHECKING:
+    from xtstore.config import load_config
+    from xtstore.config.environment import XtCredentialsWarning
+    from xtstore.interface import StoreInterface
+    from xtstore.registry import get_storage, node_environment
+    from xtstore.store import Store
+
 __version__ = "0.1.0"
+
+# The public names whose modules load on first use, with the module that defines each.
+_LAZY = {
+    "load_config": "xtstore.config",
+    "XtCredentialsWarning": "xtstore.config.environment",
+    "StoreInterface": "xtstore.interface",
+    "get_storage": "xtstore.registry",
+    "node_environment": "xtstore.registry",
+    "Store": "xtstore.store",
+}
 
 __all__ = [
     "AccessDenied",
@@ -72,3 +89,15 @@ __all__ = [
     "load_config",
     "node_environment",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'xtstore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later uses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
