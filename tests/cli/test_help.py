@@ -4,6 +4,7 @@ characters), at any terminal width, for the top command and its groups."""
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import sys
 import click
 import pytest
 
+import xtstore
 from tests.cli.conftest import Runner, Services
 from tests.cli.helpers import ok, subcommands
 from xtstore.cli.main import COMMAND_MODULES, cli
@@ -65,3 +67,9 @@ def test_a_command_loads_only_its_own_module() -> None:
         run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                              check=True)
         assert run.stdout.decode().splitlines()[-1] == loaded, (args, run.stdout)
+
+
+def test_version_is_the_installed_distributions(xt: Runner, services: Services) -> None:
+    """``--version`` prints ``xtstore.__version__``, which must match the package metadata."""
+    assert xtstore.__version__ == importlib.metadata.version("xtstore")
+    assert ok(xt("--version", env=services.env)) == f"xtstore, version {xtstore.__version__}\n"
