@@ -272,9 +272,10 @@ def checked_blob_names(pairs: list[tuple[str, str, T]], container: str, skip_inv
         except InvalidName as error:
             bad.append((source, error.reason))
     if bad and not skip_invalid:
-        noun = "name" if len(bad) == 1 else "names"
-        click.echo(f"xtstore: error: {len(bad)} {noun} cannot be blob {noun} (leave them out "
-                   "with --exclude PATTERN, or skip them with --skip-invalid):", err=True)
+        what = "1 name cannot be a blob name" if len(bad) == 1 else \
+            f"{len(bad)} names cannot be blob names"
+        click.echo(f"xtstore: error: {what} (leave them out with --exclude PATTERN, or skip "
+                   "them with --skip-invalid):", err=True)
         for source, reason in bad:
             click.echo(f"xtstore:   {shown(source)}: {reason}", err=True)
         raise click.exceptions.Exit(1)

@@ -120,12 +120,21 @@ class Records:
             files = self._entries(container, blob_path)
             if files is None:
                 return st, {}
-            metadata = _entry_of(files, st, lambda: _read_id(path))
-            if metadata is not None:
+            read_by_path = False
+
+            def path_id() -> str:
+                nonlocal read_by_path
+                read_by_path = True
+                return _read_id(path)
+
+            metadata = _entry_of(files, st, path_id)
+            if metadata is not None and not read_by_path:
                 return st, metadata
             again = self._confined.stat_blob(container, blob_path)
             if _same_version(again, st):
-                return st, {}  # the file has no entry: no metadata
+                # The id read by path was this version's (its file is still at the name);
+                # else a newer file, maybe with this one's reused inode, gave it.
+                return st, metadata if metadata is not None else {}
             st = again
         return st, {}
 
