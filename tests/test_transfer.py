@@ -12,11 +12,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 import pytest
 
 import xtstore
+from xtstore.errors import TransientError
 from xtstore.interface import ProgressCallback
+from xtstore.layers.retry import RetryPolicy
+from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
 from xtstore.transfer import (
     Transfer,
@@ -263,3 +267,37 @@ def test_parse_rate() -> None:
     for bad in ("", "fast", "-1M", "0", "10X"):
         with pytest.raises(ValueError):
             parse_rate(bad)
+
+
+class _FailsFirstUpload(MemoryProvider):
+    """Reads part of the stream, then fails transiently once, as XT's FileStore does when two
+    uploads make the same new folder at once."""
+
+    def __init__(self) -> None:
+        super().__init__({"name": "flaky"})
+        self.attempts = 0
+
+    def create_blob_from_stream(self, container: str, blob_path: str, stream: IO[bytes],
+                                length: int | None = None,
+                                progress_callback: ProgressCallback | None = None,
+                                **kwargs: Any) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            stream.read(100)
+            raise TransientError("a folder on the blob's path was being made at the same time")
+        super().create_blob_from_stream(container, blob_path, stream, length,
+                                        progress_callback, **kwargs)
+
+
+def test_a_copy_between_services_is_retried_from_the_start_after_a_transient_failure(
+    tmp_path: Path
+) -> None:
+    disk, _ = _file_and_memory(tmp_path)
+    disk.create_blob("runs", "model.pt", bytes(range(256)) * 40)
+    provider = _FailsFirstUpload()
+    flaky = Store(provider, "flaky", retry=RetryPolicy(attempts=3, base_delay=0.001))
+    flaky.create_container("backup")
+    summary = run_transfers([copy_transfer(disk, "runs", "model.pt", flaky, "backup",
+                                           "model.pt", 10240)], workers=1)
+    assert provider.attempts == 2 and summary.files == 1 and summary.bytes == 10240
+    assert flaky.get_blob_bytes("backup", "model.pt") == bytes(range(256)) * 40

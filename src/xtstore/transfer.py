@@ -212,7 +212,10 @@ def move_transfer(source: Store, source_container: str, source_blob: str, dest: 
 
 class _CountingReader:
     """A read-only stream that reports the bytes read, so a copy shows progress (and can be
-    stopped) whatever the destination store does with its own progress callback."""
+    stopped) whatever the destination store does with its own progress callback. It seeks
+    where the source does (every provider's ``open_blob`` stream can), so the destination's
+    upload stays repeatable: the Store retries a transient failure from the start instead
+    of failing the copy (XT's FileStore racing itself to make a new folder, say)."""
 
     def __init__(self, stream: IO[bytes], size: int, progress: ProgressCallback) -> None:
         self.stream = stream
@@ -228,6 +231,18 @@ class _CountingReader:
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return self.stream.seekable()
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # Progress stays where it got to: a repeat re-reads bytes already counted.
+        position = self.stream.seek(offset, whence)
+        self.done = position
+        return position
 
 
 class BandwidthLimit:
