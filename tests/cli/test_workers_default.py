@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xtstore.cli.cmd_transfer import _workers
 from xtstore.providers.file.store import FileProvider
 from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
-from xtstore.transfer import DEFAULT_WORKERS, Transfer
+from xtstore.transfer import DEFAULT_WORKERS, Transfer, workers_for
 
 
 def batch(size: int, count: int = 10) -> list[Transfer]:
@@ -18,9 +17,9 @@ def batch(size: int, count: int = 10) -> list[Transfer]:
 
 def test_small_files_between_local_stores_take_one_worker(tmp_path: Path) -> None:
     local = Store(FileProvider({"name": "disk", "path": str(tmp_path)}), "disk")
-    assert _workers(None, [local], batch(4096)) == 1
-    assert _workers(None, [local], batch(50 * 2**20)) == DEFAULT_WORKERS
-    assert _workers(3, [local], batch(4096)) == 3
+    assert workers_for(None, [local], batch(4096)) == 1
+    assert workers_for(None, [local], batch(50 * 2**20)) == DEFAULT_WORKERS
+    assert workers_for(3, [local], batch(4096)) == 3
 
 
 def test_a_remote_store_keeps_the_pool(tmp_path: Path) -> None:
@@ -29,5 +28,5 @@ def test_a_remote_store_keeps_the_pool(tmp_path: Path) -> None:
     remote = Store(S3Provider({"name": "cloud", "endpoint-url": "http://127.0.0.1:9",
                                "region": "us-east-1", "access-key-id": "id",
                                "secret-access-key": "not-a-secret"}), "cloud")
-    assert _workers(None, [local, remote], batch(4096)) == DEFAULT_WORKERS
-    assert _workers(None, [remote], []) == DEFAULT_WORKERS
+    assert workers_for(None, [local, remote], batch(4096)) == DEFAULT_WORKERS
+    assert workers_for(None, [remote], []) == DEFAULT_WORKERS

@@ -21,11 +21,13 @@ from xtstore.cli.options import (
     filter_options,
     path_filter,
     progress_option,
+    skip_invalid_option,
+    workers_option,
 )
-from xtstore.cli.output import emit_json, human_bytes
+from xtstore.cli.output import emit_json
 from xtstore.cli.plan import Copy, Plan, compare, plan, undecided
 from xtstore.cli.progress import make_progress
-from xtstore.cli.report import Outcome, finish
+from xtstore.cli.report import Outcome, Planned, finish, show_plan
 from xtstore.cli.resolve import checked_blob_names
 from xtstore.cli.tree import Entry, Side, blob_entry, complete, hash_entries, list_side, open_side
 from xtstore.errors import IntegrityError
@@ -39,6 +41,7 @@ from xtstore.transfer import (
     copy_transfer,
     run_transfers,
     upload_transfer,
+    workers_for,
 )
 
 __all__ = ["COMMANDS"]
@@ -48,7 +51,6 @@ MAX_UNASKED_DELETES = 100
 need ``--yes`` off a terminal, or a "yes" on one."""
 HALF_GUARD_MIN = 10
 
-_SMALL_FILE = 1024 * 1024
 
 
 def _sides(state: CliState, source: str, dest: str) -> tuple[Side, Side]:
@@ -194,18 +196,6 @@ def _deletions(dest: Side, dest_entries: Mapping[str, Entry], paths: list[str]
     return [Transfer(dest.show(path), 0, remover(dest_entries[path].ref)) for path in paths]
 
 
-def _workers(requested: int | None, sides: tuple[Side, Side], transfers: list[Transfer]) -> int:
-    """``requested``, else the default; small files with every store local take one worker
-    (more threads only contend for the interpreter lock: see ``upload``'s ``--workers``)."""
-    if requested is not None:
-        return requested
-    stores = [side.store for side in sides if side.store is not None]
-    small = bool(transfers) and sum(item.size for item in transfers) / len(transfers) < _SMALL_FILE
-    if small and all(store.capabilities().local for store in stores):
-        return 1
-    return DEFAULT_WORKERS
-
-
 def _is_whole(side: Side) -> bool:
     """A container root, the file system's root or the home folder."""
     if side.store is not None:
@@ -248,26 +238,13 @@ def _checked_names(dest: Side, copies: list[Copy], skip_invalid: bool) -> list[C
     return [copy for _, _, copy in checked_blob_names(pairs, dest.container, skip_invalid)]
 
 
-def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], actions: Plan,
-                as_json: bool, quiet: bool) -> None:
-    if as_json:
-        emit_json([
-            *({"action": "copy", "source": source.show(copy.path), "dest": dest.show(copy.path),
-               "size": copy.size, "reason": copy.reason} for copy in actions.copies),
-            *({"action": "delete", "dest": dest.show(path)} for path in actions.deletes),
-        ])
-    else:
-        for copy in actions.copies:
-            click.echo(f"copy {source.show(copy.path)} -> {dest.show(copy.path)} "
-                       f"({human_bytes(copy.size)})")
-        for path in actions.deletes:
-            click.echo(f"delete {dest.show(path)}")
-    if not quiet and not as_json:
-        total = sum(copy.size for copy in actions.copies)
-        noun = "file" if len(actions.copies) == 1 else "files"
-        click.echo(f"xtstore: sync: would copy {len(actions.copies)} {noun} "
-                   f"({human_bytes(total)}), skip {len(actions.skips)}, delete "
-                   f"{len(actions.deletes)} (dry run: nothing changed)", err=True)
+def _planned(source: Side, dest: Side, actions: Plan) -> list[Planned]:
+    """The plan as ``--dry-run`` prints it (report.show_plan, as for upload, cp and mv)."""
+    return [
+        *(Planned("copy", dest.show(copy.path), source.show(copy.path), copy.size, copy.reason)
+          for copy in actions.copies),
+        *(Planned("delete", dest.show(path)) for path in actions.deletes),
+    ]
 
 
 @click.command("sync")
@@ -282,14 +259,10 @@ def _print_plan(source: Side, dest: Side, source_entries: Mapping[str, Entry], a
 @dry_run_option
 @checksum_option
 @filter_options
-@click.option("--skip-invalid", is_flag=True,
-              help="Skip files whose names cannot be blob names (a warning line each) instead "
-                   "of refusing the whole command.")
+@skip_invalid_option
 @fail_fast_option
 @progress_option
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
-              help=f"Files copied at the same time [default: {DEFAULT_WORKERS}; 1 for small "
-                   "files when every store is local].")
+@workers_option
 def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
                  checksum: bool, include: tuple[str, ...], exclude: tuple[str, ...],
                  skip_invalid: bool, fail_fast: bool, progress: bool,
@@ -311,7 +284,8 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
     actions = replace(actions, copies=_checked_names(dest_side, actions.copies, skip_invalid))
     if dry_run:
-        _print_plan(source_side, dest_side, source_entries, actions, state.json, state.quiet)
+        show_plan(_planned(source_side, dest_side, actions), skipped=len(actions.skips),
+                  as_json=state.json, quiet=state.quiet)
         return
     _guard_deletes(dest_side, actions.deletes, len(dest_entries), yes)
     transfers = _copies(source_side, dest_side, source_entries, actions.copies, checksum)
@@ -321,7 +295,9 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     try:
         if transfers:
             outcome.summary = run_transfers(
-                transfers, workers=_workers(workers, (source_side, dest_side), transfers),
+                transfers, workers=workers_for(
+                    workers, [side.store for side in (source_side, dest_side)
+                              if side.store is not None], transfers),
                 progress=sink, keep_going=not fail_fast)
         if actions.deletes and outcome.summary.failures:
             click.echo(f"xtstore: not deleting {len(actions.deletes)} files on DEST: "

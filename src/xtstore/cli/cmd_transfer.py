@@ -29,6 +29,8 @@ from xtstore.cli.options import (
     filter_options,
     path_filter,
     progress_option,
+    skip_invalid_option,
+    workers_option,
 )
 from xtstore.cli.progress import make_progress
 from xtstore.cli.report import Outcome, Planned, finish, show_plan
@@ -46,7 +48,6 @@ from xtstore.cli.resolve import (
 from xtstore.content_types import is_content_type
 from xtstore.errors import ContainerNotFound
 from xtstore.transfer import (
-    DEFAULT_WORKERS,
     BandwidthLimit,
     Transfer,
     TransferInterrupted,
@@ -56,6 +57,7 @@ from xtstore.transfer import (
     move_transfer,
     run_transfers,
     upload_transfer,
+    workers_for,
 )
 
 if TYPE_CHECKING:
@@ -67,18 +69,9 @@ __all__ = ["COMMANDS", "MissingDestination", "parse_rate"]
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-_SMALL_FILE = 1024 * 1024
-"""Below this average size a local-to-local batch runs on one worker (see _workers)."""
-
 _STDIN_CHUNK = 1024 * 1024
 
 _RESUMES = "running it again with --skip-existing, or 'xtstore sync', resumes"
-
-_workers_option = click.option(
-    "--workers", "-w", type=click.IntRange(min=1), default=None,
-    help=f"Files transferred at the same time [default: {DEFAULT_WORKERS}; 1 for small files "
-         "when every store is local].",
-)
 
 _RATE = re.compile(r"(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -120,15 +113,13 @@ def _batch_options(function: F) -> F:
         click.option("-r", "--recursive", is_flag=True, expose_value=False,
                      help="Accepted for aws/gsutil/azcopy habits; folders are always copied "
                           "with everything in them."),
-        _workers_option,
+        workers_option,
         click.option("--skip-existing", is_flag=True,
                      help="Leave alone every file the destination already has."),
         click.option("--update", "-u", is_flag=True,
                      help="Leave alone every file whose destination copy is as new or newer "
                           "(same modification time or later)."),
-        click.option("--skip-invalid", is_flag=True,
-                     help="Skip files whose names cannot be blob names (a warning line each) "
-                          "instead of refusing the whole command."),
+        skip_invalid_option,
         click.option("--bwlimit", metavar="RATE", callback=_rate,
                      help="Limit the bandwidth of the whole command to RATE bytes a second "
                           "(binary units: 512K, 10M, 1G)."),
@@ -178,19 +169,6 @@ class _Flags:
     def reuse(self) -> bool:
         """A destination that holds the source's copy is that copy (no nesting)."""
         return self.skip_existing or self.update
-
-
-def _workers(requested: int | None, stores: list[Store], transfers: list[Transfer]) -> int:
-    """``requested``, else the default. Small files between local stores take one worker:
-    each costs some 30-50 us of Python that holds the interpreter lock, so more threads only
-    contend for it (measured on 2 cores: 0.23 s for 2,000 files with 1 worker, 0.31 s with 8)."""
-    if requested is not None:
-        return requested
-    if transfers and all(store.capabilities().local for store in stores):
-        average = sum(item.size for item in transfers) / len(transfers)
-        if average < _SMALL_FILE:
-            return 1
-    return DEFAULT_WORKERS
 
 
 def _plain_destination(text: str) -> Address:
@@ -281,7 +259,7 @@ def _run(state: CliState, batch: _Batch, flags: _Flags, stores: list[Store]) -> 
         interrupted = False
         try:
             summary = run_transfers(batch.transfers,
-                                    workers=_workers(flags.workers, stores, batch.transfers),
+                                    workers=workers_for(flags.workers, stores, batch.transfers),
                                     progress=progress, keep_going=not flags.fail_fast,
                                     bwlimit=flags.bwlimit)
         except TransferInterrupted as stop:

@@ -24,6 +24,8 @@ __all__ = [
     "global_option_params",
     "path_filter",
     "progress_option",
+    "skip_invalid_option",
+    "workers_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,3 +125,22 @@ def progress_option(function: F) -> F:
     return click.option("-P", "--progress", is_flag=True,
                         help="Show progress even when stderr is not a terminal (one line per "
                              "file there).")(function)
+
+
+def skip_invalid_option(function: F) -> F:
+    """``--skip-invalid`` as ``skip_invalid: bool`` (see resolve.checked_blob_names)."""
+    return click.option("--skip-invalid", is_flag=True,
+                        help="Skip files whose names cannot be blob names (a warning line "
+                             "each) instead of refusing the whole command.")(function)
+
+
+def workers_option(function: F) -> F:
+    """``--workers`` / ``-w`` as ``workers: int | None`` (None: :func:`xtstore.transfer.
+    workers_for` picks)."""
+    # Imported when a command module declares the option, not when main.py loads this one.
+    from xtstore.transfer import DEFAULT_WORKERS
+
+    return click.option(
+        "--workers", "-w", type=click.IntRange(min=1), default=None,
+        help=f"Files transferred at the same time [default: {DEFAULT_WORKERS}; 1 for small "
+             "files when every store is local].")(function)

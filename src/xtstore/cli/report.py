@@ -90,12 +90,13 @@ def finish(outcome: Outcome, *, as_json: bool, quiet: bool) -> int:
 @dataclass(frozen=True)
 class Planned:
     """One action a ``--dry-run`` would take: ``copy`` (``source`` to ``dest``, ``size``
-    bytes) or ``delete`` (``dest``)."""
+    bytes; ``sync`` says why in ``reason``) or ``delete`` (``dest``)."""
 
     action: str
     dest: str
     source: str | None = None
     size: int | None = None
+    reason: str | None = None
 
     def line(self) -> str:
         if self.source is None:
