@@ -36,6 +36,7 @@ __all__ = [
     "open_unnamed",
     "open_unnamed_in",
     "open_without_symlinks",
+    "probe_without_symlinks",
     "read_all",
     "real_path_of",
     "unlink_quietly",
@@ -159,6 +160,31 @@ def open_without_symlinks(path: str, flags: int) -> int | None:
         _syscall[0] = None
         return None
     raise OSError(code, os.strerror(code), path)
+
+
+def probe_without_symlinks(path: str, flags: int) -> int:
+    """:func:`open_without_symlinks` for a caller that mostly meets missing files: the fd,
+    or minus the error number instead of an exception (``-ENOENT`` for a missing file), and
+    ``-ELOOP`` where the path holds a symlink or the system has no ``openat2`` (the caller
+    then opens it the usual way and checks where it led).
+
+    Why: raising and catching ``FileNotFoundError`` costs more than the system call that
+    found the file missing (``does_blob_exist`` of a missing blob)."""
+    call = _syscall[0]
+    if call is None:
+        return -errno.ELOOP
+    how = _open_hows.get(flags)
+    if how is None:
+        how = _open_hows[flags] = ctypes.byref(
+            _OpenHow(flags | O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS))
+    fd = call(_SYS_OPENAT2, _AT_FDCWD, path.encode("utf-8", "surrogateescape"), how, _HOW_SIZE)
+    if fd >= 0:
+        return int(fd)
+    code = ctypes.get_errno()
+    if code in _NO_OPENAT2:
+        _syscall[0] = None  # as in open_without_symlinks
+        return -errno.ELOOP
+    return -code
 
 
 unnamed_files = [bool(getattr(os, "O_TMPFILE", 0)) and PROC_FD]

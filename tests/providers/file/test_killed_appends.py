@@ -106,3 +106,32 @@ def test_a_write_that_fails_part_way_leaves_nothing(
     with pytest.raises(OSError):
         store.append_blob("runs", "log", APPENDED)
     assert store.get_blob_bytes("runs", "log") == BEFORE
+
+
+def test_an_append_killed_after_earlier_appends_is_undone(root: Path) -> None:
+    """Earlier appends leave their lock file kept, with their notes struck out (an append's
+    note is struck out, not removed, when it finishes): a killed append's own note in that
+    file is still found and undone by the next holder of the lock (here one whose own kept
+    lock file the child's open of the store removed, as one no process held)."""
+    store = _store(root)
+    store.append_blob("runs", "log", b"+")  # the parent's kept lock file
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            child = _store(root)
+            child.append_blob("runs", "log", b"a")  # finishes: its note is struck out
+
+            def half_then_killed(fd: int, data: bytes | memoryview) -> None:
+                os.write(fd, bytes(data[: len(data) // 2]))
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            writes.write_all = half_then_killed  # type: ignore[assignment]
+            child.append_blob("runs", "log", APPENDED)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert (root / "runs" / "log").read_bytes() == (
+        BEFORE + b"+a" + APPENDED[: len(APPENDED) // 2]), "the kill did not cut the write"
+    store.append_blob("runs", "log", b"next")
+    assert store.get_blob_bytes("runs", "log") == BEFORE + b"+a" + b"next"

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import IO, Any
 
-from xtstore.errors import BlobNotFound, ConfigError, ContainerNotFound
+from xtstore.errors import ConfigError, ContainerNotFound
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import O_CLOEXEC, copy_exact, read_all, write_all
@@ -227,10 +227,15 @@ class FileProvider(StoreInterface):
         always with ``append_with_rewrite``) by copying into a new file that replaces it. Keeps
         the blob's metadata. Raises :class:`ContainerNotFound`."""
         data = to_bytes(text)
-        with self._layout.blob_lock(container, blob_path) as lock_path:
+        layout = self._layout
+        lock_path = layout.acquire(container, blob_path)
+        try:
             if append_with_rewrite or not self._writer.append_in_place(container, blob_path,
                                                                        data, lock_path):
                 self._writer.append_by_rewrite(container, blob_path, data)
+        finally:
+            # Kept for the next append, which then spares creating and unlinking a file.
+            layout.release(lock_path, keep=True)
 
     def copy_blob(
         self,
@@ -313,11 +318,9 @@ class FileProvider(StoreInterface):
     # ---- reading ----
 
     def does_blob_exist(self, container: str, blob_path: str) -> bool:
-        try:
-            self._confined.stat_blob(container, blob_path)
-        except (BlobNotFound, ContainerNotFound):
-            return False
-        return True
+        """False also for a missing container. Raises :class:`AccessDenied` for a symlink
+        leading out of the container."""
+        return self._confined.is_blob(container, blob_path)
 
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
