@@ -29,7 +29,7 @@ from typing import IO, Any
 from xtstore.errors import ConfigError, ContainerNotFound
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.localfiles.atomic import atomic_local_file
-from xtstore.localfiles.oscalls import O_CLOEXEC, copy_exact, read_all, write_all
+from xtstore.localfiles.oscalls import O_CLOEXEC, copy_whole, read_all, write_all
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import Expected, check_bytes, to_bytes, verified_local_file
 from xtstore.providers.file import checksums
@@ -159,7 +159,7 @@ class FileProvider(StoreInterface):
                 self._layout.require_container(container)
 
             def fill(fd: int) -> None:
-                copy_exact(source, fd, total, progress_callback)
+                copy_whole(source, fd, total, progress_callback)
                 record_content_type(fd, content_type)
                 if self._checksums:  # of the source: the copy went through the kernel
                     crc = checksums.Crc32()
@@ -406,11 +406,11 @@ class FileProvider(StoreInterface):
         try:
             if not self._checksums:
                 with atomic_local_file(dest_fn, large=large) as dest:
-                    copy_exact(fd, dest, st.st_size, progress_callback)
+                    copy_whole(fd, dest, st.st_size, progress_callback)
                 return
             with verified_local_file(dest_fn, large=large) as local:
                 local.expect(checksums.expected_of(fd, st.st_size))
-                copy_exact(fd, local.file.fileno(), st.st_size, progress_callback)
+                copy_whole(fd, local.file.fileno(), st.st_size, progress_callback)
         finally:
             os.close(fd)
 

@@ -55,7 +55,7 @@ from xtstore.localfiles.oscalls import (
     O_CLOEXEC,
     O_PATH,
     LiveFolder,
-    copy_exact,
+    copy_whole,
     exchange_regular_file,
     link_open_file,
     make_folders,
@@ -417,7 +417,9 @@ class Writer:
             return *self.new_version(lambda fd: write_all(fd, data)), None, {}
         try:
             def fill(fd: int) -> None:
-                copy_exact(source, fd, st.st_size, None)
+                # A reflink where the file system has them: O(1), and the snapshot or copy
+                # that shared the old file keeps its blocks (docs/providers/file.md).
+                copy_whole(source, fd, st.st_size, None)
                 write_all(fd, data)
                 record_content_type(fd, content_type_of(source))
 
