@@ -441,20 +441,146 @@ def transfers(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
     return rows
 
 
+def interleaved_cpu(repeat: int, cases: dict[str, tuple[Callable[[], object],
+                                                         Callable[[], object] | None]]
+                    ) -> dict[str, tuple[float, float]]:
+    """:func:`interleaved`, keeping for each case its best wall time and its best CPU time
+    (``time.process_time``: on this shared machine CPU time is what others' load disturbs
+    least)."""
+    best = {label: (float("inf"), float("inf")) for label in cases}
+    for _ in range(repeat):
+        for label, (action, before) in cases.items():
+            if before is not None:
+                before()
+            gc.collect()
+            wall, cpu = time.perf_counter(), time.process_time()
+            action()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best[label] = (min(best[label][0], wall), min(best[label][1], cpu))
+    return best
+
+
+def small_op_rows(label: str, best: dict[str, tuple[float, float]], count: int,
+                  baselines: list[str]) -> list[Row]:
+    """One row for the store and one for its provider alone (no Store layers), each with its
+    ratios to every baseline, in CPU time (wall time in brackets)."""
+    def per_op(label: str) -> str:
+        wall, cpu = best[label]
+        return f"{cpu / count * 1e6:.1f} µs CPU ({wall / count * 1e6:.1f} wall)"
+
+    listed = "; ".join(f"{name} {per_op(name)}" for name in baselines)
+    rows = []
+    for ours, name in (("store", "through the Store"), ("provider", "provider alone")):
+        ratios = " ".join(f"{best[ours][1] / best[b][1]:.2f}x {b}" for b in baselines)
+        rows.append(Row(f"{label}, {name}", per_op(ours), listed, ratios))
+    return rows
+
+
+def existence_checks(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
+    """``does_blob_exist`` of blobs that exist and of blobs that do not, against fsspec's
+    ``isfile`` (what answers the same question: a folder is not a blob) and ``exists``, and
+    ``os.path.isfile`` (which follows symlinks anywhere: the floor, not an equal)."""
+    store.create_container("exists")
+    for i in range(count):
+        store.create_blob("exists", f"d/{i:05d}", b"x")
+    provider = store.provider
+    top = f"{work}/store/exists"
+    fs = fsspec_fs()
+    def cases_for(names: list[str]) -> dict[str, tuple[Callable[[], object],
+                                                       Callable[[], object] | None]]:
+        paths = [f"{top}/{name}" for name in names]
+        cases: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
+            "store": (lambda: [store.does_blob_exist("exists", n) for n in names], None),
+            "provider": (lambda: [provider.does_blob_exist("exists", n) for n in names],
+                         None),
+            "os.path.isfile": (lambda: [os.path.isfile(p) for p in paths], None),
+        }
+        if fs is not None:
+            cases["fsspec isfile"] = (lambda: [fs.isfile(p) for p in paths], None)
+            cases["fsspec exists"] = (lambda: [fs.exists(p) for p in paths], None)
+        return cases
+
+    rows = []
+    for label, prefix in (("does_blob_exist, blob there", ""), ("does_blob_exist, missing",
+                                                                 "missing-")):
+        cases = cases_for([f"d/{prefix}{i:05d}" for i in range(count)])
+        best = interleaved_cpu(repeat, cases)
+        rows += small_op_rows(f"{count:,} x {label}", best, count,
+                              [name for name in cases if name not in ("store", "provider")])
+    store.delete_container("exists")
+    return rows
+
+
+def new_folder_creates(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
+    """``create_blob`` of 1 KiB blobs each in a folder of its own that does not exist yet,
+    against fsspec's ``pipe_file`` with ``auto_mkdir`` and the standard library's
+    ``os.makedirs`` + ``open``/``write``. Each round writes under a new top folder (see
+    :func:`small_blobs` for why nothing is deleted between rounds)."""
+    data = os.urandom(1024)
+    provider = store.provider
+    rounds = [0]
+    store.create_container("folders")
+
+    def next_round() -> None:
+        rounds[0] += 1
+        os.sync()
+
+    def ours(target: Any) -> Callable[[], object]:
+        def run() -> None:
+            top = f"r{rounds[0]}"
+            for i in range(count):
+                target.create_blob("folders", f"{top}/{i:05d}/blob", data)
+        return run
+
+    def raw() -> None:
+        top = f"{work}/raw-folders/r{rounds[0]}"
+        for i in range(count):
+            folder = f"{top}/{i:05d}"
+            os.makedirs(folder, exist_ok=True)
+            with open(f"{folder}/blob", "wb") as handle:
+                handle.write(data)
+
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
+        "store": (ours(store), next_round), "provider": (ours(provider), next_round),
+        "os.makedirs + open": (raw, next_round)}
+    try:
+        from fsspec.implementations.local import LocalFileSystem
+    except ImportError:
+        pass
+    else:
+        fs = LocalFileSystem(auto_mkdir=True)
+
+        def fs_create() -> None:
+            top = f"{work}/fsspec-folders/r{rounds[0]}"
+            for i in range(count):
+                fs.pipe_file(f"{top}/{i:05d}/blob", data)
+
+        cases["fsspec (auto_mkdir)"] = (fs_create, next_round)
+    best = interleaved_cpu(repeat, cases)
+    for name in ("raw-folders", "fsspec-folders"):
+        shutil.rmtree(work / name, ignore_errors=True)
+    store.delete_container("folders")
+    return small_op_rows(f"{count:,} x 1 KiB create_blob, each in a new folder", best, count,
+                         [name for name in cases if name not in ("store", "provider")])
+
+
 def appends(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
     line = b"step 000123: loss=0.123456 accuracy=0.987654 lr=0.000300 elapsed=12.3s\n"
     raw_file = work / "raw.log"
     store.create_container("logs")
+    provider = store.provider
 
-    def ours(rewrite: bool) -> Callable[[], object]:
+    def ours(target: Any, blob: str, rewrite: bool = False) -> Callable[[], object]:
         def run() -> None:
             for _ in range(count):
-                store.append_blob("logs", "train.log", line, append_with_rewrite=rewrite)
+                target.append_blob("logs", blob, line, append_with_rewrite=rewrite)
         return run
 
-    def reset() -> None:
-        if store.does_blob_exist("logs", "train.log"):
-            store.delete_blob("logs", "train.log")
+    def reset(blob: str) -> Callable[[], object]:
+        def run() -> None:
+            if store.does_blob_exist("logs", blob):
+                store.delete_blob("logs", blob)
+        return run
 
     def raw() -> None:
         for _ in range(count):
@@ -469,23 +595,65 @@ def appends(work: Path, store: Store, count: int, repeat: int) -> list[Row]:
             with fs.open(str(fs_file), "ab") as handle:
                 handle.write(line)
 
-    raw_time = best_of(repeat, raw, lambda: raw_file.unlink(missing_ok=True))
-    baseline = f"raw open('ab').write {us(raw_time, count)}"
-    fs_time = None
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object] | None]] = {
+        "store": (ours(store, "train.log"), reset("train.log")),
+        "provider": (ours(provider, "alone.log"), reset("alone.log")),
+        "raw open('ab')": (raw, lambda: raw_file.unlink(missing_ok=True)),
+    }
     if fs is not None:
-        fs_time = best_of(repeat, fs_append, lambda: fs_file.unlink(missing_ok=True))
-        baseline += f"; fsspec open('ab') {us(fs_time, count)}"
-    rows = []
-    for label, rewrite in (("append_blob", False), ("append_blob(append_with_rewrite=True)", True)):
-        took = best_of(repeat, ours(rewrite), reset)
-        assert len(store.get_blob_bytes("logs", "train.log")) == count * len(line)
-        fs_note = f" (fsspec {ratio(took, fs_time)})" if fs_time else ""
-        rows.append(Row(f"{count:,} x {len(line)} B {label}", us(took, count), baseline,
-                        f"{ratio(took, raw_time)} raw{fs_note}"))
+        cases["fsspec open('ab')"] = (fs_append, lambda: fs_file.unlink(missing_ok=True))
+    best = interleaved_cpu(repeat, cases)
+    for blob in ("train.log", "alone.log"):
+        assert len(store.get_blob_bytes("logs", blob)) == count * len(line)
+    rows = small_op_rows(f"{count:,} x {len(line)} B append_blob", best, count,
+                         [name for name in cases if name not in ("store", "provider")])
+    took = best_of(repeat, ours(store, "train.log", rewrite=True), reset("train.log"))
+    raw_time = best["raw open('ab')"][0]
+    rows.append(Row(f"{count:,} x {len(line)} B append_blob(append_with_rewrite=True)",
+                    us(took, count), f"raw open('ab').write {us(raw_time, count)}",
+                    f"{ratio(took, raw_time)} raw (copies the blob by design)"))
     raw_file.unlink(missing_ok=True)
     fs_file.unlink(missing_ok=True)
     store.delete_container("logs")
     return rows
+
+
+def append_after_share(folder: Path, store: Store, size: int, repeat: int,
+                       where: str) -> list[Row]:
+    """An append to a blob that shares its file with a snapshot (or a copy): a new file with
+    the blob's content and the text, a reflink where the file system has them (``where``
+    says which file system), else a copy; against ``shutil.copyfile`` of the same size there,
+    the copy a tool without snapshots would make."""
+    source = folder / "shared-source.bin"
+    make_source(source, size)
+    store.create_container("shared")
+    store.create_blob_from_path("shared", "model.bin", str(source))
+    copy_dest = folder / "shared-copy.bin"
+    shutil_time = best_of(repeat, lambda: shutil.copyfile(source, copy_dest),
+                          settled(lambda: copy_dest.unlink(missing_ok=True)))
+    took = best_of(repeat, lambda: store.append_blob("shared", "model.bin", b"line\n"),
+                   settled(lambda: store.snapshot_blob("shared", "model.bin")))
+    in_place = best_of(repeat, lambda: store.append_blob("shared", "model.bin", b"line\n"))
+    store.delete_container("shared")
+    source.unlink()
+    copy_dest.unlink(missing_ok=True)
+    return [Row(f"append_blob after snapshot_blob, {size // MiB} MiB, {where}",
+                f"{took * 1e3:.2f} ms", f"shutil.copyfile {shutil_time * 1e3:.1f} ms; the next "
+                f"append (in place) {in_place * 1e3:.2f} ms",
+                f"{ratio(took, shutil_time)} shutil.copyfile")]
+
+
+def file_system_of(path: Path) -> str:
+    """The type of the file system holding ``path`` (from /proc/mounts)."""
+    best, kind = "", "unknown"
+    real = os.path.realpath(path)
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        for line in mounts:
+            _, point, fs_type = line.split()[:3]
+            if (real == point or real.startswith(point.rstrip("/") + "/")) and len(
+                    point) > len(best):
+                best, kind = point, fs_type
+    return kind
 
 
 def copies(work: Path, store: Store, size: int, repeat: int) -> list[Row]:
@@ -523,6 +691,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=tempfile.gettempdir(),
                         help="where to make the temporary work folder (same disk as the store)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per measurement")
+    parser.add_argument("--reflink-dir", default=None,
+                        help="also measure the append after a snapshot in a folder there "
+                             "(e.g. on XFS with reflink=1 or btrfs)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated parts to run: small, listing, transfers, "
+                             "exists, folders, appends, shared, copies (default: all)")
     args = parser.parse_args(argv)
     quick = args.quick
     repeat = args.repeat or (2 if quick else 3)
@@ -532,20 +706,44 @@ def main(argv: list[str] | None = None) -> int:
     model = (64 if quick else 256) * MiB
     appended = 1000 if quick else 5000
 
+    parts = set((args.only or "small,listing,transfers,exists,folders,appends,shared,copies"
+                 ).split(","))
     work = Path(tempfile.mkdtemp(prefix="xtstore-bench-", dir=args.dir))
     rows: list[Row] = []
+    loads = [os.getloadavg()[0]]
     try:
         store = file_store(work / "store")
-        rows += small_blobs(work, store, small, repeat)
-        rows += listing(work, store, listed, repeat)
-        rows += transfers(work, store, big, repeat)
-        rows += appends(work, store, appended, repeat)
-        rows += copies(work, store, model, repeat)
+        if "small" in parts:
+            rows += small_blobs(work, store, small, repeat)
+        if "listing" in parts:
+            rows += listing(work, store, listed, repeat)
+        if "transfers" in parts:
+            rows += transfers(work, store, big, repeat)
+        if "exists" in parts:
+            rows += existence_checks(work, store, small, repeat)
+        if "folders" in parts:
+            rows += new_folder_creates(work, store, small, repeat)
+        if "appends" in parts:
+            rows += appends(work, store, appended, repeat)
+        if "shared" in parts:
+            rows += append_after_share(work, store, model, repeat, file_system_of(work))
+            if args.reflink_dir:
+                elsewhere = Path(tempfile.mkdtemp(prefix="xtstore-bench-",
+                                                  dir=args.reflink_dir))
+                try:
+                    rows += append_after_share(elsewhere, file_store(elsewhere / "store"),
+                                               model, repeat, file_system_of(elsewhere))
+                finally:
+                    shutil.rmtree(elsewhere, ignore_errors=True)
+        if "copies" in parts:
+            rows += copies(work, store, model, repeat)
+        loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"store-file benchmark ({'quick' if quick else 'full'}, best of {repeat}), "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, 1-minute load "
+          f"{loads[0]:.2f} at the start, {loads[-1]:.2f} at the end")
     print()
     print("| operation | store-file | baseline(s) | ratio |")
     print("|---|---|---|---|")
