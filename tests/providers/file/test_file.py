@@ -496,6 +496,11 @@ def test_a_symlink_to_a_folder_of_the_same_container_is_followed(
     assert store.get_blob_text("box", "alias/a.txt") == "through the link"
     store.create_blob("box", "alias/b.txt", "written through the link")
     assert store.get_blob_text("box", "real/b.txt") == "written through the link"
+    # New folders below the link are made in the folder it leads to.
+    store.create_blob("box", "alias/new/deeper/c.txt", "in new folders through the link")
+    assert store.get_blob_text("box", "real/new/deeper/c.txt") == (
+        "in new folders through the link")
+    store.delete_blob("box", "real/new/deeper/c.txt")
     assert store.list_blobs("box") == ["real/a.txt", "real/b.txt"]  # links are never listed
     assert store.list_blobs("box", "alias/") == []
 
