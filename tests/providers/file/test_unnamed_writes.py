@@ -108,7 +108,7 @@ def stalled_copy(source, dest, total, progress):
     print("writing", flush=True)
     time.sleep(60)
 
-file.copy_exact = stalled_copy
+file.copy_whole = stalled_copy
 store = FileProvider({"name": "disk", "path": sys.argv[1]})
 store.append_blob("runs", "log.txt", "more", append_with_rewrite=True)
 """
