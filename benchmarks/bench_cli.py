@@ -514,7 +514,12 @@ class S3Admin:
                                    aws_access_key_id="test", aws_secret_access_key="test")
 
     def create(self, container: str) -> None:
-        self.client.create_bucket(Bucket=container)
+        try:
+            self.client.create_bucket(Bucket=container)
+        except self.client.exceptions.BucketAlreadyOwnedByYou:
+            # boto3 retried a create that had succeeded (a slow answer on a loaded machine)
+            if self.listing(container):
+                raise
 
     def drop(self, container: str) -> None:
         keys = list(self.listing(container))
@@ -551,7 +556,14 @@ class AzureAdmin:
         self.service = BlobServiceClient.from_connection_string(connection_string)
 
     def create(self, container: str) -> None:
-        self.service.create_container(container)
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self.service.create_container(container)
+        except ResourceExistsError:
+            # the SDK retried a create that had succeeded (a slow answer on a loaded machine)
+            if self.listing(container):
+                raise
 
     def drop(self, container: str) -> None:
         self.service.delete_container(container)
@@ -802,6 +814,7 @@ def cloud_dataset(work: Path, out: Path, env: dict[str, str], stores: Sequence[C
     figures = {(store.key, tool.key, direction): Figures()
                for store in stores for tool in store.tools for direction in ("up", "down")}
     for number in range(repeat):
+        print(f"({label}: round {number + 1} of {repeat})", file=sys.stderr, flush=True)
         for store in stores:
             for tool in store.tools:
                 name = f"{tool.labels[0]} up to {store.label}"
