@@ -733,8 +733,9 @@ def tool_versions(s5cmd: str | None) -> str:
 
 
 def cloud_section(base: Path, xt: list[str], env: dict[str, str], workers: list[str],
-                  repeat: int, sizes: Sizes, s5cmd: str | None) -> bool:
-    """The S3 and Azure tables; True if every target is met."""
+                  repeat: int, sizes: Sizes, s5cmd: str | None, folders: str) -> bool:
+    """The S3 and Azure tables (of the small or large files, or both); True if every target
+    is met."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.servers.azurite import ACCOUNT, AZURITE_VERSION, KEY, running_azurite
     from tests.servers.s3_server import start_moto
@@ -786,6 +787,8 @@ def cloud_section(base: Path, xt: list[str], env: dict[str, str], workers: list[
                     (f"{sizes.large_files} x {sizes.large_size // MIB} MiB", "large",
                      make_large))
         for label, key, maker in datasets:
+            if folders not in ("both", key):
+                continue
             verdicts += cloud_dataset(work, out, cloud_env, stores, repeat, label, key,
                                       partial(maker, sizes=sizes))
     for verdict, unit in verdicts:
@@ -880,6 +883,8 @@ def main() -> int:
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
     parser.add_argument("--s5cmd", default=shutil.which("s5cmd"),
                         help="the s5cmd binary of the cloud section (default: on PATH)")
+    parser.add_argument("--cloud-folders", choices=("both", "small", "large"), default="both",
+                        help="the cloud section's small files, large files or both")
     options = parser.parse_args()
     sizes = TINY if options.tiny else FULL
     repeat = options.repeat or (1 if options.tiny else 3)
@@ -912,7 +917,8 @@ def main() -> int:
                       f"{'met' if verdict.met else 'MISSED'}")
             met = all(verdict.met for verdict in verdicts) and met
         if options.section in ("all", "cloud"):
-            met = cloud_section(base, xt, env, workers, repeat, sizes, options.s5cmd) and met
+            met = cloud_section(base, xt, env, workers, repeat, sizes, options.s5cmd,
+                                options.cloud_folders) and met
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)
