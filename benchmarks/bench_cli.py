@@ -36,6 +36,7 @@ xtstore runs from bytecode compiled before any timing, as an installed copy does
     python benchmarks/bench_cli.py                      # every section, full size
     python benchmarks/bench_cli.py --section rclone     # only the rclone section
     python benchmarks/bench_cli.py --section cloud      # only S3 and Azure (moto, Azurite)
+    python benchmarks/bench_cli.py --section cloud --cloud-folders small   # or large
     python benchmarks/bench_cli.py --tiny               # seconds-sized (or XTSTORE_BENCH_TINY=1)
     python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
 
