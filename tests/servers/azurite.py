@@ -123,9 +123,11 @@ def _log_tail(log_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_azurite(workdir: Path, *, extra_args: tuple[str, ...] = ()) -> Iterator[Azurite]:
+def running_azurite(workdir: Path, *, extra_args: tuple[str, ...] = (),
+                    access_log: bool = False) -> Iterator[Azurite]:
     """Run Azurite in ``workdir`` (its cwd, so nothing lands in the repo) until
-    the block ends; it is stopped even if the block fails. Raises ``AzuriteUnavailable``."""
+    the block ends; it is stopped even if the block fails. Raises ``AzuriteUnavailable``.
+    ``access_log`` writes one line per request to ``log_path`` (benchmarks count them)."""
     binary = azurite_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "azurite.log"
@@ -135,7 +137,7 @@ def running_azurite(workdir: Path, *, extra_args: tuple[str, ...] = ()) -> Itera
             process = subprocess.Popen(
                 [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
                  "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
-                 "--silent", *extra_args],
+                 *(() if access_log else ("--silent",)), *extra_args],
                 cwd=workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
