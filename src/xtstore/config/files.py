@@ -9,12 +9,13 @@ A config file is read within fixed bounds, so that a hostile or broken file is a
 with every alias expanded (a "billion laughs" file of a few lines expands to billions); an
 alias to the node it is inside (a cycle) is refused. Time and memory then grow with these
 bounds only.
+
+PyYAML and :mod:`pathlib` are imported when a file is read: most command lines find none.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from xtstore.errors import ConfigError
@@ -39,6 +40,8 @@ alias counting every value of what it refers to (a real config holds a few hundr
 
 def display_path(path: str | os.PathLike[str]) -> str:
     """How ``path`` is named in messages and in :meth:`Config.source_of`."""
+    from pathlib import Path
+
     absolute = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
     shortest, size = str(absolute), len(absolute.parts) - 1
     # The fewest path parts win; on a tie: absolute, then ~/..., then relative.
@@ -53,19 +56,20 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return shortest
 
 
-def load_yaml_file(path: Path, label: str, *, quote_source: bool = True) -> Any:
+def load_yaml_file(path: str | os.PathLike[str], label: str, *, quote_source: bool = True
+                   ) -> Any:
     """Parse ``path``; raises :class:`ConfigError` naming ``label`` and the line of a syntax
     error, or of what exceeds the limits above. With ``quote_source=False`` (secrets files)
     the message never quotes the file's text, only the line number and the kind of
     problem."""
     text = _read_text(path, label)
-    from xtstore.config.bounded_yaml import parse  # PyYAML, only once a file is there
+    from xtstore.config.bounded_yaml import parse
 
     return parse(text, label, quote_source=quote_source, max_depth=MAX_DEPTH,
                  max_nodes=MAX_NODES)
 
 
-def _read_text(path: Path, label: str) -> str:
+def _read_text(path: str | os.PathLike[str], label: str) -> str:
     """The file's text: at most MAX_FILE_BYTES bytes (read no further, so that /dev/zero or a
     growing file cannot exhaust memory) of UTF-8."""
     try:
@@ -96,7 +100,7 @@ def read_layer(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
     level is not a mapping.
     """
     label = display_path(path)
-    data = load_yaml_file(Path(os.path.expanduser(os.fspath(path))), label)
+    data = load_yaml_file(os.path.expanduser(os.fspath(path)), label)
     if data is None:
         return label, {}
     if not isinstance(data, dict):
