@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import xtstore
-from tests.cli.conftest import RUN_TIMEOUT, Runner, Services
+from tests.cli.conftest import RUN_TIMEOUT, Runner, Services, xtstore_command
 from tests.cli.helpers import ok
 
 # What pip's console script runs (it imports re first), with the modules it loaded written to
@@ -115,3 +115,17 @@ def test_the_fast_version_prints_what_click_prints(xt: Runner, services: Service
     assert ok(fast) == ok(through_click) == f"xtstore, version {xtstore.__version__}\n"
     assert fast.stderr == through_click.stderr == b""
 
+
+@pytest.mark.parametrize("stdout", ["closed", "/dev/full"])
+def test_the_fast_version_fails_as_click_does(stdout: str, services: Services) -> None:
+    """With no stdout at all (exit 0, silent) or a full device (one error line, exit 1)."""
+    if stdout != "closed" and not os.path.exists(stdout):
+        pytest.skip(f"no {stdout} here")
+    redirect = ">&-" if stdout == "closed" else f"> {stdout}"
+    results = [subprocess.run(["sh", "-c", f'exec "$@" {redirect}', "sh", *xtstore_command(),
+                               *args], capture_output=True, env=services.env,
+                              timeout=RUN_TIMEOUT, check=False)
+               for args in (["--version"], ["--json", "--version"])]
+    fast, through_click = ((result.returncode, result.stderr) for result in results)
+    assert fast == through_click
+    assert fast[0] == (0 if stdout == "closed" else 1)

@@ -36,8 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_version() -> int:
-    """What click's ``--version`` of the group prints, and its exit code when stdout is a
-    closed pipe (tests/cli/test_startup.py compares the two)."""
+    """What the group's ``--version`` (click's) prints, with its exit codes: 0 when there is
+    no stdout at all, 1 for a closed pipe, and a one-line error for a failed write
+    (tests/cli/test_startup.py compares the two)."""
+    if sys.stdout is None:
+        return 0
     try:
         sys.stdout.write(f"xtstore, version {__version__}\n")
         sys.stdout.flush()
@@ -45,6 +48,10 @@ def _print_version() -> int:
         # Python's own advice: point stdout at devnull, so that the flush at exit is quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as error:
+        from xtstore.cli.errors import exit_for
+
+        return exit_for(error)
     return 0
 
 
