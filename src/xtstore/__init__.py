@@ -103,7 +103,14 @@ __all__ = [
 ]
 
 
+# Modules that ``import xtstore`` loaded before their names became lazy, so that
+# ``xtstore.errors.StoreError`` still works after a bare ``import xtstore``.
+_SUBMODULES = ("errors", "values")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"xtstore.{name}")
     if name not in _LAZY:
         raise AttributeError(f"module 'xtstore' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)

@@ -129,3 +129,15 @@ def test_the_fast_version_fails_as_click_does(stdout: str, services: Services) -
     fast, through_click = ((result.returncode, result.stderr) for result in results)
     assert fast == through_click
     assert fast[0] == (0 if stdout == "closed" else 1)
+
+
+def test_import_xtstore_loads_nothing_until_a_name_is_used() -> None:
+    """``import xtstore`` loads none of its modules; each public name, and the ``errors`` and
+    ``values`` modules a bare ``import xtstore`` always gave, load on first use."""
+    script = ("import sys, xtstore\n"
+              "print(sorted(m for m in sys.modules if m.startswith('xtstore.')))\n"
+              "print(xtstore.errors.StoreError.__name__, xtstore.values.BlobInfo.__name__)\n"
+              "print(all(getattr(xtstore, name) is not None for name in xtstore.__all__))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                         timeout=RUN_TIMEOUT, check=False)
+    assert ok(run).splitlines() == ["[]", "StoreError BlobInfo", "True"]
