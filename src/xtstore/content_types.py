@@ -11,8 +11,11 @@ compressor's type, not the type of what it holds with an encoding: a store that 
 from __future__ import annotations
 
 import functools
-import mimetypes
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import mimetypes
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "guess_content_type", "is_content_type"]
 
@@ -65,8 +68,10 @@ _COMPRESSED = {
 
 @functools.cache
 def _table() -> mimetypes.MimeTypes:
-    # Built on first use, not at import: the Store imports this module and most programs
-    # never guess.
+    # Built (and mimetypes imported) on first use, not at import: the Store imports this
+    # module and most programs never guess.
+    import mimetypes
+
     return mimetypes.MimeTypes(filenames=())
 
 

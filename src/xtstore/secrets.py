@@ -21,18 +21,20 @@ config (which asks the providers' descriptions first) and for providers reading 
 options.
 
 This module imports nothing of xtstore: providers, the core and the command line all use it.
+Every command line imports it, most without a secret to redact: its patterns are compiled, and
+``logging``, ``base64`` and ``urllib.parse`` imported, on first use.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
+import functools
 import re
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-from urllib.parse import quote, quote_plus, unquote
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = [
     "LOGGERS",
@@ -72,27 +74,31 @@ _HEADERS = (
     r"|x-amz-server-side-encryption-customer-key|x-amz-copy-source-server-side-encryption"
     r"-customer-key|x-ms-encryption-key|x-ms-copy-source-authorization|cookie|set-cookie"
 )
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # A header in a dict's repr, as botocore logs its requests: 'Name': b'value'
-    (re.compile(rf"""((['"])(?:{_HEADERS})\2\s*:\s*b?)(['"])(?:\\.|(?!\3).)*\3""",
-                re.IGNORECASE), rf"\1\3{REDACTED}\3"),
-    # A header on its own line ("Name: value", "name:value" in botocore's canonical request).
-    (re.compile(rf"(^|\n)(\s*(?:{_HEADERS})\s*[:=]\s*)[^\r\n]*", re.IGNORECASE),
-     rf"\1\2{REDACTED}"),
-    # Query parameters and connection-string parts holding a signature, token or key.
-    (re.compile(r"((?:^|[?&;\s'\"])(?:sig|x-amz-signature|x-amz-security-token|signature"
-                r"|accountkey|sharedaccesssignature|sharedaccesskey|sessiontoken)=)"
-                r"[^&;\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    # A password in a URL's user part: scheme://user:password@host
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]+@", re.IGNORECASE),
-     rf"\1{REDACTED}@"),
-    # botocore.auth logs the signature alone on the line after "Signature:".
-    (re.compile(r"(Signature:\s*)[0-9a-f]{64}"), rf"\1{REDACTED}"),
-)
+@functools.cache
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The credential patterns with their replacements, compiled on first use."""
+    return (
+        # A header in a dict's repr, as botocore logs its requests: 'Name': b'value'
+        (re.compile(rf"""((['"])(?:{_HEADERS})\2\s*:\s*b?)(['"])(?:\\.|(?!\3).)*\3""",
+                    re.IGNORECASE), rf"\1\3{REDACTED}\3"),
+        # A header on its own line ("Name: value", "name:value" in botocore's canonical request).
+        (re.compile(rf"(^|\n)(\s*(?:{_HEADERS})\s*[:=]\s*)[^\r\n]*", re.IGNORECASE),
+         rf"\1\2{REDACTED}"),
+        # Query parameters and connection-string parts holding a signature, token or key.
+        (re.compile(r"((?:^|[?&;\s'\"])(?:sig|x-amz-signature|x-amz-security-token|signature"
+                    r"|accountkey|sharedaccesssignature|sharedaccesskey|sessiontoken)=)"
+                    r"[^&;\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
+        # A password in a URL's user part: scheme://user:password@host
+        (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]+@", re.IGNORECASE),
+         rf"\1{REDACTED}@"),
+        # botocore.auth logs the signature alone on the line after "Signature:".
+        (re.compile(r"(Signature:\s*)[0-9a-f]{64}"), rf"\1{REDACTED}"),
+    )
+
 # The parts of a connection string or SAS token that are secret on their own (AccountKey,
 # SharedAccessSignature, SharedAccessKey, a SAS token's sig, and any *key, *secret, *token or
 # *password part of another connection string).
-_SECRET_PART = re.compile(r"(?:key|signature|secret|token|password)$|^sig$", re.IGNORECASE)
+_SECRET_PART = r"(?:key|signature|secret|token|password)$|^sig$"
 
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()  # every registered variant, longest first
@@ -123,10 +129,13 @@ def variants(secret: str, min_length: int = MIN_LENGTH) -> set[str]:
     """``secret`` and the forms it may take in a text: URL-quoted (as in a query string),
     URL-unquoted, base64-encoded, and its secret parts alone (a connection string's
     ``AccountKey``, a SAS token's ``sig``) in the same forms."""
+    import base64
+    from urllib.parse import quote, quote_plus, unquote
+
     parts = {secret, secret.strip()}
     for part in re.split(r"[;&]", secret):
         name, equals, value = part.partition("=")
-        if equals and value and _SECRET_PART.search(name.strip().lstrip("?")):
+        if equals and value and re.search(_SECRET_PART, name.strip().lstrip("?"), re.IGNORECASE):
             parts.add(value.strip())
     found: set[str] = set()
     for part in parts:
@@ -161,7 +170,7 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, REDACTED)
-    for pattern, replacement in _PATTERNS:
+    for pattern, replacement in _patterns():
         text = pattern.sub(replacement, text)
     return text
 
@@ -178,6 +187,8 @@ def redact_record(record: logging.LogRecord) -> None:
     if clean != message:
         record.msg, record.args = clean, ()
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        import traceback
+
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         clean = redact(text)
         if clean != text:
@@ -208,6 +219,8 @@ def _redacting(previous: Callable[..., logging.LogRecord]) -> Callable[..., logg
 def install() -> None:
     """Redact every log record of :data:`LOGGERS` when it is created (once per process;
     keeps any record factory installed before)."""
+    import logging
+
     with _lock:
         current = logging.getLogRecordFactory()
         if not getattr(current, "redacts_secrets", False):

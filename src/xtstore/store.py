@@ -15,7 +15,6 @@ import functools
 import inspect
 import operator
 import os
-import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 
@@ -805,6 +804,8 @@ def _check_picklable(thing: object, service: str, what: str, hint: str) -> None:
     """A retry function or layer goes with the store to the worker (XT's own retry
     functions, ``make_retry_func`` closures, cannot); dropping it silently would change how
     the worker behaves, so the pickle fails instead, naming it."""
+    import pickle  # only when a store is pickled: pickle costs start-up, and most runs never do
+
     try:
         pickle.dumps(thing)
     except Exception as error:

@@ -22,7 +22,7 @@ import pytest
 
 import xtstore
 from tests.cli.bounded import BUDGET_SECONDS, clean_env, limit_memory, one_line, run_bounded
-from xtstore.config import files
+from xtstore.config import bounded_yaml, files
 from xtstore.config.files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 from xtstore.errors import ConfigError
 
@@ -356,12 +356,13 @@ def test_both_parsers_give_the_same_answer(name: str, tmp_path: Path,
     path = tmp_path / FILE
     path.write_text(PARSER_CASES[name], encoding="utf-8")
     messages = []
-    loaders = [files._PythonLoader] + ([files._new_loader]
-                                       if files._new_loader is not files._PythonLoader else [])
+    loaders = [bounded_yaml.PythonLoader] + (
+        [bounded_yaml.new_loader] if bounded_yaml.new_loader is not bounded_yaml.PythonLoader
+        else [])
     valid = tmp_path / "valid.yaml"
     valid.write_text("d: &d {a: 1, b: 2}\ne: {<<: *d, b: 3}\n", encoding="utf-8")
     for loader in loaders:
-        monkeypatch.setattr(files, "_new_loader", loader)
+        monkeypatch.setattr(bounded_yaml, "new_loader", loader)
         with pytest.raises(ConfigError) as raised:
             files.load_yaml_file(path, FILE)
         messages.append(str(raised.value))

@@ -1,162 +1,70 @@
-"""``xtstore``: the command line (docs/contract.md §5).
+"""``xtstore``: the command line's entry point (docs/contract.md §5).
 
-Addresses are ``[service:]container[/path]``; the service defaults to ``xt-services.storage``
-or ``--service``. A command's module is imported only when that command runs (or for
-``xtstore --help``, which shows every summary), and cloud SDKs only when a command opens a
-store, so start-up is fast.
+``xtstore --version``, the usual probe of an install, is answered here before click, the
+commands or the config load (some 50 ms); every other command line runs through the top group
+of :mod:`xtstore.cli.group`, which this module names as its own (``cli``, ``COMMAND_MODULES``)
+on first use.
 """
 
 from __future__ import annotations
 
-import importlib
+import os
 import sys
-import traceback
-from collections.abc import Sequence
-from typing import Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from xtstore import __version__
-from xtstore.cli import errors
-from xtstore.cli.context import CliState, CommandGroup, require_utf8, start_debug_logging
-from xtstore.cli.options import add_global_options
-from xtstore.secrets import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from xtstore.cli.group import COMMAND_MODULES, cli
 
 __all__ = ["COMMAND_MODULES", "cli", "main"]
 
-
-# Every command with the module of xtstore.cli that defines it (in its COMMANDS), in the order
-# 'xtstore --help' lists them. tests/cli/test_help.py checks this against the modules.
-COMMAND_MODULES: dict[str, str] = {
-    "config": "cmd_config", "services": "cmd_config", "providers": "cmd_config",
-    "containers": "cmd_containers", "ls": "cmd_ls", "du": "cmd_du",
-    "cat": "cmd_blobs", "append": "cmd_blobs", "rm": "cmd_blobs", "snapshot": "cmd_blobs",
-    "props": "cmd_blobs", "meta": "cmd_blobs",
-    "upload": "cmd_transfer", "download": "cmd_transfer", "cp": "cmd_transfer",
-    "mv": "cmd_transfer",
-    "check-provider": "cmd_check", "sync": "cmd_sync", "check": "cmd_sync",
-}
-
-
-def _prepared(command: click.Command) -> click.Command:
-    """``command`` as the group runs it: global options added, text parameters UTF-8."""
-    # '-h' is help for 'xtstore' only: on a command it may mean something else (ls -lh).
-    command.context_settings.setdefault("help_option_names", ["--help"])
-    add_global_options(command)
-    require_utf8(command)
-    return command
-
-
-class _Group(CommandGroup):
-    """The top group: loads a command's module when the command is named (click's lazy group
-    pattern), and turns Ctrl-C inside a command into exit code 130."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMAND_MODULES)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            module = importlib.import_module(f"xtstore.cli.{COMMAND_MODULES[cmd_name]}")
-            for command in module.COMMANDS:
-                if command.name not in self.commands:
-                    self.add_command(_prepared(command))
-        return self.commands.get(cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        # click would turn Ctrl-C into a generic Abort; keep it distinct (exit code 130).
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise _Interrupted() from None
-
-
-class _Interrupted(Exception):
-    """Ctrl-C inside a command, after the command cleaned up."""
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Config file merged over the defaults (else $XTSTORE_CONFIG).")
-@click.option("--service", metavar="NAME", help="Service for addresses without 'service:'.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summaries.")
-# The version given, not looked up: importlib.metadata would cost some 15 ms at each --version.
-@click.version_option(__version__, prog_name="xtstore")
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    config_file: str | None,
-    service: str | None,
-    debug: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """Containers and blobs on any configured store, XT's storage commands.
-
-    ADDRESS is [service:]container[/path]; wildcards * and ? match within a folder, **
-    across folders.
-    """
-    # main() made the state, so that its error path can read the stores this command opened.
-    state = ctx.ensure_object(CliState)
-    state.config_file, state.service, state.debug = config_file, service, debug
-    state.json, state.quiet = as_json, quiet
-    if debug:
-        start_debug_logging()
-
-
-require_utf8(cli)
-
-
-_VALUED_OPTIONS = frozenset({"--config", "--service"})
-
-
-def _debug_requested(args: Sequence[str]) -> bool:
-    # Read from argv too: an error while parsing happens before any callback runs. The global
-    # options may come before or after the command; '--' ends the options.
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "--":
-            return False
-        elif arg == "--debug":
-            return True
-        elif arg in _VALUED_OPTIONS:
-            skip = True
-    return False
+# Where click's shell completion is asked for (it reads this variable before any argument).
+_COMPLETION_VARIABLE = "_XTSTORE_COMPLETE"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = _debug_requested(args)
-    state = CliState()
-    code: Any
+    if args == ["--version"] and _COMPLETION_VARIABLE not in os.environ:
+        return _print_version()
+    from xtstore.cli.group import run as run_group
+
+    return run_group(args)
+
+
+def _print_version() -> int:
+    """What the group's ``--version`` (click's) prints, with its exit codes: 0 when there is
+    no stdout at all, 1 for a closed pipe, and a one-line error for a failed write
+    (tests/cli/test_startup.py compares the two)."""
+    if sys.stdout is None:
+        return 0
     try:
-        code = cli.main(args, prog_name="xtstore", standalone_mode=False, obj=state)
-    except click.exceptions.Exit as done:
-        code = done.exit_code
-    except click.exceptions.Abort as abort:
-        if isinstance(abort.__context__, KeyboardInterrupt):
-            return errors.interrupted()
-        errors.report("aborted")
-        return errors.EXIT_ERROR
-    except (KeyboardInterrupt, _Interrupted):
-        return errors.interrupted()
-    except Exception as error:
-        if debug and not isinstance(error, click.ClickException):
-            # The traceback, as Python would print it, with every secret redacted: a chained
-            # SDK exception may quote a signed URL or a header.
-            sys.stderr.write(redact("".join(traceback.format_exception(error))))
-            sys.stderr.flush()
-            return errors.EXIT_ERROR
-        return errors.exit_for(error, state)
-    return code if isinstance(code, int) else 0
+        sys.stdout.write(f"xtstore, version {__version__}\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's own advice: point stdout at devnull, so that the flush at exit is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        from xtstore.cli.errors import exit_for
+
+        return exit_for(error)
+    return 0
 
 
 def run() -> None:
     sys.exit(main())
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("cli", "COMMAND_MODULES"):
+        from xtstore.cli import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ descriptions, and a service's ``${NAME}`` and ``"$vault"`` resolved when it is o
 
 - :mod:`~xtstore.config.merge`: :class:`Config` and :func:`load_config`, the layers merged
   with each key's source
-- :mod:`~xtstore.config.files`: reading one YAML layer (line numbers, duplicate keys)
+- :mod:`~xtstore.config.files`: reading one YAML layer (line numbers, duplicate keys), with
+  :mod:`~xtstore.config.bounded_yaml` parsing it within bounds (PyYAML loads only then)
 - :mod:`~xtstore.config.validate`: every mistake with file and key path
 - :mod:`~xtstore.config.references`: ``${NAME}`` and ``"$vault"``
 - :mod:`~xtstore.config.resolve`: resolving them when a service is opened, and its retry section

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from xtstore.catalog import is_code_path
@@ -308,10 +307,9 @@ def load_config(config_file: str | os.PathLike[str] | None = None) -> Config:
     becomes :attr:`Config.default_storage_service`. Raises :class:`ConfigError` naming the
     file and key path of any mistake (bad YAML, wrong types, unknown provider, ...).
     """
+    home_file = os.path.join(os.path.expanduser("~"), ".xtstore", "config.yaml")
     paths: list[str | os.PathLike[str]] = [
-        optional
-        for optional in (Path.home() / ".xtstore" / "config.yaml", Path("xt_config.yaml"))
-        if optional.is_file()
+        optional for optional in (home_file, "xt_config.yaml") if os.path.isfile(optional)
     ]
     if config_file is not None:
         paths.append(config_file)

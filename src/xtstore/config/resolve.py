@@ -12,14 +12,16 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xtstore.config.files import display_path, load_yaml_file
 from xtstore.config.redact import is_secret_key
 from xtstore.config.references import SECRET_MARKER, expand_environment, has_reference
 from xtstore.errors import ConfigError
 from xtstore.layers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "RETRY_KEYS",
@@ -45,6 +47,8 @@ RETRY_KEYS: dict[str, str] = {
 
 def secrets_file() -> Path:
     """``~/.xtstore/secrets.yaml`` (layout ``{service: {key: value}}``)."""
+    from pathlib import Path  # only where a "$vault" is read: most command lines read none
+
     return Path.home() / ".xtstore" / "secrets.yaml"
 
 

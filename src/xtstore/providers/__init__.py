@@ -12,7 +12,6 @@ old paths keep working: importing one gives the module at its new place.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -28,7 +27,9 @@ _MOVED_MODULES = {
 }
 
 
-class _MovedModuleLoader(importlib.abc.Loader):
+# A loader and a finder by their methods, not importlib.abc's base classes: importing
+# importlib.abc loads importlib.resources and pathlib, some 4 ms of every command's start-up.
+class _MovedModuleLoader:
     def __init__(self, target: str) -> None:
         self.target = target
 
@@ -39,14 +40,17 @@ class _MovedModuleLoader(importlib.abc.Loader):
         """The module ran at its new place already."""
 
 
-class _MovedModuleFinder(importlib.abc.MetaPathFinder):
+class _MovedModuleFinder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         moved_to = _MOVED_MODULES.get(fullname)
         if moved_to is None:
             return None
-        return importlib.util.spec_from_loader(fullname, _MovedModuleLoader(moved_to))
+        # typeshed's loader protocol names the legacy load_module; the import system calls
+        # create_module and exec_module.
+        loader: Any = _MovedModuleLoader(moved_to)
+        return importlib.util.spec_from_loader(fullname, loader)
 
 
 if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):

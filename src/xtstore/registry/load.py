@@ -15,11 +15,10 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 
-from xtstore.adapter import missing_methods
 from xtstore.catalog import (
+    BUILTIN_DESCRIPTIONS,
     builtin_description,
     builtin_descriptions,
     builtin_providers,
@@ -29,7 +28,7 @@ from xtstore.catalog import (
 from xtstore.config import Config, ConfigSource, as_config
 from xtstore.describe import ProviderDescription
 from xtstore.errors import ProviderLoadError
-from xtstore.interface import StoreInterface
+from xtstore.interface import StoreInterface, unimplemented_methods
 
 __all__ = [
     "ProviderRef",
@@ -89,6 +88,9 @@ def resolve_provider(name_or_path: str, config: Config) -> ProviderRef:
         pass
     else:
         return ProviderRef(configured, config.file_for(key_path), ".".join(key_path))
+    main = builtin_description(name_or_path) if name_or_path in BUILTIN_DESCRIPTIONS else None
+    if main is not None:  # a built-in's main name: only its own description is read
+        return ProviderRef(main.code_path)
     builtin = builtin_providers()
     if name_or_path in builtin:
         return ProviderRef(builtin[name_or_path])
@@ -187,13 +189,15 @@ def check_provider_class(cls: type, code_path: str) -> None:
     """Accept a ``StoreInterface`` subclass, or any class with every XT interface method.
     Raises :class:`ProviderLoadError` naming what is missing."""
     if issubclass(cls, StoreInterface):
-        abstract = missing_methods(cls)
+        abstract = unimplemented_methods(cls)
         if abstract:
             raise ProviderLoadError(
                 f"{code_path!r} does not implement StoreInterface: missing "
                 + ", ".join(abstract)
             )
         return
+    from xtstore.adapter import missing_methods  # a foreign (XT-style) class: the adapter's check
+
     missing = missing_methods(cls)
     if missing:
         raise ProviderLoadError(
@@ -217,8 +221,8 @@ def _import_module(
         # A regular package already imported: a folder in the working directory cannot add to it.
         raise ProviderLoadError(f"cannot load {code_path!r}: there is no module {module_name!r}")
     directory = os.path.abspath(search_dir or os.getcwd())
-    root = Path(directory)
-    if not ((root / top).is_dir() or (root / f"{top}.py").is_file()):
+    if not (os.path.isdir(os.path.join(directory, top))
+            or os.path.isfile(os.path.join(directory, f"{top}.py"))):
         raise ProviderLoadError(
             f"cannot import {module_name!r} for {code_path!r}: it is not on the Python path,"
             f" and {directory} has no {top}/ folder"

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from xtstore.adapter import ForeignProvider
 from xtstore.catalog import is_code_path
 from xtstore.config import BUILTIN_SOURCE, Config, ConfigSource, as_config, redact
 from xtstore.config.environment import (
@@ -195,10 +194,12 @@ class ServiceOrigin:
                 self.service, retry=policy, origin=origin, extra_layers=extra_layers
             )
             return instance
-        provider = (
-            instance if isinstance(instance, StoreInterface)
-            else ForeignProvider(instance, self.service)
-        )
+        if isinstance(instance, StoreInterface):
+            provider = instance
+        else:
+            from xtstore.adapter import ForeignProvider  # an XT-style class only
+
+            provider = ForeignProvider(instance, self.service)
         return Store(
             provider, self.service, retry=policy, origin=origin, extra_layers=extra_layers
         )
