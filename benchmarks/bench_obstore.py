@@ -285,8 +285,7 @@ def s3_rows(server: MotoServer, work: Path, args: argparse.Namespace) -> list[Ro
               len(store.list_blobs(bucket, "many/", return_names=True)))
     if counts != (args.many,) * 3:
         raise AssertionError(f"listings disagree: {counts}")
-    store.delete_container(bucket)
-    return rows
+    return rows  # the server's memory goes with it: no clean-up
 
 
 # ---- Azure ----
@@ -375,8 +374,7 @@ def azure_rows(azurite: Azurite, work: Path, args: argparse.Namespace) -> list[R
     for name in ("az-ob-stream", "az-raw-stream", "az-xt-stream", "az-ob-ranged",
                  "az-raw-ranged", "az-xt-ranged"):
         check_same(work / name, big)
-    store.delete_container(container)
-    return rows
+    return rows  # the server's memory goes with it: no clean-up
 
 
 def main() -> None:
@@ -393,7 +391,7 @@ def main() -> None:
         sys.exit("obstore is not installed: pip install obstore")
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     print(f"obstore {obstore.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores, load at start {load():.2f}\n")
+          f"{os.cpu_count()} cores, load at start {load():.2f}\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-obstore-") as folder:
         work = Path(folder)
         with open(work / "big.bin", "wb") as sink:
@@ -403,12 +401,14 @@ def main() -> None:
             with start_moto(work / "moto.log") as server:
                 rows = s3_rows(server, work, args)
             print("### S3 (moto): obstore vs boto3 vs xtstore store-s3\n")
-            print("\n".join(table(rows, ["obstore", "boto3", "xtstore"], args.reps)) + "\n")
+            lines = table(rows, ["obstore", "boto3", "xtstore"], args.reps)
+            print("\n".join(lines) + "\n", flush=True)
         if args.only in (None, "azure"):
             with running_azurite(work / "azurite") as azurite:
                 rows = azure_rows(azurite, work, args)
             print("### Azure (Azurite): obstore vs azure-storage-blob vs xtstore azure-blob\n")
-            print("\n".join(table(rows, ["obstore", "azure-sdk", "xtstore"], args.reps)) + "\n")
+            lines = table(rows, ["obstore", "azure-sdk", "xtstore"], args.reps)
+            print("\n".join(lines) + "\n", flush=True)
 
 
 if __name__ == "__main__":
