@@ -13,6 +13,9 @@ store, one Markdown table comparing in the same process and run:
 for ``--small`` x 4 KiB put and get (one request each, one after another in one thread), a
 names-only listing of ``--small`` and ``--many`` keys, a ``--big-mib`` download as one
 streamed GET and as 8 MiB ranges (8 at a time), and a ``--big-mib`` upload (8 MiB parts/blocks).
+The "obstore+HEAD" column is obstore with xtstore's download check kept: the SDK's HEAD for
+the stored checksum (S3 CRC32, Azure Content-MD5), then obstore's GET pinned to its ETag, the
+bytes checked against it (obstore's GET carries no checksum).
 Each figure is the median over ``--reps`` interleaved repetitions of client CPU
 (``time.process_time``: every thread of this process, obstore's Rust runtime included; the
 servers run in their own processes) and wall time, with the 1-minute load average at the
@@ -25,12 +28,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,16 +95,18 @@ class Row:
 
 
 def table(rows: list[Row], clients: list[str], reps: int) -> list[str]:
-    """CPU and wall per client, and each CPU as a ratio of obstore's (the first client)."""
+    """CPU and wall per client ("-" where a row does not run it), and each CPU as a ratio of
+    obstore's (the first client)."""
     base = clients[0]
     head = " | ".join(f"{name} CPU s | {name} wall s" for name in clients)
     ratios = " | ".join(f"{name}/{base} CPU" for name in clients[1:])
     lines = [f"| operation (median of {reps}) | {head} | {ratios} | load |",
              "|---" * (2 + 3 * len(clients) - 1) + "|"]
     for row in rows:
-        cells = " | ".join(f"{row.cpu(name):.3f} | {row.wall(name):.3f}" for name in clients)
+        cells = " | ".join(f"{row.cpu(name):.3f} | {row.wall(name):.3f}"
+                           if name in row.clients else "- | -" for name in clients)
         ratio = " | ".join(f"{row.cpu(name) / max(row.cpu(base), 1e-9):.2f}x"
-                           for name in clients[1:])
+                           if name in row.clients else "-" for name in clients[1:])
         lines.append(f"| {row.label} | {cells} | {ratio} | {row.load:.2f} |")
     return lines
 
@@ -189,6 +197,65 @@ def xtstore_stream_to(store: Any, container: str, key: str, dest: Path) -> None:
         shutil.copyfileobj(source, sink, PART)
 
 
+# ---- obstore with xtstore's download check kept ----
+# obstore's GET neither asks for nor returns the stored checksums (S3's x-amz-checksum-*,
+# Azure's Content-MD5), so keeping xtstore's check of every download means the SDK's HEAD
+# first and a GET pinned to its ETag: what a hybrid data path would have to do.
+
+
+def s3_verified_get(raw: Any, native: Any, bucket: str, key: str) -> bytes:
+    import obstore
+
+    head = raw.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    data = bytes(obstore.get(native, key, options={"if_match": head["ETag"]}).bytes())
+    check_digest(zlib.crc32(data), head.get("ChecksumCRC32"), len(data), head["ContentLength"])
+    return data
+
+
+def s3_verified_stream_to(raw: Any, native: Any, bucket: str, key: str, dest: Path) -> None:
+    import obstore
+
+    head = raw.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    crc, length = 0, 0
+    with open(dest, "wb") as sink:
+        result = obstore.get(native, key, options={"if_match": head["ETag"]})
+        for chunk in result.stream(min_chunk_size=PART):
+            crc, length = zlib.crc32(chunk, crc), length + len(chunk)
+            sink.write(chunk)
+    check_digest(crc, head.get("ChecksumCRC32"), length, head["ContentLength"])
+
+
+def check_digest(crc: int, stored: str | None, length: int, size: int) -> None:
+    if stored is None or base64.b64encode(crc.to_bytes(4, "big")).decode() != stored:
+        raise AssertionError(f"CRC32 {crc:08x} is not the stored {stored}")
+    if length != size:
+        raise AssertionError(f"{length} bytes read of {size}")
+
+
+def azure_verified_get(raw: Any, native: Any, key: str) -> bytes:
+    import obstore
+
+    properties = raw.get_blob_client(key).get_blob_properties()
+    data = bytes(obstore.get(native, key, options={"if_match": properties.etag}).bytes())
+    if hashlib.md5(data).digest() != bytes(properties.content_settings.content_md5):
+        raise AssertionError(f"MD5 of {key} differs")
+    return data
+
+
+def azure_verified_stream_to(raw: Any, native: Any, key: str, dest: Path) -> None:
+    import obstore
+
+    properties = raw.get_blob_client(key).get_blob_properties()
+    digest = hashlib.md5()
+    with open(dest, "wb") as sink:
+        result = obstore.get(native, key, options={"if_match": properties.etag})
+        for chunk in result.stream(min_chunk_size=PART):
+            digest.update(chunk)
+            sink.write(chunk)
+    if digest.digest() != bytes(properties.content_settings.content_md5):
+        raise AssertionError(f"MD5 of {key} differs")
+
+
 def check_same(path: Path, expected: Path) -> None:
     if path.stat().st_size != expected.stat().st_size or path.read_bytes() != expected.read_bytes():
         raise AssertionError(f"{path} differs from {expected}")
@@ -248,7 +315,8 @@ def s3_rows(server: MotoServer, work: Path, args: argparse.Namespace) -> list[Ro
         Row(f"{args.small:,} x 4 KiB get", {
             "obstore": gets(lambda key: bytes(obstore.get(native, key).bytes())),
             "boto3": gets(lambda key: raw.get_object(Bucket=bucket, Key=key)["Body"].read()),
-            "xtstore": gets(lambda key: store.get_blob_bytes(bucket, key))}),
+            "xtstore": gets(lambda key: store.get_blob_bytes(bucket, key)),
+            "obstore+HEAD": gets(lambda key: s3_verified_get(raw, native, bucket, key))}),
     ]
     for prefix, count in (("xt/small/", args.small), ("many/", args.many)):
         rows.append(Row(f"list {count:,} names", {
@@ -262,7 +330,9 @@ def s3_rows(server: MotoServer, work: Path, args: argparse.Namespace) -> list[Ro
             "obstore": lambda: obstore_stream_to(native, "big/xt", work / "s3-ob-stream"),
             "boto3": lambda: raw_stream(work / "s3-raw-stream"),
             "xtstore": lambda: xtstore_stream_to(store, bucket, "big/xt",
-                                                 work / "s3-xt-stream")}),
+                                                 work / "s3-xt-stream"),
+            "obstore+HEAD": lambda: s3_verified_stream_to(raw, native, bucket, "big/xt",
+                                                          work / "s3-obv-stream")}),
         Row(f"{mib} MiB get, 8 MiB ranges x{CONCURRENCY}", {
             "obstore": lambda: obstore_ranged_to(native, "big/xt", size, work / "s3-ob-ranged"),
             "boto3": lambda: raw.download_file(bucket, "big/xt", str(work / "s3-raw-ranged"),
@@ -278,7 +348,7 @@ def s3_rows(server: MotoServer, work: Path, args: argparse.Namespace) -> list[Ro
     for row in rows:
         row.run(args.reps)
         print(f"  s3: {row.label} done", file=sys.stderr)
-    for name in ("s3-ob-stream", "s3-raw-stream", "s3-xt-stream", "s3-ob-ranged",
+    for name in ("s3-obv-stream", "s3-ob-stream", "s3-raw-stream", "s3-xt-stream", "s3-ob-ranged",
                  "s3-raw-ranged", "s3-xt-ranged"):
         check_same(work / name, big)
     counts = (obstore_names(native, "many/"), raw_names("many/"),
@@ -339,7 +409,8 @@ def azure_rows(azurite: Azurite, work: Path, args: argparse.Namespace) -> list[R
         Row(f"{args.small:,} x 4 KiB get", {
             "obstore": gets(lambda key: bytes(obstore.get(native, key).bytes())),
             "azure-sdk": gets(lambda key: raw.download_blob(key).readall()),
-            "xtstore": gets(lambda key: store.get_blob_bytes(container, key))}),
+            "xtstore": gets(lambda key: store.get_blob_bytes(container, key)),
+            "obstore+HEAD": gets(lambda key: azure_verified_get(raw, native, key))}),
     ]
     for prefix, count in (("xt/small/", args.small), ("many/", args.many)):
         rows.append(Row(f"list {count:,} names", {
@@ -355,7 +426,9 @@ def azure_rows(azurite: Azurite, work: Path, args: argparse.Namespace) -> list[R
             "obstore": lambda: obstore_stream_to(native, "big/xt", work / "az-ob-stream"),
             "azure-sdk": lambda: raw_get_to(single, work / "az-raw-stream", max_concurrency=1),
             "xtstore": lambda: xtstore_stream_to(store, container, "big/xt",
-                                                 work / "az-xt-stream")}),
+                                                 work / "az-xt-stream"),
+            "obstore+HEAD": lambda: azure_verified_stream_to(raw, native, "big/xt",
+                                                             work / "az-obv-stream")}),
         Row(f"{mib} MiB get, 8 MiB ranges x{CONCURRENCY}", {
             "obstore": lambda: obstore_ranged_to(native, "big/xt", size, work / "az-ob-ranged"),
             "azure-sdk": lambda: raw_get_to(raw, work / "az-raw-ranged",
@@ -371,7 +444,7 @@ def azure_rows(azurite: Azurite, work: Path, args: argparse.Namespace) -> list[R
     for row in rows:
         row.run(args.reps)
         print(f"  azure: {row.label} done", file=sys.stderr)
-    for name in ("az-ob-stream", "az-raw-stream", "az-xt-stream", "az-ob-ranged",
+    for name in ("az-obv-stream", "az-ob-stream", "az-raw-stream", "az-xt-stream", "az-ob-ranged",
                  "az-raw-ranged", "az-xt-ranged"):
         check_same(work / name, big)
     return rows  # the server's memory goes with it: no clean-up
@@ -401,13 +474,13 @@ def main() -> None:
             with start_moto(work / "moto.log") as server:
                 rows = s3_rows(server, work, args)
             print("### S3 (moto): obstore vs boto3 vs xtstore store-s3\n")
-            lines = table(rows, ["obstore", "boto3", "xtstore"], args.reps)
+            lines = table(rows, ["obstore", "boto3", "xtstore", "obstore+HEAD"], args.reps)
             print("\n".join(lines) + "\n", flush=True)
         if args.only in (None, "azure"):
             with running_azurite(work / "azurite") as azurite:
                 rows = azure_rows(azurite, work, args)
             print("### Azure (Azurite): obstore vs azure-storage-blob vs xtstore azure-blob\n")
-            lines = table(rows, ["obstore", "azure-sdk", "xtstore"], args.reps)
+            lines = table(rows, ["obstore", "azure-sdk", "xtstore", "obstore+HEAD"], args.reps)
             print("\n".join(lines) + "\n", flush=True)
 
 
