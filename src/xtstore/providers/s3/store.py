@@ -115,7 +115,8 @@ class S3Provider(StoreInterface):
     Service keys: ``endpoint-url`` (omit for AWS), ``region``, ``access-key-id`` +
     ``secret-access-key`` (+ ``session-token``) or none for the standard credential chain,
     ``addressing-style`` (``path``/``virtual``), and tuning keys ``multipart-threshold``,
-    ``multipart-chunksize``, ``max-concurrency``, ``append-compose-min-size``,
+    ``multipart-chunksize``, ``max-concurrency``, ``max-single-get-size``,
+    ``append-compose-min-size``,
     ``connect-timeout``, ``read-timeout``. Raises ``ConfigError`` for a bad key.
     """
 
@@ -123,7 +124,8 @@ class S3Provider(StoreInterface):
         self._settings = S3Settings.from_config(config)
         self._client = self._settings.make_client(config)
         self._transfer_config = self._settings.transfer_config()
-        self._transfers = Transfers(self._client, self._transfer_config)
+        self._transfers = Transfers(self._client, self._transfer_config,
+                                    self._settings.max_single_get_size)
         self._appender = Appender(self._client, self._settings.append_compose_min_size)
 
     def __repr__(self) -> str:
