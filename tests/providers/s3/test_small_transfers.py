@@ -104,3 +104,29 @@ def test_above_the_single_get_limit_ranges_are_pinned_to_the_first_get(
     assert {headers["if-match"] for _, _, headers in ranges} == {etag}
     assert {headers["range"] for _, _, headers in ranges} == {
         f"bytes=0-{5 * MiB - 1}", f"bytes={5 * MiB}-{10 * MiB - 1}", f"bytes={10 * MiB}-"}
+
+
+@pytest.mark.parametrize("value", [
+    "Wed, 02 Dec 2026 02:00:51 GMT", "2026-12-02T02:00:51.000Z", "2026-12-02T02:00:51Z",
+    "2026-12-02T02:00:51.123456+01:00", "2026-12-02T02:00:51", 1_700_000_000, "1700000000",
+])
+def test_the_fast_timestamp_parser_reads_what_botocore_s_reads(value: object) -> None:
+    from botocore.utils import parse_timestamp
+
+    from xtstore.providers.s3.config import _parse_timestamp
+
+    assert _parse_timestamp(value) == parse_timestamp(value)
+    assert _parse_timestamp(value).tzinfo is not None or isinstance(value, str)
+
+
+def test_the_client_parses_times_with_the_fast_parser(s3_store: Store, bucket: str) -> None:
+    client = s3_store.provider.client  # type: ignore[attr-defined]
+    from xtstore.providers.s3.config import _parse_timestamp
+
+    # botocore's endpoint makes each response's parser from the session's factory.
+    factory = client._endpoint._response_parser_factory
+    assert factory.create_parser("rest-xml")._timestamp_parser is _parse_timestamp
+    s3_store.create_blob(bucket, "t.txt", "x")
+    listed = s3_store.list_blobs(bucket, return_names=False)[0]
+    head = s3_store.get_blob_properties(bucket, "t.txt")
+    assert listed.properties.last_modified == head.properties.last_modified  # type: ignore[union-attr]
