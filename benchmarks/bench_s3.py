@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers.s3_server import MotoServer, start_moto  # noqa: E402
 
+from xtstore.errors import StoreError  # noqa: E402
 from xtstore.providers.s3.store import S3Provider  # noqa: E402
 from xtstore.store import Store  # noqa: E402
 
@@ -409,7 +410,10 @@ def small_files_table(server: MotoServer, work: Path, count: int, reps: int) -> 
             with requests_of(client) as counts:
                 results[label].append(measure(operation))
             requests[label] = sum(counts.values()) / count
-    store.delete_container(bucket)
+    # Emptying 6,000 objects through moto's ListObjectVersions paging can leave some behind
+    # (BucketNotEmpty after three sweeps): the server goes away with the run anyway.
+    with suppress(StoreError):
+        store.delete_container(bucket)
     floor = {"up": "up boto3 put_object", "down": "down boto3 get_object"}
     lines = [f"| {count:,} x 4 KiB, 8 threads | client CPU s | CPU vs floor | wall s |"
              " requests per file | load |", "|---|---|---|---|---|---|"]
