@@ -9,7 +9,14 @@ Prints three Markdown tables (the S3 section of docs/performance.md):
 3. client CPU (``time.process_time``, all client threads) and wall time for a 256 MiB upload
    and download, xtstore vs raw boto3 with the same TransferConfig and botocore Config.
 
+4. (2.6) 2,000 x 4 KiB up and down on 8 threads, xtstore's batch against boto3's
+   ``upload_file`` / ``download_file`` and one ``put_object`` / ``get_object`` each (the
+   floor): client CPU, wall, requests per file;
+5. (2.6) one streamed GET against parallel 8 MiB ranges for 1-256 MiB (the crossover);
+6. (2.6) a 64 MiB download each in its own process (start-up and imports included).
+
 Run from the repository root:  ``python benchmarks/bench_s3.py [--size-mib 256] [--reps 2]``
+(``--only small|crossover|process`` for one 2.6 table; ``--files``, ``--crossover 1,4,16``)
 The machine is shared, so wall times are noisy; CPU ratios are the figure to read.
 """
 
@@ -35,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers.s3_server import MotoServer, start_moto  # noqa: E402
 
+from xtstore.errors import StoreError  # noqa: E402
 from xtstore.providers.s3.store import S3Provider  # noqa: E402
 from xtstore.store import Store  # noqa: E402
 
@@ -339,16 +347,224 @@ def cpu_table(server: MotoServer, work: Path, size_mib: int, reps: int) -> list[
     return lines
 
 
+# ---- 4. many small files ----
+
+
+def small_files_table(server: MotoServer, work: Path, count: int, reps: int) -> list[str]:
+    """``count`` x 4 KiB up and down on 8 threads: xtstore's batch (what ``xtstore upload`` /
+    ``download`` run: :func:`xtstore.transfer.run_transfers`) against boto3's
+    ``upload_file`` / ``download_file`` and the floor of one ``put_object`` / ``get_object``
+    each, on the same thread pool; client CPU of the whole process, wall, requests per file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from xtstore.transfer import download_transfer, run_transfers, upload_transfer
+
+    store = Store(S3Provider(server.service_config(name="bench")), "bench")
+    provider = store.provider
+    assert isinstance(provider, S3Provider)
+    raw = fresh_raw_client(server)
+    tc = provider.transfer_config
+    bucket = "bench-small-" + uuid.uuid4().hex[:8]
+    store.create_container(bucket)
+    source = work / "small"
+    source.mkdir(exist_ok=True)
+    names = [f"f{index:05d}.bin" for index in range(count)]
+    for name in names:
+        (source / name).write_bytes(os.urandom(4096))
+
+    def pooled(work_item: Callable[[str], Any]) -> None:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work_item, names))
+
+    def out(tag: str, name: str) -> str:
+        return str(work / f"out-{tag}" / name)
+
+    (work / "out-xt").mkdir(exist_ok=True)
+    (work / "out-file").mkdir(exist_ok=True)
+    (work / "out-get").mkdir(exist_ok=True)
+
+    def raw_get(name: str) -> None:
+        body = raw.get_object(Bucket=bucket, Key="raw/" + name)["Body"]
+        with open(out("get", name), "wb") as sink:
+            sink.write(body.read())
+
+    cases: dict[str, tuple[Any, Callable[[], Any]]] = {
+        "up xtstore": (provider.client, lambda: run_transfers(
+            [upload_transfer(store, bucket, "xt/" + name, str(source / name), 4096)
+             for name in names], workers=8)),
+        "up boto3 upload_file": (raw, lambda: pooled(lambda name: raw.upload_file(
+            str(source / name), bucket, "file/" + name, Config=tc))),
+        "up boto3 put_object": (raw, lambda: pooled(lambda name: raw.put_object(
+            Bucket=bucket, Key="raw/" + name, Body=(source / name).read_bytes()))),
+        "down xtstore": (provider.client, lambda: run_transfers(
+            [download_transfer(store, bucket, "xt/" + name, out("xt", name), 4096)
+             for name in names], workers=8)),
+        "down boto3 download_file": (raw, lambda: pooled(lambda name: raw.download_file(
+            bucket, "file/" + name, out("file", name), Config=tc))),
+        "down boto3 get_object": (raw, lambda: pooled(raw_get)),
+    }
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+    requests: dict[str, float] = {}
+    for _ in range(reps):
+        for label, (client, operation) in cases.items():  # interleaved
+            with requests_of(client) as counts:
+                results[label].append(measure(operation))
+            requests[label] = sum(counts.values()) / count
+    # Emptying 6,000 objects through moto's ListObjectVersions paging can leave some behind
+    # (BucketNotEmpty after three sweeps): the server goes away with the run anyway.
+    with suppress(StoreError):
+        store.delete_container(bucket)
+    floor = {"up": "up boto3 put_object", "down": "down boto3 get_object"}
+    lines = [f"| {count:,} x 4 KiB, 8 threads | client CPU s | CPU vs floor | wall s |"
+             " requests per file | load |", "|---|---|---|---|---|---|"]
+    for label, runs in results.items():
+        cpu = statistics.median(c for c, _ in runs)
+        wall = statistics.median(w for _, w in runs)
+        base = statistics.median(c for c, _ in results[floor[label.split()[0]]])
+        lines.append(f"| {label} | {cpu:.2f} | {cpu / base:.2f}x | {wall:.1f} |"
+                     f" {requests[label]:g} | {load()} |")
+    return lines
+
+
+# ---- 5. one GET or parallel ranges ----
+
+
+def crossover_table(server: MotoServer, work: Path, sizes: list[int], reps: int) -> list[str]:
+    """``get_blob_to_path`` of each size as one streamed GET and as parallel 8 MiB ranges on
+    10 threads (``max-single-get-size`` above and below it), interleaved."""
+    configs = {"one GET": 2**62, "ranges": 0}
+    stores = {label: Store(S3Provider(server.service_config(**{
+        "multipart-threshold": 8 * MiB, "multipart-chunksize": 8 * MiB, "max-concurrency": 10,
+        "max-single-get-size": limit})), "bench") for label, limit in configs.items()}
+    first = stores["one GET"]
+    bucket = "bench-cross-" + uuid.uuid4().hex[:8]
+    first.create_container(bucket)
+    lines = ["| size | one GET wall s | ranges wall s | one GET CPU s | ranges CPU s | load |",
+             "|---|---|---|---|---|---|"]
+    for size in sizes:
+        source = work / "cross.bin"
+        with open(source, "wb") as sink:
+            for _ in range(size):
+                sink.write(os.urandom(MiB))
+        first.create_blob_from_path(bucket, "cross.bin", str(source))
+        runs: dict[str, list[tuple[float, float]]] = {label: [] for label in stores}
+        for _ in range(reps):
+            for label, store in stores.items():
+                runs[label].append(measure(lambda store=store: store.get_blob_to_path(
+                    bucket, "cross.bin", str(work / "cross.out"))))
+        one, ranged = runs["one GET"], runs["ranges"]
+        lines.append(
+            f"| {size} MiB | {statistics.median(w for _, w in one):.2f} |"
+            f" {statistics.median(w for _, w in ranged):.2f} |"
+            f" {statistics.median(c for c, _ in one):.2f} |"
+            f" {statistics.median(c for c, _ in ranged):.2f} | {load()} |")
+    first.delete_container(bucket)
+    return lines
+
+
+# ---- 6. a 64 MiB download, each in its own process ----
+
+_XT_PROCESS = """
+import sys, xtstore
+store = xtstore.get_storage("s3", config={"external-services": {"s3": {
+    "type": "storage", "provider": "store-s3", "endpoint-url": sys.argv[1],
+    "region": "us-east-1", "access-key-id": "test", "secret-access-key": "test",
+    "addressing-style": "path"}}})
+store.get_blob_to_path(sys.argv[2], "big.bin", sys.argv[3])
+"""
+_BOTO3_PROCESS = """
+import sys, boto3
+from boto3.s3.transfer import TransferConfig
+client = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+client.download_file(sys.argv[2], "big.bin", sys.argv[3], Config=TransferConfig())
+"""
+_BOTO3_GET_PROCESS = """
+import sys, shutil, boto3
+client = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+body = client.get_object(Bucket=sys.argv[2], Key="big.bin")["Body"]
+with open(sys.argv[3], "wb") as sink:
+    shutil.copyfileobj(body, sink, 1 << 20)
+"""
+
+
+def process_table(server: MotoServer, work: Path, size_mib: int, reps: int) -> list[str]:
+    """A whole process each (start-up, imports, client, download): client CPU from
+    ``getrusage(RUSAGE_CHILDREN)``, with the default settings of each, xtstore's bytecode
+    compiled first (without it, compiling xtstore's sources costs each process ~0.1 s)."""
+    import resource
+    import subprocess
+
+    store = Store(S3Provider(server.service_config()), "bench")
+    bucket = "bench-proc-" + uuid.uuid4().hex[:8]
+    store.create_container(bucket)
+    source = work / "proc.bin"
+    with open(source, "wb") as sink:
+        for _ in range(size_mib):
+            sink.write(os.urandom(MiB))
+    store.create_blob_from_path(bucket, "big.bin", str(source))
+    scripts = {"xtstore `get_blob_to_path` (one GET)": _XT_PROCESS,
+               "boto3 `download_file` (8 MiB ranges)": _BOTO3_PROCESS,
+               "boto3 `get_object`, streamed": _BOTO3_GET_PROCESS}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "AWS_EC2_METADATA_DISABLED": "true"}
+    # As a normal install runs it: with compiled bytecode (boto3's is compiled already).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "xtstore")],
+                   check=True)
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in scripts}
+    for _ in range(reps):
+        for label, script in scripts.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall = time.perf_counter()
+            subprocess.run([sys.executable, "-c", script, server.endpoint_url, bucket,
+                            str(work / "proc.out")], check=True, env=env)
+            wall = time.perf_counter() - wall
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            runs[label].append((cpu, wall))
+    store.delete_container(bucket)
+    reference = statistics.median(c for c, _ in runs["boto3 `download_file` (8 MiB ranges)"])
+    lines = [f"| {size_mib} MiB download, own process | client CPU s | vs download_file |"
+             " wall s | load |", "|---|---|---|---|---|"]
+    for label, measured in runs.items():
+        cpu = statistics.median(c for c, _ in measured)
+        lines.append(f"| {label} | {cpu:.2f} | {cpu / reference:.2f}x |"
+                     f" {statistics.median(w for _, w in measured):.2f} | {load()} |")
+    return lines
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--files", type=int, default=2000, help="small files (4 KiB each)")
+    parser.add_argument("--crossover", default="1,4,16,64,256",
+                        help="sizes in MiB for the one-GET-or-ranges table")
+    parser.add_argument("--only", choices=("all", "small", "crossover", "process"),
+                        default="all", help="run one of the 2.6 tables alone")
     args = parser.parse_args()
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as folder:
         work = Path(folder)
         with start_moto(work / "moto.log") as server:
-            print("### Requests per interface call\n")
+            if args.only in ("all", "small"):
+                print(f"### {args.files:,} x 4 KiB up and down (median of {args.reps})\n")
+                print("\n".join(small_files_table(server, work, args.files, args.reps)))
+            if args.only in ("all", "crossover"):
+                print(f"\n### One GET or parallel ranges (median of {args.reps})\n")
+                sizes = [int(size) for size in args.crossover.split(",")]
+                print("\n".join(crossover_table(server, work, sizes, args.reps)))
+            if args.only in ("all", "process"):
+                print(f"\n### 64 MiB download, each in its own process (median of"
+                      f" {max(3, args.reps)})\n")
+                print("\n".join(process_table(server, work, 64, max(3, args.reps))))
+            if args.only != "all":
+                return
+            print("\n### Requests per interface call\n")
             print("\n".join(request_table(server, work)))
             print("\n### Bytes moved by an append to a 64 MiB blob\n")
             print("\n".join(append_bytes_table(server, work)))

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 from xtstore.describe import Timeouts
 from xtstore.errors import ConfigError
@@ -61,6 +65,7 @@ class S3Settings:
     multipart_threshold: int
     multipart_chunksize: int
     max_concurrency: int
+    max_single_get_size: int
     append_compose_min_size: int
     timeouts: Timeouts
 
@@ -75,6 +80,7 @@ class S3Settings:
             multipart_threshold=_size(config, "multipart-threshold"),
             multipart_chunksize=_size(config, "multipart-chunksize"),
             max_concurrency=_size(config, "max-concurrency"),
+            max_single_get_size=_size(config, "max-single-get-size"),
             append_compose_min_size=_size(config, "append-compose-min-size"),
             timeouts=Timeouts.of_service(DESCRIPTION, config),
         )
@@ -124,11 +130,32 @@ class S3Settings:
         token = _optional_str(config, "session-token")
         # botocore logs every request's headers (the session token among them) at DEBUG.
         register_secrets((secret, token))
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_parse_timestamp)
         session = boto3.session.Session(
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
             aws_session_token=token,
             region_name=self.region,
+            botocore_session=core,
         )
         return session.client("s3", endpoint_url=self.endpoint_url,
                               config=self.botocore_config())
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    """botocore's ``parse_timestamp`` for the two forms S3 sends, with the standard library's
+    parsers: an ISO 8601 time with its zone (listings' ``LastModified``) and an HTTP date
+    (headers). botocore's goes through dateutil, some 300 us for an ISO time and 90 us for
+    an HTTP date, against 1 us and 20 us: a tenth of a small download's client CPU, most of a
+    listing page's. Anything else, or a time without a zone, is left to botocore's."""
+    if isinstance(value, str):
+        try:
+            parsed = (datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value
+                      else parsedate_to_datetime(value))
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return parse_timestamp(value)  # type: ignore[no-any-return]

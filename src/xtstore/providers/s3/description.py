@@ -8,6 +8,19 @@ from xtstore.values import Capabilities, Support
 _MIB = 2**20
 MIN_PART_SIZE = 5 * _MIB
 """S3's smallest allowed multipart part (all parts but the last)."""
+SINGLE_GET_LIMIT = 64 * _MIB
+"""The default ``max-single-get-size``: downloads up to it are one streamed GetObject, larger
+ones parallel ranged GETs of ``multipart-chunksize``.
+
+On moto over loopback one stream beat 8 MiB ranges on 10 threads at every size measured, up
+to 256 MiB (4x less wall time at 256 MiB, 2-3x at 16-64 MiB; docs/performance.md, "2.6: one
+GET or parallel ranges"): a loopback stream is limited neither by latency nor by one TCP
+window, and ranges cost a request and a thread hand-off each. The assumption for real
+networks: one TCP stream from S3 carries some 50-100 MB/s, so a 64 MiB object takes about a
+second in one stream, and beyond that parallel ranges (each its own stream) win by close to
+their number; below it the saving is a fraction of a second against the requests they add.
+Raise it for a store on the same host or a fast LAN (MinIO, moto), lower it for a long fat
+link."""
 
 DESCRIPTION = ProviderDescription(
     name="store-s3",
@@ -42,6 +55,9 @@ DESCRIPTION = ProviderDescription(
                   " 5 MiB, S3's smallest part).", default=8 * _MIB, minimum=MIN_PART_SIZE),
         ConfigKey("max-concurrency", "integer", "Parallel part requests per transfer.",
                   default=10, minimum=1),
+        ConfigKey("max-single-get-size", "integer", "Downloads up to this size are one"
+                  " streamed GET, larger ones parallel ranged GETs (bytes).",
+                  default=SINGLE_GET_LIMIT, minimum=0),
         ConfigKey("append-compose-min-size", "integer", "Appends to blobs from this size on"
                   " copy parts server-side instead of rewriting (bytes).",
                   default=MIN_PART_SIZE, minimum=MIN_PART_SIZE),

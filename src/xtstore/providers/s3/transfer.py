@@ -29,6 +29,7 @@ from xtstore.providers._shared import (
     check_file,
     verified_local_file,
 )
+from xtstore.providers.s3.description import SINGLE_GET_LIMIT
 from xtstore.providers.s3.errors import s3_errors
 
 __all__ = [
@@ -64,6 +65,8 @@ of the default composite one (a CRC32 of the parts' CRC32s), so that a download 
 object xtstore wrote can be checked in one pass over its bytes. s3transfer sends
 ``ChecksumType`` only with CreateMultipartUpload and CompleteMultipartUpload."""
 
+
+_STREAM_CHUNK = 2**20
 
 def expected_content(head: Mapping[str, Any]) -> Expected:
     """What an object's content must be, from its HeadObject (asked with
@@ -241,12 +244,37 @@ def _subscribers(callback: ProgressCallback | None, total: int | None = None) ->
     return [_Progress(callback, total)] if callback is not None else []
 
 
+def _stream_into(body: CheckedBody, file: IO[bytes], expected: Expected,
+                 progress: ProgressCallback | None) -> None:
+    """Copy a GetObject body into ``file`` in chunks of at most :data:`_STREAM_CHUNK`,
+    hashing as it goes (no second pass over the file), then check its length and checksum.
+    Raises ``IntegrityError``."""
+    size = expected.size or 0
+    hasher = expected.hasher()
+    view = memoryview(bytearray(max(1, min(size, _STREAM_CHUNK))))
+    done = 0
+    try:
+        while count := body.readinto(view):
+            chunk = view[:count]
+            file.write(chunk)
+            if hasher is not None:
+                hasher.update(chunk)
+            done += count
+            if progress is not None:
+                progress(done, max(size, done))
+    finally:
+        body.close()
+    expected.verify(done, hasher.digest() if hasher is not None else None)
+
+
 class Transfers:
     """Upload, download and copy through one client with one TransferConfig."""
 
-    def __init__(self, client: Any, config: Any) -> None:
+    def __init__(self, client: Any, config: Any, single_get_limit: int = SINGLE_GET_LIMIT
+                 ) -> None:
         self.client = client
         self.config = config
+        self.single_get_limit = single_get_limit
         if not verifies_checksums(client):
             watch_upload_digests(client)  # every upload of the client, managed or not
 
@@ -266,35 +294,61 @@ class Transfers:
         """Upload a file name or a readable stream; the object appears only when complete
         (a failed multipart upload is aborted), with a full-object CRC32
         (:data:`UPLOAD_CHECKSUM`), ``content_type`` (None: S3's default) and ``metadata``
-        (sent with the PutObject or CreateMultipartUpload). Raises ``ContainerNotFound``."""
+        (sent with the PutObject or CreateMultipartUpload). A file below
+        ``multipart_threshold`` (its size ``total``) is one PutObject from this thread, with
+        no transfer manager or thread hand-off (most of a small file's client CPU before). Raises
+        ``ContainerNotFound``."""
         extra: dict[str, Any] = dict(UPLOAD_CHECKSUM)
         if content_type is not None:
             extra["ContentType"] = content_type
         if metadata is not None:
             extra["Metadata"] = dict(metadata)
+        if isinstance(source, str) and total is not None \
+                and total < self.config.multipart_threshold:
+            self._put_file(source, bucket, key, progress, total, extra)
+            return
         with self._manager() as manager:
             manager.upload(source, bucket, key, extra_args=extra,
                            subscribers=_subscribers(progress, total)).result()
+
+    def _put_file(self, source: str, bucket: str, key: str, progress: ProgressCallback | None,
+                  total: int, extra: dict[str, Any]) -> None:
+        """One PutObject of a file below the multipart threshold, streamed from it; its
+        progress reported once it is stored."""
+        del extra["ChecksumType"]  # S3 takes it with multipart uploads only
+        with open(source, "rb") as body:
+            self.client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        if progress is not None:
+            progress(total, total)
 
     def download_to_path(
         self, bucket: str, key: str, dest_fn: str, progress: ProgressCallback | None = None
     ) -> None:
         """Download whole-or-nothing into ``dest_fn``, verified (see
-        :func:`~xtstore.providers._shared.verified_local_file`): one HeadObject gives the size,
-        ETag and checksum; the transfer manager writes the parts into the file; its length and
-        checksum are checked before it takes ``dest_fn``'s name. Raises ``BlobNotFound``,
-        ``IntegrityError``."""
-        head = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        size = int(head["ContentLength"])
-        known = _KnownObject(size, head.get("ETag"))
-        composite = composite_checksum(head)
-        with verified_local_file(dest_fn) as download, self._manager() as manager:
-            download.expect(expected_content(head))
-            manager.download(bucket, key, download.file,
-                             subscribers=[known, *_subscribers(progress)]).result()
+        :func:`~xtstore.providers._shared.verified_local_file`). One GetObject (asked with
+        ``ChecksumMode=ENABLED``) tells the size, ETag and checksum: up to
+        :data:`SINGLE_GET_LIMIT` its body is streamed into the file, hashed on the way (one
+        request in all); a larger object's body is dropped and the transfer manager fetches
+        ranges in parallel, pinned to that ETag with ``If-Match``. The length and checksum
+        are checked before the file takes ``dest_fn``'s name. Raises ``BlobNotFound``,
+        ``IntegrityError``, ``PreconditionFailed`` (overwritten while the ranges were read)."""
+        response = self.client.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        size = int(response["ContentLength"])
+        expected = expected_content(response)
+        composite = composite_checksum(response)
+        with verified_local_file(dest_fn) as download:
+            if size <= self.single_get_limit:
+                _stream_into(CheckedBody(response["Body"]), download.file, expected, progress)
+            else:
+                response["Body"].close()
+                download.expect(expected)
+                known = _KnownObject(size, response.get("ETag"))
+                with self._manager() as manager:
+                    manager.download(bucket, key, download.file,
+                                     subscribers=[known, *_subscribers(progress)]).result()
             if composite is not None:
                 download.file.flush()
-                self._check_parts(download.file.fileno(), bucket, key, head, composite)
+                self._check_parts(download.file.fileno(), bucket, key, response, composite)
 
     def _check_parts(self, fd: int, bucket: str, key: str, head: Mapping[str, Any],
                      composite: tuple[str, str]) -> None:
