@@ -27,7 +27,7 @@ from xtstore.cli.filters import PathFilter
 from xtstore.cli.globbing import walk_local
 from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidName
 from xtstore.fingerprints import MTIME_KEY, blob_checksums, file_digest, parse_mtime, stream_digest
-from xtstore.values import BlobProperties
+from xtstore.values import BlobInfo, BlobProperties
 
 if TYPE_CHECKING:
     from xtstore.store import Store
@@ -199,8 +199,11 @@ def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
     # Where the listing carries metadata, its entries are complete: no properties read later.
     listed_metadata = capabilities.listing_metadata
     entries = {}
-    for info in side.store.iter_blobs(side.container, side.root or None, recursive=True):
-        if info.is_dir or info.properties is None:
+    # One call (a local store's walk in one piece), not one guarded step per entry: every
+    # entry is kept in the dict anyway.
+    for info in side.store.list_blobs(side.container, side.root or None, return_names=False,
+                                      recursive=True):
+        if not isinstance(info, BlobInfo) or info.is_dir or info.properties is None:
             continue
         relative = info.name[len(side.root):]
         if path_filter.accepts(relative):

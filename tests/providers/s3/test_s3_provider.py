@@ -30,8 +30,8 @@ from xtstore.errors import (
 )
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers._shared import RESERVED_PREFIX, snapshot_prefix
-from xtstore.providers.s3 import store as s3_module
 from xtstore.providers.s3 import listing as s3_listing
+from xtstore.providers.s3 import store as s3_module
 from xtstore.providers.s3.listing import iter_listing, iter_listing_names
 from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
