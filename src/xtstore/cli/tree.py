@@ -1,9 +1,10 @@
 """The two sides of ``sync`` and ``check``: a local folder or a store address, listed as
 ``{relative path: Entry}`` (docs/cli.md "sync").
 
-A listing gives each blob's size, ``last_modified`` and, on some stores, content hashes, but
-not its metadata (so not the ``mtime`` an upload kept there): :func:`complete` reads the
-properties of the few entries whose comparison needs them, in parallel, and only those.
+A listing gives each blob's size, ``last_modified`` and, on some stores, content hashes; its
+metadata (the ``mtime`` an upload kept there) only where ``capabilities().listing_metadata``,
+whose entries are then complete. Elsewhere :func:`complete` reads the properties of the few
+entries whose comparison needs them, in parallel, and only those.
 
 Which argument is local: one with ``service:`` before its first '/' is a store address; one
 starting with '/', '.' or '~' is a local path; any other (``runs/exp1``) is a local path when
@@ -26,7 +27,7 @@ from xtstore.cli.filters import PathFilter
 from xtstore.cli.globbing import walk_local
 from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidName
 from xtstore.fingerprints import MTIME_KEY, blob_checksums, file_digest, parse_mtime, stream_digest
-from xtstore.values import BlobProperties
+from xtstore.values import BlobInfo, BlobProperties
 
 if TYPE_CHECKING:
     from xtstore.store import Store
@@ -193,14 +194,23 @@ def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
                 if found is not None:
                     entries[relative] = found
         return entries
-    precision = 1 if side.store.capabilities().local else _SECOND
+    capabilities = side.store.capabilities()
+    precision = 1 if capabilities.local else _SECOND
+    # Where the listing carries metadata, its entries are complete: no properties read later.
+    listed_metadata = capabilities.listing_metadata
     entries = {}
-    for info in side.store.iter_blobs(side.container, side.root or None, recursive=True):
-        if info.is_dir or info.properties is None:
+    # One call (a local store's walk in one piece), not one guarded step per entry: every
+    # entry is kept in the dict anyway.
+    for info in side.store.list_blobs(side.container, side.root or None, return_names=False,
+                                      recursive=True):
+        if not isinstance(info, BlobInfo) or info.is_dir or info.properties is None:
             continue
         relative = info.name[len(side.root):]
         if path_filter.accepts(relative):
             properties = info.properties
+            if listed_metadata:
+                entries[relative] = blob_entry(properties, info.name, precision)
+                continue
             entries[relative] = Entry(info.name, properties.content_length,
                                       properties.modified_ns, stated=False,
                                       precision_ns=precision,

@@ -390,6 +390,27 @@ def test_listing_pages_lazily(gcs_store: Store, container: str,
     assert len([query for _, _, query in log.requests if query.get("maxResults") == ["3"]]) == 3
 
 
+def test_a_names_only_listing_asks_for_names_alone(gcs_store: Store, container: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a.txt", "d/1.txt", "d/2.txt", "d/e/3.txt", "z.txt"):
+        gcs_store.create_blob(container, name, "x")
+    monkeypatch.setattr(gcs_module, "PAGE_SIZE", 2)
+    with count_requests(provider_of(gcs_store).client) as log:
+        assert gcs_store.list_blobs(container) == ["a.txt", "d/1.txt", "d/2.txt", "d/e/3.txt",
+                                                   "z.txt"]
+        assert list(gcs_store.iter_blob_names(container, "d", recursive=False)) == [
+            "d/1.txt", "d/2.txt", "d/e/"]
+    assert log.requests and all(
+        query.get("fields") == ["items(name),prefixes,nextPageToken"]
+        for _, _, query in log.requests), log.requests
+    # A full listing asks for the whole resources, whose metadata its entries carry.
+    gcs_store.set_blob_metadata(container, "a.txt", {"mtime": "1"})
+    with count_requests(provider_of(gcs_store).client) as log:
+        entries = gcs_store.list_blobs(container, return_names=False)
+    assert all("fields" not in query for _, _, query in log.requests)
+    assert [entry.metadata for entry in entries][:2] == [{"mtime": "1"}, {}]
+
+
 # ---- config and secrets ----
 
 

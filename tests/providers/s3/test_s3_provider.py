@@ -30,8 +30,9 @@ from xtstore.errors import (
 )
 from xtstore.layers.retry import RetryPolicy
 from xtstore.providers._shared import RESERVED_PREFIX, snapshot_prefix
+from xtstore.providers.s3 import listing as s3_listing
 from xtstore.providers.s3 import store as s3_module
-from xtstore.providers.s3.listing import iter_listing
+from xtstore.providers.s3.listing import iter_listing, iter_listing_names
 from xtstore.providers.s3.store import S3Provider
 from xtstore.store import Store
 
@@ -273,6 +274,40 @@ def test_listing_pages_lazily_and_stays_sorted(s3_store: Store, container: str) 
     assert log.counts["ListObjectsV2"] == 4  # 7 blobs + the hidden container marker, 2 a page
     shallow = list(iter_listing(client, container, "a*", recursive=False, page_size=1))
     assert [entry.name for entry in shallow] == ["a-b", "a/", "a0"]
+
+
+def test_names_only_listing_takes_keys_alone_from_the_same_pages(
+    s3_store: Store, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["a-b", "a/1", "a/2/x", "a/3", "a0", "b", "a/2/y", "a/2/"]  # "a/2/" a marker
+    for name in names[:-1]:
+        s3_store.create_blob(container, name, name)
+    client = s3_store.provider.client  # type: ignore[attr-defined]
+    client.put_object(Bucket=container, Key="a/2/", Body=b"")
+    full: dict[tuple[str, bool], tuple[list[str], int]] = {}
+    for path in ("", "a/", "a*", "a/2/"):
+        for recursive in (True, False):
+            with count_requests(client) as log:
+                entries = iter_listing(client, container, path, recursive, page_size=2)
+                full[path, recursive] = ([entry.name for entry in entries],
+                                         log.counts["ListObjectsV2"])
+
+    def no_value_objects(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a names-only listing built a BlobInfo/BlobProperties")
+
+    # Names only: no value object is made, in the provider or the Store.
+    monkeypatch.setattr(s3_listing, "BlobInfo", no_value_objects)
+    monkeypatch.setattr(s3_listing, "BlobProperties", no_value_objects)
+    for (path, recursive), (expected, pages) in full.items():
+        with count_requests(client) as log:
+            got = list(iter_listing_names(client, container, path, recursive, page_size=2))
+        assert got == expected, (path, recursive)
+        assert log.operations == ["ListObjectsV2"] * pages, (path, recursive)
+    with count_requests(client) as log:
+        assert s3_store.list_blobs(container) == sorted(names[:-1])
+        assert list(s3_store.iter_blob_names(container, "a", recursive=False)) == [
+            "a/1", "a/2/", "a/3"]
+    assert log.operations == ["ListObjectsV2", "ListObjectsV2"]
 
 
 def test_copy_is_server_side_and_keeps_metadata(s3_store: Store, container: str) -> None:

@@ -14,7 +14,8 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, local=True,
-                              content_types=True, create_metadata=True),
+                              content_types=True, create_metadata=True,
+                              listing_metadata=True),
     keys=(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
                   " created if missing).", required=True),

@@ -113,6 +113,13 @@ class Records:
             content_type = content_type_of(self._layout.blob_file(container, blob_path))
         return now, metadata, content_type
 
+    def listed_state(self, container: str, blob_path: str,
+                     st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
+        """For a listing that stat'ed the blob's file (``st``): the stat and metadata of one
+        version, paired by the same rule as :meth:`blob_state` (``st`` replaced by a newer
+        one if the file changed meanwhile). Raises :class:`BlobNotFound` if it is gone."""
+        return self._state(container, blob_path, st)
+
     def _state(self, container: str, blob_path: str,
                st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
         path = self._layout.blob_file(container, blob_path)

@@ -38,6 +38,8 @@ from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
 from xtstore.providers.file.records import identity, record_content_type
 from xtstore.providers.file.walk import (
+    Build,
+    child_names,
     children,
     collect_infos,
     collect_names,
@@ -429,27 +431,54 @@ class FileProvider(StoreInterface):
         recursive: bool = True,
     ) -> list[str] | list[BlobInfo]:
         """Sorted, without folders that hold no blob. Raises :class:`ContainerNotFound`."""
+        if return_names:
+            return list(self.iter_blob_names(container, path, recursive))
         self._layout.require_container(container)
         top = self._layout.container_dir(container)
+        build = self._entry_builder(container)
         if recursive:
-            return collect_names(top, path) if return_names else collect_infos(top, path)
-        entries = children(top, path)
-        if return_names:
-            return [entry.name for entry in entries]
-        return list(entries)
+            return collect_infos(top, path, build)
+        return list(children(top, path, build))
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The names alone: no ``stat`` of a blob file, no value objects. Raises
+        :class:`ContainerNotFound` when called."""
+        self._layout.require_container(container)
+        top = self._layout.container_dir(container)
+        return iter(collect_names(top, path) if recursive else child_names(top, path))
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
         """Walks lazily. Raises :class:`ContainerNotFound` when called."""
         self._layout.require_container(container)
-        return self._iter_blobs(self._layout.container_dir(container), path, recursive)
-
-    def _iter_blobs(self, top: str, path: str | None, recursive: bool) -> Iterator[BlobInfo]:
+        top = self._layout.container_dir(container)
+        build = self._entry_builder(container)
         if not recursive:
-            return children(top, path)
-        return (listing_entry(name, entry.stat(follow_symlinks=False))
-                for name, entry in walk(top, path, with_stat=True))
+            return children(top, path, build)
+        entries = ((name, entry.stat(follow_symlinks=False))
+                   for name, entry in walk(top, path, with_stat=True))
+        return (info for info in (build(name, st) for name, st in entries) if info is not None)
+
+    def _entry_builder(self, container: str) -> Build:
+        """``build(name, stat)`` of a listed blob with its metadata
+        (``capabilities().listing_metadata``): its record read as ``get_blob_properties``
+        reads it, pairing one version's stat with that version's metadata; None for a blob
+        deleted meanwhile."""
+        records = self._records
+
+        def build(name: str, st: os.stat_result) -> BlobInfo | None:
+            try:
+                now, metadata = records.listed_state(container, name, st)
+            except BlobNotFound:
+                return None
+            if not metadata:
+                return listing_entry(name, now)
+            return BlobInfo(name=name, properties=properties_of(now, metadata))
+
+        return build
 
 
 class _NewFileSink:

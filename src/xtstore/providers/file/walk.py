@@ -7,18 +7,20 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from xtstore.listing import base_folder, list_prefix
 from xtstore.localfiles.oscalls import O_CLOEXEC, open_without_symlinks, real_path_of
 from xtstore.values import BlobInfo, BlobProperties, datetime_from_ns
 
-__all__ = ["children", "collect_infos", "collect_names", "etag_of", "listing_entry",
-           "properties_of", "walk"]
+__all__ = ["Build", "child_names", "children", "collect_infos", "collect_names", "etag_of",
+           "listing_entry", "properties_of", "walk"]
 
 _NO_METADATA: Mapping[str, str] = {}
 
 Entry = tuple[str, "os.DirEntry[str]"]
+Build = Callable[[str, os.stat_result], "BlobInfo | None"]
+"""``build(name, stat)``: a listed blob file's entry, or None to leave it out (gone)."""
 
 
 _ETAG = '"%x-%x-%x"'
@@ -230,22 +232,36 @@ def collect_names(top: str, path: str | None) -> list[str]:
     return names
 
 
-def collect_infos(top: str, path: str | None) -> list[BlobInfo]:
-    """The sorted listing entries of every blob file under ``path`` (see :func:`_collect`)."""
-    infos: list[BlobInfo] = _collect(top, path, listing_entry)
-    return infos
+def collect_infos(top: str, path: str | None, build: Build | None = None) -> list[BlobInfo]:
+    """The sorted listing entries of every blob file under ``path`` (see :func:`_collect`):
+    ``build(name, stat)`` of each (default :data:`listing_entry`; None drops the entry)."""
+    infos: list[BlobInfo | None] = _collect(top, path, build or listing_entry)
+    if build is None:
+        return cast(list[BlobInfo], infos)
+    return [info for info in infos if info is not None]
 
 
-def children(top: str, path: str | None) -> Iterator[BlobInfo]:
-    """The non-recursive listing: blob files directly under ``path`` and each child folder
-    that holds at least one blob somewhere below it."""
+def children(top: str, path: str | None, build: Build | None = None) -> Iterator[BlobInfo]:
+    """The non-recursive listing: blob files directly under ``path`` (``build(name, stat)``
+    of each, as for :func:`collect_infos`) and each child folder that holds at least one blob
+    somewhere below it."""
+    build = build or listing_entry
     base, first = _first_level(top, path, True)
     for key, entry in first:
         if key.endswith("/"):
             if _holds_a_file(entry.path):
                 yield BlobInfo(name=base + key, is_dir=True)
         else:
-            yield listing_entry(base + key, entry.stat(follow_symlinks=False))
+            info = build(base + key, entry.stat(follow_symlinks=False))
+            if info is not None:
+                yield info
+
+
+def child_names(top: str, path: str | None) -> list[str]:
+    """The names of :func:`children`: no ``stat`` of the blob files, no value objects."""
+    base, first = _first_level(top, path, False)
+    return [base + key for key, entry in first
+            if not key.endswith("/") or _holds_a_file(entry.path)]
 
 
 def _holds_a_file(folder: str) -> bool:

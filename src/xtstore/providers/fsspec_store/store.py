@@ -53,7 +53,7 @@ from xtstore.errors import (
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import iter_infos, list_prefix, select
+from xtstore.listing import iter_infos, iter_names, list_prefix, select
 from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import (
@@ -716,6 +716,24 @@ class FsspecProvider(StoreInterface):
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
         return iter_infos(self._iter_all(container, path), path, recursive)
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """``find`` without details (files only): no value objects."""
+        self._require_container(container)
+        root = self._join(container)
+        prefix = list_prefix(path)
+        start = root + "/" + prefix[: prefix.rfind("/") + 1]
+        try:
+            found = self.fs.find(start.rstrip("/"))
+        except FileNotFoundError:
+            return iter(())
+        skip = len(root) + 1
+        names = sorted(name for name in (full[skip:] for full in found
+                                         if full.startswith(root + "/"))
+                       if name and name.startswith(prefix))
+        return iter_names(names, path, recursive)
 
     def _iter_all(self, container: str, path: str | None) -> Iterator[BlobInfo]:
         self._require_container(container)

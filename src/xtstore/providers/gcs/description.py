@@ -17,7 +17,7 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.EMULATED, snapshots=Support.EMULATED,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, content_types=True,
-                              create_metadata=True),
+                              create_metadata=True, listing_metadata=True),
     extra="gcs",
     sdk_modules={"google.cloud.storage": ("google-cloud-storage", "gcs"),
                  "google": ("google-cloud-storage", "gcs")},

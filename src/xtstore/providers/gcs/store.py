@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import partial
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import google_crc32c
@@ -79,6 +79,8 @@ from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo
 from xtstore.writer import BlobWriter
 
 __all__ = ["PAGE_SIZE", "GCSProvider", "GCSStore"]
+
+T = TypeVar("T")
 
 PAGE_SIZE = 1000
 """Objects per listing page (GCS's maximum), read at each listing (tests lower it)."""
@@ -726,27 +728,50 @@ class GCSProvider(StoreInterface):
     ) -> Iterator[BlobInfo]:
         """Pages of :data:`PAGE_SIZE`, the first fetched by this call, each later one from
         its page token while iterating (under the Store's retry). Raises
-        ``ContainerNotFound`` at the call."""
+        ``ContainerNotFound`` at the call. Each entry carries the object's metadata (the
+        listing's resources have it: ``capabilities().listing_metadata``)."""
+
+        def entries_of(page: Any) -> list[BlobInfo]:
+            blobs = [_listed(item, metadata=True) for item in page
+                     if not is_hidden_object(item.name)]
+            folders = [BlobInfo(name=folder, is_dir=True) for folder in page.prefixes
+                       if folder != RESERVED_PREFIX]
+            # GCS sends each page's objects and its prefixes each in name order.
+            return list(heapq.merge(blobs, folders, key=lambda entry: entry.name))
+
+        return self._pages(container, path, recursive, entries_of, None)
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The pages of ``iter_blobs`` as a partial response of names alone
+        (``fields=items(name),prefixes,nextPageToken``)."""
+
+        def names_of(page: Any) -> list[str]:
+            names = [item.name for item in page if not is_hidden_object(item.name)]
+            folders = [folder for folder in page.prefixes if folder != RESERVED_PREFIX]
+            return list(heapq.merge(names, folders))
+
+        return self._pages(container, path, recursive, names_of,
+                           "items(name),prefixes,nextPageToken")
+
+    def _pages(self, container: str, path: str | None, recursive: bool,
+               entries_of: Callable[[Any], list[T]], fields: str | None) -> PagedListing[T]:
         path = path or ""
         prefix = path[:-1] if path.endswith("*") else path
         bucket = self._bucket(container)
         delimiter = None if recursive else "/"
 
-        def fetch_page(token: str | None) -> tuple[list[BlobInfo], str | None]:
+        def fetch_page(token: str | None) -> tuple[list[T], str | None]:
             iterator = self._client.list_blobs(bucket, prefix=prefix or None,
                                                delimiter=delimiter, page_size=PAGE_SIZE,
-                                               page_token=token, **self._call)
+                                               page_token=token, fields=fields, **self._call)
             try:
                 with gcs_errors():
                     page = next(iterator.pages)
             except BlobNotFound:
                 raise ContainerNotFound("container not found", container=container) from None
-            blobs = [_listed(item) for item in page if not is_hidden_object(item.name)]
-            folders = [BlobInfo(name=folder, is_dir=True) for folder in page.prefixes
-                       if folder != RESERVED_PREFIX]
-            # GCS sends each page's objects and its prefixes each in name order.
-            entries = list(heapq.merge(blobs, folders, key=lambda entry: entry.name))
-            return entries, iterator.next_page_token
+            return entries_of(page), iterator.next_page_token
 
         return PagedListing(fetch_page)
 

@@ -8,15 +8,17 @@ whole listing sorted without holding it in memory.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from xtstore.paging import PagedListing
 from xtstore.providers._shared import RESERVED_PREFIX, is_hidden_object
 from xtstore.providers.s3.transfer import stored_checksums
 from xtstore.values import BlobInfo, BlobProperties
 
-__all__ = ["PAGE_SIZE", "iter_listing"]
+__all__ = ["PAGE_SIZE", "iter_listing", "iter_listing_names"]
+
+T = TypeVar("T")
 
 PAGE_SIZE = 1000
 """S3's maximum ListObjectsV2 page (``MaxKeys``), read at each listing (tests lower it)."""
@@ -24,7 +26,7 @@ PAGE_SIZE = 1000
 
 def iter_listing(
     client: Any, bucket: str, path: str, recursive: bool, page_size: int | None = None
-) -> PagedListing:
+) -> PagedListing[BlobInfo]:
     """Entries under the canonical list ``path`` (``""``, ``"foo/"`` or ``"foo*"``), in pages
     of ``page_size`` (default :data:`PAGE_SIZE`).
 
@@ -32,19 +34,46 @@ def iter_listing(
     call; each later page is one ListObjectsV2 from its ``ContinuationToken`` while iterating
     (a step of :class:`~xtstore.paging.PagedListing`, which the Store retries).
     """
+    return _paged(client, bucket, path, recursive, page_size, _page_entries)
+
+
+def iter_listing_names(
+    client: Any, bucket: str, path: str, recursive: bool, page_size: int | None = None
+) -> PagedListing[str]:
+    """The names of :func:`iter_listing`, the same pages, taking each object's ``Key`` and
+    each common prefix and nothing else (no properties, no value objects)."""
+    return _paged(client, bucket, path, recursive, page_size, _page_names)
+
+
+def _paged(client: Any, bucket: str, path: str, recursive: bool, page_size: int | None,
+           entries_of: Callable[[dict[str, Any]], list[T]]) -> PagedListing[T]:
     prefix = path[:-1] if path.endswith("*") else path
     arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
                                  "MaxKeys": page_size or PAGE_SIZE}
     if not recursive:
         arguments["Delimiter"] = "/"
 
-    def fetch_page(token: str | None) -> tuple[list[BlobInfo], str | None]:
+    def fetch_page(token: str | None) -> tuple[list[T], str | None]:
         resume = {"ContinuationToken": token} if token else {}
         page = client.list_objects_v2(**arguments, **resume)
-        entries = list(heapq.merge(_blobs(page), _folders(page), key=lambda entry: entry.name))
-        return entries, page.get("NextContinuationToken") if page.get("IsTruncated") else None
+        return entries_of(page), page.get("NextContinuationToken") if page.get(
+            "IsTruncated") else None
 
     return PagedListing(fetch_page)
+
+
+def _page_entries(page: dict[str, Any]) -> list[BlobInfo]:
+    return list(heapq.merge(_blobs(page), _folders(page), key=lambda entry: entry.name))
+
+
+def _page_names(page: dict[str, Any]) -> list[str]:
+    keys = [item["Key"] for item in page.get("Contents", ())
+            if not is_hidden_object(item["Key"])]
+    commons = page.get("CommonPrefixes")
+    if not commons:
+        return keys
+    folders = [common["Prefix"] for common in commons if common["Prefix"] != RESERVED_PREFIX]
+    return list(heapq.merge(keys, folders))
 
 
 def _blobs(page: dict[str, Any]) -> Iterator[BlobInfo]:

@@ -56,7 +56,7 @@ from xtstore.providers.s3.config import S3Settings
 from xtstore.providers.s3.description import DESCRIPTION
 from xtstore.providers.s3.errors import error_code, s3_errors, translate
 from xtstore.providers.s3.keys import check_blob_key, new_snapshot_id, snapshot_key
-from xtstore.providers.s3.listing import iter_listing
+from xtstore.providers.s3.listing import iter_listing, iter_listing_names
 from xtstore.providers.s3.transfer import (
     CheckedBody,
     PartUpload,
@@ -641,6 +641,12 @@ class S3Provider(StoreInterface):
         continuation token while iterating (under the Store's retry). Raises
         ``ContainerNotFound`` at the call."""
         return iter_listing(self._client, container, path or "", recursive)
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The same pages as ``iter_blobs``, keys and common prefixes only."""
+        return iter_listing_names(self._client, container, path or "", recursive)
 
     list_blobs = list_pages
 
