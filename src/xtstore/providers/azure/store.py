@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import IO, Any, NoReturn, TypeVar
+from urllib.parse import unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -35,9 +36,12 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.policies import ContentDecodePolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobBlock, BlobPrefix, BlobType, ContentSettings
+from azure.storage.blob._generated._utils.serialization import Deserializer
 from azure.storage.blob._generated.models import ModifiedAccessConditions
+from azure.storage.blob._list_blobs_helper import IgnoreListBlobsDeserializer
 
 from xtstore.attempts import current_attempt
 from xtstore.errors import (
@@ -583,6 +587,7 @@ class AzureBlobProvider(StoreInterface):
         spec = client_spec(config)
         self._block_blobs: set[tuple[str, str]] = set()
         self._append_positions: dict[tuple[str, str], int] = {}
+        self._name_listers: dict[str, Any] = {}
         self._scrub = Scrubber(spec.secrets)
         self._description = spec.description
         self._concurrency = _positive_int(config, "max-concurrency", DEFAULT_MAX_CONCURRENCY,
@@ -1219,6 +1224,71 @@ class AzureBlobProvider(StoreInterface):
         return PagedListing(fetch_page)
 
     list_blobs = list_pages
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The names of :meth:`iter_blobs`, in its order and with its folder entries, paged
+        as it is: the same List Blobs requests, but only the names are read from each page's
+        XML (as the SDK's ``list_blob_names``, which has no delimiter form), and no
+        :class:`BlobInfo` or SDK model is built."""
+        prefix = (path or "").removesuffix("*") or None
+        operations = self._name_listing_operations(container)
+
+        def fetch_page(token: str | None) -> tuple[list[str], str | None]:
+            if recursive:
+                root = operations.list_blob_flat_segment(
+                    prefix=prefix, marker=token, maxresults=PAGE_SIZE, cls=_listing_xml)
+                names = [_xml_name(node) for node in root.iterfind("Blobs/Blob/Name")]
+            else:
+                root = operations.list_blob_hierarchy_segment(
+                    delimiter="/", prefix=prefix, marker=token, maxresults=PAGE_SIZE,
+                    cls=_listing_xml)
+                names = sorted(_xml_name(node) for node in root.iterfind("Blobs/*/Name"))
+            return names, root.findtext("NextMarker") or None
+
+        return PagedListing(fetch_page)
+
+    def _name_listing_operations(self, container: str) -> Any:
+        """The generated client's container operations for ``container``, with a
+        deserializer that leaves listing pages as the parsed XML (the SDK's own trick for
+        ``list_blob_names``); one per container, a few remembered."""
+        operations = self._name_listers.get(container)
+        if operations is None:
+            generated = self._container_client(container)._build_generated_client()
+            generated.container._deserialize = _ListingXml()
+            operations = generated.container
+            if len(self._name_listers) >= _NAME_LISTERS:
+                self._name_listers.clear()
+            self._name_listers[container] = operations
+        return operations
+
+
+_NAME_LISTERS = 64
+"""How many containers' name-listing clients a provider keeps."""
+
+
+class _ListingXml(IgnoreListBlobsDeserializer):
+    """Leaves both kinds of List Blobs response undeserialized (the SDK's own class does the
+    flat one only)."""
+
+    def __call__(self, target_obj: Any, response_data: Any, content_type: Any = None) -> Any:
+        if target_obj in ("ListBlobsFlatSegmentResponse", "ListBlobsHierarchySegmentResponse"):
+            return None
+        return Deserializer.__call__(self, target_obj, response_data,  # type: ignore[no-untyped-call]
+                                     content_type)
+
+
+def _listing_xml(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
+    """A List Blobs page as the pipeline parsed it: an XML element tree."""
+    return pipeline_response.context[ContentDecodePolicy.CONTEXT_NAME]
+
+
+def _xml_name(node: Any) -> str:
+    """A listing's ``<Name>``: Azure percent-encodes a name holding characters XML cannot
+    carry (``Encoded="true"``), and the SDK decodes it."""
+    text = node.text or ""
+    return unquote(text) if node.get("Encoded") == "true" else text
 
 
 def _page_entries(page: Any, recursive: bool) -> list[BlobInfo]:
