@@ -28,7 +28,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar, cast
 
 from xtstore.errors import ContainerNotFound, StoreError, Unsupported
@@ -490,6 +490,43 @@ class StoreInterface(abc.ABC):
         Raises:
             BlobNotFound: The blob (or the snapshot) does not exist.
         """
+
+    def delete_blobs(
+        self, container: str, blob_paths: Sequence[str]
+    ) -> dict[str, StoreError | None]:
+        """Delete many blobs, each with all its snapshots, as ``delete_blob`` would.
+
+        Args:
+            container: A valid container name.
+            blob_paths: Canonical blob paths (a name given twice is deleted once).
+
+        Returns:
+            For each name, in the order given: None where it was deleted, else the typed
+            error of that name alone (``BlobNotFound`` for a blob that does not exist), so
+            that one missing blob among many fails only itself.
+
+        Raises:
+            ContainerNotFound: The container does not exist (nothing of it can be deleted).
+
+        Notes:
+            The default calls ``delete_blob`` once per name. A store that deletes many
+            objects in one request overrides it (store-s3: DeleteObjects, 1,000 keys a
+            request); its deletes must stay safe to repeat after a lost response, never
+            reporting a blob this call deleted as not found (``xtstore.attempts``).
+        """
+        outcomes: dict[str, StoreError | None] = {}
+        for name in blob_paths:
+            if name in outcomes:
+                continue
+            try:
+                self.delete_blob(container, name)
+            except ContainerNotFound:
+                raise
+            except StoreError as error:
+                outcomes[name] = error
+            else:
+                outcomes[name] = None
+        return outcomes
 
     @_built_from("get_blob_bytes")
     def get_blob_text(self, container: str, blob_path: str) -> str:

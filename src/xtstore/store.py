@@ -22,7 +22,14 @@ from typing import IO, Any, ClassVar, Protocol, TypeVar, cast
 from xtstore.attempts import begin_call, end_call
 from xtstore.content_types import guess_content_type, is_content_type
 from xtstore.continuation import Continuing
-from xtstore.errors import ConfigError, InvalidArgument, InvalidName, Unsupported
+from xtstore.errors import (
+    ConfigError,
+    ContainerNotFound,
+    InvalidArgument,
+    InvalidName,
+    StoreError,
+    Unsupported,
+)
 from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
 from xtstore.layers import Call, Layer, passive_now, run_through
 from xtstore.layers.errors import ErrorContextLayer, ProviderTranslation
@@ -520,6 +527,48 @@ class Store(StoreInterface):
             blob,
             idempotent=False,
         )
+
+    @property
+    def deletes_in_batches(self) -> bool:
+        """Whether the provider has a ``delete_blobs`` of its own (many names a request),
+        so that a caller hands it many names at once rather than one per worker thread."""
+        own = getattr(type(self.provider), "delete_blobs", None)
+        return own is not None and own is not StoreInterface.delete_blobs
+
+    def delete_blobs(
+        self, container: str, blob_paths: Sequence[str]
+    ) -> dict[str, StoreError | None]:
+        """Delete many blobs, each with all its snapshots: for each canonical name (in the
+        order given, a name given twice once) None where it was deleted, else that name's
+        typed error naming it (``BlobNotFound`` for a missing one), so one missing blob
+        fails only itself. Raises ``InvalidName`` for any bad name before anything is
+        deleted, ``ContainerNotFound`` for a missing container. A provider with its own
+        ``delete_blobs`` (store-s3: DeleteObjects) gets them in one retried call; any other
+        has ``delete_blob`` called for each name, each retried on its own."""
+        container = self._container(container)
+        if isinstance(blob_paths, (str, bytes)):
+            raise InvalidArgument("delete_blobs takes a sequence of blob names, not one name",
+                                  service=self.service_name, container=container)
+        names = list(dict.fromkeys(self._blob(container, name)[1] for name in blob_paths))
+        provider = self.provider
+        if not self.deletes_in_batches:
+            outcomes: dict[str, StoreError | None] = {}
+            for name in names:
+                try:
+                    self.delete_blob(container, name)
+                except ContainerNotFound:
+                    raise
+                except StoreError as error:
+                    outcomes[name] = error
+                else:
+                    outcomes[name] = None
+            return outcomes
+        found = self._run("delete_blobs", lambda: provider.delete_blobs(container, names),
+                          container, idempotent=False)
+        for name, failure in found.items():
+            if failure is not None:
+                failure.add_context(service=self.service_name, container=container, blob=name)
+        return found
 
     def get_blob_text(self, container: str, blob_path: str) -> str:
         container, blob = self._blob(container, blob_path)

@@ -26,6 +26,7 @@ from xtstore.errors import BlobAlreadyExists, BlobNotFound, Unsupported
 from xtstore.interface import ProgressCallback
 from xtstore.transfer import (
     DEFAULT_WORKERS,
+    Failure,
     Transfer,
     TransferInterrupted,
     TransferSummary,
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "blob_address", "one_blob", "write_blob_to_stdout"]
 
 _COPY_CHUNK = 1024 * 1024
+_DELETE_BATCH = 1000
+"""Names per ``delete_blobs`` call of ``rm`` on a store that deletes many at once (S3's
+DeleteObjects takes 1,000 keys)."""
 
 
 def blob_address(text: str) -> Address:
@@ -193,11 +197,14 @@ def _plan_removal(store: Store, text: str, recursive: bool, yes: bool, dry_run: 
 
 
 class _Deletions:
-    """The batch of deletions: each deleted blob is one stdout line when ``listing``."""
+    """The batch of deletions: each deleted blob is one stdout line when ``listing``; a
+    blob that failed within a batch of names is one of ``failures``."""
 
-    def __init__(self, listing: bool) -> None:
+    def __init__(self, listing: bool, fail_fast: bool) -> None:
         self.listing = listing
+        self.fail_fast = fail_fast
         self.deleted = 0
+        self.failures: list[Failure] = []
         self.lock = threading.Lock()
 
     def gone(self, lines: list[str]) -> None:
@@ -207,11 +214,20 @@ class _Deletions:
                 for line in lines:
                     click.echo(line)
 
-    def of_blob(self, removal: _Removal, name: str) -> Transfer:
+    def of_blobs(self, removal: _Removal, names: list[str]) -> Transfer:
+        """One ``delete_blobs`` of ``names``: one request per 1,000 on a store that deletes
+        many at once, each name's failure its own."""
         def action(progress: ProgressCallback) -> None:
-            removal.store.delete_blob(removal.container, name)
-            self.gone([removal.shown + name])
-        return Transfer(removal.shown + name, 0, action)
+            outcomes = removal.store.delete_blobs(removal.container, names)
+            self.gone([removal.shown + name for name, error in outcomes.items()
+                       if error is None])
+            failed = [Failure(removal.shown + name, error) for name, error in outcomes.items()
+                      if error is not None]
+            if failed and self.fail_fast:
+                raise failed[0].error
+            with self.lock:
+                self.failures.extend(failed)
+        return Transfer(removal.shown + names[0], 0, action)
 
     def of_container(self, removal: _Removal) -> Transfer:
         def action(progress: ProgressCallback) -> None:
@@ -265,18 +281,23 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool, snapshot:
         if code:
             raise click.exceptions.Exit(code)
         return
-    deletions = _Deletions(listing=not (state.quiet or state.json or sys.stdout.isatty()))
+    deletions = _Deletions(listing=not (state.quiet or state.json or sys.stdout.isatty()),
+                           fail_fast=fail_fast)
     transfers: list[Transfer] = []
     planned: set[tuple[str, str, str]] = set()  # addresses that overlap delete a blob once
     for removal in removals:
         if removal.whole_container:
             transfers.append(deletions.of_container(removal))
             continue
+        names = []
         for name in removal.names:
             key = (removal.store.get_service_name(), removal.container, name)
             if key not in planned:
                 planned.add(key)
-                transfers.append(deletions.of_blob(removal, name))
+                names.append(name)
+        batch = _DELETE_BATCH if removal.store.deletes_in_batches else 1
+        transfers.extend(deletions.of_blobs(removal, names[start:start + batch])
+                         for start in range(0, len(names), batch))
     interrupted = False
     try:
         summary = run_transfers(transfers, workers=DEFAULT_WORKERS, keep_going=not fail_fast)
@@ -285,8 +306,9 @@ def rm_command(addresses: tuple[str, ...], recursive: bool, yes: bool, snapshot:
     # The batch counts transfers as copies; rm reports them as deletions.
     outcome = Outcome("deleted", TransferSummary(seconds=summary.seconds,
                                                  failures=summary.failures),
-                      deleted=deletions.deleted, interrupted=interrupted,
-                      planned=len(transfers),
+                      deleted=deletions.deleted, failures=deletions.failures,
+                      interrupted=interrupted,
+                      planned=len(planned) + sum(r.whole_container for r in removals),
                       resumes="running the same rm again deletes the rest")
     code = finish(outcome, as_json=state.json, quiet=state.quiet)
     if code:

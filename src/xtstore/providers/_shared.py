@@ -40,6 +40,7 @@ __all__ = [
     "CHECKSUMS",
     "CONTAINER_MARKER",
     "RESERVED_PREFIX",
+    "SNAPSHOTS_PREFIX",
     "Expected",
     "VerifiedFile",
     "base64_hex",
@@ -114,7 +115,8 @@ copies that are the blob's snapshots; hashing keeps every name short, whatever t
 path's length, and makes one blob's snapshots one exact prefix)."""
 
 CONTAINER_MARKER = RESERVED_PREFIX + "container"
-_SNAPSHOTS = RESERVED_PREFIX + "snapshots/"
+SNAPSHOTS_PREFIX = RESERVED_PREFIX + "snapshots/"
+"""The folder of every blob's snapshot folder (:func:`snapshot_prefix`)."""
 
 
 def unreserved_name(blob_path: str, provider: str) -> str:
@@ -161,7 +163,7 @@ def is_hidden_object(name: str) -> bool:
 
 def snapshot_prefix(blob_path: str) -> str:
     """The name prefix under which exactly this blob's snapshots live."""
-    return _SNAPSHOTS + hashlib.sha256(blob_path.encode("utf-8")).hexdigest() + "/"
+    return SNAPSHOTS_PREFIX + hashlib.sha256(blob_path.encode("utf-8")).hexdigest() + "/"
 
 
 def snapshot_object(blob_path: str, snapshot: object, ids: re.Pattern[str]) -> str:

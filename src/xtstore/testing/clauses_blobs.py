@@ -1,5 +1,5 @@
 """Clauses "Text and bytes", "fail_if_exists" (single caller), "Properties", "copy_blob" and
-"delete_blob" of docs/contract.md §1."""
+"delete_blob" / "delete_blobs" of docs/contract.md §1."""
 
 from __future__ import annotations
 
@@ -257,3 +257,26 @@ class BlobClauses(SuiteBase):
     ) -> None:
         check_raises(BlobNotFound, "delete_blob of a missing blob raises BlobNotFound",
                      store.delete_blob, container, "never/was.txt")
+
+    # ---- delete_blobs ----
+
+    def test_delete_blobs_reports_each_name(self, store: Store, container: str) -> None:
+        clause = ("delete_blobs deletes each named blob and reports each name: None where "
+                  "deleted, BlobNotFound (naming it) for a missing one, the others deleted")
+        names = [f"many/{index:02d}.txt" for index in range(5)]
+        for name in names:
+            store.create_blob(container, name, name)
+        store.create_blob(container, "many/stays.txt", "y")
+        asked = [names[3], "many/never.txt", *names[:3], names[4], names[0]]
+        outcomes = store.delete_blobs(container, asked)
+        check_equal(list(outcomes), list(dict.fromkeys(asked)), clause,
+                    "the outcomes' names (in the order asked, each once)")
+        check(all(outcomes[name] is None for name in names), clause,
+              f"outcomes of the blobs that existed: {outcomes}")
+        missing = outcomes["many/never.txt"]
+        check(isinstance(missing, BlobNotFound), clause,
+              f"outcome of the missing blob: {missing!r}")
+        assert missing is not None
+        check_equal(missing.blob, "many/never.txt", clause, "the missing blob's error .blob")
+        check_equal(store.list_blobs(container), ["many/stays.txt"], clause, "listing after")
+        check_equal(store.delete_blobs(container, []), {}, clause, "no names")

@@ -131,6 +131,21 @@ class SnapshotClauses(SuiteBase):
                                 f"{DELETE_ALL} (old snapshot id after re-creating the blob)")
         check_equal(store.list_blobs(container), ["gone.txt"], DELETE_ALL, "listing")
 
+    def test_delete_blobs_deletes_their_snapshots(
+        self, store: Store, container: str, tmp_path: Path
+    ) -> None:
+        self._require_snapshots(store, container)
+        clause = f"delete_blobs: as delete_blob, {DELETE_ALL}"
+        store.create_blob(container, "both/a.txt", "a")
+        store.create_blob(container, "both/b.txt", "b")
+        snap = store.snapshot_blob(container, "both/a.txt").snapshot
+        kept = store.snapshot_blob(container, "both/b.txt").snapshot
+        check_equal(store.delete_blobs(container, ["both/a.txt"]), {"both/a.txt": None},
+                    clause, "outcome")
+        check_snapshot_gone(store, container, "both/a.txt", snap, tmp_path / "x", clause)
+        check_equal(read_snapshot(store, container, "both/b.txt", kept, tmp_path / "y"),
+                    b"b", clause, "a snapshot of a blob not named")
+
     def test_delete_blob_with_snapshot_id_deletes_only_that_snapshot(
         self, store: Store, container: str, tmp_path: Path
     ) -> None:

@@ -24,7 +24,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import IO, Any, cast
 
@@ -38,6 +38,7 @@ from xtstore.errors import (
     ContainerNotFound,
     PreconditionFailed,
     StoreError,
+    TransientError,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.paging import list_pages
@@ -45,6 +46,7 @@ from xtstore.providers._blob_reader import changed_while_read, open_ranged
 from xtstore.providers._public import provider_store_class
 from xtstore.providers._shared import (
     CONTAINER_MARKER,
+    SNAPSHOTS_PREFIX,
     check_header_metadata,
     snapshot_prefix,
     to_bytes,
@@ -78,6 +80,9 @@ SINGLE_COPY_LIMIT = 5 * 2**30
 """CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy)."""
 
 _DELETE_BATCH = 1000
+"""Keys per DeleteObjects request (S3's limit)."""
+_EXISTENCE_PAGE = 1000
+"""Keys per ListObjectsV2 page when ``delete_blobs`` learns which names exist."""
 
 _METADATA_KEY = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _METADATA_RULE = ("S3's metadata keys end HTTP header names (x-amz-meta-KEY), so ASCII"
@@ -450,6 +455,112 @@ class S3Provider(StoreInterface):
             memo["snapshots"] = self._snapshot_objects(container, key)
         self._client.delete_object(Bucket=container, Key=key)
         self._delete_keys(container, memo["snapshots"])
+
+    def delete_blobs(
+        self, container: str, blob_paths: Sequence[str]
+    ) -> dict[str, StoreError | None]:
+        """DeleteObjects, 1,000 keys a request, the blobs first and their snapshots after (as
+        ``delete_blob``). S3 reports a missing key as deleted, so which names exist is read
+        first: from a listing of the names' own range (:meth:`_existing`), and each blob's
+        snapshots from one delimited listing of the snapshot folders plus one listing per
+        blob that has any. Raises ``ContainerNotFound``; a key S3 refuses to delete is that
+        name's error (a transient one fails the call, for the Store to repeat).
+
+        Safe to repeat: a repeat reuses what the first attempt found and only repeats the
+        deletes (idempotent), so it never reports a blob this call deleted as not found."""
+        keys = list(dict.fromkeys(check_blob_key(name) for name in blob_paths))
+        if not keys:
+            return {}
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        memo = attempt.memo
+        if "found" not in memo:
+            existing = self._existing(container, keys)
+            memo["snapshots"] = self._snapshots_of(container, keys)
+            memo["found"] = existing  # last: a repeat reads again unless both were read
+        found: set[str] = memo["found"]
+        outcomes: dict[str, StoreError | None] = {
+            key: None if key in found else BlobNotFound("blob not found") for key in keys}
+        outcomes.update(self._delete_objects(container, [key for key in keys if key in found]))
+        snapshots: dict[str, list[dict[str, str]]] = memo["snapshots"]
+        # A blob S3 refused to delete keeps its snapshots; a missing one loses any left over
+        # by an interrupted delete_blob, as delete_blob does.
+        self._delete_keys(container, [
+            item for key, items in snapshots.items()
+            if isinstance(outcomes[key], (type(None), BlobNotFound)) for item in items])
+        return outcomes
+
+    def _existing(self, container: str, keys: list[str]) -> set[str]:
+        """Which of ``keys`` exist: ListObjectsV2 pages from the first key (in order) to the
+        last, under their common prefix; past a scan of twice as many keys as asked (plus a
+        page), the rest are asked one HeadObject each, so names spread thin over a large
+        bucket cost at most one request each. Raises ``ContainerNotFound``."""
+        wanted = set(keys)
+        ordered = sorted(wanted)
+        first, last = ordered[0], ordered[-1]
+        prefix = os.path.commonprefix([first, last])  # noqa: RUF071 - of keys, not paths
+        arguments: dict[str, Any] = {"Bucket": container, "Prefix": prefix,
+                                     "MaxKeys": _EXISTENCE_PAGE}
+        if len(first) > len(prefix):
+            arguments["StartAfter"] = first[:-1]  # before ``first``, past most below it
+        found: set[str] = set()
+        budget = 2 * len(wanted) + _EXISTENCE_PAGE
+        reached = ""
+        with s3_errors():
+            while True:
+                page = self._client.list_objects_v2(**arguments)
+                contents = page.get("Contents", ())
+                found.update(item["Key"] for item in contents if item["Key"] in wanted)
+                budget -= len(contents)
+                if contents:
+                    reached = contents[-1]["Key"]
+                if not page.get("IsTruncated") or reached >= last:
+                    return found
+                if budget <= 0:
+                    break
+                arguments["ContinuationToken"] = page["NextContinuationToken"]
+        found.update(key for key in ordered if key > reached and self._exists(container, key))
+        return found
+
+    def _exists(self, container: str, key: str) -> bool:
+        try:
+            self._head(container, key)
+        except BlobNotFound:
+            return False
+        return True
+
+    def _snapshots_of(self, container: str, keys: list[str]) -> dict[str, list[dict[str, str]]]:
+        """Each key's snapshot objects (none for most): the snapshot folders that exist come
+        from one listing delimited at them (one entry per blob that has snapshots)."""
+        folders = {snapshot_prefix(key): key for key in keys}
+        held: dict[str, list[dict[str, str]]] = {}
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=container, Prefix=SNAPSHOTS_PREFIX, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", ()):
+                key = folders.get(common["Prefix"])
+                if key is not None:
+                    held[key] = self._snapshot_objects(container, key)
+        return held
+
+    def _delete_objects(self, container: str, keys: list[str]) -> dict[str, StoreError]:
+        """DeleteObjects of ``keys``, 1,000 a request; the keys S3 refused, each with its
+        typed error. Raises ``TransientError`` where S3 refused one for a transient reason
+        (the whole call is repeated: deletes are idempotent)."""
+        refused: dict[str, StoreError] = {}
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
+            result = self._client.delete_objects(
+                Bucket=container, Delete={"Objects": batch, "Quiet": True})
+            for failed in result.get("Errors") or ():
+                error = ClientError({"Error": {"Code": failed.get("Code", ""),
+                                               "Message": failed.get("Message", "")}},
+                                    "DeleteObjects")
+                typed = translate(error) or StoreError(str(failed.get("Code")))
+                if isinstance(typed, TransientError):
+                    raise typed
+                refused[str(failed.get("Key"))] = typed
+        return refused
 
     def _snapshot_objects(self, container: str, key: str) -> list[dict[str, str]]:
         return [{"Key": item} for item in self._snapshot_keys(container, key)]
