@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -50,6 +50,7 @@ from xtstore.errors import (
     ContainerNotFound,
     PreconditionFailed,
     StoreError,
+    TransientError,
     Unsupported,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
@@ -89,6 +90,9 @@ APPEND_BLOCK_LIMIT = 4 * 1024 * 1024
 
 PAGE_SIZE = 5000
 """Azure's maximum listing page."""
+
+BATCH_LIMIT = 256
+"""Azure's most subrequests in one Blob Batch request."""
 
 DEFAULT_MAX_CONCURRENCY = 4
 
@@ -1044,6 +1048,58 @@ class AzureBlobProvider(StoreInterface):
             if not (after_sent and _status(error) == 404
                     and error_code(error) in (None, "BlobNotFound")):
                 raise
+
+    def delete_blobs(
+        self, container: str, blob_paths: Sequence[str]
+    ) -> dict[str, StoreError | None]:
+        """Blob Batch requests of up to 256 Delete Blobs each (``x-ms-delete-snapshots:
+        include``, as :meth:`delete_blob`). Raises ``ContainerNotFound``; a name Azure
+        refuses to delete gets its typed error (a transient one fails the call, for the Store
+        to repeat).
+
+        Safe to repeat: the names a lost attempt's batches answered keep their outcomes, and
+        a repeat that finds no blob among the names of a batch that may have applied takes
+        it as deleted by that batch."""
+        names = list(dict.fromkeys(blob_paths))
+        attempt = current_attempt()
+        attempt.repeat_safe = True
+        outcomes: dict[str, StoreError | None] = attempt.memo.setdefault("outcomes", {})
+        maybe_deleted: set[str] = attempt.memo.setdefault("maybe_deleted", set())
+        client = self._container_client(container)
+        pending = [name for name in names if name not in outcomes]
+        for start in range(0, len(pending), BATCH_LIMIT):
+            batch = pending[start:start + BATCH_LIMIT]
+            try:
+                parts = list(client.delete_blobs(*batch, delete_snapshots="include",
+                                                 raise_on_any_failure=False))
+            except Exception as error:
+                if _may_have_applied(error):
+                    maybe_deleted.update(batch)
+                raise
+            if len(parts) != len(batch):
+                maybe_deleted.update(batch)
+                raise ServiceResponseError(f"Blob Batch answered {len(parts)} of its"
+                                           f" {len(batch)} deletes")
+            for name, part in zip(batch, parts, strict=True):
+                outcomes[name] = self._batch_outcome(part, name in maybe_deleted)
+        return {name: outcomes[name] for name in names}
+
+    def _batch_outcome(self, part: Any, maybe_deleted: bool) -> StoreError | None:
+        """One Delete Blob's answer in a batch: None when deleted (or, ``maybe_deleted``,
+        already gone), else its typed error. Raises ``ContainerNotFound`` and transient
+        errors, which are the whole call's."""
+        status = int(part.status_code)
+        if status < 300:
+            return None
+        error = HttpResponseError(response=part)
+        code = error_code(error)
+        if status == 404 and maybe_deleted and code in (None, "BlobNotFound"):
+            return None
+        typed = self.translate_error(error, about_blob=True) or StoreError(
+            f"HTTP {status} {code or ''}".strip())
+        if isinstance(typed, (ContainerNotFound, TransientError)):
+            raise typed
+        return typed
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]
