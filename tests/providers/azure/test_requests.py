@@ -229,3 +229,5 @@ def test_a_download_up_to_max_streamed_get_size_is_one_get(
         assert counter.methods == ["GET"]
         assert out.read_bytes() == content
         assert seen[-1] == (len(content), len(content))
+        assert _requests(counter, lambda n=name, c=content: store.get_blob_bytes(
+            container, n) == c) == 1

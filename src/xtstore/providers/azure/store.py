@@ -268,17 +268,19 @@ class _Chunks:
 
 
 def _read_body(body: _Chunks, length: int) -> bytes:
-    """The ``length`` bytes of a streamed response (a shorter one is a transient error)."""
-    buffer = bytearray(length)
-    view = memoryview(buffer)
+    """The ``length`` bytes of a streamed response never read before (a shorter one is a
+    transient error)."""
+    parts = []
     filled = 0
     while filled < length:
-        count = body.readinto(view[filled:])
-        if not count:
+        data = body.chunk()
+        if not data:
             raise ServiceResponseError(f"Get Blob response ended after {filled} of its"
                                        f" {length} bytes")
-        filled += count
-    return bytes(buffer)
+        parts.append(data)
+        filled += len(data)
+    data = parts[0] if len(parts) == 1 else b"".join(parts)
+    return data if filled == length else data[:length]
 
 
 def _byte_range(start: int, end: int | None) -> str | None:
@@ -1113,13 +1115,28 @@ class AzureBlobProvider(StoreInterface):
     def get_blob_bytes(
         self, container: str, blob_path: str, snapshot: str | None = None
     ) -> bytes:
-        """Checked against the blob's size and stored MD5 (``IntegrityError``). Raises
+        """One Get Blob up to ``max-streamed-get-size`` (an empty blob too), a larger blob
+        the SDK's parallel ranged download pinned to its etag (a change restarts it).
+        Checked against the blob's size and stored MD5 (``IntegrityError``). Raises
         ``BlobNotFound``."""
         client = self._blob_client(container, blob_path, snapshot)
 
         def download() -> bytes:
-            downloader = client.download_blob(max_concurrency=self._concurrency)
-            return check_bytes(bytes(downloader.readall()), _expected_of(downloader.properties))
+            body, headers = _stream_from(client, 0, None, None)
+            size = int(headers["Content-Length"])
+            if size > self._max_streamed_get_size:
+                body.close()
+                downloader = client.download_blob(
+                    max_concurrency=self._concurrency, etag=str(headers["ETag"]),
+                    match_condition=MatchConditions.IfNotModified)
+                return check_bytes(bytes(downloader.readall()),
+                                   _expected_of(downloader.properties))
+            try:
+                data = _read_body(body, size)
+            finally:
+                body.close()
+            md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
+            return check_bytes(data, _expected(size, md5))
 
         with _SnapshotIdErrors(snapshot):
             return _restarting_on_change(download)
