@@ -245,3 +245,45 @@ def test_list_pages_over_an_iter_blobs_that_does_not_page_is_collected_in_the_ca
     assert Generated.failed
     assert counter.calls["list_blobs"] == 1
     assert "list_blobs.page" not in counter.calls  # the call repeated whole, inside retry
+
+
+class NamePages:
+    """``fetch_page`` of plain names (a names-only listing), pages of 3, faults per token."""
+
+    def __init__(self, names: list[str], fail: dict[str, int]) -> None:
+        self.pages = FakePages(names, fail=fail)
+
+    def __call__(self, token: str | None) -> tuple[list[str], str | None]:
+        entries, next_token = self.pages(token)
+        return [entry.name for entry in entries], next_token
+
+
+class PagedNames(PagedMemory):
+    """A PagedMemory whose names-only listing pages too (``PagedListing[str]``)."""
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        names = list(MemoryProvider.iter_blob_names(self, container, path, recursive=recursive))
+        fetch = NamePages(names, self.fail)
+        self.pages.append(fetch.pages)
+        return PagedListing(fetch)
+
+
+def test_a_names_only_listing_pages_through_the_store_step_by_step(
+    counter: CallCounter,
+) -> None:
+    provider = PagedNames(fail={"3": 1, "6": 1})
+    store = _store(provider, counter)
+    expected = [f"d/{name}" for name in NAMES]
+    assert list(store.iter_blob_names("runs", "d/")) == expected
+    assert provider.pages[0].fetched == {None: 1, "3": 2, "6": 2}
+    assert counter.calls["iter_blob_names"] == 1
+    assert counter.calls["iter_blob_names.page"] == 2
+    assert "iter_blob_names.next" not in counter.calls
+    assert store.list_blobs("runs", "d/") == expected
+    assert provider.pages[1].fetched == {None: 1, "3": 2, "6": 2}
+    assert counter.calls["list_blobs.page"] == 2
+    # Names came from the names-only pages alone: iter_blobs made no listing of its own.
+    assert len(provider.pages) == 2
+    assert counter.failures == []

@@ -90,7 +90,8 @@ def test_provider_receives_canonical_names(store: Store, recording: RecordingMem
     store.list_blobs("runs", "/exp")
     store.list_blobs("runs", "ex*")
     assert ("create_blob", ("runs", "exp/log.txt", "x")) in recording.calls
-    list_paths = [args[1] for name, args in recording.calls if name == "list_blobs"]
+    # Names are listed by the provider's own names-only listing.
+    list_paths = [args[1] for name, args in recording.calls if name == "iter_blob_names"]
     assert list_paths == ["exp/", "ex*"]
 
 

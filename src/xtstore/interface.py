@@ -43,6 +43,7 @@ __all__ = [
     "RetrySetting",
     "StoreInterface",
     "Text",
+    "lists_names",
     "unimplemented_methods",
 ]
 
@@ -144,6 +145,27 @@ def unimplemented_methods(cls: type[StoreInterface]) -> list[str]:
         if all(getattr(cls, name) is getattr(StoreInterface, name) for name in pair):
             missing.append("either " + " or ".join(pair))
     return missing
+
+
+@functools.lru_cache(maxsize=256)
+def lists_names(cls: type) -> bool:
+    """Whether the provider class ``cls`` has its own names-only listing
+    (:meth:`StoreInterface.iter_blob_names`), which the Store then uses for
+    ``list_blobs(return_names=True)`` and ``iter_blob_names``.
+
+    Only where no subclass below the one that wrote it overrides ``list_blobs`` or
+    ``iter_blobs``: a subclass that changes its listing and inherits the names keeps its
+    own listing for names too."""
+    mro = cls.__mro__
+
+    def writer(method: str) -> int:
+        return next((index for index, base in enumerate(mro) if method in vars(base)),
+                    len(mro))
+
+    names = writer("iter_blob_names")
+    if names >= len(mro) or mro[names] is StoreInterface:
+        return False
+    return names <= min(writer("list_blobs"), writer("iter_blobs"))
 
 
 class StoreInterface(abc.ABC):
@@ -824,6 +846,35 @@ class StoreInterface(abc.ABC):
             BlobInfo(name=entry, is_dir=entry.endswith("/")) if isinstance(entry, str) else entry
             for entry in entries
         ])
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The names of ``iter_blobs(container, path, recursive=recursive)``, in the same
+        order, asked of the store as names only: optional, for speed.
+
+        The same names, path forms and order as ``iter_blobs`` (sorted by full name), with
+        each child folder once as ``"foo/bar/"`` when ``recursive=False``; but the provider
+        asks its store for names only (no properties, metadata or checksums) and builds no
+        :class:`BlobInfo`. A provider that pages returns a
+        :class:`xtstore.paging.PagedListing` of names, whose later pages the Store retries from
+        their tokens as it does ``iter_blobs``' pages.
+
+        Raises:
+            ContainerNotFound: The container does not exist (at the call, before iterating).
+
+        Notes:
+            Where a provider class defines its own, the Store uses it for
+            ``list_blobs(return_names=True)`` and ``Store.iter_blob_names``
+            (:func:`lists_names`); otherwise the Store keeps to ``list_blobs``/``iter_blobs``.
+            This default is for callers of a bare provider: ``list_blobs(return_names=True)``
+            where the provider's ``iter_blobs`` is the default built from it, else the names of
+            ``iter_blobs``.
+        """
+        if type(self).iter_blobs is StoreInterface.iter_blobs:
+            names = self.list_blobs(container, path, return_names=True, recursive=recursive)
+            return iter([name if isinstance(name, str) else name.name for name in names])
+        return (entry.name for entry in self.iter_blobs(container, path, recursive=recursive))
 
     def set_blob_metadata(
         self, container: str, blob_path: str, metadata: Mapping[str, str]

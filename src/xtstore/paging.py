@@ -9,15 +9,19 @@ The first page is fetched when the listing is made, inside the provider's ``iter
 a step named ``"iter_blobs.page"``, which the Store runs inside its layers. A repeated step
 fetches the same page again from its own token, and the listing takes its entries only once
 the fetch succeeded: a repeat never skips or repeats an entry.
+
+The entries are :class:`~xtstore.values.BlobInfo` for ``iter_blobs`` and plain names
+(``PagedListing[str]``) for a provider's names-only ``iter_blob_names``: the same stepping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from typing import TypeVar
 
 from xtstore.continuation import StepRunner, run_directly
-from xtstore.interface import StoreInterface
+from xtstore.interface import StoreInterface, lists_names
 from xtstore.listing import sorted_result
 from xtstore.values import BlobInfo
 
@@ -26,11 +30,13 @@ __all__ = ["PAGE_STEP", "PageFetch", "PagedListing", "list_pages"]
 PAGE_STEP = "iter_blobs.page"
 """The step name of each page after the first, in logs and errors."""
 
-PageFetch = Callable[[str | None], tuple[Sequence[BlobInfo], str | None]]
+T = TypeVar("T")
+
+PageFetch = Callable[[str | None], tuple[Sequence[T], str | None]]
 """``fetch_page(token) -> (entries, next_token)``: one page request, safe to make again."""
 
 
-class PagedListing(Iterator[BlobInfo]):
+class PagedListing(Iterator[T]):
     """The entries of ``fetch_page``'s pages, in order, fetching each page once the one
     before it is used up. Implements :class:`~xtstore.continuation.Continuing`; used bare, it
     fetches its pages directly. A page that failed leaves the listing where it was: iterating
@@ -38,7 +44,7 @@ class PagedListing(Iterator[BlobInfo]):
 
     __slots__ = ("_entries", "_fetch", "_run", "_token")
 
-    def __init__(self, fetch_page: PageFetch) -> None:
+    def __init__(self, fetch_page: PageFetch[T]) -> None:
         self._fetch = fetch_page
         self._run: StepRunner = run_directly
         entries, self._token = fetch_page(None)
@@ -47,10 +53,10 @@ class PagedListing(Iterator[BlobInfo]):
     def continue_under(self, run: StepRunner) -> None:
         self._run = run
 
-    def __iter__(self) -> PagedListing:
+    def __iter__(self) -> PagedListing[T]:
         return self
 
-    def __next__(self) -> BlobInfo:
+    def __next__(self) -> T:
         entry = next(self._entries, None)
         while entry is None:
             token = self._token
@@ -70,9 +76,12 @@ def list_pages(
     recursive: bool = True,
 ) -> list[str] | list[BlobInfo]:
     """A provider's ``list_blobs`` (``list_blobs = list_pages``) that is its ``iter_blobs``
-    collected and sorted, as the interface's default is. It also tells the Store that the
-    pages are :class:`PagedListing` steps: the Store then collects them itself, each page
-    after the first a repeatable step of the call (``"list_blobs.page"``), so that a fault on
-    page 7 repeats page 7, not the whole listing."""
+    collected and sorted, as the interface's default is (its ``iter_blob_names`` for names,
+    where it has its own). It also tells the Store that the pages are :class:`PagedListing`
+    steps: the Store then collects them itself, each page after the first a repeatable step
+    of the call (``"list_blobs.page"``), so that a fault on page 7 repeats page 7, not the
+    whole listing."""
+    if return_names and lists_names(type(provider)):
+        return sorted(provider.iter_blob_names(container, path, recursive=recursive))
     entries = provider.iter_blobs(container, path, recursive=recursive)
     return sorted_result(entries, return_names=return_names)

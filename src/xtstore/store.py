@@ -30,7 +30,7 @@ from xtstore.errors import (
     StoreError,
     Unsupported,
 )
-from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text
+from xtstore.interface import ProgressCallback, RetrySetting, StoreInterface, Text, lists_names
 from xtstore.layers import Call, Layer, passive_now, run_through
 from xtstore.layers.errors import ErrorContextLayer, ProviderTranslation
 from xtstore.layers.logging import LoggingLayer
@@ -469,6 +469,8 @@ class Store(StoreInterface):
         container = self._container(container)
         canonical = self._list_path(container, path)
         provider = self.provider
+        if return_names and lists_names(type(provider)):
+            return self._collect_names(container, canonical, path, recursive)
         if getattr(type(provider), "list_blobs", None) is not list_pages:
             return self._run(
                 "list_blobs",
@@ -495,6 +497,25 @@ class Store(StoreInterface):
         self._steps_of(entries, container, path, step_name="list_blobs.page")
         return sorted_result(entries, return_names=return_names)
 
+    def _collect_names(self, container: str, canonical: str, path: str | None,
+                       recursive: bool) -> list[str]:
+        """``list_blobs(return_names=True)`` from the provider's own ``iter_blob_names``,
+        sorted: pages (xtstore.paging) collected here, each later page a step of its own;
+        names of any other kind collected inside the call."""
+        provider = self.provider
+
+        def first_page() -> list[str] | Iterator[str]:
+            names = provider.iter_blob_names(container, canonical, recursive=recursive)
+            if _continues(names):
+                return names
+            return sorted(names)
+
+        names = self._run("list_blobs", first_page, container, path)
+        if isinstance(names, list):
+            return names
+        self._steps_of(names, container, path, step_name="list_blobs.page")
+        return sorted(names)
+
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
     ) -> Iterator[BlobInfo]:
@@ -511,6 +532,29 @@ class Store(StoreInterface):
         if self._steps_of(entries, container, path):
             return entries
         return _guarded_iterator(entries, self, container, path)
+
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """``iter_blobs``' names, in the same order, asked of the store as names only where
+        the provider has its own ``iter_blob_names`` (docs/contract.md §1 list_blobs)."""
+        provider = self.provider
+        if not lists_names(type(provider)):
+            if type(provider).iter_blobs is StoreInterface.iter_blobs:
+                # Its iter_blobs is built from list_blobs: ask that for names.
+                return iter(cast(list[str], self.list_blobs(container, path, recursive=recursive)))
+            return (entry.name for entry in self.iter_blobs(container, path, recursive=recursive))
+        container = self._container(container)
+        canonical = self._list_path(container, path)
+        names = self._run(
+            "iter_blob_names",
+            lambda: provider.iter_blob_names(container, canonical, recursive=recursive),
+            container,
+            path,
+        )
+        if self._steps_of(names, container, path, step_name="iter_blob_names.page"):
+            return names
+        return _guarded_iterator(names, self, container, path, step="iter_blob_names.next")
 
     def _list_path(self, container: str, path: str | None) -> str:
         try:
@@ -1071,15 +1115,16 @@ def _stream_position(stream: IO[bytes]) -> int | None:
 
 
 def _guarded_iterator(
-    entries: Iterator[BlobInfo], store: Store, container: str, path: str | None
-) -> Iterator[BlobInfo]:
+    entries: Iterator[T], store: Store, container: str, path: str | None,
+    step: str = "iter_blobs.next",
+) -> Iterator[T]:
     # Each step runs inside the layers (that is where the provider requests its pages), as
     # a call that is never repeated: a generator that raised is finished, and retrying
     # next() on it would end the listing early instead of failing it.
-    step = functools.partial(next, iter(entries), None)
+    fetch = functools.partial(next, iter(entries), None)
     run = store._run
     while True:
-        entry = run("iter_blobs.next", step, container, path, repeatable=False)
+        entry = run(step, fetch, container, path, repeatable=False)
         if entry is None:
             return
         yield entry

@@ -52,7 +52,8 @@ class BlobProperties:
     """What a store knows about one blob's content.
 
     ``last_modified`` is timezone-aware UTC; ``modified_ns`` is the same instant in ns since the
-    epoch. ``metadata`` is filled by ``get_blob_properties`` and empty in listings.
+    epoch. ``metadata`` is filled by ``get_blob_properties``, and in listings only where
+    ``Capabilities.listing_metadata`` (else it is empty there).
     ``checksums`` holds the content hashes the store itself keeps, by algorithm (see
     :data:`CHECKSUM_ALGORITHMS`), lower-case hex: empty where it keeps none (store-file) or
     none that hashes the content alone (an S3 multipart ETag).
@@ -246,3 +247,9 @@ class Capabilities:
     """Whether the same four methods take a keyword ``metadata`` and store it with the content
     in the one write (no reader sees the content without it); the Store passes it only then
     and otherwise sets it with ``set_blob_metadata`` after the write."""
+    listing_metadata: bool = False
+    """Whether the ``BlobInfo.properties`` of the provider's ``iter_blobs`` and
+    ``list_blobs(return_names=False)`` carry each blob's metadata: the same dict
+    ``get_blob_properties`` gives (read in the same listing, no request per blob). Where it
+    is False, listing entries have empty metadata and a caller that needs it (``sync``'s
+    modification times) reads ``get_blob_properties`` per blob."""

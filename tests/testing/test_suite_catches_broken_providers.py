@@ -194,9 +194,12 @@ MEMORY_NOT_MEASURED = {
 
 
 def content_type_skips(make: Callable[[], Store]) -> set[str]:
-    """The content-type clause is skipped where the store keeps no content types."""
-    return set() if make().capabilities().content_types else {
-        "content_type_is_read_back_in_properties"}
+    """The content-type clause is skipped where the store keeps no content types, the
+    listing-metadata clause where listings carry no metadata."""
+    capabilities = make().capabilities()
+    return (set() if capabilities.content_types else {"content_type_is_read_back_in_properties"}
+            ) | (set() if capabilities.listing_metadata else {
+                "list_blobs_listing_metadata_is_the_blobs_metadata"})
 
 
 def test_correct_memory_provider_passes_the_whole_suite() -> None:

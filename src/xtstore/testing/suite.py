@@ -7,6 +7,7 @@ from xtstore.testing.clauses_blobs import BlobClauses
 from xtstore.testing.clauses_containers import ContainerClauses
 from xtstore.testing.clauses_create_metadata import ChecksumClauses, CreateMetadataClauses
 from xtstore.testing.clauses_listing import ListingClauses
+from xtstore.testing.clauses_listing_shortcuts import ListingShortcutClauses
 from xtstore.testing.clauses_names import ErrorClauses, FolderClauses, NameClauses
 from xtstore.testing.clauses_process import CapabilityClauses, ProcessClauses
 from xtstore.testing.clauses_ranges import RangeClauses
@@ -34,6 +35,7 @@ class ConformanceSuite(
     RangeClauses,
     WholeOrNothingClauses,
     StreamingClauses,
+    ListingShortcutClauses,
     ListingClauses,
     BlobClauses,
     ContainerClauses,

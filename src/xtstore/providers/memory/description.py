@@ -15,7 +15,7 @@ DESCRIPTION = ProviderDescription(
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, shared_between_processes=False,
                               local=True, content_types=True,
-                              create_metadata=True),
+                              create_metadata=True, listing_metadata=True),
     keys=(),
     notes=("Every capability native; not shared between processes.",),
 )

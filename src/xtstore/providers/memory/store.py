@@ -24,7 +24,7 @@ from xtstore.errors import (
     ContainerNotFound,
 )
 from xtstore.interface import ProgressCallback, StoreInterface, Text
-from xtstore.listing import iter_infos, list_prefix
+from xtstore.listing import iter_infos, iter_names, list_prefix
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import PROGRESS_CHUNK
 from xtstore.providers._public import provider_store_class
@@ -53,7 +53,7 @@ class _Blob:
     metadata: Mapping[str, str] = field(default_factory=dict)
     content_type: str | None = None
 
-    def info(self, name: str, *, with_metadata: bool) -> BlobInfo:
+    def info(self, name: str) -> BlobInfo:
         return BlobInfo(
             name=name,
             properties=BlobProperties.from_ns(
@@ -61,7 +61,7 @@ class _Blob:
                 self.modified_ns,
                 self.etag,
                 content_type=self.content_type,
-                metadata=self.metadata if with_metadata else None,
+                metadata=self.metadata,
             ),
         )
 
@@ -318,19 +318,32 @@ class MemoryProvider(StoreInterface):
         entries = self._snapshot_listing(container, path)
         return iter_infos(entries, path, recursive)
 
+    def iter_blob_names(
+        self, container: str, path: str | None = None, recursive: bool = True
+    ) -> Iterator[str]:
+        """The names only, from one sorted copy of the names under the prefix. Raises
+        :class:`ContainerNotFound` (when called, not when iterated)."""
+        prefix = list_prefix(path)
+        with self._lock:
+            names = [name for name in self._container(container).blobs
+                     if name.startswith(prefix)]
+        names.sort()
+        return iter_names(names, path, recursive)
+
     def _snapshot_listing(self, container: str, path: str | None) -> list[BlobInfo]:
         prefix = list_prefix(path)
         with self._lock:
             blobs = self._container(container).blobs
             chosen = [(name, blob) for name, blob in blobs.items() if name.startswith(prefix)]
         chosen.sort(key=lambda pair: pair[0])
-        return [blob.info(name, with_metadata=False) for name, blob in chosen]
+        # Metadata rides along (capabilities().listing_metadata): it is in the same record.
+        return [blob.info(name) for name, blob in chosen]
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         """Raises :class:`BlobNotFound`."""
         with self._lock:
             blob = self._blob(container, blob_path)
-        return blob.info(blob_path, with_metadata=True)
+        return blob.info(blob_path)
 
     def get_blob_metadata(self, container: str, blob_path: str) -> dict[str, str]:
         """Raises :class:`BlobNotFound`."""

@@ -24,7 +24,7 @@ PAGE_SIZE = 1000
 
 def iter_listing(
     client: Any, bucket: str, path: str, recursive: bool, page_size: int | None = None
-) -> PagedListing:
+) -> PagedListing[BlobInfo]:
     """Entries under the canonical list ``path`` (``""``, ``"foo/"`` or ``"foo*"``), in pages
     of ``page_size`` (default :data:`PAGE_SIZE`).
 
