@@ -17,7 +17,7 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, content_types=True,
-                              create_metadata=True),
+                              create_metadata=True, listing_metadata=True),
     extra="azure",
     sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
                  "azure": ("azure-storage-blob", "azure")},
