@@ -1362,9 +1362,12 @@ def _xml_name(node: Any) -> str:
 def _xml_names(root: Any, recursive: bool) -> list[str]:
     """The names of a List Blobs page (its XML): blobs, and with the delimiter folders too,
     sorted (the service lists a page's folders and blobs apart, each in name order)."""
-    if recursive:
-        return [_xml_name(node) for node in root.iterfind("Blobs/Blob/Name")]
-    return sorted(_xml_name(node) for node in root.iterfind("Blobs/*/Name"))
+    # A <Name> has attributes only when encoded: most take no call.
+    names = [_xml_name(node) if node.attrib else node.text or ""
+             for node in root.iterfind("Blobs/Blob/Name" if recursive else "Blobs/*/Name")]
+    if not recursive:
+        names.sort()
+    return names
 
 
 def _xml_entries(root: Any, recursive: bool) -> list[BlobInfo]:
