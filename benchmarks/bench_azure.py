@@ -2,6 +2,7 @@
 
     python benchmarks/bench_azure.py [--size-mib 256] [--list-blobs 12000] [--repeats 3]
     python benchmarks/bench_azure.py --checksums [--repeats 5]
+    python benchmarks/bench_azure.py --issue-2-6 [--repeats 5] [--files 2000] [--tables ...]
 
 Prints two Markdown tables (with ``--checksums``, the third only):
 
@@ -17,6 +18,24 @@ Prints two Markdown tables (with ``--checksums``, the third only):
    SDK doing the same work (the whole MD5 computed for ``content_settings.content_md5``, and
    ``upload_blob(validate_content=True)``) and the raw SDK without any checksum.
 
+With ``--issue-2-6``, the tables of issue 2.6 instead, each row xtstore next to the raw SDK
+in the same process, client CPU (``time.process_time``) as the median of ``--repeats`` runs
+alternating which goes first, and the load average beside each table:
+
+4. names-only listing of 2,000 and 20,000 blobs (``Store.list_blobs``, names) against
+   ``ContainerClient.list_blob_names``, and the full listing (``return_names=False``, with
+   metadata) against the SDK's ``list_blobs`` with and without ``include=["metadata"]``;
+5. ``--files`` x 4 KiB uploaded and downloaded one by one through the Store
+   (``create_blob_from_path`` with metadata, ``get_blob_to_path``) and by the raw SDK
+   (``BlobClient.upload_blob`` / ``download_blob``), CPU and requests per file, and the same
+   folder through ``xtstore upload`` / ``xtstore download`` (the command's own CPU, from
+   ``os.times`` of its process);
+6. one download of 1, 4, 16, 64 and 256 MiB: ``get_blob_to_path`` (one streamed GET up to
+   ``max-streamed-get-size``), the same forced to parallel ranges, and the SDK's
+   ``download_blob(max_concurrency=4).readinto``;
+7. deleting ``--files`` blobs: ``Store.delete_blobs`` (Blob Batch) against a
+   ``delete_blob`` per name.
+
 It starts and stops its own Azurite (see tests/servers/azurite.py).
 """
 
@@ -24,8 +43,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -355,6 +376,238 @@ def print_checksum_table(rows: list[tuple[str, ...]], repeats: int) -> None:
         print("| " + " | ".join(row) + " |")
 
 
+def _load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _cpu_medians(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median client CPU seconds of each case, the order rotating every round."""
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    labels = list(cases)
+    for round_number in range(repeats):
+        shift = round_number % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            cpu = time.process_time()
+            cases[label]()
+            times[label].append(time.process_time() - cpu)
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def _fill(azurite: Azurite, container: str, count: int) -> None:
+    # The SDK's own retries on: a loaded Azurite stalls now and then while it fills.
+    client = BlobServiceClient.from_connection_string(
+        azurite.connection_string).get_container_client(container)
+    client.create_container()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: client.get_blob_client(f"d{i % 20:02}/{i:06}").upload_blob(
+            b"x", metadata={"mtime": "1700000000000000000"}), range(count)))
+
+
+def listing_table(azurite: Azurite, repeats: int) -> None:
+    store, service = _store(azurite), _raw(azurite)
+    print(f"Listing CPU ms (median of {repeats}), blobs with one metadata key each.")
+    print()
+    print("| blobs | xtstore names | SDK list_blob_names | ratio | xtstore objects "
+          "(with metadata) | SDK list_blobs | SDK list_blobs + metadata | objects vs SDK "
+          "list_blobs | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for count in (2_000, 20_000):
+        c = f"bench-list-{count}"
+        _fill(azurite, c, count)
+        client = service.get_container_client(c)
+        assert store.list_blobs(c) == list(client.list_blob_names())
+        cpu = _cpu_medians({
+            "names": lambda c=c: store.list_blobs(c),
+            "sdk names": lambda cl=client: list(cl.list_blob_names(results_per_page=5000)),
+            "objects": lambda c=c: store.list_blobs(c, return_names=False),
+            "sdk objects": lambda cl=client: list(cl.list_blobs(results_per_page=5000)),
+            "sdk objects+metadata": lambda cl=client: list(cl.list_blobs(
+                results_per_page=5000, include=["metadata"])),
+        }, repeats)
+        print(f"| {count:,} | {cpu['names'] * 1e3:.1f} | {cpu['sdk names'] * 1e3:.1f} | "
+              f"{cpu['names'] / cpu['sdk names']:.2f}x | {cpu['objects'] * 1e3:.1f} | "
+              f"{cpu['sdk objects'] * 1e3:.1f} | {cpu['sdk objects+metadata'] * 1e3:.1f} | "
+              f"{cpu['objects'] / cpu['sdk objects']:.2f}x | {_load()} |")
+        store.delete_container(c)
+    print()
+
+
+def small_files_table(azurite: Azurite, files: int, repeats: int, work: Path) -> None:
+    ours_counter, raw_counter = RequestCounter(), RequestCounter()
+    store = _store(azurite, ours_counter)
+    # The SDK's own retries on, as xtstore's are (they cost nothing unless a request fails).
+    service = BlobServiceClient.from_connection_string(azurite.connection_string,
+                                                      raw_request_hook=raw_counter)
+    c = "bench-small"
+    store.create_container(c)
+    source = work / "small"
+    source.mkdir()
+    for index in range(files):
+        (source / f"f{index:05}.bin").write_bytes(os.urandom(4096))
+    paths = sorted(source.iterdir())
+    down = work / "small-down"
+    down.mkdir()
+
+    def ours_up() -> None:
+        for path in paths:
+            store.create_blob_from_path(c, f"o/{path.name}", str(path),
+                                        metadata={"mtime": "1700000000000000000"})
+
+    def raw_up() -> None:
+        for path in paths:
+            service.get_blob_client(c, f"r/{path.name}").upload_blob(
+                path.read_bytes(), overwrite=True, metadata={"mtime": "1700000000000000000"})
+
+    def ours_down() -> None:
+        for path in paths:
+            store.get_blob_to_path(c, f"o/{path.name}", str(down / path.name))
+
+    def raw_down() -> None:
+        for path in paths:
+            with open(down / f"r-{path.name}", "wb") as out:
+                service.get_blob_client(c, f"r/{path.name}").download_blob().readinto(out)
+
+    print(f"{files:,} x 4 KiB one by one in this process: CPU ms per file (median of "
+          f"{repeats}) and requests per file.")
+    print()
+    print("| direction | xtstore CPU ms/file | raw SDK CPU ms/file | ratio | xtstore requests/file "
+          "| raw SDK requests/file | load |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, ours, raw in (("upload", ours_up, raw_up), ("download", ours_down, raw_down)):
+        ours(), raw()  # warm: containers, connections, blobs to download
+        cpu = _cpu_medians({"ours": ours, "raw": raw}, repeats)
+        ours_counter.reset(), raw_counter.reset()
+        ours(), raw()
+        print(f"| {name} | {cpu['ours'] / files * 1e3:.3f} | {cpu['raw'] / files * 1e3:.3f} | "
+              f"{cpu['ours'] / cpu['raw']:.2f}x | {ours_counter.count / files:.2f} | "
+              f"{raw_counter.count / files:.2f} | {_load()} |")
+    print()
+    config = work / "cli-config.json"
+    config.write_text(json.dumps({"external-services": {"az": {
+        "type": "storage", "provider": "azure-blob",
+        "connection-string": azurite.connection_string}}}))
+    env = {**os.environ, "XTSTORE_CONFIG": str(config)}
+    script = Path(sys.executable).with_name("xtstore")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "xtstore"]
+    runs: dict[str, list[tuple[float, float]]] = {"upload": [], "download": []}
+    for round_number in range(repeats):
+        target = f"cli{round_number}"
+        for name, args in (("upload", ["upload", str(source), f"az:{c}/{target}"]),
+                           ("download", ["download", f"az:{c}/{target}",
+                                         str(work / f"cli-down-{round_number}")])):
+            before, wall = os.times(), time.perf_counter()
+            subprocess.run([*command, *args], env=env, check=True, capture_output=True)
+            after = os.times()
+            runs[name].append((after.children_user + after.children_system
+                               - before.children_user - before.children_system,
+                               time.perf_counter() - wall))
+    print(f"The CLI, {files:,} x 4 KiB (a new folder each run; median of {repeats}).")
+    print()
+    print("| command | client CPU s | wall s | load |")
+    print("|---|---:|---:|---|")
+    for name, values in runs.items():
+        print(f"| xtstore {name} | {statistics.median(v[0] for v in values):.2f} | "
+              f"{statistics.median(v[1] for v in values):.2f} | {_load()} |")
+    print()
+    store.delete_container(c)
+
+
+CROSSOVER_SIZES_MIB = (1, 4, 16, 64, 256)
+
+
+def crossover_table(azurite: Azurite, repeats: int, work: Path) -> None:
+    store, service = _store(azurite), _raw(azurite)
+    ranged = xtstore.get_storage("az", config={"external-services": {"az": {
+        "type": "storage", "provider": "azure-blob", "max-concurrency": CONCURRENCY,
+        "connection-string": azurite.connection_string, "max-streamed-get-size": 1}}})
+    c = "bench-crossover"
+    store.create_container(c)
+    print(f"One download, CPU s and wall s (medians of {repeats}, rotating order, each "
+          f"after os.sync()); concurrency {CONCURRENCY}, 4 MiB ranges.")
+    print()
+    print("| size | streamed GET CPU | wall | xtstore ranged CPU | wall | SDK parallel CPU "
+          "| wall | streamed vs SDK wall | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for size_mib in CROSSOVER_SIZES_MIB:
+        data = os.urandom(1024 * 1024) * size_mib
+        store.create_blob(c, "b.bin", data)
+        del data
+        client = service.get_blob_client(c, "b.bin")
+
+        def sdk(client: Any = client) -> None:
+            with open(work / "sdk.out", "wb") as out:
+                client.download_blob(max_concurrency=CONCURRENCY).readinto(out)
+
+        cases = {
+            "streamed": lambda: store.get_blob_to_path(c, "b.bin", str(work / "s.out")),
+            "ranged": lambda: ranged.get_blob_to_path(c, "b.bin", str(work / "r.out")),
+            "sdk": sdk,
+        }
+        times: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+        labels = list(cases)
+        for round_number in range(repeats):
+            shift = round_number % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                _settle(work)
+                cpu, wall = time.process_time(), time.perf_counter()
+                cases[label]()
+                times[label].append((time.process_time() - cpu, time.perf_counter() - wall))
+        med = {label: (statistics.median(t[0] for t in values),
+                       statistics.median(t[1] for t in values))
+               for label, values in times.items()}
+        for label in ("streamed", "ranged"):
+            cases[label]()
+        assert (work / "s.out").read_bytes() == (work / "r.out").read_bytes()
+        assert (work / "s.out").stat().st_size == size_mib * 1024 * 1024
+        print(f"| {size_mib} MiB | {med['streamed'][0]:.3f} | {med['streamed'][1]:.3f} | "
+              f"{med['ranged'][0]:.3f} | {med['ranged'][1]:.3f} | {med['sdk'][0]:.3f} | "
+              f"{med['sdk'][1]:.3f} | {med['streamed'][1] / med['sdk'][1]:.2f}x | {_load()} |")
+    print()
+    store.delete_container(c)
+
+
+def batch_delete_table(azurite: Azurite, files: int) -> None:
+    counter = RequestCounter()
+    store = _store(azurite, counter)
+    print(f"Deleting {files:,} blobs (one run each).")
+    print()
+    print("| how | requests | CPU s | wall s | load |")
+    print("|---|---:|---:|---:|---|")
+    for how in ("Store.delete_blobs (Blob Batch)", "delete_blob per name"):
+        c = "bench-delete"
+        _fill(azurite, c, files)
+        names = store.list_blobs(c)
+        counter.reset()
+        cpu, wall = time.process_time(), time.perf_counter()
+        if how.startswith("Store"):
+            assert not any(store.delete_blobs(c, names).values())
+        else:
+            for name in names:
+                store.delete_blob(c, name)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        assert store.list_blobs(c) == []
+        print(f"| {how} | {counter.count} | {cpu:.2f} | {wall:.2f} | {_load()} |")
+        store.delete_container(c)
+    print()
+
+
+ISSUE_TABLES = ("crossover", "small", "delete", "listing")
+
+
+def issue_tables(azurite: Azurite, files: int, repeats: int, work: Path,
+                 tables: list[str]) -> None:
+    print("Machine: 2 cores shared with other work; Azurite in memory on 127.0.0.1.")
+    print()
+    if "crossover" in tables:
+        crossover_table(azurite, repeats, work)
+    if "small" in tables:
+        small_files_table(azurite, files, repeats, work)
+    if "delete" in tables:
+        batch_delete_table(azurite, files)
+    if "listing" in tables:
+        listing_table(azurite, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=256)
@@ -362,12 +615,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--checksums", action="store_true",
                         help="only the table of upload checksum costs")
+    parser.add_argument("--issue-2-6", action="store_true",
+                        help="only the tables of issue 2.6 (listings, small files, large "
+                        "downloads, batch delete)")
+    parser.add_argument("--files", type=int, default=2_000)
+    parser.add_argument("--tables", default=",".join(ISSUE_TABLES),
+                        help="with --issue-2-6, which of its tables (comma-separated: "
+                        + ", ".join(ISSUE_TABLES) + ")")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-azure-") as temp:
         work = Path(temp)
         with running_azurite(work / "azurite") as azurite:
             if args.checksums:
                 print_checksum_table(checksum_table(azurite, args.repeats, work), args.repeats)
+                return
+            if args.issue_2_6:
+                issue_tables(azurite, args.files, args.repeats, work, args.tables.split(","))
                 return
             requests = request_table(azurite, args.list_blobs, work)
             transfers = cpu_table(azurite, args.size_mib, args.repeats, work)

@@ -225,11 +225,13 @@ def _into(sources: tuple[str, ...], selection: Selection, dest_text: str, *, des
 
 def _blob_mtime(store: Store, container: str, info: BlobInfo) -> int | None:
     """A blob's modification time: its ``mtime`` metadata where the store can keep one (one
-    request: listings carry no metadata), else its ``last_modified``."""
+    request, unless the store's listings carry metadata), else its ``last_modified``."""
     from xtstore.fingerprints import mtime_ns
 
     properties = info.properties
-    if store.capabilities().create_metadata and not (properties and properties.metadata):
+    capabilities = store.capabilities()
+    if capabilities.create_metadata and not (properties and properties.metadata) and not (
+            properties and capabilities.listing_metadata):
         properties = store.get_blob_properties(container, info.name).properties
     return mtime_ns(properties) if properties is not None else None
 
@@ -413,8 +415,14 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
                  dest_folder=dest.endswith(("/", os.sep)), exists_as_folder=os.path.isdir(dest),
                  dest_name=os.path.basename(os.path.normpath(dest)), reuse=flags.reuse)
     batch = _Batch("downloaded", "downloading")
+    from xtstore.fingerprints import mtime_ns as fingerprints_mtime
+
     for address, store, selection in resolved:
-        read_mtime = store.capabilities().create_metadata
+        capabilities = store.capabilities()
+        # The mtime metadata comes with the listing where the store lists metadata, else
+        # from a HEAD before each download.
+        in_listing = capabilities.listing_metadata
+        read_mtime = capabilities.create_metadata and not in_listing
         for item in selection.items:
             relative = target_path(selection, item, into)
             local = os.path.join(dest, *relative.split("/")) if relative else dest
@@ -424,7 +432,8 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
                 continue
             when = None
             if item.properties is not None and not read_mtime:
-                when = item.properties.modified_ns
+                when = (fingerprints_mtime(item.properties) if in_listing
+                        else item.properties.modified_ns)
             batch.add(download_transfer(store, address.container, item.ref, local, item.size,
                                         mtime_ns=when, read_mtime=read_mtime),
                       _remote(address, item.ref), local)

@@ -356,7 +356,7 @@ def check_file(fd: int, expected: Expected) -> None:
     size = os.fstat(fd).st_size
     hasher = expected.hasher()
     if hasher is not None:
-        buffer = bytearray(_CHECK_CHUNK)
+        buffer = bytearray(min(_CHECK_CHUNK, size) or 1)  # a small file, a small buffer
         view = memoryview(buffer)
         offset = 0
         while (count := os.preadv(fd, [view], offset)) > 0:

@@ -18,6 +18,7 @@ SMALL_SIZES = {
     "max-block-size": 128 * 1024,
     "max-single-get-size": 256 * 1024,
     "max-chunk-get-size": 128 * 1024,
+    "max-streamed-get-size": 256 * 1024,
 }
 
 

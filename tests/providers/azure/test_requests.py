@@ -135,7 +135,7 @@ def test_transfers_of_large_blobs_use_blocks_and_ranges(
     assert _requests(counter, lambda: store.create_blob_from_path(
         container, "big.bin", str(source))) == 8 + 1  # Put Block each, then Put Block List
     assert counter.methods.count("PUT comp=block") == 8
-    # A first GET of max-single-get-size (256 KiB), then 6 ranges of 128 KiB.
+    # One GET streaming the first max-streamed-get-size (256 KiB), then 6 ranges of 128 KiB.
     assert _requests(counter, lambda: store.get_blob_to_path(
         container, "big.bin", str(tmp_path / "out.bin"))) == 1 + 6
     assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
@@ -206,3 +206,28 @@ def test_other_statuses_are_not_transient() -> None:
     error.status_code = 400
     typed = translate(error, Scrubber(), about_blob=True)
     assert isinstance(typed, StoreError) and not isinstance(typed, TransientError)
+
+
+def test_a_download_up_to_max_streamed_get_size_is_one_get(
+    make_store: Callable[..., Any], container: str, tmp_path: Any
+) -> None:
+    # Above the 256 KiB first GET and 128 KiB chunks the suite sets (the SDK's downloader
+    # sent 1 + 6 here), an empty blob too (the SDK's ranged first GET met a 416 and sent
+    # another), and a small one.
+    counter = RequestCounter()
+    store = make_store(**{"client-options": {"raw_request_hook": counter},
+                          "max-streamed-get-size": 1024 * 1024})
+    contents = {"big.bin": bytes(range(256)) * 4096, "empty.bin": b"", "small.bin": b"x" * 4096}
+    for name, content in contents.items():
+        store.create_blob(container, name, content)
+    seen: list[tuple[int, int]] = []
+    for name, content in contents.items():
+        seen.clear()
+        out = tmp_path / name
+        assert _requests(counter, lambda n=name, o=out: store.get_blob_to_path(
+            container, n, str(o), progress_callback=lambda c, t: seen.append((c, t)))) == 1
+        assert counter.methods == ["GET"]
+        assert out.read_bytes() == content
+        assert seen[-1] == (len(content), len(content))
+        assert _requests(counter, lambda n=name, c=content: store.get_blob_bytes(
+            container, n) == c) == 1

@@ -17,7 +17,7 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.NATIVE, snapshots=Support.NATIVE,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, content_types=True,
-                              create_metadata=True),
+                              create_metadata=True, listing_metadata=True),
     extra="azure",
     sdk_modules={"azure.identity": ("azure-identity", "azure-identity"),
                  "azure": ("azure-storage-blob", "azure")},
@@ -41,6 +41,10 @@ DESCRIPTION = ProviderDescription(
                   " (bytes; the SDK's default is 32 MiB)."),
         ConfigKey("max-chunk-get-size", "number", "Size of each later ranged GET (bytes; the"
                   " SDK's default is 4 MiB)."),
+        ConfigKey("max-streamed-get-size", "integer", "get_blob_to_path downloads a blob up to"
+                  " this size in one streamed GET, a larger one's first this many bytes in"
+                  " that GET and the rest in parallel ranged GETs (bytes).",
+                  default=64 * 1024 * 1024),
         TIMEOUT_KEY,
         ConfigKey("client-options", "mapping", "More keyword arguments for BlobServiceClient"
                   " (from Python, e.g. {'proxies': {...}})."),
