@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import IO, Any
 
-from xtstore.errors import ConfigError, ContainerNotFound
+from xtstore.errors import BlobNotFound, ConfigError, ContainerNotFound
 from xtstore.interface import ProgressCallback, StoreInterface, Text
 from xtstore.localfiles.atomic import atomic_local_file
 from xtstore.localfiles.oscalls import O_CLOEXEC, copy_whole, read_all, write_all
