@@ -84,8 +84,10 @@ def container(upstream: tuple[str, Callable[..., Any]]) -> Iterator[str]:
 
 
 # A transfer of several requests: Azure's staged blocks and ranged GETs (SMALL_SIZES), S3's
-# multipart upload and ranged download (from 5 MiB on).
+# multipart upload (from 5 MiB on) and ranged download (above max-single-get-size, lowered
+# here below the blob's size).
 LARGE = {"azure-blob": 600 * 1024, "store-s3": 6 * 2**20}
+RANGED = {"azure-blob": {}, "store-s3": {"max-single-get-size": 2**20}}
 # (request kind) -> provider -> (method, target regex, which matching request is held)
 PARTS: dict[str, dict[str, tuple[str, str, int]]] = {
     "upload part": {"azure-blob": ("PUT", r"comp=block(&|$)", 2),
@@ -112,9 +114,10 @@ def test_the_read_timeout_ends_a_black_holed_part_of_a_large_transfer(
     make(endpoint).create_blob_from_path(container, "large.bin", str(source))
     with running_proxy(f"http://127.0.0.1:{_port_of(endpoint)}", hold_limit=10.0,
                        lifetime=120.0) as proxy:
-        store = make(proxy.endpoint(endpoint), timeout={"connect": 5, "read": READ})
-        proxy.inject(Fault.black_hole(10.0), method=method, path=target, nth=nth, times=None)
         downloading = kind == "download range"
+        store = make(proxy.endpoint(endpoint), timeout={"connect": 5, "read": READ},
+                     **(RANGED[provider] if downloading else {}))
+        proxy.inject(Fault.black_hole(10.0), method=method, path=target, nth=nth, times=None)
 
         def call() -> object:
             if downloading:
