@@ -32,7 +32,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar, cast
 
 from xtstore.errors import ContainerNotFound, StoreError, Unsupported
-from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo, Support
+from xtstore.values import (
+    BlobInfo,
+    BlobProperties,
+    Capabilities,
+    ContainerInfo,
+    SnapshotInfo,
+    Support,
+)
 from xtstore.writer import BlobWriter
 
 __all__ = [
@@ -580,7 +587,7 @@ class StoreInterface(abc.ABC):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
+    ) -> BlobProperties | None:
         """Download the blob (or a snapshot) to a local file, whole or nothing, with
         memory bounded independently of its size.
 
@@ -594,6 +601,13 @@ class StoreInterface(abc.ABC):
             dest_fn: The local file to write.
             snapshot: A snapshot id from ``snapshot_blob``, to read the content as it was then.
             progress_callback: As for ``create_blob_from_path``.
+
+        Returns:
+            The properties of the version written to ``dest_fn``, read from the response(s)
+            that carried its content (as ``get_blob_properties`` would give them for that
+            version: size, etag, content type, metadata, checksums), or None where the
+            provider does not know them without another request. A caller that needs them
+            (the ``mtime`` metadata of a download) asks ``get_blob_properties`` only on None.
 
         Raises:
             BlobNotFound: The blob or the snapshot does not exist.

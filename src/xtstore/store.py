@@ -43,7 +43,7 @@ from xtstore.layers.retry import RetryLayer, RetryPolicy
 from xtstore.listing import sorted_result
 from xtstore.names import normalize_blob_path, parse_list_path, validate_container_name
 from xtstore.paging import list_pages
-from xtstore.values import BlobInfo, Capabilities, ContainerInfo, SnapshotInfo
+from xtstore.values import BlobInfo, BlobProperties, Capabilities, ContainerInfo, SnapshotInfo
 from xtstore.writer import BlobWriter
 
 __all__ = ["ProviderStore", "Store", "StoreOrigin", "provider_store_class"]
@@ -758,11 +758,13 @@ class Store(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
+    ) -> BlobProperties | None:
+        """The provider's download, and what it returns: the properties of the version
+        written, or None where it does not know them (docs/contract.md, get_blob_to_path)."""
         container, blob = self._blob(container, blob_path)
         dest = os.fspath(dest_fn)
         progress = _wrap_progress(progress_callback)
-        self._run(
+        properties = self._run(
             "get_blob_to_path",
             lambda: self.provider.get_blob_to_path(
                 container, blob, dest, snapshot=snapshot, progress_callback=progress
@@ -773,6 +775,7 @@ class Store(StoreInterface):
         )
         if progress is not None:
             progress.finish(os.stat(dest).st_size)
+        return properties
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         container, blob = self._blob(container, blob_path)

@@ -158,24 +158,41 @@ def upload_transfer(store: Store, container: str, blob: str, source_fn: str, siz
     return Transfer(blob, size, action)
 
 
+_NO_DOWNLOAD_PROPERTIES: set[type[Any]] = set()
+"""Provider classes whose ``get_blob_to_path`` returned no properties: a download of theirs
+that needs them reads them first (see :func:`download_transfer`)."""
+
+
 def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int,
                       *, mtime_ns: int | None = None, read_mtime: bool = False) -> Transfer:
     """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``, then give
     the file the modification time ``mtime_ns`` (ns since the epoch) when one is given.
-    ``read_mtime`` reads the blob's properties first and takes the time from them
-    (:func:`~xtstore.fingerprints.mtime_ns`: its ``mtime`` metadata, which a listing lacks),
-    one more request; read before the content, so a blob replaced in between leaves the file
-    looking older than it is, never newer."""
+    ``read_mtime`` takes the time from the blob's properties instead
+    (:func:`~xtstore.fingerprints.mtime_ns`: its ``mtime`` metadata, which a listing lacks):
+    those the download returns, of the very version written (no more requests). Where the
+    provider returns none (docs/contract.md, get_blob_to_path), they come from a
+    ``get_blob_properties`` read before the content, one more request, so a blob replaced in
+    between leaves the file looking older than it is, never newer: the first such download
+    is made again after that read, and the provider's later ones read it first."""
 
     def action(progress: ProgressCallback) -> None:
-        when = mtime_ns
+        provider = type(store.provider)
+        if read_mtime and provider not in _NO_DOWNLOAD_PROPERTIES:
+            downloaded = store.get_blob_to_path(container, blob, dest_fn,
+                                                progress_callback=progress)
+            if downloaded is not None:
+                when = fingerprints.mtime_ns(downloaded)
+                os.utime(dest_fn, ns=(when, when))
+                return
+            _NO_DOWNLOAD_PROPERTIES.add(provider)
+        stated = mtime_ns
         if read_mtime:
             properties = store.get_blob_properties(container, blob).properties
             if properties is not None:
-                when = fingerprints.mtime_ns(properties)
+                stated = fingerprints.mtime_ns(properties)
         store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
-        if when is not None:
-            os.utime(dest_fn, ns=(when, when))
+        if stated is not None:
+            os.utime(dest_fn, ns=(stated, stated))
 
     return Transfer(blob, size, action)
 

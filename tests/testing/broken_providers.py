@@ -133,6 +133,23 @@ class PartialDownload(MemoryProvider):
                     progress_callback(min(start + 1024 * 1024, len(data)), len(data))
 
 
+class StaleDownloadProperties(MemoryProvider):
+    """get_blob_to_path returns the properties the blob had at its first download: stale
+    after set_blob_metadata or an overwrite."""
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.first: dict[tuple[str, str], BlobProperties | None] = {}
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None
+                         ) -> BlobProperties | None:
+        got = super().get_blob_to_path(container, blob_path, dest_fn, snapshot,
+                                       progress_callback)
+        return self.first.setdefault((container, blob_path), got)
+
+
 class DeleteKeepsSnapshots(MemoryProvider):
     """delete_blob(snapshot=None) deletes the blob but leaves its snapshots readable."""
 

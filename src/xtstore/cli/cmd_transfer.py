@@ -420,7 +420,8 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
     for address, store, selection in resolved:
         capabilities = store.capabilities()
         # The mtime metadata comes with the listing where the store lists metadata, else
-        # from a HEAD before each download.
+        # with each download's own response (a HEAD first only where a provider's download
+        # returns no properties: transfer.download_transfer).
         in_listing = capabilities.listing_metadata
         read_mtime = capabilities.create_metadata and not in_listing
         for item in selection.items:

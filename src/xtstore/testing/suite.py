@@ -6,6 +6,7 @@ from xtstore.testing.clauses_append import AppendClauses
 from xtstore.testing.clauses_blobs import BlobClauses
 from xtstore.testing.clauses_containers import ContainerClauses
 from xtstore.testing.clauses_create_metadata import ChecksumClauses, CreateMetadataClauses
+from xtstore.testing.clauses_download_properties import DownloadPropertiesClauses
 from xtstore.testing.clauses_listing import ListingClauses
 from xtstore.testing.clauses_listing_shortcuts import ListingShortcutClauses
 from xtstore.testing.clauses_names import ErrorClauses, FolderClauses, NameClauses
@@ -33,6 +34,7 @@ class ConformanceSuite(
     ContentTypeClauses,
     WriterClauses,
     RangeClauses,
+    DownloadPropertiesClauses,
     WholeOrNothingClauses,
     StreamingClauses,
     ListingShortcutClauses,

@@ -290,6 +290,26 @@ def _byte_range(start: int, end: int | None) -> str | None:
     return f"bytes={start}-" if start else None
 
 
+def _download_parts(pipeline_response: Any, chunks: Any, headers: dict[str, Any]
+                    ) -> tuple[Any, dict[str, Any], Any]:
+    """A Get Blob's chunks, deserialized headers (its ``x-ms-meta-*`` ones read as the blob's
+    metadata under ``x-ms-meta``, as the SDK's own properties read them) and raw response."""
+    http_response = pipeline_response.http_response
+    metadata = {name[10:]: value for name, value in http_response.headers.items()
+                if name.lower().startswith("x-ms-meta-")}
+    return chunks, {**headers, "x-ms-meta": metadata}, http_response.internal_response
+
+
+def _downloaded_properties(headers: Mapping[str, Any]) -> BlobProperties:
+    """The properties a whole-blob Get Blob's headers tell, as a HEAD gives them."""
+    md5 = headers.get("Content-MD5") or headers.get("x-ms-blob-content-md5")
+    return _properties(int(headers["Content-Length"]), headers["Last-Modified"],
+                       str(headers["ETag"]),
+                       ContentSettings(content_type=headers.get("Content-Type"),
+                                       content_md5=md5),
+                       headers["x-ms-meta"])
+
+
 def _stream_from(client: Any, start: int, end: int | None, etag: str | None
                  ) -> tuple[_Chunks, Mapping[str, Any]]:
     """One Get Blob of ``[start, end)`` (``end`` None: to the end) streamed, and its
@@ -305,8 +325,7 @@ def _stream_from(client: Any, start: int, end: int | None, etag: str | None
             range=_byte_range(start, end),
             modified_access_conditions=conditions,
             decompress=False,
-            cls=lambda pipeline_response, chunks, headers: (
-                chunks, headers, pipeline_response.http_response.internal_response),
+            cls=_download_parts,
         )
     except HttpResponseError as error:
         if etag is not None and _status(error) == 412:
@@ -1195,7 +1214,7 @@ class AzureBlobProvider(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
+    ) -> BlobProperties:
         """One streamed Get Blob up to ``max-streamed-get-size`` (the fewest requests, one
         chunk in memory); a larger blob's first part in that Get Blob and the rest in
         ``max-concurrency`` ranged Get Blobs at once, each pinned to the first one's etag (a
@@ -1203,12 +1222,13 @@ class AzureBlobProvider(StoreInterface):
         versions). Checked against the blob's size and stored MD5 before it takes
         ``dest_fn``'s name, else nothing is left (see
         :func:`~xtstore.providers._shared.verified_local_file`). Raises ``BlobNotFound``,
-        ``IntegrityError``."""
+        ``IntegrityError``. Returns the properties the first Get Blob's headers tell (those
+        of the version written)."""
         client = self._blob_client(container, blob_path, snapshot)
         with verified_local_file(dest_fn) as local, _SnapshotIdErrors(snapshot):
             fd = local.file.fileno()
 
-            def download() -> None:
+            def download() -> BlobProperties:
                 local.restart()
                 if os.fstat(fd).st_size:  # ranges an earlier attempt wrote in place
                     os.ftruncate(fd, 0)
@@ -1222,8 +1242,10 @@ class AzureBlobProvider(StoreInterface):
                 else:
                     self._ranged_download(client, body, str(headers["ETag"]), size, fd,
                                           local.file, progress)
+                return _downloaded_properties(headers)
 
-            _restarting_on_change(download)
+            properties = _restarting_on_change(download)
+        return properties
 
     def _ranged_download(self, client: Any, first: _Chunks, etag: str, size: int, fd: int,
                          out: IO[bytes], progress: _SharedProgress) -> None:

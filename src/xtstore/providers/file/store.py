@@ -36,7 +36,7 @@ from xtstore.providers.file import checksums
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.description import DESCRIPTION
 from xtstore.providers.file.layout import Layout
-from xtstore.providers.file.records import identity, record_content_type
+from xtstore.providers.file.records import content_type_of, identity, record_content_type
 from xtstore.providers.file.walk import (
     Build,
     child_names,
@@ -50,6 +50,7 @@ from xtstore.providers.file.walk import (
 from xtstore.providers.file.writes import LARGE, NewVersion, Writer
 from xtstore.values import (
     BlobInfo,
+    BlobProperties,
     Capabilities,
     ContainerInfo,
     SnapshotInfo,
@@ -398,21 +399,32 @@ class FileProvider(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
+    ) -> BlobProperties | None:
         """Copy with the kernel's copy path into a new file next to ``dest_fn``, which takes
         its name when complete (the one local writer); with ``checksum``, only if it matches
-        its recorded CRC-32 (:class:`IntegrityError`, nothing left). Raises
+        its recorded CRC-32 (:class:`IntegrityError`, nothing left). Returns the properties
+        of the file copied (its stat, and the metadata and content type its record and
+        attributes give that very file, as ``get_blob_properties`` pairs them); None for a
+        snapshot, whose metadata ``get_blob_properties`` does not define. Raises
         :class:`BlobNotFound`."""
         fd, st = self._confined.open_blob(container, blob_path, snapshot)
         large = st.st_size >= LARGE
         try:
+            properties = None
+            if snapshot is None:
+                # Read before the content, as a caller's get_blob_properties would be. The
+                # record is replaced whole, so read without the blob's lock it gives one
+                # version's entries, and the open file's identity picks this file's own.
+                metadata = self._records.metadata_of_open(container, blob_path, fd, st)
+                properties = properties_of(st, metadata, content_type_of(fd))
             if not self._checksums:
                 with atomic_local_file(dest_fn, large=large) as dest:
                     copy_whole(fd, dest, st.st_size, progress_callback)
-                return
-            with verified_local_file(dest_fn, large=large) as local:
-                local.expect(checksums.expected_of(fd, st.st_size))
-                copy_whole(fd, local.file.fileno(), st.st_size, progress_callback)
+            else:
+                with verified_local_file(dest_fn, large=large) as local:
+                    local.expect(checksums.expected_of(fd, st.st_size))
+                    copy_whole(fd, local.file.fileno(), st.st_size, progress_callback)
+            return properties
         finally:
             os.close(fd)
 

@@ -383,10 +383,13 @@ class MemoryProvider(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
-        """Write to a temporary file next to ``dest_fn``, then rename it into place. Raises
+    ) -> BlobProperties | None:
+        """Write to a temporary file next to ``dest_fn``, then rename it into place; returns
+        the properties of the version written (a blob's record is one version). Raises
         :class:`BlobNotFound`."""
-        data = memoryview(self.get_blob_bytes(container, blob_path, snapshot))
+        with self._lock:
+            blob = self._blob(container, blob_path, snapshot)
+        data = memoryview(blob.data)
         total = len(data)
         with atomic_local_file(dest_fn) as fd:
             done = 0
@@ -396,6 +399,7 @@ class MemoryProvider(StoreInterface):
                 done += os.write(fd, data[done : done + PROGRESS_CHUNK])
                 if progress_callback is not None:
                     progress_callback(done, total)
+        return blob.info(blob_path).properties
 
 
 class _PartsInMemory:

@@ -63,7 +63,7 @@ from xtstore.providers.s3.transfer import (
     Transfers,
     etag_md5,
     expected_content,
-    stored_checksums,
+    object_properties,
 )
 from xtstore.values import (
     BlobInfo,
@@ -722,13 +722,15 @@ class S3Provider(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
-    ) -> None:
+    ) -> BlobProperties:
         """Managed (ranged, concurrent) download into a temporary file next to ``dest_fn``,
-        renamed into place only when complete. Raises ``BlobNotFound``."""
+        renamed into place only when complete; returns the properties its first GetObject
+        tells. Raises ``BlobNotFound``."""
         key = self._read_key(blob_path, snapshot)
         try:
             with s3_errors():
-                self._transfers.download_to_path(container, key, dest_fn, progress_callback)
+                return self._transfers.download_to_path(container, key, dest_fn,
+                                                        progress_callback)
         except BlobNotFound:
             self._require_container(container)
             raise
@@ -739,12 +741,7 @@ class S3Provider(StoreInterface):
         ``BlobNotFound``, ``ContainerNotFound``."""
         key = check_blob_key(blob_path)
         head = self._head(container, key, ChecksumMode="ENABLED")
-        properties = BlobProperties.from_datetime(
-            int(head["ContentLength"]), head["LastModified"], str(head.get("ETag", "")),
-            content_type=head.get("ContentType"), metadata=head.get("Metadata", {}),
-            checksums=stored_checksums(head),
-        )
-        return BlobInfo(name=key, properties=properties)
+        return BlobInfo(name=key, properties=object_properties(head))
 
     # ---- snapshots ----
 

@@ -31,6 +31,7 @@ from xtstore.providers._shared import (
 )
 from xtstore.providers.s3.description import SINGLE_GET_LIMIT
 from xtstore.providers.s3.errors import s3_errors
+from xtstore.values import BlobProperties
 
 __all__ = [
     "UPLOAD_CHECKSUM",
@@ -90,6 +91,16 @@ def _full_object_checksum(head: Mapping[str, Any], field: str) -> str | None:
         return None
     value = head.get(field)
     return str(value) if value and "-" not in str(value) else None
+
+
+def object_properties(head: Mapping[str, Any]) -> BlobProperties:
+    """The properties a HeadObject or a GetObject (of the whole object, both asked with
+    ``ChecksumMode=ENABLED``) tells: the same fields from either."""
+    return BlobProperties.from_datetime(
+        int(head["ContentLength"]), head["LastModified"], str(head.get("ETag", "")),
+        content_type=head.get("ContentType"), metadata=head.get("Metadata", {}),
+        checksums=stored_checksums(head),
+    )
 
 
 def stored_checksums(head: Mapping[str, Any]) -> dict[str, str]:
@@ -323,7 +334,7 @@ class Transfers:
 
     def download_to_path(
         self, bucket: str, key: str, dest_fn: str, progress: ProgressCallback | None = None
-    ) -> None:
+    ) -> BlobProperties:
         """Download whole-or-nothing into ``dest_fn``, verified (see
         :func:`~xtstore.providers._shared.verified_local_file`). One GetObject (asked with
         ``ChecksumMode=ENABLED``) tells the size, ETag and checksum: up to
@@ -331,7 +342,9 @@ class Transfers:
         request in all); a larger object's body is dropped and the transfer manager fetches
         ranges in parallel, pinned to that ETag with ``If-Match``. The length and checksum
         are checked before the file takes ``dest_fn``'s name. Raises ``BlobNotFound``,
-        ``IntegrityError``, ``PreconditionFailed`` (overwritten while the ranges were read)."""
+        ``IntegrityError``, ``PreconditionFailed`` (overwritten while the ranges were read).
+        Returns the properties that first GetObject tells (:func:`object_properties`): those
+        of the version written, which every range is pinned to."""
         response = self.client.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         size = int(response["ContentLength"])
         expected = expected_content(response)
@@ -349,6 +362,7 @@ class Transfers:
             if composite is not None:
                 download.file.flush()
                 self._check_parts(download.file.fileno(), bucket, key, response, composite)
+        return object_properties(response)
 
     def _check_parts(self, fd: int, bucket: str, key: str, head: Mapping[str, Any],
                      composite: tuple[str, str]) -> None:
