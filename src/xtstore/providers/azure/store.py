@@ -338,7 +338,8 @@ def _stream_from(client: Any, start: int, end: int | None, etag: str | None
 
 
 class _SharedProgress:
-    """A download's progress, added to by every thread writing part of it."""
+    """A download's progress, added to by every thread writing part of it; the callback is
+    called under the lock, so its calls never overlap and their counts only grow."""
 
     def __init__(self, callback: ProgressCallback | None, total: int) -> None:
         self._callback = callback
@@ -351,8 +352,7 @@ class _SharedProgress:
             return
         with self._lock:
             self._done += count
-            done = self._done
-        self._callback(done, self._total)
+            self._callback(self._done, self._total)
 
 
 def _write_stream(body: _Chunks, length: int, out: IO[bytes],
