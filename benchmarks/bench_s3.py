@@ -431,11 +431,11 @@ def small_files_table(server: MotoServer, work: Path, count: int, reps: int) -> 
 
 def crossover_table(server: MotoServer, work: Path, sizes: list[int], reps: int) -> list[str]:
     """``get_blob_to_path`` of each size as one streamed GET and as parallel 8 MiB ranges on
-    10 threads (``max-single-get-size`` above and below it), interleaved."""
+    10 threads (``max-streamed-get-size`` above and below it), interleaved."""
     configs = {"one GET": 2**62, "ranges": 0}
     stores = {label: Store(S3Provider(server.service_config(**{
         "multipart-threshold": 8 * MiB, "multipart-chunksize": 8 * MiB, "max-concurrency": 10,
-        "max-single-get-size": limit})), "bench") for label, limit in configs.items()}
+        "max-streamed-get-size": limit})), "bench") for label, limit in configs.items()}
     first = stores["one GET"]
     bucket = "bench-cross-" + uuid.uuid4().hex[:8]
     first.create_container(bucket)

@@ -84,10 +84,10 @@ def container(upstream: tuple[str, Callable[..., Any]]) -> Iterator[str]:
 
 
 # A transfer of several requests: Azure's staged blocks and ranged GETs (SMALL_SIZES), S3's
-# multipart upload (from 5 MiB on) and ranged download (above max-single-get-size, lowered
+# multipart upload (from 5 MiB on) and ranged download (above max-streamed-get-size, lowered
 # here below the blob's size).
 LARGE = {"azure-blob": 600 * 1024, "store-s3": 6 * 2**20}
-RANGED = {"azure-blob": {}, "store-s3": {"max-single-get-size": 2**20}}
+RANGED = {"azure-blob": {}, "store-s3": {"max-streamed-get-size": 2**20}}
 # (request kind) -> provider -> (method, target regex, which matching request is held)
 PARTS: dict[str, dict[str, tuple[str, str, int]]] = {
     "upload part": {"azure-blob": ("PUT", r"comp=block(&|$)", 2),

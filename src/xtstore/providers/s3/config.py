@@ -65,7 +65,7 @@ class S3Settings:
     multipart_threshold: int
     multipart_chunksize: int
     max_concurrency: int
-    max_single_get_size: int
+    max_streamed_get_size: int
     append_compose_min_size: int
     timeouts: Timeouts
 
@@ -80,7 +80,7 @@ class S3Settings:
             multipart_threshold=_size(config, "multipart-threshold"),
             multipart_chunksize=_size(config, "multipart-chunksize"),
             max_concurrency=_size(config, "max-concurrency"),
-            max_single_get_size=_size(config, "max-single-get-size"),
+            max_streamed_get_size=_size(config, "max-streamed-get-size"),
             append_compose_min_size=_size(config, "append-compose-min-size"),
             timeouts=Timeouts.of_service(DESCRIPTION, config),
         )

@@ -9,7 +9,7 @@ _MIB = 2**20
 MIN_PART_SIZE = 5 * _MIB
 """S3's smallest allowed multipart part (all parts but the last)."""
 SINGLE_GET_LIMIT = 64 * _MIB
-"""The default ``max-single-get-size``: downloads up to it are one streamed GetObject, larger
+"""The default ``max-streamed-get-size``: downloads up to it are one streamed GetObject, larger
 ones parallel ranged GETs of ``multipart-chunksize``.
 
 On moto over loopback one stream beat 8 MiB ranges on 10 threads at every size measured, up
@@ -55,7 +55,7 @@ DESCRIPTION = ProviderDescription(
                   " 5 MiB, S3's smallest part).", default=8 * _MIB, minimum=MIN_PART_SIZE),
         ConfigKey("max-concurrency", "integer", "Parallel part requests per transfer.",
                   default=10, minimum=1),
-        ConfigKey("max-single-get-size", "integer", "Downloads up to this size are one"
+        ConfigKey("max-streamed-get-size", "integer", "Downloads up to this size are one"
                   " streamed GET, larger ones parallel ranged GETs (bytes).",
                   default=SINGLE_GET_LIMIT, minimum=0),
         ConfigKey("append-compose-min-size", "integer", "Appends to blobs from this size on"

@@ -115,7 +115,7 @@ class S3Provider(StoreInterface):
     Service keys: ``endpoint-url`` (omit for AWS), ``region``, ``access-key-id`` +
     ``secret-access-key`` (+ ``session-token``) or none for the standard credential chain,
     ``addressing-style`` (``path``/``virtual``), and tuning keys ``multipart-threshold``,
-    ``multipart-chunksize``, ``max-concurrency``, ``max-single-get-size``,
+    ``multipart-chunksize``, ``max-concurrency``, ``max-streamed-get-size``,
     ``append-compose-min-size``,
     ``connect-timeout``, ``read-timeout``. Raises ``ConfigError`` for a bad key.
     """
@@ -125,7 +125,7 @@ class S3Provider(StoreInterface):
         self._client = self._settings.make_client(config)
         self._transfer_config = self._settings.transfer_config()
         self._transfers = Transfers(self._client, self._transfer_config,
-                                    self._settings.max_single_get_size)
+                                    self._settings.max_streamed_get_size)
         self._appender = Appender(self._client, self._settings.append_compose_min_size)
 
     def __repr__(self) -> str:
