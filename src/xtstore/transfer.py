@@ -33,6 +33,7 @@ from xtstore.interface import ProgressCallback
 
 if TYPE_CHECKING:
     from xtstore.store import Store
+    from xtstore.values import BlobProperties
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -45,6 +46,7 @@ __all__ = [
     "TransferSummary",
     "copy_transfer",
     "download_transfer",
+    "download_with_properties",
     "move_transfer",
     "run_transfers",
     "upload_transfer",
@@ -163,34 +165,42 @@ _NO_DOWNLOAD_PROPERTIES: set[type[Any]] = set()
 that needs them reads them first (see :func:`download_transfer`)."""
 
 
+def download_with_properties(store: Store, container: str, blob: str, dest_fn: str,
+                             progress: ProgressCallback | None = None
+                             ) -> BlobProperties | None:
+    """Download ``container/blob`` to ``dest_fn`` and return the properties of the version
+    written: those the download returns (no more requests). Where the provider returns none
+    (docs/contract.md, get_blob_to_path), they come from a ``get_blob_properties`` read
+    before the content, one more request, so a blob replaced in between is described as
+    older than it is, never newer: the first such download is made again after that read,
+    and the provider's later ones read it first."""
+    provider = type(store.provider)
+    if provider not in _NO_DOWNLOAD_PROPERTIES:
+        downloaded = store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+        if downloaded is not None:
+            return downloaded
+        _NO_DOWNLOAD_PROPERTIES.add(provider)
+    properties = store.get_blob_properties(container, blob).properties
+    store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+    return properties
+
+
 def download_transfer(store: Store, container: str, blob: str, dest_fn: str, size: int,
                       *, mtime_ns: int | None = None, read_mtime: bool = False) -> Transfer:
     """Download ``container/blob`` (``size`` bytes) to the local file ``dest_fn``, then give
     the file the modification time ``mtime_ns`` (ns since the epoch) when one is given.
     ``read_mtime`` takes the time from the blob's properties instead
-    (:func:`~xtstore.fingerprints.mtime_ns`: its ``mtime`` metadata, which a listing lacks):
-    those the download returns, of the very version written (no more requests). Where the
-    provider returns none (docs/contract.md, get_blob_to_path), they come from a
-    ``get_blob_properties`` read before the content, one more request, so a blob replaced in
-    between leaves the file looking older than it is, never newer: the first such download
-    is made again after that read, and the provider's later ones read it first."""
+    (:func:`~xtstore.fingerprints.mtime_ns`: its ``mtime`` metadata, which a listing lacks),
+    as :func:`download_with_properties` gets them."""
 
     def action(progress: ProgressCallback) -> None:
-        provider = type(store.provider)
-        if read_mtime and provider not in _NO_DOWNLOAD_PROPERTIES:
-            downloaded = store.get_blob_to_path(container, blob, dest_fn,
-                                                progress_callback=progress)
-            if downloaded is not None:
-                when = fingerprints.mtime_ns(downloaded)
-                os.utime(dest_fn, ns=(when, when))
-                return
-            _NO_DOWNLOAD_PROPERTIES.add(provider)
         stated = mtime_ns
         if read_mtime:
-            properties = store.get_blob_properties(container, blob).properties
+            properties = download_with_properties(store, container, blob, dest_fn, progress)
             if properties is not None:
                 stated = fingerprints.mtime_ns(properties)
-        store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+        else:
+            store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
         if stated is not None:
             os.utime(dest_fn, ns=(stated, stated))
 

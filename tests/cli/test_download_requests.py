@@ -1,9 +1,9 @@
-"""``xtstore download`` of small blobs that carry ``mtime`` metadata sends one GET per file
-and no HEAD: the blob's properties come back with its content (``get_blob_to_path``'s return
-value), and each local file gets the time its metadata states. At 84e16ee a download that
-needed the metadata (S3, whose listings carry none; any caller of
-``download_transfer(read_mtime=True)``) sent a HEAD before every GET. Requests are counted by
-a logging proxy between the client and the emulator (moto, Azurite)."""
+"""``xtstore download`` (and ``sync``) of small blobs that carry ``mtime`` metadata sends one
+GET per file and no HEAD: the blob's properties come back with its content
+(``get_blob_to_path``'s return value), and each local file gets the time its metadata
+states. At 84e16ee a download that needed the metadata (S3, whose listings carry none; any
+caller of ``download_transfer(read_mtime=True)``) sent a HEAD before every GET. Requests are
+counted by a logging proxy between the client and the emulator (moto, Azurite)."""
 
 from __future__ import annotations
 
@@ -66,8 +66,10 @@ def azure_proxy(azurite: Azurite) -> Iterator[FaultProxy]:
         yield running
 
 
+@pytest.mark.parametrize("command", ["download", "sync"])
 def test_download_from_s3_is_one_get_per_file_with_the_metadata_mtime(
-    services: Services, xt: Runner, moto_server: MotoServer, s3_proxy: FaultProxy
+    services: Services, xt: Runner, moto_server: MotoServer, s3_proxy: FaultProxy,
+    command: str,
 ) -> None:
     write_cloud_config(services, MotoServer(s3_proxy.url, moto_server.log_path))
     store = xtstore.get_storage("s3", config={"external-services": {
@@ -77,7 +79,7 @@ def test_download_from_s3_is_one_get_per_file_with_the_metadata_mtime(
     try:
         stated = _fill(store, bucket)
         s3_proxy.clear()
-        ok(xt("download", f"s3:{bucket}/run", "out"))
+        ok(xt(command, f"s3:{bucket}/run" + ("/" if command == "sync" else ""), "./out"))
         _check_files(services.work / "out", stated)
         log = [f"{entry.method} {entry.target}" for entry in s3_proxy.log]
         for name in NAMES:

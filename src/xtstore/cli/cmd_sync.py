@@ -39,6 +39,7 @@ from xtstore.transfer import (
     Transfer,
     TransferInterrupted,
     copy_transfer,
+    download_with_properties,
     run_transfers,
     upload_transfer,
     workers_for,
@@ -131,13 +132,18 @@ def _download(source: Side, entry: Entry, dest_fn: str, checksum: bool
 
     def action(progress: ProgressCallback) -> None:
         known = entry
-        if not known.complete:
-            properties = store.get_blob_properties(source.container, entry.ref).properties
-            if properties is not None:
-                known = blob_entry(properties, entry.ref, entry.precision_ns)
-        algorithm = next((name for name in HASH_PREFERENCE if name in known.checksums), None)
         with atomic_local_path(dest_fn) as temp:
-            store.get_blob_to_path(source.container, entry.ref, temp, progress_callback=progress)
+            if known.complete:
+                store.get_blob_to_path(source.container, entry.ref, temp,
+                                       progress_callback=progress)
+            else:
+                # The kept mtime and the hashes, from the download itself where it gives them.
+                properties = download_with_properties(store, source.container, entry.ref,
+                                                      temp, progress)
+                if properties is not None:
+                    known = blob_entry(properties, entry.ref, entry.precision_ns)
+            algorithm = next((name for name in HASH_PREFERENCE if name in known.checksums),
+                             None)
             if checksum and algorithm is not None:
                 got = file_digest(temp, algorithm)
                 if got != known.checksums[algorithm]:
