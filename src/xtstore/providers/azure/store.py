@@ -39,7 +39,6 @@ from azure.core.exceptions import (
 from azure.core.pipeline.policies import ContentDecodePolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobBlock, BlobType, ContentSettings
-from azure.storage.blob._generated._utils.serialization import Deserializer
 from azure.storage.blob._generated.models import ModifiedAccessConditions
 from azure.storage.blob._list_blobs_helper import IgnoreListBlobsDeserializer
 
@@ -1365,8 +1364,11 @@ class _ListingXml(IgnoreListBlobsDeserializer):
     def __call__(self, target_obj: Any, response_data: Any, content_type: Any = None) -> Any:
         if target_obj in ("ListBlobsFlatSegmentResponse", "ListBlobsHierarchySegmentResponse"):
             return None
-        return Deserializer.__call__(self, target_obj, response_data,  # type: ignore[no-untyped-call]
-                                     content_type)
+        # The generated Deserializer's own call, past the SDK class's (whose result some
+        # versions drop); reached through the SDK class, whose module path is the same in
+        # every supported version, unlike the Deserializer's.
+        return super(IgnoreListBlobsDeserializer, self).__call__(  # type: ignore[no-untyped-call]
+            target_obj, response_data, content_type)
 
 
 def _listing_xml(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
