@@ -28,7 +28,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar, cast
 
 from xtstore.errors import ContainerNotFound, StoreError, Unsupported
@@ -50,6 +50,7 @@ __all__ = [
     "RetrySetting",
     "StoreInterface",
     "Text",
+    "delete_each",
     "lists_names",
     "unimplemented_methods",
 ]
@@ -173,6 +174,27 @@ def lists_names(cls: type) -> bool:
     if names >= len(mro) or mro[names] is StoreInterface:
         return False
     return names <= min(writer("list_blobs"), writer("iter_blobs"))
+
+
+def delete_each(delete_blob: Callable[[str, str], None], container: str,
+                names: Iterable[str]) -> dict[str, StoreError | None]:
+    """``delete_blobs`` one name at a time: ``delete_blob(container, name)`` once per name
+    (in order, a repeated name once), each outcome None or that name's ``StoreError``;
+    ``ContainerNotFound`` ends it (the default of :meth:`StoreInterface.delete_blobs`, and
+    the Store's for a provider without batches)."""
+    outcomes: dict[str, StoreError | None] = {}
+    for name in names:
+        if name in outcomes:
+            continue
+        try:
+            delete_blob(container, name)
+        except ContainerNotFound:
+            raise
+        except StoreError as error:
+            outcomes[name] = error
+        else:
+            outcomes[name] = None
+    return outcomes
 
 
 class StoreInterface(abc.ABC):
@@ -543,19 +565,7 @@ class StoreInterface(abc.ABC):
             request); its deletes must stay safe to repeat after a lost response, never
             reporting a blob this call deleted as not found (``xtstore.attempts``).
         """
-        outcomes: dict[str, StoreError | None] = {}
-        for name in blob_paths:
-            if name in outcomes:
-                continue
-            try:
-                self.delete_blob(container, name)
-            except ContainerNotFound:
-                raise
-            except StoreError as error:
-                outcomes[name] = error
-            else:
-                outcomes[name] = None
-        return outcomes
+        return delete_each(self.delete_blob, container, blob_paths)
 
     @_built_from("get_blob_bytes")
     def get_blob_text(self, container: str, blob_path: str) -> str:

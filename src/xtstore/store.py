@@ -23,7 +23,6 @@ from xtstore.content_types import guess_content_type, is_content_type
 from xtstore.continuation import Continuing
 from xtstore.errors import (
     ConfigError,
-    ContainerNotFound,
     InvalidArgument,
     InvalidName,
     StoreError,
@@ -34,6 +33,7 @@ from xtstore.interface import (
     RetrySetting,
     StoreInterface,
     Text,
+    delete_each,
     lists_names,
 )
 from xtstore.layers import Call, Layer, passive_now, run_through
@@ -601,17 +601,7 @@ class Store(StoreInterface):
         names = list(dict.fromkeys(self._blob(container, name)[1] for name in blob_paths))
         provider = self.provider
         if not self.deletes_in_batches:
-            outcomes: dict[str, StoreError | None] = {}
-            for name in names:
-                try:
-                    self.delete_blob(container, name)
-                except ContainerNotFound:
-                    raise
-                except StoreError as error:
-                    outcomes[name] = error
-                else:
-                    outcomes[name] = None
-            return outcomes
+            return delete_each(self.delete_blob, container, names)
         found = self._run("delete_blobs", lambda: provider.delete_blobs(container, names),
                           container, idempotent=False)
         for name, failure in found.items():

@@ -145,25 +145,12 @@ def open_without_symlinks(path: str, flags: int) -> int | None:
     Why: one system call both opens and proves the file is reached without symlinks, where
     opening and then reading ``/proc/self/fd/N`` back takes two.
     """
-    call = _syscall[0]
-    if call is None:
-        return None
-    how = _open_hows.get(flags)
-    if how is None:
-        how = _open_hows[flags] = ctypes.byref(
-            _OpenHow(flags | O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS))
-    fd = call(_SYS_OPENAT2, _AT_FDCWD, path.encode("utf-8", "surrogateescape"), how, _HOW_SIZE)
+    fd = probe_without_symlinks(path, flags)
     if fd >= 0:
-        return int(fd)
-    code = ctypes.get_errno()
-    if code == errno.ELOOP:
+        return fd
+    if fd == -errno.ELOOP:
         return None
-    if code in _NO_OPENAT2:
-        # An old kernel, a seccomp filter, or flags this kernel's openat2 does not take: the
-        # checked open works everywhere, so use it from now on.
-        _syscall[0] = None
-        return None
-    raise OSError(code, os.strerror(code), path)
+    raise OSError(-fd, os.strerror(-fd), path)
 
 
 def probe_without_symlinks(path: str, flags: int) -> int:
@@ -186,7 +173,9 @@ def probe_without_symlinks(path: str, flags: int) -> int:
         return int(fd)
     code = ctypes.get_errno()
     if code in _NO_OPENAT2:
-        _syscall[0] = None  # as in open_without_symlinks
+        # An old kernel, a seccomp filter, or flags this kernel's openat2 does not take: the
+        # checked open works everywhere, so use it from now on.
+        _syscall[0] = None
         return -errno.ELOOP
     return -code
 
