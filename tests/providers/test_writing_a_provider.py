@@ -186,13 +186,14 @@ def test_the_minimal_provider_passes_the_whole_conformance_suite(folder: Path) -
     outcomes = {row["clause"]: row["outcome"] for row in report["results"]}
     assert report["ok"] and len(outcomes) > 60
     # What the page says is skipped, and why: no metadata setters, blobs held in memory, no
-    # content types, no list_snapshots, no metadata in listings.
+    # content types, no list_snapshots, no metadata in listings, no properties from downloads.
     assert sorted(clause for clause, outcome in outcomes.items() if outcome != "passed") == [
         "blob_metadata_round_trips", "container_metadata_round_trips",
         "content_type_is_read_back_in_properties",
         "copy_blob_carries_metadata_given_at_upload",
         "copy_blob_carries_the_source_metadata",
         "failed_upload_with_metadata_leaves_the_old_blob_and_its_metadata",
+        "get_blob_to_path_returns_the_written_versions_properties",
         "list_blobs_listing_metadata_is_the_blobs_metadata",
         "metadata_given_at_upload_is_read_back_exactly",
         "metadata_given_at_upload_replaces_the_old_metadata",
