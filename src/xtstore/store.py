@@ -475,7 +475,9 @@ class Store(StoreInterface):
         canonical = self._list_path(container, path)
         provider = self.provider
         if return_names and lists_names(type(provider)):
-            return self._collect_names(container, canonical, path, recursive)
+            return self._collect_pages(
+                lambda: provider.iter_blob_names(container, canonical, recursive=recursive),
+                sorted, container, path)
         if getattr(type(provider), "list_blobs", None) is not list_pages:
             return self._run(
                 "list_blobs",
@@ -485,41 +487,30 @@ class Store(StoreInterface):
                 container,
                 path,
             )
+        return self._collect_pages(
+            lambda: provider.iter_blobs(container, canonical, recursive=recursive),
+            functools.partial(sorted_result, return_names=return_names), container, path)
 
-        # This provider's list_blobs is its iter_blobs' pages collected (xtstore.paging): the
-        # Store collects them itself, each later page a step of its own, so that a fault on
-        # page 7 repeats page 7, not the whole listing. An iter_blobs of another kind (a
-        # subclass's) is collected inside the call, as that list_blobs would.
-        def first_page() -> list[str] | list[BlobInfo] | Iterator[BlobInfo]:
-            entries = provider.iter_blobs(container, canonical, recursive=recursive)
+    def _collect_pages(self, first: Callable[[], Iterator[T]],
+                       finish: Callable[[Iterator[T]], list[Any]], container: str,
+                       path: str | None) -> list[Any]:
+        """``list_blobs`` from a provider's listing (``first()``, its ``iter_blobs`` or
+        ``iter_blob_names``), ``finish`` making the sorted result. Where the listing pages
+        (xtstore.paging) the Store collects the pages itself, each later page a step of its
+        own, so that a fault on page 7 repeats page 7, not the whole listing; a listing of
+        another kind (a subclass's) is collected inside the call, as a list_blobs would."""
+
+        def first_page() -> list[Any] | Iterator[T]:
+            entries = first()
             if _continues(entries):
                 return entries
-            return sorted_result(entries, return_names=return_names)
+            return finish(entries)
 
         entries = self._run("list_blobs", first_page, container, path)
         if isinstance(entries, list):
             return entries
         self._steps_of(entries, container, path, step_name="list_blobs.page")
-        return sorted_result(entries, return_names=return_names)
-
-    def _collect_names(self, container: str, canonical: str, path: str | None,
-                       recursive: bool) -> list[str]:
-        """``list_blobs(return_names=True)`` from the provider's own ``iter_blob_names``,
-        sorted: pages (xtstore.paging) collected here, each later page a step of its own;
-        names of any other kind collected inside the call."""
-        provider = self.provider
-
-        def first_page() -> list[str] | Iterator[str]:
-            names = provider.iter_blob_names(container, canonical, recursive=recursive)
-            if _continues(names):
-                return names
-            return sorted(names)
-
-        names = self._run("list_blobs", first_page, container, path)
-        if isinstance(names, list):
-            return names
-        self._steps_of(names, container, path, step_name="list_blobs.page")
-        return sorted(names)
+        return finish(entries)
 
     def iter_blobs(
         self, container: str, path: str | None = None, recursive: bool = True
