@@ -683,20 +683,27 @@ def versus_best(mine: Sequence[float], peers: Sequence[Sequence[float]]) -> floa
                              for number, value in enumerate(mine))
 
 
-def s3_tools(xt: list[str], workers: list[str], endpoint: str, rclone: list[str],
-             s5cmd: str | None) -> list[CloudTool]:
-    tools = [
+def xtstore_and_rclone(xt: list[str], workers: list[str], service: str, rclone: list[str],
+                       remote: str) -> list[CloudTool]:
+    """``xtstore upload`` / ``download`` through the xtstore ``service`` and ``rclone copy``
+    through the rclone ``remote``, both naming the same bucket or container."""
+    return [
         CloudTool(("`xtstore upload`", "`xtstore download`"), "xtstore",
                   lambda folder, cont, prefix: [*xt, "upload", *workers, str(folder),
-                                                f"s3bench:{cont}/{prefix}"],
+                                                f"{service}:{cont}/{prefix}"],
                   lambda cont, prefix, dest: [*xt, "download", *workers,
-                                              f"s3bench:{cont}/{prefix}", str(dest)]),
+                                              f"{service}:{cont}/{prefix}", str(dest)]),
         CloudTool(("`rclone copy`",) * 2, "rclone",
                   lambda folder, cont, prefix: [*rclone, "copy", str(folder),
-                                                f"s3:{cont}/{prefix}"],
-                  lambda cont, prefix, dest: [*rclone, "copy", f"s3:{cont}/{prefix}",
+                                                f"{remote}:{cont}/{prefix}"],
+                  lambda cont, prefix, dest: [*rclone, "copy", f"{remote}:{cont}/{prefix}",
                                               str(dest)]),
     ]
+
+
+def s3_tools(xt: list[str], workers: list[str], endpoint: str, rclone: list[str],
+             s5cmd: str | None) -> list[CloudTool]:
+    tools = xtstore_and_rclone(xt, workers, "s3bench", rclone, "s3")
     if s5cmd is not None:
         s5 = [s5cmd, "--endpoint-url", endpoint, "--log", "error", "cp"]
         tools.append(CloudTool(
@@ -714,18 +721,7 @@ def s3_tools(xt: list[str], workers: list[str], endpoint: str, rclone: list[str]
 
 
 def azure_tools(xt: list[str], workers: list[str], rclone: list[str]) -> list[CloudTool]:
-    return [
-        CloudTool(("`xtstore upload`", "`xtstore download`"), "xtstore",
-                  lambda folder, cont, prefix: [*xt, "upload", *workers, str(folder),
-                                                f"azbench:{cont}/{prefix}"],
-                  lambda cont, prefix, dest: [*xt, "download", *workers,
-                                              f"azbench:{cont}/{prefix}", str(dest)]),
-        CloudTool(("`rclone copy`",) * 2, "rclone",
-                  lambda folder, cont, prefix: [*rclone, "copy", str(folder),
-                                                f"az:{cont}/{prefix}"],
-                  lambda cont, prefix, dest: [*rclone, "copy", f"az:{cont}/{prefix}",
-                                              str(dest)]),
-    ]
+    return xtstore_and_rclone(xt, workers, "azbench", rclone, "az")
 
 
 def tool_versions(s5cmd: str | None) -> str:
