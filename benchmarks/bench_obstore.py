@@ -256,6 +256,18 @@ def azure_verified_stream_to(raw: Any, native: Any, key: str, dest: Path) -> Non
         raise AssertionError(f"MD5 of {key} differs")
 
 
+def run_and_check(rows: list[Row], reps: int, store: str, work: Path, prefix: str,
+                  big: Path) -> None:
+    """Run every row of one store, then check each 64 MiB download (``<prefix>-<client>-
+    stream`` / ``-ranged`` under ``work``) is the source ``big``."""
+    for row in rows:
+        row.run(reps)
+        print(f"  {store}: {row.label} done", file=sys.stderr)
+    for client in ("obv-stream", "ob-stream", "raw-stream", "xt-stream", "ob-ranged",
+                   "raw-ranged", "xt-ranged"):
+        check_same(work / f"{prefix}-{client}", big)
+
+
 def check_same(path: Path, expected: Path) -> None:
     if path.stat().st_size != expected.stat().st_size or path.read_bytes() != expected.read_bytes():
         raise AssertionError(f"{path} differs from {expected}")
@@ -345,12 +357,7 @@ def s3_rows(server: MotoServer, work: Path, args: argparse.Namespace) -> list[Ro
             "boto3": lambda: raw.upload_file(str(big), bucket, "big/raw", Config=transfer),
             "xtstore": lambda: store.create_blob_from_path(bucket, "big/put-xt", str(big))}),
     ]
-    for row in rows:
-        row.run(args.reps)
-        print(f"  s3: {row.label} done", file=sys.stderr)
-    for name in ("s3-obv-stream", "s3-ob-stream", "s3-raw-stream", "s3-xt-stream", "s3-ob-ranged",
-                 "s3-raw-ranged", "s3-xt-ranged"):
-        check_same(work / name, big)
+    run_and_check(rows, args.reps, "s3", work, "s3", big)
     counts = (obstore_names(native, "many/"), raw_names("many/"),
               len(store.list_blobs(bucket, "many/", return_names=True)))
     if counts != (args.many,) * 3:
@@ -441,12 +448,7 @@ def azure_rows(azurite: Azurite, work: Path, args: argparse.Namespace) -> list[R
             "azure-sdk": raw_put,
             "xtstore": lambda: store.create_blob_from_path(container, "big/put-xt", str(big))}),
     ]
-    for row in rows:
-        row.run(args.reps)
-        print(f"  azure: {row.label} done", file=sys.stderr)
-    for name in ("az-obv-stream", "az-ob-stream", "az-raw-stream", "az-xt-stream", "az-ob-ranged",
-                 "az-raw-ranged", "az-xt-ranged"):
-        check_same(work / name, big)
+    run_and_check(rows, args.reps, "azure", work, "az", big)
     return rows  # the server's memory goes with it: no clean-up
 
 
