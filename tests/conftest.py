@@ -6,6 +6,7 @@ every test folder, and ``cwd`` gives a test a fresh working directory."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,15 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["tests.servers.fixtures"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sigint_reaches_started_processes() -> None:
+    """A run started in the background (``cmd &`` in a script) inherits SIGINT ignored, and so
+    would every process a test starts, which then never sees the Ctrl-C tests' SIGINT: Python's
+    own handler makes it "caught" here, which every started program gets back as the default."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
