@@ -14,7 +14,6 @@ from xtstore.testing.workers import append_lines, line_text, run_parallel
 __all__ = ["AppendClauses", "check_appended_lines"]
 
 WORKERS = 6
-LINES = 200
 CREATES = "append_blob creates the blob if missing"
 IN_ORDER = "append_blob appends after what is there, in call order"
 ANY_BLOB = "append_blob works on any blob this library created"
@@ -96,16 +95,17 @@ class AppendClauses(SuiteBase):
     def _concurrent(self, store: Store, container: str, rewrite: bool, clause: str) -> None:
         self._require_append(store, container)
         processes = self.use_processes(store)
+        lines = self.options.appends_per_worker
         outcomes = run_parallel(
             store, append_lines,
-            [(container, "shared.log", worker, LINES, rewrite) for worker in range(WORKERS)],
+            [(container, "shared.log", worker, lines, rewrite) for worker in range(WORKERS)],
             processes=processes, timeout=self.options.concurrency_timeout, clause=clause,
         )
         errors = [f"{o.error_type}: {o.error}" for o in outcomes if o.error_type is not None]
         check(not errors, clause, f"appending workers failed: {errors[:3]}")
         kind = "processes" if processes else "threads"
         content = store.get_blob_text(container, "shared.log")
-        check_appended_lines(content, WORKERS, LINES, f"{clause} ({WORKERS} {kind})")
+        check_appended_lines(content, WORKERS, lines, f"{clause} ({WORKERS} {kind})")
 
     def test_concurrent_appends_lose_nothing_and_never_interleave(
         self, store: Store, container: str

@@ -17,7 +17,6 @@ __all__ = ["CapabilityClauses", "ProcessClauses", "unsupported_probes"]
 
 CREATORS = 8
 RACE_ROUNDS = 200
-RACE_BUDGET = 3.0
 """Rounds per kind of worker, and the seconds after which no new round starts."""
 RACE = "fail_if_exists: create_blob(fail_if_exists=True) is atomic: of N concurrent creators " \
        "exactly one succeeds"
@@ -56,7 +55,7 @@ class ProcessClauses(SuiteBase):
             clause = f"{RACE} ({CREATORS} {kind})"
             rounds = race_create_only(
                 store, container, f"race-in-{kind}", contenders=CREATORS, rounds=RACE_ROUNDS,
-                budget=RACE_BUDGET, processes=processes,
+                budget=self.options.race_seconds, processes=processes,
                 timeout=self.options.concurrency_timeout, clause=clause,
             )
             check(rounds, clause, "no round of the race completed")

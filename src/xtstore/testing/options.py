@@ -26,6 +26,13 @@ class SuiteOptions:
     a partial one (aborted, killed and visible-on-close writers); None means
     ``min(large_blob_size, 9 MiB) + 17``, past a 4 MiB spool, a 5 MiB S3 part and an 8 MiB
     chunk. An emulator whose writer is configured with small parts may pass less.
+    ``appends_per_worker``: calls each of the six workers of the concurrent-append clauses
+    makes (1,200 appends in all by default). A slow emulator may pass fewer for a short run:
+    one lost, repeated or torn line still fails the clause, but fewer calls meet fewer
+    conflicts.
+    ``race_seconds``: how long the create-only race runs in each of its modes (threads,
+    processes), at most 200 rounds; a check-then-write has a window of microseconds, so
+    the default is what catches one nearly every run.
     """
 
     large_blob_size: int = 256 * MiB
@@ -35,3 +42,5 @@ class SuiteOptions:
     rss_slack: int = 64 * MiB
     concurrency_timeout: float = 240.0
     writer_size: int | None = None
+    appends_per_worker: int = 200
+    race_seconds: float = 3.0

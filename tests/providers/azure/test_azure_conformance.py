@@ -7,6 +7,7 @@ import yaml
 
 import xtstore
 from tests.providers.azure.conftest import SMALL_SIZES
+from tests.providers.load_sizes import APPENDS_PER_WORKER
 from tests.servers.azurite import Azurite
 from xtstore.config import Config
 from xtstore.store import Store
@@ -14,7 +15,7 @@ from xtstore.testing import ConformanceSuite, SuiteOptions
 
 
 class TestAzureConformance(ConformanceSuite):
-    options = SuiteOptions(large_blob_size=12 * 2**20)
+    options = SuiteOptions(large_blob_size=12 * 2**20, appends_per_worker=APPENDS_PER_WORKER)
 
     @pytest.fixture(scope="class")
     @classmethod

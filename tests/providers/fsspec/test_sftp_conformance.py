@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import xtstore
+from tests.providers.load_sizes import APPENDS_PER_WORKER
 from tests.servers.sshd import SshServer
 from xtstore.config import Config
 from xtstore.store import Store
@@ -15,7 +16,7 @@ from xtstore.testing import ConformanceSuite, SuiteOptions
 
 class TestSftpConformance(ConformanceSuite):
     # 32 MiB streamed through sshd on one core: big enough to show bounded memory.
-    options = SuiteOptions(large_blob_size=32 * 2**20)
+    options = SuiteOptions(large_blob_size=32 * 2**20, appends_per_worker=APPENDS_PER_WORKER)
 
     @pytest.fixture(scope="class")
     @classmethod

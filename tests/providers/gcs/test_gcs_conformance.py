@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import xtstore
+from tests.providers.load_sizes import APPENDS_PER_WORKER
 from tests.servers.gcs_server import FakeGCSServer
 from xtstore.config import Config
 from xtstore.store import Store
@@ -15,7 +16,7 @@ from xtstore.testing import ConformanceSuite, SuiteOptions
 class TestGCSConformance(ConformanceSuite):
     # 1 MiB chunks and single uploads up to 1 MiB (the fixture's config), so the large blob
     # goes up resumable in 12 chunks and down streamed.
-    options = SuiteOptions(large_blob_size=12 * 2**20)
+    options = SuiteOptions(large_blob_size=12 * 2**20, appends_per_worker=APPENDS_PER_WORKER)
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import xtstore
+from tests.providers.load_sizes import APPENDS_PER_WORKER
 from tests.servers.s3_server import MotoServer
 from xtstore.config import Config
 from xtstore.store import Store
@@ -15,7 +16,7 @@ from xtstore.testing import ConformanceSuite, SuiteOptions
 class TestS3Conformance(ConformanceSuite):
     # Small objects with the multipart threshold at S3's 5 MiB minimum, so the multipart
     # upload, ranged download and compose paths all run without moto's slow big transfers.
-    options = SuiteOptions(large_blob_size=12 * 2**20)
+    options = SuiteOptions(large_blob_size=12 * 2**20, appends_per_worker=APPENDS_PER_WORKER)
 
     @pytest.fixture(scope="class")
     @classmethod
