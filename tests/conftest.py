@@ -1,6 +1,6 @@
 """Every test runs with its own empty home folder, so no test reads or writes the real
 ``~/.xtstore`` and no developer's config, secrets or compute-node variables change a
-result. The local servers' session fixtures (``azurite``, ``moto_server``) are available to
+result. The local servers' fixtures (``azurite``, ``moto_server``) are available to
 every test folder, and ``cwd`` gives a test a fresh working directory."""
 
 from __future__ import annotations

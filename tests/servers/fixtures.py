@@ -1,6 +1,7 @@
-"""Session fixtures for the local servers, registered for the whole suite from
-``tests/conftest.py``: one Azurite and one moto server per run, each started only when a test
-first asks for it and stopped when the run ends.
+"""Fixtures for the local servers, registered for the whole suite from ``tests/conftest.py``:
+one moto server per run (per test process), and an Azurite that test modules share until it is
+``AZURITE_MAX_AGE`` old, each started only when a test first asks for it and stopped when the
+run ends.
 
 If Azurite cannot be installed or started the tests that need it fail with the reason (never
 skip).
@@ -8,19 +9,62 @@ skip).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.servers.azurite import Azurite, AzuriteUnavailable, running_azurite
 from tests.servers.s3_server import MotoServer, start_moto
 
+AZURITE_MAX_AGE = 6 * 60.0
+"""Seconds after its start that an Azurite still takes a new test module. Azurite 3.35 collects
+its unreferenced blob data 10 minutes after it starts, and every 10 minutes after that; over the
+blobs a test process's modules leave behind (tens of thousands) a collection keeps the server
+from answering any request for minutes (seen: 60 s read timeouts in tests, and over 200 s
+without an answer on 15,000 blobs), so no server is kept until its first collection: a module
+takes at most a couple of minutes."""
+
+
+class AzuriteForModules:
+    """One Azurite at a time, started when a module first needs one, and replaced by a new one
+    (empty) for a module that starts when it is older than ``AZURITE_MAX_AGE``. Module
+    fixtures end before the next module's begin, so no store of a test outlives its server."""
+
+    def __init__(self, workdir: Callable[[], Path], max_age: float = AZURITE_MAX_AGE) -> None:
+        self._workdir = workdir
+        self._max_age = max_age
+        self._running = contextlib.ExitStack()
+        self._server: Azurite | None = None
+        self._started = 0.0
+
+    def for_module(self) -> Azurite:
+        if self._server is None or time.monotonic() - self._started > self._max_age:
+            self.close()
+            self._server = self._running.enter_context(running_azurite(self._workdir()))
+            self._started = time.monotonic()
+        return self._server
+
+    def close(self) -> None:
+        self._server = None
+        self._running.close()
+
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+def azurite_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteForModules]:
+    servers = AzuriteForModules(lambda: tmp_path_factory.mktemp("azurite"))
     try:
-        with running_azurite(tmp_path_factory.mktemp("azurite")) as server:
-            yield server
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="module")
+def azurite(azurite_servers: AzuriteForModules) -> Azurite:
+    try:
+        return azurite_servers.for_module()
     except AzuriteUnavailable as error:
         pytest.fail(f"Azurite is required for the Azure tests: {error}", pytrace=False)
 
