@@ -160,26 +160,18 @@ def upload_transfer(store: Store, container: str, blob: str, source_fn: str, siz
     return Transfer(blob, size, action)
 
 
-_NO_DOWNLOAD_PROPERTIES: set[type[Any]] = set()
-"""Provider classes whose ``get_blob_to_path`` returned no properties: a download of theirs
-that needs them reads them first (see :func:`download_transfer`)."""
-
-
 def download_with_properties(store: Store, container: str, blob: str, dest_fn: str,
                              progress: ProgressCallback | None = None
                              ) -> BlobProperties | None:
     """Download ``container/blob`` to ``dest_fn`` and return the properties of the version
-    written: those the download returns (no more requests). Where the provider returns none
-    (docs/contract.md, get_blob_to_path), they come from a ``get_blob_properties`` read
-    before the content, one more request, so a blob replaced in between is described as
-    older than it is, never newer: the first such download is made again after that read,
-    and the provider's later ones read it first."""
-    provider = type(store.provider)
-    if provider not in _NO_DOWNLOAD_PROPERTIES:
+    written: those the download returns (no more requests) where the provider declares
+    ``capabilities().download_properties``. Elsewhere (docs/contract.md, get_blob_to_path)
+    they come from a ``get_blob_properties`` read before the content, one more request, so a
+    blob replaced in between is described as older than it is, never newer."""
+    if store.capabilities().download_properties:
         downloaded = store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
         if downloaded is not None:
             return downloaded
-        _NO_DOWNLOAD_PROPERTIES.add(provider)
     properties = store.get_blob_properties(container, blob).properties
     store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
     return properties

@@ -253,3 +253,9 @@ class Capabilities:
     ``get_blob_properties`` gives (read in the same listing, no request per blob). Where it
     is False, listing entries have empty metadata and a caller that needs it (``sync``'s
     modification times) reads ``get_blob_properties`` per blob."""
+    download_properties: bool = False
+    """Whether the provider's ``get_blob_to_path`` of a blob returns the ``BlobProperties`` of
+    the version it wrote, read from the response(s) that carried the content
+    (docs/contract.md, "get_blob_to_path returns"). Where it is False the download returns
+    None and a caller that needs them (``download`` and ``sync`` keeping modification times)
+    reads ``get_blob_properties`` first: one more request per file."""

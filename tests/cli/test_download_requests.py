@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from xtstore.interface import ProgressCallback
 from xtstore.providers.memory.store import MemoryProvider
 from xtstore.store import Store
 from xtstore.transfer import download_transfer
-from xtstore.values import BlobInfo
+from xtstore.values import BlobInfo, Capabilities
 
 NAMES = [f"run/{index}.txt" for index in range(4)]
 
@@ -137,12 +138,15 @@ def test_download_transfer_reading_the_mtime_on_azure_is_one_get(
 
 
 class _NoDownloadProperties(MemoryProvider):
-    """store-memory as an XT-style provider: downloads return no properties; every call is
-    logged, to show the order of the reads."""
+    """store-memory as an XT-style provider: downloads return no properties (and it declares
+    no ``download_properties``); every call is logged, to show the order of the reads."""
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config or {})
         self.calls: list[str] = []
+
+    def capabilities(self) -> Capabilities:
+        return replace(super().capabilities(), download_properties=False)
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         self.calls.append("properties")
@@ -158,9 +162,9 @@ class _NoDownloadProperties(MemoryProvider):
 def test_a_provider_that_returns_no_properties_has_them_read_before_the_content(
     tmp_path: Path
 ) -> None:
-    """The fallback: the properties are read before the content (a blob replaced in between
-    leaves the file looking older, never newer). The first download that finds None is made
-    again after that read; the provider's later ones read the properties first."""
+    """The fallback where ``capabilities().download_properties`` is not declared: the
+    properties are read before the content (a blob replaced in between leaves the file
+    looking older, never newer), and no file is downloaded twice."""
     provider = _NoDownloadProperties()
     store = Store(provider, "xt-style")
     store.create_container("box")
@@ -169,4 +173,4 @@ def test_a_provider_that_returns_no_properties_has_them_read_before_the_content(
         download_transfer(store, "box", name, str(tmp_path / name.removeprefix("run/")), 10,
                           read_mtime=True).action(lambda done, total: None)
     _check_files(tmp_path, stated)
-    assert provider.calls == ["content", *["properties", "content"] * len(NAMES)]
+    assert provider.calls == ["properties", "content"] * len(NAMES)

@@ -150,6 +150,17 @@ class StaleDownloadProperties(MemoryProvider):
         return self.first.setdefault((container, blob_path), got)
 
 
+class DeclaredDownloadPropertiesNone(MemoryProvider):
+    """Declares capabilities().download_properties (store-memory does) but its
+    get_blob_to_path returns None, as an XT-style download does: a caller trusting the
+    declaration would keep no modification time."""
+
+    def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                         snapshot: str | None = None,
+                         progress_callback: ProgressCallback | None = None) -> None:
+        super().get_blob_to_path(container, blob_path, dest_fn, snapshot, progress_callback)
+
+
 class DeleteKeepsSnapshots(MemoryProvider):
     """delete_blob(snapshot=None) deletes the blob but leaves its snapshots readable."""
 

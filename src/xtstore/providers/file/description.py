@@ -15,7 +15,7 @@ DESCRIPTION = ProviderDescription(
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, local=True,
                               content_types=True, create_metadata=True,
-                              listing_metadata=True),
+                              listing_metadata=True, download_properties=True),
     keys=(
         ConfigKey("path", "string", "The folder that holds the containers (~ expanded;"
                   " created if missing).", required=True),

@@ -15,7 +15,8 @@ DESCRIPTION = ProviderDescription(
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, shared_between_processes=False,
                               local=True, content_types=True,
-                              create_metadata=True, listing_metadata=True),
+                              create_metadata=True, listing_metadata=True,
+                              download_properties=True),
     keys=(),
     notes=("Every capability native; not shared between processes.",),
 )

@@ -31,7 +31,7 @@ DESCRIPTION = ProviderDescription(
     capabilities=Capabilities(append=Support.EMULATED, snapshots=Support.EMULATED,
                               conditional_writes=Support.NATIVE, server_side_copy=Support.NATIVE,
                               metadata=Support.NATIVE, content_types=True,
-                              create_metadata=True),
+                              create_metadata=True, download_properties=True),
     extra="s3",
     sdk_modules={"boto3": ("boto3", "s3"), "botocore": ("boto3", "s3"),
                  "s3transfer": ("boto3", "s3")},
