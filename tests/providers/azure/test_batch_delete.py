@@ -7,24 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.cli.conftest import xtstore_command
 from tests.providers.azure.counting import RequestCounter
 from tests.servers.azurite import Azurite
-from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
+from tests.servers.fault_proxy import Fault, FaultProxy
 from xtstore.errors import BlobNotFound
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
-                       lifetime=120.0) as running:
-        yield running
 
 
 def test_300_deletes_are_two_batches_and_each_name_has_its_outcome(

@@ -8,24 +8,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cli.conftest import xtstore_command
 from tests.servers.azurite import Azurite
-from tests.servers.fault_proxy import FaultProxy, running_proxy
+from tests.servers.fault_proxy import FaultProxy
 
 FILES = 6
 MTIME_NS = 1_600_000_000_123_456_789
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
-                       lifetime=120.0) as running:
-        yield running
 
 
 def test_small_files_take_one_request_each_way(
