@@ -8,7 +8,6 @@ counted by a logging proxy between the client and the emulator (moto, Azurite)."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from tests.cli.cloud import OLD_NS, write_cloud_config
 from tests.cli.conftest import Runner, Services
 from tests.cli.helpers import ok
 from tests.servers.azurite import Azurite
-from tests.servers.fault_proxy import FaultProxy, running_proxy
+from tests.servers.fault_proxy import FaultProxy
 from tests.servers.s3_server import MotoServer
 from xtstore.fingerprints import MTIME_KEY, format_mtime
 from xtstore.interface import ProgressCallback
@@ -54,38 +53,25 @@ def _per_blob(proxy: FaultProxy, method: str, name: str) -> int:
     return len(proxy.requests(method, rf"/{name}(\?|$)"))
 
 
-@pytest.fixture
-def s3_proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
-    with running_proxy(moto_server.endpoint_url, hold_limit=10.0, lifetime=120.0) as running:
-        yield running
-
-
-@pytest.fixture
-def azure_proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
-                       lifetime=120.0) as running:
-        yield running
-
-
 @pytest.mark.parametrize("command", ["download", "sync"])
 def test_download_from_s3_is_one_get_per_file_with_the_metadata_mtime(
-    services: Services, xt: Runner, moto_server: MotoServer, s3_proxy: FaultProxy,
+    services: Services, xt: Runner, moto_server: MotoServer, moto_proxy: FaultProxy,
     command: str,
 ) -> None:
-    write_cloud_config(services, MotoServer(s3_proxy.url, moto_server.log_path))
+    write_cloud_config(services, MotoServer(moto_proxy.url, moto_server.log_path))
     store = xtstore.get_storage("s3", config={"external-services": {
         "s3": moto_server.service_config()}})
     bucket = "xtdl-" + uuid.uuid4().hex[:12]
     store.create_container(bucket)
     try:
         stated = _fill(store, bucket)
-        s3_proxy.clear()
+        moto_proxy.clear()
         ok(xt(command, f"s3:{bucket}/run" + ("/" if command == "sync" else ""), "./out"))
         _check_files(services.work / "out", stated)
-        log = [f"{entry.method} {entry.target}" for entry in s3_proxy.log]
+        log = [f"{entry.method} {entry.target}" for entry in moto_proxy.log]
         for name in NAMES:
-            assert _per_blob(s3_proxy, "GET", name) == 1, log
-            assert _per_blob(s3_proxy, "HEAD", name) == 0, log
+            assert _per_blob(moto_proxy, "GET", name) == 1, log
+            assert _per_blob(moto_proxy, "HEAD", name) == 0, log
     finally:
         for name in NAMES:
             store.delete_blob(bucket, name)
@@ -99,40 +85,40 @@ def _azure_store(azurite: Azurite, endpoint: str) -> Store:
 
 
 def test_download_from_azure_is_one_get_per_file_with_the_metadata_mtime(
-    services: Services, xt: Runner, azurite: Azurite, azure_proxy: FaultProxy
+    services: Services, xt: Runner, azurite: Azurite, azurite_proxy: FaultProxy
 ) -> None:
-    write_cloud_config(services, azurite=Azurite(azure_proxy.port, azurite.log_path))
+    write_cloud_config(services, azurite=Azurite(azurite_proxy.port, azurite.log_path))
     store = _azure_store(azurite, azurite.endpoint)
     container = "xtdl-" + uuid.uuid4().hex[:12]
     store.create_container(container)
     try:
         stated = _fill(store, container)
-        azure_proxy.clear()
+        azurite_proxy.clear()
         ok(xt("download", f"az:{container}/run", "out"))
         _check_files(services.work / "out", stated)
-        log = [f"{entry.method} {entry.target}" for entry in azure_proxy.log]
+        log = [f"{entry.method} {entry.target}" for entry in azurite_proxy.log]
         for name in NAMES:
-            assert _per_blob(azure_proxy, "GET", name) == 1, log
-            assert _per_blob(azure_proxy, "HEAD", name) == 0, log
+            assert _per_blob(azurite_proxy, "GET", name) == 1, log
+            assert _per_blob(azurite_proxy, "HEAD", name) == 0, log
     finally:
         store.delete_container(container)
 
 
 def test_download_transfer_reading_the_mtime_on_azure_is_one_get(
-    azurite: Azurite, azure_proxy: FaultProxy, tmp_path: Path
+    azurite: Azurite, azurite_proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    store = _azure_store(azurite, azure_proxy.endpoint(azurite.endpoint))
+    store = _azure_store(azurite, azurite_proxy.endpoint(azurite.endpoint))
     container = "xtdl-" + uuid.uuid4().hex[:12]
     store.create_container(container)
     try:
         stated = _fill(store, container)
-        azure_proxy.clear()
+        azurite_proxy.clear()
         for name in NAMES:
             local = tmp_path / name.removeprefix("run/")
             download_transfer(store, container, name, str(local), 10,
                               read_mtime=True).action(lambda done, total: None)
         _check_files(tmp_path, stated)
-        assert [entry.method for entry in azure_proxy.log] == ["GET"] * len(NAMES)
+        assert [entry.method for entry in azurite_proxy.log] == ["GET"] * len(NAMES)
     finally:
         store.delete_container(container)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.azurite import Azurite, AzuriteUnavailable, running_azurite
+from tests.servers.fault_proxy import FaultProxy, running_proxy
 from tests.servers.s3_server import MotoServer, start_moto
 
 AZURITE_MAX_AGE = 6 * 60.0
@@ -81,3 +82,19 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         with start_moto(log_path) as server:
             yield server
+
+
+@pytest.fixture
+def moto_proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    """A fault proxy in front of moto that logs every request, for tests that count them (a
+    module needing other limits starts its own with ``running_proxy``)."""
+    with running_proxy(moto_server.endpoint_url, hold_limit=10.0, lifetime=120.0) as running:
+        yield running
+
+
+@pytest.fixture
+def azurite_proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    """The same in front of the module's Azurite."""
+    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
+                       lifetime=120.0) as running:
+        yield running

@@ -1,5 +1,5 @@
-"""Stores, containers and a request-logging proxy on the test module's Azurite server (the
-fixture ``azurite`` of :mod:`tests.servers.fixtures`)."""
+"""Stores and containers on the test module's Azurite server (the fixture ``azurite`` of
+:mod:`tests.servers.fixtures`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 import xtstore
 from tests.servers.azurite import Azurite
-from tests.servers.fault_proxy import FaultProxy, running_proxy
 
 SMALL_SIZES = {
     # Small enough that CI-sized blobs still take the staged-block and ranged-download paths.
@@ -50,11 +49,3 @@ def container(make_store: Callable[..., Any]) -> Iterator[str]:
     if store.does_container_exist(name):
         store.delete_container(name)
 
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    """A fault proxy in front of Azurite that logs every request (a test module needing other
-    limits defines its own)."""
-    with running_proxy(f"http://127.0.0.1:{azurite.port}", hold_limit=10.0,
-                       lifetime=120.0) as running:
-        yield running

@@ -43,7 +43,7 @@ def test_300_deletes_are_two_batches_and_each_name_has_its_outcome(
 
 
 def test_a_batch_whose_response_was_lost_is_repeated_without_reporting_not_found(
-    make_store: Callable[..., Any], container: str, azurite: Azurite, proxy: FaultProxy
+    make_store: Callable[..., Any], container: str, azurite: Azurite, azurite_proxy: FaultProxy
 ) -> None:
     direct = make_store()
     names = [f"lost/{index}.txt" for index in range(5)]
@@ -52,17 +52,18 @@ def test_a_batch_whose_response_was_lost_is_repeated_without_reporting_not_found
     store = make_store(
         "proxied",
         **{"connection-string": azurite.connection_string.replace(
-            azurite.endpoint, proxy.endpoint(azurite.endpoint)),
+            azurite.endpoint, azurite_proxy.endpoint(azurite.endpoint)),
            "retry": {"attempts": 3, "base-delay": 0.01, "max-delay": 0.02}})
-    proxy.inject(Fault.reset_after(), method="POST", path="comp=batch")  # applied, answer lost
+    # Applied, the answer lost.
+    azurite_proxy.inject(Fault.reset_after(), method="POST", path="comp=batch")
     outcomes = store.delete_blobs(container, names)
     assert outcomes == dict.fromkeys(names)
-    assert len(proxy.requests("POST")) == 2
+    assert len(azurite_proxy.requests("POST")) == 2
     assert direct.list_blobs(container) == []
 
 
 def test_rm_r_sends_one_batch(make_store: Callable[..., Any], container: str,
-                              azurite: Azurite, proxy: FaultProxy, tmp_path: Path) -> None:
+                              azurite: Azurite, azurite_proxy: FaultProxy, tmp_path: Path) -> None:
     store = make_store()
     names = [f"run/{index:02d}.txt" for index in range(25)]
     for name in names:
@@ -72,10 +73,10 @@ def test_rm_r_sends_one_batch(make_store: Callable[..., Any], container: str,
     config.write_text(json.dumps({"external-services": {"az": {
         "type": "storage", "provider": "azure-blob",
         "connection-string": azurite.connection_string.replace(
-            azurite.endpoint, proxy.endpoint(azurite.endpoint))}}}), encoding="utf-8")
+            azurite.endpoint, azurite_proxy.endpoint(azurite.endpoint))}}}), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("XTSTORE")}
     env.update({"XTSTORE_CONFIG": str(config), "HOME": str(tmp_path)})
-    proxy.clear()
+    azurite_proxy.clear()
     result = subprocess.run([*xtstore_command(), "rm", "-r", f"az:{container}/run"],
                             capture_output=True, env=env, cwd=tmp_path, timeout=60,
                             check=False, stdin=subprocess.DEVNULL)
@@ -83,6 +84,7 @@ def test_rm_r_sends_one_batch(make_store: Callable[..., Any], container: str,
     assert sorted(result.stdout.decode().splitlines()) == [f"az:{container}/{name}"
                                                           for name in names]
     assert store.list_blobs(container) == ["keep.txt"]
-    assert len(proxy.requests("POST", "comp=batch")) == 1, [e.target for e in proxy.log]
-    assert proxy.requests("DELETE") == []
+    assert len(azurite_proxy.requests("POST", "comp=batch")) == 1, [
+        e.target for e in azurite_proxy.log]
+    assert azurite_proxy.requests("DELETE") == []
 

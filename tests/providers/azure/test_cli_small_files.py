@@ -19,7 +19,7 @@ MTIME_NS = 1_600_000_000_123_456_789
 
 
 def test_small_files_take_one_request_each_way(
-    container: str, azurite: Azurite, proxy: FaultProxy, tmp_path: Path
+    container: str, azurite: Azurite, azurite_proxy: FaultProxy, tmp_path: Path
 ) -> None:
     source = tmp_path / "src"
     source.mkdir()
@@ -31,7 +31,7 @@ def test_small_files_take_one_request_each_way(
     config.write_text(json.dumps({"external-services": {"az": {
         "type": "storage", "provider": "azure-blob",
         "connection-string": azurite.connection_string.replace(
-            azurite.endpoint, proxy.endpoint(azurite.endpoint))}}}), encoding="utf-8")
+            azurite.endpoint, azurite_proxy.endpoint(azurite.endpoint))}}}), encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("XTSTORE")}
     env.update({"XTSTORE_CONFIG": str(config), "HOME": str(tmp_path)})
 
@@ -42,14 +42,14 @@ def test_small_files_take_one_request_each_way(
         assert result.returncode == 0, result.stderr.decode()
 
     def per_file(method: str) -> list[str]:
-        return [entry.target for entry in proxy.requests(method)
+        return [entry.target for entry in azurite_proxy.requests(method)
                 if f"/{container}/run/" in entry.target]
 
-    proxy.clear()
+    azurite_proxy.clear()
     run("upload", str(source), f"az:{container}/run")
     assert len(per_file("PUT")) == FILES
     assert per_file("HEAD") == per_file("GET") == []
-    proxy.clear()
+    azurite_proxy.clear()
     out = tmp_path / "out"
     run("download", f"az:{container}/run", str(out))
     assert len(per_file("GET")) == FILES

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import xtstore
-from tests.servers.fault_proxy import Fault, FaultProxy, running_proxy
+from tests.servers.fault_proxy import Fault, FaultProxy
 from tests.servers.s3_server import MotoServer
 from xtstore.errors import BlobNotFound, ContainerNotFound
 from xtstore.providers.s3 import store as s3_store
@@ -90,26 +90,20 @@ def test_a_missing_container_fails_the_call(direct: Any) -> None:
         direct.delete_blobs("xtbatch-never-" + uuid.uuid4().hex[:8], ["a", "b"])
 
 
-@pytest.fixture
-def proxy(moto_server: MotoServer) -> Iterator[FaultProxy]:
-    with running_proxy(moto_server.endpoint_url, hold_limit=10.0, lifetime=120.0) as running:
-        yield running
-
-
 def test_a_fault_on_any_request_is_repeated_without_a_false_not_found(
-    moto_server: MotoServer, proxy: FaultProxy, direct: Any, container: str
+    moto_server: MotoServer, moto_proxy: FaultProxy, direct: Any, container: str
 ) -> None:
-    store = _store(moto_server, proxy.url)
+    store = _store(moto_server, moto_proxy.url)
     # LIST the names, LIST the snapshot folders, LIST x/1's, DELETE blobs, DELETE snapshots
     for position in (1, 2, 3, 4, 5):
         for fault in (Fault.reset_after(), Fault.error_status(503)):
             _put(direct, container, ["x/1", "x/2"])
             direct.snapshot_blob(container, "x/1")
-            proxy.clear()
-            proxy.inject(fault, nth=position)
+            moto_proxy.clear()
+            moto_proxy.inject(fault, nth=position)
             outcomes = store.delete_blobs(container, ["x/1", "x/2", "x/3"])
             cell = f"{fault}@{position}"
-            assert any(entry.fault for entry in proxy.log), cell
+            assert any(entry.fault for entry in moto_proxy.log), cell
             assert outcomes["x/1"] is None and outcomes["x/2"] is None, (cell, outcomes)
             assert isinstance(outcomes["x/3"], BlobNotFound), cell
             assert direct.list_blobs(container) == [], cell
