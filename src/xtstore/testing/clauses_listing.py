@@ -11,7 +11,7 @@ from xtstore.testing.checks import check, check_equal, check_raises
 from xtstore.testing.clauses_blobs import check_blob_info
 from xtstore.values import BlobInfo
 
-__all__ = ["TREE", "ListingClauses"]
+__all__ = ["TREE", "ListingClauses", "ListingTree"]
 
 TREE = (
     "fo.txt",
@@ -31,13 +31,18 @@ UNDER_FOO = [name for name in TREE if name.startswith("foo/")]
 FOLDER = "list_blobs: 'foo', 'foo/' and '/foo' all mean the blobs under foo/ (never foobar)"
 
 
-class ListingClauses(SuiteBase):
+class ListingTree(SuiteBase):
+    """The ``tree`` fixture of the listing clauses (these and ``clauses_listing_shortcuts``)."""
+
     @pytest.fixture
     def tree(self, store: Store, container: str) -> str:
         """``container`` filled with :data:`TREE` (each blob's content is its name)."""
         for name in TREE:
             store.create_blob(container, name, name)
         return container
+
+
+class ListingClauses(ListingTree):
 
     def test_list_blobs_folder_path_forms_all_mean_the_folder(
         self, store: Store, tree: str

@@ -10,9 +10,9 @@ from xtstore.errors import ContainerNotFound
 from xtstore.interface import lists_names
 from xtstore.names import parse_list_path
 from xtstore.store import Store
-from xtstore.testing.base import SuiteBase, new_container_name
+from xtstore.testing.base import new_container_name
 from xtstore.testing.checks import check_equal, check_raises, properties_of, require_feature
-from xtstore.testing.clauses_listing import TREE
+from xtstore.testing.clauses_listing import ListingTree
 from xtstore.values import BlobInfo
 
 __all__ = ["ListingShortcutClauses"]
@@ -37,13 +37,7 @@ def _names(entries: list[str] | list[BlobInfo]) -> list[str]:
     return [entry if isinstance(entry, str) else entry.name for entry in entries]
 
 
-class ListingShortcutClauses(SuiteBase):
-    @pytest.fixture
-    def tree(self, store: Store, container: str) -> str:
-        for name in TREE:
-            store.create_blob(container, name, name)
-        return container
-
+class ListingShortcutClauses(ListingTree):
     def test_list_blobs_names_only_equal_the_listing_names(self, store: Store, tree: str) -> None:
         provider = store.provider
         own = lists_names(type(provider))
