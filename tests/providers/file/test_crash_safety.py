@@ -402,8 +402,11 @@ def test_sigkill_at_chosen_points_leaves_whole_versions_and_no_temporary_files(
 
 _BOUND_SETUP = (("create", "a", "1.0", 300, False), ("metadata", "a", "1.1"),
                 ("create", "d/b", "1.2", 5000, False), ("metadata", "d/b", "1.3"),
-                ("snapshot", "d/b"))
-"""Two blobs with metadata, ``d/b`` with a snapshot (so an append to it rewrites)."""
+                ("snapshot", "d/b"), ("create", "d/e/c", "1.4", 300, True),
+                ("metadata", "d/e/c", "1.5"))
+"""Three blobs with metadata, ``d/b`` with a snapshot (so an append to it rewrites),
+``d/e/c`` given some by its upload (kept with its file) and then other (its record's, which
+wins)."""
 _OVER_METADATA = {
     "overwrite": ("create", "a", "2.0", 300, False),
     "overwrite-large": ("from_path", "a", "2.0", LARGE + 4096, False),
@@ -419,6 +422,9 @@ _OVER_METADATA = {
     "append-by-rewrite": ("append", "a", "2.0", 700, True),
     "append-to-shared": ("append", "d/b", "2.0", 700, False),
     "metadata": ("metadata", "a", "2.0"),
+    "overwrite-over-given": ("create", "d/e/c", "2.0", 300, False),
+    "copy-of-given": ("copy", "d/e/c", "log"),
+    "append-to-given": ("append", "d/e/c", "2.0", 700, True),
     "delete": ("delete", "a"),
 }
 """Each a write of a blob that has metadata, or of a name given a blob's metadata."""

@@ -19,6 +19,17 @@ one with its own. An entry that matches no file at the name (the old version's, 
 by a killed write) is ignored by readers, and the next write of the name, or of its metadata,
 drops it, so a record holds two entries at most: nothing walks the records on open.
 
+Metadata given to a write is not a record: it is kept with the new file itself, in the
+extended attribute ``user.xtstore.metadata``, given before the file takes the name (like its
+content type), so the write costs one more system call and a listing one ``getxattr`` per blob,
+and a killed write leaves it with the file it belongs to or with nothing. A record is written
+only by :meth:`Records.set_blob_metadata` (and by the copies and appends that carry such
+metadata over): the file's entry in the blob's record wins over the attribute (an empty entry
+stands for metadata cleared), since hard links (snapshots, copies) share the attribute. Where
+the file system keeps no (or not that much) user extended attributes, the metadata given to a
+write goes to the record as above. A container's metadata folder exists once any of its blobs
+has metadata: where it does not, a reader looks no further.
+
 Setting a blob's metadata changes neither its etag nor its last-modified time (the id is an
 extended attribute). A record is rewritten whole, through the write path's new-version file,
 and only under the blob's lock, which deleting the blob takes too. A record written by a
@@ -49,10 +60,12 @@ from xtstore.localfiles.oscalls import (
 from xtstore.providers._shared import snapshot_created
 from xtstore.providers.file.checksums import NO_ATTRIBUTES
 from xtstore.providers.file.confinement import Confinement
-from xtstore.providers.file.layout import SNAPSHOT_ID, Layout
+from xtstore.providers.file.layout import SNAPSHOT_ID, Layout, key_of
+from xtstore.providers.file.walk import etag_of
 from xtstore.values import SnapshotInfo
 
-__all__ = ["CONTENT_TYPE", "FILE_ID", "Records", "content_type_of", "record_content_type"]
+__all__ = ["CONTENT_TYPE", "FILE_ID", "METADATA", "Records", "attribute_metadata",
+           "content_type_of", "record_content_type"]
 
 FILE_ID = "user.xtstore.id"
 """The extended attribute holding a blob file's random id (16 hex digits), given to a file
@@ -61,6 +74,10 @@ CONTENT_TYPE = "user.xtstore.content-type"
 """The extended attribute holding a blob file's content type, given before the file takes
 the blob's name; it belongs to the file, so hard links (copies, snapshots) share it and an
 append in place keeps it."""
+METADATA = "user.xtstore.metadata"
+"""The extended attribute holding the metadata a blob file was written with (a JSON object),
+given before the file takes the blob's name; the file's entry in the blob's record, if it has
+one, wins over it."""
 _READ_ATTEMPTS = 8
 """Reads of a record retried while the blob's file keeps changing under them."""
 _ATTRIBUTES = hasattr(os, "getxattr")
@@ -71,6 +88,9 @@ NewVersion = Callable[[Callable[[int], None]], tuple[str, int]]
 """The write path's :meth:`~xtstore.providers.file.writes.Writer.new_version`."""
 Files = dict[str, dict[str, str]]
 """A record's entries: a file's identity (see :func:`identity`) to its metadata."""
+Incoming = tuple[str, "dict[str, str] | None"]
+"""A file's identity and the entry its record is to have (None: none, so the file has the
+metadata its attribute gives it, if any; an empty mapping: metadata cleared)."""
 
 
 class Records:
@@ -113,20 +133,38 @@ class Records:
             content_type = content_type_of(self._layout.blob_file(container, blob_path))
         return now, metadata, content_type
 
-    def listed_state(self, container: str, blob_path: str,
-                     st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
-        """For a listing that stat'ed the blob's file (``st``): the stat and metadata of one
-        version, paired by the same rule as :meth:`blob_state` (``st`` replaced by a newer
-        one if the file changed meanwhile). Raises :class:`BlobNotFound` if it is gone."""
-        return self._state(container, blob_path, st)
+    def listing_reader(self, container: str) -> Callable[[str, os.stat_result],
+                                                         tuple[os.stat_result, dict[str, str]]]:
+        """For a listing: ``read(blob_path, st)``, given the stat the listing took of the
+        blob's file, gives the stat and metadata of one version, paired by the same rule as
+        :meth:`blob_state` (``st`` replaced by a newer one if the file changed meanwhile);
+        raises :class:`BlobNotFound` if it is gone. The container's records are looked up
+        once, by one scan of their folder, instead of one ``open`` per blob: a record made
+        after the scan is one the listing did not wait for, unless the blob's file changed
+        too (then its record is opened)."""
+        if not self._any_metadata(container):
+            return lambda blob_path, st: (st, {})
+        try:
+            names = frozenset(os.listdir(self._layout.meta_folder(container)))
+        except FileNotFoundError:
+            return lambda blob_path, st: (st, {})
 
-    def _state(self, container: str, blob_path: str,
-               st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
+        def read(blob_path: str, st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
+            recorded = f"{key_of(blob_path)}.json" in names
+            return self._state(container, blob_path, st, maybe_recorded=recorded)
+
+        return read
+
+    def _state(self, container: str, blob_path: str, st: os.stat_result, *,
+               maybe_recorded: bool = True) -> tuple[os.stat_result, dict[str, str]]:
+        """With ``maybe_recorded`` false, the first reading opens no record (the caller knows
+        there was none)."""
+        if maybe_recorded and not self._any_metadata(container):
+            return st, {}
         path = self._layout.blob_file(container, blob_path)
         for _ in range(_READ_ATTEMPTS):
-            files = self._entries(container, blob_path)
-            if files is None:
-                return st, {}
+            files = self._record_entries(container, blob_path) if maybe_recorded else None
+            maybe_recorded = True
             read_by_path = False
 
             def path_id() -> str:
@@ -134,25 +172,34 @@ class Records:
                 read_by_path = True
                 return _read_id(path)
 
-            metadata = _entry_of(files, st, path_id)
-            if metadata is not None and not read_by_path:
+            metadata = None if files is None else _entry_of(files, st, path_id)
+            if metadata is None:
+                read_by_path = True
+                kept = _attribute(path)
+                metadata = {} if kept is None else kept[1]
+                if kept is not None and kept[0] == etag_of(st):
+                    return st, metadata  # given to the very version listed: no second stat
+            if not read_by_path:
                 return st, metadata
             again = self._confined.stat_blob(container, blob_path)
             if _same_version(again, st):
-                # The id read by path was this version's (its file is still at the name);
+                # What was read by path was this version's (its file is still at the name);
                 # else a newer file, maybe with this one's reused inode, gave it.
-                return st, metadata if metadata is not None else {}
+                return st, metadata
             st = again
         return st, {}
 
     def metadata_of_open(self, container: str, blob_path: str, fd: int,
                          st: os.stat_result) -> dict[str, str]:
-        """The metadata the blob's record gives the blob file open as ``fd`` (the caller
-        holds the blob's lock)."""
-        files = self._entries(container, blob_path)
-        if files is None:
+        """The metadata the blob's record, or else its attribute, gives the blob file open as
+        ``fd`` (the caller holds the blob's lock)."""
+        if not self._any_metadata(container):
             return {}
-        return _entry_of(files, st, lambda: _read_id(fd)) or {}
+        files = self._record_entries(container, blob_path)
+        metadata = None if files is None else _entry_of(files, st, lambda: _read_id(fd))
+        if metadata is None:
+            return attribute_metadata(fd) or {}
+        return metadata
 
     # ---- blob metadata: writing (the caller holds the blob's lock unless it says not) ----
 
@@ -167,7 +214,7 @@ class Records:
                 raise
             try:
                 record = self._layout.meta_file(container, blob_path)
-                if not metadata:
+                if not metadata and attribute_metadata(fd) is None:
                     unlink_quietly(record)
                     return
                 # The file's own entry, and nothing else: no need to read the record first.
@@ -176,15 +223,14 @@ class Records:
             finally:
                 os.close(fd)
 
-    def prepare(self, container: str, blob_path: str,
-                incoming: tuple[str, dict[str, str]] | None = None, *,
+    def prepare(self, container: str, blob_path: str, incoming: Incoming | None = None, *,
                 locked: bool = False) -> bool:
         """Before a new file takes the blob's name: keep only the entry of the file there
         now (dropping stale ones, so none can fall to the new file), and add ``incoming``
-        (the new file's identity and metadata; empty metadata gives it none). True if a
-        record is left that gives the new file nothing: :meth:`settle` removes it once the
-        new file has the name. Costs one ``access`` where the container has no metadata."""
-        gives = incoming is not None and bool(incoming[1])
+        (the new file's identity and entry, see :data:`Incoming`). True if a record is left
+        that gives the new file nothing: :meth:`settle` removes it once the new file has the
+        name. Costs one ``access`` where the container has no metadata."""
+        gives = incoming is not None and incoming[1] is not None
         if not gives:
             files = self._entries(container, blob_path)
             if files is None:
@@ -208,8 +254,7 @@ class Records:
                     return  # a concurrent write gave it metadata meanwhile
             unlink_quietly(self._layout.meta_file(container, blob_path))
 
-    def _rebind(self, container: str, blob_path: str,
-                incoming: tuple[str, dict[str, str]] | None = None) -> bool:
+    def _rebind(self, container: str, blob_path: str, incoming: Incoming | None = None) -> bool:
         """Rewrite the record as the entry of the file now at the name plus ``incoming``;
         remove it if nothing is left. True if a record is left. Under the blob's lock."""
         files = self._entries(container, blob_path)
@@ -220,7 +265,7 @@ class Records:
                     kept = _bound_entry(files, *now, give=True)
         if incoming is not None:
             key, metadata = incoming
-            if metadata:
+            if metadata is not None:
                 kept[key] = metadata
             else:
                 kept.pop(key, None)
@@ -256,13 +301,21 @@ class Records:
             with self._layout.blob_lock(container, blob_path):
                 yield
 
+    def _any_metadata(self, container: str) -> bool:
+        """Whether any blob of the container may have metadata (its metadata folder exists).
+        Most containers never get any: one ``access`` settles it for them, with no hash to
+        compute and no exception raised."""
+        return os.access(self._layout.meta_folder(container), os.F_OK)
+
     def _entries(self, container: str, blob_path: str) -> Files | None:
         """The record's entries (None: no record). A record written before 2.3 is one entry
         under the key ``""``, which stands for whatever file has the name."""
-        # Most containers never get metadata: one access() of the container's metadata
-        # folder settles it for them, with no hash to compute and no exception raised.
-        if not os.access(self._layout.meta_folder(container), os.F_OK):
+        if not self._any_metadata(container):
             return None
+        return self._record_entries(container, blob_path)
+
+    def _record_entries(self, container: str, blob_path: str) -> Files | None:
+        """:meth:`_entries` for a container known to have a metadata folder."""
         try:
             fd = os.open(self._layout.meta_file(container, blob_path), os.O_RDONLY | O_CLOEXEC)
         except FileNotFoundError:
@@ -274,6 +327,27 @@ class Records:
         if "files" in document:
             return {str(key): dict(value) for key, value in document["files"].items()}
         return {"": dict(document["metadata"])}
+
+    def give_metadata(self, container: str, fd: int, metadata: Mapping[str, str]) -> bool:
+        """Keep ``metadata`` with the new file ``fd``, complete and stamped, before it takes
+        a name in the container (attribute :data:`METADATA`, with the file's etag: a reader
+        that listed this very version needs no second ``stat`` to pair the two). False, with
+        nothing kept, where the file system keeps no user extended attributes or not that
+        many bytes of them (the caller then gives the file a record entry)."""
+        if not _ATTRIBUTES:
+            return False
+        value = json.dumps({"etag": etag_of(os.fstat(fd)), "metadata": dict(metadata)},
+                           separators=(",", ":")).encode()
+        try:
+            os.setxattr(fd, METADATA, value)
+        except OSError as error:
+            if error.errno in NO_ATTRIBUTES or error.errno == errno.ERANGE:
+                return False
+            raise
+        folder = self._layout.meta_folder(container)
+        if not os.access(folder, os.F_OK):
+            make_folders(folder)  # before the name: readers look no further without it
+        return True
 
     def _replace_record(self, target: str, document: str) -> None:
         self.replace_record(target, document.encode())
@@ -401,6 +475,28 @@ def record_content_type(fd: int, content_type: str | None) -> None:
     except OSError as error:
         if error.errno not in NO_ATTRIBUTES:
             raise
+
+
+def attribute_metadata(target: int | str) -> dict[str, str] | None:
+    """The metadata kept with the file open as ``target`` (an fd open for reading) or that
+    the path ``target`` leads to (attribute :data:`METADATA`); None if it has none."""
+    kept = _attribute(target)
+    return None if kept is None else kept[1]
+
+
+def _attribute(target: int | str) -> tuple[str, dict[str, str]] | None:
+    """The etag the file had when given the attribute :data:`METADATA` (a later append in
+    place changes the file's), and the metadata it keeps; None if it has none."""
+    if not _ATTRIBUTES:
+        return None
+    try:
+        # A path is not followed: a symlink put at the blob's name has no metadata.
+        value = os.getxattr(target, METADATA, follow_symlinks=isinstance(target, int))
+    except OSError:
+        return None  # none given (ENODATA), no attributes here, or the file is gone
+    document = json.loads(value.decode())  # str: json.loads looks for no encoding
+    return str(document["etag"]), {str(key): str(item)
+                                   for key, item in document["metadata"].items()}
 
 
 def content_type_of(target: int | str) -> str | None:

@@ -479,11 +479,11 @@ class FileProvider(StoreInterface):
         (``capabilities().listing_metadata``): its record read as ``get_blob_properties``
         reads it, pairing one version's stat with that version's metadata; None for a blob
         deleted meanwhile."""
-        records = self._records
+        read = self._records.listing_reader(container)
 
         def build(name: str, st: os.stat_result) -> BlobInfo | None:
             try:
-                now, metadata = records.listed_state(container, name, st)
+                now, metadata = read(name, st)
             except BlobNotFound:
                 return None
             if not metadata:

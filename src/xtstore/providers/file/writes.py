@@ -25,7 +25,9 @@ Every name a write gives a file (or folder) in ``.xtstore/tmp`` is claimed by th
 (:func:`~xtstore.providers.file.layout.claim`) for as long as the name exists, so that the
 next open of the store can tell a killed writer's leftovers, which it removes
 (:meth:`~xtstore.providers.file.layout.Layout.remove_abandoned_temps`), from a live one's.
-Metadata records are bound to the file they describe (:mod:`~xtstore.providers.file
+Metadata given to a write is kept with the new file (an extended attribute) before the file
+takes the blob's name. Metadata records, for metadata set later and where the file system
+keeps no attributes, are bound to the file they describe (:mod:`~xtstore.providers.file
 .records`): before a new file takes the blob's name its record keeps only the entry of the
 file there now (plus the new file's, when the write carries metadata over), and a record
 that gives the new file nothing is removed once the file has the name, so a kill at any
@@ -69,7 +71,9 @@ from xtstore.providers._shared import new_snapshot_id
 from xtstore.providers.file.confinement import Confinement
 from xtstore.providers.file.layout import Layout, claim, name_clash
 from xtstore.providers.file.records import (
+    Incoming,
     Records,
+    attribute_metadata,
     content_type_of,
     identity,
     record_content_type,
@@ -152,15 +156,21 @@ class Writer:
         ``metadata`` (none if None or empty). A ``large`` version replaces an existing blob
         by a swap (see :meth:`install`).
 
-        The blob's metadata record is seen to once the new version is complete, before it
-        takes the name (:meth:`Records.prepare`: the old version keeps its metadata, and the
-        new one's entry is added) and, for a version without metadata, after
-        (:meth:`Records.settle`: the record, which gives the new version nothing, goes). A
-        version with metadata holds the blob's lock from its entry's addition until it has
-        the name: the next write's :meth:`Records.prepare` keeps only the entry of the file
-        at the name, and would drop one added for a file not there yet."""
+        ``metadata`` is kept with the new file (:meth:`Records.give_metadata`) before it
+        takes the name. The blob's metadata record, if it has one, is seen to once the new
+        version is complete, before it takes the name (:meth:`Records.prepare`: the old
+        version keeps its metadata) and after (:meth:`Records.settle`: the record, which
+        gives the new version nothing, goes). Where the file cannot keep its metadata, the
+        record is given the new version's entry instead, and the write holds the blob's lock
+        from the entry's addition until it has the name: the next write's
+        :meth:`Records.prepare` keeps only the entry of the file at the name, and would drop
+        one added for a file not there yet."""
         try:
+            stamped = False
             if metadata:
+                _stamp(version.fd)  # first: the attribute names the version by its etag
+                stamped = self.records.give_metadata(container, version.fd, metadata)
+            if metadata and not stamped:
                 with self._layout.blob_lock(container, blob_path):
                     incoming = (identity(version.fd, os.fstat(version.fd), give=True),
                                 dict(metadata))
@@ -168,7 +178,7 @@ class Writer:
                                                large, incoming)
             else:
                 bound = self._name_version(version, container, blob_path, exclusive, large,
-                                           None)
+                                           None, stamped=stamped)
         finally:
             version.close()
         if bound:
@@ -176,28 +186,29 @@ class Writer:
 
     def _name_version(self, version: NewVersion, container: str, blob_path: str,
                       exclusive: bool, large: bool,
-                      incoming: tuple[str, dict[str, str]] | None) -> bool:
+                      incoming: Incoming | None, *, stamped: bool = False) -> bool:
         """Give ``version`` the name, its record adding ``incoming`` (its identity and
-        metadata; the caller then holds the blob's lock): whether the record needs
-        :meth:`Records.settle` (see :meth:`finish`)."""
+        entry; the caller then holds the blob's lock), stamping it first unless it is
+        ``stamped``: whether the record needs :meth:`Records.settle` (see :meth:`finish`)."""
         if version.parent is not None:
             return self._link_beside(version.fd, version.parent, container, blob_path,
-                                     exclusive, large, incoming)
-        temp = self._name_in_tmp(version)
+                                     exclusive, large, incoming, stamped=stamped)
+        temp = self._name_in_tmp(version, stamped=stamped)
         bound = self.records.prepare(container, blob_path, incoming,
                                      locked=incoming is not None)
         self.install(temp, container, blob_path, exclusive=exclusive, large=large)
         return bound
 
     def _link_beside(self, fd: int, parent: LiveFolder, container: str, blob_path: str,
-                     exclusive: bool, large: bool,
-                     incoming: tuple[str, dict[str, str]] | None) -> bool:
-        """Link the filled unnamed file ``fd`` in the blob's folder to the blob's name, or
-        else through a temporary name; whether the blob's record needs
+                     exclusive: bool, large: bool, incoming: Incoming | None, *,
+                     stamped: bool) -> bool:
+        """Link the filled unnamed file ``fd`` in the blob's folder to the blob's name (once
+        stamped), or else through a temporary name; whether the blob's record needs
         :meth:`Records.settle` (see :meth:`finish`). Linking straight to a new name saves
         the rename."""
         name = self._layout.blob_file(container, blob_path).rpartition("/")[2]
-        _stamp(fd)
+        if not stamped:
+            _stamp(fd)
         bound = self.records.prepare(container, blob_path, incoming,  # see finish
                                      locked=incoming is not None)
         try:
@@ -256,10 +267,11 @@ class Writer:
         fd, temp = self._named_temp()
         return NewVersion(fd, temp=temp)
 
-    def _name_in_tmp(self, version: NewVersion) -> str:
-        """Stamp the filled ``version`` (in ``.xtstore/tmp``) and return its temporary name,
-        given now (claimed first) if it is unnamed."""
-        _stamp(version.fd)
+    def _name_in_tmp(self, version: NewVersion, *, stamped: bool = False) -> str:
+        """Stamp the filled ``version`` (in ``.xtstore/tmp``) unless it is ``stamped``, and
+        return its temporary name, given now (claimed first) if it is unnamed."""
+        if not stamped:
+            _stamp(version.fd)
         if version.temp is not None:
             return version.temp
         assert version.folder is not None
@@ -371,8 +383,8 @@ class Writer:
 
     def append_by_rewrite(self, container: str, blob_path: str, data: bytes) -> None:
         """Replace the blob by a new version holding its content plus ``data``, and the old
-        version's metadata: the record names the new file before it takes the name (the old
-        version's entry is left for the next write to drop)."""
+        version's metadata: kept with the new file, or else named by the record before the
+        file takes the name (the old version's entry is left for the next write to drop)."""
         # The lock keeps appenders out; the etag check catches writers that take no lock
         # (create_blob) and starts over, so no conflict ever reaches the caller.
         records = self.records
@@ -396,8 +408,9 @@ class Writer:
                     if now != etag_of(before):
                         unlink_quietly(temp)
                         continue
-                    incoming = (identity(held, os.fstat(held), give=True), metadata
-                                ) if metadata else None
+                    incoming: Incoming | None = (
+                        identity(held, os.fstat(held), give=True), metadata
+                    ) if metadata else None
                     bound = records.prepare(container, blob_path, incoming, locked=True)
                     self.install(temp, container, blob_path, exclusive=False)
             finally:
@@ -410,20 +423,25 @@ class Writer:
                        ) -> tuple[str, int, os.stat_result | None, dict[str, str]]:
         """A new version holding the blob's content plus ``data``, the fd claiming it (see
         :meth:`new_version`), the stat of the version it copied (None if the blob did not
-        exist) and that version's metadata. The caller holds the blob's lock."""
+        exist) and that version's metadata where the new version could not keep it (else
+        empty). The caller holds the blob's lock."""
         try:
             source, st = self._confined.open_blob(container, blob_path)
         except BlobNotFound:
             return *self.new_version(lambda fd: write_all(fd, data)), None, {}
         try:
+            metadata = self.records.metadata_of_open(container, blob_path, source, st)
+
             def fill(fd: int) -> None:
+                nonlocal metadata
                 # A reflink where the file system has them: O(1), and the snapshot or copy
                 # that shared the old file keeps its blocks (docs/providers/file.md).
                 copy_whole(source, fd, st.st_size, None)
                 write_all(fd, data)
                 record_content_type(fd, content_type_of(source))
+                if metadata and self.records.give_metadata(container, fd, metadata):
+                    metadata = {}
 
-            metadata = self.records.metadata_of_open(container, blob_path, source, st)
             return *self.new_version(fill), st, metadata
         finally:
             os.close(source)
@@ -444,7 +462,10 @@ class Writer:
             fd, st = self._confined.open_blob(source_container, source_blob_path)
             try:
                 metadata = records.metadata_of_open(source_container, source_blob_path, fd, st)
-                incoming = identity(fd, st, give=bool(metadata)), metadata
+                # The destination shares the file, and with it the metadata it was written
+                # with: its own entry (empty for metadata cleared) wins over that.
+                entry = metadata if metadata or attribute_metadata(fd) is not None else None
+                incoming = identity(fd, st, give=entry is not None), entry
                 temp = self._layout.temp_path()
                 claim(fd)
                 self._confined.link_blob(fd, source_container, source_blob_path, temp)
