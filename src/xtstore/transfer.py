@@ -17,7 +17,6 @@ lock that way), leave the lock held and hang every worker that finishes. The bat
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import signal
@@ -417,6 +416,8 @@ def run_transfers(
 
 def _run(batch: _Batch, transfers: Sequence[Transfer], workers: int,
          progress: ProgressSink | None) -> TransferSummary:
+    import concurrent.futures  # here: a sync that copies nothing never loads it (or logging)
+
     started = time.monotonic()
     completed = False
     executor = concurrent.futures.ThreadPoolExecutor(
