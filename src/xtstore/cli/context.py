@@ -38,6 +38,9 @@ class CliState:
     debug: bool = False
     json: bool = False
     quiet: bool = False
+    own_process: bool = False
+    """The command line is the process's own (the console script's), not a call of
+    :func:`xtstore.cli.main.main` with arguments inside a longer-lived program."""
     _config: Config | None = None
     _stores: dict[str | None, Store] = field(default_factory=dict)
 

@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_version()
     from xtstore.cli.group import run as run_group
 
-    return run_group(args)
+    return run_group(args, own_process=argv is None)
 
 
 def _print_version() -> int:
