@@ -8,7 +8,6 @@ The console script's entry point is :func:`xtstore.cli.main.main`, which answers
 
 from __future__ import annotations
 
-import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -101,13 +100,7 @@ def cli(
     state = ctx.ensure_object(CliState)
     state.config_file, state.service, state.debug = config_file, service, debug
     state.json, state.quiet = as_json, quiet
-    if state.own_process:
-        # What start-up made (modules, classes, the command's click objects) lives as long as
-        # the process: out of the collector's sight, its passes during the command do not walk
-        # it again (some 25 M instructions of a no-change sync of 200 files). Only in the
-        # process's own run: frozen garbage is never freed, so a program calling main()
-        # again and again would keep its own.
-        gc.freeze()
+    state.settle()  # the command's module is imported by now
     if debug:
         start_debug_logging()
 
