@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -416,7 +415,7 @@ def run_transfers(
 
 def _run(batch: _Batch, transfers: Sequence[Transfer], workers: int,
          progress: ProgressSink | None) -> TransferSummary:
-    import concurrent.futures  # here: a sync that copies nothing never loads it (or logging)
+    import concurrent.futures  # here: a sync that copies nothing never loads it
 
     started = time.monotonic()
     completed = False
@@ -458,6 +457,8 @@ def _ctrl_c_as_flag(batch: _Batch) -> Iterator[None]:
     """While the batch runs, Ctrl-C sets ``batch.interrupted`` instead of raising: only in the
     main thread (the one Python delivers signals to) and only over the default handler, so an
     application's own SIGINT handler is left alone."""
+    import signal  # here, as concurrent.futures in _run
+
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield
