@@ -65,15 +65,28 @@ def builtin_description(name_or_code_path: str) -> ProviderDescription | None:
     if module_name is not None:  # a main name: read only its own description
         found: ProviderDescription = importlib.import_module(module_name).DESCRIPTION
         return found
+    plain = name_or_code_path.replace(":", ".")
+    own = _own_description(plain)
+    if own is not None:
+        return own
     descriptions = builtin_descriptions()
     if name_or_code_path in descriptions:
         return descriptions[name_or_code_path]
-    plain = name_or_code_path.replace(":", ".")
     return next(
         (found for found in descriptions.values()
          if plain == found.code_path or plain in found.former_code_paths),
         None,
     )
+
+
+def _own_description(code_path: str) -> ProviderDescription | None:
+    """The description of the built-in provider whose package holds ``code_path`` when that is
+    its current class, read alone: opening a store-file service reads no other provider's."""
+    for module_name in BUILTIN_DESCRIPTIONS.values():
+        if code_path.startswith(module_name.rpartition(".")[0] + "."):
+            found: ProviderDescription = importlib.import_module(module_name).DESCRIPTION
+            return found if code_path == found.code_path else None
+    return None
 
 
 def __getattr__(name: str) -> object:

@@ -17,10 +17,8 @@ lock that way), leave the lock held and hang every worker that finishes. The bat
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -417,6 +415,8 @@ def run_transfers(
 
 def _run(batch: _Batch, transfers: Sequence[Transfer], workers: int,
          progress: ProgressSink | None) -> TransferSummary:
+    import concurrent.futures  # here: a sync that copies nothing never loads it
+
     started = time.monotonic()
     completed = False
     executor = concurrent.futures.ThreadPoolExecutor(
@@ -457,6 +457,8 @@ def _ctrl_c_as_flag(batch: _Batch) -> Iterator[None]:
     """While the batch runs, Ctrl-C sets ``batch.interrupted`` instead of raising: only in the
     main thread (the one Python delivers signals to) and only over the default handler, so an
     application's own SIGINT handler is left alone."""
+    import signal  # here, as concurrent.futures in _run
+
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield

@@ -45,6 +45,11 @@ LS_NEVER = (*NEVER, "yaml", "pathlib", "importlib.resources", "xtstore.transfer"
 VERSION_NEVER = (*LS_NEVER, "click", "xtstore.cli.group", "xtstore.config", "xtstore.registry",
                  "xtstore.store", "xtstore.values", "xtstore.errors", "xtstore.secrets",
                  "dataclasses", "inspect", "uuid", "tempfile", "logging", "json")
+# A sync that finds nothing to copy starts no thread pool, takes no Ctrl-C handler, checks no
+# names to copy and reads no other provider's description.
+SYNC_NEVER = (*NEVER, "concurrent.futures", "signal", "xtstore.cli.resolve",
+              "xtstore.providers.s3", "xtstore.providers.azure", "xtstore.providers.gcs",
+              "xtstore.providers.fsspec_store", "xtstore.providers.memory")
 # --help imports every command's module for its summary, but opens nothing.
 HELP_NEVER = (*NEVER, "yaml", "xtstore.config", "xtstore.registry", "xtstore.store")
 
@@ -95,6 +100,44 @@ def test_start_up_imports_only_what_the_command_uses(
         # with its function); no other command's.
         commands = sorted(module for module in modules if module.startswith("xtstore.cli.cmd_"))
         assert commands == ["xtstore.cli.cmd_containers", "xtstore.cli.cmd_ls"]
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_a_sync_with_nothing_to_copy_imports_only_what_it_uses(
+        direction: str, default_service: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    (folder / "logs").mkdir(parents=True)
+    for name in ("a.txt", "logs/step1.log"):
+        (folder / name).write_bytes(b"x")
+    # --json, not -q: click looks a short option up among the long ones first, and its
+    # "did you mean" for the miss loads difflib.
+    args = ["--json", "sync", *((str(folder), "small/run") if direction == "up"
+                                else ("small/run", str(tmp_path / "copy")))]
+    if direction == "down":
+        ok(loaded_modules(["--json", "sync", str(folder), "small/run"], default_service,
+                          tmp_path, tmp_path)[0])
+    assert '"copied": 2' in ok(loaded_modules(args, default_service, tmp_path, tmp_path)[0])
+    run, modules = loaded_modules(args, default_service, tmp_path, tmp_path)
+    assert '"copied": 0' in ok(run)
+    assert imported(modules, SYNC_NEVER) == [], args
+
+
+def test_only_the_processs_own_command_line_freezes_what_start_up_made(
+        default_service: dict[str, str], tmp_path: Path) -> None:
+    """``main()`` of the console script puts start-up's objects out of the collector's sight
+    (and collects again before the command runs); ``main(argv)`` called inside a program
+    leaves its collector alone."""
+    script = ("import gc, sys\n"
+              "from xtstore.cli.main import main\n"
+              "main(['ls', 'small'])\n"
+              "print(gc.get_freeze_count())\n"
+              "sys.argv = ['xtstore', 'ls', 'small']\n"
+              "main()\n"
+              "print(gc.get_freeze_count() > 0, gc.isenabled())\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=tmp_path,
+                         env=default_service, timeout=RUN_TIMEOUT, check=False)
+    listing = "a.txt\nb.txt\nlogs/\n"
+    assert ok(run) == f"{listing}0\n{listing}True True\n"
 
 
 def test_ls_with_a_config_file_reads_it_with_yaml(services: Services, tmp_path: Path) -> None:

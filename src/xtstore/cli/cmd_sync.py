@@ -28,7 +28,6 @@ from xtstore.cli.output import emit_json
 from xtstore.cli.plan import Copy, Plan, compare, plan, undecided
 from xtstore.cli.progress import make_progress
 from xtstore.cli.report import Outcome, Planned, finish, show_plan
-from xtstore.cli.resolve import checked_blob_names
 from xtstore.cli.tree import Entry, Side, blob_entry, complete, hash_entries, list_side, open_side
 from xtstore.errors import IntegrityError
 from xtstore.fingerprints import HASH_PREFERENCE, comparable, file_digest
@@ -238,8 +237,10 @@ def _guard_deletes(dest: Side, deletes: list[str], dest_count: int, yes: bool) -
 def _checked_names(dest: Side, copies: list[Copy], skip_invalid: bool) -> list[Copy]:
     """The copies whose DEST names are valid blob names (:func:`checked_blob_names`: the
     same rule and words as ``upload``)."""
-    if dest.store is None:
+    if dest.store is None or not copies:
         return copies
+    from xtstore.cli.resolve import checked_blob_names  # only with something to copy
+
     pairs = [(copy.path, dest.ref(copy.path), copy) for copy in copies]
     return [copy for _, _, copy in checked_blob_names(pairs, dest.container, skip_invalid)]
 

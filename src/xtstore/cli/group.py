@@ -100,6 +100,7 @@ def cli(
     state = ctx.ensure_object(CliState)
     state.config_file, state.service, state.debug = config_file, service, debug
     state.json, state.quiet = as_json, quiet
+    state.settle()  # the command's module is imported by now
     if debug:
         start_debug_logging()
 
@@ -126,11 +127,12 @@ def _debug_requested(args: Sequence[str]) -> bool:
     return False
 
 
-def run(args: Sequence[str]) -> int:
-    """Run the command line ``args`` (without the program name) and return the exit code."""
+def run(args: Sequence[str], *, own_process: bool = False) -> int:
+    """Run the command line ``args`` (without the program name) and return the exit code;
+    ``own_process``: it is the process's own (:attr:`CliState.own_process`)."""
     args = list(args)
     debug = _debug_requested(args)
-    state = CliState()
+    state = CliState(own_process=own_process)
     code: Any
     try:
         code = cli.main(args, prog_name="xtstore", standalone_mode=False, obj=state)

@@ -8,6 +8,7 @@ on first use.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -30,9 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"] and _COMPLETION_VARIABLE not in os.environ:
         return _print_version()
+    if argv is None:
+        # Until CliState.settle(): the objects start-up makes live as long as the process.
+        gc.disable()
     from xtstore.cli.group import run as run_group
 
-    return run_group(args)
+    return run_group(args, own_process=argv is None)
 
 
 def _print_version() -> int:

@@ -14,7 +14,6 @@ as ambiguous when both exist (the default service has that container).
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -291,6 +290,8 @@ def _parallel(paths: list[str], work: Callable[[str], _T], *, serial: bool) -> d
     lookups cost no round trip, only Python time that more threads would contend for."""
     if serial or len(paths) <= 1:
         return {path: work(path) for path in paths}
+    import concurrent.futures  # here: a local store's lookups and most syncs need no pool
+
     with concurrent.futures.ThreadPoolExecutor(
             max_workers=LOOKUP_WORKERS, thread_name_prefix="xtstore-lookup") as executor:
         return dict(zip(paths, executor.map(work, paths), strict=True))
