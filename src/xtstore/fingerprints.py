@@ -10,7 +10,6 @@ file keep its SHA-256 in the metadata key ``sha256`` (lower-case hex).
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -162,6 +161,8 @@ def new_hasher(algorithm: str) -> Hasher:
     if algorithm == "crc32":
         return Crc32()
     if algorithm in ("md5", "sha256"):
+        import hashlib  # here: loading OpenSSL's hashes costs a no-change sync ~3 ms
+
         return hashlib.new(algorithm)
     raise ValueError(f"{algorithm!r} is not one of {', '.join(HASH_PREFERENCE)}")
 

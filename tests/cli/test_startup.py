@@ -46,8 +46,9 @@ VERSION_NEVER = (*LS_NEVER, "click", "xtstore.cli.group", "xtstore.config", "xts
                  "xtstore.store", "xtstore.values", "xtstore.errors", "xtstore.secrets",
                  "dataclasses", "inspect", "uuid", "tempfile", "logging", "json")
 # A sync that finds nothing to copy starts no thread pool, takes no Ctrl-C handler, checks no
-# names to copy and reads no other provider's description.
-SYNC_NEVER = (*NEVER, "concurrent.futures", "signal", "xtstore.cli.resolve",
+# names to copy, reads no other provider's description and loads no OpenSSL hashes (store-file
+# names a record by a hash only for a container that has records).
+SYNC_NEVER = (*NEVER, "concurrent.futures", "signal", "xtstore.cli.resolve", "hashlib",
               "xtstore.providers.s3", "xtstore.providers.azure", "xtstore.providers.gcs",
               "xtstore.providers.fsspec_store", "xtstore.providers.memory")
 # --help imports every command's module for its summary, but opens nothing.

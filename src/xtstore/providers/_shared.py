@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
 import os
 import re
-import secrets
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import BinaryIO, Protocol
 
 from xtstore.errors import (
@@ -79,7 +78,8 @@ def to_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
 
 def new_snapshot_id() -> str:
     """An opaque snapshot id that sorts by creation time: ``<ns since epoch>-<random>``."""
-    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    # os.urandom, as the secrets module uses: importing that loads hmac and OpenSSL.
+    return f"{time.time_ns():020d}-{os.urandom(4).hex()}"
 
 
 def snapshot_created(snapshot_id: str) -> datetime:
@@ -163,6 +163,8 @@ def is_hidden_object(name: str) -> bool:
 
 def snapshot_prefix(blob_path: str) -> str:
     """The name prefix under which exactly this blob's snapshots live."""
+    import hashlib  # here, as below: store-file's start-up loads no OpenSSL hashes
+
     return SNAPSHOTS_PREFIX + hashlib.sha256(blob_path.encode("utf-8")).hexdigest() + "/"
 
 
@@ -282,10 +284,17 @@ class _Composite:
         return whole.digest()
 
 
+def _standard_hasher(algorithm: str) -> _Hasher:
+    import hashlib
+
+    hasher: _Hasher = hashlib.new(algorithm)
+    return hasher
+
+
 CHECKSUMS: dict[str, Callable[[], _Hasher]] = {
-    "md5": hashlib.md5,
-    "sha1": hashlib.sha1,
-    "sha256": hashlib.sha256,
+    "md5": partial(_standard_hasher, "md5"),
+    "sha1": partial(_standard_hasher, "sha1"),
+    "sha256": partial(_standard_hasher, "sha256"),
     "crc32": _Crc32,
 }
 """The digests xtstore computes itself (the standard library's); a store's other checksums

@@ -9,7 +9,6 @@ process that opens the service, never carried (:class:`ServiceOrigin`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -124,6 +123,8 @@ class ServiceOrigin:
     def fingerprint(self) -> str:
         """A digest of the provider's code path and the settings with secrets redacted, to
         tell whether the config read again still describes the same service."""
+        import hashlib  # here: opening a store needs no OpenSSL hashes
+
         described = repr((self.provider.code_path, redact(self.settings)))
         return hashlib.sha256(described.encode("utf-8")).hexdigest()
 

@@ -16,7 +16,6 @@ Layout (``root`` is the service's ``path``)::
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import itertools
 import os
 import re
@@ -80,6 +79,8 @@ def claim(fd: int) -> None:
 @lru_cache(maxsize=1024)
 def key_of(blob_path: str) -> str:
     """The name a blob's records, snapshots and lock file go by under ``.xtstore``."""
+    import hashlib  # here: a listing of blobs without records needs no key
+
     return hashlib.blake2b(blob_path.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 

@@ -148,9 +148,10 @@ class Records:
             names = frozenset(os.listdir(self._layout.meta_folder(container)))
         except FileNotFoundError:
             return lambda blob_path, st: (st, {})
+        names -= {os.path.basename(self._layout.container_meta_file(container))}
 
         def read(blob_path: str, st: os.stat_result) -> tuple[os.stat_result, dict[str, str]]:
-            recorded = f"{key_of(blob_path)}.json" in names
+            recorded = bool(names) and f"{key_of(blob_path)}.json" in names
             return self._state(container, blob_path, st, maybe_recorded=recorded)
 
         return read
