@@ -189,6 +189,25 @@ def test_download_progress_ends_at_total_for_an_empty_blob(store: Store, tmp_pat
     assert seen[-1] == (0, 0)
 
 
+def test_download_progress_that_falls_short_ends_at_the_file_size(tmp_path: Path) -> None:
+    class ShortReports(MemoryProvider):
+        """Reports half the blob, then writes it whole."""
+
+        def get_blob_to_path(self, container: str, blob_path: str, dest_fn: str,
+                             snapshot: str | None = None, progress_callback: Any = None
+                             ) -> Any:
+            progress_callback(500, 1000)
+            return super().get_blob_to_path(container, blob_path, dest_fn, snapshot)
+
+    short = Store(ShortReports({"name": "mem"}), "mem")
+    short.create_container("runs")
+    short.create_blob("runs", "data.bin", b"x" * 1000)
+    seen: list[tuple[int, int]] = []
+    short.get_blob_to_path("runs", "data.bin", str(tmp_path / "out"), None,
+                           lambda current, total: seen.append((current, total)))
+    assert seen == [(500, 1000), (1000, 1000)]
+
+
 def test_memory_store_refuses_to_move_to_another_process(store: Store) -> None:
     with pytest.raises(Unsupported, match="one process"):
         pickle.dumps(store)

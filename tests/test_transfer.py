@@ -207,6 +207,19 @@ def test_an_upload_keeps_the_file_mtime_and_a_download_gives_it_back(tmp_path: P
     assert os.stat(back).st_mtime_ns == stamp + 1
 
 
+def test_an_upload_given_the_listed_mtime_keeps_that_one(tmp_path: Path) -> None:
+    from xtstore.fingerprints import mtime_ns
+
+    _, mem = _file_and_memory(tmp_path)
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"alpha\n")
+    listed = os.stat(source).st_mtime_ns - 5_000_000_000  # as stated before a later change
+    run_transfers([upload_transfer(mem, "backup", "a.txt", str(source), 6, keep_mtime=True,
+                                   mtime_ns=listed)])
+    info = mem.get_blob_properties("backup", "a.txt")
+    assert info.properties is not None and mtime_ns(info.properties) == listed
+
+
 def test_a_move_deletes_its_source_only_after_the_copy(tmp_path: Path) -> None:
     from xtstore.errors import BlobNotFound
     from xtstore.transfer import move_transfer

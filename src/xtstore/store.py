@@ -74,6 +74,12 @@ class _MonotonicProgress:
         self._last = (current, total)
         self._callback(current, total)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the last call forwarded said every byte was moved."""
+        current, total = self._last
+        return current == total >= 0
+
     def finish(self, total: int) -> None:
         if self._last != (total, total):
             self._last = (total, total)
@@ -754,7 +760,8 @@ class Store(StoreInterface):
             blob,
             local_path=dest,
         )
-        if progress is not None:
+        if progress is not None and not progress.complete:
+            # The file's size is looked up only when the provider's report fell short.
             progress.finish(os.stat(dest).st_size)
         return properties
 

@@ -137,19 +137,22 @@ class ProgressSink(Protocol):
 
 def upload_transfer(store: Store, container: str, blob: str, source_fn: str, size: int,
                     *, content_type: str | None = None, keep_mtime: bool = False,
-                    sha256: str | None = None) -> Transfer:
+                    mtime_ns: int | None = None, sha256: str | None = None) -> Transfer:
     """Upload the local file ``source_fn`` (``size`` bytes) to ``container/blob``, with
     ``content_type`` (None: the Store guesses it from the blob name). ``keep_mtime`` stores
-    the file's modification time in the blob's ``mtime`` metadata (:mod:`xtstore.fingerprints`),
-    ``sha256`` (the file's digest, lower-case hex) its ``sha256`` metadata, in the same write:
-    pass them only for a store whose ``capabilities().create_metadata``."""
+    the file's modification time in the blob's ``mtime`` metadata (:mod:`xtstore.fingerprints`):
+    ``mtime_ns`` where the caller stated the file when it measured ``size``, else a stat when
+    the upload starts. ``sha256`` (the file's digest, lower-case hex) goes in its ``sha256``
+    metadata, in the same write: pass them only for a store whose
+    ``capabilities().create_metadata``."""
 
     def action(progress: ProgressCallback) -> None:
         metadata: dict[str, str] | None = None
         if keep_mtime or sha256 is not None:
             metadata = {}
             if keep_mtime:
-                metadata[MTIME_KEY] = format_mtime(os.stat(source_fn).st_mtime_ns)
+                stated = os.stat(source_fn).st_mtime_ns if mtime_ns is None else mtime_ns
+                metadata[MTIME_KEY] = format_mtime(stated)
             if sha256 is not None:
                 metadata[SHA256_KEY] = sha256
         store.create_blob_from_path(container, blob, source_fn, progress_callback=progress,

@@ -162,12 +162,12 @@ def _upload(dest: Side, entry: Entry, blob: str, checksum: bool) -> Transfer:
     keep = store.capabilities().create_metadata
     if not (checksum and keep):
         return upload_transfer(store, dest.container, blob, entry.ref, entry.size,
-                               keep_mtime=keep)
+                               keep_mtime=keep, mtime_ns=entry.mtime_ns)
 
     def action(progress: ProgressCallback) -> None:
         digest = entry.checksums.get("sha256") or file_digest(entry.ref, "sha256")
         upload_transfer(store, dest.container, blob, entry.ref, entry.size, keep_mtime=True,
-                        sha256=digest).action(progress)
+                        mtime_ns=entry.mtime_ns, sha256=digest).action(progress)
 
     return Transfer(blob, entry.size, action)
 

@@ -140,16 +140,22 @@ class _Batch:
     verb: str
     doing: str
     """The progress report's verb (``uploading``)."""
+    dry_run: bool = False
+    """Whether the plan is only shown: its lines (``actions``) are made only then."""
     transfers: list[Transfer] = field(default_factory=list)
     actions: list[Planned] = field(default_factory=list)
     skipped: int = 0
     moves: bool = False
 
-    def add(self, transfer: Transfer, source: str, dest: str) -> None:
+    def add(self, transfer: Transfer, shown: Callable[[], tuple[str, str]]) -> None:
+        """Plan ``transfer``; ``shown()`` gives its source and destination as a dry run
+        prints them (asked only for one: thousands of small files pay for no lines)."""
         self.transfers.append(transfer)
-        self.actions.append(Planned("copy", dest, source, transfer.size))
-        if self.moves:
-            self.actions.append(Planned("delete", source))
+        if self.dry_run:
+            source, dest = shown()
+            self.actions.append(Planned("copy", dest, source, transfer.size))
+            if self.moves:
+                self.actions.append(Planned("delete", source))
 
 
 @dataclass(frozen=True)
@@ -294,7 +300,7 @@ def _upload_stdin(state: CliState, dest: str, content_type: str | None, flags: _
     label = _remote(address, address.path)
     # stdin is as new as it gets: --update always uploads it, --skip-existing only if new.
     if flags.skip_existing and store.does_blob_exist(address.container, address.path):
-        _run(state, _Batch("uploaded", "uploading", skipped=1), flags, [store])
+        _run(state, _Batch("uploaded", "uploading", flags.dry_run, skipped=1), flags, [store])
         return
     if flags.dry_run:
         show_plan([Planned("copy", label, "-")], skipped=0, as_json=state.json,
@@ -360,17 +366,17 @@ def upload_command(sources: tuple[str, ...], dest: str, content_type: str | None
     pairs = checked_blob_names(pairs, address.container, flags.skip_invalid)
     existing = list_below(store, address.container, address.path) if flags.reuse else {}
     keep_mtime = store.capabilities().create_metadata
-    batch = _Batch("uploaded", "uploading")
+    batch = _Batch("uploaded", "uploading", flags.dry_run)
     for source, blob, item in pairs:
         info = existing.get(blob)
-        if _stays(flags, partial(_file_mtime, item.ref),
-                  None if info is None else partial(_blob_mtime, store, address.container,
-                                                    info)):
+        if info is not None and _stays(flags, partial(_file_mtime, item),
+                                       partial(_blob_mtime, store, address.container, info)):
             batch.skipped += 1
             continue
         batch.add(upload_transfer(store, address.container, blob, item.ref, item.size,
-                                  content_type=content_type, keep_mtime=keep_mtime),
-                  source, _remote(address, blob))
+                                  content_type=content_type, keep_mtime=keep_mtime,
+                                  mtime_ns=item.mtime_ns),
+                  partial(_shown, source, address, blob))
     _run(state, batch, flags, [store])
 
 
@@ -414,7 +420,7 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
     into = _into(sources, resolved[0][2], dest,
                  dest_folder=dest.endswith(("/", os.sep)), exists_as_folder=os.path.isdir(dest),
                  dest_name=os.path.basename(os.path.normpath(dest)), reuse=flags.reuse)
-    batch = _Batch("downloaded", "downloading")
+    batch = _Batch("downloaded", "downloading", flags.dry_run)
     from xtstore.fingerprints import mtime_ns as fingerprints_mtime
 
     for address, store, selection in resolved:
@@ -427,8 +433,9 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
         for item in selection.items:
             relative = target_path(selection, item, into)
             local = os.path.join(dest, *relative.split("/")) if relative else dest
-            if _stays(flags, partial(_item_mtime, store, address.container, item),
-                      _local_mtime(local)):
+            # A local copy is looked for only where it may be left alone.
+            if flags.reuse and _stays(flags, partial(_item_mtime, store, address.container,
+                                                     item), _local_mtime(local)):
                 batch.skipped += 1
                 continue
             when = None
@@ -437,7 +444,7 @@ def download_command(sources: tuple[str, ...], dest: str, include: tuple[str, ..
                         else item.properties.modified_ns)
             batch.add(download_transfer(store, address.container, item.ref, local, item.size,
                                         mtime_ns=when, read_mtime=read_mtime),
-                      _remote(address, item.ref), local)
+                      partial(_remote_to_local, address, item.ref, local))
     _run(state, batch, flags, [store for _, store, _ in resolved])
 
 
@@ -447,8 +454,17 @@ def _item_mtime(store: Store, container: str, item: Item) -> int | None:
     return _blob_mtime(store, container, BlobInfo(item.ref, False, item.properties))
 
 
-def _file_mtime(path: str) -> int | None:
-    return os.stat(path).st_mtime_ns
+def _file_mtime(item: Item) -> int | None:
+    """A local file's modification time, as its listing stated it."""
+    return item.mtime_ns
+
+
+def _shown(source: str, address: Address, blob: str) -> tuple[str, str]:
+    return source, _remote(address, blob)
+
+
+def _remote_to_local(address: Address, blob: str, local: str) -> tuple[str, str]:
+    return _remote(address, blob), local
 
 
 def _local_mtime(path: str) -> Callable[[], int | None] | None:
@@ -474,8 +490,8 @@ def _copy_batch(state: CliState, sources: tuple[str, ...], dest: str, include: t
                  dest_name=address.path.rsplit("/", 1)[-1], reuse=flags.reuse)
     existing = list_below(dest_store, address.container, address.path) if flags.reuse else {}
     make = move_transfer if moves else copy_transfer
-    batch = (_Batch("moved", "moving", moves=True) if moves
-             else _Batch("copied", "copying"))
+    batch = (_Batch("moved", "moving", flags.dry_run, moves=True) if moves
+             else _Batch("copied", "copying", flags.dry_run))
     pairs = [(_remote(source_address, item.ref),
               join_path(address.path, target_path(selection, item, into)),
               (source_address, source_store, item))
@@ -488,14 +504,14 @@ def _copy_batch(state: CliState, sources: tuple[str, ...], dest: str, include: t
         if moves and same:
             raise click.ClickException(f"'{source}' is its own destination: nothing to move")
         info = existing.get(blob)
-        if _stays(flags, partial(_item_mtime, source_store, source_address.container, item),
-                  None if info is None else partial(_blob_mtime, dest_store,
-                                                    address.container, info)):
+        if info is not None and _stays(
+                flags, partial(_item_mtime, source_store, source_address.container, item),
+                partial(_blob_mtime, dest_store, address.container, info)):
             batch.skipped += 1
             continue
         batch.add(make(source_store, source_address.container, item.ref, dest_store,
                        address.container, blob, item.size),
-                  source, _remote(address, blob))
+                  partial(_shown, source, address, blob))
     _run(state, batch, flags, [dest_store, *(store for _, store, _ in resolved)])
 
 

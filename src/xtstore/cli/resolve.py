@@ -51,12 +51,14 @@ Kind = Literal["file", "folder", "container", "pattern"]
 @dataclass(frozen=True)
 class Item:
     """One file or blob: ``ref`` is a local path or a blob name; ``properties`` a blob's, as
-    its listing gave them (no metadata)."""
+    its listing gave them (no metadata); ``mtime_ns`` a local file's modification time, from
+    the same stat as its size (so an upload stats it no more for its ``mtime``)."""
 
     ref: str
     size: int
     relative: str
     properties: BlobProperties | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass
@@ -206,7 +208,7 @@ def _local_pattern(source: str) -> Selection:
                 if entry.is_dir():
                     _add_tree(selection, entry.path, relative)
                 elif entry.is_file():
-                    selection.items.append(Item(entry.path, entry.stat().st_size, relative))
+                    selection.items.append(_local_item(entry.path, entry.stat(), relative))
             elif entry.is_dir() and (max_depth is None or depth < max_depth):
                 key = dir_key(entry.path)
                 if key not in ancestors:  # a symlink back up would loop forever
@@ -220,7 +222,11 @@ def _local_pattern(source: str) -> Selection:
 def _add_tree(selection: Selection, folder: str, name: str) -> None:
     for relative in walk_local(folder):
         path = os.path.join(folder, *relative.split("/"))
-        selection.items.append(Item(path, os.stat(path).st_size, f"{name}/{relative}"))
+        selection.items.append(_local_item(path, os.stat(path), f"{name}/{relative}"))
+
+
+def _local_item(path: str, stat: os.stat_result, relative: str) -> Item:
+    return Item(path, stat.st_size, relative, mtime_ns=stat.st_mtime_ns)
 
 
 def resolve_local(source: str, path_filter: PathFilter | None = None) -> Selection:
@@ -244,8 +250,8 @@ def _resolve_local(source: str) -> Selection:
         _add_tree(selection, source, name)
         return selection
     if os.path.isfile(source):
-        return Selection("file", [Item(source, os.stat(source).st_size,
-                                       os.path.basename(source))])
+        return Selection("file", [_local_item(source, os.stat(source),
+                                              os.path.basename(source))])
     raise FileNotFoundError(2, "no such file or folder", source)
 
 
