@@ -39,8 +39,9 @@ def datetime_from_ns(modified_ns: int) -> datetime:
 MetadataItems = tuple[tuple[str, str], ...]
 
 
-def _frozen_metadata(metadata: Mapping[str, str] | None) -> MetadataItems:
-    # Sorted items: immutable, picklable, and equal whatever order the store gave them in.
+def frozen_items(metadata: Mapping[str, str] | None) -> MetadataItems:
+    """How the value types hold a mapping: sorted items, immutable, picklable, and equal
+    whatever order the store gave them in."""
     return tuple(sorted(metadata.items())) if metadata else ()
 
 
@@ -83,8 +84,8 @@ class BlobProperties:
         _set(self, "modified_ns", modified_ns)
         _set(self, "etag", etag)
         _set(self, "content_type", content_type)
-        _set(self, "_metadata", _frozen_metadata(metadata))
-        _set(self, "_checksums", _frozen_metadata(checksums))
+        _set(self, "_metadata", frozen_items(metadata))
+        _set(self, "_checksums", frozen_items(checksums))
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -186,7 +187,7 @@ class ContainerInfo:
     ) -> None:
         _set(self, "name", name)
         _set(self, "last_modified", last_modified)
-        _set(self, "_metadata", _frozen_metadata(metadata))
+        _set(self, "_metadata", frozen_items(metadata))
 
     @property
     def metadata(self) -> dict[str, str]:

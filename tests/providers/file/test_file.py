@@ -684,3 +684,21 @@ def test_copies_from_a_pipe_fall_back_and_stay_exact(store: Store, tmp_path: Pat
     assert progress[0] == (0, len(data)) and progress[-1] == (len(data), len(data))
     store.create_blob_from_stream("box", "piped", io.BytesIO(data), length=len(data))
     assert store.get_blob_bytes("box", "piped") == data
+
+
+def test_listing_entries_fill_the_value_types_directly_and_equal_the_constructors(
+    tmp_path: Path,
+) -> None:
+    # At 31179a3 the value types had gained a field (checksums) the direct builder did not
+    # know, so it had silently fallen back to the constructors, twice as slow per blob.
+    from xtstore.providers.file import walk
+    from xtstore.values import BlobInfo
+
+    assert walk.listing_entry.__name__ == "build"
+    path = tmp_path / "blob"
+    path.write_bytes(b"12345")
+    st = os.stat(path)
+    for metadata in (None, {"b": "2", "a": "1"}):
+        built = walk.listing_entry("d/blob", st, metadata)
+        assert built == BlobInfo("d/blob", False, walk.properties_of(st, metadata))
+        assert built.properties is not None and built.properties.checksums == {}

@@ -486,9 +486,7 @@ class FileProvider(StoreInterface):
                 now, metadata = read(name, st)
             except BlobNotFound:
                 return None
-            if not metadata:
-                return listing_entry(name, now)
-            return BlobInfo(name=name, properties=properties_of(now, metadata))
+            return listing_entry(name, now, metadata)
 
         return build
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from xtstore.listing import base_folder, list_prefix
 from xtstore.localfiles.oscalls import O_CLOEXEC, open_without_symlinks, real_path_of
-from xtstore.values import BlobInfo, BlobProperties, datetime_from_ns
+from xtstore.values import BlobInfo, BlobProperties, datetime_from_ns, frozen_items
 
 __all__ = ["Build", "child_names", "children", "collect_infos", "collect_names", "etag_of",
            "listing_entry", "properties_of", "walk"]
@@ -51,29 +51,30 @@ def properties_of(
 
 
 _PROPERTY_FIELDS = ("content_length", "last_modified", "modified_ns", "etag", "content_type",
-                    "_metadata")
+                    "_metadata", "_checksums")
 _INFO_FIELDS = ("name", "is_dir", "properties")
 
 
-def _listing_entry_builder() -> Callable[[str, os.stat_result], BlobInfo]:
-    """``(name, stat) -> BlobInfo`` for listings.
+def _listing_entry_builder() -> Callable[..., BlobInfo]:
+    """``(name, stat, metadata=None) -> BlobInfo`` for listings.
 
     The value types are frozen, slotted dataclasses whose ``__init__`` (a guarded setattr per
-    field, then ``__post_init__``) costs as much as the ``stat`` call itself, which doubled
-    the time to list 20,000 blobs with properties. Listing entries carry no metadata, so they
+    field) costs as much as the ``stat`` call itself, which doubled the time to list 20,000
+    blobs with properties. Listing entries carry no content type and no checksums, so they
     can fill the slots directly; if the value types ever gain or lose a field, this falls back
-    to the constructors.
+    to the constructors (tests/providers/file/test_file.py checks it does not).
     """
     if (tuple(f.name for f in fields(BlobProperties)) != _PROPERTY_FIELDS
             or tuple(f.name for f in fields(BlobInfo)) != _INFO_FIELDS):
-        return lambda name, st: BlobInfo(name, False, properties_of(st))
+        return lambda name, st, metadata=None: BlobInfo(name, False, properties_of(st, metadata))
     new = object.__new__
-    set_length, set_modified, set_ns, set_etag, set_type, set_metadata = (
+    set_length, set_modified, set_ns, set_etag, set_type, set_metadata, set_checksums = (
         getattr(BlobProperties, name).__set__ for name in _PROPERTY_FIELDS)
     set_name, set_is_dir, set_properties = (
         getattr(BlobInfo, name).__set__ for name in _INFO_FIELDS)
 
-    def build(name: str, st: os.stat_result) -> BlobInfo:
+    def build(name: str, st: os.stat_result,
+              metadata: Mapping[str, str] | None = None) -> BlobInfo:
         modified_ns = st.st_mtime_ns
         size = st.st_size
         properties = new(BlobProperties)
@@ -82,7 +83,8 @@ def _listing_entry_builder() -> Callable[[str, os.stat_result], BlobInfo]:
         set_ns(properties, modified_ns)
         set_etag(properties, _ETAG % (st.st_ino, modified_ns, size))
         set_type(properties, None)
-        set_metadata(properties, ())
+        set_metadata(properties, frozen_items(metadata))
+        set_checksums(properties, ())
         info = new(BlobInfo)
         set_name(info, name)
         set_is_dir(info, False)
@@ -93,7 +95,8 @@ def _listing_entry_builder() -> Callable[[str, os.stat_result], BlobInfo]:
 
 
 listing_entry = _listing_entry_builder()
-"""The :class:`BlobInfo` of a listed blob file, from its name and ``stat`` result."""
+"""The :class:`BlobInfo` of a listed blob file, from its name, ``stat`` result and metadata
+(none if None)."""
 
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC
