@@ -181,11 +181,14 @@ def file_digest(path: str, algorithm: str) -> str:
         return stream_digest(stream, algorithm)
 
 
-def blob_checksums(properties: BlobProperties) -> dict[str, str]:
+def blob_checksums(properties: BlobProperties,
+                   metadata: Mapping[str, str] | None = None) -> dict[str, str]:
     """The content hashes a blob's properties give: the store's own, and the ``sha256`` an
-    upload kept in its metadata where the store has none of that algorithm."""
+    upload kept in its metadata (``metadata``, else ``properties.metadata``) where the store
+    has none of that algorithm."""
     found = properties.checksums
-    stated = properties.metadata.get(SHA256_KEY, "").strip().lower()
+    source = properties.metadata if metadata is None else metadata
+    stated = source.get(SHA256_KEY, "").strip().lower()
     if "sha256" not in found and len(stated) == 64 and all(c in "0123456789abcdef"
                                                            for c in stated):
         found["sha256"] = stated

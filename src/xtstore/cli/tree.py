@@ -227,12 +227,13 @@ def _local_entry(path: str) -> Entry | None:
 
 def blob_entry(properties: BlobProperties, name: str, precision_ns: int) -> Entry:
     """The complete entry of a blob whose properties (metadata included) were read."""
-    stated = parse_mtime(properties.metadata.get(MTIME_KEY, ""))
+    metadata = properties.metadata  # a new dict at each access: once here
+    stated = parse_mtime(metadata.get(MTIME_KEY, ""))
     return Entry(name, properties.content_length,
                  stated if stated is not None else properties.modified_ns,
                  stated=stated is not None,
                  precision_ns=1 if stated is not None else precision_ns,
-                 checksums=blob_checksums(properties))
+                 checksums=blob_checksums(properties, metadata))
 
 
 def _blob_entry(store: Store, container: str, name: str) -> Entry | None:
