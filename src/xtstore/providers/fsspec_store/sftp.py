@@ -346,28 +346,44 @@ class _SharedClient(SFTPClient):  # type: ignore[misc]  # paramiko has no type h
             super()._send_packet(t, packet)
 
     def _read_response(self, waitfor: int | None = None) -> Any:
-        with self._answers:
-            if waitfor is not None and waitfor in self._kept:
-                return self._answer(*self._kept.pop(waitfor))
-            while True:
-                try:
-                    t, data = self._read_packet()
-                except EOFError as error:
-                    raise SSHException(f"Server connection dropped: {error}") from None
-                msg = Message(data)
-                num = msg.get_int()
-                with self._lock:
-                    fileobj = self._expecting.pop(num, _UNKNOWN)
-                if num == waitfor and fileobj is not _UNKNOWN:
-                    return self._answer(t, msg)
-                if fileobj is type(None):
-                    self._kept[num] = (t, msg)  # another thread's; it will ask for it
-                    if len(self._kept) > self._KEPT_ANSWERS:
-                        del self._kept[next(iter(self._kept))]
-                elif fileobj is not _UNKNOWN:
-                    fileobj._async_response(t, msg, num)  # read ahead for a file
-                if waitfor is None:
-                    return None, None
+        if waitfor is not None:
+            with self._answers:
+                return self._read_until(waitfor)
+        if not self._answers.acquire(blocking=False):
+            # Another thread is reading answers, maybe the very ones the caller waits for (a
+            # file's read-ahead, or its pipelined writes' closing answers): once it is done,
+            # the caller looks again before reading on for a packet that may never come.
+            with self._answers:
+                return None, None
+        try:
+            return self._read_until(None)
+        finally:
+            self._answers.release()
+
+    def _read_until(self, waitfor: int | None) -> Any:
+        """paramiko's ``_read_response``, under ``_answers``: the answer to ``waitfor`` (else
+        one packet's work)."""
+        if waitfor is not None and waitfor in self._kept:
+            return self._answer(*self._kept.pop(waitfor))
+        while True:
+            try:
+                t, data = self._read_packet()
+            except EOFError as error:
+                raise SSHException(f"Server connection dropped: {error}") from None
+            msg = Message(data)
+            num = msg.get_int()
+            with self._lock:
+                fileobj = self._expecting.pop(num, _UNKNOWN)
+            if num == waitfor and fileobj is not _UNKNOWN:
+                return self._answer(t, msg)
+            if fileobj is type(None):
+                self._kept[num] = (t, msg)  # another thread's; it will ask for it
+                if len(self._kept) > self._KEPT_ANSWERS:
+                    del self._kept[next(iter(self._kept))]
+            elif fileobj is not _UNKNOWN:
+                fileobj._async_response(t, msg, num)  # read ahead for a file
+            if waitfor is None:
+                return None, None
 
     def _finish_responses(self, fileobj: Any) -> None:
         # paramiko's looks through the requests while other threads add theirs.
