@@ -142,11 +142,9 @@ class Records:
         once, by one scan of their folder, instead of one ``open`` per blob: a record made
         after the scan is one the listing did not wait for, unless the blob's file changed
         too (then its record is opened)."""
-        if not self._any_metadata(container):
-            return lambda blob_path, st: (st, {})
         try:
             names = frozenset(os.listdir(self._layout.meta_folder(container)))
-        except FileNotFoundError:
+        except FileNotFoundError:  # no blob of the container has metadata
             return lambda blob_path, st: (st, {})
         names -= {os.path.basename(self._layout.container_meta_file(container))}
 

@@ -166,16 +166,15 @@ class Writer:
         :meth:`Records.prepare` keeps only the entry of the file at the name, and would drop
         one added for a file not there yet."""
         try:
-            stamped = False
-            if metadata:
+            stamped = bool(metadata)
+            if stamped:
                 _stamp(version.fd)  # first: the attribute names the version by its etag
-                stamped = self.records.give_metadata(container, version.fd, metadata)
-            if metadata and not stamped:
+            if metadata and not self.records.give_metadata(container, version.fd, metadata):
                 with self._layout.blob_lock(container, blob_path):
                     incoming = (identity(version.fd, os.fstat(version.fd), give=True),
                                 dict(metadata))
                     bound = self._name_version(version, container, blob_path, exclusive,
-                                               large, incoming)
+                                               large, incoming, stamped=stamped)
             else:
                 bound = self._name_version(version, container, blob_path, exclusive, large,
                                            None, stamped=stamped)
