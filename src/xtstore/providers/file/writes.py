@@ -238,9 +238,10 @@ class Writer:
         self.install(temp, container, blob_path, exclusive=exclusive, large=large)
         return bound
 
-    def new_version(self, fill: Fill) -> tuple[str, int]:
+    def new_version(self, fill: Fill, *, stamped: bool = False) -> tuple[str, int]:
         """Step 2 of the write path: a finished file in ``.xtstore/tmp`` whose content
-        ``fill(fd)`` wrote, stamped, and an fd that claims it (see
+        ``fill(fd)`` wrote, stamped (by ``fill`` itself if ``stamped``), and an fd that
+        claims it (see
         :func:`~xtstore.providers.file.layout.claim`): the caller closes it once the
         temporary name is gone. Where the file system allows, the file is unnamed while
         ``fill`` runs and gets its temporary name only when complete, so a process killed
@@ -249,7 +250,7 @@ class Writer:
         version = self._version_in_tmp()
         try:
             fill(version.fd)
-            temp = self._name_in_tmp(version)
+            temp = self._name_in_tmp(version, stamped=stamped)
         except BaseException:
             version.discard()
             raise
@@ -438,10 +439,11 @@ class Writer:
                 copy_whole(source, fd, st.st_size, None)
                 write_all(fd, data)
                 record_content_type(fd, content_type_of(source))
+                _stamp(fd)  # before the attribute, which names the version by its etag
                 if metadata and self.records.give_metadata(container, fd, metadata):
                     metadata = {}
 
-            return *self.new_version(fill), st, metadata
+            return *self.new_version(fill, stamped=True), st, metadata
         finally:
             os.close(source)
 
