@@ -25,8 +25,6 @@ from __future__ import annotations
 import abc
 import functools
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar, cast
@@ -743,6 +741,8 @@ class StoreInterface(abc.ABC):
             The default downloads to a temporary file with ``get_blob_to_path``; providers
             override it to stream.
         """
+        import tempfile  # here: most commands never spool
+
         handle, temp_fn = tempfile.mkstemp(prefix="xtstore-")
         os.close(handle)
         try:
@@ -842,6 +842,9 @@ class StoreInterface(abc.ABC):
             provider implements at least one of the two (:data:`ONE_OF_EACH`), and one that
             can stream implements this one and gets ``create_blob_from_path``.
         """
+        import shutil  # here: most commands never spool
+        import tempfile
+
         with tempfile.NamedTemporaryFile(prefix="xtstore-") as spool:
             shutil.copyfileobj(stream, spool, COPY_CHUNK_SIZE)
             spool.flush()
@@ -1013,6 +1016,8 @@ class _SpooledUpload:
         self._where = (container, blob_path)
         self._content_type = content_type
         self._metadata = dict(metadata) if metadata is not None else None
+        import tempfile  # here: most commands never spool
+
         self._spool = tempfile.TemporaryFile(prefix="xtstore-")  # noqa: SIM115 - closed by commit or abort
         self._uploaded = False
 

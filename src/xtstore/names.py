@@ -7,7 +7,7 @@ provider works on all of them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from xtstore.errors import InvalidName
 
@@ -82,8 +82,7 @@ def _blob_path_problem(path: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class ListPath:
+class ListPath(NamedTuple):
     """The meaning of ``list_blobs``'s ``path`` argument.
 
     ``prefix`` is the raw name prefix every result starts with: ``""`` (whole container),

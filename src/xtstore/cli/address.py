@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from xtstore.cli.globbing import has_magic
 
 __all__ = ["Address", "parse_address"]
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     """A parsed address. ``service`` is None for the default service; ``path`` is "" for the
     whole container and never starts with '/'. ``folder`` is True when the text ended in '/'."""
 

@@ -9,7 +9,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 import click
 
@@ -289,7 +288,7 @@ def sync_command(source: str, dest: str, delete: bool, yes: bool, dry_run: bool,
     source_side, dest_side, source_entries, dest_entries, _ = _listed(
         state, source, dest, include, exclude, by="hash" if checksum else "time")
     actions = plan(source_entries, dest_entries, checksum=checksum, delete=delete)
-    actions = replace(actions, copies=_checked_names(dest_side, actions.copies, skip_invalid))
+    actions = actions._replace(copies=_checked_names(dest_side, actions.copies, skip_invalid))
     if dry_run:
         show_plan(_planned(source_side, dest_side, actions), skipped=len(actions.skips),
                   as_json=state.json, quiet=state.quiet)

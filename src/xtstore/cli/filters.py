@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["PathFilter", "translate"]
 
@@ -30,8 +30,7 @@ def translate(pattern: str) -> str:
     return f"{glob}/**" if folder else glob
 
 
-@dataclass(frozen=True)
-class PathFilter:
+class PathFilter(NamedTuple):
     """The ``--include`` and ``--exclude`` patterns of one command."""
 
     include: tuple[str, ...] = ()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
-__all__ = ["Pattern", "dir_key", "has_magic", "split_pattern", "walk_local"]
+__all__ = ["Pattern", "dir_key", "has_magic", "split_pattern", "walk_local",
+           "walk_local_entries"]
 
 _MAGIC = re.compile(r"[*?]")
 
@@ -42,8 +44,7 @@ def _translate(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(regex), re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(NamedTuple):
     """A wildcard pattern relative to a literal ``base`` folder ("" for the top)."""
 
     base: str
@@ -91,19 +92,28 @@ def dir_key(path: str) -> tuple[int, int]:
 def walk_local(root: str) -> Iterator[str]:
     """Every file below ``root`` as a '/'-separated relative path, sorted. Symlinked folders
     are followed, except one that leads back to a folder being walked (a loop)."""
+    return (relative for relative, _ in walk_local_entries(root))
 
-    def walk(folder: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> Iterator[str]:
+
+def walk_local_entries(root: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """:func:`walk_local` with each file's scan entry (its ``path``, and a ``stat()`` that
+    follows symlinks as ``os.stat`` does, made once)."""
+
+    def walk(folder: str, prefix: str, ancestors: frozenset[tuple[int, int]]
+             ) -> Iterator[tuple[str, os.DirEntry[str]]]:
         try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            entries = sorted(os.scandir(folder), key=_entry_name)
         except FileNotFoundError:
             return
         for entry in entries:
-            relative = prefix + entry.name
             if entry.is_dir():
                 key = dir_key(entry.path)
                 if key not in ancestors:
-                    yield from walk(entry.path, relative + "/", ancestors | {key})
+                    yield from walk(entry.path, f"{prefix}{entry.name}/", ancestors | {key})
             elif entry.is_file():
-                yield relative
+                yield prefix + entry.name, entry
 
     yield from walk(root, "", frozenset({dir_key(root)}))
+
+
+_entry_name = attrgetter("name")

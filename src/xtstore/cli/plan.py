@@ -15,7 +15,7 @@ hashes decide instead of times, so a change that kept the size and the time is c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from xtstore.cli.tree import Entry
 from xtstore.fingerprints import HASH_PREFERENCE
@@ -24,8 +24,7 @@ __all__ = ["Comparison", "Copy", "Plan", "common_hash", "compare", "plan", "same
            "undecided"]
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(NamedTuple):
     """A file to copy and why: ``missing`` on DEST, its ``size``, its ``time`` or its
     ``checksum`` differs."""
 
@@ -34,11 +33,10 @@ class Copy:
     reason: str
 
 
-@dataclass(frozen=True)
-class Plan:
-    copies: list[Copy] = field(default_factory=list)
-    skips: list[str] = field(default_factory=list)
-    deletes: list[str] = field(default_factory=list)
+class Plan(NamedTuple):
+    copies: list[Copy]
+    skips: list[str]
+    deletes: list[str]
 
 
 def same_time(first: Entry, second: Entry) -> bool:
@@ -97,7 +95,7 @@ def plan(source: Mapping[str, Entry], dest: Mapping[str, Entry], *, checksum: bo
     a skip of each that matches, and with ``delete`` a deletion of each ``dest`` entry that
     ``source`` lacks (both listings went through the same filter, so a path the filter
     excludes is on neither and never deleted)."""
-    result = Plan()
+    result = Plan([], [], [])
     for path in sorted(source):
         entry = source[path]
         other = dest.get(path)
@@ -111,14 +109,13 @@ def plan(source: Mapping[str, Entry], dest: Mapping[str, Entry], *, checksum: bo
     return result
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """``check``'s findings, each a sorted list of relative paths."""
 
-    matching: list[str] = field(default_factory=list)
-    missing_on_dest: list[str] = field(default_factory=list)
-    missing_on_source: list[str] = field(default_factory=list)
-    differ: list[str] = field(default_factory=list)
+    matching: list[str]
+    missing_on_dest: list[str]
+    missing_on_source: list[str]
+    differ: list[str]
 
     @property
     def clean(self) -> bool:
@@ -129,7 +126,7 @@ def compare(source: Mapping[str, Entry], dest: Mapping[str, Entry], *,
             size_only: bool = False) -> Comparison:
     """Sizes, then (unless ``size_only``) the content hash both sides have: a pair with no
     common hash differs (the caller hashes what it must first)."""
-    result = Comparison()
+    result = Comparison([], [], [], [])
     for path in sorted(source.keys() | dest.keys()):
         if path not in dest:
             result.missing_on_dest.append(path)

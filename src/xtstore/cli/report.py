@@ -9,6 +9,7 @@ their results alike: ``synced: 3 copied (1.2 MiB), 197 skipped, 2 deleted, 1 fai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import click
 
@@ -87,8 +88,7 @@ def finish(outcome: Outcome, *, as_json: bool, quiet: bool) -> int:
     return EXIT_ERROR if failures else 0
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):
     """One action a ``--dry-run`` would take: ``copy`` (``source`` to ``dest``, ``size``
     bytes; ``sync`` says why in ``reason``) or ``delete`` (``dest``)."""
 
@@ -110,7 +110,7 @@ def show_plan(actions: list[Planned], *, skipped: int, as_json: bool, quiet: boo
     ``xtstore: dry run: would copy 3 files (1.2 MiB), delete 2; 197 skipped`` on stderr;
     returns the exit code (0)."""
     if as_json:
-        emit_json([{key: value for key, value in vars(action).items() if value is not None}
+        emit_json([{key: value for key, value in action._asdict().items() if value is not None}
                    for action in actions])
     else:
         for action in actions:

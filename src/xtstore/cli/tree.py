@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import click
 
 from xtstore.cli.context import CliState, parse_address_arg
 from xtstore.cli.filters import PathFilter
-from xtstore.cli.globbing import walk_local
+from xtstore.cli.globbing import walk_local_entries
 from xtstore.errors import BlobNotFound, ContainerNotFound, InvalidName
 from xtstore.fingerprints import MTIME_KEY, blob_checksums, file_digest, parse_mtime, stream_digest
 from xtstore.values import BlobInfo, BlobProperties
@@ -41,27 +41,31 @@ _SECOND = 1_000_000_000
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class Entry:
+_NO_CHECKSUMS: Mapping[str, str] = MappingProxyType({})
+
+
+class Entry(NamedTuple):
     """One file or blob: ``ref`` is its local path or blob name.
 
     ``mtime_ns`` is the file's modification time where ``stated`` (a local file's own, or a
     blob's ``mtime`` metadata: nanoseconds), else the blob's ``last_modified`` (the time it
     was written), which a cloud store keeps to the second only: ``precision_ns`` says how
     fine ``mtime_ns`` is. ``complete`` is False for a listing entry whose metadata was not
-    read (its mtime may still be stated there)."""
+    read (its mtime may still be stated there).
+
+    A named tuple, not a dataclass: a sync makes one per file on each side, and a tuple is
+    made in a quarter of the time of a frozen dataclass."""
 
     ref: str
     size: int
     mtime_ns: int
     stated: bool = True
     precision_ns: int = 1
-    checksums: Mapping[str, str] = field(default_factory=dict)
+    checksums: Mapping[str, str] = _NO_CHECKSUMS
     complete: bool = True
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     """SOURCE or DEST: a local folder (``store`` None, ``root`` its path) or a store folder
     (``root`` the blob prefix, "" or ending in '/'). ``single`` names the one file a file
     SOURCE is (and the one name looked at on DEST)."""
@@ -186,17 +190,22 @@ def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
     if side.store is None:
         if not os.path.isdir(side.root):
             return {}
+        accepts = path_filter.accepts if path_filter.active else None
         entries = {}
-        for relative in walk_local(side.root):
-            if path_filter.accepts(relative):
-                found = _local_entry(side.ref(relative))
-                if found is not None:
-                    entries[relative] = found
+        for relative, file in walk_local_entries(side.root):
+            if accepts is None or accepts(relative):
+                try:
+                    stat = file.stat()
+                except FileNotFoundError:
+                    continue  # removed since the scan
+                entries[relative] = Entry(file.path, stat.st_size, stat.st_mtime_ns)
         return entries
     capabilities = side.store.capabilities()
     precision = 1 if capabilities.local else _SECOND
     # Where the listing carries metadata, its entries are complete: no properties read later.
     listed_metadata = capabilities.listing_metadata
+    accepts = path_filter.accepts if path_filter.active else None
+    skip = len(side.root)
     entries = {}
     # One call (a local store's walk in one piece), not one guarded step per entry: every
     # entry is kept in the dict anyway.
@@ -204,8 +213,8 @@ def list_side(side: Side, path_filter: PathFilter) -> dict[str, Entry]:
                                       recursive=True):
         if not isinstance(info, BlobInfo) or info.is_dir or info.properties is None:
             continue
-        relative = info.name[len(side.root):]
-        if path_filter.accepts(relative):
+        relative = info.name[skip:]
+        if accepts is None or accepts(relative):
             properties = info.properties
             if listed_metadata:
                 entries[relative] = blob_entry(properties, info.name, precision)
@@ -229,11 +238,11 @@ def blob_entry(properties: BlobProperties, name: str, precision_ns: int) -> Entr
     """The complete entry of a blob whose properties (metadata included) were read."""
     metadata = properties.metadata  # a new dict at each access: once here
     stated = parse_mtime(metadata.get(MTIME_KEY, ""))
-    return Entry(name, properties.content_length,
-                 stated if stated is not None else properties.modified_ns,
-                 stated=stated is not None,
-                 precision_ns=1 if stated is not None else precision_ns,
-                 checksums=blob_checksums(properties, metadata))
+    checksums = blob_checksums(properties, metadata)
+    if stated is None:
+        return Entry(name, properties.content_length, properties.modified_ns, False,
+                     precision_ns, checksums)
+    return Entry(name, properties.content_length, stated, True, 1, checksums)
 
 
 def _blob_entry(store: Store, container: str, name: str) -> Entry | None:
@@ -282,7 +291,7 @@ def hash_entries(side: Side, entries: Mapping[str, Entry], paths: Iterable[str],
     result = dict(entries)
     for path, value in _parallel(list(paths), digest, serial=False).items():
         entry = result[path]
-        result[path] = replace(entry, checksums={**entry.checksums, algorithm: value})
+        result[path] = entry._replace(checksums={**entry.checksums, algorithm: value})
     return result
 
 

@@ -40,20 +40,34 @@ alias counting every value of what it refers to (a real config holds a few hundr
 
 def display_path(path: str | os.PathLike[str]) -> str:
     """How ``path`` is named in messages and in :meth:`Config.source_of`."""
-    from pathlib import Path
-
-    absolute = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-    shortest, size = str(absolute), len(absolute.parts) - 1
+    absolute = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    shortest, size = absolute, len(_parts(absolute)) - 1
     # The fewest path parts win; on a tie: absolute, then ~/..., then relative.
-    for base, prefix in ((Path.home(), "~/"), (Path.cwd(), "")):
-        try:
-            relative = absolute.relative_to(base)
-        except ValueError:
+    for base, prefix in ((os.path.expanduser("~"), "~/"), (os.getcwd(), "")):
+        relative = _parts_below(absolute, os.path.abspath(base))
+        if not relative:
             continue
-        parts = len(relative.parts) + (1 if prefix else 0)
-        if relative.parts and parts < size:
-            shortest, size = prefix + relative.as_posix(), parts
+        parts = len(relative) + (1 if prefix else 0)
+        if parts < size:
+            shortest, size = prefix + "/".join(relative), parts
     return shortest
+
+
+def _parts(absolute: str) -> list[str]:
+    """The parts of a normalized absolute path, its root the first (as ``PurePath.parts``;
+    os.path rather than pathlib, which a command would import for this alone)."""
+    drive, rest = os.path.splitdrive(absolute)
+    names = [name for name in rest.split(os.sep) if name]
+    return [drive + os.sep, *names]
+
+
+def _parts_below(absolute: str, base: str) -> list[str] | None:
+    """The parts of ``absolute`` below ``base`` (both normalized and absolute); None if it is
+    not below it ([] if it is ``base``)."""
+    parts, base_parts = _parts(absolute), _parts(base)
+    if parts[:len(base_parts)] != base_parts:
+        return None
+    return parts[len(base_parts):]
 
 
 def load_yaml_file(path: str | os.PathLike[str], label: str, *, quote_source: bool = True

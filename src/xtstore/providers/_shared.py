@@ -18,10 +18,9 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from xtstore.errors import (
     BlobAlreadyExists,
@@ -303,8 +302,7 @@ CHECKSUMS: dict[str, Callable[[], _Hasher]] = {
 _CHECK_CHUNK = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(NamedTuple):
     """What downloaded content must be: ``size`` bytes long and, when the store keeps a
     checksum of the whole blob, hashing to ``digest`` under ``algorithm`` (a key of
     :data:`CHECKSUMS`). None means "not known": that part is not checked."""

@@ -14,8 +14,8 @@ import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass
 from types import ModuleType
+from typing import NamedTuple
 
 from xtstore.catalog import (
     BUILTIN_DESCRIPTIONS,
@@ -69,8 +69,7 @@ def provider_description(name_or_path: str, config: ConfigSource = None) -> Prov
     return found
 
 
-@dataclass(frozen=True)
-class ProviderRef:
+class ProviderRef(NamedTuple):
     """Where a provider name leads: its code path and the config entry that said so."""
 
     code_path: str

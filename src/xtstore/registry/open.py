@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from xtstore.catalog import is_code_path
 from xtstore.config import BUILTIN_SOURCE, Config, ConfigSource, as_config, redact
@@ -53,8 +53,7 @@ class ConfigOrigin(Protocol):
 
 
 
-@dataclass(frozen=True)
-class ConfigFiles:
+class ConfigFiles(NamedTuple):
     """The config files merged (absolute paths, lowest first), read again by a worker."""
 
     files: tuple[str, ...]

@@ -19,7 +19,6 @@ import fcntl
 import itertools
 import os
 import re
-import shutil
 import stat
 import weakref
 from collections.abc import Callable, Iterator
@@ -215,6 +214,8 @@ class Layout:
                              os.O_RDONLY | os.O_DIRECTORY | O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             raise ContainerNotFound("container not found", container=container) from None
+        import shutil  # here: only deletions of whole folders need it
+
         try:
             claim(folder)  # before it is renamed into .xtstore/tmp: see claim
             os.makedirs(self.tmp, exist_ok=True)
@@ -506,6 +507,8 @@ def _remove_if_abandoned(path: str) -> None:
         if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
             return
         if stat.S_ISDIR(named.st_mode):
+            import shutil  # here: only deletions of whole folders need it
+
             shutil.rmtree(path, ignore_errors=True)
         else:
             os.unlink(path)
