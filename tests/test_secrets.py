@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import logging
 import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -168,6 +170,40 @@ def test_install_keeps_the_factory_before_it_and_installs_once() -> None:
         assert seen == ["azure.unit"]
     finally:
         logging.setLogRecordFactory(previous)
+
+
+# A process that has not imported logging when a store opens (a command on a local store):
+# the redaction must be in place when logging is imported later, by anyone.
+LATE_LOGGING = """\
+import sys
+if "logging" in sys.modules:
+    print("SKIP: this interpreter imports logging at start-up: " + repr(sys.argv))
+    sys.exit(0)
+from xtstore import secrets
+secrets.register([sys.argv[1]])
+assert "logging" not in sys.modules, "register imported logging"
+import logging
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(record)
+logging.getLogger().addHandler(Keep())
+logging.getLogger().setLevel(logging.DEBUG)
+logging.getLogger("botocore.endpoint").debug("Sending %s", sys.argv[1])
+logging.getLogger("myapp").debug("mine: %s", sys.argv[1])
+assert not any(type(finder).__module__ == "xtstore.secrets" for finder in sys.meta_path)
+assert logging.__loader__.get_source("logging")  # the module's own loader still answers
+print(records[0].getMessage(), "|", records[1].args == (sys.argv[1],))
+"""
+
+
+def test_records_are_redacted_when_logging_is_first_imported_after_install() -> None:
+    run = subprocess.run([sys.executable, "-c", LATE_LOGGING, TOKEN], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    if run.stdout.startswith("SKIP: "):
+        pytest.skip(run.stdout[6:].strip())
+    assert run.stdout == "Sending *** | True\n"
 
 
 def test_a_mapping_with_an_inline_credential_option_refuses_to_pickle(tmp_path: Path) -> None:

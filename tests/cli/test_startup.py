@@ -36,8 +36,9 @@ sys.exit(code)
 # Never needed to start: cloud SDKs and the libraries only some commands use.
 NEVER = ("rich", "boto3", "botocore", "s3transfer", "azure", "google", "fsspec", "s3fs", "adlfs",
          "gcsfs", "wcmatch", "importlib.metadata", "zipfile", "difflib", "xtstore.adapter")
-# A store-file listing opens no other provider and reads no config file, so no YAML.
-LS_NEVER = (*NEVER, "yaml", "pathlib", "importlib.resources", "xtstore.transfer",
+# A store-file listing opens no other provider and reads no config file, so no YAML; it logs
+# nothing, so no logging (the secret redaction waits for its import: xtstore.secrets.install).
+LS_NEVER = (*NEVER, "yaml", "pathlib", "importlib.resources", "logging", "xtstore.transfer",
             "xtstore.cli.progress",
             "xtstore.providers.s3.store", "xtstore.providers.azure.store",
             "xtstore.providers.gcs.store", "xtstore.providers.fsspec_store.store")
@@ -48,7 +49,7 @@ VERSION_NEVER = (*LS_NEVER, "click", "xtstore.cli.group", "xtstore.config", "xts
 # A sync that finds nothing to copy starts no thread pool, takes no Ctrl-C handler, checks no
 # names to copy, reads no other provider's description and loads no OpenSSL hashes (store-file
 # names a record by a hash only for a container that has records).
-SYNC_NEVER = (*NEVER, "concurrent.futures", "signal", "xtstore.cli.resolve", "hashlib",
+SYNC_NEVER = (*NEVER, "concurrent.futures", "signal", "xtstore.cli.resolve", "hashlib", "logging",
               "xtstore.providers.s3", "xtstore.providers.azure", "xtstore.providers.gcs",
               "xtstore.providers.fsspec_store", "xtstore.providers.memory")
 # --help imports every command's module for its summary, but opens nothing.

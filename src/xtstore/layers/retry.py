@@ -5,7 +5,6 @@ function asked before each retry instead. A store's ``Retry-After`` is honoured 
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,6 +38,8 @@ class RetryPolicy:
 
     def delay(self, retry_number: int) -> float:
         """Full-jitter backoff before retry number ``retry_number`` (1-based)."""
+        import random  # here: a command that never retries never loads it
+
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
         return random.uniform(0, ceiling)
 
