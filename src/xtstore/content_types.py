@@ -97,13 +97,16 @@ def guess_content_type(blob_path: str) -> str:
     return _type_of_suffix(suffix.lower())
 
 
-_CONTENT_TYPE = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ -~\t]*)?")
-"""``type/subtype`` with optional parameters, as an HTTP header carries it (RFC 9110
-§8.3.1): tokens, then printable ASCII only, so that no value can end a header line."""
+@functools.cache
+def _content_type_pattern() -> re.Pattern[str]:
+    """``type/subtype`` with optional parameters, as an HTTP header carries it (RFC 9110
+    §8.3.1): tokens, then printable ASCII only, so that no value can end a header line.
+    Compiled on first use: some 2 ms, which a command that writes nothing need not pay."""
+    return re.compile(
+        r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ -~\t]*)?")
 
 
 def is_content_type(value: object) -> bool:
     """Whether ``value`` is a string a store can keep as a content type: ``type/subtype``,
     optionally followed by ``; parameters`` in printable ASCII."""
-    return isinstance(value, str) and _CONTENT_TYPE.fullmatch(value) is not None
+    return isinstance(value, str) and _content_type_pattern().fullmatch(value) is not None
