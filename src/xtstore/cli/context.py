@@ -4,7 +4,6 @@ the group class every command group uses."""
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -30,20 +29,22 @@ __all__ = [
 ]
 
 
-@dataclass
 class CliState:
-    """Global options plus caches, so each service is opened once per command."""
+    """Global options plus caches, so each service is opened once per command.
 
-    config_file: str | None = None
-    service: str | None = None
-    debug: bool = False
-    json: bool = False
-    quiet: bool = False
-    own_process: bool = False
-    """The command line is the process's own (the console script's), not a call of
-    :func:`xtstore.cli.main.main` with arguments inside a longer-lived program."""
-    _config: Config | None = None
-    _stores: dict[str | None, Store] = field(default_factory=dict)
+    ``own_process``: the command line is the process's own (the console script's), not a call
+    of :func:`xtstore.cli.main.main` with arguments inside a longer-lived program. (A plain
+    class: a dataclass costs a millisecond of start-up to make.)"""
+
+    def __init__(self, *, own_process: bool = False) -> None:
+        self.config_file: str | None = None
+        self.service: str | None = None
+        self.debug = False
+        self.json = False
+        self.quiet = False
+        self.own_process = own_process
+        self._config: Config | None = None
+        self._stores: dict[str | None, Store] = {}
 
     def config(self) -> Config:
         """The merged configuration (``xtstore.load_config``). Raises ``ConfigError``."""

@@ -7,8 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from xtstore.attempts import current_attempt
 from xtstore.errors import ConfigError, TransientError
@@ -19,8 +18,7 @@ __all__ = ["RetryContext", "RetryLayer", "RetryPolicy", "RetryResponse"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """``attempts`` counts every try, the first included, so ``set_retry(n)`` means
     ``attempts = n + 1``. Delays are in seconds."""
 
@@ -34,7 +32,7 @@ class RetryPolicy:
         return self.attempts - 1
 
     def with_retries(self, retries: int) -> RetryPolicy:
-        return replace(self, attempts=max(0, int(retries)) + 1)
+        return self._replace(attempts=max(0, int(retries)) + 1)
 
     def delay(self, retry_number: int) -> float:
         """Full-jitter backoff before retry number ``retry_number`` (1-based)."""
