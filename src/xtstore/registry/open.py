@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
 from xtstore.catalog import is_code_path
@@ -62,9 +61,15 @@ class ConfigFiles(NamedTuple):
         return service_origin(service, Config.from_files(self.files))
 
 
-@dataclass(frozen=True)
 class XtEnvironment:
-    """XT's ``XT_STORE_CREDS`` / ``XT_STORE_CODE_PATH``, read again by a worker."""
+    """XT's ``XT_STORE_CREDS`` / ``XT_STORE_CODE_PATH``, read again by a worker. (A plain
+    class: a dataclass costs a millisecond of start-up to make.)"""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is XtEnvironment
+
+    def __hash__(self) -> int:
+        return hash(XtEnvironment)
 
     def origin(self, service: str) -> ServiceOrigin:
         origin = xt_service_origin()
@@ -77,8 +82,7 @@ class XtEnvironment:
         return origin
 
 
-@dataclass(frozen=True)
-class ServiceOrigin:
+class ServiceOrigin(NamedTuple):
     """Everything needed to open a service again, in this process or another: the service's
     UNRESOLVED settings (secrets are resolved anew by :meth:`build`, never carried), where
     each key came from, the provider's code path (with the folder it was found in when
@@ -95,9 +99,9 @@ class ServiceOrigin:
     service: str
     settings: dict[str, Any]
     provider: ProviderRef
-    search_dir: str | None = None
-    sources: dict[KeyPath, str] = field(default_factory=dict)
-    reopen: ConfigOrigin | None = None
+    search_dir: str | None
+    sources: dict[KeyPath, str]
+    reopen: ConfigOrigin | None
 
     def __repr__(self) -> str:
         return f"<ServiceOrigin service={self.service!r} provider={self.provider.code_path!r}>"
@@ -116,7 +120,7 @@ class ServiceOrigin:
             )
         return (
             ServiceOrigin,
-            (self.service, self.settings, self.provider, self.search_dir, self.sources),
+            (self.service, self.settings, self.provider, self.search_dir, self.sources, None),
         )
 
     def fingerprint(self) -> str:
@@ -255,7 +259,7 @@ def _key_naming(settings: Mapping[str, Any], filename: str) -> str | None:
 
 
 def _with_dir(origin: ServiceOrigin, search_dir: str | None) -> ServiceOrigin:
-    return replace(origin, search_dir=search_dir)
+    return origin._replace(search_dir=search_dir)
 
 
 def _reopen(
