@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import platform
-import random
 import stat
 import sys
 import time
@@ -239,6 +238,8 @@ def _after_removal(rounds_left: int) -> None:
     machine) is not outrun by retrying at once."""
     done = FOLDER_ROUNDS - rounds_left
     if done > 2:
+        import random  # here only: a rare path, not worth an import in every start-up
+
         time.sleep(random.uniform(0, min(0.0001 * 2 ** done, 0.08)))
 
 

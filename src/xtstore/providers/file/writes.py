@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -523,6 +522,8 @@ class Writer:
                     os.unlink(lock_path)
         finally:
             if doomed is not None:
+                import shutil  # here only: bz2 and lzma come with it, some 2 ms of start-up
+
                 shutil.rmtree(doomed[0], ignore_errors=True)
                 os.close(doomed[1])
         self._layout.prune_folders(container, os.path.dirname(path))
