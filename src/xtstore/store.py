@@ -52,6 +52,11 @@ T = TypeVar("T")
 
 _NAME_CACHE_SIZE = 256
 
+_NO_KEYWORDS: Mapping[str, Any] = {}
+_NO_PROPERTIES: Mapping[str, Any] = {"properties": False}
+"""The keyword ``Store.get_blob_to_path(..., properties=False)`` hands a provider whose
+method has that parameter (docs/contract.md, "get_blob_to_path returns")."""
+
 
 class StoreOrigin(Protocol):
     """How to build the same store again in another process (secrets re-resolved there,
@@ -745,16 +750,30 @@ class Store(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        properties: bool = True,
     ) -> BlobProperties | None:
         """The provider's download, and what it returns: the properties of the version
-        written, or None where it does not know them (docs/contract.md, get_blob_to_path)."""
+        written, or None where it does not know them (docs/contract.md, get_blob_to_path).
+
+        ``properties=False``: the caller has no use for them, and None is returned. The
+        provider is told so (``properties=False``) only where its ``get_blob_to_path`` has a
+        parameter of that name, so that it may skip reading them; any other provider (an
+        XT-style one, a subclass overriding the method with the interface's signature) is
+        called exactly as with ``properties=True`` (docs/contract.md, "get_blob_to_path
+        returns")."""
         container, blob = self._blob(container, blob_path)
         dest = os.fspath(dest_fn)
         progress = _wrap_progress(progress_callback)
-        properties = self._run(
+        provider = self.provider
+        told = _NO_KEYWORDS
+        if not properties and _takes_keyword(type(provider), "get_blob_to_path", "properties",
+                                             False):
+            told = _NO_PROPERTIES
+        written = self._run(
             "get_blob_to_path",
-            lambda: self.provider.get_blob_to_path(
-                container, blob, dest, snapshot=snapshot, progress_callback=progress
+            lambda: provider.get_blob_to_path(
+                container, blob, dest, snapshot=snapshot, progress_callback=progress, **told
             ),
             container,
             blob,
@@ -763,7 +782,7 @@ class Store(StoreInterface):
         if progress is not None and not progress.complete:
             # The file's size is looked up only when the provider's report fell short.
             progress.finish(os.stat(dest).st_size)
-        return properties
+        return written if properties else None
 
     def get_blob_properties(self, container: str, blob_path: str) -> BlobInfo:
         container, blob = self._blob(container, blob_path)
@@ -1037,14 +1056,16 @@ def _check_text(text: object, service: str, container: str, blob: str) -> None:
 
 
 @functools.cache
-def _takes_keyword(provider_class: type, method: str, keyword: str) -> bool:
+def _takes_keyword(provider_class: type, method: str, keyword: str,
+                   catch_all: bool = True) -> bool:
     """Whether ``provider_class``'s ``method`` takes the keyword ``keyword`` (asked once per
-    class, method and keyword)."""
+    class, method, keyword and ``catch_all``). ``catch_all=False`` counts only a parameter of
+    that name, not a ``**kwargs`` that might hand it on to something that takes none."""
     try:
         parameters = inspect.signature(getattr(provider_class, method)).parameters.values()
     except (AttributeError, TypeError, ValueError):
         return False
-    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+    return any((catch_all and parameter.kind is inspect.Parameter.VAR_KEYWORD)
                or (parameter.name == keyword
                    and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
                for parameter in parameters)

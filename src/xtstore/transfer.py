@@ -174,7 +174,8 @@ def download_with_properties(store: Store, container: str, blob: str, dest_fn: s
         if downloaded is not None:
             return downloaded
     properties = store.get_blob_properties(container, blob).properties
-    store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+    store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress,
+                           properties=False)
     return properties
 
 
@@ -193,7 +194,10 @@ def download_transfer(store: Store, container: str, blob: str, dest_fn: str, siz
             if properties is not None:
                 stated = fingerprints.mtime_ns(properties)
         else:
-            store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress)
+            # Nothing here uses the blob's properties (the time, if any, is mtime_ns): the
+            # download need not read them (docs/contract.md, "get_blob_to_path returns").
+            store.get_blob_to_path(container, blob, dest_fn, progress_callback=progress,
+                                   properties=False)
         if stated is not None:
             os.utime(dest_fn, ns=(stated, stated))
 

@@ -132,8 +132,10 @@ def _download(source: Side, entry: Entry, dest_fn: str, checksum: bool
         known = entry
         with atomic_local_path(dest_fn) as temp:
             if known.complete:
+                # The entry has the mtime and hashes already: the download need not read
+                # the blob's properties (docs/contract.md, "get_blob_to_path returns").
                 store.get_blob_to_path(source.container, entry.ref, temp,
-                                       progress_callback=progress)
+                                       progress_callback=progress, properties=False)
             else:
                 # The kept mtime and the hashes, from the download itself where it gives them.
                 properties = download_with_properties(store, source.container, entry.ref,

@@ -399,24 +399,28 @@ class FileProvider(StoreInterface):
         dest_fn: str,
         snapshot: str | None = None,
         progress_callback: ProgressCallback | None = None,
+        *,
+        properties: bool = True,
     ) -> BlobProperties | None:
         """Copy with the kernel's copy path into a new file next to ``dest_fn``, which takes
         its name when complete (the one local writer); with ``checksum``, only if it matches
         its recorded CRC-32 (:class:`IntegrityError`, nothing left). Returns the properties
         of the file copied (its stat, and the metadata and content type its record and
         attributes give that very file, as ``get_blob_properties`` pairs them); None for a
-        snapshot, whose metadata ``get_blob_properties`` does not define. Raises
-        :class:`BlobNotFound`."""
+        snapshot, whose metadata ``get_blob_properties`` does not define, and with
+        ``properties=False``, which reads neither the record nor those attributes (a
+        ``checksum``'s CRC-32 is still read and checked; docs/contract.md, "get_blob_to_path
+        returns"). Raises :class:`BlobNotFound`."""
         fd, st = self._confined.open_blob(container, blob_path, snapshot)
         large = st.st_size >= LARGE
         try:
-            properties = None
-            if snapshot is None:
+            described = None
+            if properties and snapshot is None:
                 # Read before the content, as a caller's get_blob_properties would be. The
                 # record is replaced whole, so read without the blob's lock it gives one
                 # version's entries, and the open file's identity picks this file's own.
                 metadata = self._records.metadata_of_open(container, blob_path, fd, st)
-                properties = properties_of(st, metadata, content_type_of(fd))
+                described = properties_of(st, metadata, content_type_of(fd))
             if not self._checksums:
                 with atomic_local_file(dest_fn, large=large) as dest:
                     copy_whole(fd, dest, st.st_size, progress_callback)
@@ -424,7 +428,7 @@ class FileProvider(StoreInterface):
                 with verified_local_file(dest_fn, large=large) as local:
                     local.expect(checksums.expected_of(fd, st.st_size))
                     copy_whole(fd, local.file.fileno(), st.st_size, progress_callback)
-            return properties
+            return described
         finally:
             os.close(fd)
 
