@@ -243,15 +243,19 @@ def describe(counts: Counter[str]) -> str:
 
 
 def fresh_raw_client(server: MotoServer, endpoint: str | None = None) -> Any:
-    """A plain boto3 client with the same botocore Config (retries off, same pool)."""
+    """A plain boto3 client with the same botocore Config (retries off, same pool), but
+    botocore's parameter validation on, as boto3 has it by default (xtstore's client turns it
+    off: its Store checks every argument before any request)."""
     import boto3
+    from botocore.config import Config
 
     from xtstore.providers.s3.config import S3Settings
 
     settings = S3Settings.from_config(server.service_config())
+    config = settings.botocore_config().merge(Config(parameter_validation=True))
     return boto3.client("s3", endpoint_url=endpoint or server.endpoint_url,
                         region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test", config=settings.botocore_config())
+                        aws_secret_access_key="test", config=config)
 
 
 # ---- 2. bytes moved by an append to a 64 MiB blob ----

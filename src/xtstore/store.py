@@ -349,7 +349,7 @@ class Store(StoreInterface):
 
     def set_container_metadata(self, container: str, metadata: Mapping[str, str]) -> None:
         container = self._container(container)
-        frozen = dict(metadata)
+        frozen = _required_metadata(metadata, self.service_name, container, None)
         self._run(
             "set_container_metadata",
             lambda: self.provider.set_container_metadata(container, frozen),
@@ -429,6 +429,7 @@ class Store(StoreInterface):
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         container, blob = self._blob(container, blob_path)
+        _check_stream(stream, length, self.service_name, container, blob)
         typed, after = self._upload_kwargs("create_blob_from_stream", content_type, metadata,
                                            container, blob)
         progress = _wrap_progress(progress_callback)
@@ -806,7 +807,7 @@ class Store(StoreInterface):
         self, container: str, blob_path: str, metadata: Mapping[str, str]
     ) -> None:
         container, blob = self._blob(container, blob_path)
-        frozen = dict(metadata)
+        frozen = _required_metadata(metadata, self.service_name, container, blob)
         self._run(
             "set_blob_metadata",
             lambda: self.provider.set_blob_metadata(container, blob, frozen),
@@ -1072,7 +1073,7 @@ def _takes_keyword(provider_class: type, method: str, keyword: str,
 
 
 def _check_metadata(metadata: object, service: str, container: str,
-                    blob: str) -> dict[str, str] | None:
+                    blob: str | None) -> dict[str, str] | None:
     """``metadata`` as a new dict, or None for none given. Raises ``InvalidArgument``
     for anything but a mapping of ``str`` to ``str``."""
     if metadata is None:
@@ -1083,6 +1084,37 @@ def _check_metadata(metadata: object, service: str, container: str,
             return frozen
     raise InvalidArgument(f"metadata must be a mapping of str to str, not {metadata!r}",
                           service=service, container=container, blob=blob)
+
+
+def _required_metadata(metadata: object, service: str, container: str,
+                       blob: str | None) -> dict[str, str]:
+    """``metadata`` for ``set_blob_metadata`` / ``set_container_metadata``: a new dict, or
+    ``InvalidArgument`` for anything but a mapping of ``str`` to ``str`` (None included)."""
+    frozen = _check_metadata(metadata, service, container, blob)
+    if frozen is None:
+        raise InvalidArgument("metadata must be a mapping of str to str, not None",
+                              service=service, container=container, blob=blob)
+    return frozen
+
+
+def _check_stream(stream: object, length: object, service: str, container: str,
+                  blob: str) -> None:
+    """``InvalidArgument`` before any I/O for a ``stream`` without ``read`` (s3transfer
+    would take a ``str`` for a file name) or a ``length`` that is neither None nor an
+    integer ``>= 0``."""
+    if not callable(getattr(stream, "read", None)):
+        raise InvalidArgument(
+            f"create_blob_from_stream takes a readable binary stream, not"
+            f" {type(stream).__name__}", service=service, container=container, blob=blob)
+    if length is None:
+        return
+    try:
+        valid = not isinstance(length, bool) and operator.index(length) >= 0  # type: ignore[arg-type]
+    except TypeError:
+        valid = False
+    if not valid:
+        raise InvalidArgument(f"a stream's length must be None or an int >= 0, not {length!r}",
+                              service=service, container=container, blob=blob)
 
 
 def _check_content_type(content_type: object, service: str, container: str,

@@ -9,6 +9,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,12 @@ def test_above_the_single_get_limit_ranges_are_pinned_to_the_first_get(
 
 
 @pytest.mark.parametrize("value", [
-    "Wed, 02 Dec 2026 02:00:51 GMT", "2026-12-02T02:00:51.000Z", "2026-12-02T02:00:51Z",
+    "Wed, 02 Dec 2026 02:00:51 GMT", "Thu, 03 Dec 2026 13:59:31 GMT",
+    "Tue, 29 Feb 2028 23:59:59 GMT", "2026-12-02T02:00:51.000Z", "2026-12-02T02:00:51Z",
     "2026-12-02T02:00:51.123456+01:00", "2026-12-02T02:00:51", 1_700_000_000, "1700000000",
+    # not IMF-fixdate: left to botocore's parser
+    "Wed, 02 Dec 2026 02:00:51 +0100", "Sunday, 06-Nov-94 08:49:37 GMT",
+    "Sun Nov  6 08:49:37 1994",
 ])
 def test_the_fast_timestamp_parser_reads_what_botocore_s_reads(value: object) -> None:
     from botocore.utils import parse_timestamp
@@ -130,3 +135,47 @@ def test_the_client_parses_times_with_the_fast_parser(s3_store: Store, bucket: s
     listed = s3_store.list_blobs(bucket, return_names=False)[0]
     head = s3_store.get_blob_properties(bucket, "t.txt")
     assert listed.properties.last_modified == head.properties.last_modified  # type: ignore[union-attr]
+
+
+def test_times_read_from_the_server_are_botocores_without_its_parser(
+    s3_store: Store, s3_config: dict[str, Any], bucket: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real server: a listing's ISO 8601 time and the HTTP date of a HeadObject's and
+    a GetObject's ``Last-Modified`` are read by the standard library (botocore's dateutil
+    parser is never asked), and are exactly what a bare boto3 client reads: UTC, to the
+    second as the HTTP date says it."""
+    import boto3
+
+    import xtstore.providers.s3.config as s3_config_module
+
+    s3_store.create_blob(bucket, "t.txt", "x")
+    fallbacks: list[object] = []
+    botocores = s3_config_module.parse_timestamp
+
+    def recording(value: object) -> Any:
+        fallbacks.append(value)
+        return botocores(value)
+
+    monkeypatch.setattr(s3_config_module, "parse_timestamp", recording)
+    listed = s3_store.list_blobs(bucket, return_names=False)[0].properties
+    head = s3_store.get_blob_properties(bucket, "t.txt").properties
+    downloaded = s3_store.get_blob_to_path(bucket, "t.txt", str(tmp_path / "t.txt"))
+    container = s3_store.get_container_properties(bucket)
+    assert fallbacks == []
+    assert listed is not None and head is not None and downloaded is not None
+
+    bare = boto3.session.Session().client(
+        "s3", endpoint_url=s3_config["endpoint-url"], region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test")
+    bare_listed = bare.list_objects_v2(Bucket=bucket, Prefix="t.txt")["Contents"][0]
+    bare_head = bare.head_object(Bucket=bucket, Key="t.txt")
+    assert listed.last_modified == bare_listed["LastModified"]
+    assert head.last_modified == downloaded.last_modified == bare_head["LastModified"]
+    assert container.last_modified == bare.head_object(
+        Bucket=bucket, Key=".xtstore/container")["LastModified"]
+    for moment in (listed.last_modified, head.last_modified, downloaded.last_modified,
+                   container.last_modified):
+        assert moment.tzinfo is timezone.utc
+    assert head.last_modified.microsecond == 0
+    assert head.modified_ns == int(bare_head["LastModified"].timestamp()) * 10**9
