@@ -1097,6 +1097,18 @@ def _required_metadata(metadata: object, service: str, container: str,
     return frozen
 
 
+def _offset(value: object) -> int | None:
+    """``value`` as a plain int if it is an integer ``>= 0`` of any integer type (a numpy one
+    too) but ``bool``; else None. A byte offset, a byte count."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return number if number >= 0 else None
+
+
 def _check_stream(stream: object, length: object, service: str, container: str,
                   blob: str) -> None:
     """``InvalidArgument`` before any I/O for a ``stream`` without ``read`` (s3transfer
@@ -1106,13 +1118,7 @@ def _check_stream(stream: object, length: object, service: str, container: str,
         raise InvalidArgument(
             f"create_blob_from_stream takes a readable binary stream, not"
             f" {type(stream).__name__}", service=service, container=container, blob=blob)
-    if length is None:
-        return
-    try:
-        valid = not isinstance(length, bool) and operator.index(length) >= 0  # type: ignore[arg-type]
-    except TypeError:
-        valid = False
-    if not valid:
+    if length is not None and _offset(length) is None:
         raise InvalidArgument(f"a stream's length must be None or an int >= 0, not {length!r}",
                               service=service, container=container, blob=blob)
 
@@ -1130,16 +1136,7 @@ def _range_offsets(start: object, end: object, service: str, container: str,
                    blob: str) -> tuple[int, int | None]:
     """``start`` and ``end`` as plain ints (any integer type, a numpy one too, is taken),
     or ``InvalidArgument`` before any request."""
-    def offset(value: object) -> int | None:
-        if isinstance(value, bool):
-            return None
-        try:
-            number = operator.index(value)  # type: ignore[arg-type]
-        except TypeError:
-            return None
-        return number if number >= 0 else None
-
-    first, last = offset(start), None if end is None else offset(end)
+    first, last = _offset(start), None if end is None else _offset(end)
     if first is None or (end is not None and last is None):
         reason = (f"a byte range's start and end must be offsets (ints >= 0, end may be None),"
                   f" not start={start!r}, end={end!r}")

@@ -154,7 +154,8 @@ class S3Settings:
 _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _IMF_FIXDATE = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ([A-Z][a-z][a-z]) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
+    rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ({'|'.join(_MONTHS)}) (\d{{4}})"
+    r" (\d\d):(\d\d):(\d\d) GMT")
 """RFC 7231's preferred HTTP date (IMF-fixdate), the one form it lets a server send, e.g.
 ``Sun, 06 Nov 1994 08:49:37 GMT``."""
 
@@ -175,11 +176,10 @@ def _parse_timestamp(value: Any) -> datetime:
                     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             else:
                 fixdate = _IMF_FIXDATE.fullmatch(value)
-                month = _MONTHS.get(fixdate.group(2)) if fixdate is not None else None
-                if fixdate is not None and month is not None:
-                    day, _, year, hour, minute, second = fixdate.groups()
-                    parsed = datetime(int(year), month, int(day), int(hour), int(minute),
-                                      int(second), tzinfo=timezone.utc)
+                if fixdate is not None:
+                    day, month, year, hour, minute, second = fixdate.groups()
+                    parsed = datetime(int(year), _MONTHS[month], int(day), int(hour),
+                                      int(minute), int(second), tzinfo=timezone.utc)
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
