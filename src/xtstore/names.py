@@ -71,9 +71,14 @@ def _blob_path_problem(path: str) -> str | None:
     problem = _character_problem(path)
     if problem:
         return problem
-    size = len(path.encode("utf-8"))
-    if size > MAX_BLOB_PATH_BYTES:
-        return f"it is {size} bytes of UTF-8, more than {MAX_BLOB_PATH_BYTES}"
+    # A code point is at most 4 bytes of UTF-8: most paths need no second encode.
+    if len(path) * 4 > MAX_BLOB_PATH_BYTES:
+        size = len(path.encode("utf-8"))
+        if size > MAX_BLOB_PATH_BYTES:
+            return f"it is {size} bytes of UTF-8, more than {MAX_BLOB_PATH_BYTES}"
+    wrapped = f"/{path}/"
+    if "//" not in wrapped and "/./" not in wrapped and "/../" not in wrapped:
+        return None  # no empty, '.' or '..' segment: the loop below would find none
     for segment in path.split("/"):
         if segment == "":
             return "it has an empty segment ('//' or a trailing '/')"
@@ -155,6 +160,8 @@ def _character_problem(text: str) -> str | None:
         return f"it contains a {kind} (U+{code:04X}), which listings cannot carry"
     if "\\" in text:
         return "it contains a backslash (use '/' to separate folders)"
+    if text.isascii():  # a flag of the string: no encode needed to know it has no surrogate
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
